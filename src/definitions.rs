@@ -1,0 +1,724 @@
+//! Episode definitions: TOML files, parsed into raw structs that mirror the
+//! file, then validated into the types the engine uses (contract 1.4).
+//!
+//! Validation is where every mistake of a definition is caught and named
+//! with its file and key, so the episode builder never meets an unknown
+//! claim type, a negative window or a price group of no trigger.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::model::{ClaimType, ClaimTypeSet, Date, normalize_drg, normalize_dx, normalize_hcpcs};
+
+/// A definitions folder or file that cannot be used. The user fixes these.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The folder or a file could not be read.
+    #[error("{path}: cannot read episode definitions: {source}")]
+    Io {
+        /// The folder or file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The folder holds no `*.toml` file.
+    #[error("{dir}: expected at least one episode definition (*.toml), found none")]
+    Empty {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// The file is not valid TOML, or has an unknown key or a value of the
+    /// wrong type.
+    #[error("{file}: line {line}: {message}")]
+    Malformed {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// What the TOML reader said.
+        message: String,
+    },
+    /// A value is out of range or otherwise invalid.
+    #[error("{file}: key `{key}`: expected {expected}, found {found}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// The dotted key.
+        key: String,
+        /// What was expected.
+        expected: String,
+        /// What the file says.
+        found: String,
+    },
+    /// Two files define the same episode type.
+    #[error(
+        "{file}: key `id`: episode type \"{id}\" is already defined in {first}; expected each id once"
+    )]
+    DuplicateId {
+        /// The second file.
+        file: PathBuf,
+        /// The id.
+        id: String,
+        /// The file that defined it first.
+        first: PathBuf,
+    },
+}
+
+/// A decimal as TOML allows it to be written: a string or a number.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawDecimal {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefinition {
+    id: String,
+    name: Option<String>,
+    trigger: RawTrigger,
+    window: RawWindow,
+    include: RawInclude,
+    #[serde(default)]
+    exclude: RawExclude,
+    pricing: RawPricing,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrigger {
+    #[serde(default)]
+    drg: Vec<String>,
+    #[serde(default)]
+    hcpcs: Vec<String>,
+    #[serde(default)]
+    price_groups: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWindow {
+    #[serde(default)]
+    lookback_days: i64,
+    post_days: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInclude {
+    claim_types: Vec<String>,
+    #[serde(default)]
+    prorate: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExclude {
+    #[serde(default)]
+    drg: Vec<String>,
+    #[serde(default)]
+    hcpcs: Vec<String>,
+    #[serde(default)]
+    principal_dx: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPricing {
+    period: String,
+    discount: Option<RawDecimal>,
+    high_cost_percentile: Option<RawDecimal>,
+    stop_gain: Option<RawDecimal>,
+    stop_loss: Option<RawDecimal>,
+}
+
+/// A validated episode type: what opens an episode, how long it lasts, what
+/// it takes in and how it is priced.
+#[derive(Clone, Debug)]
+pub struct EpisodeDefinition {
+    /// Episode type, `[A-Z0-9_]+`, unique in the run.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// What opens an episode.
+    pub trigger: Trigger,
+    /// Days around the anchor.
+    pub window: Window,
+    /// Claim types taken in, and those prorated.
+    pub include: Include,
+    /// What is listed but contributes nothing.
+    pub exclude: Exclude,
+    /// How episodes are priced.
+    pub pricing: Pricing,
+}
+
+/// Trigger codes, normalized, and their price groups.
+#[derive(Clone, Debug, Default)]
+pub struct Trigger {
+    /// MS-DRGs that open an episode on an IP claim.
+    pub drg: HashSet<String>,
+    /// HCPCS codes that open an episode on an OP claim line.
+    pub hcpcs: HashSet<String>,
+    price_groups: HashMap<String, String>,
+}
+
+impl Trigger {
+    /// The price group of a trigger code: its listed group, else the code.
+    pub fn price_group<'a>(&'a self, code: &'a str) -> &'a str {
+        self.price_groups.get(code).map_or(code, String::as_str)
+    }
+}
+
+/// The episode window around an anchor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Days before the anchor start that belong to the episode.
+    pub lookback_days: u32,
+    /// Post-discharge days, the discharge day being day 1.
+    pub post_days: u32,
+}
+
+impl Window {
+    /// The episode's first and last day for an anchor, before the rule that
+    /// an episode never reaches back into the previous one.
+    pub fn around(self, anchor_start: Date, anchor_end: Date) -> (Date, Date) {
+        let start = anchor_start - chrono::Days::new(u64::from(self.lookback_days));
+        let end = anchor_end + chrono::Days::new(u64::from(self.post_days) - 1);
+        (start, end)
+    }
+}
+
+/// Which claim types an episode takes in.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Include {
+    /// Claim types considered at all.
+    pub claim_types: ClaimTypeSet,
+    /// Claim types prorated by overlapping days.
+    pub prorate: ClaimTypeSet,
+}
+
+/// The exclusion lists, normalized.
+#[derive(Clone, Debug, Default)]
+pub struct Exclude {
+    /// MS-DRGs of IP claims excluded.
+    pub drg: HashSet<String>,
+    /// HCPCS of lines excluded.
+    pub hcpcs: HashSet<String>,
+    /// Principal diagnoses excluded.
+    pub principal_dx: DxPatterns,
+}
+
+/// Principal diagnosis patterns: exact codes and `*` prefixes.
+#[derive(Clone, Debug, Default)]
+pub struct DxPatterns {
+    exact: HashSet<String>,
+    prefixes: Vec<String>,
+}
+
+impl DxPatterns {
+    /// Whether a normalized diagnosis matches any pattern.
+    pub fn matches(&self, dx: &str) -> bool {
+        self.exact.contains(dx) || self.prefixes.iter().any(|p| dx.starts_with(p.as_str()))
+    }
+}
+
+/// How an episode's period is named from its end date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeriodKind {
+    /// `2026`.
+    Year,
+    /// `2026Q3`.
+    Quarter,
+}
+
+impl PeriodKind {
+    /// The period of an episode ending on `end`.
+    pub fn of(self, end: Date) -> String {
+        use chrono::Datelike;
+        match self {
+            PeriodKind::Year => end.year().to_string(),
+            PeriodKind::Quarter => format!("{}Q{}", end.year(), end.month0() / 3 + 1),
+        }
+    }
+}
+
+/// Pricing settings, exact decimals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pricing {
+    /// Year or quarter.
+    pub period: PeriodKind,
+    /// Share taken off the target price, in `[0, 1]`.
+    pub discount: Decimal,
+    /// Cap on episode spending, in `(0, 100]`; `None`, no cap.
+    pub high_cost_percentile: Option<Decimal>,
+    /// Limit on a provider's net gain as a share of its targets.
+    pub stop_gain: Option<Decimal>,
+    /// Limit on a provider's net loss as a share of its targets.
+    pub stop_loss: Option<Decimal>,
+}
+
+/// Reads every `*.toml` file of `dir` in name order (sub-folders are not
+/// read) and validates each; ids must be unique.
+pub fn load_dir(dir: &Path) -> Result<Vec<EpisodeDefinition>, Error> {
+    let io_error = |source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(io_error)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io_error)?;
+    files.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"));
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::Empty {
+            dir: dir.to_owned(),
+        });
+    }
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut definitions = Vec::with_capacity(files.len());
+    for file in files {
+        let text = fs::read_to_string(&file).map_err(|source| Error::Io {
+            path: file.clone(),
+            source,
+        })?;
+        let definition = parse(&text, &file)?;
+        if let Some(first) = seen.get(&definition.id) {
+            return Err(Error::DuplicateId {
+                file,
+                id: definition.id,
+                first: first.clone(),
+            });
+        }
+        seen.insert(definition.id.clone(), file);
+        definitions.push(definition);
+    }
+    definitions.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(definitions)
+}
+
+/// Parses and validates one definition; `file` is used in messages.
+pub fn parse(text: &str, file: &Path) -> Result<EpisodeDefinition, Error> {
+    let raw: RawDefinition = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
+        Error::Malformed {
+            file: file.to_owned(),
+            line,
+            message: e.message().replace('\n', " "),
+        }
+    })?;
+    Validator { file }.definition(raw)
+}
+
+/// Turns raw values into validated ones, naming the file and key of the
+/// first mistake.
+struct Validator<'a> {
+    file: &'a Path,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, key: &str, expected: &str, found: impl fmt::Debug) -> Error {
+        Error::Invalid {
+            file: self.file.to_owned(),
+            key: key.to_owned(),
+            expected: expected.to_owned(),
+            found: format!("{found:?}"),
+        }
+    }
+
+    fn definition(&self, raw: RawDefinition) -> Result<EpisodeDefinition, Error> {
+        let id_ok = !raw.id.is_empty()
+            && raw
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !id_ok {
+            return Err(self.invalid("id", "an episode type of A-Z, 0-9 and _", &raw.id));
+        }
+        Ok(EpisodeDefinition {
+            name: raw.name.unwrap_or_else(|| raw.id.clone()),
+            id: raw.id,
+            file: self.file.to_owned(),
+            trigger: self.trigger(raw.trigger)?,
+            window: self.window(raw.window)?,
+            include: Include {
+                claim_types: self.claim_types("include.claim_types", &raw.include.claim_types)?,
+                prorate: self.claim_types("include.prorate", &raw.include.prorate)?,
+            },
+            exclude: Exclude {
+                drg: self.codes("exclude.drg", &raw.exclude.drg, normalize_drg)?,
+                hcpcs: self.codes("exclude.hcpcs", &raw.exclude.hcpcs, normalize_hcpcs)?,
+                principal_dx: self.dx_patterns(&raw.exclude.principal_dx)?,
+            },
+            pricing: self.pricing(raw.pricing)?,
+        })
+    }
+
+    fn codes(
+        &self,
+        key: &str,
+        codes: &[String],
+        normalize: fn(&str) -> String,
+    ) -> Result<HashSet<String>, Error> {
+        codes
+            .iter()
+            .map(|code| {
+                let code = code.trim();
+                if code.is_empty() {
+                    Err(self.invalid(key, "non-empty codes", code))
+                } else {
+                    Ok(normalize(code))
+                }
+            })
+            .collect()
+    }
+
+    fn trigger(&self, raw: RawTrigger) -> Result<Trigger, Error> {
+        let drg = self.codes("trigger.drg", &raw.drg, normalize_drg)?;
+        let hcpcs = self.codes("trigger.hcpcs", &raw.hcpcs, normalize_hcpcs)?;
+        if drg.is_empty() && hcpcs.is_empty() {
+            return Err(self.invalid(
+                "trigger",
+                "a non-empty `drg` or `hcpcs` list (a trigger with no codes opens nothing)",
+                "no trigger codes",
+            ));
+        }
+        let mut price_groups = HashMap::new();
+        for (code, group) in raw.price_groups {
+            let key = format!("trigger.price_groups.\"{code}\"");
+            let as_drg = normalize_drg(code.trim());
+            let as_hcpcs = normalize_hcpcs(code.trim());
+            let code = if drg.contains(&as_drg) {
+                as_drg
+            } else if hcpcs.contains(&as_hcpcs) {
+                as_hcpcs
+            } else {
+                return Err(self.invalid(
+                    &key,
+                    "a trigger code listed in trigger.drg or trigger.hcpcs",
+                    code,
+                ));
+            };
+            if group.trim().is_empty() {
+                return Err(self.invalid(&key, "a non-empty price group name", group));
+            }
+            price_groups.insert(code, group.trim().to_owned());
+        }
+        Ok(Trigger {
+            drg,
+            hcpcs,
+            price_groups,
+        })
+    }
+
+    fn window(&self, raw: RawWindow) -> Result<Window, Error> {
+        let lookback_days = u32::try_from(raw.lookback_days).map_err(|_| {
+            self.invalid(
+                "window.lookback_days",
+                "a whole number of days >= 0",
+                raw.lookback_days,
+            )
+        })?;
+        let post_days = u32::try_from(raw.post_days)
+            .ok()
+            .filter(|&d| d >= 1)
+            .ok_or_else(|| {
+                self.invalid(
+                    "window.post_days",
+                    "a whole number of days >= 1",
+                    raw.post_days,
+                )
+            })?;
+        Ok(Window {
+            lookback_days,
+            post_days,
+        })
+    }
+
+    fn claim_types(&self, key: &str, codes: &[String]) -> Result<ClaimTypeSet, Error> {
+        let mut set = ClaimTypeSet::default();
+        for code in codes {
+            let claim_type = ClaimType::parse(code.trim()).ok_or_else(|| {
+                self.invalid(
+                    key,
+                    "claim types among IP, SNF, HHA, HOS, OP, PB, DME",
+                    code,
+                )
+            })?;
+            set.insert(claim_type);
+        }
+        Ok(set)
+    }
+
+    fn dx_patterns(&self, patterns: &[String]) -> Result<DxPatterns, Error> {
+        let key = "exclude.principal_dx";
+        let mut dx = DxPatterns::default();
+        for pattern in patterns {
+            let pattern = pattern.trim();
+            let (code, is_prefix) = match pattern.strip_suffix('*') {
+                Some(prefix) => (prefix, true),
+                None => (pattern, false),
+            };
+            if code.is_empty() || code.contains('*') {
+                return Err(self.invalid(
+                    key,
+                    "ICD-10 codes, or prefixes ending in a single `*`",
+                    pattern,
+                ));
+            }
+            let code = normalize_dx(code);
+            if is_prefix {
+                dx.prefixes.push(code);
+            } else {
+                dx.exact.insert(code);
+            }
+        }
+        Ok(dx)
+    }
+
+    fn decimal(&self, key: &str, raw: &RawDecimal) -> Result<Decimal, Error> {
+        let parsed = match raw {
+            RawDecimal::Text(text) => parse_plain_decimal(text.trim()),
+            RawDecimal::Integer(n) => Some(Decimal::from(*n)),
+            // A TOML float is written in decimal; its shortest round-trip
+            // text is that decimal, so this reads it exactly.
+            RawDecimal::Float(f) => f
+                .is_finite()
+                .then(|| Decimal::from_str(&f.to_string()).ok())
+                .flatten(),
+        };
+        parsed.ok_or_else(|| self.invalid(key, "a decimal such as \"0.03\"", raw))
+    }
+
+    fn rate(
+        &self,
+        key: &str,
+        raw: Option<&RawDecimal>,
+        in_range: fn(Decimal) -> bool,
+        expected: &str,
+    ) -> Result<Option<Decimal>, Error> {
+        let Some(raw) = raw else { return Ok(None) };
+        let value = self.decimal(key, raw)?;
+        if in_range(value) {
+            Ok(Some(value))
+        } else {
+            Err(self.invalid(key, expected, raw))
+        }
+    }
+
+    fn pricing(&self, raw: RawPricing) -> Result<Pricing, Error> {
+        let period = match raw.period.as_str() {
+            "year" => PeriodKind::Year,
+            "quarter" => PeriodKind::Quarter,
+            other => return Err(self.invalid("pricing.period", "\"year\" or \"quarter\"", other)),
+        };
+        let share = |d: Decimal| d >= Decimal::ZERO;
+        Ok(Pricing {
+            period,
+            discount: self
+                .rate(
+                    "pricing.discount",
+                    raw.discount.as_ref(),
+                    |d| d >= Decimal::ZERO && d <= Decimal::ONE,
+                    "a decimal in [0, 1]",
+                )?
+                .unwrap_or(Decimal::ZERO),
+            high_cost_percentile: self.rate(
+                "pricing.high_cost_percentile",
+                raw.high_cost_percentile.as_ref(),
+                |d| d > Decimal::ZERO && d <= Decimal::ONE_HUNDRED,
+                "a percentile in (0, 100]",
+            )?,
+            stop_gain: self.rate(
+                "pricing.stop_gain",
+                raw.stop_gain.as_ref(),
+                share,
+                "a share >= 0",
+            )?,
+            stop_loss: self.rate(
+                "pricing.stop_loss",
+                raw.stop_loss.as_ref(),
+                share,
+                "a share >= 0",
+            )?,
+        })
+    }
+}
+
+/// A plain decimal, `[+-]digits[.digits]`: no exponent, no separators.
+pub fn parse_plain_decimal(text: &str) -> Option<Decimal> {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int_part) || !digits(frac_part) {
+        return None;
+    }
+    Decimal::from_str(text.strip_prefix('+').unwrap_or(text)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+id = "LEJR"
+name = "Lower extremity joint replacement"
+[trigger]
+drg = ["469", "470"]
+hcpcs = ["27447"]
+price_groups = { "469" = "MCC", "470" = "NOMCC", "27447" = "OP" }
+[window]
+lookback_days = 0
+post_days = 90
+[include]
+claim_types = ["IP", "SNF", "HHA", "HOS", "OP", "PB", "DME"]
+prorate = ["SNF", "HHA", "HOS"]
+[exclude]
+drg = ["871"]
+hcpcs = ["J9035"]
+principal_dx = ["C50*", "z99.11"]
+[pricing]
+period = "year"
+discount = 0.03
+high_cost_percentile = 99
+stop_gain = "0.20"
+"#;
+
+    fn parse_text(text: &str) -> Result<EpisodeDefinition, Error> {
+        parse(text, Path::new("defs/lejr.toml"))
+    }
+
+    fn error(text: &str) -> String {
+        parse_text(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_the_contract_example_exactly() {
+        let d = parse_text(EXAMPLE).unwrap();
+        assert_eq!(d.id, "LEJR");
+        assert_eq!(d.trigger.price_group("470"), "NOMCC");
+        assert_eq!(d.trigger.price_group("27447"), "OP");
+        assert_eq!(
+            d.window,
+            Window {
+                lookback_days: 0,
+                post_days: 90
+            }
+        );
+        assert!(d.include.prorate.contains(ClaimType::Snf));
+        assert!(!d.include.prorate.contains(ClaimType::Ip));
+        assert!(d.exclude.principal_dx.matches("C50911"));
+        assert!(d.exclude.principal_dx.matches("Z9911"));
+        assert!(!d.exclude.principal_dx.matches("Z991"));
+        assert_eq!(d.pricing.discount.to_string(), "0.03");
+        assert_eq!(d.pricing.high_cost_percentile, Some(Decimal::from(99)));
+        assert_eq!(
+            d.pricing.stop_gain.map(|d| d.to_string()).as_deref(),
+            Some("0.20")
+        );
+        assert_eq!(d.pricing.stop_loss, None);
+    }
+
+    #[test]
+    fn a_code_not_in_price_groups_is_its_own_group() {
+        let d = parse_text(&EXAMPLE.replace("\"470\" = \"NOMCC\", ", "")).unwrap();
+        assert_eq!(d.trigger.price_group("470"), "470");
+    }
+
+    #[test]
+    fn mistakes_name_the_file_and_key() {
+        let e = error(&EXAMPLE.replace("post_days = 90", "post_days = 90\nfoo = 1"));
+        assert!(
+            e.starts_with("defs/lejr.toml: line 1") && e.contains("unknown field `foo`"),
+            "{e}"
+        );
+        let e = error(&EXAMPLE.replace("\"PB\", \"DME\"]\nprorate", "\"PB\", \"XX\"]\nprorate"));
+        assert!(
+            e.contains("key `include.claim_types`") && e.contains("\"XX\""),
+            "{e}"
+        );
+        let e = error(
+            &EXAMPLE
+                .replace("drg = [\"469\", \"470\"]\nhcpcs = [\"27447\"]", "drg = []")
+                .replace(", \"470\" = \"NOMCC\", \"27447\" = \"OP\"", "")
+                .replace("\"469\" = \"MCC\"", ""),
+        );
+        assert!(e.contains("key `trigger`") && e.contains("no codes"), "{e}");
+        let e = error(&EXAMPLE.replace("\"27447\" = \"OP\"", "\"999\" = \"OP\""));
+        assert!(e.contains("key `trigger.price_groups.\"999\"`"), "{e}");
+        let e = error(&EXAMPLE.replace("discount = 0.03", "discount = \"1.5\""));
+        assert!(
+            e.contains("key `pricing.discount`: expected a decimal in [0, 1]"),
+            "{e}"
+        );
+        let e = error(&EXAMPLE.replace("high_cost_percentile = 99", "high_cost_percentile = 0"));
+        assert!(e.contains("pricing.high_cost_percentile"), "{e}");
+        let e = error(&EXAMPLE.replace("post_days = 90", "post_days = 0"));
+        assert!(e.contains("window.post_days"), "{e}");
+        let e = error(&EXAMPLE.replace("lookback_days = 0", "lookback_days = -1"));
+        assert!(e.contains("window.lookback_days"), "{e}");
+        let e = error(&EXAMPLE.replace("id = \"LEJR\"", "id = \"lejr\""));
+        assert!(e.contains("key `id`"), "{e}");
+        let e = error(&EXAMPLE.replace("period = \"year\"", "period = \"month\""));
+        assert!(e.contains("pricing.period"), "{e}");
+        let e = error(&EXAMPLE.replace("discount = 0.03", "discount = \"3%\""));
+        assert!(e.contains("expected a decimal such as"), "{e}");
+        let e = error(&EXAMPLE.replace("[window]\nlookback_days = 0\npost_days = 90\n", ""));
+        assert!(e.contains("missing field `window`"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_ids_and_empty_folders_are_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("found none"), "{err}");
+        fs::write(dir.path().join("a.toml"), EXAMPLE).unwrap();
+        fs::write(dir.path().join("b.toml"), EXAMPLE).unwrap();
+        let err = load_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("b.toml: key `id`: episode type \"LEJR\" is already defined in"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn windows_and_periods() {
+        let d = |s: &str| crate::model::parse_date(s.as_bytes()).unwrap();
+        let w = Window {
+            lookback_days: 3,
+            post_days: 90,
+        };
+        assert_eq!(
+            w.around(d("2026-01-10"), d("2026-01-10")),
+            (d("2026-01-07"), d("2026-04-09"))
+        );
+        assert_eq!(PeriodKind::Quarter.of(d("2026-07-01")), "2026Q3");
+        assert_eq!(PeriodKind::Quarter.of(d("2026-06-30")), "2026Q2");
+        assert_eq!(PeriodKind::Year.of(d("2027-02-22")), "2027");
+    }
+
+    #[test]
+    fn plain_decimals_only() {
+        assert_eq!(
+            parse_plain_decimal("30000.00").unwrap().to_string(),
+            "30000.00"
+        );
+        assert_eq!(parse_plain_decimal("+1.5").unwrap().to_string(), "1.5");
+        for bad in ["1e3", "1,000", ".5", "5.", "", "-", "abc"] {
+            assert!(parse_plain_decimal(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Building episodes (contract section 2): triggers, windows, overlap,
+//! inclusion, proration and exclusion, for one beneficiary and one episode
+//! type at a time.
+//!
+//! [`build`] is a pure function of a beneficiary's final-action claims and a
+//! definition. It knows nothing of files, threads or prices, so it can run
+//! anywhere, and the global steps only ever see the drafts it returns.
+
+use std::sync::Arc;
+
+use crate::definitions::EpisodeDefinition;
+use crate::final_action::Claim;
+use crate::model::{ClaimLine, ClaimType, Date};
+use crate::money::Money;
+
+/// Why a considered line contributes what it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    /// A line of the episode's anchor claim: wholly in.
+    Anchor,
+    /// Wholly in the window.
+    Included,
+    /// In by its share of overlapping days.
+    Prorated,
+    /// In the window but excluded by a rule: contributes zero.
+    Excluded(ExclusionRule),
+}
+
+impl Disposition {
+    /// The contract's name (`anchor`, `excluded:drg`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Disposition::Anchor => "anchor",
+            Disposition::Included => "included",
+            Disposition::Prorated => "prorated",
+            Disposition::Excluded(ExclusionRule::Drg) => "excluded:drg",
+            Disposition::Excluded(ExclusionRule::Hcpcs) => "excluded:hcpcs",
+            Disposition::Excluded(ExclusionRule::PrincipalDx) => "excluded:principal_dx",
+        }
+    }
+}
+
+/// The exclusion rules, in the order they are tried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExclusionRule {
+    /// An IP claim with an excluded MS-DRG.
+    Drg,
+    /// A line with an excluded HCPCS.
+    Hcpcs,
+    /// A claim with an excluded principal diagnosis.
+    PrincipalDx,
+}
+
+/// One line an episode considered: a row of `ledger.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerLine {
+    /// The claim.
+    pub claim_id: Arc<str>,
+    /// The line.
+    pub line_number: u32,
+    /// The claim's type.
+    pub claim_type: ClaimType,
+    /// The line's whole allowed amount.
+    pub allowed: Money,
+    /// What the episode takes of it.
+    pub included: Money,
+    /// Why.
+    pub disposition: Disposition,
+}
+
+/// An episode before pricing: who, when, and the lines it took in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpisodeDraft {
+    /// The beneficiary.
+    pub beneficiary_id: Arc<str>,
+    /// The anchor claim's billing provider, to whom the episode is attributed.
+    pub provider_id: Arc<str>,
+    /// The claim that opened the episode.
+    pub anchor_claim_id: Arc<str>,
+    /// From the trigger code.
+    pub price_group: String,
+    /// First day, inclusive.
+    pub start: Date,
+    /// Last day, inclusive.
+    pub end: Date,
+    /// The lines considered, by claim id then line number.
+    pub ledger: Vec<LedgerLine>,
+    /// Sum of the included amounts: the episode's actual spending.
+    pub actual: Money,
+}
+
+/// The per-type figures of the summary that come from one beneficiary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TypeTally {
+    /// Claims that would have been triggers but had no provider.
+    pub triggers_without_provider: u64,
+    /// Lines that proration split between several episodes.
+    pub lines_in_several_episodes: u64,
+    /// Final-action money no episode of the type took in, line by line.
+    pub outside: Money,
+}
+
+impl TypeTally {
+    /// Adds another beneficiary's figures.
+    pub fn merge(&mut self, other: TypeTally) {
+        self.triggers_without_provider += other.triggers_without_provider;
+        self.lines_in_several_episodes += other.lines_in_several_episodes;
+        self.outside += other.outside;
+    }
+}
+
+/// A claim that opens an episode.
+struct TriggerHit<'c> {
+    claim: &'c Claim,
+    code: &'c str,
+    anchor_start: Date,
+    anchor_end: Date,
+}
+
+/// Rule 2.1: whether `claim` is a trigger of `definition`, with its code and
+/// anchor dates.
+fn trigger_of<'c>(claim: &'c Claim, definition: &EpisodeDefinition) -> Option<TriggerHit<'c>> {
+    let head = claim.head();
+    match head.claim_type {
+        ClaimType::Ip => {
+            let drg = head
+                .drg
+                .as_deref()
+                .filter(|drg| definition.trigger.drg.contains(*drg))?;
+            Some(TriggerHit {
+                claim,
+                code: drg,
+                anchor_start: head.admission_date,
+                anchor_end: head.discharge_date,
+            })
+        }
+        ClaimType::Op => {
+            let line = claim
+                .lines()
+                .iter()
+                .filter(|l| {
+                    l.hcpcs
+                        .as_deref()
+                        .is_some_and(|h| definition.trigger.hcpcs.contains(h))
+                })
+                .min_by_key(|l| (l.line_date, l.line_number))?;
+            let code = line.hcpcs.as_deref()?;
+            Some(TriggerHit {
+                claim,
+                code,
+                anchor_start: line.line_date,
+                anchor_end: line.line_date,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Builds the episodes of one type for one beneficiary from its final-action
+/// `claims` (sorted by claim id, as [`crate::final_action::resolve`] gives
+/// them).
+pub fn build(claims: &[Claim], definition: &EpisodeDefinition) -> (Vec<EpisodeDraft>, TypeTally) {
+    let mut tally = TypeTally::default();
+    let mut hits: Vec<TriggerHit> = Vec::new();
+    for hit in claims.iter().filter_map(|c| trigger_of(c, definition)) {
+        if hit.claim.head().provider_id.is_some() {
+            hits.push(hit);
+        } else {
+            tally.triggers_without_provider += 1;
+        }
+    }
+    hits.sort_by(|a, b| (a.anchor_start, a.claim.id()).cmp(&(b.anchor_start, b.claim.id())));
+
+    // Rules 2.2 and 2.3: open episodes in anchor order; a trigger inside the
+    // last episode opens nothing, and no window reaches back into it.
+    let mut episodes: Vec<EpisodeDraft> = Vec::new();
+    for hit in hits {
+        let previous_end = episodes.last().map(|e| e.end);
+        if previous_end.is_some_and(|end| hit.anchor_start <= end) {
+            continue;
+        }
+        let (mut start, end) = definition.window.around(hit.anchor_start, hit.anchor_end);
+        if let Some(previous_end) = previous_end
+            && start <= previous_end
+        {
+            start = previous_end + chrono::Days::new(1);
+        }
+        let head = hit.claim.head();
+        episodes.push(EpisodeDraft {
+            beneficiary_id: head.beneficiary_id.clone(),
+            // Only hits with a provider were kept above.
+            provider_id: head.provider_id.clone().unwrap_or_else(|| "".into()),
+            anchor_claim_id: head.claim_id.clone(),
+            price_group: definition.trigger.price_group(hit.code).to_owned(),
+            start,
+            end,
+            ledger: Vec::new(),
+            actual: Money::ZERO,
+        });
+    }
+
+    // Rules 2.4 and 2.5, claim by claim so each ledger comes out sorted.
+    let mut shares = Vec::with_capacity(episodes.len());
+    for claim in claims {
+        let anchor_of = episodes
+            .iter()
+            .position(|e| *e.anchor_claim_id == *claim.id());
+        for line in claim.lines() {
+            shares.clear();
+            for (episode_index, episode) in episodes.iter().enumerate() {
+                let share = match anchor_of {
+                    Some(anchor) if anchor == episode_index => {
+                        Some((line.allowed, Disposition::Anchor))
+                    }
+                    // The anchor claim is in no other episode of its type.
+                    Some(_) => None,
+                    None => share_of(claim, line, episode, definition),
+                };
+                if let Some(share) = share {
+                    shares.push((episode_index, share));
+                }
+            }
+            if shares.len() > 1 {
+                tally.lines_in_several_episodes += 1;
+            }
+            let mut taken = Money::ZERO;
+            for &(episode_index, (included, disposition)) in &shares {
+                let episode = &mut episodes[episode_index];
+                episode.actual += included;
+                taken += included;
+                episode.ledger.push(LedgerLine {
+                    claim_id: line.claim_id.clone(),
+                    line_number: line.line_number,
+                    claim_type: line.claim_type,
+                    allowed: line.allowed,
+                    included,
+                    disposition,
+                });
+            }
+            tally.outside += line.allowed - taken;
+        }
+    }
+    (episodes, tally)
+}
+
+/// Rules 2.4 and 2.5 for a line of a claim that is not this episode's
+/// anchor: what the episode takes of it and why, or `None` when the episode
+/// does not consider it.
+fn share_of(
+    claim: &Claim,
+    line: &ClaimLine,
+    episode: &EpisodeDraft,
+    definition: &EpisodeDefinition,
+) -> Option<(Money, Disposition)> {
+    let claim_type = line.claim_type;
+    if !definition.include.claim_types.contains(claim_type) {
+        return None;
+    }
+    let inside = |date: Date| episode.start <= date && date <= episode.end;
+    let (amount, disposition) = if definition.include.prorate.contains(claim_type) {
+        let days = |from: Date, thru: Date| (thru - from).num_days() + 1;
+        let total = days(line.from_date, line.thru_date);
+        let overlap = days(
+            line.from_date.max(episode.start),
+            line.thru_date.min(episode.end),
+        );
+        if overlap <= 0 {
+            return None;
+        }
+        if overlap == total {
+            (line.allowed, Disposition::Included)
+        } else {
+            (line.allowed.scaled(overlap, total), Disposition::Prorated)
+        }
+    } else {
+        let date = match claim_type {
+            ClaimType::Ip => line.admission_date,
+            ClaimType::Snf | ClaimType::Hha | ClaimType::Hos => line.from_date,
+            ClaimType::Op | ClaimType::Pb | ClaimType::Dme => line.line_date,
+        };
+        if !inside(date) {
+            return None;
+        }
+        (line.allowed, Disposition::Included)
+    };
+    match exclusion(claim, line, definition) {
+        Some(rule) => Some((Money::ZERO, Disposition::Excluded(rule))),
+        None => Some((amount, disposition)),
+    }
+}
+
+/// Rule 2.5: the first exclusion rule that applies to a line, if any.
+fn exclusion(
+    claim: &Claim,
+    line: &ClaimLine,
+    definition: &EpisodeDefinition,
+) -> Option<ExclusionRule> {
+    let exclude = &definition.exclude;
+    let head = claim.head();
+    if head.claim_type == ClaimType::Ip
+        && head.drg.as_deref().is_some_and(|d| exclude.drg.contains(d))
+    {
+        Some(ExclusionRule::Drg)
+    } else if line
+        .hcpcs
+        .as_deref()
+        .is_some_and(|h| exclude.hcpcs.contains(h))
+    {
+        Some(ExclusionRule::Hcpcs)
+    } else if head
+        .principal_dx
+        .as_deref()
+        .is_some_and(|dx| exclude.principal_dx.matches(dx))
+    {
+        Some(ExclusionRule::PrincipalDx)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,30 @@
+//! episode-recon: bundled-payment episode reconciliation.
+//!
+//! Claims stream in, are grouped into episodes by declarative definitions,
+//! priced against target prices, and settled per provider, with a ledger
+//! that says why every claim line landed where it did. The modules follow
+//! the data's path:
+//!
+//! - [`records`]: lenient CSV records with exact line numbers;
+//! - [`claims`]: the claims CSV -> checked [`model::ClaimLine`]s or rejects;
+//! - [`final_action`]: claim versions -> the final-action claims;
+//! - [`definitions`]: TOML -> validated [`definitions::EpisodeDefinition`]s;
+//! - [`episodes`]: one beneficiary's claims -> episode drafts and ledgers;
+//! - [`prices`], [`pricing`]: target prices, caps, gain/loss, stop limits;
+//! - [`reconcile`]: the run that ties these together, in parallel;
+//! - [`report`]: the five output files.
+//!
+//! The contract all of this implements is `docs/CONTRACT.md`.
+#![deny(missing_docs)]
+
+pub mod claims;
+pub mod definitions;
+pub mod episodes;
+pub mod final_action;
+pub mod model;
+pub mod money;
+pub mod prices;
+pub mod pricing;
+pub mod reconcile;
+pub mod records;
+pub mod report;

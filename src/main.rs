@@ -1,0 +1,217 @@
+//! The `episode-recon` command: a thin shell over the library. It parses
+//! flags, calls the library, prints one paragraph, and maps the outcome to
+//! an exit status (0 done, 1 fatal input error, 2 usage error).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use episode_recon::definitions::{self, EpisodeDefinition};
+use episode_recon::model::{Date, parse_date};
+use episode_recon::money::Money;
+use episode_recon::prices::TargetPrices;
+use episode_recon::reconcile::{self, Inputs, Reconciliation};
+use episode_recon::report;
+
+/// Bundled-payment episode reconciliation: claims in, gain or loss per
+/// episode and per provider out, with a ledger for every claim line.
+#[derive(Parser)]
+#[command(name = "episode-recon", version, propagate_version = true)]
+struct Cli {
+    /// More log output on stderr (-v: progress, -vv: debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Reconcile claims against episode definitions and target prices.
+    #[command(
+        after_help = "Example:\n  episode-recon reconcile --claims sample-claims/claims \\\n    --definitions episode-definitions \\\n    --target-prices sample-claims/target_prices.csv --out out\n\nWrites episodes.csv, providers.csv, ledger.csv, rejects.csv and summary.json into --out."
+    )]
+    Reconcile(ReconcileArgs),
+    /// Validate a folder of episode definitions and list its episode types.
+    #[command(after_help = "Example:\n  episode-recon check-definitions episode-definitions")]
+    CheckDefinitions {
+        /// Folder of *.toml episode definitions.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ReconcileArgs {
+    /// Claims CSV files, or folders whose *.csv files are read in name order.
+    #[arg(long, required = true, num_args = 1..)]
+    claims: Vec<PathBuf>,
+    /// Folder of *.toml episode definitions.
+    #[arg(long)]
+    definitions: PathBuf,
+    /// Target prices CSV.
+    #[arg(long)]
+    target_prices: PathBuf,
+    /// Output folder (created; must be new or empty unless --force).
+    #[arg(long)]
+    out: PathBuf,
+    /// Run-out cutoff: claim versions processed after this date are treated as not yet received.
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    as_of: Option<Date>,
+    /// Make the first rejected row a fatal error.
+    #[arg(long)]
+    strict: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Replace an --out folder that is not empty.
+    #[arg(long)]
+    force: bool,
+}
+
+fn parse_as_of(text: &str) -> Result<Date, String> {
+    parse_date(text.as_bytes())
+        .ok_or_else(|| format!("expected a date as YYYY-MM-DD or YYYYMMDD, found {text:?}"))
+}
+
+/// Why the command failed, and with which exit status.
+enum Failure {
+    /// Bad input data or configuration: exit 1.
+    Input(String),
+    /// The command cannot be carried out as asked: exit 2.
+    Usage(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let result = match cli.command {
+        Command::Reconcile(args) => run_reconcile(args),
+        Command::CheckDefinitions { dir } => check_definitions(&dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+            "episode_recon={level}"
+        )))
+        .with_target(false)
+        .init();
+}
+
+fn input<E: std::fmt::Display>(error: E) -> Failure {
+    Failure::Input(error.to_string())
+}
+
+fn run_reconcile(args: ReconcileArgs) -> Result<(), Failure> {
+    report::check_out_dir(&args.out, args.force).map_err(|e| Failure::Usage(e.to_string()))?;
+    let definitions = definitions::load_dir(&args.definitions).map_err(input)?;
+    let prices = TargetPrices::load(&args.target_prices).map_err(input)?;
+    let claims = reconcile::expand_claim_paths(&args.claims).map_err(input)?;
+    let inputs = Inputs {
+        claims,
+        definitions,
+        prices,
+        as_of: args.as_of,
+        strict: args.strict,
+    };
+    let threads = args.threads.map_or(0, usize::from);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start {threads} threads: {e}")))?;
+    let recon = pool.install(|| reconcile::run(inputs)).map_err(input)?;
+    report::write_outputs(&recon, &args.out, args.force).map_err(input)?;
+    println!("{}", paragraph(&recon, &args.out));
+    Ok(())
+}
+
+/// The run's one-paragraph summary for stdout.
+fn paragraph(recon: &Reconciliation, out: &Path) -> String {
+    let a = &recon.accounting;
+    let priced = recon.episodes.iter().filter(|e| e.priced.is_some()).count();
+    let settled: Money = recon
+        .providers
+        .iter()
+        .map(|p| p.reconciliation_amount)
+        .sum();
+    let limited = recon
+        .providers
+        .iter()
+        .filter(|p| p.limit != episode_recon::pricing::Limit::None)
+        .count();
+    format!(
+        "Read {} rows ({}) from {} claims file(s): {} final action, {} superseded, {} void, {} after cutoff, {} rejected. \
+         Built {} episodes of {} type(s), {} priced and {} without a target price. \
+         {} provider row(s) settle a net {} ({} held by a stop-gain or stop-loss limit). \
+         Every row and dollar {}. Outputs in {}.",
+        a.read.rows,
+        a.read.amount,
+        recon.files.len(),
+        a.final_action.rows,
+        a.superseded.rows,
+        a.void.rows,
+        a.after_cutoff.rows,
+        a.rejected.rows,
+        recon.episodes.len(),
+        recon.definitions.len(),
+        priced,
+        recon.episodes.len() - priced,
+        recon.providers.len(),
+        settled,
+        limited,
+        if report::check(recon) {
+            "is accounted for"
+        } else {
+            "is NOT accounted for: see summary.json"
+        },
+        out.display(),
+    )
+}
+
+fn check_definitions(dir: &Path) -> Result<(), Failure> {
+    let definitions = definitions::load_dir(dir).map_err(input)?;
+    for definition in &definitions {
+        println!("{}", describe(definition));
+    }
+    Ok(())
+}
+
+/// One line per episode type: id, trigger kind and code count, window.
+fn describe(d: &EpisodeDefinition) -> String {
+    let (drg, hcpcs) = (d.trigger.drg.len(), d.trigger.hcpcs.len());
+    let trigger = match (drg, hcpcs) {
+        (0, n) => format!("outpatient trigger, {n} HCPCS"),
+        (n, 0) => format!("inpatient trigger, {n} MS-DRG"),
+        (n, m) => format!("multi-setting trigger, {n} MS-DRG + {m} HCPCS"),
+    };
+    format!(
+        "{}\t{}\twindow {} day(s) before the anchor to {} day(s) after discharge (discharge = day 1)\t{}",
+        d.id,
+        trigger,
+        d.window.lookback_days,
+        d.window.post_days,
+        d.file.display()
+    )
+}

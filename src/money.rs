@@ -1,0 +1,222 @@
+//! Exact money: whole cents in an integer, with the contract's one rounding.
+//!
+//! Settlements are made on these numbers, so no floating point ever touches
+//! them. Amounts are held as cents in an `i128`, which cannot overflow on any
+//! realistic sum (a billion lines of a trillion dollars each still fits), and
+//! every rounding in the engine goes through [`round_half_away`], the only
+//! rounding the contract allows: to cents, half away from zero.
+
+use std::fmt;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Neg, Sub};
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// An exact amount of money in cents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(i128);
+
+/// Most integer digits an amount may have; beyond this a value is refused as
+/// malformed rather than risking overflow in later sums.
+const MAX_INTEGER_DIGITS: usize = 24;
+
+impl Money {
+    /// Zero dollars.
+    pub const ZERO: Money = Money(0);
+
+    /// An amount from a whole number of cents.
+    pub const fn from_cents(cents: i128) -> Money {
+        Money(cents)
+    }
+
+    /// The amount in cents.
+    pub const fn cents(self) -> i128 {
+        self.0
+    }
+
+    /// Parses the contract's amount grammar, `[+-]digits[.digits]`, that is
+    /// a whole number of cents: `10.50`, `10.500`, `-3` are accepted;
+    /// `10.505`, `1,050.00`, `1e3`, `.5`, `5.` are not.
+    ///
+    /// Returns `None` for anything else, so the caller can name the field.
+    pub fn parse(text: &[u8]) -> Option<Money> {
+        let (negative, rest) = match text.first() {
+            Some(b'-') => (true, &text[1..]),
+            Some(b'+') => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (int_part, frac_part) = match rest.iter().position(|&b| b == b'.') {
+            Some(dot) => (&rest[..dot], Some(&rest[dot + 1..])),
+            None => (rest, None),
+        };
+        if int_part.is_empty()
+            || int_part.len() > MAX_INTEGER_DIGITS
+            || !int_part.iter().all(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        let mut cents: i128 = 0;
+        for &digit in int_part {
+            cents = cents * 10 + i128::from(digit - b'0');
+        }
+        cents *= 100;
+        if let Some(frac) = frac_part {
+            if frac.is_empty() || !frac.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            // Digits past the cents must all be zero: `10.500` is a whole
+            // number of cents, `10.505` is not.
+            if frac.iter().skip(2).any(|&digit| digit != b'0') {
+                return None;
+            }
+            let tens = frac.first().map_or(0, |d| i128::from(d - b'0'));
+            let units = frac.get(1).map_or(0, |d| i128::from(d - b'0'));
+            cents += tens * 10 + units;
+        }
+        Some(Money(if negative { -cents } else { cents }))
+    }
+
+    /// This amount × `numerator / denominator`, rounded to cents half away
+    /// from zero: the proration of a claim by `k` of its `n` days.
+    ///
+    /// `denominator` must be positive; callers pass a day count of at least 1.
+    pub fn scaled(self, numerator: i64, denominator: i64) -> Money {
+        debug_assert!(denominator > 0, "proration over zero days");
+        let product = self.0 * i128::from(numerator);
+        let denominator = i128::from(denominator);
+        let quotient = product / denominator;
+        let remainder = product % denominator;
+        // Round half away from zero: compare twice the remainder with the
+        // divisor, on magnitudes so the sign of the product does not matter.
+        let rounded = if remainder.abs() * 2 >= denominator {
+            quotient + product.signum()
+        } else {
+            quotient
+        };
+        Money(rounded)
+    }
+
+    /// The amount as an exact decimal, for arithmetic with rates.
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::from_i128_with_scale(self.0, 2)
+    }
+
+    /// Rounds an exact decimal to cents, half away from zero.
+    pub fn round_half_away(value: Decimal) -> Money {
+        let rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        // `rounded` has at most two decimal places; rescaling to exactly two
+        // makes its mantissa the number of cents.
+        let mut cents = rounded;
+        cents.rescale(2);
+        Money(cents.mantissa())
+    }
+
+    /// The smaller of two amounts.
+    pub fn min(self, other: Money) -> Money {
+        if other < self { other } else { self }
+    }
+}
+
+impl fmt::Display for Money {
+    /// Writes exactly two decimals, `-12.50` or `0.00`, as every output of the
+    /// contract does.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let magnitude = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, rhs: Money) -> Money {
+        Money(self.0 + rhs.0)
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, rhs: Money) {
+        self.0 += rhs.0;
+    }
+}
+
+impl Sub for Money {
+    type Output = Money;
+    fn sub(self, rhs: Money) -> Money {
+        Money(self.0 - rhs.0)
+    }
+}
+
+impl Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
+impl Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, Add::add)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn parse(text: &str) -> Option<String> {
+        Money::parse(text.as_bytes()).map(|m| m.to_string())
+    }
+
+    #[test]
+    fn parses_the_contract_grammar() {
+        assert_eq!(parse("10.50").as_deref(), Some("10.50"));
+        assert_eq!(parse("10.500").as_deref(), Some("10.50"));
+        assert_eq!(parse("-3").as_deref(), Some("-3.00"));
+        assert_eq!(parse("+7.5").as_deref(), Some("7.50"));
+        assert_eq!(parse("-0.01").as_deref(), Some("-0.01"));
+        assert_eq!(parse("007").as_deref(), Some("7.00"));
+    }
+
+    #[test]
+    fn refuses_what_is_not_whole_cents() {
+        for bad in [
+            "10.505", "1,050.00", "1e3", ".5", "5.", "", "-", "+.1", "1.2.3", " 1", "12,50",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn scaled_rounds_half_away_from_zero() {
+        // 3000.00 × 14 / 30 = 1400.00 exactly (example 01).
+        assert_eq!(
+            Money::from_cents(300_000).scaled(14, 30),
+            Money::from_cents(140_000)
+        );
+        // 0.05 × 1 / 2 = 0.025 -> 0.03; and -0.025 -> -0.03.
+        assert_eq!(Money::from_cents(5).scaled(1, 2), Money::from_cents(3));
+        assert_eq!(Money::from_cents(-5).scaled(1, 2), Money::from_cents(-3));
+        // 0.10 × 1 / 3 = 0.0333 -> 0.03.
+        assert_eq!(Money::from_cents(10).scaled(1, 3), Money::from_cents(3));
+        assert_eq!(Money::from_cents(-10).scaled(2, 3), Money::from_cents(-7));
+    }
+
+    #[test]
+    fn rounds_decimals_half_away_from_zero() {
+        let round = |s: &str| Money::round_half_away(Decimal::from_str(s).unwrap()).to_string();
+        assert_eq!(round("29100"), "29100.00");
+        assert_eq!(round("0.005"), "0.01");
+        assert_eq!(round("-0.005"), "-0.01");
+        assert_eq!(round("2.344999"), "2.34");
+        assert_eq!(round("-2425.0000"), "-2425.00");
+    }
+
+    #[test]
+    fn displays_two_decimals() {
+        assert_eq!(Money::from_cents(-1250).to_string(), "-12.50");
+        assert_eq!(Money::ZERO.to_string(), "0.00");
+        assert_eq!(Money::from_cents(-5).to_string(), "-0.05");
+    }
+}

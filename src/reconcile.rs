@@ -1,0 +1,367 @@
+//! One reconciliation run, end to end: read claims, group them by
+//! beneficiary, resolve final action and build episodes per beneficiary in
+//! parallel, then price episodes and reconcile providers.
+//!
+//! The per-beneficiary step is [`reconcile_beneficiary`], a pure function;
+//! everything before it only routes rows, and everything after it sees
+//! episode-level figures. Every output is sorted on the contract's keys
+//! before it leaves here, so thread count and arrival order cannot change a
+//! byte.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::claims::{self, RejectReason, RowOutcome, VersionKey};
+use crate::definitions::EpisodeDefinition;
+use crate::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
+use crate::final_action::{self, Tally, VersionReject};
+use crate::model::{ClaimLine, Date};
+use crate::prices::TargetPrices;
+use crate::pricing::{self, EpisodeFigures, PricedEpisode, ProviderResult};
+
+/// Everything a run reads, already loaded and validated except the claims.
+#[derive(Debug)]
+pub struct Inputs {
+    /// Claims files in reading order (folders already expanded).
+    pub claims: Vec<PathBuf>,
+    /// Episode types, sorted by id.
+    pub definitions: Vec<EpisodeDefinition>,
+    /// Target prices.
+    pub prices: TargetPrices,
+    /// Run-out cutoff: versions processed after it are not yet received.
+    pub as_of: Option<Date>,
+    /// Make the first rejected row a fatal error.
+    pub strict: bool,
+}
+
+/// A run that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A claims file could not be read.
+    #[error(transparent)]
+    Claims(#[from] claims::Error),
+    /// `--strict` met a rejected row.
+    #[error(
+        "{file}: row {row}: rejected ({reason}) and --strict is set; expected no rejected rows: {record}"
+    )]
+    Strict {
+        /// The file as given.
+        file: String,
+        /// Its line.
+        row: u64,
+        /// The reject reason.
+        reason: &'static str,
+        /// The row's text.
+        record: String,
+    },
+}
+
+/// An input row that could not be used: a row of `rejects.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// Index of the file in [`Reconciliation::files`].
+    pub file: u32,
+    /// 1-based line of the record.
+    pub row: u64,
+    /// Why.
+    pub reason: RejectReason,
+    /// The record as written, without its line end.
+    pub record: Box<[u8]>,
+}
+
+/// The "nothing is lost" accounting of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accounting {
+    /// Every data row read.
+    pub read: Tally,
+    /// Rows that could not be used.
+    pub rejected: Tally,
+    /// Rows of versions processed after `--as-of`.
+    pub after_cutoff: Tally,
+    /// Rows of final-action voids.
+    pub void: Tally,
+    /// Rows of versions a later one replaced.
+    pub superseded: Tally,
+    /// Rows of final-action versions.
+    pub final_action: Tally,
+    /// Rejected rows per reason.
+    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
+    /// Per definition (same order as the definitions).
+    pub types: Vec<TypeTally>,
+}
+
+/// The result of a run, sorted and ready to write.
+#[derive(Debug)]
+pub struct Reconciliation {
+    /// The claims files as given, in reading order.
+    pub files: Vec<String>,
+    /// Episode types, sorted by id.
+    pub definitions: Vec<EpisodeDefinition>,
+    /// Every episode, by episode id.
+    pub episodes: Vec<PricedEpisode>,
+    /// Each episode's ledger rows (same order as `episodes`).
+    pub ledgers: Vec<Vec<LedgerLine>>,
+    /// Provider rows, by provider, type and period.
+    pub providers: Vec<ProviderResult>,
+    /// Rejected rows, by file name then row.
+    pub rejects: Vec<Reject>,
+    /// Row and money accounting.
+    pub accounting: Accounting,
+    /// The cutoff the run used.
+    pub as_of: Option<Date>,
+}
+
+/// The claims files a list of paths names: a file as itself, a folder as
+/// its `*.csv` files in name order.
+pub fn expand_claim_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Error> {
+    let mut files = Vec::new();
+    for path in paths {
+        let io_error = |source| claims::Error::Io {
+            path: path.clone(),
+            source,
+        };
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(io_error)?
+                .map(|entry| entry.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(io_error)?;
+            found.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "csv"));
+            found.sort();
+            if found.is_empty() {
+                let none = std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the folder holds no *.csv file",
+                );
+                return Err(io_error(none));
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// One beneficiary's rows, as routed from the readers.
+#[derive(Debug, Default)]
+pub struct BeneficiaryRows {
+    /// Rows that passed the row checks.
+    pub lines: Vec<ClaimLine>,
+    /// Versions that had a row rejected by a row check.
+    pub tainted: Vec<VersionKey>,
+}
+
+/// What one beneficiary contributes to the run.
+#[derive(Debug, Default)]
+pub struct BeneficiaryResult {
+    /// Episodes per definition index.
+    pub episodes: Vec<(usize, EpisodeDraft)>,
+    /// Per-type figures, one per definition.
+    pub types: Vec<TypeTally>,
+    /// Rows rejected by version checks.
+    pub rejects: Vec<VersionReject>,
+    /// Void rows.
+    pub void: Tally,
+    /// Superseded rows.
+    pub superseded: Tally,
+    /// Final-action rows.
+    pub final_action: Tally,
+}
+
+/// Final action and every episode type for one beneficiary: a pure function
+/// of its rows and the definitions.
+pub fn reconcile_beneficiary(
+    rows: BeneficiaryRows,
+    definitions: &[EpisodeDefinition],
+) -> BeneficiaryResult {
+    let tainted: HashSet<_> = rows.tainted.iter().map(final_action::tainted_key).collect();
+    let resolved = final_action::resolve(rows.lines, &tainted);
+    let mut result = BeneficiaryResult {
+        rejects: resolved.rejects,
+        void: resolved.void,
+        superseded: resolved.superseded,
+        final_action: resolved.final_action,
+        ..BeneficiaryResult::default()
+    };
+    for (index, definition) in definitions.iter().enumerate() {
+        let (drafts, tally) = episodes::build(&resolved.claims, definition);
+        result
+            .episodes
+            .extend(drafts.into_iter().map(|d| (index, d)));
+        result.types.push(tally);
+    }
+    result
+}
+
+/// Runs a whole reconciliation.
+pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
+    let Inputs {
+        claims: paths,
+        definitions,
+        prices,
+        as_of,
+        strict,
+    } = inputs;
+    let mut accounting = Accounting {
+        types: vec![TypeTally::default(); definitions.len()],
+        ..Accounting::default()
+    };
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut beneficiaries: HashMap<Arc<str>, BeneficiaryRows> = HashMap::new();
+
+    for (file_index, path) in paths.iter().enumerate() {
+        let file = u32::try_from(file_index).unwrap_or(u32::MAX);
+        tracing::info!(file = %path.display(), "reading claims");
+        claims::read_file(path, file, as_of, |outcome| match outcome {
+            RowOutcome::Line(line) => {
+                accounting.read.add(line.allowed);
+                beneficiaries
+                    .entry(line.beneficiary_id.clone())
+                    .or_default()
+                    .lines
+                    .push(line);
+            }
+            RowOutcome::Rejected(row) => {
+                accounting.read.add(row.amount);
+                if let Some(version) = row.version {
+                    beneficiaries
+                        .entry(version.beneficiary_id.clone())
+                        .or_default()
+                        .tainted
+                        .push(version);
+                }
+                count_reject(&mut accounting, row.reason, row.amount);
+                rejects.push(Reject {
+                    file,
+                    row: row.source.row,
+                    reason: row.reason,
+                    record: row.raw,
+                });
+            }
+            RowOutcome::AfterCutoff { amount } => {
+                accounting.read.add(amount);
+                accounting.after_cutoff.add(amount);
+            }
+        })?;
+    }
+    tracing::info!(beneficiaries = beneficiaries.len(), "building episodes");
+
+    let results: Vec<BeneficiaryResult> = beneficiaries
+        .into_par_iter()
+        .map(|(_, rows)| reconcile_beneficiary(rows, &definitions))
+        .collect();
+
+    let mut version_rejects: Vec<VersionReject> = Vec::new();
+    let mut drafts: Vec<(EpisodeFigures, Vec<LedgerLine>)> = Vec::new();
+    for result in results {
+        accounting.void.merge(result.void);
+        accounting.superseded.merge(result.superseded);
+        accounting.final_action.merge(result.final_action);
+        for (total, tally) in accounting.types.iter_mut().zip(result.types) {
+            total.merge(tally);
+        }
+        for reject in &result.rejects {
+            count_reject(&mut accounting, reject.reason, reject.amount);
+        }
+        version_rejects.extend(result.rejects);
+        drafts.extend(
+            result
+                .episodes
+                .into_iter()
+                .map(|(index, draft)| split_draft(index, draft, &definitions)),
+        );
+    }
+    drafts.sort_by(|a, b| a.0.episode_id.cmp(&b.0.episode_id));
+    rejects.extend(fetch_raw(&paths, version_rejects)?);
+
+    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    if strict {
+        let first = rejects
+            .iter()
+            .filter(|r| r.reason != RejectReason::ClaimHasRejectedRow)
+            .min_by_key(|r| (r.file, r.row));
+        if let Some(first) = first {
+            return Err(Error::Strict {
+                file: files[first.file as usize].clone(),
+                row: first.row,
+                reason: first.reason.name(),
+                record: String::from_utf8_lossy(&first.record).into_owned(),
+            });
+        }
+    }
+    rejects.sort_by(|a, b| (&files[a.file as usize], a.row).cmp(&(&files[b.file as usize], b.row)));
+
+    let (figures, ledgers): (Vec<_>, Vec<_>) = drafts.into_iter().unzip();
+    tracing::info!(episodes = figures.len(), "pricing");
+    let episodes = pricing::price(figures, &definitions, &prices);
+    let providers = pricing::reconcile_providers(&episodes, &definitions);
+    Ok(Reconciliation {
+        files,
+        definitions,
+        episodes,
+        ledgers,
+        providers,
+        rejects,
+        accounting,
+        as_of,
+    })
+}
+
+fn count_reject(accounting: &mut Accounting, reason: RejectReason, amount: crate::money::Money) {
+    accounting.rejected.add(amount);
+    *accounting.rejected_by_reason.entry(reason).or_default() += 1;
+}
+
+/// Splits a draft into the figures pricing sees and its ledger.
+fn split_draft(
+    definition: usize,
+    draft: EpisodeDraft,
+    definitions: &[EpisodeDefinition],
+) -> (EpisodeFigures, Vec<LedgerLine>) {
+    let episode_id = format!(
+        "{}:{}:{}",
+        definitions[definition].id, draft.beneficiary_id, draft.anchor_claim_id
+    );
+    let figures = EpisodeFigures {
+        episode_id,
+        definition,
+        beneficiary_id: draft.beneficiary_id,
+        provider_id: draft.provider_id,
+        anchor_claim_id: draft.anchor_claim_id,
+        price_group: draft.price_group,
+        start: draft.start,
+        end: draft.end,
+        claim_lines: draft.ledger.len() as u64,
+        actual: draft.actual,
+    };
+    (figures, draft.ledger)
+}
+
+/// The raw text of rows rejected by version checks, read again from their
+/// files (one pass per file that has any).
+fn fetch_raw(paths: &[PathBuf], rejects: Vec<VersionReject>) -> Result<Vec<Reject>, claims::Error> {
+    let mut by_file: BTreeMap<u32, Vec<VersionReject>> = BTreeMap::new();
+    for reject in rejects {
+        by_file.entry(reject.source.file).or_default().push(reject);
+    }
+    let mut out = Vec::new();
+    for (file, mut rows) in by_file {
+        rows.sort_by_key(|r| r.source.row);
+        let spots: Vec<(u64, u64)> = rows
+            .iter()
+            .map(|r| (r.source.row, r.source.offset))
+            .collect();
+        let raw = claims::raw_rows(Path::new(&paths[file as usize]), &spots)?;
+        out.extend(rows.into_iter().zip(raw).map(|(r, record)| Reject {
+            file,
+            row: r.source.row,
+            reason: r.reason,
+            record,
+        }));
+    }
+    Ok(out)
+}

@@ -1,0 +1,338 @@
+//! Lenient CSV records with the exact line each starts on and its raw text.
+//!
+//! The contract needs three things a general CSV reader does not give: the
+//! 1-based line on which a record *starts* (blank lines and quoted line
+//! breaks included in the count), the record's raw text for `rejects.csv`,
+//! and the lenient quote rules of the common readers (`"abc"x` is `abcx`,
+//! `ab"c` keeps its quote). This module is that reader, and nothing more:
+//! it knows no column names and no claim rules.
+//!
+//! It streams: one record is held at a time, in buffers that are reused.
+
+use std::io::{self, BufRead};
+
+/// One record: its fields, its first line and its raw bytes.
+#[derive(Debug, Default)]
+pub struct Record {
+    raw: Vec<u8>,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    line: u64,
+    offset: u64,
+    complete: bool,
+}
+
+impl Record {
+    /// The 1-based line of the file on which this record starts.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Byte offset of the record's start in the file (after any BOM is
+    /// counted), so a later pass can seek back to it.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The record as written in the file, without its line end.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// False when the file ended inside a quoted field: the record cannot be
+    /// parsed, and its fields are not to be trusted.
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// How many fields the record has.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True for a record with no fields (never produced by the reader).
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Field `index`, unquoted and trimmed of surrounding whitespace, or
+    /// `None` past the last field.
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(index)?;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        Some(trim(&self.fields[start..end]))
+    }
+
+    /// The fields in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Splits `raw` into fields under the lenient quote rules.
+    fn split_fields(&mut self) {
+        self.fields.clear();
+        self.ends.clear();
+        let mut in_quotes = false;
+        let mut at_field_start = true;
+        let mut bytes = self.raw.iter().copied().peekable();
+        while let Some(byte) = bytes.next() {
+            if in_quotes {
+                if byte == b'"' {
+                    if bytes.peek() == Some(&b'"') {
+                        bytes.next();
+                        self.fields.push(b'"');
+                    } else {
+                        // Text after the closing quote belongs to the field.
+                        in_quotes = false;
+                    }
+                } else {
+                    self.fields.push(byte);
+                }
+                continue;
+            }
+            match byte {
+                b',' => {
+                    self.ends.push(self.fields.len());
+                    at_field_start = true;
+                    continue;
+                }
+                b'"' if at_field_start => in_quotes = true,
+                // A quote inside an unquoted field is kept.
+                _ => self.fields.push(byte),
+            }
+            at_field_start = false;
+        }
+        self.ends.push(self.fields.len());
+    }
+}
+
+/// Trims the whitespace the contract strips from every field.
+pub fn trim(field: &[u8]) -> &[u8] {
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c');
+    let start = field
+        .iter()
+        .position(|b| !is_space(b))
+        .unwrap_or(field.len());
+    let end = field
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map_or(start, |i| i + 1);
+    &field[start..end]
+}
+
+/// Reads [`Record`]s from a byte stream: skips a leading UTF-8 BOM and empty
+/// lines, accepts `\n` and `\r\n`, and lets quoted fields span lines.
+pub struct RecordReader<R> {
+    input: R,
+    next_line: u64,
+    at_start: bool,
+    bytes_read: u64,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl<R: BufRead> RecordReader<R> {
+    /// A reader at the start of a file.
+    pub fn new(input: R) -> Self {
+        RecordReader {
+            input,
+            next_line: 1,
+            at_start: true,
+            bytes_read: 0,
+        }
+    }
+
+    /// A reader positioned on the record that starts at byte `offset` on
+    /// line `line`, as reported by [`Record::offset`] and [`Record::line`].
+    pub fn resume(input: R, offset: u64, line: u64) -> Self {
+        RecordReader {
+            input,
+            next_line: line,
+            at_start: offset == 0,
+            bytes_read: offset,
+        }
+    }
+
+    /// Bytes consumed so far, for progress reports.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Reads the next non-empty record into `record`; `Ok(false)` at the end
+    /// of the input.
+    pub fn read(&mut self, record: &mut Record) -> io::Result<bool> {
+        record.raw.clear();
+        loop {
+            let line_start = record.raw.len();
+            let read = self.input.read_until(b'\n', &mut record.raw)?;
+            self.bytes_read += read as u64;
+            if self.at_start {
+                self.at_start = false;
+                if record.raw.starts_with(BOM) {
+                    record.raw.drain(..BOM.len());
+                }
+            }
+            if read == 0 {
+                if record.raw.is_empty() {
+                    return Ok(false);
+                }
+                // End of input inside a quoted field.
+                record.complete = false;
+                strip_line_end(&mut record.raw);
+                record.split_fields();
+                return Ok(true);
+            }
+            if line_start == 0 {
+                record.line = self.next_line;
+                record.offset = self.bytes_read - read as u64;
+            }
+            self.next_line += 1;
+            if line_start == 0 && is_line_end_only(&record.raw) {
+                record.raw.clear();
+                continue;
+            }
+            if !quote_open(&record.raw) {
+                strip_line_end(&mut record.raw);
+                record.complete = true;
+                record.split_fields();
+                return Ok(true);
+            }
+        }
+    }
+}
+
+fn is_line_end_only(raw: &[u8]) -> bool {
+    raw == b"\n" || raw == b"\r\n" || raw.is_empty()
+}
+
+fn strip_line_end(raw: &mut Vec<u8>) {
+    if raw.last() == Some(&b'\n') {
+        raw.pop();
+        if raw.last() == Some(&b'\r') {
+            raw.pop();
+        }
+    }
+}
+
+/// Whether `raw` ends inside a quoted field, so the record continues on the
+/// next line. Mirrors the quote states of [`Record::split_fields`].
+fn quote_open(raw: &[u8]) -> bool {
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    let mut i = 0;
+    while i < raw.len() {
+        let byte = raw[i];
+        if in_quotes {
+            if byte == b'"' {
+                if raw.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quotes = false;
+                }
+            }
+        } else if byte == b',' {
+            at_field_start = true;
+            i += 1;
+            continue;
+        } else if byte == b'"' && at_field_start {
+            in_quotes = true;
+        }
+        at_field_start = false;
+        i += 1;
+    }
+    in_quotes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &str) -> Vec<(u64, String, Vec<String>, bool)> {
+        let mut reader = RecordReader::new(input.as_bytes());
+        let mut record = Record::default();
+        let mut out = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            let fields = record
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            out.push((
+                record.line(),
+                String::from_utf8_lossy(record.raw()).into_owned(),
+                fields,
+                record.is_complete(),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn counts_lines_across_blank_lines_and_quoted_breaks() {
+        let rows = read_all("\u{feff}a,b\r\n1,2\n\n\r\n\"x\ny\",3\n4, 5 \n");
+        let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [1, 2, 5, 7]);
+        assert_eq!(rows[0].2, ["a", "b"]);
+        assert_eq!(rows[2].1, "\"x\ny\",3");
+        assert_eq!(rows[2].2, ["x\ny", "3"]);
+        assert_eq!(rows[3].2, ["4", "5"]);
+    }
+
+    #[test]
+    fn reads_quotes_leniently() {
+        let rows = read_all("\"abc\"x,ab\"c,\"a\"\"b\",\"1,2\"\n");
+        assert_eq!(rows[0].2, ["abcx", "ab\"c", "a\"b", "1,2"]);
+    }
+
+    #[test]
+    fn keeps_raw_text_without_line_end() {
+        let rows = read_all("h\r\nP6,\"12,50\" \r\nlast");
+        assert_eq!(rows[1].1, "P6,\"12,50\" ");
+        assert_eq!(rows[1].2, ["P6", "12,50"]);
+        assert_eq!(rows[2].1, "last");
+        assert!(rows[2].3);
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_an_incomplete_record() {
+        let rows = read_all("h\n1,\"open\n2,3\n");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].0, 2);
+        assert!(!rows[1].3);
+        assert_eq!(rows[1].1, "1,\"open\n2,3");
+    }
+
+    #[test]
+    fn trailing_empty_field_is_a_field() {
+        let rows = read_all("a,b,\n");
+        assert_eq!(rows[0].2, ["a", "b", ""]);
+    }
+}
+
+/// Why a header cannot be used: the caller names the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderProblem {
+    /// A header name is not UTF-8.
+    Encoding,
+    /// A wanted column is named twice.
+    Duplicate(&'static str),
+}
+
+/// Finds each of `names` in a header record (names trimmed, matched
+/// exactly): the position of each, `None` where absent. Columns not in
+/// `names` are ignored, as the contract asks.
+pub fn find_columns(
+    header: &Record,
+    names: &[&'static str],
+) -> Result<Vec<Option<usize>>, HeaderProblem> {
+    let mut index = vec![None; names.len()];
+    for (position, name) in header.iter().enumerate() {
+        let name = std::str::from_utf8(name).map_err(|_| HeaderProblem::Encoding)?;
+        if let Some(wanted) = names.iter().position(|n| *n == name) {
+            if index[wanted].is_some() {
+                return Err(HeaderProblem::Duplicate(names[wanted]));
+            }
+            index[wanted] = Some(position);
+        }
+    }
+    Ok(index)
+}

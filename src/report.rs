@@ -1,0 +1,466 @@
+//! Writing the five outputs (contract section 4), byte for byte: CSV with
+//! minimal quoting and `\n` line ends, money with two decimals, and
+//! `summary.json` in the contract's key order.
+//!
+//! Each writer takes any `io::Write`, so tests can point it at a `Vec<u8>`;
+//! [`write_outputs`] puts the files in place atomically.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::money::Money;
+use crate::reconcile::Reconciliation;
+
+/// The output folder could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `--out` exists and holds files.
+    #[error(
+        "{path}: output folder exists and is not empty; expected a new or empty folder (use --force to replace it)"
+    )]
+    NotEmpty {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Writing failed.
+    #[error("{path}: cannot write outputs: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+}
+
+/// Refuses an `--out` folder that exists and is not empty, unless `force`.
+/// Called before the run so a long run does not end in this refusal.
+pub fn check_out_dir(out: &Path, force: bool) -> Result<(), Error> {
+    match fs::read_dir(out) {
+        Ok(mut entries) => match entries.next() {
+            Some(_) if !force => Err(Error::NotEmpty {
+                path: out.to_owned(),
+            }),
+            _ => Ok(()),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Io {
+            path: out.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// A writer of one output file.
+type OutputWriter = fn(&Reconciliation, &mut dyn Write) -> io::Result<()>;
+
+/// The output files, in the order they are written.
+pub const OUTPUT_FILES: [&str; 5] = [
+    "episodes.csv",
+    "providers.csv",
+    "ledger.csv",
+    "rejects.csv",
+    "summary.json",
+];
+
+/// Writes every output into a temporary folder beside `out` and renames it
+/// into place only when all are complete, so a failed run leaves nothing
+/// that looks like a finished one.
+pub fn write_outputs(recon: &Reconciliation, out: &Path, force: bool) -> Result<(), Error> {
+    check_out_dir(out, force)?;
+    let name = out
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let result = write_staged(recon, &staging).and_then(|()| replace_dir(&staging, out));
+    if result.is_err() {
+        // Best effort: the error being reported matters more than this one.
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn write_staged(recon: &Reconciliation, staging: &Path) -> Result<(), Error> {
+    let io_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    fs::create_dir_all(staging).map_err(io_error(staging))?;
+    let writers: [OutputWriter; 5] = [
+        write_episodes,
+        write_providers,
+        write_ledger,
+        write_rejects,
+        write_summary,
+    ];
+    for (file, write) in OUTPUT_FILES.iter().zip(writers) {
+        let path = staging.join(file);
+        let mut out = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);
+        write(recon, &mut out)
+            .and_then(|()| out.flush())
+            .map_err(io_error(&path))?;
+    }
+    Ok(())
+}
+
+/// Moves the staged folder to `out`, replacing an existing (empty, or
+/// `--force`d) one.
+fn replace_dir(staging: &Path, out: &Path) -> Result<(), Error> {
+    let io_error = |source| Error::Io {
+        path: out.to_owned(),
+        source,
+    };
+    if out.exists() {
+        fs::remove_dir_all(out).map_err(io_error)?;
+    }
+    fs::rename(staging, out).map_err(io_error)
+}
+
+/// Writes one CSV field, quoted only when it holds `,`, `"`, CR or LF.
+fn field(out: &mut dyn Write, text: &[u8]) -> io::Result<()> {
+    if text
+        .iter()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        out.write_all(b"\"")?;
+        for chunk in text.split_inclusive(|&b| b == b'"') {
+            out.write_all(chunk)?;
+            if chunk.ends_with(b"\"") {
+                out.write_all(b"\"")?;
+            }
+        }
+        out.write_all(b"\"")
+    } else {
+        out.write_all(text)
+    }
+}
+
+/// Writes one CSV row of displayable values.
+fn row(out: &mut dyn Write, values: &[&dyn std::fmt::Display]) -> io::Result<()> {
+    let mut buffer = String::new();
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        buffer.clear();
+        std::fmt::write(&mut buffer, format_args!("{value}")).map_err(io::Error::other)?;
+        field(out, buffer.as_bytes())?;
+    }
+    out.write_all(b"\n")
+}
+
+/// An optional amount: empty when absent.
+struct OptionalMoney(Option<Money>);
+
+impl std::fmt::Display for OptionalMoney {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(money) => money.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `episodes.csv`.
+pub fn write_episodes(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"episode_id,episode_type,beneficiary_id,provider_id,anchor_claim_id,price_group,start_date,end_date,period,status,claim_lines,actual_amount,capped_amount,target_amount,gain_loss\n")?;
+    for episode in &recon.episodes {
+        let e = &episode.figures;
+        let status = if episode.priced.is_some() {
+            "priced"
+        } else {
+            "no_target_price"
+        };
+        row(
+            out,
+            &[
+                &e.episode_id,
+                &recon.definitions[e.definition].id,
+                &e.beneficiary_id,
+                &e.provider_id,
+                &e.anchor_claim_id,
+                &e.price_group,
+                &e.start,
+                &e.end,
+                &episode.period,
+                &status,
+                &e.claim_lines,
+                &e.actual,
+                &episode.capped,
+                &OptionalMoney(episode.priced.map(|p| p.target)),
+                &OptionalMoney(episode.priced.map(|p| p.gain_loss)),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// `providers.csv`.
+pub fn write_providers(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"provider_id,episode_type,period,episodes,target_total,actual_total,capped_total,gain_loss_total,limit,reconciliation_amount\n")?;
+    for p in &recon.providers {
+        row(
+            out,
+            &[
+                &p.provider_id,
+                &recon.definitions[p.definition].id,
+                &p.period,
+                &p.episodes,
+                &p.target_total,
+                &p.actual_total,
+                &p.capped_total,
+                &p.gain_loss_total,
+                &p.limit.name(),
+                &p.reconciliation_amount,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// `ledger.csv`.
+pub fn write_ledger(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(
+        b"episode_id,claim_id,line_number,claim_type,allowed_amount,included_amount,disposition\n",
+    )?;
+    for (episode, ledger) in recon.episodes.iter().zip(&recon.ledgers) {
+        for line in ledger {
+            row(
+                out,
+                &[
+                    &episode.figures.episode_id,
+                    &line.claim_id,
+                    &line.line_number,
+                    &line.claim_type,
+                    &line.allowed,
+                    &line.included,
+                    &line.disposition.name(),
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `rejects.csv`.
+pub fn write_rejects(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"file,row,reason,record\n")?;
+    for reject in &recon.rejects {
+        field(out, recon.files[reject.file as usize].as_bytes())?;
+        write!(out, ",{},{},", reject.row, reject.reason.name())?;
+        field(out, &reject.record)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Money as the summary writes it: a string with two decimals.
+fn text(money: Money) -> String {
+    money.to_string()
+}
+
+#[derive(Serialize)]
+struct Summary {
+    as_of: Option<String>,
+    rows: Table<u64>,
+    amounts: Table<String>,
+    rejected_by_reason: BTreeMap<&'static str, u64>,
+    episodes: EpisodeCounts,
+    episode_types: BTreeMap<String, TypeSummary>,
+    money: MoneySummary,
+    providers: usize,
+    check: bool,
+}
+
+#[derive(Serialize)]
+struct Table<T> {
+    read: T,
+    rejected: T,
+    after_cutoff: T,
+    void: T,
+    superseded: T,
+    final_action: T,
+    adds_up: bool,
+}
+
+#[derive(Serialize)]
+struct EpisodeCounts {
+    total: u64,
+    priced: u64,
+    no_target_price: u64,
+}
+
+#[derive(Serialize)]
+struct TypeSummary {
+    episodes: u64,
+    priced: u64,
+    no_target_price: u64,
+    triggers_without_provider: u64,
+    ledger_lines: u64,
+    lines_in_several_episodes: u64,
+    final_action_amount: String,
+    inside_amount: String,
+    outside_amount: String,
+    adds_up: bool,
+}
+
+#[derive(Serialize)]
+struct MoneySummary {
+    actual: String,
+    capped: String,
+    target: String,
+    gain_loss: String,
+    reconciliation: String,
+}
+
+/// Builds the summary: the accounting, and checks that it adds up.
+fn summary(recon: &Reconciliation) -> Summary {
+    let a = &recon.accounting;
+    let parts = [
+        a.rejected,
+        a.after_cutoff,
+        a.void,
+        a.superseded,
+        a.final_action,
+    ];
+    let rows_add_up = parts.iter().map(|t| t.rows).sum::<u64>() == a.read.rows;
+    let amounts_add_up = parts.iter().map(|t| t.amount).sum::<Money>() == a.read.amount;
+
+    let mut episode_types = BTreeMap::new();
+    for (index, definition) in recon.definitions.iter().enumerate() {
+        let mut counts = EpisodeCounts {
+            total: 0,
+            priced: 0,
+            no_target_price: 0,
+        };
+        let mut inside = Money::ZERO;
+        let mut ledger_lines = 0;
+        for episode in recon
+            .episodes
+            .iter()
+            .filter(|e| e.figures.definition == index)
+        {
+            count_episode(&mut counts, episode.priced.is_some());
+            inside += episode.figures.actual;
+            ledger_lines += episode.figures.claim_lines;
+        }
+        let tally = a.types[index];
+        episode_types.insert(
+            definition.id.clone(),
+            TypeSummary {
+                episodes: counts.total,
+                priced: counts.priced,
+                no_target_price: counts.no_target_price,
+                triggers_without_provider: tally.triggers_without_provider,
+                ledger_lines,
+                lines_in_several_episodes: tally.lines_in_several_episodes,
+                final_action_amount: text(a.final_action.amount),
+                inside_amount: text(inside),
+                outside_amount: text(tally.outside),
+                adds_up: inside + tally.outside == a.final_action.amount,
+            },
+        );
+    }
+
+    let mut episodes = EpisodeCounts {
+        total: 0,
+        priced: 0,
+        no_target_price: 0,
+    };
+    for episode in &recon.episodes {
+        count_episode(&mut episodes, episode.priced.is_some());
+    }
+    let priced = || recon.episodes.iter().filter_map(|e| e.priced);
+    let money = MoneySummary {
+        actual: text(recon.episodes.iter().map(|e| e.figures.actual).sum()),
+        capped: text(recon.episodes.iter().map(|e| e.capped).sum()),
+        target: text(priced().map(|p| p.target).sum()),
+        gain_loss: text(priced().map(|p| p.gain_loss).sum()),
+        reconciliation: text(
+            recon
+                .providers
+                .iter()
+                .map(|p| p.reconciliation_amount)
+                .sum(),
+        ),
+    };
+    let check =
+        rows_add_up && amounts_add_up && episode_types.values().all(|t: &TypeSummary| t.adds_up);
+    Summary {
+        as_of: recon.as_of.map(|d| d.to_string()),
+        rows: Table {
+            read: a.read.rows,
+            rejected: a.rejected.rows,
+            after_cutoff: a.after_cutoff.rows,
+            void: a.void.rows,
+            superseded: a.superseded.rows,
+            final_action: a.final_action.rows,
+            adds_up: rows_add_up,
+        },
+        amounts: Table {
+            read: text(a.read.amount),
+            rejected: text(a.rejected.amount),
+            after_cutoff: text(a.after_cutoff.amount),
+            void: text(a.void.amount),
+            superseded: text(a.superseded.amount),
+            final_action: text(a.final_action.amount),
+            adds_up: amounts_add_up,
+        },
+        rejected_by_reason: a
+            .rejected_by_reason
+            .iter()
+            .map(|(r, n)| (r.name(), *n))
+            .collect(),
+        episodes,
+        episode_types,
+        money,
+        providers: recon.providers.len(),
+        check,
+    }
+}
+
+fn count_episode(counts: &mut EpisodeCounts, priced: bool) {
+    counts.total += 1;
+    if priced {
+        counts.priced += 1;
+    } else {
+        counts.no_target_price += 1;
+    }
+}
+
+/// `summary.json`.
+pub fn write_summary(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &summary(recon)).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// Whether the run's accounting adds up (the summary's `check`).
+pub fn check(recon: &Reconciliation) -> bool {
+    summary(recon).check
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        let mut out = Vec::new();
+        field(&mut out, b"plain").unwrap();
+        out.push(b'|');
+        field(&mut out, b"P6,1,\"12,50\"").unwrap();
+        out.push(b'|');
+        field(&mut out, b"a\nb").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "plain|\"P6,1,\"\"12,50\"\"\"|\"a\nb\""
+        );
+    }
+}
