@@ -8,7 +8,7 @@
 //! a claim version belong to [`crate::final_action`].
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -312,9 +312,20 @@ pub fn read_file(
     path: &Path,
     file: u32,
     as_of: Option<Date>,
+    sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    read_from(open(path)?, path, file, as_of, sink)
+}
+
+/// [`read_file`] on any buffered input; `path` names it in errors.
+pub fn read_from(
+    input: impl BufRead,
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
     mut sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let mut reader = RecordReader::new(open(path)?);
+    let mut reader = RecordReader::new(input);
     let io_error = |source| Error::Io {
         path: path.to_owned(),
         source,
@@ -326,10 +337,11 @@ pub fn read_file(
         });
     }
     let header = Header::resolve(&record, path)?;
-    let checker = RowChecker {
+    let mut checker = RowChecker {
         header: &header,
         file,
         as_of,
+        shared: SharedText::default(),
     };
     while reader.read(&mut record).map_err(io_error)? {
         sink(checker.check(&record));
@@ -363,10 +375,53 @@ struct RowChecker<'h> {
     header: &'h Header,
     file: u32,
     as_of: Option<Date>,
+    shared: SharedText,
+}
+
+/// Shares the text of ids and codes between rows instead of allocating it
+/// for every row: the lines of a claim are usually adjacent, and codes and
+/// providers repeat across the whole file.
+#[derive(Default)]
+struct SharedText {
+    beneficiary: Option<Arc<str>>,
+    claim: Option<Arc<str>>,
+    providers: Interner,
+    drgs: Interner,
+    diagnoses: Interner,
+    hcpcs: Interner,
+}
+
+/// Normalized text by its raw form; cleared when it grows past a bound, so
+/// a column of unique values cannot hold memory for the whole file.
+#[derive(Default)]
+struct Interner(std::collections::HashMap<Box<str>, Arc<str>>);
+
+impl Interner {
+    const MAX_ENTRIES: usize = 1 << 16;
+
+    fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {
+        if let Some(shared) = self.0.get(raw) {
+            return shared.clone();
+        }
+        if self.0.len() >= Self::MAX_ENTRIES {
+            self.0.clear();
+        }
+        let shared: Arc<str> = normalize(raw).into();
+        self.0.insert(raw.into(), shared.clone());
+        shared
+    }
+}
+
+/// The last value again when `raw` repeats it, else a new one.
+fn repeat_or_new(last: &mut Option<Arc<str>>, raw: &str) -> Arc<str> {
+    match last {
+        Some(shared) if **shared == *raw => shared.clone(),
+        _ => last.insert(raw.into()).clone(),
+    }
 }
 
 impl RowChecker<'_> {
-    fn check(&self, record: &Record) -> RowOutcome {
+    fn check(&mut self, record: &Record) -> RowOutcome {
         let source = Source {
             file: self.file,
             row: record.line(),
@@ -426,7 +481,7 @@ impl RowChecker<'_> {
 
     /// Runs the row checks in the contract's order and builds the line.
     fn parse_line(
-        &self,
+        &mut self,
         record: &Record,
         source: Source,
         processed_date: Option<Date>,
@@ -467,11 +522,11 @@ impl RowChecker<'_> {
         let allowed =
             Money::parse(self.header.field(record, Column::AllowedAmount)).ok_or(BadAmount)?;
 
-        let shared = |s: &str| -> Arc<str> { s.into() };
+        let shared = &mut self.shared;
         Ok(ClaimLine {
             source,
-            beneficiary_id: shared(text(Column::BeneficiaryId)),
-            claim_id: shared(text(Column::ClaimId)),
+            beneficiary_id: repeat_or_new(&mut shared.beneficiary, text(Column::BeneficiaryId)),
+            claim_id: repeat_or_new(&mut shared.claim, text(Column::ClaimId)),
             line_number,
             claim_type,
             record_type,
@@ -482,10 +537,12 @@ impl RowChecker<'_> {
             discharge_date,
             line_date,
             allowed,
-            provider_id: optional(Column::ProviderId).map(shared),
-            drg: optional(Column::Drg).map(|s| normalize_drg(s).into()),
-            principal_dx: optional(Column::PrincipalDx).map(|s| normalize_dx(s).into()),
-            hcpcs: optional(Column::Hcpcs).map(|s| normalize_hcpcs(s).into()),
+            provider_id: optional(Column::ProviderId)
+                .map(|s| shared.providers.get(s, str::to_owned)),
+            drg: optional(Column::Drg).map(|s| shared.drgs.get(s, normalize_drg)),
+            principal_dx: optional(Column::PrincipalDx)
+                .map(|s| shared.diagnoses.get(s, normalize_dx)),
+            hcpcs: optional(Column::Hcpcs).map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
         })
     }
 }

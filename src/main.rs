@@ -41,6 +41,21 @@ enum Command {
         /// Folder of *.toml episode definitions.
         dir: PathBuf,
     },
+    /// Write synthetic claims, definitions and prices of realistic shape, for benchmarks.
+    #[command(
+        after_help = "Example (about a million claim lines):\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen\n  episode-recon reconcile --claims /tmp/gen/claims --definitions /tmp/gen/definitions \\\n    --target-prices /tmp/gen/target_prices.csv --out /tmp/gen-out"
+    )]
+    Generate {
+        /// Beneficiaries to write (about 50 claim lines each).
+        #[arg(long)]
+        beneficiaries: u64,
+        /// Seed: the same seed and count give the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Folder to write claims/, definitions/ and target_prices.csv into.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -90,6 +105,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Reconcile(args) => run_reconcile(args),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
+        Command::Generate {
+            beneficiaries,
+            seed,
+            out,
+        } => generate(beneficiaries, seed, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -214,4 +234,20 @@ fn describe(d: &EpisodeDefinition) -> String {
         d.window.post_days,
         d.file.display()
     )
+}
+
+fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Failure> {
+    let written = episode_recon::generate::generate(beneficiaries, seed, out).map_err(|e| {
+        Failure::Input(format!(
+            "{}: cannot write generated data: {e}",
+            out.display()
+        ))
+    })?;
+    println!(
+        "Wrote {} claim lines for {beneficiaries} beneficiaries ({} with an anchor) into {}.",
+        written.rows,
+        written.anchors,
+        out.display()
+    );
+    Ok(())
 }

@@ -45,7 +45,7 @@ pub enum Error {
     Claims(#[from] claims::Error),
     /// `--strict` met a rejected row.
     #[error(
-        "{file}: row {row}: rejected ({reason}) and --strict is set; expected no rejected rows: {record}"
+        "{file}: row {row}: rejected ({reason}) and --strict is set; expected no rejected rows; the row reads {record:?}"
     )]
     Strict {
         /// The file as given.

@@ -72,6 +72,15 @@ impl Record {
     fn split_fields(&mut self) {
         self.fields.clear();
         self.ends.clear();
+        if !self.raw.contains(&b'"') {
+            // The common case: no quoting, so a field is the bytes between
+            // commas.
+            for part in self.raw.split(|&b| b == b',') {
+                self.fields.extend_from_slice(part);
+                self.ends.push(self.fields.len());
+            }
+            return;
+        }
         let mut in_quotes = false;
         let mut at_field_start = true;
         let mut bytes = self.raw.iter().copied().peekable();
@@ -217,6 +226,9 @@ fn strip_line_end(raw: &mut Vec<u8>) {
 /// Whether `raw` ends inside a quoted field, so the record continues on the
 /// next line. Mirrors the quote states of [`Record::split_fields`].
 fn quote_open(raw: &[u8]) -> bool {
+    if !raw.contains(&b'"') {
+        return false;
+    }
     let mut in_quotes = false;
     let mut at_field_start = true;
     let mut i = 0;

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: on one generated claims file, time side by side
+#   (a) merely parsing the CSV with the `csv` crate and summing the amounts,
+#   (b) the full reconciliation on 1 thread and on all cores,
+# and print the ratios, rows per second and peak memory.
+#
+# Usage: benches/e2e.sh [BENEFICIARIES] [RUNS]
+#   BENEFICIARIES  about 50 claim lines each (default 20000: about 1M lines)
+#   RUNS           timed runs of each command; the fastest is kept (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+beneficiaries=${1:-20000}
+runs=${2:-3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/episode-recon-e2e.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --quiet --bin episode-recon --example parse_only
+bin=target/release/episode-recon
+"$bin" generate --beneficiaries "$beneficiaries" --seed 1 --out "$work/data" >/dev/null
+claims="$work/data/claims/claims.csv"
+rows=$(($(wc -l <"$claims") - 1))
+bytes=$(stat -c %s "$claims")
+
+# best_of CMD...: runs CMD $runs times; prints "seconds peak_kib" of the fastest.
+best_of() {
+  local best="" best_mem=""
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
+      cat "$work/stderr" >&2
+      return 1
+    }
+    read -r secs mem <"$work/time"
+    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs best_mem=$mem; fi
+  done
+  echo "$best $best_mem"
+}
+
+reconcile=("$bin" reconcile --claims "$claims" --definitions "$work/data/definitions"
+  --target-prices "$work/data/target_prices.csv" --out "$work/out" --force)
+
+read -r parse_s parse_kib < <(best_of target/release/examples/parse_only "$claims")
+read -r one_s one_kib < <(best_of "${reconcile[@]}" --threads 1)
+read -r all_s all_kib < <(best_of "${reconcile[@]}")
+
+cores=$(nproc)
+awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s" \
+    -v pm="$parse_kib" -v om="$one_kib" -v am="$all_kib" -v cores="$cores" 'BEGIN {
+  printf "input: %d claim lines, %.1f MiB (generated, seed 1)\n", rows, bytes / 1048576
+  printf "%-34s %8s %12s %10s %12s\n", "command", "seconds", "rows/s", "peak MiB", "vs parse"
+  printf "%-34s %8.2f %12.0f %10.1f %12s\n", "parse only (csv crate, sum)", p, rows / p, pm / 1024, "1.00x"
+  printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile --threads 1", o, rows / o, om / 1024, o / p
+  printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile (" cores " threads)", a, rows / a, am / 1024, a / p
+  printf "speed-up %d threads vs 1: %.2fx; peak memory / input size: %.2f\n", cores, o / a, am * 1024 / bytes
+}'
