@@ -316,8 +316,9 @@ fn count_reject(accounting: &mut Accounting, reason: RejectReason, amount: crate
     *accounting.rejected_by_reason.entry(reason).or_default() += 1;
 }
 
-/// Splits a draft into the figures pricing sees and its ledger.
-fn split_draft(
+/// Splits a draft of the definition at `definition` into the figures
+/// pricing sees and its ledger.
+pub fn split_draft(
     definition: usize,
     draft: EpisodeDraft,
     definitions: &[EpisodeDefinition],

@@ -1,0 +1,93 @@
+//! Criterion benchmarks of the hot stages, on generated claims of realistic
+//! shape: reading and checking claim lines, final action plus episode
+//! building per beneficiary, and pricing. The end-to-end figures, as ratios
+//! to merely parsing the CSV, come from `benches/e2e.sh`.
+//!
+//! Run: `cargo bench --bench stages`
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use episode_recon::claims::{self, RowOutcome};
+use episode_recon::definitions;
+use episode_recon::generate::generate;
+use episode_recon::prices::TargetPrices;
+use episode_recon::pricing::{self};
+use episode_recon::reconcile::{BeneficiaryRows, reconcile_beneficiary, split_draft};
+
+const BENEFICIARIES: u64 = 2_000;
+
+fn stages(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    generate(BENEFICIARIES, 7, dir.path()).expect("generate claims");
+    let bytes = std::fs::read(dir.path().join("claims/claims.csv")).expect("read claims");
+    let definitions = definitions::load_dir(&dir.path().join("definitions")).expect("definitions");
+    let prices = TargetPrices::load(&dir.path().join("target_prices.csv")).expect("prices");
+    let path = Path::new("claims.csv");
+
+    let read_all = || {
+        let mut lines = Vec::new();
+        claims::read_from(&bytes[..], path, 0, None, |outcome| {
+            if let RowOutcome::Line(line) = outcome {
+                lines.push(line);
+            }
+        })
+        .expect("readable claims");
+        lines
+    };
+    let lines = read_all();
+    let rows = lines.len() as u64;
+
+    let mut group = c.benchmark_group("stages");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(rows));
+    group.bench_function("read and check claim lines", |b| {
+        b.iter(|| black_box(read_all()))
+    });
+
+    let mut by_beneficiary: HashMap<Arc<str>, Vec<_>> = HashMap::new();
+    for line in lines {
+        by_beneficiary
+            .entry(line.beneficiary_id.clone())
+            .or_default()
+            .push(line);
+    }
+    let groups: Vec<_> = by_beneficiary.into_values().collect();
+    group.bench_function("final action and episodes per beneficiary", |b| {
+        b.iter(|| {
+            for lines in &groups {
+                let rows = BeneficiaryRows {
+                    lines: lines.clone(),
+                    tainted: Vec::new(),
+                };
+                black_box(reconcile_beneficiary(rows, &definitions));
+            }
+        })
+    });
+
+    let figures: Vec<_> = groups
+        .iter()
+        .flat_map(|lines| {
+            let rows = BeneficiaryRows {
+                lines: lines.clone(),
+                tainted: Vec::new(),
+            };
+            reconcile_beneficiary(rows, &definitions).episodes
+        })
+        .map(|(index, draft)| split_draft(index, draft, &definitions).0)
+        .collect();
+    group.throughput(Throughput::Elements(figures.len() as u64));
+    group.bench_function("price episodes and reconcile providers", |b| {
+        b.iter(|| {
+            let priced = pricing::price(figures.clone(), &definitions, &prices);
+            black_box(pricing::reconcile_providers(&priced, &definitions))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
