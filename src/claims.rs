@@ -548,11 +548,11 @@ impl RowChecker<'_> {
 }
 
 /// `line_number`: digits only, at least 1 (`01` is 1).
-fn parse_line_number(text: &str) -> Option<u32> {
+fn parse_line_number(text: &str) -> Option<u64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    text.parse::<u32>().ok().filter(|&n| n >= 1)
+    text.parse::<u64>().ok().filter(|&n| n >= 1)
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ pub struct LedgerLine {
     /// The claim.
     pub claim_id: Arc<str>,
     /// The line.
-    pub line_number: u32,
+    pub line_number: u64,
     /// The claim's type.
     pub claim_type: ClaimType,
     /// The line's whole allowed amount.

@@ -166,7 +166,7 @@ fn check_version(
     version: Vec<ClaimLine>,
     rejects: &mut Vec<VersionReject>,
 ) -> Option<Vec<ClaimLine>> {
-    let duplicated: HashSet<u32> = version
+    let duplicated: HashSet<u64> = version
         .windows(2)
         .filter(|pair| pair[0].line_number == pair[1].line_number)
         .map(|pair| pair[0].line_number)
@@ -239,7 +239,7 @@ mod tests {
 
     fn line(
         claim: &str,
-        n: u32,
+        n: u64,
         rt: RecordType,
         processed: &str,
         cents: i128,

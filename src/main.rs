@@ -16,7 +16,12 @@ use episode_recon::report;
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
 #[derive(Parser)]
-#[command(name = "episode-recon", version, propagate_version = true)]
+#[command(
+    name = "episode-recon",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  episode-recon reconcile --claims sample-claims/claims --definitions episode-definitions \\\n    --target-prices sample-claims/target_prices.csv --out out\n  episode-recon check-definitions episode-definitions\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen"
+)]
 struct Cli {
     /// More log output on stderr (-v: progress, -vv: debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

@@ -190,7 +190,7 @@ pub struct ClaimLine {
     /// Unique per beneficiary; the claim's versions share it.
     pub claim_id: Arc<str>,
     /// `>= 1`, unique within one claim version.
-    pub line_number: u32,
+    pub line_number: u64,
     /// Billing setting.
     pub claim_type: ClaimType,
     /// Original, replacement or void.

@@ -15,8 +15,12 @@ use std::io::{self, BufRead};
 #[derive(Debug, Default)]
 pub struct Record {
     raw: Vec<u8>,
-    fields: Vec<u8>,
-    ends: Vec<usize>,
+    /// Unquoted field text, used only when the record has quotes.
+    unquoted: Vec<u8>,
+    /// Each field's bytes: a range of `raw` when the record has no quotes
+    /// (the common case, with no copy), else of `unquoted`.
+    spans: Vec<(usize, usize)>,
+    quoted: bool,
     line: u64,
     offset: u64,
     complete: bool,
@@ -47,20 +51,24 @@ impl Record {
 
     /// How many fields the record has.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// True for a record with no fields (never produced by the reader).
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// Field `index`, unquoted and trimmed of surrounding whitespace, or
     /// `None` past the last field.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(index)?;
-        let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        Some(trim(&self.fields[start..end]))
+        let &(start, end) = self.spans.get(index)?;
+        let text = if self.quoted {
+            &self.unquoted
+        } else {
+            &self.raw
+        };
+        Some(trim(&text[start..end]))
     }
 
     /// The fields in order.
@@ -70,48 +78,51 @@ impl Record {
 
     /// Splits `raw` into fields under the lenient quote rules.
     fn split_fields(&mut self) {
-        self.fields.clear();
-        self.ends.clear();
-        if !self.raw.contains(&b'"') {
-            // The common case: no quoting, so a field is the bytes between
-            // commas.
-            for part in self.raw.split(|&b| b == b',') {
-                self.fields.extend_from_slice(part);
-                self.ends.push(self.fields.len());
+        self.spans.clear();
+        self.quoted = self.raw.contains(&b'"');
+        if !self.quoted {
+            let mut start = 0;
+            for (i, _) in self.raw.iter().enumerate().filter(|(_, b)| **b == b',') {
+                self.spans.push((start, i));
+                start = i + 1;
             }
+            self.spans.push((start, self.raw.len()));
             return;
         }
+        self.unquoted.clear();
         let mut in_quotes = false;
         let mut at_field_start = true;
+        let mut start = 0;
         let mut bytes = self.raw.iter().copied().peekable();
         while let Some(byte) = bytes.next() {
             if in_quotes {
                 if byte == b'"' {
                     if bytes.peek() == Some(&b'"') {
                         bytes.next();
-                        self.fields.push(b'"');
+                        self.unquoted.push(b'"');
                     } else {
                         // Text after the closing quote belongs to the field.
                         in_quotes = false;
                     }
                 } else {
-                    self.fields.push(byte);
+                    self.unquoted.push(byte);
                 }
                 continue;
             }
             match byte {
                 b',' => {
-                    self.ends.push(self.fields.len());
+                    self.spans.push((start, self.unquoted.len()));
+                    start = self.unquoted.len();
                     at_field_start = true;
                     continue;
                 }
                 b'"' if at_field_start => in_quotes = true,
                 // A quote inside an unquoted field is kept.
-                _ => self.fields.push(byte),
+                _ => self.unquoted.push(byte),
             }
             at_field_start = false;
         }
-        self.ends.push(self.fields.len());
+        self.spans.push((start, self.unquoted.len()));
     }
 }
 

@@ -2,5 +2,6 @@
 
 mod bad_input;
 mod golden;
+mod properties;
 mod rules;
 mod support;
