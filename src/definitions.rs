@@ -274,13 +274,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<EpisodeDefinition>, Error> {
         path: dir.to_owned(),
         source,
     };
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(io_error)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io_error)?;
-    files.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"));
-    files.sort();
+    let files = crate::folders::files_in(dir, "toml").map_err(io_error)?;
     if files.is_empty() {
         return Err(Error::Empty {
             dir: dir.to_owned(),

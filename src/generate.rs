@@ -177,6 +177,30 @@ struct ClaimSpec<'a> {
     lines: &'a [(Money, NaiveDate, &'a str)],
 }
 
+impl<'a> ClaimSpec<'a> {
+    /// A claim without a DRG over `from..=thru`.
+    fn new(
+        claim_type: ClaimType,
+        (from, thru): (NaiveDate, NaiveDate),
+        provider: &'a str,
+        lines: &'a [(Money, NaiveDate, &'a str)],
+    ) -> Self {
+        ClaimSpec {
+            claim_type,
+            from,
+            thru,
+            provider,
+            drg: "",
+            lines,
+        }
+    }
+
+    /// The same claim grouped to an MS-DRG.
+    fn with_drg(self, drg: &'a str) -> Self {
+        ClaimSpec { drg, ..self }
+    }
+}
+
 /// One version of a claim: its record type, when it was processed, its
 /// amounts as a percentage of the original's, and whether its first row is
 /// deliberately bad.
@@ -259,14 +283,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Pb,
-                    from: date,
-                    thru: date,
-                    provider: &physician,
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Pb, (date, date), &physician, &lines),
             )?;
         }
         for _ in 0..rng.range(0, 3) {
@@ -278,14 +295,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Op,
-                    from: date,
-                    thru: date,
-                    provider: &home_hospital,
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Op, (date, date), &home_hospital, &lines),
             )?;
         }
         if rng.chance(300) {
@@ -294,14 +304,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Dme,
-                    from: date,
-                    thru: date,
-                    provider: "DME0042",
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Dme, (date, date), "DME0042", &lines),
             )?;
         }
         Ok(())
@@ -327,14 +330,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Op,
-                    from: admission,
-                    thru: admission,
-                    provider: hospital,
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Op, (admission, admission), hospital, &lines),
             )?;
         } else {
             let drg = *rng.pick(&ANCHOR_DRGS);
@@ -345,28 +341,15 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Ip,
-                    from: admission,
-                    thru: discharge,
-                    provider: hospital,
-                    drg,
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Ip, (admission, discharge), hospital, &lines)
+                    .with_drg(drg),
             )?;
         }
         let surgeon = [(rng.money(1_200, 3_500), admission, "27447")];
         self.claim(
             rng,
             out,
-            ClaimSpec {
-                claim_type: ClaimType::Pb,
-                from: admission,
-                thru: admission,
-                provider: physician,
-                drg: "",
-                lines: &surgeon,
-            },
+            ClaimSpec::new(ClaimType::Pb, (admission, admission), physician, &surgeon),
         )?;
         let mut cursor = discharge;
         if rng.chance(450) {
@@ -377,14 +360,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Snf,
-                    from: cursor,
-                    thru,
-                    provider: &snf,
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Snf, (cursor, thru), &snf, &lines),
             )?;
             cursor = thru;
         }
@@ -395,14 +371,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Hha,
-                    from: cursor,
-                    thru,
-                    provider: &hha,
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Hha, (cursor, thru), &hha, &lines),
             )?;
         }
         if rng.chance(30) {
@@ -411,14 +380,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Hos,
-                    from: cursor,
-                    thru,
-                    provider: "331501",
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Hos, (cursor, thru), "331501", &lines),
             )?;
         }
         for _ in 0..rng.range(2, 6) {
@@ -427,14 +389,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Pb,
-                    from: date,
-                    thru: date,
-                    provider: physician,
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Pb, (date, date), physician, &lines),
             )?;
         }
         if rng.chance(400) {
@@ -443,14 +398,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Dme,
-                    from: date,
-                    thru: date,
-                    provider: "DME0042",
-                    drg: "",
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Dme, (date, date), "DME0042", &lines),
             )?;
         }
         if rng.chance(80) {
@@ -465,14 +413,7 @@ impl Beneficiary {
             self.claim(
                 rng,
                 out,
-                ClaimSpec {
-                    claim_type: ClaimType::Ip,
-                    from: readmit,
-                    thru,
-                    provider: hospital,
-                    drg,
-                    lines: &lines,
-                },
+                ClaimSpec::new(ClaimType::Ip, (readmit, thru), hospital, &lines).with_drg(drg),
             )?;
         }
         Ok(())

@@ -124,13 +124,7 @@ pub fn expand_claim_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Err
             source,
         };
         if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(io_error)?
-                .map(|entry| entry.map(|e| e.path()))
-                .collect::<Result<_, _>>()
-                .map_err(io_error)?;
-            found.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "csv"));
-            found.sort();
+            let found = crate::folders::files_in(path, "csv").map_err(io_error)?;
             if found.is_empty() {
                 let none = std::io::Error::new(
                     std::io::ErrorKind::NotFound,
