@@ -305,13 +305,19 @@ pub fn load_dir(dir: &Path) -> Result<Vec<EpisodeDefinition>, Error> {
 /// Parses and validates one definition; `file` is used in messages.
 pub fn parse(text: &str, file: &Path) -> Result<EpisodeDefinition, Error> {
     let raw: RawDefinition = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map_or(1, |span| text[..span.start].matches('\n').count() + 1);
+        let start = e.span().map_or(0, |span| span.start);
+        let line = text[..start].matches('\n').count() + 1;
+        // The line itself names the key the message is about.
+        let source = text.lines().nth(line - 1).unwrap_or_default().trim();
+        let message = e.message().replace('\n', " ");
         Error::Malformed {
             file: file.to_owned(),
             line,
-            message: e.message().replace('\n', " "),
+            message: if source.is_empty() {
+                message
+            } else {
+                format!("`{source}`: {message}")
+            },
         }
     })?;
     Validator { file }.definition(raw)
