@@ -17,7 +17,7 @@ use crate::model::{
     parse_date,
 };
 use crate::money::Money;
-use crate::records::{HeaderProblem, Record, RecordReader, find_columns};
+use crate::records::{HeaderProblem, Record, RecordReader, TextFields, find_columns};
 
 /// Why a row could not be used. The names are the contract's, written in
 /// `rejects.csv` and `summary.json`.
@@ -287,6 +287,13 @@ impl Header {
         })
     }
 
+    /// The trimmed text of `column`, empty when the column is absent.
+    fn text<'r>(&self, fields: &TextFields<'r>, column: Column) -> &'r str {
+        self.index[column as usize]
+            .and_then(|i| fields.get(i))
+            .unwrap_or_default()
+    }
+
     /// The trimmed field of `column`, empty when the column is absent.
     fn field<'r>(&self, record: &'r Record, column: Column) -> &'r [u8] {
         self.index[column as usize]
@@ -487,12 +494,9 @@ impl RowChecker<'_> {
         processed_date: Option<Date>,
     ) -> Result<ClaimLine, RejectReason> {
         use RejectReason::*;
-        if std::str::from_utf8(record.raw()).is_err() {
-            return Err(BadEncoding);
-        }
-        // Every field is UTF-8 now that the whole record is.
-        let text =
-            |column| std::str::from_utf8(self.header.field(record, column)).unwrap_or_default();
+        let fields = record.text().ok_or(BadEncoding)?;
+        let header = self.header;
+        let text = |column| header.text(&fields, column);
         let optional = |column| Some(text(column)).filter(|s| !s.is_empty());
         if Column::ALL[..Column::REQUIRED]
             .iter()
@@ -504,10 +508,10 @@ impl RowChecker<'_> {
         let claim_type = ClaimType::parse(text(Column::ClaimType)).ok_or(BadClaimType)?;
         let record_type = RecordType::parse(text(Column::RecordType)).ok_or(BadRecordType)?;
 
-        let date = |column| parse_date(self.header.field(record, column)).ok_or(BadDate);
-        let optional_date = |column, default: Date| match self.header.field(record, column) {
-            b"" => Ok(default),
-            given => parse_date(given).ok_or(BadDate),
+        let date = |column| parse_date(text(column).as_bytes()).ok_or(BadDate);
+        let optional_date = |column, default: Date| match text(column) {
+            "" => Ok(default),
+            given => parse_date(given.as_bytes()).ok_or(BadDate),
         };
         let from_date = date(Column::FromDate)?;
         let thru_date = date(Column::ThruDate)?;
@@ -519,8 +523,7 @@ impl RowChecker<'_> {
         {
             return Err(BadDateRange);
         }
-        let allowed =
-            Money::parse(self.header.field(record, Column::AllowedAmount)).ok_or(BadAmount)?;
+        let allowed = Money::parse(text(Column::AllowedAmount).as_bytes()).ok_or(BadAmount)?;
 
         let shared = &mut self.shared;
         Ok(ClaimLine {

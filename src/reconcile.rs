@@ -149,6 +149,34 @@ pub struct BeneficiaryRows {
     pub tainted: Vec<VersionKey>,
 }
 
+/// Routes rows to their beneficiary's group. Claims files usually hold a
+/// beneficiary's rows together, so the last group is checked first and the
+/// map is consulted only when the beneficiary changes.
+#[derive(Debug, Default)]
+struct ByBeneficiary {
+    slots: HashMap<Arc<str>, usize>,
+    groups: Vec<BeneficiaryRows>,
+    last: Option<(Arc<str>, usize)>,
+}
+
+impl ByBeneficiary {
+    fn group(&mut self, id: &Arc<str>) -> &mut BeneficiaryRows {
+        let slot = match &self.last {
+            Some((last, slot)) if Arc::ptr_eq(last, id) || last == id => *slot,
+            _ => {
+                let next = self.groups.len();
+                let slot = *self.slots.entry(id.clone()).or_insert(next);
+                if slot == next {
+                    self.groups.push(BeneficiaryRows::default());
+                }
+                self.last = Some((id.clone(), slot));
+                slot
+            }
+        };
+        &mut self.groups[slot]
+    }
+}
+
 /// What one beneficiary contributes to the run.
 #[derive(Debug, Default)]
 pub struct BeneficiaryResult {
@@ -205,7 +233,7 @@ pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
         ..Accounting::default()
     };
     let mut rejects: Vec<Reject> = Vec::new();
-    let mut beneficiaries: HashMap<Arc<str>, BeneficiaryRows> = HashMap::new();
+    let mut beneficiaries = ByBeneficiary::default();
 
     for (file_index, path) in paths.iter().enumerate() {
         let file = u32::try_from(file_index).unwrap_or(u32::MAX);
@@ -213,18 +241,13 @@ pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
         claims::read_file(path, file, as_of, |outcome| match outcome {
             RowOutcome::Line(line) => {
                 accounting.read.add(line.allowed);
-                beneficiaries
-                    .entry(line.beneficiary_id.clone())
-                    .or_default()
-                    .lines
-                    .push(line);
+                beneficiaries.group(&line.beneficiary_id).lines.push(line);
             }
             RowOutcome::Rejected(row) => {
                 accounting.read.add(row.amount);
                 if let Some(version) = row.version {
                     beneficiaries
-                        .entry(version.beneficiary_id.clone())
-                        .or_default()
+                        .group(&version.beneficiary_id)
                         .tainted
                         .push(version);
                 }
@@ -242,11 +265,12 @@ pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
             }
         })?;
     }
+    let beneficiaries = beneficiaries.groups;
     tracing::info!(beneficiaries = beneficiaries.len(), "building episodes");
 
     let results: Vec<BeneficiaryResult> = beneficiaries
         .into_par_iter()
-        .map(|(_, rows)| reconcile_beneficiary(rows, &definitions))
+        .map(|rows| reconcile_beneficiary(rows, &definitions))
         .collect();
 
     let mut version_rejects: Vec<VersionReject> = Vec::new();

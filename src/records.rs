@@ -71,6 +71,21 @@ impl Record {
         Some(trim(&text[start..end]))
     }
 
+    /// The fields as text, or `None` when the record is not UTF-8. The
+    /// record is validated once here rather than field by field.
+    pub fn text(&self) -> Option<TextFields<'_>> {
+        let raw = std::str::from_utf8(&self.raw).ok()?;
+        let source = if self.quoted {
+            std::str::from_utf8(&self.unquoted).ok()?
+        } else {
+            raw
+        };
+        Some(TextFields {
+            source,
+            spans: &self.spans,
+        })
+    }
+
     /// The fields in order.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).filter_map(|i| self.get(i))
@@ -123,6 +138,27 @@ impl Record {
             at_field_start = false;
         }
         self.spans.push((start, self.unquoted.len()));
+    }
+}
+
+/// The fields of a record known to be UTF-8.
+#[derive(Clone, Copy, Debug)]
+pub struct TextFields<'r> {
+    source: &'r str,
+    spans: &'r [(usize, usize)],
+}
+
+impl<'r> TextFields<'r> {
+    /// Field `index`, unquoted and trimmed, or `None` past the last field.
+    pub fn get(&self, index: usize) -> Option<&'r str> {
+        let &(start, end) = self.spans.get(index)?;
+        let bytes = self.source.as_bytes().get(start..end)?;
+        let trimmed = trim(bytes);
+        // `trimmed` lies inside `bytes`; its offset gives the text range.
+        let offset = start + (trimmed.as_ptr() as usize - bytes.as_ptr() as usize);
+        // Field bounds fall on commas, quotes and ASCII whitespace, so they
+        // are character boundaries; `get` keeps that a checked fact.
+        self.source.get(offset..offset + trimmed.len())
     }
 }
 
@@ -322,6 +358,28 @@ mod tests {
         assert_eq!(rows[1].0, 2);
         assert!(!rows[1].3);
         assert_eq!(rows[1].1, "1,\"open\n2,3");
+    }
+
+    #[test]
+    fn text_fields_match_byte_fields() {
+        for input in ["a, b ,\"c, d\" ,é\n", " x ,y,,é \n"] {
+            let mut reader = RecordReader::new(input.as_bytes());
+            let mut record = Record::default();
+            assert!(reader.read(&mut record).unwrap());
+            let text = record.text().expect("UTF-8");
+            for i in 0..record.len() {
+                assert_eq!(
+                    text.get(i).map(str::as_bytes),
+                    record.get(i),
+                    "{input:?} field {i}"
+                );
+            }
+            assert_eq!(text.get(record.len()), None);
+        }
+        let mut reader = RecordReader::new(&b"a,\xff\n"[..]);
+        let mut record = Record::default();
+        assert!(reader.read(&mut record).unwrap());
+        assert!(record.text().is_none());
     }
 
     #[test]
