@@ -15,7 +15,7 @@ use episode_recon::claims::{self, RowOutcome};
 use episode_recon::definitions;
 use episode_recon::generate::generate;
 use episode_recon::prices::TargetPrices;
-use episode_recon::pricing::{self};
+use episode_recon::pricing::{self, TypePricing};
 use episode_recon::reconcile::{BeneficiaryRows, reconcile_beneficiary, split_draft};
 
 const BENEFICIARIES: u64 = 2_000;
@@ -79,11 +79,12 @@ fn stages(c: &mut Criterion) {
         })
         .map(|(index, draft)| split_draft(index, draft, &definitions).0)
         .collect();
+    let types = TypePricing::of(&definitions);
     group.throughput(Throughput::Elements(figures.len() as u64));
     group.bench_function("price episodes and reconcile providers", |b| {
         b.iter(|| {
-            let priced = pricing::price(figures.clone(), &definitions, &prices);
-            black_box(pricing::reconcile_providers(&priced, &definitions))
+            let priced = pricing::price(figures.clone(), &types, &prices);
+            black_box(pricing::reconcile_providers(&priced, &types))
         })
     });
     group.finish();

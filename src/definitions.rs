@@ -177,6 +177,17 @@ impl Trigger {
     pub fn price_group<'a>(&'a self, code: &'a str) -> &'a str {
         self.price_groups.get(code).map_or(code, String::as_str)
     }
+
+    /// The listed `code -> price group` pairs, sorted by code.
+    pub fn price_groups(&self) -> Vec<(&str, &str)> {
+        let mut pairs: Vec<(&str, &str)> = self
+            .price_groups
+            .iter()
+            .map(|(c, g)| (c.as_str(), g.as_str()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
 }
 
 /// The episode window around an anchor.
@@ -230,6 +241,14 @@ impl DxPatterns {
     pub fn matches(&self, dx: &str) -> bool {
         self.exact.contains(dx) || self.prefixes.iter().any(|p| dx.starts_with(p.as_str()))
     }
+
+    /// The patterns in normal form (`C50*` for a prefix), sorted.
+    pub fn patterns(&self) -> Vec<String> {
+        let prefixes = self.prefixes.iter().map(|p| format!("{p}*"));
+        let mut all: Vec<String> = self.exact.iter().cloned().chain(prefixes).collect();
+        all.sort();
+        all
+    }
 }
 
 /// How an episode's period is named from its end date.
@@ -265,6 +284,46 @@ pub struct Pricing {
     pub stop_gain: Option<Decimal>,
     /// Limit on a provider's net loss as a share of its targets.
     pub stop_loss: Option<Decimal>,
+}
+
+impl EpisodeDefinition {
+    /// Everything about this type that decides which lines an episode takes
+    /// in: id, triggers and price groups, window, inclusion, exclusion. Two
+    /// definitions with the same text here build the same episodes from the
+    /// same claims, so a run can be priced again without its claims.
+    pub fn episode_rules(&self) -> String {
+        let sorted = |set: &HashSet<String>| {
+            let mut codes: Vec<&str> = set.iter().map(String::as_str).collect();
+            codes.sort_unstable();
+            codes.join(",")
+        };
+        let types = |set: ClaimTypeSet| {
+            set.iter()
+                .map(ClaimType::code)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let groups: Vec<String> = self
+            .trigger
+            .price_groups()
+            .iter()
+            .map(|(c, g)| format!("{c}={g}"))
+            .collect();
+        format!(
+            "id={}\ntrigger.drg={}\ntrigger.hcpcs={}\ntrigger.price_groups={}\nwindow={},{}\ninclude.claim_types={}\ninclude.prorate={}\nexclude.drg={}\nexclude.hcpcs={}\nexclude.principal_dx={}\n",
+            self.id,
+            sorted(&self.trigger.drg),
+            sorted(&self.trigger.hcpcs),
+            groups.join(","),
+            self.window.lookback_days,
+            self.window.post_days,
+            types(self.include.claim_types),
+            types(self.include.prorate),
+            sorted(&self.exclude.drg),
+            sorted(&self.exclude.hcpcs),
+            self.exclude.principal_dx.patterns().join(","),
+        )
+    }
 }
 
 /// Reads every `*.toml` file of `dir` in name order (sub-folders are not

@@ -21,6 +21,7 @@ pub mod claims;
 pub mod definitions;
 pub mod episodes;
 pub mod final_action;
+pub mod fingerprint;
 pub mod folders;
 pub mod generate;
 pub mod model;

@@ -200,7 +200,7 @@ fn paragraph(recon: &Reconciliation, out: &Path) -> String {
         a.after_cutoff.rows,
         a.rejected.rows,
         recon.episodes.len(),
-        recon.definitions.len(),
+        recon.types.len(),
         priced,
         recon.episodes.len() - priced,
         recon.providers.len(),

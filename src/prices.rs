@@ -83,6 +83,27 @@ impl TargetPrices {
             .copied()
     }
 
+    /// Every row in a canonical text form, sorted: equal for two files that
+    /// give the same prices, whatever their row order or number format.
+    pub fn canonical_rows(&self) -> String {
+        let mut rows: Vec<String> = self
+            .prices
+            .iter()
+            .map(|(k, price)| {
+                format!(
+                    "{},{},{},{},{}\n",
+                    k.episode_type,
+                    k.provider_id,
+                    k.price_group,
+                    k.period,
+                    price.normalize()
+                )
+            })
+            .collect();
+        rows.sort_unstable();
+        rows.concat()
+    }
+
     /// Reads and checks a target price file.
     pub fn load(path: &Path) -> Result<TargetPrices, Error> {
         let io_error = |source| Error::Io {

@@ -11,18 +11,42 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
-use crate::definitions::EpisodeDefinition;
+use crate::definitions::{EpisodeDefinition, Pricing};
 use crate::model::Date;
 use crate::money::Money;
 use crate::prices::TargetPrices;
+
+/// What the global steps need of an episode type: its id and pricing. They
+/// never see triggers or windows, which is what lets `reprice` run from an
+/// earlier run's outputs without the definitions' claim rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypePricing {
+    /// Episode type.
+    pub id: String,
+    /// How its episodes are priced.
+    pub pricing: Pricing,
+}
+
+impl TypePricing {
+    /// The pricing view of each definition, in the same order.
+    pub fn of(definitions: &[EpisodeDefinition]) -> Vec<TypePricing> {
+        definitions
+            .iter()
+            .map(|d| TypePricing {
+                id: d.id.clone(),
+                pricing: d.pricing.clone(),
+            })
+            .collect()
+    }
+}
 
 /// What pricing needs of an episode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EpisodeFigures {
     /// `TYPE:beneficiary:anchor claim_id`.
     pub episode_id: String,
-    /// Index of its definition in the run's (id-sorted) definitions.
-    pub definition: usize,
+    /// Index of its episode type in the run's (id-sorted) types.
+    pub episode_type: usize,
     /// The beneficiary.
     pub beneficiary_id: Arc<str>,
     /// The provider it is attributed to.
@@ -91,8 +115,8 @@ impl Limit {
 pub struct ProviderResult {
     /// The provider.
     pub provider_id: Arc<str>,
-    /// Index of the episode type's definition.
-    pub definition: usize,
+    /// Index of its episode type in the run's (id-sorted) types.
+    pub episode_type: usize,
     /// The period.
     pub period: String,
     /// Priced episodes.
@@ -115,31 +139,31 @@ pub struct ProviderResult {
 /// the same order.
 pub fn price(
     episodes: Vec<EpisodeFigures>,
-    definitions: &[EpisodeDefinition],
+    types: &[TypePricing],
     prices: &TargetPrices,
 ) -> Vec<PricedEpisode> {
     let periods: Vec<String> = episodes
         .iter()
-        .map(|e| definitions[e.definition].pricing.period.of(e.end))
+        .map(|e| types[e.episode_type].pricing.period.of(e.end))
         .collect();
-    let caps = high_cost_caps(&episodes, &periods, definitions);
+    let caps = high_cost_caps(&episodes, &periods, types);
     episodes
         .into_iter()
         .zip(periods)
         .zip(caps)
         .map(|((figures, period), cap)| {
-            let definition = &definitions[figures.definition];
+            let episode_type = &types[figures.episode_type];
             let capped = cap.map_or(figures.actual, |cap| figures.actual.min(cap));
             let priced = prices
                 .lookup(
-                    &definition.id,
+                    &episode_type.id,
                     &figures.provider_id,
                     &figures.price_group,
                     &period,
                 )
                 .map(|price| {
                     let target = Money::round_half_away(
-                        price * (Decimal::ONE - definition.pricing.discount),
+                        price * (Decimal::ONE - episode_type.pricing.discount),
                     );
                     Priced {
                         target,
@@ -156,24 +180,24 @@ pub fn price(
         .collect()
 }
 
-/// Rule 3.3: for each episode whose definition has a percentile, the cap of
+/// Rule 3.3: for each episode whose type has a percentile, the cap of
 /// its `(type, price group, period)`: the actual at rank `ceil(p/100 · n)`
 /// of the sorted actuals of the group's `n` episodes, priced or not.
 fn high_cost_caps(
     episodes: &[EpisodeFigures],
     periods: &[String],
-    definitions: &[EpisodeDefinition],
+    types: &[TypePricing],
 ) -> Vec<Option<Money>> {
     let group_of = |i: usize| {
         (
-            episodes[i].definition,
+            episodes[i].episode_type,
             episodes[i].price_group.as_str(),
             periods[i].as_str(),
         )
     };
     let mut groups: BTreeMap<(usize, &str, &str), Vec<Money>> = BTreeMap::new();
     for (i, episode) in episodes.iter().enumerate() {
-        if definitions[episode.definition]
+        if types[episode.episode_type]
             .pricing
             .high_cost_percentile
             .is_some()
@@ -184,7 +208,7 @@ fn high_cost_caps(
     let caps: BTreeMap<(usize, &str, &str), Money> = groups
         .into_iter()
         .filter_map(|(key, mut actuals)| {
-            let percentile = definitions[key.0].pricing.high_cost_percentile?;
+            let percentile = types[key.0].pricing.high_cost_percentile?;
             actuals.sort_unstable();
             let rank = cap_rank(percentile, actuals.len());
             Some((key, actuals[rank - 1]))
@@ -209,7 +233,7 @@ fn cap_rank(percentile: Decimal, n: usize) -> usize {
 /// sorted by provider id, episode type id and period.
 pub fn reconcile_providers(
     episodes: &[PricedEpisode],
-    definitions: &[EpisodeDefinition],
+    types: &[TypePricing],
 ) -> Vec<ProviderResult> {
     let mut rows: BTreeMap<(&str, &str, &str), ProviderResult> = BTreeMap::new();
     for episode in episodes {
@@ -219,12 +243,12 @@ pub fn reconcile_providers(
         let figures = &episode.figures;
         let key = (
             &*figures.provider_id,
-            definitions[figures.definition].id.as_str(),
+            types[figures.episode_type].id.as_str(),
             episode.period.as_str(),
         );
         let row = rows.entry(key).or_insert_with(|| ProviderResult {
             provider_id: figures.provider_id.clone(),
-            definition: figures.definition,
+            episode_type: figures.episode_type,
             period: episode.period.clone(),
             episodes: 0,
             target_total: Money::ZERO,
@@ -242,7 +266,7 @@ pub fn reconcile_providers(
     }
     rows.into_values()
         .map(|mut row| {
-            let pricing = &definitions[row.definition].pricing;
+            let pricing = &types[row.episode_type].pricing;
             let limit_of =
                 |share: Decimal| Money::round_half_away(share * row.target_total.to_decimal());
             let gain_cap = pricing.stop_gain.map(limit_of);

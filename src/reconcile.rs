@@ -18,9 +18,10 @@ use crate::claims::{self, RejectReason, RowOutcome, VersionKey};
 use crate::definitions::EpisodeDefinition;
 use crate::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
 use crate::final_action::{self, Tally, VersionReject};
+use crate::fingerprint::RunRecord;
 use crate::model::{ClaimLine, Date};
 use crate::prices::TargetPrices;
-use crate::pricing::{self, EpisodeFigures, PricedEpisode, ProviderResult};
+use crate::pricing::{self, EpisodeFigures, PricedEpisode, ProviderResult, TypePricing};
 
 /// Everything a run reads, already loaded and validated except the claims.
 #[derive(Debug)]
@@ -98,8 +99,8 @@ pub struct Accounting {
 pub struct Reconciliation {
     /// The claims files as given, in reading order.
     pub files: Vec<String>,
-    /// Episode types, sorted by id.
-    pub definitions: Vec<EpisodeDefinition>,
+    /// Episode types and their pricing, sorted by id.
+    pub types: Vec<TypePricing>,
     /// Every episode, by episode id.
     pub episodes: Vec<PricedEpisode>,
     /// Each episode's ledger rows (same order as `episodes`).
@@ -112,6 +113,8 @@ pub struct Reconciliation {
     pub accounting: Accounting,
     /// The cutoff the run used.
     pub as_of: Option<Date>,
+    /// What the run was made with, for later true-ups and repricing.
+    pub run: RunRecord,
 }
 
 /// The claims files a list of paths names: a file as itself, a folder as
@@ -315,17 +318,20 @@ pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
 
     let (figures, ledgers): (Vec<_>, Vec<_>) = drafts.into_iter().unzip();
     tracing::info!(episodes = figures.len(), "pricing");
-    let episodes = pricing::price(figures, &definitions, &prices);
-    let providers = pricing::reconcile_providers(&episodes, &definitions);
+    let types = TypePricing::of(&definitions);
+    let episodes = pricing::price(figures, &types, &prices);
+    let providers = pricing::reconcile_providers(&episodes, &types);
+    let run = RunRecord::of(&definitions, &prices);
     Ok(Reconciliation {
         files,
-        definitions,
+        types,
         episodes,
         ledgers,
         providers,
         rejects,
         accounting,
         as_of,
+        run,
     })
 }
 
@@ -347,7 +353,7 @@ pub fn split_draft(
     );
     let figures = EpisodeFigures {
         episode_id,
-        definition,
+        episode_type: definition,
         beneficiary_id: draft.beneficiary_id,
         provider_id: draft.provider_id,
         anchor_claim_id: draft.anchor_claim_id,

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::fingerprint::RunRecord;
 use crate::money::Money;
 use crate::reconcile::Reconciliation;
 
@@ -182,7 +183,7 @@ pub fn write_episodes(recon: &Reconciliation, out: &mut dyn Write) -> io::Result
             out,
             &[
                 &e.episode_id,
-                &recon.definitions[e.definition].id,
+                &recon.types[e.episode_type].id,
                 &e.beneficiary_id,
                 &e.provider_id,
                 &e.anchor_claim_id,
@@ -210,7 +211,7 @@ pub fn write_providers(recon: &Reconciliation, out: &mut dyn Write) -> io::Resul
             out,
             &[
                 &p.provider_id,
-                &recon.definitions[p.definition].id,
+                &recon.types[p.episode_type].id,
                 &p.period,
                 &p.episodes,
                 &p.target_total,
@@ -277,6 +278,9 @@ struct Summary {
     money: MoneySummary,
     providers: usize,
     check: bool,
+    /// Added after the contract's keys, as it allows: what the run was
+    /// made with.
+    run: RunRecord,
 }
 
 #[derive(Serialize)]
@@ -334,7 +338,7 @@ fn summary(recon: &Reconciliation) -> Summary {
     let amounts_add_up = parts.iter().map(|t| t.amount).sum::<Money>() == a.read.amount;
 
     let mut episode_types = BTreeMap::new();
-    for (index, definition) in recon.definitions.iter().enumerate() {
+    for (index, episode_type) in recon.types.iter().enumerate() {
         let mut counts = EpisodeCounts {
             total: 0,
             priced: 0,
@@ -345,7 +349,7 @@ fn summary(recon: &Reconciliation) -> Summary {
         for episode in recon
             .episodes
             .iter()
-            .filter(|e| e.figures.definition == index)
+            .filter(|e| e.figures.episode_type == index)
         {
             count_episode(&mut counts, episode.priced.is_some());
             inside += episode.figures.actual;
@@ -353,7 +357,7 @@ fn summary(recon: &Reconciliation) -> Summary {
         }
         let tally = a.types[index];
         episode_types.insert(
-            definition.id.clone(),
+            episode_type.id.clone(),
             TypeSummary {
                 episodes: counts.total,
                 priced: counts.priced,
@@ -423,6 +427,7 @@ fn summary(recon: &Reconciliation) -> Summary {
         money,
         providers: recon.providers.len(),
         check,
+        run: recon.run.clone(),
     }
 }
 

@@ -39,10 +39,33 @@ fn example(name: &str) {
         "{name}: {}",
         String::from_utf8_lossy(&run.stderr)
     );
+    let actual = Outputs::read(&out_dir);
+    let expected = Outputs::read(&dir.join("expected"));
+    assert_eq!(actual.episodes, expected.episodes, "{name}: episodes.csv");
     assert_eq!(
-        Outputs::read(&out_dir),
-        Outputs::read(&dir.join("expected")),
-        "{name}"
+        actual.providers, expected.providers,
+        "{name}: providers.csv"
+    );
+    assert_eq!(actual.ledger, expected.ledger, "{name}: ledger.csv");
+    assert_eq!(actual.rejects, expected.rejects, "{name}: rejects.csv");
+    assert_contract_summary(&actual.summary, &expected.summary, name);
+}
+
+/// The contract's summary keys, byte for byte, followed only by the keys
+/// this engine adds after them (the contract allows added keys after its
+/// own, never renamed ones).
+fn assert_contract_summary(actual: &str, expected: &str, name: &str) {
+    let contract_part = expected
+        .strip_suffix("\n}\n")
+        .expect("the expected summary ends its object");
+    assert!(
+        actual.starts_with(contract_part),
+        "{name}: summary.json differs in the contract's keys:\n{actual}"
+    );
+    let added = &actual[contract_part.len()..];
+    assert!(
+        added.starts_with(",\n  \"run\": {"),
+        "{name}: only the `run` section follows the contract's keys: {added}"
     );
 }
 

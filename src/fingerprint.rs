@@ -1,0 +1,95 @@
+//! Fingerprints of what a run was made with, recorded in its
+//! `summary.json`, so that later commands can tell whether two runs are
+//! comparable (`true-up`) or whether episodes may be priced again without
+//! their claims (`reprice`).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::definitions::{EpisodeDefinition, PeriodKind, Pricing};
+use crate::prices::TargetPrices;
+
+/// A short SHA-256 of a canonical text: 16 hex digits are plenty to tell
+/// configurations apart, and short enough to read in a diff.
+pub fn digest(text: &str) -> String {
+    let hash = Sha256::digest(text.as_bytes());
+    hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `run` section of `summary.json`: what the run was made with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Fingerprint of every definition, episode rules and pricing.
+    pub definitions_fingerprint: String,
+    /// Fingerprint of the target price rows.
+    pub target_prices_fingerprint: String,
+    /// Per episode type, in id order.
+    pub definitions: Vec<TypeRecord>,
+}
+
+/// One episode type as a run used it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeRecord {
+    /// Episode type.
+    pub id: String,
+    /// Fingerprint of the rules that decide which lines its episodes take in.
+    pub episode_rules: String,
+    /// Its pricing settings, so a run can be priced again as it was.
+    pub pricing: PricingRecord,
+}
+
+/// Pricing settings as text, exactly as read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricingRecord {
+    /// `year` or `quarter`.
+    pub period: String,
+    /// Share taken off the target.
+    pub discount: String,
+    /// High-cost cap percentile, if any.
+    pub high_cost_percentile: Option<String>,
+    /// Stop-gain share, if any.
+    pub stop_gain: Option<String>,
+    /// Stop-loss share, if any.
+    pub stop_loss: Option<String>,
+}
+
+impl PricingRecord {
+    /// The record of a definition's pricing.
+    pub fn of(pricing: &Pricing) -> PricingRecord {
+        let text = |d: Option<rust_decimal::Decimal>| d.map(|d| d.normalize().to_string());
+        PricingRecord {
+            period: match pricing.period {
+                PeriodKind::Year => "year",
+                PeriodKind::Quarter => "quarter",
+            }
+            .to_owned(),
+            discount: pricing.discount.normalize().to_string(),
+            high_cost_percentile: text(pricing.high_cost_percentile),
+            stop_gain: text(pricing.stop_gain),
+            stop_loss: text(pricing.stop_loss),
+        }
+    }
+}
+
+impl RunRecord {
+    /// The record of a run made with these definitions and prices.
+    pub fn of(definitions: &[EpisodeDefinition], prices: &TargetPrices) -> RunRecord {
+        let types: Vec<TypeRecord> = definitions
+            .iter()
+            .map(|d| TypeRecord {
+                id: d.id.clone(),
+                episode_rules: digest(&d.episode_rules()),
+                pricing: PricingRecord::of(&d.pricing),
+            })
+            .collect();
+        let all: String = types
+            .iter()
+            .map(|t| format!("{}:{}:{:?}\n", t.id, t.episode_rules, t.pricing))
+            .collect();
+        RunRecord {
+            definitions_fingerprint: digest(&all),
+            target_prices_fingerprint: digest(&prices.canonical_rows()),
+            definitions: types,
+        }
+    }
+}
