@@ -52,6 +52,28 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Every reason, in the contract's order of checks.
+    pub const ALL: [RejectReason; 13] = [
+        RejectReason::BadCsv,
+        RejectReason::BadFieldCount,
+        RejectReason::BadEncoding,
+        RejectReason::MissingField,
+        RejectReason::BadLineNumber,
+        RejectReason::BadClaimType,
+        RejectReason::BadRecordType,
+        RejectReason::BadDate,
+        RejectReason::BadDateRange,
+        RejectReason::BadAmount,
+        RejectReason::DuplicateLine,
+        RejectReason::InconsistentClaim,
+        RejectReason::ClaimHasRejectedRow,
+    ];
+
+    /// The reason of a contract name, as `summary.json` writes it.
+    pub fn from_name(name: &str) -> Option<RejectReason> {
+        RejectReason::ALL.into_iter().find(|r| r.name() == name)
+    }
+
     /// The contract's name of the reason.
     pub fn name(self) -> &'static str {
         match self {

@@ -28,6 +28,7 @@ pub mod model;
 pub mod money;
 pub mod prices;
 pub mod pricing;
+pub mod prior_run;
 pub mod reconcile;
 pub mod records;
 pub mod report;

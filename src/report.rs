@@ -71,6 +71,51 @@ pub const OUTPUT_FILES: [&str; 5] = [
 /// into place only when all are complete, so a failed run leaves nothing
 /// that looks like a finished one.
 pub fn write_outputs(recon: &Reconciliation, out: &Path, force: bool) -> Result<(), Error> {
+    let writers: [OutputWriter; 5] = [
+        write_episodes,
+        write_providers,
+        write_ledger,
+        write_rejects,
+        write_summary,
+    ];
+    let files: Vec<OutputFile> = OUTPUT_FILES
+        .iter()
+        .zip(writers)
+        .map(|(name, write)| OutputFile::new(name, move |w: &mut dyn Write| write(recon, w)))
+        .collect();
+    write_folder(out, force, &files)
+}
+
+/// What produces the content of one output file.
+type WriteContent<'a> = Box<dyn Fn(&mut dyn Write) -> io::Result<()> + 'a>;
+
+/// One file of an output folder: its name and what writes it.
+pub struct OutputFile<'a> {
+    name: &'a str,
+    write: WriteContent<'a>,
+}
+
+impl<'a> OutputFile<'a> {
+    /// A file named `name` whose content `write` produces.
+    pub fn new(name: &'a str, write: impl Fn(&mut dyn Write) -> io::Result<()> + 'a) -> Self {
+        OutputFile {
+            name,
+            write: Box::new(write),
+        }
+    }
+
+    /// A file copied unchanged from `source`.
+    pub fn copy(name: &'a str, source: &'a Path) -> Self {
+        OutputFile::new(name, move |w: &mut dyn Write| {
+            io::copy(&mut fs::File::open(source)?, w).map(|_| ())
+        })
+    }
+}
+
+/// Writes `files` into a staging folder beside `out`, then renames it to
+/// `out`: every command's outputs appear whole or not at all. `out` must be
+/// new or empty unless `force`.
+pub fn write_folder(out: &Path, force: bool, files: &[OutputFile]) -> Result<(), Error> {
     check_out_dir(out, force)?;
     let name = out
         .file_name()
@@ -80,7 +125,7 @@ pub fn write_outputs(recon: &Reconciliation, out: &Path, force: bool) -> Result<
         _ => PathBuf::from("."),
     };
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let result = write_staged(recon, &staging).and_then(|()| replace_dir(&staging, out));
+    let result = write_staged(files, &staging).and_then(|()| replace_dir(&staging, out));
     if result.is_err() {
         // Best effort: the error being reported matters more than this one.
         let _ = fs::remove_dir_all(&staging);
@@ -88,23 +133,16 @@ pub fn write_outputs(recon: &Reconciliation, out: &Path, force: bool) -> Result<
     result
 }
 
-fn write_staged(recon: &Reconciliation, staging: &Path) -> Result<(), Error> {
+fn write_staged(files: &[OutputFile], staging: &Path) -> Result<(), Error> {
     let io_error = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
     };
     fs::create_dir_all(staging).map_err(io_error(staging))?;
-    let writers: [OutputWriter; 5] = [
-        write_episodes,
-        write_providers,
-        write_ledger,
-        write_rejects,
-        write_summary,
-    ];
-    for (file, write) in OUTPUT_FILES.iter().zip(writers) {
-        let path = staging.join(file);
+    for file in files {
+        let path = staging.join(file.name);
         let mut out = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);
-        write(recon, &mut out)
+        (file.write)(&mut out)
             .and_then(|()| out.flush())
             .map_err(io_error(&path))?;
     }
