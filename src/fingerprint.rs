@@ -54,6 +54,27 @@ pub struct PricingRecord {
 }
 
 impl PricingRecord {
+    /// The pricing settings this record describes, or `None` if it does
+    /// not read as one (a hand-edited summary).
+    pub fn to_pricing(&self) -> Option<Pricing> {
+        let decimal = |text: &str| crate::definitions::parse_plain_decimal(text);
+        let optional = |text: &Option<String>| match text {
+            Some(t) => decimal(t).map(Some),
+            None => Some(None),
+        };
+        Some(Pricing {
+            period: match self.period.as_str() {
+                "year" => PeriodKind::Year,
+                "quarter" => PeriodKind::Quarter,
+                _ => return None,
+            },
+            discount: decimal(&self.discount)?,
+            high_cost_percentile: optional(&self.high_cost_percentile)?,
+            stop_gain: optional(&self.stop_gain)?,
+            stop_loss: optional(&self.stop_loss)?,
+        })
+    }
+
     /// The record of a definition's pricing.
     pub fn of(pricing: &Pricing) -> PricingRecord {
         let text = |d: Option<rust_decimal::Decimal>| d.map(|d| d.normalize().to_string());
@@ -82,6 +103,11 @@ impl RunRecord {
                 pricing: PricingRecord::of(&d.pricing),
             })
             .collect();
+        RunRecord::new(types, prices)
+    }
+
+    /// The record of a run of these types, priced with `prices`.
+    pub fn new(types: Vec<TypeRecord>, prices: &TargetPrices) -> RunRecord {
         let all: String = types
             .iter()
             .map(|t| format!("{}:{}:{:?}\n", t.id, t.episode_rules, t.pricing))

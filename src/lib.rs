@@ -32,3 +32,4 @@ pub mod prior_run;
 pub mod reconcile;
 pub mod records;
 pub mod report;
+pub mod reprice;

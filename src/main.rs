@@ -10,8 +10,10 @@ use episode_recon::definitions::{self, EpisodeDefinition};
 use episode_recon::model::{Date, parse_date};
 use episode_recon::money::Money;
 use episode_recon::prices::TargetPrices;
+use episode_recon::prior_run::PriorRun;
 use episode_recon::reconcile::{self, Inputs, Reconciliation};
 use episode_recon::report;
+use episode_recon::reprice;
 
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
@@ -45,6 +47,45 @@ enum Command {
     CheckDefinitions {
         /// Folder of *.toml episode definitions.
         dir: PathBuf,
+    },
+    /// Price an earlier run again with other target prices or pricing settings, without its claims.
+    #[command(
+        after_help = "Example (what if the regional prices change?):\n  episode-recon reprice --run out --target-prices new_prices.csv --out out-new-prices\n\nWith --definitions, only the [pricing] tables may differ from the run's; changes to\ntriggers, windows, inclusion or exclusion need the claims: use reconcile."
+    )]
+    Reprice {
+        /// Output folder of an earlier `reconcile`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Target prices CSV to price with.
+        #[arg(long)]
+        target_prices: PathBuf,
+        /// Definitions with other pricing settings (default: those the run used).
+        #[arg(long)]
+        definitions: Option<PathBuf>,
+        /// Output folder (new or empty unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an --out folder that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Compare the reconciliation amounts of a run under several target price files.
+    #[command(
+        after_help = "Example:\n  episode-recon scenarios --run out --target-prices prices_a.csv prices_b.csv --out compare\n\nWrites scenarios.csv (one row per provider, type and period; one column per price file) and summary.json."
+    )]
+    Scenarios {
+        /// Output folder of an earlier `reconcile`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Target price files, one scenario each.
+        #[arg(long, required = true, num_args = 1..)]
+        target_prices: Vec<PathBuf>,
+        /// Output folder (new or empty unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an --out folder that is not empty.
+        #[arg(long)]
+        force: bool,
     },
     /// Write synthetic claims, definitions and prices of realistic shape, for benchmarks.
     #[command(
@@ -110,6 +151,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Reconcile(args) => run_reconcile(args),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
+        Command::Reprice {
+            run,
+            target_prices,
+            definitions,
+            out,
+            force,
+        } => run_reprice(&run, &target_prices, definitions.as_deref(), &out, force),
+        Command::Scenarios {
+            run,
+            target_prices,
+            out,
+            force,
+        } => run_scenarios(&run, &target_prices, &out, force),
         Command::Generate {
             beneficiaries,
             seed,
@@ -252,6 +306,88 @@ fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Failure> {
         "Wrote {} claim lines for {beneficiaries} beneficiaries ({} with an anchor) into {}.",
         written.rows,
         written.anchors,
+        out.display()
+    );
+    Ok(())
+}
+
+fn run_reprice(
+    run: &Path,
+    target_prices: &Path,
+    definitions: Option<&Path>,
+    out: &Path,
+    force: bool,
+) -> Result<(), Failure> {
+    report::check_out_dir(out, force).map_err(|e| Failure::Usage(e.to_string()))?;
+    let prior = PriorRun::load(run).map_err(input)?;
+    let prices = TargetPrices::load(target_prices).map_err(input)?;
+    let loaded = match definitions {
+        Some(dir) => Some((dir, definitions::load_dir(dir).map_err(input)?)),
+        None => None,
+    };
+    let given = loaded.as_ref().map(|(dir, defs)| (*dir, defs.as_slice()));
+    let repriced = reprice::reprice(&prior, given, &prices).map_err(input)?;
+    reprice::write(&repriced, &prior, out, force).map_err(input)?;
+    let settled: Money = repriced
+        .providers
+        .iter()
+        .map(|p| p.reconciliation_amount)
+        .sum();
+    let before: Money = prior
+        .providers
+        .iter()
+        .map(|p| p.reconciliation_amount)
+        .sum();
+    println!(
+        "Repriced {} episodes of {} without reading claims: {} provider row(s) now settle a net {} (the run settled {}; difference {}). Outputs in {}.",
+        repriced.episodes.len(),
+        run.display(),
+        repriced.providers.len(),
+        settled,
+        before,
+        settled - before,
+        out.display()
+    );
+    Ok(())
+}
+
+fn run_scenarios(
+    run: &Path,
+    target_prices: &[PathBuf],
+    out: &Path,
+    force: bool,
+) -> Result<(), Failure> {
+    report::check_out_dir(out, force).map_err(|e| Failure::Usage(e.to_string()))?;
+    let prior = PriorRun::load(run).map_err(input)?;
+    let price_files = target_prices
+        .iter()
+        .map(|path| {
+            Ok((
+                path.display().to_string(),
+                TargetPrices::load(path).map_err(input)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let scenarios = reprice::scenarios(&prior, &price_files).map_err(input)?;
+    reprice::write_scenarios(&prior, &scenarios, out, force).map_err(input)?;
+    let totals: Vec<String> = scenarios
+        .iter()
+        .map(|s| {
+            let total: Money = s
+                .priced
+                .providers
+                .iter()
+                .map(|p| p.reconciliation_amount)
+                .sum();
+            format!("{}: {total}", s.label)
+        })
+        .collect();
+    println!(
+        "Priced the {} episodes of {} under {} price file(s); net reconciliation {}. Outputs in {}.",
+        prior.episodes.len(),
+        run.display(),
+        scenarios.len(),
+        totals.join(", "),
         out.display()
     );
     Ok(())

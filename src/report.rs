@@ -195,6 +195,17 @@ fn row(out: &mut dyn Write, values: &[&dyn std::fmt::Display]) -> io::Result<()>
     out.write_all(b"\n")
 }
 
+/// Writes one CSV row of text fields, quoted only where needed.
+pub fn write_row(out: &mut dyn Write, fields: &[String]) -> io::Result<()> {
+    for (i, text) in fields.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        field(out, text.as_bytes())?;
+    }
+    out.write_all(b"\n")
+}
+
 /// An optional amount: empty when absent.
 struct OptionalMoney(Option<Money>);
 
