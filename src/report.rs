@@ -197,13 +197,9 @@ fn row(out: &mut dyn Write, values: &[&dyn std::fmt::Display]) -> io::Result<()>
 
 /// Writes one CSV row of text fields, quoted only where needed.
 pub fn write_row(out: &mut dyn Write, fields: &[String]) -> io::Result<()> {
-    for (i, text) in fields.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        field(out, text.as_bytes())?;
-    }
-    out.write_all(b"\n")
+    let values: Vec<&dyn std::fmt::Display> =
+        fields.iter().map(|f| f as &dyn std::fmt::Display).collect();
+    row(out, &values)
 }
 
 /// An optional amount: empty when absent.
