@@ -229,12 +229,8 @@ fn run_reconcile(args: ReconcileArgs) -> Result<(), Failure> {
 /// The run's one-paragraph summary for stdout.
 fn paragraph(recon: &Reconciliation, out: &Path) -> String {
     let a = &recon.accounting;
-    let priced = recon.episodes.iter().filter(|e| e.priced.is_some()).count();
-    let settled: Money = recon
-        .providers
-        .iter()
-        .map(|p| p.reconciliation_amount)
-        .sum();
+    let priced = recon.priced_episodes();
+    let settled = recon.net_reconciliation();
     let limited = recon
         .providers
         .iter()
@@ -328,11 +324,7 @@ fn run_reprice(
     let given = loaded.as_ref().map(|(dir, defs)| (*dir, defs.as_slice()));
     let repriced = reprice::reprice(&prior, given, &prices).map_err(input)?;
     reprice::write(&repriced, &prior, out, force).map_err(input)?;
-    let settled: Money = repriced
-        .providers
-        .iter()
-        .map(|p| p.reconciliation_amount)
-        .sum();
+    let settled = repriced.net_reconciliation();
     let before: Money = prior
         .providers
         .iter()
@@ -372,15 +364,7 @@ fn run_scenarios(
     reprice::write_scenarios(&prior, &scenarios, out, force).map_err(input)?;
     let totals: Vec<String> = scenarios
         .iter()
-        .map(|s| {
-            let total: Money = s
-                .priced
-                .providers
-                .iter()
-                .map(|p| p.reconciliation_amount)
-                .sum();
-            format!("{}: {total}", s.label)
-        })
+        .map(|s| format!("{}: {}", s.label, s.priced.net_reconciliation()))
         .collect();
     println!(
         "Priced the {} episodes of {} under {} price file(s); net reconciliation {}. Outputs in {}.",

@@ -20,6 +20,7 @@ use crate::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
 use crate::final_action::{self, Tally, VersionReject};
 use crate::fingerprint::RunRecord;
 use crate::model::{ClaimLine, Date};
+use crate::money::Money;
 use crate::prices::TargetPrices;
 use crate::pricing::{self, EpisodeFigures, PricedEpisode, ProviderResult, TypePricing};
 
@@ -115,6 +116,19 @@ pub struct Reconciliation {
     pub as_of: Option<Date>,
     /// What the run was made with, for later true-ups and repricing.
     pub run: RunRecord,
+}
+
+impl Reconciliation {
+    /// How many episodes have a target price.
+    pub fn priced_episodes(&self) -> usize {
+        self.episodes.iter().filter(|e| e.priced.is_some()).count()
+    }
+
+    /// The net of every provider's reconciliation amount: what the run
+    /// settles in all.
+    pub fn net_reconciliation(&self) -> Money {
+        self.providers.iter().map(|p| p.reconciliation_amount).sum()
+    }
 }
 
 /// The claims files a list of paths names: a file as itself, a folder as
@@ -335,7 +349,7 @@ pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
     })
 }
 
-fn count_reject(accounting: &mut Accounting, reason: RejectReason, amount: crate::money::Money) {
+fn count_reject(accounting: &mut Accounting, reason: RejectReason, amount: Money) {
     accounting.rejected.add(amount);
     *accounting.rejected_by_reason.entry(reason).or_default() += 1;
 }

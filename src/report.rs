@@ -432,13 +432,7 @@ fn summary(recon: &Reconciliation) -> Summary {
         capped: text(recon.episodes.iter().map(|e| e.capped).sum()),
         target: text(priced().map(|p| p.target).sum()),
         gain_loss: text(priced().map(|p| p.gain_loss).sum()),
-        reconciliation: text(
-            recon
-                .providers
-                .iter()
-                .map(|p| p.reconciliation_amount)
-                .sum(),
-        ),
+        reconciliation: text(recon.net_reconciliation()),
     };
     let check =
         rows_add_up && amounts_add_up && episode_types.values().all(|t: &TypeSummary| t.adds_up);

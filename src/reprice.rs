@@ -273,18 +273,8 @@ pub fn write_scenarios(
         scenarios: scenarios
             .iter()
             .map(|s| {
-                let priced = s
-                    .priced
-                    .episodes
-                    .iter()
-                    .filter(|e| e.priced.is_some())
-                    .count();
-                let total: Money = s
-                    .priced
-                    .providers
-                    .iter()
-                    .map(|p| p.reconciliation_amount)
-                    .sum();
+                let priced = s.priced.priced_episodes();
+                let total = s.priced.net_reconciliation();
                 ScenarioSummary {
                     target_prices: s.label.clone(),
                     target_prices_fingerprint: s.priced.run.target_prices_fingerprint.clone(),
