@@ -33,3 +33,4 @@ pub mod reconcile;
 pub mod records;
 pub mod report;
 pub mod reprice;
+pub mod true_up;

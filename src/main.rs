@@ -14,6 +14,7 @@ use episode_recon::prior_run::PriorRun;
 use episode_recon::reconcile::{self, Inputs, Reconciliation};
 use episode_recon::report;
 use episode_recon::reprice;
+use episode_recon::true_up;
 
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
@@ -47,6 +48,24 @@ enum Command {
     CheckDefinitions {
         /// Folder of *.toml episode definitions.
         dir: PathBuf,
+    },
+    /// Compare two runs (an initial reconciliation and a later true-up run): what changed and what is now due.
+    #[command(
+        after_help = "Example:\n  episode-recon reconcile ... --as-of 2026-03-31 --out initial\n  episode-recon reconcile ... --out later\n  episode-recon true-up --previous initial --current later --out true-up\n\nWrites true_up_episodes.csv, true_up_providers.csv and summary.json. Runs made with\ndifferent definitions or target prices are refused."
+    )]
+    TrueUp {
+        /// Output folder of the earlier run.
+        #[arg(long)]
+        previous: PathBuf,
+        /// Output folder of the later run.
+        #[arg(long)]
+        current: PathBuf,
+        /// Output folder (new or empty unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an --out folder that is not empty.
+        #[arg(long)]
+        force: bool,
     },
     /// Price an earlier run again with other target prices or pricing settings, without its claims.
     #[command(
@@ -151,6 +170,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Reconcile(args) => run_reconcile(args),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
+        Command::TrueUp {
+            previous,
+            current,
+            out,
+            force,
+        } => run_true_up(&previous, &current, &out, force),
         Command::Reprice {
             run,
             target_prices,
@@ -372,6 +397,35 @@ fn run_scenarios(
         run.display(),
         scenarios.len(),
         totals.join(", "),
+        out.display()
+    );
+    Ok(())
+}
+
+fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Result<(), Failure> {
+    report::check_out_dir(out, force).map_err(|e| Failure::Usage(e.to_string()))?;
+    let before = PriorRun::load(previous).map_err(input)?;
+    let now = PriorRun::load(current).map_err(input)?;
+    let comparison = true_up::compare(&before, &now).map_err(input)?;
+    true_up::write(&comparison, out, force).map_err(input)?;
+    let s = comparison.summary();
+    println!(
+        "Compared {} with {}: {} new, {} dropped, {} changed and {} unchanged episode(s). \
+         Providers were settled {} and are now owed {}: {} is due. The changes {}. Outputs in {}.",
+        previous.display(),
+        current.display(),
+        s.new,
+        s.dropped,
+        s.changed,
+        s.unchanged,
+        s.reconciliation.previous,
+        s.reconciliation.current,
+        s.reconciliation.change,
+        if s.check {
+            "add up"
+        } else {
+            "do NOT add up: see summary.json"
+        },
         out.display()
     );
     Ok(())

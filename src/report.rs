@@ -481,7 +481,13 @@ fn count_episode(counts: &mut EpisodeCounts, priced: bool) {
 
 /// `summary.json`.
 pub fn write_summary(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &summary(recon)).map_err(io::Error::other)?;
+    write_json(out, &summary(recon))
+}
+
+/// Writes a JSON document as every summary is written: two-space indent,
+/// keys in declaration order, a final line end.
+pub fn write_json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
     out.write_all(b"\n")
 }
 

@@ -286,10 +286,7 @@ pub fn write_scenarios(
             })
             .collect(),
     };
-    let write_summary = |w: &mut dyn Write| {
-        serde_json::to_writer_pretty(&mut *w, &summary).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    };
+    let write_summary = |w: &mut dyn Write| report::write_json(w, &summary);
     report::write_folder(
         out,
         force,
