@@ -3,6 +3,7 @@
 mod bad_input;
 mod golden;
 mod properties;
+mod reprice;
 mod rules;
 mod support;
 mod true_up;
