@@ -85,6 +85,17 @@ fn rejects_csv(rows: &[(u64, &str, &str)]) -> String {
     text
 }
 
+/// `rejects.csv` when `rows` are the file's first data rows (lines 2, 3,
+/// ...) and each is rejected for `reason`.
+fn leading_rejects(rows: &[String], reason: &str) -> String {
+    let expected: Vec<(u64, &str, &str)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i as u64 + 2, reason, r.as_str()))
+        .collect();
+    rejects_csv(&expected)
+}
+
 /// The keys of `rejected_by_reason` in the order `summary.json` writes them,
 /// with their counts.
 fn reasons_in_text_order(summary: &str) -> Vec<(String, u64)> {
@@ -346,12 +357,7 @@ fn a_line_number_that_is_not_an_integer_of_at_least_one_is_bad_line_number() {
     all.push(good);
     let case = case_of(&all);
     let out = case.run();
-    let expected: Vec<(u64, &str, &str)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i as u64 + 2, "bad_line_number", r.as_str()))
-        .collect();
-    assert_eq!(out.rejects, rejects_csv(&expected));
+    assert_eq!(out.rejects, leading_rejects(&rows, "bad_line_number"));
     assert_eq!(
         tally(&out.summary_json(), "final_action"),
         (1, "100.00".into())
@@ -370,12 +376,7 @@ fn an_unknown_claim_type_is_bad_claim_type() {
     // Codes are compared upper case.
     all.push(row(&[("claim_id", "OK"), ("claim_type", "pb")]));
     let out = case_of(&all).run();
-    let expected: Vec<(u64, &str, &str)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i as u64 + 2, "bad_claim_type", r.as_str()))
-        .collect();
-    assert_eq!(out.rejects, rejects_csv(&expected));
+    assert_eq!(out.rejects, leading_rejects(&rows, "bad_claim_type"));
     assert_eq!(
         tally(&out.summary_json(), "final_action"),
         (1, "100.00".into())
@@ -439,12 +440,7 @@ fn every_date_column_is_checked_for_a_real_date() {
         ("line_date", "2024-03-01"),
     ]));
     let out = case_of(&rows).run();
-    let expected: Vec<(u64, &str, &str)> = rows[..bad_count]
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i as u64 + 2, "bad_date", r.as_str()))
-        .collect();
-    assert_eq!(out.rejects, rejects_csv(&expected));
+    assert_eq!(out.rejects, leading_rejects(&rows[..bad_count], "bad_date"));
     assert_eq!(
         tally(&out.summary_json(), "final_action"),
         (1, "100.00".into())
@@ -522,12 +518,7 @@ fn an_amount_that_is_not_whole_cents_is_bad_amount() {
         ]));
     }
     let out = case_of(&all).run();
-    let expected: Vec<(u64, &str, &str)> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (i as u64 + 2, "bad_amount", r.as_str()))
-        .collect();
-    assert_eq!(out.rejects, rejects_csv(&expected));
+    assert_eq!(out.rejects, leading_rejects(&rows, "bad_amount"));
     // The quoted amount is written back with its quotes doubled.
     assert!(
         out.rejects
