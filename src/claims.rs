@@ -17,7 +17,9 @@ use crate::model::{
     parse_date,
 };
 use crate::money::Money;
-use crate::records::{HeaderProblem, Record, RecordReader, TextFields, find_columns};
+use crate::records::{
+    Chunk, ChunkReader, HeaderProblem, Record, RecordReader, TextFields, find_columns,
+};
 
 /// Why a row could not be used. The names are the contract's, written in
 /// `rejects.csv` and `summary.json`.
@@ -376,6 +378,102 @@ pub fn read_from(
         sink(checker.check(&record));
     }
     Ok(())
+}
+
+/// How a file is cut for parallel parsing.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunking {
+    /// Bytes per chunk (whole records; a chunk grows to hold a longer one).
+    pub chunk_bytes: usize,
+    /// Chunks parsed in parallel before their results are merged: bounds
+    /// the bytes in flight to `chunk_bytes × batch`.
+    pub batch: usize,
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        Chunking {
+            chunk_bytes: 4 << 20,
+            batch: 2 * rayon::current_num_threads(),
+        }
+    }
+}
+
+/// Reads one claims file in chunks parsed in parallel on the current rayon
+/// pool. Each chunk's rows are folded into a fresh `init()` accumulator, in
+/// file order within the chunk; `merge` receives the accumulators in file
+/// order, with the chunk's byte count. Every row reaches exactly one fold,
+/// with the same outcome [`read_file`] would give it.
+pub fn read_file_chunked<T: Send, E: From<Error>>(
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    chunking: Chunking,
+    init: impl Fn() -> T + Sync,
+    fold: impl Fn(&mut T, RowOutcome) + Sync,
+    mut merge: impl FnMut(T, u64) -> Result<(), E>,
+) -> Result<(), E> {
+    use rayon::prelude::*;
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let input = File::open(path).map_err(io_error)?;
+    let mut chunks = ChunkReader::new(input, chunking.chunk_bytes);
+    let Some(first) = chunks.next_chunk().map_err(io_error)? else {
+        return Err(Error::NoHeader {
+            path: path.to_owned(),
+        }
+        .into());
+    };
+    // The header is the first record of the first chunk.
+    let mut reader = RecordReader::resume(&first.bytes[..], first.offset, first.first_line);
+    let mut record = Record::default();
+    if !reader.read(&mut record).map_err(io_error)? {
+        return Err(Error::NoHeader {
+            path: path.to_owned(),
+        }
+        .into());
+    }
+    let header = Header::resolve(&record, path)?;
+    let consumed = reader.bytes_read() as usize;
+    let rest = Chunk {
+        offset: consumed as u64,
+        first_line: reader.next_line(),
+        bytes: first.bytes[consumed..].to_vec(),
+    };
+    let parse = |chunk: &Chunk| -> io::Result<T> {
+        let mut reader = RecordReader::resume(&chunk.bytes[..], chunk.offset, chunk.first_line);
+        let mut record = Record::default();
+        let mut checker = RowChecker {
+            header: &header,
+            file,
+            as_of,
+            shared: SharedText::default(),
+        };
+        let mut acc = init();
+        while reader.read(&mut record)? {
+            fold(&mut acc, checker.check(&record));
+        }
+        Ok(acc)
+    };
+    let mut batch = vec![rest];
+    loop {
+        while batch.len() < chunking.batch.max(1) {
+            match chunks.next_chunk().map_err(io_error)? {
+                Some(chunk) => batch.push(chunk),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let results: Vec<io::Result<T>> = batch.par_iter().map(parse).collect();
+        for (chunk, result) in batch.iter().zip(results) {
+            merge(result.map_err(io_error)?, chunk.bytes.len() as u64)?;
+        }
+        batch.clear();
+    }
 }
 
 /// The raw text of rows at `rows` (sorted by line) of one file, re-read by

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod claims;
+pub mod cleanup;
 pub mod definitions;
 pub mod episodes;
 pub mod final_action;
@@ -26,11 +27,14 @@ pub mod folders;
 pub mod generate;
 pub mod model;
 pub mod money;
+pub mod partitions;
 pub mod prices;
 pub mod pricing;
 pub mod prior_run;
+pub mod progress;
 pub mod reconcile;
 pub mod records;
 pub mod report;
 pub mod reprice;
+pub mod spill;
 pub mod true_up;

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use episode_recon::cleanup;
 use episode_recon::definitions::{self, EpisodeDefinition};
 use episode_recon::model::{Date, parse_date};
 use episode_recon::money::Money;
 use episode_recon::prices::TargetPrices;
 use episode_recon::prior_run::PriorRun;
+use episode_recon::progress::Progress;
 use episode_recon::reconcile::{self, Inputs, Reconciliation};
 use episode_recon::report;
 use episode_recon::reprice;
@@ -149,6 +151,46 @@ struct ReconcileArgs {
     /// Replace an --out folder that is not empty.
     #[arg(long)]
     force: bool,
+    /// Memory for parsed claims before partitions spill to disk beside --out
+    /// (e.g. 512MiB, 4GiB; default: half the machine's memory).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<u64>,
+}
+
+/// A size such as `512MiB`, `4GiB`, `2G`, `100MB` or a number of bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "expected a size such as 512MiB or 4GiB, found {text:?}"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("expected a size such as 512MiB or 4GiB, found {text:?}"))
+}
+
+/// Half the machine's memory, read from `/proc/meminfo`; `None` where that
+/// cannot be read (then nothing spills).
+fn default_memory_limit() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024 / 2)
 }
 
 fn parse_as_of(text: &str) -> Result<Date, String> {
@@ -168,7 +210,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
-        Command::Reconcile(args) => run_reconcile(args),
+        Command::Reconcile(args) => run_reconcile(args, cli.quiet),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
         Command::TrueUp {
             previous,
@@ -228,25 +270,40 @@ fn input<E: std::fmt::Display>(error: E) -> Failure {
     Failure::Input(error.to_string())
 }
 
-fn run_reconcile(args: ReconcileArgs) -> Result<(), Failure> {
+fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
     report::check_out_dir(&args.out, args.force).map_err(|e| Failure::Usage(e.to_string()))?;
     let definitions = definitions::load_dir(&args.definitions).map_err(input)?;
     let prices = TargetPrices::load(&args.target_prices).map_err(input)?;
     let claims = reconcile::expand_claim_paths(&args.claims).map_err(input)?;
+    let total_bytes = claims
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let spill_dir = match args.out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
     let inputs = Inputs {
-        claims,
-        definitions,
-        prices,
         as_of: args.as_of,
         strict: args.strict,
+        memory_limit: args.memory_limit.or_else(default_memory_limit),
+        spill_dir,
+        ..Inputs::new(claims, definitions, prices)
     };
     let threads = args.threads.map_or(0, usize::from);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| Failure::Usage(format!("cannot start {threads} threads: {e}")))?;
-    let recon = pool.install(|| reconcile::run(inputs)).map_err(input)?;
+    cleanup::install_interrupt_handler();
+    let progress = Progress::for_stderr(quiet, total_bytes);
+    let recon = pool
+        .install(|| reconcile::run_with_progress(inputs, &progress))
+        .map_err(input)?;
+    progress.phase("writing outputs");
     report::write_outputs(&recon, &args.out, args.force).map_err(input)?;
+    progress.finish();
     println!("{}", paragraph(&recon, &args.out));
     Ok(())
 }

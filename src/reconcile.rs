@@ -14,15 +14,18 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::claims::{self, RejectReason, RowOutcome, VersionKey};
+use crate::claims::{self, Chunking, RejectReason, VersionKey};
 use crate::definitions::EpisodeDefinition;
 use crate::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
 use crate::final_action::{self, Tally, VersionReject};
 use crate::fingerprint::RunRecord;
 use crate::model::{ClaimLine, Date};
 use crate::money::Money;
+use crate::partitions::{ChunkRows, Partitions};
 use crate::prices::TargetPrices;
 use crate::pricing::{self, EpisodeFigures, PricedEpisode, ProviderResult, TypePricing};
+use crate::progress::Progress;
+use crate::spill::Spill;
 
 /// Everything a run reads, already loaded and validated except the claims.
 #[derive(Debug)]
@@ -37,6 +40,32 @@ pub struct Inputs {
     pub as_of: Option<Date>,
     /// Make the first rejected row a fatal error.
     pub strict: bool,
+    /// Parsed claims beyond this many bytes (estimated) are spilled to disk
+    /// and built one partition at a time; `None`, never spill.
+    pub memory_limit: Option<u64>,
+    /// Where spill files go (a folder on a real disk: spilling into a
+    /// memory-backed temporary folder would defeat the limit).
+    pub spill_dir: PathBuf,
+}
+
+impl Inputs {
+    /// Inputs with the defaults: no cutoff, not strict, no memory limit,
+    /// spill files (never needed then) in the system's temporary folder.
+    pub fn new(
+        claims: Vec<PathBuf>,
+        definitions: Vec<EpisodeDefinition>,
+        prices: TargetPrices,
+    ) -> Inputs {
+        Inputs {
+            claims,
+            definitions,
+            prices,
+            as_of: None,
+            strict: false,
+            memory_limit: None,
+            spill_dir: std::env::temp_dir(),
+        }
+    }
 }
 
 /// A run that could not complete.
@@ -45,6 +74,14 @@ pub enum Error {
     /// A claims file could not be read.
     #[error(transparent)]
     Claims(#[from] claims::Error),
+    /// Spill files could not be written or read back.
+    #[error("spilling to disk under {dir}: {source}")]
+    Spill {
+        /// The folder spill files go to.
+        dir: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
     /// `--strict` met a rejected row.
     #[error(
         "{file}: row {row}: rejected ({reason}) and --strict is set; expected no rejected rows; the row reads {record:?}"
@@ -93,6 +130,35 @@ pub struct Accounting {
     pub rejected_by_reason: BTreeMap<RejectReason, u64>,
     /// Per definition (same order as the definitions).
     pub types: Vec<TypeTally>,
+}
+
+impl Accounting {
+    /// Counts one rejected row.
+    pub fn count_reject(&mut self, reason: RejectReason, amount: Money) {
+        self.rejected.add(amount);
+        *self.rejected_by_reason.entry(reason).or_default() += 1;
+    }
+
+    /// Adds another part of the run's accounting (a chunk's, a
+    /// beneficiary's) to this one.
+    pub fn merge(&mut self, other: &Accounting) {
+        for (total, part) in [
+            (&mut self.read, other.read),
+            (&mut self.rejected, other.rejected),
+            (&mut self.after_cutoff, other.after_cutoff),
+            (&mut self.void, other.void),
+            (&mut self.superseded, other.superseded),
+            (&mut self.final_action, other.final_action),
+        ] {
+            total.merge(part);
+        }
+        for (reason, count) in &other.rejected_by_reason {
+            *self.rejected_by_reason.entry(*reason).or_default() += count;
+        }
+        for (total, part) in self.types.iter_mut().zip(&other.types) {
+            total.merge(*part);
+        }
+    }
 }
 
 /// The result of a run, sorted and ready to write.
@@ -166,32 +232,25 @@ pub struct BeneficiaryRows {
     pub tainted: Vec<VersionKey>,
 }
 
-/// Routes rows to their beneficiary's group. Claims files usually hold a
-/// beneficiary's rows together, so the last group is checked first and the
-/// map is consulted only when the beneficiary changes.
-#[derive(Debug, Default)]
-struct ByBeneficiary {
-    slots: HashMap<Arc<str>, usize>,
-    groups: Vec<BeneficiaryRows>,
-    last: Option<(Arc<str>, usize)>,
-}
-
-impl ByBeneficiary {
-    fn group(&mut self, id: &Arc<str>) -> &mut BeneficiaryRows {
-        let slot = match &self.last {
-            Some((last, slot)) if Arc::ptr_eq(last, id) || last == id => *slot,
-            _ => {
-                let next = self.groups.len();
-                let slot = *self.slots.entry(id.clone()).or_insert(next);
-                if slot == next {
-                    self.groups.push(BeneficiaryRows::default());
-                }
-                self.last = Some((id.clone(), slot));
-                slot
-            }
-        };
-        &mut self.groups[slot]
+/// Splits one partition's rows into its beneficiaries' rows (in no
+/// particular order: every output is sorted later).
+fn by_beneficiary(part: BeneficiaryRows) -> impl Iterator<Item = BeneficiaryRows> {
+    let mut groups: HashMap<Arc<str>, BeneficiaryRows> = HashMap::new();
+    for line in part.lines {
+        groups
+            .entry(line.beneficiary_id.clone())
+            .or_default()
+            .lines
+            .push(line);
     }
+    for key in part.tainted {
+        groups
+            .entry(key.beneficiary_id.clone())
+            .or_default()
+            .tainted
+            .push(key);
+    }
+    groups.into_values()
 }
 
 /// What one beneficiary contributes to the run.
@@ -238,57 +297,93 @@ pub fn reconcile_beneficiary(
 
 /// Runs a whole reconciliation.
 pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
+    run_with_progress(inputs, &Progress::new(false, 0))
+}
+
+/// [`run`], reporting rows read and phases to `progress`.
+pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconciliation, Error> {
     let Inputs {
         claims: paths,
         definitions,
         prices,
         as_of,
         strict,
+        memory_limit,
+        spill_dir,
     } = inputs;
     let mut accounting = Accounting {
         types: vec![TypeTally::default(); definitions.len()],
         ..Accounting::default()
     };
     let mut rejects: Vec<Reject> = Vec::new();
-    let mut beneficiaries = ByBeneficiary::default();
+    let partition_count = (rayon::current_num_threads() * 16).max(64);
+    let mut partitions = Partitions::new(partition_count);
+    let mut spill: Option<Spill> = None;
+    let spill_error = |source| Error::Spill {
+        dir: spill_dir.clone(),
+        source,
+    };
 
+    progress.phase("reading claims");
     for (file_index, path) in paths.iter().enumerate() {
         let file = u32::try_from(file_index).unwrap_or(u32::MAX);
         tracing::info!(file = %path.display(), "reading claims");
-        claims::read_file(path, file, as_of, |outcome| match outcome {
-            RowOutcome::Line(line) => {
-                accounting.read.add(line.allowed);
-                beneficiaries.group(&line.beneficiary_id).lines.push(line);
-            }
-            RowOutcome::Rejected(row) => {
-                accounting.read.add(row.amount);
-                if let Some(version) = row.version {
-                    beneficiaries
-                        .group(&version.beneficiary_id)
-                        .tainted
-                        .push(version);
+        claims::read_file_chunked(
+            path,
+            file,
+            as_of,
+            Chunking::default(),
+            || ChunkRows::new(partition_count),
+            |rows, outcome| rows.add(file, outcome),
+            |mut chunk, bytes| {
+                progress.add_rows(chunk.rows, bytes);
+                accounting.merge(&chunk.accounting);
+                rejects.append(&mut chunk.rejects);
+                partitions.absorb(&mut chunk);
+                if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
+                    let spill = match &mut spill {
+                        Some(spill) => spill,
+                        None => spill
+                            .insert(Spill::new(&spill_dir, partition_count).map_err(spill_error)?),
+                    };
+                    tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
+                    for (index, part) in partitions.drain().into_iter().enumerate() {
+                        spill
+                            .append(index, &part.lines, &part.tainted)
+                            .map_err(spill_error)?;
+                    }
                 }
-                count_reject(&mut accounting, row.reason, row.amount);
-                rejects.push(Reject {
-                    file,
-                    row: row.source.row,
-                    reason: row.reason,
-                    record: row.raw,
-                });
-            }
-            RowOutcome::AfterCutoff { amount } => {
-                accounting.read.add(amount);
-                accounting.after_cutoff.add(amount);
-            }
-        })?;
+                Ok::<(), Error>(())
+            },
+        )?;
     }
-    let beneficiaries = beneficiaries.groups;
-    tracing::info!(beneficiaries = beneficiaries.len(), "building episodes");
+    if let Some(spill) = &mut spill {
+        spill.finish().map_err(spill_error)?;
+        tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
+    }
 
-    let results: Vec<BeneficiaryResult> = beneficiaries
+    progress.phase("building episodes");
+    progress.set_work(partition_count as u64);
+    tracing::info!(partitions = partition_count, "building episodes");
+    let results: Vec<Vec<BeneficiaryResult>> = partitions
+        .drain()
         .into_par_iter()
-        .map(|rows| reconcile_beneficiary(rows, &definitions))
-        .collect();
+        .enumerate()
+        .map(|(index, mut part)| {
+            if let Some(spill) = &spill {
+                let (lines, tainted) = spill.read(index).map_err(spill_error)?;
+                part.lines.extend(lines);
+                part.tainted.extend(tainted);
+            }
+            let built = by_beneficiary(part)
+                .map(|rows| reconcile_beneficiary(rows, &definitions))
+                .collect();
+            progress.add_work(1);
+            Ok(built)
+        })
+        .collect::<Result<_, Error>>()?;
+    drop(spill);
+    let results = results.into_iter().flatten();
 
     let mut version_rejects: Vec<VersionReject> = Vec::new();
     let mut drafts: Vec<(EpisodeFigures, Vec<LedgerLine>)> = Vec::new();
@@ -300,7 +395,7 @@ pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
             total.merge(tally);
         }
         for reject in &result.rejects {
-            count_reject(&mut accounting, reject.reason, reject.amount);
+            accounting.count_reject(reject.reason, reject.amount);
         }
         version_rejects.extend(result.rejects);
         drafts.extend(
@@ -347,11 +442,6 @@ pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
         as_of,
         run,
     })
-}
-
-fn count_reject(accounting: &mut Accounting, reason: RejectReason, amount: Money) {
-    accounting.rejected.add(amount);
-    *accounting.rejected_by_reason.entry(reason).or_default() += 1;
 }
 
 /// Splits a draft of the definition at `definition` into the figures

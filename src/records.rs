@@ -9,7 +9,7 @@
 //!
 //! It streams: one record is held at a time, in buffers that are reused.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 /// One record: its fields, its first line and its raw bytes.
 #[derive(Debug, Default)]
@@ -214,6 +214,11 @@ impl<R: BufRead> RecordReader<R> {
         self.bytes_read
     }
 
+    /// The line the next record would start on, at the earliest.
+    pub fn next_line(&self) -> u64 {
+        self.next_line
+    }
+
     /// Reads the next non-empty record into `record`; `Ok(false)` at the end
     /// of the input.
     pub fn read(&mut self, record: &mut Record) -> io::Result<bool> {
@@ -383,10 +388,153 @@ mod tests {
     }
 
     #[test]
+    fn chunks_hold_whole_records_with_their_lines_and_offsets() {
+        let text = "h,x\r\n1,\"a\nb\"\n\n2,\"c,\"\"d\"\"\"\n3,ab\"c\n4,e\n\"open";
+        for target in 1..text.len() + 2 {
+            let mut chunks = ChunkReader::new(text.as_bytes(), target);
+            let mut whole = Vec::new();
+            let mut rows = Vec::new();
+            while let Some(chunk) = chunks.next_chunk().unwrap() {
+                assert_eq!(chunk.offset as usize, whole.len(), "target {target}");
+                whole.extend_from_slice(&chunk.bytes);
+                let mut reader =
+                    RecordReader::resume(&chunk.bytes[..], chunk.offset, chunk.first_line);
+                let mut record = Record::default();
+                while reader.read(&mut record).unwrap() {
+                    rows.push((record.line(), record.offset(), record.raw().to_vec()));
+                }
+            }
+            assert_eq!(whole, text.as_bytes());
+            let mut reader = RecordReader::new(text.as_bytes());
+            let mut record = Record::default();
+            let mut expected = Vec::new();
+            while reader.read(&mut record).unwrap() {
+                expected.push((record.line(), record.offset(), record.raw().to_vec()));
+            }
+            assert_eq!(rows, expected, "target {target}");
+        }
+    }
+
+    #[test]
     fn trailing_empty_field_is_a_field() {
         let rows = read_all("a,b,\n");
         assert_eq!(rows[0].2, ["a", "b", ""]);
     }
+}
+
+/// A run of whole records of one file: the unit of parallel parsing.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// The records' bytes, cut after a line end outside quotes (or at the
+    /// end of the file).
+    pub bytes: Vec<u8>,
+    /// Byte offset of the chunk in the file.
+    pub offset: u64,
+    /// The 1-based line the chunk starts on.
+    pub first_line: u64,
+}
+
+/// Cuts a byte stream into [`Chunk`]s of about `target` bytes that each
+/// hold whole records, so that chunks can be parsed independently and in
+/// parallel with exact line numbers and offsets. A quoted line break never
+/// ends a chunk.
+pub struct ChunkReader<R> {
+    input: R,
+    pending: Vec<u8>,
+    offset: u64,
+    line: u64,
+    target: usize,
+    eof: bool,
+}
+
+impl<R: Read> ChunkReader<R> {
+    /// A reader of chunks of about `target` bytes from the start of a file.
+    pub fn new(input: R, target: usize) -> Self {
+        ChunkReader {
+            input,
+            pending: Vec::new(),
+            offset: 0,
+            line: 1,
+            target: target.max(1),
+            eof: false,
+        }
+    }
+
+    /// The next chunk, or `None` at the end of the input.
+    pub fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        let mut want = self.target;
+        loop {
+            if !self.eof && self.pending.len() < want {
+                let missing = (want - self.pending.len()) as u64;
+                let read = (&mut self.input)
+                    .take(missing)
+                    .read_to_end(&mut self.pending)?;
+                self.eof = (read as u64) < missing;
+            }
+            let boundary = if self.eof {
+                Some(self.pending.len())
+            } else {
+                last_record_end(&self.pending)
+            };
+            match boundary {
+                Some(0) | None if !self.eof => want = self.pending.len() * 2,
+                Some(0) | None => return Ok(None),
+                Some(end) => {
+                    let rest = self.pending.split_off(end);
+                    let bytes = std::mem::replace(&mut self.pending, rest);
+                    let chunk = Chunk {
+                        offset: self.offset,
+                        first_line: self.line,
+                        bytes,
+                    };
+                    self.offset += chunk.bytes.len() as u64;
+                    self.line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
+                    return Ok(Some(chunk));
+                }
+            }
+        }
+    }
+}
+
+/// The end (just past its line end) of the last complete record in `bytes`,
+/// which start at a record boundary; `None` when no record is complete.
+fn last_record_end(bytes: &[u8]) -> Option<usize> {
+    if memchr::memchr(b'"', bytes).is_none() {
+        return memchr::memrchr(b'\n', bytes).map(|i| i + 1);
+    }
+    // Quotes present: follow the quote states of `Record::split_fields`.
+    let mut last = None;
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if in_quotes {
+            if byte == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quotes = false;
+                }
+            }
+            at_field_start = false;
+        } else {
+            match byte {
+                b'\n' => {
+                    last = Some(i + 1);
+                    at_field_start = true;
+                }
+                b',' => at_field_start = true,
+                b'"' if at_field_start => {
+                    in_quotes = true;
+                    at_field_start = false;
+                }
+                _ => at_field_start = false,
+            }
+        }
+        i += 1;
+    }
+    last
 }
 
 /// Why a header cannot be used: the caller names the file.

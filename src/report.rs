@@ -125,11 +125,14 @@ pub fn write_folder(out: &Path, force: bool, files: &[OutputFile]) -> Result<(),
         _ => PathBuf::from("."),
     };
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    // An interrupted run removes the staging folder too.
+    crate::cleanup::register(&staging);
     let result = write_staged(files, &staging).and_then(|()| replace_dir(&staging, out));
     if result.is_err() {
         // Best effort: the error being reported matters more than this one.
         let _ = fs::remove_dir_all(&staging);
     }
+    crate::cleanup::unregister(&staging);
     result
 }
 

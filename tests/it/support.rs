@@ -124,11 +124,9 @@ impl Case {
         let claims = claims.iter().map(|c| self.path(c)).collect();
         let as_of = as_of.map(|d| parse_date(d.as_bytes()).expect("a date"));
         let inputs = Inputs {
-            claims,
-            definitions,
-            prices,
             as_of,
             strict,
+            ..Inputs::new(claims, definitions, prices)
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
