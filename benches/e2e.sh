@@ -42,6 +42,7 @@ reconcile=("$bin" reconcile --claims "$claims" --definitions "$work/data/definit
 read -r parse_s parse_kib < <(best_of target/release/examples/parse_only "$claims")
 read -r one_s one_kib < <(best_of "${reconcile[@]}" --threads 1)
 read -r all_s all_kib < <(best_of "${reconcile[@]}")
+read -r lim_s lim_kib < <(best_of "${reconcile[@]}" --memory-limit 512MiB)
 # Price the finished run again (same prices), as an analyst's what-if does.
 reprice=("$bin" reprice --run "$work/out" --target-prices "$work/data/target_prices.csv"
   --out "$work/repriced" --force)
@@ -50,12 +51,13 @@ read -r reprice_s reprice_kib < <(best_of "${reprice[@]}")
 cores=$(nproc)
 awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s" \
     -v pm="$parse_kib" -v om="$one_kib" -v am="$all_kib" -v cores="$cores" \
-    -v r="$reprice_s" -v rm="$reprice_kib" 'BEGIN {
+    -v r="$reprice_s" -v rm="$reprice_kib" -v l="$lim_s" -v lm="$lim_kib" 'BEGIN {
   printf "input: %d claim lines, %.1f MiB (generated, seed 1)\n", rows, bytes / 1048576
   printf "%-34s %8s %12s %10s %12s\n", "command", "seconds", "rows/s", "peak MiB", "vs parse"
   printf "%-34s %8.2f %12.0f %10.1f %12s\n", "parse only (csv crate, sum)", p, rows / p, pm / 1024, "1.00x"
   printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile --threads 1", o, rows / o, om / 1024, o / p
   printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile (" cores " threads)", a, rows / a, am / 1024, a / p
+  printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile --memory-limit 512MiB", l, rows / l, lm / 1024, l / p
   printf "%-34s %8.2f %12s %10.1f %11.2fx\n", "reprice the run (no claims read)", r, "-", rm / 1024, r / p
   printf "reprice / reconcile (%d threads): %.3f\n", cores, r / a
   printf "speed-up %d threads vs 1: %.2fx; peak memory / input size: %.2f\n", cores, o / a, am * 1024 / bytes

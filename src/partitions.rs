@@ -91,10 +91,12 @@ impl ChunkRows {
 }
 
 /// Partitions held in memory, with an estimate of the memory they use.
+/// Each partition keeps its chunks' rows as they came (segments) instead of
+/// copying them into one vector.
 #[derive(Debug)]
 pub struct Partitions {
-    /// Rows per partition.
-    pub parts: Vec<BeneficiaryRows>,
+    /// Rows per partition, one segment per chunk that had any.
+    pub parts: Vec<Vec<BeneficiaryRows>>,
     /// Estimated bytes held.
     pub bytes: u64,
 }
@@ -108,7 +110,7 @@ impl Partitions {
     /// `count` empty partitions.
     pub fn new(count: usize) -> Partitions {
         Partitions {
-            parts: (0..count).map(|_| BeneficiaryRows::default()).collect(),
+            parts: (0..count).map(|_| Vec::new()).collect(),
             bytes: 0,
         }
     }
@@ -116,15 +118,17 @@ impl Partitions {
     /// Moves a chunk's rows into the partitions.
     pub fn absorb(&mut self, chunk: &mut ChunkRows) {
         for (part, rows) in self.parts.iter_mut().zip(&mut chunk.partitions) {
+            if rows.lines.is_empty() && rows.tainted.is_empty() {
+                continue;
+            }
             self.bytes +=
                 rows.lines.len() as u64 * LINE_BYTES + rows.tainted.len() as u64 * KEY_BYTES;
-            part.lines.append(&mut rows.lines);
-            part.tainted.append(&mut rows.tainted);
+            part.push(std::mem::take(rows));
         }
     }
 
     /// Takes every partition's rows out, leaving them empty.
-    pub fn drain(&mut self) -> Vec<BeneficiaryRows> {
+    pub fn drain(&mut self) -> Vec<Vec<BeneficiaryRows>> {
         self.bytes = 0;
         self.parts.iter_mut().map(std::mem::take).collect()
     }

@@ -234,21 +234,17 @@ pub struct BeneficiaryRows {
 
 /// Splits one partition's rows into its beneficiaries' rows (in no
 /// particular order: every output is sorted later).
-fn by_beneficiary(part: BeneficiaryRows) -> impl Iterator<Item = BeneficiaryRows> {
+fn by_beneficiary(segments: Vec<BeneficiaryRows>) -> impl Iterator<Item = BeneficiaryRows> {
     let mut groups: HashMap<Arc<str>, BeneficiaryRows> = HashMap::new();
-    for line in part.lines {
-        groups
-            .entry(line.beneficiary_id.clone())
-            .or_default()
-            .lines
-            .push(line);
-    }
-    for key in part.tainted {
-        groups
-            .entry(key.beneficiary_id.clone())
-            .or_default()
-            .tainted
-            .push(key);
+    for part in segments {
+        for line in part.lines {
+            let group = groups.entry(line.beneficiary_id.clone()).or_default();
+            group.lines.push(line);
+        }
+        for key in part.tainted {
+            let group = groups.entry(key.beneficiary_id.clone()).or_default();
+            group.tainted.push(key);
+        }
     }
     groups.into_values()
 }
@@ -347,10 +343,12 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                             .insert(Spill::new(&spill_dir, partition_count).map_err(spill_error)?),
                     };
                     tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
-                    for (index, part) in partitions.drain().into_iter().enumerate() {
-                        spill
-                            .append(index, &part.lines, &part.tainted)
-                            .map_err(spill_error)?;
+                    for (index, segments) in partitions.drain().into_iter().enumerate() {
+                        for part in segments {
+                            spill
+                                .append(index, &part.lines, &part.tainted)
+                                .map_err(spill_error)?;
+                        }
                     }
                 }
                 Ok::<(), Error>(())
@@ -372,8 +370,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         .map(|(index, mut part)| {
             if let Some(spill) = &spill {
                 let (lines, tainted) = spill.read(index).map_err(spill_error)?;
-                part.lines.extend(lines);
-                part.tainted.extend(tainted);
+                part.push(BeneficiaryRows { lines, tainted });
             }
             let built = by_beneficiary(part)
                 .map(|rows| reconcile_beneficiary(rows, &definitions))

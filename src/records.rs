@@ -466,6 +466,9 @@ impl<R: Read> ChunkReader<R> {
         loop {
             if !self.eof && self.pending.len() < want {
                 let missing = (want - self.pending.len()) as u64;
+                // Room for the whole chunk up front: growing as it reads
+                // would copy the chunk several times over.
+                self.pending.reserve_exact(want - self.pending.len());
                 let read = (&mut self.input)
                     .take(missing)
                     .read_to_end(&mut self.pending)?;
