@@ -420,26 +420,33 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
     };
     let input = File::open(path).map_err(io_error)?;
     let mut chunks = ChunkReader::new(input, chunking.chunk_bytes);
-    let Some(first) = chunks.next_chunk().map_err(io_error)? else {
-        return Err(Error::NoHeader {
-            path: path.to_owned(),
-        }
-        .into());
+    // The header is the file's first record; blank lines before it may
+    // fill whole chunks, so chunks are joined until it is complete.
+    let no_header = || Error::NoHeader {
+        path: path.to_owned(),
     };
-    // The header is the first record of the first chunk.
-    let mut reader = RecordReader::resume(&first.bytes[..], first.offset, first.first_line);
+    let mut first = chunks
+        .next_chunk()
+        .map_err(io_error)?
+        .ok_or_else(no_header)?;
     let mut record = Record::default();
-    if !reader.read(&mut record).map_err(io_error)? {
-        return Err(Error::NoHeader {
-            path: path.to_owned(),
+    let reader = loop {
+        let mut reader = RecordReader::resume(&first.bytes[..], first.offset, first.first_line);
+        if reader.read(&mut record).map_err(io_error)? {
+            break reader;
         }
-        .into());
-    }
+        let next = chunks
+            .next_chunk()
+            .map_err(io_error)?
+            .ok_or_else(no_header)?;
+        first.bytes.extend_from_slice(&next.bytes);
+    };
     let header = Header::resolve(&record, path)?;
     let consumed = reader.bytes_read() as usize;
+    let next_line = reader.next_line();
     let rest = Chunk {
         offset: consumed as u64,
-        first_line: reader.next_line(),
+        first_line: next_line,
         bytes: first.bytes[consumed..].to_vec(),
     };
     let parse = |chunk: &Chunk| -> io::Result<T> {
@@ -521,7 +528,7 @@ struct SharedText {
 /// Normalized text by its raw form; cleared when it grows past a bound, so
 /// a column of unique values cannot hold memory for the whole file.
 #[derive(Default)]
-struct Interner(std::collections::HashMap<Box<str>, Arc<str>>);
+struct Interner(rustc_hash::FxHashMap<Box<str>, Arc<str>>);
 
 impl Interner {
     const MAX_ENTRIES: usize = 1 << 16;

@@ -2,16 +2,16 @@
 //! beneficiary's rows land in exactly one partition and partitions can be
 //! built in parallel, or held on disk and built one at a time.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use crate::claims::{RowOutcome, VersionKey};
 use crate::model::ClaimLine;
 use crate::reconcile::{Accounting, BeneficiaryRows, Reject};
 
-/// The partition of a beneficiary among `partitions`. The hasher has fixed
-/// keys, so the routing is the same on every run and machine.
+/// The partition of a beneficiary among `partitions`. The hash has no
+/// random keys, so the routing is the same on every run and machine.
 pub fn partition_of(beneficiary_id: &str, partitions: usize) -> usize {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = rustc_hash::FxHasher::default();
     beneficiary_id.hash(&mut hasher);
     (hasher.finish() % partitions as u64) as usize
 }

@@ -8,7 +8,7 @@
 //! before it leaves here, so thread count and arrival order cannot change a
 //! byte.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -235,7 +235,7 @@ pub struct BeneficiaryRows {
 /// Splits one partition's rows into its beneficiaries' rows (in no
 /// particular order: every output is sorted later).
 fn by_beneficiary(segments: Vec<BeneficiaryRows>) -> impl Iterator<Item = BeneficiaryRows> {
-    let mut groups: HashMap<Arc<str>, BeneficiaryRows> = HashMap::new();
+    let mut groups: rustc_hash::FxHashMap<Arc<str>, BeneficiaryRows> = Default::default();
     for part in segments {
         for line in part.lines {
             let group = groups.entry(line.beneficiary_id.clone()).or_default();

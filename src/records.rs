@@ -91,13 +91,13 @@ impl Record {
         (0..self.len()).filter_map(|i| self.get(i))
     }
 
-    /// Splits `raw` into fields under the lenient quote rules.
+    /// Splits `raw` into fields under the lenient quote rules; `quoted`
+    /// says whether `raw` holds any quote at all (the reader knows).
     fn split_fields(&mut self) {
         self.spans.clear();
-        self.quoted = self.raw.contains(&b'"');
         if !self.quoted {
             let mut start = 0;
-            for (i, _) in self.raw.iter().enumerate().filter(|(_, b)| **b == b',') {
+            for i in memchr::memchr_iter(b',', &self.raw) {
                 self.spans.push((start, i));
                 start = i + 1;
             }
@@ -152,27 +152,34 @@ impl<'r> TextFields<'r> {
     /// Field `index`, unquoted and trimmed, or `None` past the last field.
     pub fn get(&self, index: usize) -> Option<&'r str> {
         let &(start, end) = self.spans.get(index)?;
-        let bytes = self.source.as_bytes().get(start..end)?;
-        let trimmed = trim(bytes);
-        // `trimmed` lies inside `bytes`; its offset gives the text range.
-        let offset = start + (trimmed.as_ptr() as usize - bytes.as_ptr() as usize);
+        let (start, end) = trimmed_range(self.source.as_bytes(), start, end);
         // Field bounds fall on commas, quotes and ASCII whitespace, so they
         // are character boundaries; `get` keeps that a checked fact.
-        self.source.get(offset..offset + trimmed.len())
+        self.source.get(start..end)
     }
+}
+
+/// The whitespace the contract strips from every field.
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c')
+}
+
+/// `start..end` of `bytes` without surrounding whitespace (clamped to
+/// `bytes`).
+fn trimmed_range(bytes: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let (mut start, mut end) = (start.min(bytes.len()), end.min(bytes.len()));
+    while start < end && is_space(bytes[start]) {
+        start += 1;
+    }
+    while end > start && is_space(bytes[end - 1]) {
+        end -= 1;
+    }
+    (start, end)
 }
 
 /// Trims the whitespace the contract strips from every field.
 pub fn trim(field: &[u8]) -> &[u8] {
-    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c');
-    let start = field
-        .iter()
-        .position(|b| !is_space(b))
-        .unwrap_or(field.len());
-    let end = field
-        .iter()
-        .rposition(|b| !is_space(b))
-        .map_or(start, |i| i + 1);
+    let (start, end) = trimmed_range(field, 0, field.len());
     &field[start..end]
 }
 
@@ -240,6 +247,7 @@ impl<R: BufRead> RecordReader<R> {
                 // End of input inside a quoted field.
                 record.complete = false;
                 strip_line_end(&mut record.raw);
+                record.quoted = true;
                 record.split_fields();
                 return Ok(true);
             }
@@ -252,9 +260,11 @@ impl<R: BufRead> RecordReader<R> {
                 record.raw.clear();
                 continue;
             }
-            if !quote_open(&record.raw) {
+            let quoted = memchr::memchr(b'"', &record.raw).is_some();
+            if !quoted || !quote_open(&record.raw) {
                 strip_line_end(&mut record.raw);
                 record.complete = true;
+                record.quoted = quoted;
                 record.split_fields();
                 return Ok(true);
             }
@@ -278,9 +288,6 @@ fn strip_line_end(raw: &mut Vec<u8>) {
 /// Whether `raw` ends inside a quoted field, so the record continues on the
 /// next line. Mirrors the quote states of [`Record::split_fields`].
 fn quote_open(raw: &[u8]) -> bool {
-    if !raw.contains(&b'"') {
-        return false;
-    }
     let mut in_quotes = false;
     let mut at_field_start = true;
     let mut i = 0;

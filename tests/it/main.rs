@@ -5,5 +5,6 @@ mod golden;
 mod properties;
 mod reprice;
 mod rules;
+mod scale;
 mod support;
 mod true_up;
