@@ -130,9 +130,8 @@ fn put_u64(out: &mut Vec<u8>, value: u64) {
 }
 
 fn put_str(out: &mut Vec<u8>, value: &str) {
-    // Fields come from CSV records; none is anywhere near 4 GiB.
-    let len = u32::try_from(value.len()).expect("a field shorter than 4 GiB");
-    put_u32(out, len);
+    // A u64 length: a field of a user's file may be of any size.
+    put_u64(out, value.len() as u64);
     out.extend_from_slice(value.as_bytes());
 }
 
@@ -166,7 +165,7 @@ fn record_type_byte(record_type: RecordType) -> u8 {
 /// struct's order; nothing is shared between lines, so any line decodes on
 /// its own.
 pub fn encode_line(line: &ClaimLine, out: &mut Vec<u8>) {
-    out.extend_from_slice(&line.source.file.to_le_bytes());
+    put_u32(out, line.source.file);
     put_u64(out, line.source.row);
     put_u64(out, line.source.offset);
     put_str(out, &line.beneficiary_id);
@@ -314,9 +313,11 @@ impl<'a> Decoder<'a> {
     }
 
     fn str(&mut self) -> Result<Arc<str>, SpillError> {
-        let len = u32::from_le_bytes(self.array()?) as usize;
+        let len = self.u64()?;
         let start = self.at;
-        let bytes = self.take(len)?;
+        // A length past the end of the data is a truncated file, whatever
+        // the platform's pointer width.
+        let bytes = self.take(usize::try_from(len).unwrap_or(usize::MAX))?;
         std::str::from_utf8(bytes)
             .map(Arc::from)
             .map_err(|_| self.error(start, SpillErrorKind::BadUtf8))
@@ -760,7 +761,7 @@ mod tests {
 
         let mut bytes = Vec::new();
         encode_key(&key(1), &mut bytes);
-        bytes[4] = 0xff; // first byte of "B1"
+        bytes[8] = 0xff; // first byte of "B1", after its 8-byte length
         let error = Decoder::new(&bytes).next_key().unwrap_err();
         assert!(matches!(error.kind, SpillErrorKind::BadUtf8), "{error}");
 
@@ -773,13 +774,13 @@ mod tests {
         assert!(matches!(error.kind, SpillErrorKind::BadDate(_)), "{error}");
 
         // A huge length is checked against what is left, not allocated.
-        let bytes = u32::MAX.to_le_bytes();
+        let bytes = u64::MAX.to_le_bytes();
         let error = Decoder::new(&bytes).next_key().unwrap_err();
         assert!(matches!(error.kind, SpillErrorKind::Truncated { .. }));
 
         let mut bytes = Vec::new();
         encode_line(&line(1), &mut bytes);
-        let claim_type_at = 4 + 8 + 8 + (4 + 2) + (4 + 2) + 8;
+        let claim_type_at = 4 + 8 + 8 + (8 + 2) + (8 + 2) + 8;
         bytes[claim_type_at] = 7;
         let error = Decoder::new(&bytes).next_line().unwrap_err();
         assert!(
