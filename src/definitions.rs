@@ -202,9 +202,14 @@ pub struct Window {
 impl Window {
     /// The episode's first and last day for an anchor, before the rule that
     /// an episode never reaches back into the previous one.
+    ///
+    /// A window reaching past the calendar's range (a lookback of millions
+    /// of years) stops at its first or last day instead of failing.
     pub fn around(self, anchor_start: Date, anchor_end: Date) -> (Date, Date) {
-        let start = anchor_start - chrono::Days::new(u64::from(self.lookback_days));
-        let end = anchor_end + chrono::Days::new(u64::from(self.post_days) - 1);
+        let lookback = chrono::Days::new(u64::from(self.lookback_days));
+        let post = chrono::Days::new(u64::from(self.post_days.saturating_sub(1)));
+        let start = anchor_start.checked_sub_days(lookback).unwrap_or(Date::MIN);
+        let end = anchor_end.checked_add_days(post).unwrap_or(Date::MAX);
         (start, end)
     }
 }
@@ -750,6 +755,19 @@ stop_gain = "0.20"
         assert!(
             err.contains("b.toml: key `id`: episode type \"LEJR\" is already defined in"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn windows_past_the_calendar_stop_at_its_ends() {
+        let d = |s: &str| crate::model::parse_date(s.as_bytes()).unwrap();
+        let w = Window {
+            lookback_days: u32::MAX,
+            post_days: u32::MAX,
+        };
+        assert_eq!(
+            w.around(d("2026-01-10"), d("2026-01-10")),
+            (Date::MIN, Date::MAX)
         );
     }
 

@@ -183,7 +183,8 @@ pub fn build(claims: &[Claim], definition: &EpisodeDefinition) -> (Vec<EpisodeDr
         if let Some(previous_end) = previous_end
             && start <= previous_end
         {
-            start = previous_end + chrono::Days::new(1);
+            // The anchor starts after `previous_end`, so a next day exists.
+            start = previous_end.succ_opt().unwrap_or(previous_end);
         }
         let head = hit.claim.head();
         episodes.push(EpisodeDraft {

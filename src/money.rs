@@ -96,9 +96,10 @@ impl Money {
         Money(rounded)
     }
 
-    /// The amount as an exact decimal, for arithmetic with rates.
-    pub fn to_decimal(self) -> Decimal {
-        Decimal::from_i128_with_scale(self.0, 2)
+    /// The amount as an exact decimal, for arithmetic with rates;
+    /// `None` past the decimal's 96 bits (about 7.9e26 dollars).
+    pub fn to_decimal(self) -> Option<Decimal> {
+        Decimal::try_from_i128_with_scale(self.0, 2).ok()
     }
 
     /// Rounds an exact decimal to cents, half away from zero.

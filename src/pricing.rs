@@ -267,10 +267,13 @@ pub fn reconcile_providers(
     rows.into_values()
         .map(|mut row| {
             let pricing = &types[row.episode_type].pricing;
-            let limit_of =
-                |share: Decimal| Money::round_half_away(share * row.target_total.to_decimal());
-            let gain_cap = pricing.stop_gain.map(limit_of);
-            let loss_floor = pricing.stop_loss.map(|share| -limit_of(share));
+            // A limit too large for a decimal binds nothing.
+            let limit_of = |share: Decimal| {
+                let target = row.target_total.to_decimal()?;
+                share.checked_mul(target).map(Money::round_half_away)
+            };
+            let gain_cap = pricing.stop_gain.and_then(limit_of);
+            let loss_floor = pricing.stop_loss.and_then(limit_of).map(|limit| -limit);
             (row.limit, row.reconciliation_amount) = match (gain_cap, loss_floor) {
                 (Some(cap), _) if row.gain_loss_total > cap => (Limit::StopGain, cap),
                 (_, Some(floor)) if row.gain_loss_total < floor => (Limit::StopLoss, floor),
