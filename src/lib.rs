@@ -19,6 +19,7 @@
 
 pub mod claims;
 pub mod cleanup;
+pub mod cmmi;
 pub mod definitions;
 pub mod episodes;
 pub mod final_action;

@@ -51,6 +51,9 @@ enum Command {
         /// Folder of *.toml episode definitions.
         dir: PathBuf,
     },
+    /// Work with episode definitions: generate them from the CMS tables.
+    #[command(subcommand)]
+    Definitions(DefinitionsCommand),
     /// Compare two runs (an initial reconciliation and a later true-up run): what changed and what is now due.
     #[command(
         after_help = "Example:\n  episode-recon reconcile ... --as-of 2026-03-31 --out initial\n  episode-recon reconcile ... --out later\n  episode-recon true-up --previous initial --current later --out true-up\n\nWrites true_up_episodes.csv, true_up_providers.csv and summary.json. Runs made with\ndifferent definitions or target prices are refused."
@@ -120,6 +123,22 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Folder to write claims/, definitions/ and target_prices.csv into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DefinitionsCommand {
+    /// Generate one definition per BPCI Advanced clinical episode category from the CMS clinical-logic tables.
+    #[command(
+        name = "from-cmmi",
+        after_help = "Example (the shipped set):\n  episode-recon definitions from-cmmi data/cmmi-clinical-logic --out episode-definitions/bpci-advanced\n\nReads the IP and OP anchor lists, excluded readmissions and excluded Part B drugs."
+    )]
+    FromCmmi {
+        /// Folder with the CMS clinical-logic CSV sheets.
+        dir: PathBuf,
+        /// Folder to write the *.toml definitions into.
         #[arg(long)]
         out: PathBuf,
     },
@@ -212,6 +231,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Reconcile(args) => run_reconcile(args, cli.quiet),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
+        Command::Definitions(DefinitionsCommand::FromCmmi { dir, out }) => from_cmmi(&dir, &out),
         Command::TrueUp {
             previous,
             current,
@@ -483,6 +503,20 @@ fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Resu
         } else {
             "do NOT add up: see summary.json"
         },
+        out.display()
+    );
+    Ok(())
+}
+
+fn from_cmmi(dir: &Path, out: &Path) -> Result<(), Failure> {
+    let generated = episode_recon::cmmi::from_cmmi(dir).map_err(input)?;
+    episode_recon::cmmi::write(&generated, out)
+        .map_err(|e| Failure::Input(format!("{}: cannot write definitions: {e}", out.display())))?;
+    definitions::load_dir(out).map_err(input)?;
+    println!(
+        "Wrote {} episode definitions from the CMS tables in {} into {}; all pass check-definitions.",
+        generated.len(),
+        dir.display(),
         out.display()
     );
     Ok(())
