@@ -20,11 +20,13 @@
 pub mod claims;
 pub mod cleanup;
 pub mod cmmi;
+pub mod convert;
 pub mod definitions;
 pub mod episodes;
 pub mod final_action;
 pub mod fingerprint;
 pub mod folders;
+pub mod formats;
 pub mod generate;
 pub mod model;
 pub mod money;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use episode_recon::cleanup;
 use episode_recon::definitions::{self, EpisodeDefinition};
+use episode_recon::formats::ClaimsFormat;
 use episode_recon::model::{Date, parse_date};
 use episode_recon::money::Money;
 use episode_recon::prices::TargetPrices;
@@ -50,6 +51,21 @@ enum Command {
     CheckDefinitions {
         /// Folder of *.toml episode definitions.
         dir: PathBuf,
+    },
+    /// Write claims of any supported format as the canonical CSV the engine reads.
+    #[command(
+        after_help = "Example:\n  episode-recon convert --claims-format rif --claims rif/ --out claims.csv\n\nWrites the columns the engine uses, one row per claim line; rows that cannot be\nmapped go to CLAIMS.rejects.csv beside --out, with file, row and reason."
+    )]
+    Convert {
+        /// Format of the input files: canonical, rif, synpuf, or auto.
+        #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
+        claims_format: ClaimsFormat,
+        /// Claims files, or folders whose *.csv files are read in name order.
+        #[arg(long, required = true, num_args = 1..)]
+        claims: Vec<PathBuf>,
+        /// The canonical CSV file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Work with episode definitions: generate them from the CMS tables.
     #[command(subcommand)]
@@ -170,10 +186,18 @@ struct ReconcileArgs {
     /// Replace an --out folder that is not empty.
     #[arg(long)]
     force: bool,
+    /// Format of the claims files: canonical, rif, synpuf, or auto (detected per file from its header).
+    #[arg(long, value_name = "FORMAT", default_value = "canonical", value_parser = parse_format)]
+    claims_format: ClaimsFormat,
     /// Memory for parsed claims before partitions spill to disk beside --out
     /// (e.g. 512MiB, 4GiB; default: half the machine's memory).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<u64>,
+}
+
+fn parse_format(name: &str) -> Result<ClaimsFormat, String> {
+    ClaimsFormat::parse(name)
+        .ok_or_else(|| format!("expected canonical, rif, synpuf or auto, found {name:?}"))
 }
 
 /// A size such as `512MiB`, `4GiB`, `2G`, `100MB` or a number of bytes.
@@ -232,6 +256,11 @@ fn main() -> ExitCode {
         Command::Reconcile(args) => run_reconcile(args, cli.quiet),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
         Command::Definitions(DefinitionsCommand::FromCmmi { dir, out }) => from_cmmi(&dir, &out),
+        Command::Convert {
+            claims_format,
+            claims,
+            out,
+        } => convert(claims_format, &claims, &out),
         Command::TrueUp {
             previous,
             current,
@@ -308,6 +337,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
         as_of: args.as_of,
         strict: args.strict,
         memory_limit: args.memory_limit.or_else(default_memory_limit),
+        format: args.claims_format,
         spill_dir,
         ..Inputs::new(claims, definitions, prices)
     };
@@ -518,6 +548,24 @@ fn from_cmmi(dir: &Path, out: &Path) -> Result<(), Failure> {
         generated.len(),
         dir.display(),
         out.display()
+    );
+    Ok(())
+}
+
+fn convert(format: ClaimsFormat, claims: &[PathBuf], out: &Path) -> Result<(), Failure> {
+    let files = reconcile::expand_claim_paths(claims).map_err(input)?;
+    let converted = episode_recon::convert::convert(format, &files, out).map_err(input)?;
+    println!(
+        "Wrote {} claim lines from {} file(s) to {}; {} row(s) could not be mapped{}.",
+        converted.lines,
+        files.len(),
+        out.display(),
+        converted.rejected,
+        if converted.rejected > 0 {
+            format!(" (see {})", converted.rejects_path.display())
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

@@ -115,6 +115,15 @@ pub enum RecordType {
 }
 
 impl RecordType {
+    /// The contract's letter: `O`, `R` or `V`.
+    pub fn code(self) -> &'static str {
+        match self {
+            RecordType::Original => "O",
+            RecordType::Replacement => "R",
+            RecordType::Void => "V",
+        }
+    }
+
     /// Reads `O`, `R` or `V`, case-insensitively; absent means original.
     pub fn parse(code: &str) -> Option<RecordType> {
         match code {

@@ -19,6 +19,7 @@ use crate::definitions::EpisodeDefinition;
 use crate::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
 use crate::final_action::{self, Tally, VersionReject};
 use crate::fingerprint::RunRecord;
+use crate::formats::ClaimsFormat;
 use crate::model::{ClaimLine, Date};
 use crate::money::Money;
 use crate::partitions::{ChunkRows, Partitions};
@@ -46,6 +47,8 @@ pub struct Inputs {
     /// Where spill files go (a folder on a real disk: spilling into a
     /// memory-backed temporary folder would defeat the limit).
     pub spill_dir: PathBuf,
+    /// The claims files' format.
+    pub format: ClaimsFormat,
 }
 
 impl Inputs {
@@ -64,6 +67,7 @@ impl Inputs {
             strict: false,
             memory_limit: None,
             spill_dir: std::env::temp_dir(),
+            format: ClaimsFormat::Canonical,
         }
     }
 }
@@ -291,6 +295,9 @@ pub fn reconcile_beneficiary(
     result
 }
 
+/// Rows of a format read row by row that are routed to partitions at once.
+const SEQUENTIAL_BATCH_ROWS: u64 = 1 << 16;
+
 /// Runs a whole reconciliation.
 pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
     run_with_progress(inputs, &Progress::new(false, 0))
@@ -306,6 +313,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         strict,
         memory_limit,
         spill_dir,
+        format: claims_format,
     } = inputs;
     let mut accounting = Accounting {
         types: vec![TypeTally::default(); definitions.len()],
@@ -321,39 +329,62 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     };
 
     progress.phase("reading claims");
+    // Moves one chunk's rows into the partitions, spilling them all when
+    // they pass the memory limit.
+    let mut absorb = |mut chunk: ChunkRows, bytes: u64| -> Result<(), Error> {
+        progress.add_rows(chunk.rows, bytes);
+        accounting.merge(&chunk.accounting);
+        rejects.append(&mut chunk.rejects);
+        partitions.absorb(&mut chunk);
+        if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
+            let spill = match &mut spill {
+                Some(spill) => spill,
+                None => spill.insert(Spill::new(&spill_dir, partition_count).map_err(spill_error)?),
+            };
+            tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
+            for (index, segments) in partitions.drain().into_iter().enumerate() {
+                for part in segments {
+                    spill
+                        .append(index, &part.lines, &part.tainted)
+                        .map_err(spill_error)?;
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut formats = Vec::with_capacity(paths.len());
     for (file_index, path) in paths.iter().enumerate() {
         let file = u32::try_from(file_index).unwrap_or(u32::MAX);
-        tracing::info!(file = %path.display(), "reading claims");
-        claims::read_file_chunked(
-            path,
-            file,
-            as_of,
-            Chunking::default(),
-            || ChunkRows::new(partition_count),
-            |rows, outcome| rows.add(file, outcome),
-            |mut chunk, bytes| {
-                progress.add_rows(chunk.rows, bytes);
-                accounting.merge(&chunk.accounting);
-                rejects.append(&mut chunk.rejects);
-                partitions.absorb(&mut chunk);
-                if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
-                    let spill = match &mut spill {
-                        Some(spill) => spill,
-                        None => spill
-                            .insert(Spill::new(&spill_dir, partition_count).map_err(spill_error)?),
-                    };
-                    tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
-                    for (index, segments) in partitions.drain().into_iter().enumerate() {
-                        for part in segments {
-                            spill
-                                .append(index, &part.lines, &part.tainted)
-                                .map_err(spill_error)?;
-                        }
-                    }
+        let format = claims_format.of_file(path)?;
+        formats.push(format);
+        tracing::info!(file = %path.display(), %format, "reading claims");
+        if format == ClaimsFormat::Canonical {
+            claims::read_file_chunked(
+                path,
+                file,
+                as_of,
+                Chunking::default(),
+                || ChunkRows::new(partition_count),
+                |rows, outcome| rows.add(file, outcome),
+                &mut absorb,
+            )?;
+        } else {
+            // Other formats are read row by row, in batches of rows.
+            let mut chunk = ChunkRows::new(partition_count);
+            let mut failure = None;
+            format.read_file(path, file, as_of, |outcome| {
+                chunk.add(file, outcome);
+                if chunk.rows >= SEQUENTIAL_BATCH_ROWS && failure.is_none() {
+                    let full = std::mem::replace(&mut chunk, ChunkRows::new(partition_count));
+                    failure = absorb(full, 0).err();
                 }
-                Ok::<(), Error>(())
-            },
-        )?;
+            })?;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            absorb(chunk, bytes)?;
+        }
     }
     if let Some(spill) = &mut spill {
         spill.finish().map_err(spill_error)?;
@@ -403,7 +434,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         );
     }
     drafts.sort_by(|a, b| a.0.episode_id.cmp(&b.0.episode_id));
-    rejects.extend(fetch_raw(&paths, version_rejects)?);
+    rejects.extend(fetch_raw(&paths, &formats, version_rejects)?);
 
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     if strict {
@@ -469,7 +500,11 @@ pub fn split_draft(
 
 /// The raw text of rows rejected by version checks, read again from their
 /// files (one pass per file that has any).
-fn fetch_raw(paths: &[PathBuf], rejects: Vec<VersionReject>) -> Result<Vec<Reject>, claims::Error> {
+fn fetch_raw(
+    paths: &[PathBuf],
+    formats: &[ClaimsFormat],
+    rejects: Vec<VersionReject>,
+) -> Result<Vec<Reject>, claims::Error> {
     let mut by_file: BTreeMap<u32, Vec<VersionReject>> = BTreeMap::new();
     for reject in rejects {
         by_file.entry(reject.source.file).or_default().push(reject);
@@ -481,7 +516,7 @@ fn fetch_raw(paths: &[PathBuf], rejects: Vec<VersionReject>) -> Result<Vec<Rejec
             .iter()
             .map(|r| (r.source.row, r.source.offset))
             .collect();
-        let raw = claims::raw_rows(Path::new(&paths[file as usize]), &spots)?;
+        let raw = formats[file as usize].raw_rows(Path::new(&paths[file as usize]), &spots)?;
         out.extend(rows.into_iter().zip(raw).map(|(r, record)| Reject {
             file,
             row: r.source.row,

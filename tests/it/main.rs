@@ -2,10 +2,13 @@
 
 mod bad_input;
 mod cmmi;
+mod formats;
 mod golden;
 mod properties;
 mod reprice;
+mod rif;
 mod rules;
 mod scale;
 mod support;
+mod synpuf;
 mod true_up;

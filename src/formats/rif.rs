@@ -1,0 +1,941 @@
+//! The CMS research identifiable files (RIF/CCW claims files) as claim lines.
+//!
+//! A RIF claims file is pipe-delimited text with a header row naming the
+//! columns, one row per claim line (a carrier or DME line item, or an
+//! institutional revenue-center line), every row repeating its claim's
+//! claim-level fields. The seven claim kinds have seven layouts; this reader
+//! takes any of them, finds its columns by name, and decides each row's kind
+//! from `NCH_CLM_TYPE_CD`. Every data row becomes exactly one
+//! [`RowOutcome`], as with the canonical reader ([`crate::claims`]): a
+//! [`ClaimLine`] in normal form, a rejected row with one of the contract's
+//! reasons (section 5, in the same order of checks), or a row after the
+//! run-out cutoff. Nothing is dropped, so the summary still adds up.
+//!
+//! The mapping, field by field with its CMS source, is in
+//! `docs/INPUT-FORMATS.md`; in short:
+//!
+//! - claim type from `NCH_CLM_TYPE_CD` (10 HHA, 20/30 SNF, 40 OP, 50 HOS,
+//!   60/61 IP, 71/72 PB, 81/82 DME; anything else is `bad_claim_type`);
+//! - allowed amount: carrier and DME `LINE_ALOWD_CHRG_AMT` per line;
+//!   institutional kinds at claim level, `CLM_PMT_AMT` plus the primary
+//!   payer's payment and the beneficiary's deductibles and coinsurance
+//!   present in the layout (plus the pass-through per diem times the
+//!   utilization days on IP), carried by the first row of each claim version
+//!   in the file, the version's other rows carrying `0.00`;
+//! - version: `DML_IND` `DELETE`, `FINAL_ACTION` `N` or `CLM_FREQ_CD` `8`
+//!   make a void, `DML_IND` `UPDATE` or `CLM_FREQ_CD` `7` a replacement,
+//!   anything else an original; processed date `NCH_WKLY_PROC_DT`.
+//!
+//! Rows are split on `|`; a backslash-escaped pipe (`\|`) is a pipe inside a
+//! field, as the Blue Button pipeline reads these files. A row with one
+//! empty field more than the header (a trailing `|`, as the published
+//! samples have) is read as if the trailing `|` were absent. There is no
+//! quoting, so `bad_csv` never occurs.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rustc_hash::FxHashSet;
+
+use crate::claims::{Error, RejectReason, RejectedRow, RowOutcome, VersionKey};
+use crate::model::{
+    self, ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx,
+    normalize_hcpcs,
+};
+use crate::money::Money;
+
+/// The RIF columns the reader uses; others are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    BeneId,
+    ClmId,
+    ClmTypeCd,
+    FromDt,
+    ThruDt,
+    DmlInd,
+    FinalAction,
+    FreqCd,
+    WklyProcDt,
+    ClmLineNum,
+    LineNum,
+    PrvdrNum,
+    TaxNum,
+    AdmsnDt,
+    DschrgDt,
+    Line1stExpnsDt,
+    RevCntrDt,
+    DrgCd,
+    PrncpalDgnsCd,
+    HcpcsCd,
+    LineAlowdChrgAmt,
+    ClmPmtAmt,
+    PrmryPyrClmPdAmt,
+    IpDdctblAmt,
+    PtaCoinsrncAmt,
+    BloodDdctblAmt,
+    PtbDdctblAmt,
+    PtbCoinsrncAmt,
+    PassThruPerDiemAmt,
+    UtlztnDayCnt,
+}
+
+impl Column {
+    const ALL: [Column; 30] = [
+        Column::BeneId,
+        Column::ClmId,
+        Column::ClmTypeCd,
+        Column::FromDt,
+        Column::ThruDt,
+        Column::DmlInd,
+        Column::FinalAction,
+        Column::FreqCd,
+        Column::WklyProcDt,
+        Column::ClmLineNum,
+        Column::LineNum,
+        Column::PrvdrNum,
+        Column::TaxNum,
+        Column::AdmsnDt,
+        Column::DschrgDt,
+        Column::Line1stExpnsDt,
+        Column::RevCntrDt,
+        Column::DrgCd,
+        Column::PrncpalDgnsCd,
+        Column::HcpcsCd,
+        Column::LineAlowdChrgAmt,
+        Column::ClmPmtAmt,
+        Column::PrmryPyrClmPdAmt,
+        Column::IpDdctblAmt,
+        Column::PtaCoinsrncAmt,
+        Column::BloodDdctblAmt,
+        Column::PtbDdctblAmt,
+        Column::PtbCoinsrncAmt,
+        Column::PassThruPerDiemAmt,
+        Column::UtlztnDayCnt,
+    ];
+
+    /// The first five are the key columns: a file without one of them is
+    /// not a claims file this reader can map.
+    const KEY: usize = 5;
+
+    fn name(self) -> &'static str {
+        match self {
+            Column::BeneId => "BENE_ID",
+            Column::ClmId => "CLM_ID",
+            Column::ClmTypeCd => "NCH_CLM_TYPE_CD",
+            Column::FromDt => "CLM_FROM_DT",
+            Column::ThruDt => "CLM_THRU_DT",
+            Column::DmlInd => "DML_IND",
+            Column::FinalAction => "FINAL_ACTION",
+            Column::FreqCd => "CLM_FREQ_CD",
+            Column::WklyProcDt => "NCH_WKLY_PROC_DT",
+            Column::ClmLineNum => "CLM_LINE_NUM",
+            Column::LineNum => "LINE_NUM",
+            Column::PrvdrNum => "PRVDR_NUM",
+            Column::TaxNum => "TAX_NUM",
+            Column::AdmsnDt => "CLM_ADMSN_DT",
+            Column::DschrgDt => "NCH_BENE_DSCHRG_DT",
+            Column::Line1stExpnsDt => "LINE_1ST_EXPNS_DT",
+            Column::RevCntrDt => "REV_CNTR_DT",
+            Column::DrgCd => "CLM_DRG_CD",
+            Column::PrncpalDgnsCd => "PRNCPAL_DGNS_CD",
+            Column::HcpcsCd => "HCPCS_CD",
+            Column::LineAlowdChrgAmt => "LINE_ALOWD_CHRG_AMT",
+            Column::ClmPmtAmt => "CLM_PMT_AMT",
+            Column::PrmryPyrClmPdAmt => "NCH_PRMRY_PYR_CLM_PD_AMT",
+            Column::IpDdctblAmt => "NCH_BENE_IP_DDCTBL_AMT",
+            Column::PtaCoinsrncAmt => "NCH_BENE_PTA_COINSRNC_LBLTY_AM",
+            Column::BloodDdctblAmt => "NCH_BENE_BLOOD_DDCTBL_LBLTY_AM",
+            Column::PtbDdctblAmt => "NCH_BENE_PTB_DDCTBL_AMT",
+            Column::PtbCoinsrncAmt => "NCH_BENE_PTB_COINSRNC_AMT",
+            Column::PassThruPerDiemAmt => "CLM_PASS_THRU_PER_DIEM_AMT",
+            Column::UtlztnDayCnt => "CLM_UTLZTN_DAY_CNT",
+        }
+    }
+}
+
+/// The claim-level amounts added to `CLM_PMT_AMT` on an institutional claim
+/// when the layout has them: what a primary payer paid, and the
+/// beneficiary's Part A or Part B deductible, coinsurance and blood
+/// deductible. An empty field counts zero.
+const CLAIM_COST_SHARING: [Column; 6] = [
+    Column::PrmryPyrClmPdAmt,
+    Column::IpDdctblAmt,
+    Column::PtaCoinsrncAmt,
+    Column::BloodDdctblAmt,
+    Column::PtbDdctblAmt,
+    Column::PtbCoinsrncAmt,
+];
+
+/// What `NCH_CLM_TYPE_CD` says about a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Kind {
+    claim_type: ClaimType,
+    /// Institutional (facility) claims carry their amounts at claim level
+    /// and their provider as a CCN; carrier and DME claims per line and as a
+    /// tax number.
+    institutional: bool,
+}
+
+/// The claim kind of an `NCH_CLM_TYPE_CD` value, or `None` for any other.
+fn kind(code: &[u8]) -> Option<Kind> {
+    let (claim_type, institutional) = match code {
+        b"10" => (ClaimType::Hha, true),
+        b"20" | b"30" => (ClaimType::Snf, true),
+        b"40" => (ClaimType::Op, true),
+        b"50" => (ClaimType::Hos, true),
+        b"60" | b"61" => (ClaimType::Ip, true),
+        b"71" | b"72" => (ClaimType::Pb, false),
+        b"81" | b"82" => (ClaimType::Dme, false),
+        _ => return None,
+    };
+    Some(Kind {
+        claim_type,
+        institutional,
+    })
+}
+
+/// The version a row belongs to, from `DML_IND`, `FINAL_ACTION` and
+/// `CLM_FREQ_CD` (each may be absent): the strongest of what they say,
+/// void over replacement over original. `None` when `DML_IND` or
+/// `FINAL_ACTION` holds a value that is not theirs.
+fn record_type(dml_ind: &[u8], final_action: &[u8], frequency: &[u8]) -> Option<RecordType> {
+    let dml = |value: &[u8]| dml_ind.eq_ignore_ascii_case(value);
+    let by_dml = if dml(b"") || dml(b"INSERT") {
+        RecordType::Original
+    } else if dml(b"UPDATE") {
+        RecordType::Replacement
+    } else if dml(b"DELETE") {
+        RecordType::Void
+    } else {
+        return None;
+    };
+    let by_final_action = match final_action {
+        b"" | b"F" | b"f" => RecordType::Original,
+        b"N" | b"n" => RecordType::Void,
+        _ => return None,
+    };
+    let by_frequency = match frequency {
+        b"7" => RecordType::Replacement,
+        b"8" => RecordType::Void,
+        _ => RecordType::Original,
+    };
+    Some(by_dml.max(by_final_action).max(by_frequency))
+}
+
+/// Parses a RIF date: `dd-MMM-yyyy` with the month's English abbreviation in
+/// any case (the CCW writes `27-JAN-2016`, the synthetic files
+/// `30-May-2015`), or `YYYYMMDD`, or `YYYY-MM-DD`; only real calendar dates.
+pub fn parse_date(text: &[u8]) -> Option<Date> {
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN", b"JUL", b"AUG", b"SEP", b"OCT", b"NOV",
+        b"DEC",
+    ];
+    if text.len() == 11 && text[2] == b'-' && text[6] == b'-' {
+        let day = digits(&text[0..2])?;
+        let month = MONTHS
+            .iter()
+            .position(|m| text[3..6].eq_ignore_ascii_case(*m))?;
+        let year = i32::try_from(digits(&text[7..11])?).ok()?;
+        return NaiveDate::from_ymd_opt(year, month as u32 + 1, day);
+    }
+    model::parse_date(text)
+}
+
+/// The value of a non-empty run of ASCII digits.
+fn digits(text: &[u8]) -> Option<u32> {
+    if text.is_empty() || text.len() > 9 {
+        return None;
+    }
+    text.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// Whether a header line is a RIF claims header: pipe-delimited, naming
+/// `BENE_ID` and `NCH_CLM_TYPE_CD` or `CLM_ID` (names compared without case
+/// and surrounding blanks). For `--claims-format auto`.
+pub fn looks_like_rif(header: &str) -> bool {
+    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+    let line = header.lines().next().unwrap_or_default();
+    if !line.contains('|') {
+        return false;
+    }
+    let names = || line.split('|').map(str::trim);
+    let has = |name: &str| names().any(|n| n.eq_ignore_ascii_case(name));
+    has("BENE_ID") && (has("NCH_CLM_TYPE_CD") || has("CLM_ID"))
+}
+
+/// One line of the file split on `|`: its raw bytes and its fields.
+#[derive(Debug, Default)]
+struct Row {
+    raw: Vec<u8>,
+    /// Field text with `\|` unescaped, used only when the row has one.
+    unescaped: Vec<u8>,
+    /// Each field's bytes: a range of `raw`, or of `unescaped` when the row
+    /// has an escaped pipe.
+    spans: Vec<(usize, usize)>,
+    escaped: bool,
+}
+
+impl Row {
+    fn split(&mut self) {
+        self.spans.clear();
+        self.escaped = memchr::memmem::find(&self.raw, b"\\|").is_some();
+        if !self.escaped {
+            let mut start = 0;
+            for i in memchr::memchr_iter(b'|', &self.raw) {
+                self.spans.push((start, i));
+                start = i + 1;
+            }
+            self.spans.push((start, self.raw.len()));
+            return;
+        }
+        self.unescaped.clear();
+        let mut start = 0;
+        let mut bytes = self.raw.iter().copied().peekable();
+        while let Some(byte) = bytes.next() {
+            match byte {
+                b'\\' if bytes.peek() == Some(&b'|') => {
+                    bytes.next();
+                    self.unescaped.push(b'|');
+                }
+                b'|' => {
+                    self.spans.push((start, self.unescaped.len()));
+                    start = self.unescaped.len();
+                }
+                _ => self.unescaped.push(byte),
+            }
+        }
+        self.spans.push((start, self.unescaped.len()));
+    }
+
+    /// Field `index`, trimmed of surrounding blanks, or `None` past the end.
+    fn get(&self, index: usize) -> Option<&[u8]> {
+        let &(start, end) = self.spans.get(index)?;
+        let text = if self.escaped {
+            &self.unescaped
+        } else {
+            &self.raw
+        };
+        Some(text[start..end].trim_ascii())
+    }
+
+    /// Whether the row has `width` fields, or one more that is empty (a
+    /// trailing `|`).
+    fn has_width(&self, width: usize) -> bool {
+        let n = self.spans.len();
+        n == width || (n == width + 1 && self.get(width) == Some(b""))
+    }
+}
+
+/// Reads the file line by line, skipping empty lines, with each line's
+/// 1-based number and byte offset.
+struct LineReader<R> {
+    input: R,
+    line: u64,
+    offset: u64,
+}
+
+impl<R: BufRead> LineReader<R> {
+    /// Reads the next non-empty line, without its line end, into `raw`.
+    fn next(&mut self, raw: &mut Vec<u8>) -> io::Result<Option<(u64, u64)>> {
+        loop {
+            raw.clear();
+            let read = self.input.read_until(b'\n', raw)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            let start = self.offset;
+            self.offset += read as u64;
+            self.line += 1;
+            strip_line_end(raw);
+            if self.line == 1 && raw.starts_with(b"\xEF\xBB\xBF") {
+                raw.drain(..3);
+            }
+            if !raw.is_empty() {
+                return Ok(Some((self.line, start)));
+            }
+        }
+    }
+}
+
+fn strip_line_end(raw: &mut Vec<u8>) {
+    if raw.last() == Some(&b'\n') {
+        raw.pop();
+        if raw.last() == Some(&b'\r') {
+            raw.pop();
+        }
+    }
+}
+
+/// Where each known column sits in one file's header.
+#[derive(Debug)]
+struct Header {
+    index: [Option<usize>; Column::ALL.len()],
+    /// Fields per row.
+    width: usize,
+}
+
+impl Header {
+    fn resolve(row: &Row, line: u64, path: &Path) -> Result<Header, Error> {
+        if std::str::from_utf8(&row.raw).is_err() {
+            return Err(Error::HeaderEncoding {
+                path: path.to_owned(),
+                row: line,
+            });
+        }
+        // A header ending in `|` names no column after it.
+        let width = match row.spans.len() {
+            n if n > 1 && row.get(n - 1) == Some(b"") => n - 1,
+            n => n,
+        };
+        let mut index = [None; Column::ALL.len()];
+        for position in 0..width {
+            let name = row.get(position).unwrap_or_default();
+            let Some(column) = Column::ALL
+                .iter()
+                .position(|c| name.eq_ignore_ascii_case(c.name().as_bytes()))
+            else {
+                continue;
+            };
+            if index[column].replace(position).is_some() {
+                return Err(Error::DuplicateColumn {
+                    path: path.to_owned(),
+                    row: line,
+                    column: Column::ALL[column].name(),
+                });
+            }
+        }
+        let required = || {
+            let keys: Vec<_> = Column::ALL[..Column::KEY]
+                .iter()
+                .map(|c| c.name())
+                .collect();
+            format!(
+                "{}, and LINE_ALOWD_CHRG_AMT (carrier, DME) or CLM_PMT_AMT (institutional)",
+                keys.join(", ")
+            )
+        };
+        let missing = |column| Error::MissingColumn {
+            path: path.to_owned(),
+            row: line,
+            column,
+            required: required(),
+        };
+        if let Some(key) = Column::ALL[..Column::KEY]
+            .iter()
+            .find(|c| index[**c as usize].is_none())
+        {
+            return Err(missing(key.name()));
+        }
+        if index[Column::LineAlowdChrgAmt as usize].is_none()
+            && index[Column::ClmPmtAmt as usize].is_none()
+        {
+            return Err(missing("LINE_ALOWD_CHRG_AMT or CLM_PMT_AMT"));
+        }
+        Ok(Header { index, width })
+    }
+
+    /// Where the line number is: `CLM_LINE_NUM` (institutional layouts) or
+    /// `LINE_NUM` (carrier, DME), the one of the row's kind when the header
+    /// has both.
+    fn line_number(&self, kind: Option<Kind>) -> Option<usize> {
+        let (clm, line) = (
+            self.index[Column::ClmLineNum as usize],
+            self.index[Column::LineNum as usize],
+        );
+        match kind {
+            Some(k) if !k.institutional => line.or(clm),
+            _ => clm.or(line),
+        }
+    }
+
+    /// The trimmed field of `column`, empty when the header lacks it.
+    fn field<'r>(&self, row: &'r Row, column: Column) -> &'r [u8] {
+        self.index[column as usize]
+            .and_then(|i| row.get(i))
+            .unwrap_or_default()
+    }
+}
+
+/// Opens a file, with its path in the error.
+fn open(path: &Path) -> Result<BufReader<File>, Error> {
+    File::open(path)
+        .map(|file| BufReader::with_capacity(1 << 20, file))
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Reads one RIF claims file, handing every data row's outcome to `sink` in
+/// file order. `file` is the file's index in the run, recorded in each
+/// [`Source`] (whose `row` is the 1-based line, the header being line 1, and
+/// `offset` the byte offset of the row); `as_of` is the run-out cutoff.
+///
+/// A file that cannot be read, has no header, or lacks a key column
+/// (`BENE_ID`, `CLM_ID`, `NCH_CLM_TYPE_CD`, `CLM_FROM_DT`, `CLM_THRU_DT`,
+/// and an amount column) is a fatal [`Error`] naming the file and column.
+pub fn read_file(
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    read_from(open(path)?, path, file, as_of, sink)
+}
+
+/// [`read_file`] on any buffered input; `path` names it in errors.
+pub fn read_from(
+    input: impl BufRead,
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    mut sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut lines = LineReader {
+        input,
+        line: 0,
+        offset: 0,
+    };
+    let mut row = Row::default();
+    let Some((header_line, _)) = lines.next(&mut row.raw).map_err(io_error)? else {
+        return Err(Error::NoHeader {
+            path: path.to_owned(),
+        });
+    };
+    row.split();
+    let header = Header::resolve(&row, header_line, path)?;
+    let mut checker = RowChecker {
+        header: &header,
+        file,
+        as_of,
+        seen: FxHashSet::default(),
+        last_seen: None,
+        shared: SharedText::default(),
+    };
+    while let Some((line, offset)) = lines.next(&mut row.raw).map_err(io_error)? {
+        row.split();
+        sink(checker.check(&row, line, offset));
+    }
+    Ok(())
+}
+
+/// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,
+/// re-read by seeking to each offset, without line ends: for the rejects of
+/// version-level checks, whose text is not kept.
+pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = open(path)?;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut raw = Vec::new();
+    for &(_, offset) in rows {
+        file.seek(SeekFrom::Start(offset)).map_err(io_error)?;
+        raw.clear();
+        file.read_until(b'\n', &mut raw).map_err(io_error)?;
+        strip_line_end(&mut raw);
+        out.push(raw.as_slice().into());
+    }
+    Ok(out)
+}
+
+/// Which claim version a row's claim-level amount belongs to: the version
+/// key when the row names one readably, else its raw identifying fields.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum VersionSeen {
+    Key(VersionKey),
+    Raw(Box<[u8]>),
+}
+
+/// The last value again when the raw text repeats, else a new one: the
+/// lines of a claim are adjacent, so ids and codes repeat row after row.
+#[derive(Debug, Default)]
+struct Repeat {
+    raw: String,
+    value: Option<Arc<str>>,
+}
+
+impl Repeat {
+    fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {
+        if let Some(value) = &self.value
+            && self.raw == raw
+        {
+            return value.clone();
+        }
+        let value: Arc<str> = normalize(raw).into();
+        self.raw.clear();
+        self.raw.push_str(raw);
+        self.value = Some(value.clone());
+        value
+    }
+}
+
+#[derive(Debug, Default)]
+struct SharedText {
+    beneficiary: Repeat,
+    claim: Repeat,
+    provider: Repeat,
+    drg: Repeat,
+    diagnosis: Repeat,
+    hcpcs: Repeat,
+}
+
+/// The row checks of one file.
+struct RowChecker<'h> {
+    header: &'h Header,
+    file: u32,
+    as_of: Option<Date>,
+    /// The institutional claim versions whose claim-level amount a row has
+    /// already carried.
+    seen: FxHashSet<VersionSeen>,
+    /// The version of the previous institutional row, to skip the set for
+    /// the (usual) adjacent lines of one claim.
+    last_seen: Option<VersionSeen>,
+    shared: SharedText,
+}
+
+/// A row's fields as text; the row is known to be UTF-8 when this is used,
+/// and fields split at ASCII bytes stay UTF-8.
+fn text(field: &[u8]) -> &str {
+    std::str::from_utf8(field).unwrap_or_default()
+}
+
+impl RowChecker<'_> {
+    fn check(&mut self, row: &Row, line: u64, offset: u64) -> RowOutcome {
+        let source = Source {
+            file: self.file,
+            row: line,
+            offset,
+        };
+        let reject = |reason, version, amount| {
+            RowOutcome::Rejected(RejectedRow {
+                source,
+                reason,
+                version,
+                amount,
+                raw: row.raw.as_slice().into(),
+            })
+        };
+        let header = self.header;
+        if !row.has_width(header.width) {
+            return reject(RejectReason::BadFieldCount, None, Money::ZERO);
+        }
+        let field = |column| header.field(row, column);
+        let kind = kind(field(Column::ClmTypeCd));
+        let record_type = record_type(
+            field(Column::DmlInd),
+            field(Column::FinalAction),
+            field(Column::FreqCd),
+        );
+        let processed = match field(Column::WklyProcDt) {
+            b"" => field(Column::ThruDt),
+            given => given,
+        };
+        let processed_date = parse_date(processed);
+        let version = self.version_key(row, record_type, processed_date);
+        let carries_claim_amount = match kind {
+            Some(k) if k.institutional => self.first_row_of_version(row, version.as_ref()),
+            _ => false,
+        };
+        let amount = allowed(header, row, kind, carries_claim_amount);
+        if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
+            && processed > cutoff
+        {
+            return RowOutcome::AfterCutoff {
+                amount: amount.unwrap_or_default(),
+            };
+        }
+        match self.parse_line(row, source, kind, record_type, processed_date, amount) {
+            Ok(line) => RowOutcome::Line(line),
+            Err(reason) => reject(reason, version, amount.unwrap_or_default()),
+        }
+    }
+
+    /// The version a row names, if it names one readably.
+    fn version_key(
+        &mut self,
+        row: &Row,
+        record_type: Option<RecordType>,
+        processed_date: Option<Date>,
+    ) -> Option<VersionKey> {
+        let header = self.header;
+        let id = |column| {
+            std::str::from_utf8(header.field(row, column))
+                .ok()
+                .filter(|s| !s.is_empty())
+        };
+        let beneficiary = id(Column::BeneId)?;
+        let claim = id(Column::ClmId)?;
+        Some(VersionKey {
+            beneficiary_id: self.shared.beneficiary.get(beneficiary, str::to_owned),
+            claim_id: self.shared.claim.get(claim, str::to_owned),
+            processed_date: processed_date?,
+            record_type: record_type?,
+        })
+    }
+
+    /// Whether this row is the first of its claim version in the file, and
+    /// so carries the version's claim-level amount.
+    fn first_row_of_version(&mut self, row: &Row, version: Option<&VersionKey>) -> bool {
+        let seen = match version {
+            Some(key) => VersionSeen::Key(key.clone()),
+            None => {
+                let mut raw = Vec::new();
+                for column in [
+                    Column::BeneId,
+                    Column::ClmId,
+                    Column::DmlInd,
+                    Column::FinalAction,
+                    Column::FreqCd,
+                    Column::WklyProcDt,
+                    Column::ThruDt,
+                ] {
+                    raw.extend_from_slice(self.header.field(row, column));
+                    raw.push(0);
+                }
+                VersionSeen::Raw(raw.into())
+            }
+        };
+        if self.last_seen.as_ref() == Some(&seen) {
+            return false;
+        }
+        let first = self.seen.insert(seen.clone());
+        self.last_seen = Some(seen);
+        first
+    }
+
+    /// Runs the row checks in the contract's order and builds the line.
+    fn parse_line(
+        &mut self,
+        row: &Row,
+        source: Source,
+        kind: Option<Kind>,
+        record_type: Option<RecordType>,
+        processed_date: Option<Date>,
+        amount: Option<Money>,
+    ) -> Result<ClaimLine, RejectReason> {
+        use RejectReason::*;
+        if std::str::from_utf8(&row.raw).is_err() {
+            return Err(BadEncoding);
+        }
+        let header = self.header;
+        let field = |column| text(header.field(row, column));
+        let optional = |column| Some(field(column)).filter(|s| !s.is_empty());
+        let amount_column = kind.map(|k| {
+            if k.institutional {
+                Column::ClmPmtAmt
+            } else {
+                Column::LineAlowdChrgAmt
+            }
+        });
+        let line_number_text = header
+            .line_number(kind)
+            .map(|i| text(row.get(i).unwrap_or_default()));
+        if Column::ALL[..Column::KEY]
+            .iter()
+            .chain(&amount_column)
+            .any(|&c| field(c).is_empty())
+            || line_number_text == Some("")
+        {
+            return Err(MissingField);
+        }
+        let line_number = match line_number_text {
+            Some(given) => parse_line_number(given).ok_or(BadLineNumber)?,
+            None => 1,
+        };
+        let kind = kind.ok_or(BadClaimType)?;
+        let record_type = record_type.ok_or(BadRecordType)?;
+
+        let date = |column| parse_date(field(column).as_bytes()).ok_or(BadDate);
+        let optional_date = |column, default: Date| match field(column) {
+            "" => Ok(default),
+            given => parse_date(given.as_bytes()).ok_or(BadDate),
+        };
+        let from_date = date(Column::FromDt)?;
+        let thru_date = date(Column::ThruDt)?;
+        let processed_date = processed_date.ok_or(BadDate)?;
+        let admission_date = optional_date(Column::AdmsnDt, from_date)?;
+        let discharge_date = optional_date(Column::DschrgDt, thru_date)?;
+        let line_date_column = if kind.institutional {
+            Column::RevCntrDt
+        } else {
+            Column::Line1stExpnsDt
+        };
+        let line_date = optional_date(line_date_column, from_date)?;
+        if from_date > thru_date
+            || (kind.claim_type == ClaimType::Ip && admission_date > discharge_date)
+        {
+            return Err(BadDateRange);
+        }
+        let allowed = amount.ok_or(BadAmount)?;
+
+        let provider_column = if kind.institutional {
+            Column::PrvdrNum
+        } else {
+            Column::TaxNum
+        };
+        let shared = &mut self.shared;
+        Ok(ClaimLine {
+            source,
+            beneficiary_id: shared.beneficiary.get(field(Column::BeneId), str::to_owned),
+            claim_id: shared.claim.get(field(Column::ClmId), str::to_owned),
+            line_number,
+            claim_type: kind.claim_type,
+            record_type,
+            processed_date,
+            from_date,
+            thru_date,
+            admission_date,
+            discharge_date,
+            line_date,
+            allowed,
+            provider_id: optional(provider_column).map(|s| shared.provider.get(s, str::to_owned)),
+            drg: optional(Column::DrgCd).map(|s| shared.drg.get(s, normalize_drg)),
+            principal_dx: optional(Column::PrncpalDgnsCd)
+                .map(|s| shared.diagnosis.get(s, normalize_dx)),
+            hcpcs: optional(Column::HcpcsCd).map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
+        })
+    }
+}
+
+/// A row's allowed amount, `None` when a field it needs is empty or not an
+/// amount. Carrier and DME: `LINE_ALOWD_CHRG_AMT`. Institutional: the claim
+/// amount of [`claim_amount`] on the row that carries it, else zero (the
+/// claim amount is still checked on every row, as every row repeats it).
+fn allowed(header: &Header, row: &Row, kind: Option<Kind>, carries: bool) -> Option<Money> {
+    let kind = kind?;
+    if !kind.institutional {
+        return Money::parse(header.field(row, Column::LineAlowdChrgAmt));
+    }
+    let claim = claim_amount(header, row, kind.claim_type)?;
+    Some(if carries { claim } else { Money::ZERO })
+}
+
+/// The allowed amount of an institutional claim:
+/// `CLM_PMT_AMT + NCH_PRMRY_PYR_CLM_PD_AMT + NCH_BENE_IP_DDCTBL_AMT +
+/// NCH_BENE_PTA_COINSRNC_LBLTY_AM + NCH_BENE_PTB_DDCTBL_AMT +
+/// NCH_BENE_PTB_COINSRNC_AMT + NCH_BENE_BLOOD_DDCTBL_LBLTY_AM`, each added
+/// term counting zero when the layout lacks it or the field is empty, and
+/// on IP claims `+ CLM_PASS_THRU_PER_DIEM_AMT × CLM_UTLZTN_DAY_CNT`. Exact in
+/// cents: every term is a whole number of cents and the day count an integer.
+fn claim_amount(header: &Header, row: &Row, claim_type: ClaimType) -> Option<Money> {
+    let optional_money = |column| match header.field(row, column) {
+        b"" => Some(Money::ZERO),
+        given => Money::parse(given),
+    };
+    let mut total = Money::parse(header.field(row, Column::ClmPmtAmt))?;
+    for column in CLAIM_COST_SHARING {
+        total += optional_money(column)?;
+    }
+    if claim_type == ClaimType::Ip {
+        let per_diem = optional_money(Column::PassThruPerDiemAmt)?;
+        let days = match header.field(row, Column::UtlztnDayCnt) {
+            b"" => 0,
+            given => digits(given)?,
+        };
+        total += Money::from_cents(per_diem.cents() * i128::from(days));
+    }
+    Some(total)
+}
+
+/// A line number: digits only, at least 1 (`01` is 1).
+fn parse_line_number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u64>().ok().filter(|&n| n >= 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> Date {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn dates_in_rif_and_iso_forms() {
+        assert_eq!(parse_date(b"27-JAN-2016"), Some(date(2016, 1, 27)));
+        assert_eq!(parse_date(b"30-May-2015"), Some(date(2015, 5, 30)));
+        assert_eq!(parse_date(b"29-feb-2016"), Some(date(2016, 2, 29)));
+        assert_eq!(parse_date(b"20160127"), Some(date(2016, 1, 27)));
+        assert_eq!(parse_date(b"2016-01-27"), Some(date(2016, 1, 27)));
+        for bad in [
+            "29-FEB-2015",
+            "7-JAN-2016",
+            "07-JANU-2016",
+            "07-XYZ-2016",
+            "07/JAN/2016",
+            "32-JAN-2016",
+            "",
+        ] {
+            assert_eq!(parse_date(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions_take_the_strongest_indicator() {
+        use RecordType::*;
+        assert_eq!(record_type(b"", b"", b""), Some(Original));
+        assert_eq!(record_type(b"INSERT", b"F", b"1"), Some(Original));
+        assert_eq!(record_type(b"UPDATE", b"F", b"1"), Some(Replacement));
+        assert_eq!(record_type(b"INSERT", b"F", b"7"), Some(Replacement));
+        assert_eq!(record_type(b"INSERT", b"F", b"8"), Some(Void));
+        assert_eq!(record_type(b"INSERT", b"N", b"1"), Some(Void));
+        assert_eq!(record_type(b"delete", b"F", b"7"), Some(Void));
+        assert_eq!(record_type(b"UPSERT", b"F", b"1"), None);
+        assert_eq!(record_type(b"INSERT", b"X", b"1"), None);
+    }
+
+    #[test]
+    fn claim_type_codes() {
+        let types: Vec<_> = [
+            "10", "20", "30", "40", "50", "60", "61", "71", "72", "81", "82",
+        ]
+        .iter()
+        .map(|c| kind(c.as_bytes()).unwrap().claim_type.code())
+        .collect();
+        assert_eq!(
+            types,
+            [
+                "HHA", "SNF", "SNF", "OP", "HOS", "IP", "IP", "PB", "PB", "DME", "DME"
+            ]
+        );
+        for bad in ["", "62", "0", "1", "7", "A"] {
+            assert_eq!(kind(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn rows_split_on_unescaped_pipes_and_drop_one_trailing_pipe() {
+        let mut row = Row {
+            raw: b" a |b\\|c||".to_vec(),
+            ..Row::default()
+        };
+        row.split();
+        assert_eq!(row.get(0), Some(&b"a"[..]));
+        assert_eq!(row.get(1), Some(&b"b|c"[..]));
+        assert_eq!(row.get(2), Some(&b""[..]));
+        assert_eq!(row.get(3), Some(&b""[..]));
+        assert!(row.has_width(4) && row.has_width(3) && !row.has_width(2));
+    }
+
+    #[test]
+    fn rif_headers_are_recognized() {
+        assert!(looks_like_rif("DML_IND|BENE_ID|CLM_ID|NCH_CLM_TYPE_CD"));
+        assert!(looks_like_rif("\u{feff}BENE_ID|CLM_ID\n1|2"));
+        assert!(!looks_like_rif("claim_id,beneficiary_id"));
+        assert!(!looks_like_rif("BENE_ID|STATE_CODE"));
+    }
+}

@@ -1,0 +1,317 @@
+//! Reading other formats through the whole engine: `--claims-format`,
+//! `auto` detection, `convert`, and a RIF round trip that must reconcile to
+//! the same bytes as the canonical claims it came from.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use episode_recon::claims::{self, RowOutcome};
+use episode_recon::generate::generate;
+use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType};
+use episode_recon::money::Money;
+
+use crate::rif::write_rif;
+use crate::support::{Outputs, cli_in};
+
+/// Generated canonical lines with each institutional version's amount moved
+/// to its first line, the form in which RIF carries claim-level amounts.
+fn institutional_totals_on_first_lines(mut lines: Vec<ClaimLine>) -> Vec<ClaimLine> {
+    type Version = (Arc<str>, Arc<str>, RecordType, Date);
+    lines.sort_by(|a, b| {
+        (
+            &a.beneficiary_id,
+            &a.claim_id,
+            a.record_type,
+            a.processed_date,
+            a.line_number,
+        )
+            .cmp(&(
+                &b.beneficiary_id,
+                &b.claim_id,
+                b.record_type,
+                b.processed_date,
+                b.line_number,
+            ))
+    });
+    let mut totals: BTreeMap<Version, Money> = BTreeMap::new();
+    for l in &lines {
+        let key = (
+            l.beneficiary_id.clone(),
+            l.claim_id.clone(),
+            l.record_type,
+            l.processed_date,
+        );
+        *totals.entry(key).or_default() += l.allowed;
+    }
+    let mut seen: BTreeMap<Version, ()> = BTreeMap::new();
+    for l in &mut lines {
+        if matches!(l.claim_type, ClaimType::Pb | ClaimType::Dme) {
+            continue;
+        }
+        let key = (
+            l.beneficiary_id.clone(),
+            l.claim_id.clone(),
+            l.record_type,
+            l.processed_date,
+        );
+        l.allowed = if seen.insert(key.clone(), ()).is_none() {
+            totals[&key]
+        } else {
+            Money::ZERO
+        };
+    }
+    lines
+}
+
+/// The canonical CSV of lines, every column the engine reads.
+fn canonical_csv(lines: &[ClaimLine]) -> String {
+    let mut out = String::from(
+        "claim_id,line_number,beneficiary_id,claim_type,from_date,thru_date,allowed_amount,record_type,processed_date,admission_date,discharge_date,line_date,provider_id,drg,principal_dx,hcpcs\n",
+    );
+    let text = |v: &Option<Arc<str>>| v.as_deref().unwrap_or_default().to_owned();
+    for l in lines {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            l.claim_id,
+            l.line_number,
+            l.beneficiary_id,
+            l.claim_type,
+            l.from_date,
+            l.thru_date,
+            l.allowed,
+            l.record_type.code(),
+            l.processed_date,
+            l.admission_date,
+            l.discharge_date,
+            l.line_date,
+            text(&l.provider_id),
+            text(&l.drg),
+            text(&l.principal_dx),
+            text(&l.hcpcs),
+        ));
+    }
+    out
+}
+
+fn reconcile(dir: &Path, claims: &str, format: &str, out: &str) -> Outputs {
+    let run = cli_in(
+        dir,
+        &[
+            "reconcile",
+            "--claims-format",
+            format,
+            "--claims",
+            claims,
+            "--definitions",
+            "data/definitions",
+            "--target-prices",
+            "data/target_prices.csv",
+            "--out",
+            out,
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    Outputs::read(&dir.join(out))
+}
+
+/// Generated claims written as RIF and read back reconcile to exactly the
+/// outputs of the same claims as canonical CSV, whether the format is named
+/// or detected.
+#[test]
+fn a_rif_round_trip_reconciles_to_the_same_bytes() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    generate(300, 11, &dir.path().join("data")).expect("generate claims");
+    let mut lines = Vec::new();
+    claims::read_file(
+        &dir.path().join("data/claims/claims.csv"),
+        0,
+        None,
+        |outcome| {
+            if let RowOutcome::Line(line) = outcome {
+                lines.push(line);
+            }
+        },
+    )
+    .expect("generated claims read");
+    let lines = institutional_totals_on_first_lines(lines);
+    std::fs::write(dir.path().join("canonical.csv"), canonical_csv(&lines)).expect("write");
+    std::fs::write(dir.path().join("claims.rif"), write_rif(&lines)).expect("write");
+
+    let canonical = reconcile(dir.path(), "canonical.csv", "canonical", "out-canonical");
+    assert!(
+        canonical.episodes.lines().count() > 10,
+        "the generated set has episodes"
+    );
+    let rif = reconcile(dir.path(), "claims.rif", "rif", "out-rif");
+    let auto = reconcile(dir.path(), "claims.rif", "auto", "out-auto");
+    assert_eq!(rif, canonical);
+    assert_eq!(auto, canonical);
+}
+
+/// `convert` writes what the engine reads: reconciling the converted file
+/// gives the outputs of reconciling the RIF file itself.
+#[test]
+fn convert_writes_what_the_engine_sees() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    generate(120, 5, &dir.path().join("data")).expect("generate claims");
+    let mut lines = Vec::new();
+    claims::read_file(
+        &dir.path().join("data/claims/claims.csv"),
+        0,
+        None,
+        |outcome| {
+            if let RowOutcome::Line(line) = outcome {
+                lines.push(line);
+            }
+        },
+    )
+    .expect("generated claims read");
+    let mut rif_text = write_rif(&institutional_totals_on_first_lines(lines));
+    // One row that cannot be mapped: an unknown claim type code.
+    let bad = "INSERT|B9|C9|F|99|01-JAN-2026|01-JAN-2026|05-JAN-2026||||1.00|||||1||||";
+    rif_text.push_str(bad);
+    rif_text.push('\n');
+    std::fs::write(dir.path().join("claims.rif"), &rif_text).expect("write");
+
+    let run = cli_in(
+        dir.path(),
+        &[
+            "convert",
+            "--claims",
+            "claims.rif",
+            "--out",
+            "converted/claims.csv",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("1 row(s) could not be mapped"), "{stdout}");
+    let rejects =
+        std::fs::read_to_string(dir.path().join("converted/claims.rejects.csv")).expect("rejects");
+    let rows = rif_text.lines().count();
+    assert_eq!(
+        rejects,
+        format!("file,row,reason,record\nclaims.rif,{rows},bad_claim_type,{bad}\n")
+    );
+
+    let from_rif = reconcile(dir.path(), "claims.rif", "rif", "out-rif");
+    let from_converted = reconcile(
+        dir.path(),
+        "converted/claims.csv",
+        "canonical",
+        "out-converted",
+    );
+    assert_eq!(from_converted.episodes, from_rif.episodes);
+    assert_eq!(from_converted.ledger, from_rif.ledger);
+    assert_eq!(from_converted.providers, from_rif.providers);
+}
+
+/// `--claims-format` takes only the formats the engine reads.
+#[test]
+fn an_unknown_claims_format_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let run = cli_in(
+        dir.path(),
+        &[
+            "convert",
+            "--claims-format",
+            "cclf9",
+            "--claims",
+            "x",
+            "--out",
+            "y.csv",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("cclf9"));
+}
+
+/// `auto` names each file's format from its header: RIF by its pipes and
+/// `BENE_ID`, DE-SynPUF by `DESYNPUF_ID`, anything else canonical.
+#[test]
+fn auto_detects_each_file_from_its_header() {
+    use episode_recon::formats::ClaimsFormat;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let detected = |relative: &str| {
+        ClaimsFormat::Auto
+            .of_file(&root.join(relative))
+            .expect("readable")
+    };
+    assert_eq!(
+        detected("tests/fixtures/rif/sample-a-inpatient.txt"),
+        ClaimsFormat::Rif
+    );
+    assert_eq!(
+        detected("tests/fixtures/rif/synthea/carrier.csv"),
+        ClaimsFormat::Rif
+    );
+    for kind in [
+        "Inpatient_Claims_Sample_0",
+        "Outpatient_Claims_Sample_0",
+        "Carrier_Claims_Sample_0A",
+    ] {
+        let file = format!("tests/fixtures/synpuf/DE1_0_2008_to_2010_{kind}.csv");
+        assert_eq!(detected(&file), ClaimsFormat::Synpuf, "{kind}");
+    }
+    assert_eq!(
+        detected("sample-claims/claims/2025-claims.csv"),
+        ClaimsFormat::Canonical
+    );
+    // A named format is used as given.
+    assert_eq!(
+        ClaimsFormat::Rif
+            .of_file(&root.join("sample-claims/claims/2025-claims.csv"))
+            .expect("readable"),
+        ClaimsFormat::Rif
+    );
+}
+
+/// Files of different formats given together are one input: the summary
+/// of the mixed run adds up to the rows of each file.
+#[test]
+fn files_of_several_formats_reconcile_together() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = cli_in(
+        root,
+        &[
+            "reconcile",
+            "--claims-format",
+            "auto",
+            "--claims",
+            "tests/fixtures/rif/sample-a-inpatient.txt",
+            "tests/fixtures/synpuf/DE1_0_2008_to_2010_Inpatient_Claims_Sample_0.csv",
+            "sample-claims/claims/2025-claims.csv",
+            "--definitions",
+            "episode-definitions",
+            "--target-prices",
+            "sample-claims/target_prices.csv",
+            "--out",
+            tempfile::tempdir()
+                .expect("temporary folder")
+                .path()
+                .join("out")
+                .to_str()
+                .expect("UTF-8"),
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("from 3 claims file(s)"), "{stdout}");
+    assert!(
+        stdout.contains("Every row and dollar is accounted for"),
+        "{stdout}"
+    );
+}
