@@ -13,6 +13,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use episode_recon::claims::{self, RowOutcome};
 use episode_recon::definitions;
+use episode_recon::formats::rif;
 use episode_recon::generate::generate;
 use episode_recon::prices::TargetPrices;
 use episode_recon::pricing::{self, TypePricing};
@@ -46,6 +47,24 @@ fn stages(c: &mut Criterion) {
     group.throughput(Throughput::Elements(rows));
     group.bench_function("read and check claim lines", |b| {
         b.iter(|| black_box(read_all()))
+    });
+
+    // The same claims as a RIF file: the RIF reader against the canonical
+    // one, row for row (both sequential here).
+    let rif_text = rif::write(&lines);
+    group.bench_function("read and check the same lines as RIF", |b| {
+        b.iter(|| {
+            let mut count = 0u64;
+            rif::read_from(
+                rif_text.as_bytes(),
+                Path::new("claims.rif"),
+                0,
+                None,
+                |_| count += 1,
+            )
+            .expect("readable RIF");
+            black_box(count)
+        })
     });
 
     let mut by_beneficiary: HashMap<Arc<str>, Vec<_>> = HashMap::new();

@@ -11,8 +11,8 @@ use episode_recon::generate::generate;
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType};
 use episode_recon::money::Money;
 
-use crate::rif::write_rif;
 use crate::support::{Outputs, cli_in};
+use episode_recon::formats::rif;
 
 /// Generated canonical lines with each institutional version's amount moved
 /// to its first line, the form in which RIF carries claim-level amounts.
@@ -140,7 +140,7 @@ fn a_rif_round_trip_reconciles_to_the_same_bytes() {
     .expect("generated claims read");
     let lines = institutional_totals_on_first_lines(lines);
     std::fs::write(dir.path().join("canonical.csv"), canonical_csv(&lines)).expect("write");
-    std::fs::write(dir.path().join("claims.rif"), write_rif(&lines)).expect("write");
+    std::fs::write(dir.path().join("claims.rif"), rif::write(&lines)).expect("write");
 
     let canonical = reconcile(dir.path(), "canonical.csv", "canonical", "out-canonical");
     assert!(
@@ -171,7 +171,7 @@ fn convert_writes_what_the_engine_sees() {
         },
     )
     .expect("generated claims read");
-    let mut rif_text = write_rif(&institutional_totals_on_first_lines(lines));
+    let mut rif_text = rif::write(&institutional_totals_on_first_lines(lines));
     // One row that cannot be mapped: an unknown claim type code.
     let bad = "INSERT|B9|C9|F|99|01-JAN-2026|01-JAN-2026|05-JAN-2026||||1.00|||||1||||";
     rif_text.push_str(bad);

@@ -9,7 +9,6 @@
 //! Fixtures are under `tests/fixtures/rif/` (see its README for provenance).
 
 use std::collections::{BTreeMap, HashSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -79,117 +78,6 @@ fn data_rows(bytes: &[u8]) -> Vec<(u64, u64)> {
         offset += line.len() as u64;
     }
     rows
-}
-
-/// A RIF date, `dd-MMM-yyyy` in upper case.
-fn rif_date(day: Date) -> String {
-    day.format("%d-%b-%Y").to_string().to_ascii_uppercase()
-}
-
-/// The canonical lines as one RIF file in a layout that joins the carrier
-/// and inpatient columns the reader uses (each row fills the columns of its
-/// kind): PB and DME rows carry `LINE_ALOWD_CHRG_AMT` and `TAX_NUM` and
-/// mark versions with `DML_IND` (`UPDATE` replacement, `DELETE` void);
-/// institutional rows carry `PRVDR_NUM`, `REV_CNTR_DT` and the version's
-/// total allowed amount in `CLM_PMT_AMT` on every row (RIF repeats claim
-/// fields on each line), and mark versions with `CLM_FREQ_CD` (7, 8).
-///
-/// The reader puts an institutional claim amount on the first row of its
-/// version, so the round trip is exact when the canonical lines of each
-/// institutional version have their total on the first line written and
-/// zero on the others.
-pub(crate) fn write_rif(lines: &[ClaimLine]) -> String {
-    let mut totals: BTreeMap<(Arc<str>, Arc<str>, RecordType, Date), Money> = BTreeMap::new();
-    for l in lines {
-        *totals
-            .entry((
-                l.beneficiary_id.clone(),
-                l.claim_id.clone(),
-                l.record_type,
-                l.processed_date,
-            ))
-            .or_default() += l.allowed;
-    }
-    let mut out = String::from(
-        "DML_IND|BENE_ID|CLM_ID|FINAL_ACTION|NCH_CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|NCH_WKLY_PROC_DT|CLM_FREQ_CD|PRVDR_NUM|TAX_NUM|CLM_PMT_AMT|CLM_ADMSN_DT|NCH_BENE_DSCHRG_DT|CLM_DRG_CD|PRNCPAL_DGNS_CD|CLM_LINE_NUM|REV_CNTR_DT|LINE_1ST_EXPNS_DT|HCPCS_CD|LINE_ALOWD_CHRG_AMT\n",
-    );
-    for l in lines {
-        let institutional = !matches!(l.claim_type, ClaimType::Pb | ClaimType::Dme);
-        let type_code = match l.claim_type {
-            ClaimType::Hha => "10",
-            ClaimType::Snf => "20",
-            ClaimType::Op => "40",
-            ClaimType::Hos => "50",
-            ClaimType::Ip => "60",
-            ClaimType::Pb => "71",
-            ClaimType::Dme => "82",
-        };
-        let (dml, frequency) = match (institutional, l.record_type) {
-            (true, RecordType::Original) => ("INSERT", "1"),
-            (true, RecordType::Replacement) => ("INSERT", "7"),
-            (true, RecordType::Void) => ("INSERT", "8"),
-            (false, RecordType::Original) => ("INSERT", ""),
-            (false, RecordType::Replacement) => ("UPDATE", ""),
-            (false, RecordType::Void) => ("DELETE", ""),
-        };
-        let text = |v: &Option<Arc<str>>| v.as_deref().unwrap_or_default().to_owned();
-        let provider = text(&l.provider_id);
-        let total = totals[&(
-            l.beneficiary_id.clone(),
-            l.claim_id.clone(),
-            l.record_type,
-            l.processed_date,
-        )];
-        let fields = [
-            dml.to_owned(),
-            l.beneficiary_id.to_string(),
-            l.claim_id.to_string(),
-            "F".to_owned(),
-            type_code.to_owned(),
-            rif_date(l.from_date),
-            rif_date(l.thru_date),
-            rif_date(l.processed_date),
-            frequency.to_owned(),
-            if institutional {
-                provider.clone()
-            } else {
-                String::new()
-            },
-            if institutional {
-                String::new()
-            } else {
-                provider
-            },
-            if institutional {
-                total.to_string()
-            } else {
-                String::new()
-            },
-            rif_date(l.admission_date),
-            rif_date(l.discharge_date),
-            text(&l.drg),
-            text(&l.principal_dx),
-            l.line_number.to_string(),
-            if institutional {
-                rif_date(l.line_date)
-            } else {
-                String::new()
-            },
-            if institutional {
-                String::new()
-            } else {
-                rif_date(l.line_date)
-            },
-            text(&l.hcpcs),
-            if institutional {
-                String::new()
-            } else {
-                l.allowed.to_string()
-            },
-        ];
-        writeln!(out, "{}", fields.join("|")).expect("write to a string");
-    }
-    out
 }
 
 /// A claim line with the defaults a one-day claim has; tests override
@@ -851,7 +739,7 @@ Q1,1,B2,HOS,2026-06-01,2026-06-30,5000.00,,,,,,151001,,,C34.90,,0651
     .unwrap();
     assert_eq!(canonical_lines.len(), 11);
 
-    let text = write_rif(&canonical_lines);
+    let text = rif::write(&canonical_lines);
     assert!(rif::looks_like_rif(text.lines().next().unwrap()));
     let (_dir2, rif_path) = temp_file("claims.txt", text.as_bytes());
     let without_source = |lines: Vec<ClaimLine>| {
