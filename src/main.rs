@@ -57,7 +57,7 @@ enum Command {
         after_help = "Example:\n  episode-recon convert --claims-format rif --claims rif/ --out claims.csv\n\nWrites the columns the engine uses, one row per claim line; rows that cannot be\nmapped go to CLAIMS.rejects.csv beside --out, with file, row and reason."
     )]
     Convert {
-        /// Format of the input files: canonical, rif, synpuf, or auto.
+        /// Format of the input files: canonical, rif, synpuf, cclf, or auto.
         #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
         claims_format: ClaimsFormat,
         /// Claims files, or folders whose *.csv files are read in name order.
@@ -186,7 +186,7 @@ struct ReconcileArgs {
     /// Replace an --out folder that is not empty.
     #[arg(long)]
     force: bool,
-    /// Format of the claims files: canonical, rif, synpuf, or auto (detected per file from its header).
+    /// Format of the claims files: canonical, rif, synpuf, cclf, or auto (detected per file from its header).
     #[arg(long, value_name = "FORMAT", default_value = "canonical", value_parser = parse_format)]
     claims_format: ClaimsFormat,
     /// Memory for parsed claims before partitions spill to disk beside --out
@@ -197,7 +197,7 @@ struct ReconcileArgs {
 
 fn parse_format(name: &str) -> Result<ClaimsFormat, String> {
     ClaimsFormat::parse(name)
-        .ok_or_else(|| format!("expected canonical, rif, synpuf or auto, found {name:?}"))
+        .ok_or_else(|| format!("expected canonical, rif, synpuf, cclf or auto, found {name:?}"))
 }
 
 /// A size such as `512MiB`, `4GiB`, `2G`, `100MB` or a number of bytes.

@@ -12,7 +12,10 @@
 //!   claim kinds, pipe-delimited.
 //! - [`synpuf`]: the CMS DE-SynPUF public use files (inpatient,
 //!   outpatient, carrier), one wide row per claim.
+//! - [`cclf`]: the Claim and Claim Line Feed files ACOs and model
+//!   participants receive (Part A header, Part B physician, DME), delimited.
 
+pub mod cclf;
 pub mod rif;
 pub mod synpuf;
 
@@ -34,6 +37,8 @@ pub enum ClaimsFormat {
     Rif,
     /// CMS DE-SynPUF inpatient, outpatient and carrier files.
     Synpuf,
+    /// CMS Claim and Claim Line Feed files (CCLF1, CCLF5, CCLF6), delimited.
+    Cclf,
     /// Detect each file's format from its header.
     Auto,
 }
@@ -45,6 +50,7 @@ impl ClaimsFormat {
             ClaimsFormat::Canonical => "canonical",
             ClaimsFormat::Rif => "rif",
             ClaimsFormat::Synpuf => "synpuf",
+            ClaimsFormat::Cclf => "cclf",
             ClaimsFormat::Auto => "auto",
         }
     }
@@ -55,6 +61,7 @@ impl ClaimsFormat {
             ClaimsFormat::Canonical,
             ClaimsFormat::Rif,
             ClaimsFormat::Synpuf,
+            ClaimsFormat::Cclf,
             ClaimsFormat::Auto,
         ]
         .into_iter()
@@ -87,6 +94,8 @@ impl ClaimsFormat {
             ClaimsFormat::Rif
         } else if synpuf::looks_like_synpuf(&header) {
             ClaimsFormat::Synpuf
+        } else if cclf::looks_like_cclf(&header) {
+            ClaimsFormat::Cclf
         } else {
             ClaimsFormat::Canonical
         })
@@ -103,6 +112,7 @@ impl ClaimsFormat {
         match self {
             ClaimsFormat::Rif => rif::read_file(path, file, as_of, sink),
             ClaimsFormat::Synpuf => synpuf::read_file(path, file, as_of, sink),
+            ClaimsFormat::Cclf => cclf::read_file(path, file, as_of, sink),
             ClaimsFormat::Canonical | ClaimsFormat::Auto => {
                 claims::read_file(path, file, as_of, sink)
             }
@@ -117,6 +127,7 @@ impl ClaimsFormat {
     ) -> Result<Vec<Box<[u8]>>, claims::Error> {
         match self {
             ClaimsFormat::Rif => rif::raw_rows(path, rows),
+            ClaimsFormat::Cclf => cclf::raw_rows(path, rows),
             // SynPUF rows are comma CSV records, which the canonical reader finds again.
             ClaimsFormat::Synpuf | ClaimsFormat::Canonical | ClaimsFormat::Auto => {
                 claims::raw_rows(path, rows)

@@ -315,3 +315,50 @@ fn files_of_several_formats_reconcile_together() {
         "{stdout}"
     );
 }
+
+/// A CCLF file given with `--claims-format auto` is read as CCLF, through
+/// the whole engine.
+#[test]
+fn auto_reads_a_cclf_file_through_the_engine() {
+    use crate::cclf::{CCLF1_HEADER, cclf1_row};
+    use episode_recon::formats::ClaimsFormat;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let text = format!(
+        "{CCLF1_HEADER}\n{}\n{}\n",
+        cclf1_row("1001", "5000.00", "0", "2026-02-01"),
+        cclf1_row("1001", "5200.00", "2", "2026-03-01")
+    );
+    std::fs::write(dir.path().join("cclf1.txt"), text).expect("write");
+    let detected = ClaimsFormat::Auto
+        .of_file(&dir.path().join("cclf1.txt"))
+        .expect("readable");
+    assert_eq!(detected, ClaimsFormat::Cclf);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = cli_in(
+        dir.path(),
+        &[
+            "reconcile",
+            "--claims-format",
+            "auto",
+            "--claims",
+            "cclf1.txt",
+            "--definitions",
+            root.join("episode-definitions").to_str().expect("UTF-8"),
+            "--target-prices",
+            root.join("sample-claims/target_prices.csv")
+                .to_str()
+                .expect("UTF-8"),
+            "--out",
+            "out",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary = Outputs::read(&dir.path().join("out")).summary_json();
+    assert_eq!(summary["rows"]["read"], 2);
+    assert_eq!(summary["rows"]["superseded"], 1);
+    assert_eq!(summary["amounts"]["final_action"], "5200.00");
+}

@@ -1,0 +1,794 @@
+//! The CMS Claim and Claim Line Feed (CCLF) files as claim lines.
+//!
+//! The CCLF files are the claims extracts CMS sends to ACOs and model
+//! participants (Shared Savings Program, REACH, bundled-payment models),
+//! one file per layout of the "CCLF file data guide". This reader takes the
+//! delimited form of three of them, with a header row of the guide's field
+//! names:
+//!
+//! - CCLF1, Part A claims header: one row per claim version, made into one
+//!   claim line (line 1) carrying `CLM_PMT_AMT` as its allowed amount;
+//! - CCLF5, Part B physicians: one row per claim line (`CLM_LINE_NUM`);
+//! - CCLF6, Part B DME: one row per claim line (`CLM_LINE_NUM`).
+//!
+//! The layout comes from the header: no `CLM_LINE_NUM` and a `CLM_PMT_AMT`
+//! make a CCLF1; a `CLM_LINE_NUM` with `PAYTO_PRVDR_NPI_NUM` or
+//! `ORDRG_PRVDR_NPI_NUM` a CCLF6, else a CCLF5. A CCLF2 (revenue centre
+//! detail, named by `CLM_LINE_PROD_REV_CTR_CD`) is a fatal error: it is not
+//! read (its payments are already the CCLF1 header's `CLM_PMT_AMT`). The
+//! fixed-width form of the files is not read either.
+//!
+//! Every data row becomes exactly one [`RowOutcome`], with the canonical
+//! reader's checks in the contract's order (section 5). Versions come from
+//! `CLM_ADJSMT_TYPE_CD` (0 original, 2 adjustment = replacement, 1
+//! cancellation = void), processed on `CLM_EFCTV_DT` (the claim thru date
+//! when empty). The mapping, field by field, is in `docs/INPUT-FORMATS.md`
+//! (section "CCLF").
+//!
+//! Rows are split on `|` when the header line holds one (no quoting, as the
+//! guide's pipe files have none), else read as comma CSV with the lenient
+//! quoting of [`crate::records`].
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey};
+use crate::model::{
+    ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
+    parse_date,
+};
+use crate::money::Money;
+use crate::records::{Record, RecordReader};
+
+/// The three CCLF layouts this reader takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// CCLF1, Part A claims header.
+    PartA,
+    /// CCLF5, Part B physicians.
+    Physician,
+    /// CCLF6, Part B DME.
+    Dme,
+}
+
+impl Kind {
+    /// The claim type of a `CLM_TYPE_CD` value in a file of this layout, or
+    /// `None` for a code the layout does not carry.
+    fn claim_type(self, code: &[u8]) -> Option<ClaimType> {
+        match (self, code) {
+            (Kind::PartA, b"10") => Some(ClaimType::Hha),
+            (Kind::PartA, b"20" | b"30") => Some(ClaimType::Snf),
+            (Kind::PartA, b"40") => Some(ClaimType::Op),
+            (Kind::PartA, b"50") => Some(ClaimType::Hos),
+            (Kind::PartA, b"60" | b"61") => Some(ClaimType::Ip),
+            (Kind::Physician, b"71" | b"72") => Some(ClaimType::Pb),
+            (Kind::Dme, b"81" | b"82") => Some(ClaimType::Dme),
+            _ => None,
+        }
+    }
+
+    /// The billing provider columns, the first non-empty one taken.
+    fn provider(self) -> &'static [Column] {
+        match self {
+            Kind::PartA => &[Column::PrvdrOscarNum],
+            Kind::Physician => &[Column::RndrgPrvdrTaxNum],
+            Kind::Dme => &[Column::PaytoPrvdrNpiNum, Column::BlgPrvdrNpiNum],
+        }
+    }
+}
+
+/// The CCLF columns the reader uses; others are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    CurClmUniqId,
+    BeneMbiId,
+    BeneHicNum,
+    ClmTypeCd,
+    FromDt,
+    ThruDt,
+    ClmLineNum,
+    AdjsmtTypeCd,
+    EfctvDt,
+    ClmPmtAmt,
+    LineAlowdChrgAmt,
+    LineCvrdPdAmt,
+    LineFromDt,
+    LineHcpcsCd,
+    PrvdrOscarNum,
+    RndrgPrvdrTaxNum,
+    PaytoPrvdrNpiNum,
+    OrdrgPrvdrNpiNum,
+    BlgPrvdrNpiNum,
+    DrgCd,
+    PrncplDgnsCd,
+    Dgns1Cd,
+    RevCtrCd,
+}
+
+impl Column {
+    const ALL: [Column; 23] = [
+        Column::CurClmUniqId,
+        Column::BeneMbiId,
+        Column::BeneHicNum,
+        Column::ClmTypeCd,
+        Column::FromDt,
+        Column::ThruDt,
+        Column::ClmLineNum,
+        Column::AdjsmtTypeCd,
+        Column::EfctvDt,
+        Column::ClmPmtAmt,
+        Column::LineAlowdChrgAmt,
+        Column::LineCvrdPdAmt,
+        Column::LineFromDt,
+        Column::LineHcpcsCd,
+        Column::PrvdrOscarNum,
+        Column::RndrgPrvdrTaxNum,
+        Column::PaytoPrvdrNpiNum,
+        Column::OrdrgPrvdrNpiNum,
+        Column::BlgPrvdrNpiNum,
+        Column::DrgCd,
+        Column::PrncplDgnsCd,
+        Column::Dgns1Cd,
+        Column::RevCtrCd,
+    ];
+
+    /// The header names of the column: the guide's first, then aliases
+    /// seen in the field (two of them in one header are a duplicate).
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Column::CurClmUniqId => &["CUR_CLM_UNIQ_ID"],
+            Column::BeneMbiId => &["BENE_MBI_ID"],
+            Column::BeneHicNum => &["BENE_HIC_NUM"],
+            Column::ClmTypeCd => &["CLM_TYPE_CD"],
+            Column::FromDt => &["CLM_FROM_DT"],
+            Column::ThruDt => &["CLM_THRU_DT"],
+            Column::ClmLineNum => &["CLM_LINE_NUM"],
+            Column::AdjsmtTypeCd => &["CLM_ADJSMT_TYPE_CD"],
+            Column::EfctvDt => &["CLM_EFCTV_DT"],
+            Column::ClmPmtAmt => &["CLM_PMT_AMT"],
+            Column::LineAlowdChrgAmt => &["CLM_LINE_ALOWD_CHRG_AMT"],
+            Column::LineCvrdPdAmt => &["CLM_LINE_CVRD_PD_AMT"],
+            Column::LineFromDt => &["CLM_LINE_FROM_DT"],
+            Column::LineHcpcsCd => &["CLM_LINE_HCPCS_CD"],
+            Column::PrvdrOscarNum => &["PRVDR_OSCAR_NUM"],
+            Column::RndrgPrvdrTaxNum => &["CLM_RNDRG_PRVDR_TAX_NUM"],
+            Column::PaytoPrvdrNpiNum => &["PAYTO_PRVDR_NPI_NUM"],
+            Column::OrdrgPrvdrNpiNum => &["ORDRG_PRVDR_NPI_NUM"],
+            Column::BlgPrvdrNpiNum => &["CLM_BLG_PRVDR_NPI_NUM"],
+            Column::DrgCd => &["DGNS_DRG_CD", "CLM_DRG_CD"],
+            Column::PrncplDgnsCd => &["PRNCPL_DGNS_CD", "PRNCPAL_DGNS_CD"],
+            Column::Dgns1Cd => &["CLM_DGNS_1_CD"],
+            Column::RevCtrCd => &["CLM_LINE_PROD_REV_CTR_CD"],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        self.names()[0]
+    }
+
+    fn find(name: &[u8]) -> Option<Column> {
+        Column::ALL.into_iter().find(|c| {
+            c.names()
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+        })
+    }
+}
+
+/// The required columns, for the message of a missing one.
+const REQUIRED: &str = "CUR_CLM_UNIQ_ID, BENE_MBI_ID or BENE_HIC_NUM, CLM_TYPE_CD, CLM_FROM_DT, \
+    CLM_THRU_DT, and CLM_PMT_AMT (CCLF1) or CLM_LINE_NUM with CLM_LINE_ALOWD_CHRG_AMT or \
+    CLM_LINE_CVRD_PD_AMT (CCLF5, CCLF6); CCLF2 revenue centre files are not read";
+
+/// The header's names: its first line split on `|` when it holds one, else
+/// on `,`; without a BOM, quotes and surrounding blanks.
+fn header_names(header: &str) -> impl Iterator<Item = &str> {
+    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+    let line = header.lines().next().unwrap_or_default();
+    let delimiter = if line.contains('|') { '|' } else { ',' };
+    line.split(delimiter)
+        .map(|name| name.trim().trim_matches('"').trim())
+}
+
+/// Whether a header line is a CCLF claims header (CCLF1, CCLF5 or CCLF6,
+/// pipe or comma delimited): naming `CUR_CLM_UNIQ_ID`, `CLM_TYPE_CD` and
+/// `BENE_MBI_ID` or `BENE_HIC_NUM`, compared without case. For
+/// `--claims-format auto`.
+pub fn looks_like_cclf(header: &str) -> bool {
+    let has = |wanted: &str| header_names(header).any(|n| n.eq_ignore_ascii_case(wanted));
+    has("CUR_CLM_UNIQ_ID") && has("CLM_TYPE_CD") && (has("BENE_MBI_ID") || has("BENE_HIC_NUM"))
+}
+
+/// One data row: its raw text, its fields and where it is.
+#[derive(Debug, Default)]
+struct Row {
+    raw: Vec<u8>,
+    /// The fields' text, one after another.
+    text: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    line: u64,
+    offset: u64,
+    /// False when a comma file ends inside a quoted field.
+    complete: bool,
+}
+
+impl Row {
+    fn clear(&mut self) {
+        self.raw.clear();
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    fn push_field(&mut self, field: &[u8]) {
+        let start = self.text.len();
+        self.text.extend_from_slice(field.trim_ascii());
+        self.spans.push((start, self.text.len()));
+    }
+
+    /// Field `index`, trimmed, or `None` past the end.
+    fn get(&self, index: usize) -> Option<&[u8]> {
+        let &(start, end) = self.spans.get(index)?;
+        Some(&self.text[start..end])
+    }
+
+    /// Whether the row has `width` fields, or one more that is empty (a
+    /// trailing delimiter).
+    fn has_width(&self, width: usize) -> bool {
+        let n = self.spans.len();
+        n == width || (n == width + 1 && self.get(width) == Some(b""))
+    }
+}
+
+/// The rows of a file, pipe or comma delimited.
+enum Rows<R> {
+    Pipe {
+        input: R,
+        line: u64,
+        offset: u64,
+    },
+    Comma {
+        reader: RecordReader<R>,
+        record: Record,
+    },
+}
+
+impl<R: BufRead> Rows<R> {
+    /// Reads the next non-empty row; `Ok(false)` at the end.
+    fn next(&mut self, row: &mut Row) -> io::Result<bool> {
+        row.clear();
+        match self {
+            Rows::Pipe {
+                input,
+                line,
+                offset,
+            } => loop {
+                row.raw.clear();
+                let read = input.read_until(b'\n', &mut row.raw)?;
+                if read == 0 {
+                    return Ok(false);
+                }
+                row.offset = *offset;
+                *offset += read as u64;
+                *line += 1;
+                strip_line_end(&mut row.raw);
+                if *line == 1 && row.raw.starts_with(b"\xEF\xBB\xBF") {
+                    row.raw.drain(..3);
+                }
+                if row.raw.trim_ascii().is_empty() {
+                    continue;
+                }
+                row.line = *line;
+                row.complete = true;
+                let raw = std::mem::take(&mut row.raw);
+                for field in raw.split(|&b| b == b'|') {
+                    row.push_field(field);
+                }
+                row.raw = raw;
+                return Ok(true);
+            },
+            Rows::Comma { reader, record } => {
+                if !reader.read(record)? {
+                    return Ok(false);
+                }
+                row.raw.extend_from_slice(record.raw());
+                row.line = record.line();
+                row.offset = record.offset();
+                row.complete = record.is_complete();
+                for field in record.iter() {
+                    row.push_field(field);
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+fn strip_line_end(raw: &mut Vec<u8>) {
+    if raw.last() == Some(&b'\n') {
+        raw.pop();
+        if raw.last() == Some(&b'\r') {
+            raw.pop();
+        }
+    }
+}
+
+/// Whether the first non-empty line of `input` holds a `|`; the input is
+/// left where it was (only its buffer is looked at, so the header must fit
+/// in it, as it does in the 1 MiB buffer of [`read_file`]).
+fn pipe_delimited(input: &mut impl BufRead) -> io::Result<bool> {
+    let buffer = input.fill_buf()?;
+    let first = buffer
+        .split(|&b| b == b'\n')
+        .find(|l| !l.trim_ascii().is_empty())
+        .unwrap_or_default();
+    Ok(first.contains(&b'|'))
+}
+
+/// Where each known column sits in one file's header, and the layout.
+#[derive(Debug)]
+struct Header {
+    kind: Kind,
+    width: usize,
+    index: [Option<usize>; Column::ALL.len()],
+}
+
+impl Header {
+    fn resolve(row: &Row, path: &Path) -> Result<Header, Error> {
+        let line = row.line;
+        if std::str::from_utf8(&row.raw).is_err() {
+            return Err(Error::HeaderEncoding {
+                path: path.to_owned(),
+                row: line,
+            });
+        }
+        let width = match row.spans.len() {
+            n if n > 1 && row.get(n - 1) == Some(b"") => n - 1,
+            n => n,
+        };
+        let mut index = [None; Column::ALL.len()];
+        for position in 0..width {
+            let name = row.get(position).unwrap_or_default();
+            let name = name
+                .strip_prefix(b"\"")
+                .and_then(|n| n.strip_suffix(b"\""))
+                .unwrap_or(name);
+            if let Some(column) = Column::find(name)
+                && index[column as usize].replace(position).is_some()
+            {
+                return Err(Error::DuplicateColumn {
+                    path: path.to_owned(),
+                    row: line,
+                    column: column.name(),
+                });
+            }
+        }
+        let has = |column: Column| index[column as usize].is_some();
+        let missing = |column| Error::MissingColumn {
+            path: path.to_owned(),
+            row: line,
+            column,
+            required: REQUIRED.to_owned(),
+        };
+        if !has(Column::CurClmUniqId) {
+            return Err(missing(Column::CurClmUniqId.name()));
+        }
+        if !has(Column::BeneMbiId) && !has(Column::BeneHicNum) {
+            return Err(missing("BENE_MBI_ID or BENE_HIC_NUM"));
+        }
+        for column in [Column::ClmTypeCd, Column::FromDt, Column::ThruDt] {
+            if !has(column) {
+                return Err(missing(column.name()));
+            }
+        }
+        let kind = if has(Column::RevCtrCd) {
+            // CCLF2: its lines' payments are the CCLF1 header's, and it is
+            // not read.
+            return Err(missing(Column::ClmPmtAmt.name()));
+        } else if !has(Column::ClmLineNum) {
+            if !has(Column::ClmPmtAmt) {
+                return Err(missing(Column::ClmPmtAmt.name()));
+            }
+            Kind::PartA
+        } else {
+            if !has(Column::LineAlowdChrgAmt) && !has(Column::LineCvrdPdAmt) {
+                return Err(missing(Column::LineAlowdChrgAmt.name()));
+            }
+            if has(Column::PaytoPrvdrNpiNum) || has(Column::OrdrgPrvdrNpiNum) {
+                Kind::Dme
+            } else {
+                Kind::Physician
+            }
+        };
+        Ok(Header { kind, width, index })
+    }
+
+    /// The trimmed field of `column`, empty when the header lacks it.
+    fn field<'r>(&self, row: &'r Row, column: Column) -> &'r [u8] {
+        self.index[column as usize]
+            .and_then(|i| row.get(i))
+            .unwrap_or_default()
+    }
+
+    /// The beneficiary: `BENE_MBI_ID` when non-empty, else `BENE_HIC_NUM`.
+    fn beneficiary<'r>(&self, row: &'r Row) -> &'r [u8] {
+        match self.field(row, Column::BeneMbiId) {
+            b"" => self.field(row, Column::BeneHicNum),
+            mbi => mbi,
+        }
+    }
+
+    /// The amount column of a row: `CLM_PMT_AMT` (CCLF1), else
+    /// `CLM_LINE_ALOWD_CHRG_AMT` when the header has it, else
+    /// `CLM_LINE_CVRD_PD_AMT`.
+    fn amount_column(&self) -> Column {
+        if self.kind == Kind::PartA {
+            Column::ClmPmtAmt
+        } else if self.index[Column::LineAlowdChrgAmt as usize].is_some() {
+            Column::LineAlowdChrgAmt
+        } else {
+            Column::LineCvrdPdAmt
+        }
+    }
+}
+
+/// The version of `CLM_ADJSMT_TYPE_CD`: 0 (or empty) original, 1
+/// cancellation (void), 2 adjustment (replacement); `None` otherwise.
+fn record_type(code: &[u8]) -> Option<RecordType> {
+    match code {
+        b"" | b"0" => Some(RecordType::Original),
+        b"1" => Some(RecordType::Void),
+        b"2" => Some(RecordType::Replacement),
+        _ => None,
+    }
+}
+
+/// A line number: digits only, at least 1 (`01` is 1).
+fn parse_line_number(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(text)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n >= 1)
+}
+
+fn text(field: &[u8]) -> &str {
+    std::str::from_utf8(field).unwrap_or_default()
+}
+
+/// The last value again when the raw text repeats, else a new one.
+#[derive(Debug, Default)]
+struct Repeat {
+    raw: String,
+    value: Option<Arc<str>>,
+}
+
+impl Repeat {
+    fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {
+        if let Some(value) = &self.value
+            && self.raw == raw
+        {
+            return value.clone();
+        }
+        let value: Arc<str> = normalize(raw).into();
+        self.raw.clear();
+        self.raw.push_str(raw);
+        self.value = Some(value.clone());
+        value
+    }
+}
+
+#[derive(Debug, Default)]
+struct SharedText {
+    beneficiary: Repeat,
+    claim: Repeat,
+    provider: Repeat,
+    drg: Repeat,
+    diagnosis: Repeat,
+    hcpcs: Repeat,
+}
+
+/// The row checks of one file.
+struct RowChecker<'h> {
+    header: &'h Header,
+    file: u32,
+    as_of: Option<Date>,
+    shared: SharedText,
+}
+
+impl RowChecker<'_> {
+    fn check(&mut self, row: &Row) -> RowOutcome {
+        let source = Source {
+            file: self.file,
+            row: row.line,
+            offset: row.offset,
+        };
+        let reject = |reason, version, amount| {
+            RowOutcome::Rejected(RejectedRow {
+                source,
+                reason,
+                version,
+                amount,
+                raw: row.raw.as_slice().into(),
+            })
+        };
+        let header = self.header;
+        if !row.complete {
+            return reject(RejectReason::BadCsv, None, Money::ZERO);
+        }
+        if !row.has_width(header.width) {
+            return reject(RejectReason::BadFieldCount, None, Money::ZERO);
+        }
+        let field = |column| header.field(row, column);
+        let record_type = record_type(field(Column::AdjsmtTypeCd));
+        let processed_date = parse_date(match field(Column::EfctvDt) {
+            b"" => field(Column::ThruDt),
+            given => given,
+        });
+        let amount = Money::parse(field(header.amount_column()));
+        if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
+            && processed > cutoff
+        {
+            return RowOutcome::AfterCutoff {
+                amount: amount.unwrap_or_default(),
+            };
+        }
+        match self.parse_line(row, source, record_type, processed_date, amount) {
+            Ok(line) => RowOutcome::Line(line),
+            Err(reason) => {
+                let version = self.version_key(row, record_type, processed_date);
+                reject(reason, version, amount.unwrap_or_default())
+            }
+        }
+    }
+
+    /// The version a row names, if it names one readably.
+    fn version_key(
+        &mut self,
+        row: &Row,
+        record_type: Option<RecordType>,
+        processed_date: Option<Date>,
+    ) -> Option<VersionKey> {
+        let header = self.header;
+        let id = |field: &[u8]| -> Option<String> {
+            std::str::from_utf8(field)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let beneficiary = id(header.beneficiary(row))?;
+        let claim = id(header.field(row, Column::CurClmUniqId))?;
+        Some(VersionKey {
+            beneficiary_id: self.shared.beneficiary.get(&beneficiary, str::to_owned),
+            claim_id: self.shared.claim.get(&claim, str::to_owned),
+            processed_date: processed_date?,
+            record_type: record_type?,
+        })
+    }
+
+    /// Runs the row checks in the contract's order and builds the line.
+    fn parse_line(
+        &mut self,
+        row: &Row,
+        source: Source,
+        record_type: Option<RecordType>,
+        processed_date: Option<Date>,
+        amount: Option<Money>,
+    ) -> Result<ClaimLine, RejectReason> {
+        use RejectReason::*;
+        if std::str::from_utf8(&row.raw).is_err() || std::str::from_utf8(&row.text).is_err() {
+            return Err(BadEncoding);
+        }
+        let header = self.header;
+        let kind = header.kind;
+        let field = |column| text(header.field(row, column));
+        let optional = |column| Some(field(column)).filter(|s| !s.is_empty());
+
+        let mut required = vec![
+            Column::CurClmUniqId,
+            Column::ClmTypeCd,
+            Column::FromDt,
+            Column::ThruDt,
+            header.amount_column(),
+        ];
+        if kind != Kind::PartA {
+            required.push(Column::ClmLineNum);
+        }
+        if header.beneficiary(row).is_empty() || required.iter().any(|&c| field(c).is_empty()) {
+            return Err(MissingField);
+        }
+        let line_number = match kind {
+            Kind::PartA => 1,
+            _ => parse_line_number(field(Column::ClmLineNum).as_bytes()).ok_or(BadLineNumber)?,
+        };
+        let claim_type = kind
+            .claim_type(field(Column::ClmTypeCd).as_bytes())
+            .ok_or(BadClaimType)?;
+        let record_type = record_type.ok_or(BadRecordType)?;
+
+        let date = |column| parse_date(field(column).as_bytes()).ok_or(BadDate);
+        let from_date = date(Column::FromDt)?;
+        let thru_date = date(Column::ThruDt)?;
+        let processed_date = processed_date.ok_or(BadDate)?;
+        let line_date = match (kind, field(Column::LineFromDt)) {
+            (Kind::PartA, _) | (_, "") => from_date,
+            (_, given) => parse_date(given.as_bytes()).ok_or(BadDate)?,
+        };
+        if from_date > thru_date {
+            return Err(BadDateRange);
+        }
+        let allowed = amount.ok_or(BadAmount)?;
+
+        let provider = kind.provider().iter().find_map(|&c| optional(c));
+        let (drg, principal_dx, hcpcs) = match kind {
+            Kind::PartA => (
+                optional(Column::DrgCd),
+                optional(Column::PrncplDgnsCd),
+                None,
+            ),
+            Kind::Physician => (
+                None,
+                optional(Column::Dgns1Cd),
+                optional(Column::LineHcpcsCd),
+            ),
+            Kind::Dme => (None, None, optional(Column::LineHcpcsCd)),
+        };
+        let shared = &mut self.shared;
+        Ok(ClaimLine {
+            source,
+            beneficiary_id: shared
+                .beneficiary
+                .get(text(header.beneficiary(row)), str::to_owned),
+            claim_id: shared.claim.get(field(Column::CurClmUniqId), str::to_owned),
+            line_number,
+            claim_type,
+            record_type,
+            processed_date,
+            from_date,
+            thru_date,
+            admission_date: from_date,
+            discharge_date: thru_date,
+            line_date,
+            allowed,
+            provider_id: provider.map(|s| shared.provider.get(s, str::to_owned)),
+            drg: drg.map(|s| shared.drg.get(s, normalize_drg)),
+            principal_dx: principal_dx.map(|s| shared.diagnosis.get(s, normalize_dx)),
+            hcpcs: hcpcs.map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
+        })
+    }
+}
+
+/// Opens a file, with its path in the error.
+fn open(path: &Path) -> Result<BufReader<File>, Error> {
+    File::open(path)
+        .map(|file| BufReader::with_capacity(1 << 20, file))
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Reads one delimited CCLF1, CCLF5 or CCLF6 file, handing every data row's
+/// outcome to `sink` in file order. `file` is the file's index in the run,
+/// recorded in each [`Source`] (whose `row` is the 1-based line, the header
+/// being line 1, and `offset` the byte offset of the row); `as_of` is the
+/// run-out cutoff, compared with the processed date (`CLM_EFCTV_DT`, or
+/// `CLM_THRU_DT` when empty).
+///
+/// A file that cannot be read, has no header, names a column twice, lacks a
+/// key column, or is a CCLF2 is a fatal [`Error`] naming the file and column.
+pub fn read_file(
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    read_from(open(path)?, path, file, as_of, sink)
+}
+
+/// [`read_file`] on any buffered input; `path` names it in errors.
+pub fn read_from(
+    mut input: impl BufRead,
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    mut sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut rows = if pipe_delimited(&mut input).map_err(io_error)? {
+        Rows::Pipe {
+            input,
+            line: 0,
+            offset: 0,
+        }
+    } else {
+        Rows::Comma {
+            reader: RecordReader::new(input),
+            record: Record::default(),
+        }
+    };
+    let mut row = Row::default();
+    if !rows.next(&mut row).map_err(io_error)? {
+        return Err(Error::NoHeader {
+            path: path.to_owned(),
+        });
+    }
+    let header = Header::resolve(&row, path)?;
+    let mut checker = RowChecker {
+        header: &header,
+        file,
+        as_of,
+        shared: SharedText::default(),
+    };
+    while rows.next(&mut row).map_err(io_error)? {
+        sink(checker.check(&row));
+    }
+    Ok(())
+}
+
+/// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,
+/// without line ends: for the rejects of version-level checks. A comma file
+/// is re-read as CSV ([`claims::raw_rows`]), a pipe file line by line.
+pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = open(path)?;
+    if !pipe_delimited(&mut file).map_err(io_error)? {
+        return claims::raw_rows(path, rows);
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    let mut raw = Vec::new();
+    for &(_, offset) in rows {
+        file.seek(SeekFrom::Start(offset)).map_err(io_error)?;
+        raw.clear();
+        file.read_until(b'\n', &mut raw).map_err(io_error)?;
+        strip_line_end(&mut raw);
+        out.push(raw.as_slice().into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adjustment_type_codes() {
+        assert_eq!(record_type(b"0"), Some(RecordType::Original));
+        assert_eq!(record_type(b""), Some(RecordType::Original));
+        assert_eq!(record_type(b"1"), Some(RecordType::Void));
+        assert_eq!(record_type(b"2"), Some(RecordType::Replacement));
+        assert_eq!(record_type(b"3"), None);
+    }
+
+    #[test]
+    fn claim_types_by_layout() {
+        assert_eq!(Kind::PartA.claim_type(b"60"), Some(ClaimType::Ip));
+        assert_eq!(Kind::PartA.claim_type(b"20"), Some(ClaimType::Snf));
+        assert_eq!(Kind::PartA.claim_type(b"71"), None);
+        assert_eq!(Kind::Physician.claim_type(b"72"), Some(ClaimType::Pb));
+        assert_eq!(Kind::Physician.claim_type(b"81"), None);
+        assert_eq!(Kind::Dme.claim_type(b"82"), Some(ClaimType::Dme));
+    }
+
+    #[test]
+    fn cclf_headers_are_recognized() {
+        assert!(looks_like_cclf(
+            "CUR_CLM_UNIQ_ID|PRVDR_OSCAR_NUM|BENE_MBI_ID|CLM_TYPE_CD"
+        ));
+        assert!(looks_like_cclf(
+            "\"cur_clm_uniq_id\",\"bene_hic_num\",clm_type_cd"
+        ));
+        assert!(!looks_like_cclf("BENE_ID|CLM_ID|NCH_CLM_TYPE_CD"));
+        assert!(!looks_like_cclf("claim_id,beneficiary_id"));
+    }
+}
