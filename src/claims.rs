@@ -326,8 +326,9 @@ impl Header {
     }
 }
 
-/// Opens a claims file, with its path in the error.
-fn open(path: &Path) -> Result<BufReader<File>, Error> {
+/// Opens a claims file (of any format) for reading, with its path in the
+/// error.
+pub(crate) fn open(path: &Path) -> Result<BufReader<File>, Error> {
     File::open(path)
         .map(|file| BufReader::with_capacity(1 << 20, file))
         .map_err(|source| Error::Io {

@@ -276,13 +276,33 @@ fn is_line_end_only(raw: &[u8]) -> bool {
     raw == b"\n" || raw == b"\r\n" || raw.is_empty()
 }
 
-fn strip_line_end(raw: &mut Vec<u8>) {
+/// Removes a trailing `\n` or `\r\n`.
+pub fn strip_line_end(raw: &mut Vec<u8>) {
     if raw.last() == Some(&b'\n') {
         raw.pop();
         if raw.last() == Some(&b'\r') {
             raw.pop();
         }
     }
+}
+
+/// The physical line starting at each of `offsets`, without its line end:
+/// the raw text of rejected rows of formats without quoting (a row is one
+/// line), found again by seeking.
+pub fn lines_at(
+    input: &mut (impl BufRead + io::Seek),
+    offsets: impl Iterator<Item = u64>,
+) -> io::Result<Vec<Box<[u8]>>> {
+    let mut out = Vec::new();
+    let mut raw = Vec::new();
+    for offset in offsets {
+        input.seek(io::SeekFrom::Start(offset))?;
+        raw.clear();
+        input.read_until(b'\n', &mut raw)?;
+        strip_line_end(&mut raw);
+        out.push(raw.as_slice().into());
+    }
+    Ok(out)
 }
 
 /// Whether `raw` ends inside a quoted field, so the record continues on the

@@ -29,18 +29,17 @@
 //! guide's pipe files have none), else read as comma CSV with the lenient
 //! quoting of [`crate::records`].
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey};
+use crate::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
 use crate::model::{
     ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
     parse_date,
 };
 use crate::money::Money;
-use crate::records::{Record, RecordReader};
+use crate::records::{self, Record, RecordReader, strip_line_end};
 
 /// The three CCLF layouts this reader takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,15 +300,6 @@ impl<R: BufRead> Rows<R> {
                 }
                 Ok(true)
             }
-        }
-    }
-}
-
-fn strip_line_end(raw: &mut Vec<u8>) {
-    if raw.last() == Some(&b'\n') {
-        raw.pop();
-        if raw.last() == Some(&b'\r') {
-            raw.pop();
         }
     }
 }
@@ -662,16 +652,6 @@ impl RowChecker<'_> {
     }
 }
 
-/// Opens a file, with its path in the error.
-fn open(path: &Path) -> Result<BufReader<File>, Error> {
-    File::open(path)
-        .map(|file| BufReader::with_capacity(1 << 20, file))
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
-}
-
 /// Reads one delimited CCLF1, CCLF5 or CCLF6 file, handing every data row's
 /// outcome to `sink` in file order. `file` is the file's index in the run,
 /// recorded in each [`Source`] (whose `row` is the 1-based line, the header
@@ -745,16 +725,7 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
     if !pipe_delimited(&mut file).map_err(io_error)? {
         return claims::raw_rows(path, rows);
     }
-    let mut out = Vec::with_capacity(rows.len());
-    let mut raw = Vec::new();
-    for &(_, offset) in rows {
-        file.seek(SeekFrom::Start(offset)).map_err(io_error)?;
-        raw.clear();
-        file.read_until(b'\n', &mut raw).map_err(io_error)?;
-        strip_line_end(&mut raw);
-        out.push(raw.as_slice().into());
-    }
-    Ok(out)
+    records::lines_at(&mut file, rows.iter().map(|&(_, offset)| offset)).map_err(io_error)
 }
 
 #[cfg(test)]

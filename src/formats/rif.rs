@@ -33,20 +33,20 @@
 //! quoting, so `bad_csv` never occurs.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead};
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
 
-use crate::claims::{Error, RejectReason, RejectedRow, RowOutcome, VersionKey};
+use crate::claims::{Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
 use crate::model::{
     self, ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx,
     normalize_hcpcs,
 };
 use crate::money::Money;
+use crate::records::{self, strip_line_end};
 
 /// The RIF columns the reader uses; others are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,15 +363,6 @@ impl<R: BufRead> LineReader<R> {
     }
 }
 
-fn strip_line_end(raw: &mut Vec<u8>) {
-    if raw.last() == Some(&b'\n') {
-        raw.pop();
-        if raw.last() == Some(&b'\r') {
-            raw.pop();
-        }
-    }
-}
-
 /// Where each known column sits in one file's header.
 #[derive(Debug)]
 struct Header {
@@ -462,16 +453,6 @@ impl Header {
     }
 }
 
-/// Opens a file, with its path in the error.
-fn open(path: &Path) -> Result<BufReader<File>, Error> {
-    File::open(path)
-        .map(|file| BufReader::with_capacity(1 << 20, file))
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
-}
-
 /// Reads one RIF claims file, handing every data row's outcome to `sink` in
 /// file order. `file` is the file's index in the run, recorded in each
 /// [`Source`] (whose `row` is the 1-based line, the header being line 1, and
@@ -537,17 +518,7 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
         path: path.to_owned(),
         source,
     };
-    let mut file = open(path)?;
-    let mut out = Vec::with_capacity(rows.len());
-    let mut raw = Vec::new();
-    for &(_, offset) in rows {
-        file.seek(SeekFrom::Start(offset)).map_err(io_error)?;
-        raw.clear();
-        file.read_until(b'\n', &mut raw).map_err(io_error)?;
-        strip_line_end(&mut raw);
-        out.push(raw.as_slice().into());
-    }
-    Ok(out)
+    records::lines_at(&mut open(path)?, rows.iter().map(|&(_, offset)| offset)).map_err(io_error)
 }
 
 /// Which claim version a row's claim-level amount belongs to: the version

@@ -38,14 +38,13 @@
 //! found again with [`crate::claims::raw_rows`]: the file is CSV, read by
 //! the same [`RecordReader`].
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::claims::{Error, RejectReason, RejectedRow, RowOutcome, VersionKey};
+use crate::claims::{Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
 use crate::model::{
     ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
     parse_date,
@@ -755,16 +754,6 @@ impl RowChecker<'_> {
         }
         Ok(())
     }
-}
-
-/// Opens a file, with its path in the error.
-fn open(path: &Path) -> Result<BufReader<File>, Error> {
-    File::open(path)
-        .map(|file| BufReader::with_capacity(1 << 20, file))
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
 }
 
 /// Reads one DE-SynPUF inpatient, outpatient or carrier claims file, handing
