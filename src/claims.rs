@@ -20,6 +20,7 @@ use crate::money::Money;
 use crate::records::{
     Chunk, ChunkReader, HeaderProblem, Record, RecordReader, TextFields, find_columns,
 };
+use crate::text::SharedText;
 
 /// Why a row could not be used. The names are the contract's, written in
 /// `rejects.csv` and `summary.json`.
@@ -513,48 +514,6 @@ struct RowChecker<'h> {
     shared: SharedText,
 }
 
-/// Shares the text of ids and codes between rows instead of allocating it
-/// for every row: the lines of a claim are usually adjacent, and codes and
-/// providers repeat across the whole file.
-#[derive(Default)]
-struct SharedText {
-    beneficiary: Option<Arc<str>>,
-    claim: Option<Arc<str>>,
-    providers: Interner,
-    drgs: Interner,
-    diagnoses: Interner,
-    hcpcs: Interner,
-}
-
-/// Normalized text by its raw form; cleared when it grows past a bound, so
-/// a column of unique values cannot hold memory for the whole file.
-#[derive(Default)]
-struct Interner(rustc_hash::FxHashMap<Box<str>, Arc<str>>);
-
-impl Interner {
-    const MAX_ENTRIES: usize = 1 << 16;
-
-    fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {
-        if let Some(shared) = self.0.get(raw) {
-            return shared.clone();
-        }
-        if self.0.len() >= Self::MAX_ENTRIES {
-            self.0.clear();
-        }
-        let shared: Arc<str> = normalize(raw).into();
-        self.0.insert(raw.into(), shared.clone());
-        shared
-    }
-}
-
-/// The last value again when `raw` repeats it, else a new one.
-fn repeat_or_new(last: &mut Option<Arc<str>>, raw: &str) -> Arc<str> {
-    match last {
-        Some(shared) if **shared == *raw => shared.clone(),
-        _ => last.insert(raw.into()).clone(),
-    }
-}
-
 impl RowChecker<'_> {
     fn check(&mut self, record: &Record) -> RowOutcome {
         let source = Source {
@@ -656,8 +615,10 @@ impl RowChecker<'_> {
         let shared = &mut self.shared;
         Ok(ClaimLine {
             source,
-            beneficiary_id: repeat_or_new(&mut shared.beneficiary, text(Column::BeneficiaryId)),
-            claim_id: repeat_or_new(&mut shared.claim, text(Column::ClaimId)),
+            beneficiary_id: shared
+                .beneficiary
+                .get(text(Column::BeneficiaryId), str::to_owned),
+            claim_id: shared.claim.get(text(Column::ClaimId), str::to_owned),
             line_number,
             claim_type,
             record_type,
@@ -669,10 +630,10 @@ impl RowChecker<'_> {
             line_date,
             allowed,
             provider_id: optional(Column::ProviderId)
-                .map(|s| shared.providers.get(s, str::to_owned)),
-            drg: optional(Column::Drg).map(|s| shared.drgs.get(s, normalize_drg)),
+                .map(|s| shared.provider.get(s, str::to_owned)),
+            drg: optional(Column::Drg).map(|s| shared.drg.get(s, normalize_drg)),
             principal_dx: optional(Column::PrincipalDx)
-                .map(|s| shared.diagnoses.get(s, normalize_dx)),
+                .map(|s| shared.diagnosis.get(s, normalize_dx)),
             hcpcs: optional(Column::Hcpcs).map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
         })
     }

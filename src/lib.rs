@@ -40,4 +40,5 @@ pub mod records;
 pub mod report;
 pub mod reprice;
 pub mod spill;
+mod text;
 pub mod true_up;

@@ -31,7 +31,6 @@
 
 use std::io::{self, BufRead};
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
 use crate::model::{
@@ -40,6 +39,7 @@ use crate::model::{
 };
 use crate::money::Money;
 use crate::records::{self, Record, RecordReader, strip_line_end};
+use crate::text::SharedText;
 
 /// The three CCLF layouts this reader takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -448,38 +448,6 @@ fn parse_line_number(text: &[u8]) -> Option<u64> {
 
 fn text(field: &[u8]) -> &str {
     std::str::from_utf8(field).unwrap_or_default()
-}
-
-/// The last value again when the raw text repeats, else a new one.
-#[derive(Debug, Default)]
-struct Repeat {
-    raw: String,
-    value: Option<Arc<str>>,
-}
-
-impl Repeat {
-    fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {
-        if let Some(value) = &self.value
-            && self.raw == raw
-        {
-            return value.clone();
-        }
-        let value: Arc<str> = normalize(raw).into();
-        self.raw.clear();
-        self.raw.push_str(raw);
-        self.value = Some(value.clone());
-        value
-    }
-}
-
-#[derive(Debug, Default)]
-struct SharedText {
-    beneficiary: Repeat,
-    claim: Repeat,
-    provider: Repeat,
-    drg: Repeat,
-    diagnosis: Repeat,
-    hcpcs: Repeat,
 }
 
 /// The row checks of one file.

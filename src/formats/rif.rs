@@ -47,6 +47,7 @@ use crate::model::{
 };
 use crate::money::Money;
 use crate::records::{self, strip_line_end};
+use crate::text::SharedText;
 
 /// The RIF columns the reader uses; others are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -527,39 +528,6 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
 enum VersionSeen {
     Key(VersionKey),
     Raw(Box<[u8]>),
-}
-
-/// The last value again when the raw text repeats, else a new one: the
-/// lines of a claim are adjacent, so ids and codes repeat row after row.
-#[derive(Debug, Default)]
-struct Repeat {
-    raw: String,
-    value: Option<Arc<str>>,
-}
-
-impl Repeat {
-    fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {
-        if let Some(value) = &self.value
-            && self.raw == raw
-        {
-            return value.clone();
-        }
-        let value: Arc<str> = normalize(raw).into();
-        self.raw.clear();
-        self.raw.push_str(raw);
-        self.value = Some(value.clone());
-        value
-    }
-}
-
-#[derive(Debug, Default)]
-struct SharedText {
-    beneficiary: Repeat,
-    claim: Repeat,
-    provider: Repeat,
-    drg: Repeat,
-    diagnosis: Repeat,
-    hcpcs: Repeat,
 }
 
 /// The row checks of one file.

@@ -40,9 +40,6 @@
 
 use std::io::BufRead;
 use std::path::Path;
-use std::sync::Arc;
-
-use rustc_hash::FxHashMap;
 
 use crate::claims::{Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
 use crate::model::{
@@ -51,6 +48,7 @@ use crate::model::{
 };
 use crate::money::Money;
 use crate::records::{Record, RecordReader, TextFields};
+use crate::text::SharedText;
 
 /// The three DE-SynPUF claims files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -476,59 +474,6 @@ fn row_amount(header: &Header, record: &Record, used: &[usize]) -> Option<Money>
     let claim = claim_amount(header, record)?;
     let later_segment = segment(header.field(record, Column::Segment)).is_some_and(|s| s > 1);
     Some(if later_segment { Money::ZERO } else { claim })
-}
-
-/// The last value again when the raw text repeats, else a new one: the
-/// segments of a claim are adjacent, and so are a beneficiary's claims.
-#[derive(Debug, Default)]
-struct Repeat {
-    raw: String,
-    value: Option<Arc<str>>,
-}
-
-impl Repeat {
-    fn get(&mut self, raw: &str, make: impl FnOnce(&str) -> String) -> Arc<str> {
-        if let Some(value) = &self.value
-            && self.raw == raw
-        {
-            return value.clone();
-        }
-        let value: Arc<str> = make(raw).into();
-        self.raw.clear();
-        self.raw.push_str(raw);
-        self.value = Some(value.clone());
-        value
-    }
-}
-
-/// Normalized codes by their raw text; cleared when it grows past a bound.
-#[derive(Debug, Default)]
-struct Interner(FxHashMap<Box<str>, Arc<str>>);
-
-impl Interner {
-    const MAX_ENTRIES: usize = 1 << 16;
-
-    fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {
-        if let Some(shared) = self.0.get(raw) {
-            return shared.clone();
-        }
-        if self.0.len() >= Self::MAX_ENTRIES {
-            self.0.clear();
-        }
-        let shared: Arc<str> = normalize(raw).into();
-        self.0.insert(raw.into(), shared.clone());
-        shared
-    }
-}
-
-#[derive(Debug, Default)]
-struct SharedText {
-    beneficiary: Repeat,
-    claim: Repeat,
-    provider: Repeat,
-    drg: Repeat,
-    diagnosis: Repeat,
-    hcpcs: Interner,
 }
 
 /// The row checks of one file.
