@@ -29,11 +29,15 @@ pub struct ChunkRows {
     /// Rows read.
     pub rows: u64,
     last: Option<(std::sync::Arc<str>, usize)>,
+    /// Rows a partition is expected to receive: reserved at its first row,
+    /// so partitions do not grow (and copy) row by row.
+    expected: usize,
 }
 
 impl ChunkRows {
-    /// An empty chunk result over `partitions` partitions.
-    pub fn new(partitions: usize) -> ChunkRows {
+    /// An empty chunk result over `partitions` partitions, for about
+    /// `expected_rows` rows in all.
+    pub fn new(partitions: usize, expected_rows: usize) -> ChunkRows {
         ChunkRows {
             partitions: (0..partitions)
                 .map(|_| BeneficiaryRows::default())
@@ -42,6 +46,7 @@ impl ChunkRows {
             accounting: Accounting::default(),
             rows: 0,
             last: None,
+            expected: expected_rows / partitions.max(1),
         }
     }
 
@@ -66,7 +71,11 @@ impl ChunkRows {
             RowOutcome::Line(line) => {
                 accounting.read.add(line.allowed);
                 let slot = self.slot(&line.beneficiary_id);
-                self.partitions[slot].lines.push(line);
+                let lines = &mut self.partitions[slot].lines;
+                if lines.capacity() == 0 {
+                    lines.reserve(self.expected);
+                }
+                lines.push(line);
             }
             RowOutcome::Rejected(row) => {
                 accounting.read.add(row.amount);

@@ -295,6 +295,10 @@ pub fn reconcile_beneficiary(
     result
 }
 
+/// About how many bytes a canonical claim line takes in a file, to size a
+/// chunk's partitions ahead.
+const LINE_BYTES_IN_CSV: usize = 110;
+
 /// Rows of a format read row by row that are routed to partitions at once.
 const SEQUENTIAL_BATCH_ROWS: u64 = 1 << 16;
 
@@ -352,6 +356,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         }
         Ok(())
     };
+    let chunking = Chunking::default();
     let mut formats = Vec::with_capacity(paths.len());
     for (file_index, path) in paths.iter().enumerate() {
         let file = u32::try_from(file_index).unwrap_or(u32::MAX);
@@ -363,19 +368,20 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                 path,
                 file,
                 as_of,
-                Chunking::default(),
-                || ChunkRows::new(partition_count),
+                chunking,
+                || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV),
                 |rows, outcome| rows.add(file, outcome),
                 &mut absorb,
             )?;
         } else {
             // Other formats are read row by row, in batches of rows.
-            let mut chunk = ChunkRows::new(partition_count);
+            let mut chunk = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
             let mut failure = None;
             format.read_file(path, file, as_of, |outcome| {
                 chunk.add(file, outcome);
                 if chunk.rows >= SEQUENTIAL_BATCH_ROWS && failure.is_none() {
-                    let full = std::mem::replace(&mut chunk, ChunkRows::new(partition_count));
+                    let batch = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
+                    let full = std::mem::replace(&mut chunk, batch);
                     failure = absorb(full, 0).err();
                 }
             })?;
