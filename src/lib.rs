@@ -5,14 +5,21 @@
 //! that says why every claim line landed where it did. The modules follow
 //! the data's path:
 //!
-//! - [`records`]: lenient CSV records with exact line numbers;
+//! - [`records`]: lenient CSV records with exact line numbers, and chunks
+//!   of whole records for parallel parsing;
 //! - [`claims`]: the claims CSV -> checked [`model::ClaimLine`]s or rejects;
+//!   [`formats`]: RIF, DE-SynPUF and CCLF onto the same lines;
+//! - [`partitions`], [`spill`]: rows routed by beneficiary, in memory or on
+//!   disk;
 //! - [`final_action`]: claim versions -> the final-action claims;
-//! - [`definitions`]: TOML -> validated [`definitions::EpisodeDefinition`]s;
+//! - [`definitions`]: TOML -> validated [`definitions::EpisodeDefinition`]s
+//!   ([`cmmi`] generates them from the CMS tables);
 //! - [`episodes`]: one beneficiary's claims -> episode drafts and ledgers;
 //! - [`prices`], [`pricing`]: target prices, caps, gain/loss, stop limits;
 //! - [`reconcile`]: the run that ties these together, in parallel;
-//! - [`report`]: the five output files.
+//! - [`report`]: the five output files, with [`fingerprint`] recording what
+//!   a run was made with;
+//! - [`prior_run`], [`reprice`], [`true_up`]: working from earlier runs.
 //!
 //! The contract all of this implements is `docs/CONTRACT.md`.
 #![deny(missing_docs)]

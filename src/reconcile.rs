@@ -1,6 +1,8 @@
-//! One reconciliation run, end to end: read claims, group them by
-//! beneficiary, resolve final action and build episodes per beneficiary in
-//! parallel, then price episodes and reconcile providers.
+//! One reconciliation run, end to end: read claims in parallel chunks (or
+//! row by row for other formats), route them by beneficiary into partitions
+//! (spilled to disk past the memory limit), resolve final action and build
+//! episodes per beneficiary in parallel, then price episodes and reconcile
+//! providers.
 //!
 //! The per-beneficiary step is [`reconcile_beneficiary`], a pure function;
 //! everything before it only routes rows, and everything after it sees
