@@ -3,7 +3,7 @@
 //! Settlements are made on these numbers, so no floating point ever touches
 //! them. Amounts are held as cents in an `i128`, which cannot overflow on any
 //! realistic sum (a billion lines of a trillion dollars each still fits), and
-//! every rounding in the engine goes through [`round_half_away`], the only
+//! every rounding in the engine goes through [`Money::round_half_away`], the only
 //! rounding the contract allows: to cents, half away from zero.
 
 use std::fmt;
