@@ -15,7 +15,7 @@ runs=${2:-3}
 work=$(mktemp -d "${TMPDIR:-/tmp}/episode-recon-e2e.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-cargo build --release --quiet --bin episode-recon --example parse_only
+cargo build --release --quiet --bin episode-recon --example parse_only --example to_rif
 bin=target/release/episode-recon
 "$bin" generate --beneficiaries "$beneficiaries" --seed 1 --out "$work/data" >/dev/null
 claims="$work/data/claims/claims.csv"
@@ -44,6 +44,12 @@ read -r one_s one_kib < <(best_of "${reconcile[@]}" --threads 1)
 read -r all_s all_kib < <(best_of "${reconcile[@]}")
 read -r lim_s lim_kib < <(best_of "${reconcile[@]}" --memory-limit 512MiB)
 # Price the finished run again (same prices), as an analyst's what-if does.
+# The same claims as a RIF file: the RIF reader against the canonical path.
+target/release/examples/to_rif "$claims" "$work/claims.rif"
+read -r rif_parse_s rif_parse_kib < <(best_of target/release/examples/parse_only "$work/claims.rif")
+read -r rif_s rif_kib < <(best_of "$bin" reconcile --claims-format rif --claims "$work/claims.rif" \
+  --definitions "$work/data/definitions" --target-prices "$work/data/target_prices.csv" \
+  --out "$work/out-rif" --force)
 reprice=("$bin" reprice --run "$work/out" --target-prices "$work/data/target_prices.csv"
   --out "$work/repriced" --force)
 read -r reprice_s reprice_kib < <(best_of "${reprice[@]}")
@@ -51,7 +57,8 @@ read -r reprice_s reprice_kib < <(best_of "${reprice[@]}")
 cores=$(nproc)
 awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s" \
     -v pm="$parse_kib" -v om="$one_kib" -v am="$all_kib" -v cores="$cores" \
-    -v r="$reprice_s" -v rm="$reprice_kib" -v l="$lim_s" -v lm="$lim_kib" 'BEGIN {
+    -v r="$reprice_s" -v rm="$reprice_kib" -v l="$lim_s" -v lm="$lim_kib" \
+    -v rp="$rif_parse_s" -v rr="$rif_s" -v rrm="$rif_kib" 'BEGIN {
   printf "input: %d claim lines, %.1f MiB (generated, seed 1)\n", rows, bytes / 1048576
   printf "%-34s %8s %12s %10s %12s\n", "command", "seconds", "rows/s", "peak MiB", "vs parse"
   printf "%-34s %8.2f %12.0f %10.1f %12s\n", "parse only (csv crate, sum)", p, rows / p, pm / 1024, "1.00x"
@@ -59,6 +66,9 @@ awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s
   printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile (" cores " threads)", a, rows / a, am / 1024, a / p
   printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile --memory-limit 512MiB", l, rows / l, lm / 1024, l / p
   printf "%-34s %8.2f %12s %10.1f %11.2fx\n", "reprice the run (no claims read)", r, "-", rm / 1024, r / p
+  printf "%-34s %8.2f %12.0f %10.1f %12s\n", "RIF: parse only (csv crate, sum)", rp, rows / rp, 0, "1.00x"
+  printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "RIF: reconcile --claims-format rif", rr, rows / rr, rrm / 1024, rr / rp
+  printf "RIF reconcile / canonical reconcile (%d threads): %.2f\n", cores, rr / a
   printf "reprice / reconcile (%d threads): %.3f\n", cores, r / a
   printf "speed-up %d threads vs 1: %.2fx; peak memory / input size: %.2f\n", cores, o / a, am * 1024 / bytes
 }'

@@ -21,7 +21,7 @@ use crate::definitions::EpisodeDefinition;
 use crate::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
 use crate::final_action::{self, Tally, VersionReject};
 use crate::fingerprint::RunRecord;
-use crate::formats::ClaimsFormat;
+use crate::formats::{ClaimsFormat, rif};
 use crate::model::{ClaimLine, Date};
 use crate::money::Money;
 use crate::partitions::{ChunkRows, Partitions};
@@ -365,16 +365,13 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         let format = claims_format.of_file(path)?;
         formats.push(format);
         tracing::info!(file = %path.display(), %format, "reading claims");
+        let new_chunk =
+            || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV);
+        let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
         if format == ClaimsFormat::Canonical {
-            claims::read_file_chunked(
-                path,
-                file,
-                as_of,
-                chunking,
-                || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV),
-                |rows, outcome| rows.add(file, outcome),
-                &mut absorb,
-            )?;
+            claims::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
+        } else if format == ClaimsFormat::Rif {
+            rif::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
         } else {
             // Other formats are read row by row, in batches of rows.
             let mut chunk = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);

@@ -472,9 +472,19 @@ pub struct ChunkReader<R> {
     line: u64,
     target: usize,
     eof: bool,
+    quoting: bool,
 }
 
 impl<R: Read> ChunkReader<R> {
+    /// A reader of chunks for a format without quoting (every line is a
+    /// record), so any line end is a record boundary.
+    pub fn unquoted(input: R, target: usize) -> Self {
+        ChunkReader {
+            quoting: false,
+            ..ChunkReader::new(input, target)
+        }
+    }
+
     /// A reader of chunks of about `target` bytes from the start of a file.
     pub fn new(input: R, target: usize) -> Self {
         ChunkReader {
@@ -484,6 +494,7 @@ impl<R: Read> ChunkReader<R> {
             line: 1,
             target: target.max(1),
             eof: false,
+            quoting: true,
         }
     }
 
@@ -504,7 +515,11 @@ impl<R: Read> ChunkReader<R> {
             let boundary = if self.eof {
                 Some(self.pending.len())
             } else {
-                last_record_end(&self.pending)
+                if self.quoting {
+                    last_record_end(&self.pending)
+                } else {
+                    memchr::memrchr(b'\n', &self.pending).map(|i| i + 1)
+                }
             };
             match boundary {
                 Some(0) | None if !self.eof => want = self.pending.len() * 2,

@@ -40,7 +40,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
 
-use crate::claims::{Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
+use crate::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
 use crate::model::{
     self, ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx,
     normalize_hcpcs,
@@ -496,19 +496,144 @@ pub fn read_from(
     };
     row.split();
     let header = Header::resolve(&row, header_line, path)?;
-    let mut checker = RowChecker {
-        header: &header,
-        file,
-        as_of,
-        seen: FxHashSet::default(),
-        last_seen: None,
-        shared: SharedText::default(),
-    };
+    let mut checker = RowChecker::new(&header, file, as_of);
     while let Some((line, offset)) = lines.next(&mut row.raw).map_err(io_error)? {
         row.split();
         sink(checker.check(&row, line, offset));
     }
     Ok(())
+}
+
+/// [`read_file`] in chunks parsed in parallel on the current rayon pool,
+/// with the accumulator protocol of [`claims::read_file_chunked`]: every
+/// row's outcome is the one [`read_file`] gives it.
+///
+/// The one rule that spans rows, an institutional claim amount carried by
+/// the first row of its version in the file, is settled in an in-order pass
+/// over the chunks: a row that carried the amount in its chunk keeps it
+/// only if no earlier chunk had a row of the same version (which of the
+/// rows carries it changes the amount, never whether the row is rejected).
+pub fn read_file_chunked<T, E: From<Error>>(
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    chunking: claims::Chunking,
+    init: impl Fn() -> T,
+    fold: impl Fn(&mut T, RowOutcome),
+    mut merge: impl FnMut(T, u64) -> Result<(), E>,
+) -> Result<(), E> {
+    use rayon::prelude::*;
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let input = std::fs::File::open(path).map_err(io_error)?;
+    let mut chunks = records::ChunkReader::unquoted(input, chunking.chunk_bytes);
+    let no_header = || Error::NoHeader {
+        path: path.to_owned(),
+    };
+    // The header is the first non-empty line; chunks of blank lines before
+    // it are joined until it is found.
+    let mut first = chunks
+        .next_chunk()
+        .map_err(io_error)?
+        .ok_or_else(no_header)?;
+    let mut row = Row::default();
+    let (header_line, consumed, next_line) = loop {
+        let mut lines = LineReader {
+            input: &first.bytes[..],
+            line: 0,
+            offset: 0,
+        };
+        if let Some((line, _)) = lines.next(&mut row.raw).map_err(io_error)? {
+            break (line, lines.offset, lines.line + 1);
+        }
+        let next = chunks
+            .next_chunk()
+            .map_err(io_error)?
+            .ok_or_else(no_header)?;
+        first.bytes.extend_from_slice(&next.bytes);
+    };
+    row.split();
+    let header = Header::resolve(&row, header_line, path)?;
+    let rest = records::Chunk {
+        offset: consumed,
+        first_line: next_line,
+        bytes: first.bytes[consumed as usize..].to_vec(),
+    };
+    // Parses one chunk: each row's outcome, and the version whose claim
+    // amount it carried within the chunk.
+    let parse = |chunk: &records::Chunk| -> io::Result<ChunkOutcomes> {
+        let mut lines = LineReader {
+            input: &chunk.bytes[..],
+            line: chunk.first_line - 1,
+            offset: chunk.offset,
+        };
+        let mut row = Row::default();
+        let mut checker = RowChecker::new(&header, file, as_of);
+        let mut out = Vec::new();
+        while let Some((line, offset)) = lines.next(&mut row.raw)? {
+            row.split();
+            let outcome = checker.check(&row, line, offset);
+            out.push((outcome, checker.carried.take()));
+        }
+        Ok(out)
+    };
+    let mut carried: FxHashSet<VersionSeen> = FxHashSet::default();
+    let mut batch = vec![rest];
+    loop {
+        while batch.len() < chunking.batch.max(1) {
+            match chunks.next_chunk().map_err(io_error)? {
+                Some(chunk) => batch.push(chunk),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let parsed: Vec<io::Result<ChunkOutcomes>> = batch.par_iter().map(parse).collect();
+        for (chunk, rows) in batch.iter().zip(parsed) {
+            let mut acc = init();
+            for (mut outcome, version) in rows.map_err(io_error)? {
+                if let Some(version) = version
+                    && !carried.insert(version)
+                {
+                    // An earlier chunk's row of this version carried it.
+                    drop_claim_amount(&mut outcome);
+                }
+                fold(&mut acc, outcome);
+            }
+            merge(acc, chunk.bytes.len() as u64)?;
+        }
+        batch.clear();
+    }
+}
+
+/// A chunk's row outcomes, each with the version whose claim amount the row
+/// carried within the chunk.
+type ChunkOutcomes = Vec<(RowOutcome, Option<VersionSeen>)>;
+
+/// The outcome a row has when it does not carry its version's claim amount.
+fn drop_claim_amount(outcome: &mut RowOutcome) {
+    match outcome {
+        RowOutcome::Line(line) => line.allowed = Money::ZERO,
+        RowOutcome::Rejected(row) => row.amount = Money::ZERO,
+        RowOutcome::AfterCutoff { amount } => *amount = Money::ZERO,
+    }
+}
+
+impl<'h> RowChecker<'h> {
+    fn new(header: &'h Header, file: u32, as_of: Option<Date>) -> Self {
+        RowChecker {
+            header,
+            file,
+            as_of,
+            seen: FxHashSet::default(),
+            last_seen: None,
+            carried: None,
+            shared: SharedText::default(),
+        }
+    }
 }
 
 /// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,
@@ -541,6 +666,9 @@ struct RowChecker<'h> {
     /// The version of the previous institutional row, to skip the set for
     /// the (usual) adjacent lines of one claim.
     last_seen: Option<VersionSeen>,
+    /// The version whose claim-level amount the last checked row carried,
+    /// for the in-order pass of [`read_file_chunked`].
+    carried: Option<VersionSeen>,
     shared: SharedText,
 }
 
@@ -552,6 +680,7 @@ fn text(field: &[u8]) -> &str {
 
 impl RowChecker<'_> {
     fn check(&mut self, row: &Row, line: u64, offset: u64) -> RowOutcome {
+        self.carried = None;
         let source = Source {
             file: self.file,
             row: line,
@@ -650,6 +779,9 @@ impl RowChecker<'_> {
             return false;
         }
         let first = self.seen.insert(seen.clone());
+        if first {
+            self.carried = Some(seen.clone());
+        }
         self.last_seen = Some(seen);
         first
     }

@@ -362,3 +362,61 @@ fn auto_reads_a_cclf_file_through_the_engine() {
     assert_eq!(summary["rows"]["superseded"], 1);
     assert_eq!(summary["amounts"]["final_action"], "5200.00");
 }
+
+/// Reading a RIF file in parallel chunks gives every row the outcome the
+/// sequential reader gives it, whatever the chunk size, batch and threads:
+/// in particular the claim amount stays on the first row of each version in
+/// the file when a version's rows straddle chunks.
+#[test]
+fn rif_chunks_give_the_sequential_outcomes() {
+    use episode_recon::claims::Chunking;
+    use proptest::prelude::*;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    generate(40, 3, &dir.path().join("data")).expect("generate claims");
+    let mut lines = Vec::new();
+    claims::read_file(
+        &dir.path().join("data/claims/claims.csv"),
+        0,
+        None,
+        |outcome| {
+            if let RowOutcome::Line(line) = outcome {
+                lines.push(line);
+            }
+        },
+    )
+    .expect("generated claims read");
+    let mut text = rif::write(&lines);
+    // A bad row, a blank line and a row of a version seen far earlier.
+    text.push_str("INSERT|B9|C9|F|99|01-JAN-2026|01-JAN-2026|05-JAN-2026||||1.00|||||1||||\n\n");
+    let repeat = text.lines().nth(3).expect("rows").to_owned();
+    text.push_str(&repeat);
+    text.push('\n');
+    let path = dir.path().join("claims.rif");
+    std::fs::write(&path, &text).expect("write");
+
+    for as_of in [None, Some("2026-06-30")] {
+        let as_of = as_of.map(|d| episode_recon::model::parse_date(d.as_bytes()).expect("date"));
+        let mut sequential = Vec::new();
+        rif::read_file(&path, 0, as_of, |o| sequential.push(o)).expect("readable");
+        proptest!(ProptestConfig::with_cases(24), |(chunk_bytes in 1usize..600, batch in 1usize..4, threads in 1usize..4)| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            let mut chunked = Vec::new();
+            pool.install(|| {
+                rif::read_file_chunked(
+                    &path,
+                    0,
+                    as_of,
+                    Chunking { chunk_bytes, batch },
+                    Vec::new,
+                    |rows: &mut Vec<RowOutcome>, o| rows.push(o),
+                    |rows, _| -> Result<(), episode_recon::claims::Error> {
+                        chunked.extend(rows);
+                        Ok(())
+                    },
+                )
+            })
+            .expect("readable");
+            prop_assert_eq!(&chunked, &sequential);
+        });
+    }
+}
