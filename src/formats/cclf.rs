@@ -3,27 +3,32 @@
 //! The CCLF files are the claims extracts CMS sends to ACOs and model
 //! participants (Shared Savings Program, REACH, bundled-payment models),
 //! one file per layout of the "CCLF file data guide". This reader takes the
-//! delimited form of three of them, with a header row of the guide's field
+//! delimited form of four of them, with a header row of the guide's field
 //! names:
 //!
 //! - CCLF1, Part A claims header: one row per claim version, made into one
 //!   claim line (line 1) carrying `CLM_PMT_AMT` as its allowed amount;
+//! - CCLF2, Part A revenue centre detail: one row per revenue centre line
+//!   (`CLM_LINE_NUM`) of a Part A claim, carrying `CLM_LINE_CVRD_PD_AMT`;
 //! - CCLF5, Part B physicians: one row per claim line (`CLM_LINE_NUM`);
 //! - CCLF6, Part B DME: one row per claim line (`CLM_LINE_NUM`).
 //!
 //! The layout comes from the header: no `CLM_LINE_NUM` and a `CLM_PMT_AMT`
-//! make a CCLF1; a `CLM_LINE_NUM` with `PAYTO_PRVDR_NPI_NUM` or
-//! `ORDRG_PRVDR_NPI_NUM` a CCLF6, else a CCLF5. A CCLF2 (revenue centre
-//! detail, named by `CLM_LINE_PROD_REV_CTR_CD`) is a fatal error: it is not
-//! read (its payments are already the CCLF1 header's `CLM_PMT_AMT`). The
-//! fixed-width form of the files is not read either.
+//! make a CCLF1; a `CLM_LINE_NUM` with `CLM_LINE_PROD_REV_CTR_CD` and no
+//! `CLM_LINE_ALOWD_CHRG_AMT` a CCLF2; another `CLM_LINE_NUM` with
+//! `PAYTO_PRVDR_NPI_NUM` or `ORDRG_PRVDR_NPI_NUM` a CCLF6, else a CCLF5.
+//! CCLF1 and CCLF2 describe the same Part A claims: a run must be given one
+//! of them per claim, not both, or the claim's money counts twice. The
+//! fixed-width form of the files is not read.
 //!
 //! Every data row becomes exactly one [`RowOutcome`], with the canonical
 //! reader's checks in the contract's order (section 5). Versions come from
 //! `CLM_ADJSMT_TYPE_CD` (0 original, 2 adjustment = replacement, 1
 //! cancellation = void), processed on `CLM_EFCTV_DT` (the claim thru date
-//! when empty). The mapping, field by field, is in `docs/INPUT-FORMATS.md`
-//! (section "CCLF").
+//! when empty). The guide's CCLF2 has neither column, so its rows are
+//! originals processed on the thru date unless the two columns are added to
+//! it (from the CCLF1 row of the same `CUR_CLM_UNIQ_ID`). The mapping,
+//! field by field, is in `docs/INPUT-FORMATS.md` (section "CCLF").
 //!
 //! Rows are split on `|` when the header line holds one (no quoting, as the
 //! guide's pipe files have none), else read as comma CSV with the lenient
@@ -41,11 +46,13 @@ use crate::money::Money;
 use crate::records::{self, Record, RecordReader, strip_line_end};
 use crate::text::SharedText;
 
-/// The three CCLF layouts this reader takes.
+/// The four CCLF layouts this reader takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     /// CCLF1, Part A claims header.
     PartA,
+    /// CCLF2, Part A revenue centre detail.
+    Revenue,
     /// CCLF5, Part B physicians.
     Physician,
     /// CCLF6, Part B DME.
@@ -57,11 +64,11 @@ impl Kind {
     /// `None` for a code the layout does not carry.
     fn claim_type(self, code: &[u8]) -> Option<ClaimType> {
         match (self, code) {
-            (Kind::PartA, b"10") => Some(ClaimType::Hha),
-            (Kind::PartA, b"20" | b"30") => Some(ClaimType::Snf),
-            (Kind::PartA, b"40") => Some(ClaimType::Op),
-            (Kind::PartA, b"50") => Some(ClaimType::Hos),
-            (Kind::PartA, b"60" | b"61") => Some(ClaimType::Ip),
+            (Kind::PartA | Kind::Revenue, b"10") => Some(ClaimType::Hha),
+            (Kind::PartA | Kind::Revenue, b"20" | b"30") => Some(ClaimType::Snf),
+            (Kind::PartA | Kind::Revenue, b"40") => Some(ClaimType::Op),
+            (Kind::PartA | Kind::Revenue, b"50") => Some(ClaimType::Hos),
+            (Kind::PartA | Kind::Revenue, b"60" | b"61") => Some(ClaimType::Ip),
             (Kind::Physician, b"71" | b"72") => Some(ClaimType::Pb),
             (Kind::Dme, b"81" | b"82") => Some(ClaimType::Dme),
             _ => None,
@@ -71,7 +78,7 @@ impl Kind {
     /// The billing provider columns, the first non-empty one taken.
     fn provider(self) -> &'static [Column] {
         match self {
-            Kind::PartA => &[Column::PrvdrOscarNum],
+            Kind::PartA | Kind::Revenue => &[Column::PrvdrOscarNum],
             Kind::Physician => &[Column::RndrgPrvdrTaxNum],
             Kind::Dme => &[Column::PaytoPrvdrNpiNum, Column::BlgPrvdrNpiNum],
         }
@@ -104,10 +111,11 @@ enum Column {
     PrncplDgnsCd,
     Dgns1Cd,
     RevCtrCd,
+    InstnlRevCtrDt,
 }
 
 impl Column {
-    const ALL: [Column; 23] = [
+    const ALL: [Column; 24] = [
         Column::CurClmUniqId,
         Column::BeneMbiId,
         Column::BeneHicNum,
@@ -131,6 +139,7 @@ impl Column {
         Column::PrncplDgnsCd,
         Column::Dgns1Cd,
         Column::RevCtrCd,
+        Column::InstnlRevCtrDt,
     ];
 
     /// The header names of the column: the guide's first, then aliases
@@ -160,6 +169,7 @@ impl Column {
             Column::PrncplDgnsCd => &["PRNCPL_DGNS_CD", "PRNCPAL_DGNS_CD"],
             Column::Dgns1Cd => &["CLM_DGNS_1_CD"],
             Column::RevCtrCd => &["CLM_LINE_PROD_REV_CTR_CD"],
+            Column::InstnlRevCtrDt => &["CLM_LINE_INSTNL_REV_CTR_DT"],
         }
     }
 
@@ -178,8 +188,9 @@ impl Column {
 
 /// The required columns, for the message of a missing one.
 const REQUIRED: &str = "CUR_CLM_UNIQ_ID, BENE_MBI_ID or BENE_HIC_NUM, CLM_TYPE_CD, CLM_FROM_DT, \
-    CLM_THRU_DT, and CLM_PMT_AMT (CCLF1) or CLM_LINE_NUM with CLM_LINE_ALOWD_CHRG_AMT or \
-    CLM_LINE_CVRD_PD_AMT (CCLF5, CCLF6); CCLF2 revenue centre files are not read";
+    CLM_THRU_DT, and CLM_PMT_AMT (CCLF1), or CLM_LINE_NUM with CLM_LINE_CVRD_PD_AMT (CCLF2, \
+    named by CLM_LINE_PROD_REV_CTR_CD), or CLM_LINE_NUM with CLM_LINE_ALOWD_CHRG_AMT or \
+    CLM_LINE_CVRD_PD_AMT (CCLF5, CCLF6)";
 
 /// The header's names: its first line split on `|` when it holds one, else
 /// on `,`; without a BOM, quotes and surrounding blanks.
@@ -191,7 +202,7 @@ fn header_names(header: &str) -> impl Iterator<Item = &str> {
         .map(|name| name.trim().trim_matches('"').trim())
 }
 
-/// Whether a header line is a CCLF claims header (CCLF1, CCLF5 or CCLF6,
+/// Whether a header line is a CCLF claims header (CCLF1, CCLF2, CCLF5 or CCLF6,
 /// pipe or comma delimited): naming `CUR_CLM_UNIQ_ID`, `CLM_TYPE_CD` and
 /// `BENE_MBI_ID` or `BENE_HIC_NUM`, compared without case. For
 /// `--claims-format auto`.
@@ -372,25 +383,27 @@ impl Header {
                 return Err(missing(column.name()));
             }
         }
-        let kind = if has(Column::RevCtrCd) {
-            // CCLF2: its lines' payments are the CCLF1 header's, and it is
-            // not read.
-            return Err(missing(Column::ClmPmtAmt.name()));
-        } else if !has(Column::ClmLineNum) {
-            if !has(Column::ClmPmtAmt) {
-                return Err(missing(Column::ClmPmtAmt.name()));
-            }
-            Kind::PartA
-        } else {
-            if !has(Column::LineAlowdChrgAmt) && !has(Column::LineCvrdPdAmt) {
-                return Err(missing(Column::LineAlowdChrgAmt.name()));
-            }
-            if has(Column::PaytoPrvdrNpiNum) || has(Column::OrdrgPrvdrNpiNum) {
-                Kind::Dme
+        let kind =
+            if has(Column::ClmLineNum) && has(Column::RevCtrCd) && !has(Column::LineAlowdChrgAmt) {
+                if !has(Column::LineCvrdPdAmt) {
+                    return Err(missing(Column::LineCvrdPdAmt.name()));
+                }
+                Kind::Revenue
+            } else if !has(Column::ClmLineNum) {
+                if !has(Column::ClmPmtAmt) {
+                    return Err(missing(Column::ClmPmtAmt.name()));
+                }
+                Kind::PartA
             } else {
-                Kind::Physician
-            }
-        };
+                if !has(Column::LineAlowdChrgAmt) && !has(Column::LineCvrdPdAmt) {
+                    return Err(missing(Column::LineAlowdChrgAmt.name()));
+                }
+                if has(Column::PaytoPrvdrNpiNum) || has(Column::OrdrgPrvdrNpiNum) {
+                    Kind::Dme
+                } else {
+                    Kind::Physician
+                }
+            };
         Ok(Header { kind, width, index })
     }
 
@@ -410,8 +423,8 @@ impl Header {
     }
 
     /// The amount column of a row: `CLM_PMT_AMT` (CCLF1), else
-    /// `CLM_LINE_ALOWD_CHRG_AMT` when the header has it, else
-    /// `CLM_LINE_CVRD_PD_AMT`.
+    /// `CLM_LINE_ALOWD_CHRG_AMT` when the header has it (never in a CCLF2),
+    /// else `CLM_LINE_CVRD_PD_AMT`.
     fn amount_column(&self) -> Column {
         if self.kind == Kind::PartA {
             Column::ClmPmtAmt
@@ -572,9 +585,15 @@ impl RowChecker<'_> {
         let from_date = date(Column::FromDt)?;
         let thru_date = date(Column::ThruDt)?;
         let processed_date = processed_date.ok_or(BadDate)?;
-        let line_date = match (kind, field(Column::LineFromDt)) {
-            (Kind::PartA, _) | (_, "") => from_date,
-            (_, given) => parse_date(given.as_bytes()).ok_or(BadDate)?,
+        // CCLF2: the revenue centre date, else the line from date.
+        let line_given = match (kind, field(Column::InstnlRevCtrDt)) {
+            (Kind::Revenue, "") | (Kind::Physician | Kind::Dme, _) => field(Column::LineFromDt),
+            (Kind::Revenue, given) => given,
+            (Kind::PartA, _) => "",
+        };
+        let line_date = match line_given {
+            "" => from_date,
+            given => parse_date(given.as_bytes()).ok_or(BadDate)?,
         };
         if from_date > thru_date {
             return Err(BadDateRange);
@@ -588,6 +607,7 @@ impl RowChecker<'_> {
                 optional(Column::PrncplDgnsCd),
                 None,
             ),
+            Kind::Revenue => (None, None, optional(Column::LineHcpcsCd)),
             Kind::Physician => (
                 None,
                 optional(Column::Dgns1Cd),
@@ -620,7 +640,7 @@ impl RowChecker<'_> {
     }
 }
 
-/// Reads one delimited CCLF1, CCLF5 or CCLF6 file, handing every data row's
+/// Reads one delimited CCLF1, CCLF2, CCLF5 or CCLF6 file, handing every data row's
 /// outcome to `sink` in file order. `file` is the file's index in the run,
 /// recorded in each [`Source`] (whose `row` is the 1-based line, the header
 /// being line 1, and `offset` the byte offset of the row); `as_of` is the
@@ -628,7 +648,8 @@ impl RowChecker<'_> {
 /// `CLM_THRU_DT` when empty).
 ///
 /// A file that cannot be read, has no header, names a column twice, lacks a
-/// key column, or is a CCLF2 is a fatal [`Error`] naming the file and column.
+/// key column (a CCLF2 without `CLM_LINE_CVRD_PD_AMT` included) is a fatal
+/// [`Error`] naming the file and column.
 pub fn read_file(
     path: &Path,
     file: u32,
@@ -714,6 +735,8 @@ mod tests {
         assert_eq!(Kind::PartA.claim_type(b"60"), Some(ClaimType::Ip));
         assert_eq!(Kind::PartA.claim_type(b"20"), Some(ClaimType::Snf));
         assert_eq!(Kind::PartA.claim_type(b"71"), None);
+        assert_eq!(Kind::Revenue.claim_type(b"40"), Some(ClaimType::Op));
+        assert_eq!(Kind::Revenue.claim_type(b"72"), None);
         assert_eq!(Kind::Physician.claim_type(b"72"), Some(ClaimType::Pb));
         assert_eq!(Kind::Physician.claim_type(b"81"), None);
         assert_eq!(Kind::Dme.claim_type(b"82"), Some(ClaimType::Dme));

@@ -1,6 +1,7 @@
 //! The CCLF reader (`formats::cclf`, docs/INPUT-FORMATS.md "CCLF"): one
-//! claim of each layout read (CCLF1 Part A header, CCLF5 Part B physician,
-//! CCLF6 DME) into hand-checked claim lines, pipe and comma files, versions
+//! claim of each layout read (CCLF1 Part A header, CCLF2 Part A revenue
+//! centre detail, CCLF5 Part B physician, CCLF6 DME) into hand-checked
+//! claim lines, pipe and comma files, versions
 //! from `CLM_ADJSMT_TYPE_CD` through final action, bad rows rejected with
 //! the contract's reason and their row, and fatal header errors.
 //!
@@ -225,7 +226,7 @@ fn bad_rows_are_rejected_with_reason_and_row() {
 }
 
 #[test]
-fn headers_without_a_key_or_of_cclf2_are_fatal() {
+fn headers_without_a_key_column_are_fatal() {
     let read = |text: &str| {
         let (_dir, path) = temp_file("cclf.txt", text);
         cclf::read_file(&path, 0, None, |_| {})
@@ -237,12 +238,16 @@ fn headers_without_a_key_or_of_cclf2_are_fatal() {
             ..
         })
     ));
+    // A CCLF2 header without its amount column.
     assert!(matches!(
         read(
             "CUR_CLM_UNIQ_ID|CLM_LINE_NUM|BENE_MBI_ID|CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|\
-             CLM_LINE_PROD_REV_CTR_CD|CLM_LINE_CVRD_PD_AMT\n"
+             CLM_LINE_PROD_REV_CTR_CD\n"
         ),
-        Err(Error::MissingColumn { .. })
+        Err(Error::MissingColumn {
+            column: "CLM_LINE_CVRD_PD_AMT",
+            ..
+        })
     ));
     assert!(matches!(
         read("CUR_CLM_UNIQ_ID|BENE_MBI_ID|BENE_MBI_ID\n"),
@@ -273,5 +278,160 @@ fn raw_rows_are_found_again() {
     assert_eq!(
         &*raw[1],
         cclf1_row("1002", "2.00", "0", "2024-03-15").as_bytes()
+    );
+}
+
+/// The guide's CCLF2 fields in its order, then `CLM_ADJSMT_TYPE_CD` and
+/// `CLM_EFCTV_DT`, which the guide's CCLF2 lacks (added here as from the
+/// claim's CCLF1 row, as the docs describe).
+pub(crate) const CCLF2_GUIDE_HEADER: &str = "CUR_CLM_UNIQ_ID|CLM_LINE_NUM|BENE_MBI_ID|BENE_HIC_NUM|\
+CLM_TYPE_CD|CLM_LINE_FROM_DT|CLM_LINE_THRU_DT|CLM_LINE_PROD_REV_CTR_CD|CLM_LINE_INSTNL_REV_CTR_DT|\
+CLM_LINE_HCPCS_CD|BENE_EQTBL_BIC_HICN_NUM|PRVDR_OSCAR_NUM|CLM_FROM_DT|CLM_THRU_DT|\
+CLM_LINE_SRVC_UNIT_QTY|CLM_LINE_CVRD_PD_AMT|HCPCS_1_MDFR_CD|HCPCS_2_MDFR_CD|HCPCS_3_MDFR_CD|\
+HCPCS_4_MDFR_CD|HCPCS_5_MDFR_CD|CLM_REV_APC_HIPPS_CD|CLM_FAC_PRVDR_OSCAR_NUM";
+
+fn cclf2_header() -> String {
+    format!("{CCLF2_GUIDE_HEADER}|CLM_ADJSMT_TYPE_CD|CLM_EFCTV_DT")
+}
+
+/// A CCLF2 row of an outpatient claim (type 40, 2024-03-01 to 2024-03-02,
+/// CCN 140010) without the two added columns.
+fn cclf2_guide_row(
+    id: &str,
+    line: &str,
+    rev_dt: &str,
+    line_from: &str,
+    hcpcs: &str,
+    amt: &str,
+) -> String {
+    format!(
+        "{id}|{line}|1EG4TE5MK73||40|{line_from}|{line_from}|0450|{rev_dt}|{hcpcs}||140010|\
+         2024-03-01|2024-03-02|1|{amt}|25|||||5025|"
+    )
+}
+
+/// [`cclf2_guide_row`] with `CLM_ADJSMT_TYPE_CD` and `CLM_EFCTV_DT`.
+fn cclf2_row(id: &str, line: &str, rev_dt: &str, amt: &str, adjsmt: &str, efctv: &str) -> String {
+    format!(
+        "{}|{adjsmt}|{efctv}",
+        cclf2_guide_row(id, line, rev_dt, "2024-03-02", "99284", amt)
+    )
+}
+
+#[test]
+fn a_revenue_centre_claim_reads_line_by_line_and_its_adjustment_is_final() {
+    // Claim 4001: two revenue lines (line 2 without a revenue centre date,
+    // so its line from date is its date), then an adjustment of both.
+    let text = format!(
+        "{}\n{}\n{}\n{}\n{}\n",
+        cclf2_header(),
+        cclf2_guide_row("4001", "1", "2024-03-01", "2024-03-01", "99284", "350.10")
+            + "|0|2024-03-10",
+        cclf2_guide_row("4001", "2", "", "2024-03-02", "71046", "40.25") + "|0|2024-03-10",
+        cclf2_row("4001", "1", "2024-03-01", "360.10", "2", "2024-04-10"),
+        cclf2_row("4001", "2", "2024-03-02", "40.25", "2", "2024-04-10"),
+    );
+    let got = lines(&text);
+    assert_eq!(got.len(), 4);
+    let (a, b) = (&got[0], &got[1]);
+    assert_eq!((a.source.file, a.source.row, b.source.row), (3, 2, 3));
+    assert_eq!((&*a.claim_id, &*a.beneficiary_id), ("4001", "1EG4TE5MK73"));
+    assert_eq!((a.line_number, b.line_number), (1, 2));
+    assert_eq!((a.claim_type, b.claim_type), (ClaimType::Op, ClaimType::Op));
+    assert_eq!(a.record_type, RecordType::Original);
+    assert_eq!(a.processed_date, date("2024-03-10"));
+    assert_eq!(
+        (a.from_date, a.thru_date, a.admission_date, a.discharge_date),
+        (
+            date("2024-03-01"),
+            date("2024-03-02"),
+            date("2024-03-01"),
+            date("2024-03-02")
+        )
+    );
+    assert_eq!(
+        (a.line_date, b.line_date),
+        (date("2024-03-01"), date("2024-03-02"))
+    );
+    assert_eq!((a.allowed, b.allowed), (money("350.10"), money("40.25")));
+    assert_eq!(
+        (a.hcpcs.as_deref(), b.hcpcs.as_deref()),
+        (Some("99284"), Some("71046"))
+    );
+    assert_eq!(a.provider_id.as_deref(), Some("140010"));
+    assert_eq!((a.drg.as_deref(), a.principal_dx.as_deref()), (None, None));
+    assert_eq!(got[2].record_type, RecordType::Replacement);
+    assert_eq!(got[2].processed_date, date("2024-04-10"));
+
+    let r = final_action::resolve(got, &HashSet::new());
+    assert!(r.rejects.is_empty());
+    assert_eq!(r.claims.len(), 1);
+    let claim = &r.claims[0];
+    assert_eq!(claim.lines().len(), 2);
+    assert!(
+        claim
+            .lines()
+            .iter()
+            .all(|l| l.record_type == RecordType::Replacement)
+    );
+    let total = claim.lines()[0].allowed + claim.lines()[1].allowed;
+    assert_eq!(total, money("400.35"));
+    assert_eq!(
+        (r.final_action.rows, r.superseded.rows, r.void.rows),
+        (2, 2, 0)
+    );
+}
+
+#[test]
+fn a_guide_cclf2_without_version_columns_is_read_as_originals() {
+    assert!(cclf::looks_like_cclf(CCLF2_GUIDE_HEADER));
+    assert!(cclf::looks_like_cclf(&CCLF2_GUIDE_HEADER.replace('|', ",")));
+    // Comma delimited, YYYYMMDD dates: processed on the thru date.
+    let text = format!(
+        "{}\n{}\n",
+        CCLF2_GUIDE_HEADER.replace('|', ","),
+        cclf2_guide_row("4002", "01", "20240301", "20240301", "", "12.00").replace('|', ","),
+    );
+    let got = lines(&text);
+    assert_eq!(got.len(), 1);
+    let line = &got[0];
+    assert_eq!(line.line_number, 1);
+    assert_eq!(line.record_type, RecordType::Original);
+    assert_eq!(line.processed_date, date("2024-03-02"));
+    assert_eq!(line.line_date, date("2024-03-01"));
+    assert_eq!(line.allowed, money("12.00"));
+    assert_eq!(line.hcpcs, None);
+    assert_eq!(line.claim_type, ClaimType::Op);
+}
+
+#[test]
+fn bad_revenue_centre_rows_are_rejected_with_reason_and_row() {
+    let text = format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n",
+        cclf2_header(),
+        cclf2_row("4001", "1", "2024-02-30", "10.00", "0", "2024-03-10"), // bad date
+        cclf2_row("4001", "", "2024-03-01", "10.00", "0", "2024-03-10"),  // no line number
+        cclf2_row("", "3", "2024-03-01", "10.00", "0", "2024-03-10"),     // no claim id
+        cclf2_row("4004", "1", "2024-03-01", "10.00", "0", "2024-03-10")
+            .replacen("|40|", "|71|", 1), // Part B code
+        cclf2_row("4005", "1", "2024-03-01", "", "0", "2024-03-10"),      // no amount
+    );
+    let (_dir, path) = temp_file("cclf2.txt", &text);
+    let got: Vec<_> = outcomes(&path, None)
+        .into_iter()
+        .map(|o| match o {
+            RowOutcome::Rejected(r) => (r.reason, r.source.row, r.version.is_some()),
+            other => panic!("not rejected: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (RejectReason::BadDate, 2, true),
+            (RejectReason::MissingField, 3, true),
+            (RejectReason::MissingField, 4, false),
+            (RejectReason::BadClaimType, 5, true),
+            (RejectReason::MissingField, 6, true),
+        ]
     );
 }
