@@ -13,7 +13,8 @@
 //! - [`synpuf`]: the CMS DE-SynPUF public use files (inpatient,
 //!   outpatient, carrier), one wide row per claim.
 //! - [`cclf`]: the Claim and Claim Line Feed files ACOs and model
-//!   participants receive (Part A header, Part B physician, DME), delimited.
+//!   participants receive (Part A header and revenue centres, Part B physician,
+//!   DME), delimited.
 
 pub mod cclf;
 pub mod rif;
@@ -37,7 +38,7 @@ pub enum ClaimsFormat {
     Rif,
     /// CMS DE-SynPUF inpatient, outpatient and carrier files.
     Synpuf,
-    /// CMS Claim and Claim Line Feed files (CCLF1, CCLF5, CCLF6), delimited.
+    /// CMS Claim and Claim Line Feed files (CCLF1, CCLF2, CCLF5, CCLF6), delimited.
     Cclf,
     /// Detect each file's format from its header.
     Auto,
