@@ -65,8 +65,9 @@ pub const COLUMNS: [&str; 16] = [
     "hcpcs",
 ];
 
-/// The canonical fields of a line, in [`COLUMNS`] order.
-fn fields(line: &ClaimLine) -> [String; 16] {
+/// The canonical fields of a line, in [`COLUMNS`] order: the line as the
+/// engine sees it.
+pub fn fields(line: &ClaimLine) -> [String; 16] {
     let text =
         |value: &Option<std::sync::Arc<str>>| value.as_deref().unwrap_or_default().to_owned();
     [

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use episode_recon::claims::{self, RowOutcome};
+use episode_recon::convert;
 use episode_recon::generate::generate;
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType};
 use episode_recon::money::Money;
@@ -64,34 +65,30 @@ fn institutional_totals_on_first_lines(mut lines: Vec<ClaimLine>) -> Vec<ClaimLi
     lines
 }
 
-/// The canonical CSV of lines, every column the engine reads.
+/// The canonical CSV of lines, every column the engine reads, as `convert`
+/// writes it.
 fn canonical_csv(lines: &[ClaimLine]) -> String {
-    let mut out = String::from(
-        "claim_id,line_number,beneficiary_id,claim_type,from_date,thru_date,allowed_amount,record_type,processed_date,admission_date,discharge_date,line_date,provider_id,drg,principal_dx,hcpcs\n",
-    );
-    let text = |v: &Option<Arc<str>>| v.as_deref().unwrap_or_default().to_owned();
-    for l in lines {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            l.claim_id,
-            l.line_number,
-            l.beneficiary_id,
-            l.claim_type,
-            l.from_date,
-            l.thru_date,
-            l.allowed,
-            l.record_type.code(),
-            l.processed_date,
-            l.admission_date,
-            l.discharge_date,
-            l.line_date,
-            text(&l.provider_id),
-            text(&l.drg),
-            text(&l.principal_dx),
-            text(&l.hcpcs),
-        ));
+    let mut out = convert::COLUMNS.join(",");
+    out.push('\n');
+    for line in lines {
+        out.push_str(&convert::fields(line).join(","));
+        out.push('\n');
     }
     out
+}
+
+/// The claim lines of `beneficiaries` generated beneficiaries, with the
+/// generated definitions and prices under `dir/data`.
+fn generated_lines(dir: &Path, beneficiaries: u64, seed: u64) -> Vec<ClaimLine> {
+    generate(beneficiaries, seed, &dir.join("data")).expect("generate claims");
+    let mut lines = Vec::new();
+    claims::read_file(&dir.join("data/claims/claims.csv"), 0, None, |outcome| {
+        if let RowOutcome::Line(line) = outcome {
+            lines.push(line);
+        }
+    })
+    .expect("generated claims read");
+    lines
 }
 
 fn reconcile(dir: &Path, claims: &str, format: &str, out: &str) -> Outputs {
@@ -125,19 +122,7 @@ fn reconcile(dir: &Path, claims: &str, format: &str, out: &str) -> Outputs {
 #[test]
 fn a_rif_round_trip_reconciles_to_the_same_bytes() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    generate(300, 11, &dir.path().join("data")).expect("generate claims");
-    let mut lines = Vec::new();
-    claims::read_file(
-        &dir.path().join("data/claims/claims.csv"),
-        0,
-        None,
-        |outcome| {
-            if let RowOutcome::Line(line) = outcome {
-                lines.push(line);
-            }
-        },
-    )
-    .expect("generated claims read");
+    let lines = generated_lines(dir.path(), 300, 11);
     let lines = institutional_totals_on_first_lines(lines);
     std::fs::write(dir.path().join("canonical.csv"), canonical_csv(&lines)).expect("write");
     std::fs::write(dir.path().join("claims.rif"), rif::write(&lines)).expect("write");
@@ -158,19 +143,7 @@ fn a_rif_round_trip_reconciles_to_the_same_bytes() {
 #[test]
 fn convert_writes_what_the_engine_sees() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    generate(120, 5, &dir.path().join("data")).expect("generate claims");
-    let mut lines = Vec::new();
-    claims::read_file(
-        &dir.path().join("data/claims/claims.csv"),
-        0,
-        None,
-        |outcome| {
-            if let RowOutcome::Line(line) = outcome {
-                lines.push(line);
-            }
-        },
-    )
-    .expect("generated claims read");
+    let lines = generated_lines(dir.path(), 120, 5);
     let mut rif_text = rif::write(&institutional_totals_on_first_lines(lines));
     // One row that cannot be mapped: an unknown claim type code.
     let bad = "INSERT|B9|C9|F|99|01-JAN-2026|01-JAN-2026|05-JAN-2026||||1.00|||||1||||";
@@ -372,19 +345,7 @@ fn rif_chunks_give_the_sequential_outcomes() {
     use episode_recon::claims::Chunking;
     use proptest::prelude::*;
     let dir = tempfile::tempdir().expect("temporary folder");
-    generate(40, 3, &dir.path().join("data")).expect("generate claims");
-    let mut lines = Vec::new();
-    claims::read_file(
-        &dir.path().join("data/claims/claims.csv"),
-        0,
-        None,
-        |outcome| {
-            if let RowOutcome::Line(line) = outcome {
-                lines.push(line);
-            }
-        },
-    )
-    .expect("generated claims read");
+    let lines = generated_lines(dir.path(), 40, 3);
     let mut text = rif::write(&lines);
     // A bad row, a blank line and a row of a version seen far earlier.
     text.push_str("INSERT|B9|C9|F|99|01-JAN-2026|01-JAN-2026|05-JAN-2026||||1.00|||||1||||\n\n");
