@@ -33,7 +33,7 @@
 //! quoting, so `bad_csv` never occurs.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead};
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ use crate::model::{
     normalize_hcpcs,
 };
 use crate::money::Money;
-use crate::records::{self, strip_line_end};
+use crate::records;
 use crate::text::SharedText;
 
 /// The RIF columns the reader uses; others are ignored.
@@ -271,33 +271,48 @@ pub fn looks_like_rif(header: &str) -> bool {
 }
 
 /// One line of the file split on `|`: its raw bytes and its fields.
-#[derive(Debug, Default)]
-struct Row {
-    raw: Vec<u8>,
-    /// Field text with `\|` unescaped, used only when the row has one.
-    unescaped: Vec<u8>,
+#[derive(Debug)]
+struct Row<'a> {
+    raw: &'a [u8],
+    /// The line as text when it is UTF-8, checked once for the whole row.
+    text: Option<&'a str>,
     /// Each field's bytes: a range of `raw`, or of `unescaped` when the row
     /// has an escaped pipe.
-    spans: Vec<(usize, usize)>,
-    escaped: bool,
+    spans: &'a [(usize, usize)],
+    /// The row's fields with `\|` unescaped, when it has one.
+    unescaped: Option<&'a [u8]>,
 }
 
-impl Row {
-    fn split(&mut self) {
+/// The field buffers of a file's rows, reused from row to row.
+#[derive(Debug, Default)]
+struct Splitter {
+    spans: Vec<(usize, usize)>,
+    unescaped: Vec<u8>,
+}
+
+impl Splitter {
+    /// Splits one line (without its line end) on unescaped pipes.
+    fn split<'a>(&'a mut self, raw: &'a [u8]) -> Row<'a> {
         self.spans.clear();
-        self.escaped = memchr::memmem::find(&self.raw, b"\\|").is_some();
-        if !self.escaped {
+        let text = std::str::from_utf8(raw).ok();
+        let escaped = memchr::memchr_iter(b'\\', raw).any(|i| raw.get(i + 1) == Some(&b'|'));
+        if !escaped {
             let mut start = 0;
-            for i in memchr::memchr_iter(b'|', &self.raw) {
+            for i in memchr::memchr_iter(b'|', raw) {
                 self.spans.push((start, i));
                 start = i + 1;
             }
-            self.spans.push((start, self.raw.len()));
-            return;
+            self.spans.push((start, raw.len()));
+            return Row {
+                raw,
+                text,
+                spans: &self.spans,
+                unescaped: None,
+            };
         }
         self.unescaped.clear();
         let mut start = 0;
-        let mut bytes = self.raw.iter().copied().peekable();
+        let mut bytes = raw.iter().copied().peekable();
         while let Some(byte) = bytes.next() {
             match byte {
                 b'\\' if bytes.peek() == Some(&b'|') => {
@@ -312,17 +327,37 @@ impl Row {
             }
         }
         self.spans.push((start, self.unescaped.len()));
+        Row {
+            raw,
+            text,
+            spans: &self.spans,
+            unescaped: Some(&self.unescaped),
+        }
+    }
+}
+
+impl<'a> Row<'a> {
+    /// Field `index`, trimmed of surrounding blanks, or `None` past the end.
+    fn get(&self, index: usize) -> Option<&'a [u8]> {
+        let &(start, end) = self.spans.get(index)?;
+        Some(self.unescaped.unwrap_or(self.raw)[start..end].trim_ascii())
     }
 
-    /// Field `index`, trimmed of surrounding blanks, or `None` past the end.
-    fn get(&self, index: usize) -> Option<&[u8]> {
-        let &(start, end) = self.spans.get(index)?;
-        let text = if self.escaped {
-            &self.unescaped
-        } else {
-            &self.raw
-        };
-        Some(text[start..end].trim_ascii())
+    /// Field `index` as text: empty past the end or when the field is not
+    /// UTF-8.
+    fn text(&self, index: usize) -> &'a str {
+        match (self.text, self.unescaped) {
+            // Pipes are ASCII, so a field of a UTF-8 row is UTF-8 and its
+            // bounds are character boundaries: no second check.
+            (Some(text), None) => self
+                .spans
+                .get(index)
+                .map_or("", |&(start, end)| text[start..end].trim_ascii()),
+            _ => self
+                .get(index)
+                .and_then(|field| std::str::from_utf8(field).ok())
+                .unwrap_or_default(),
+        }
     }
 
     /// Whether the row has `width` fields, or one more that is empty (a
@@ -333,37 +368,49 @@ impl Row {
     }
 }
 
-/// Reads the file line by line, skipping empty lines, with each line's
-/// 1-based number and byte offset.
-struct LineReader<R> {
-    input: R,
+/// The non-empty lines of a run of whole lines, without their line ends,
+/// each with its 1-based line number and byte offset in the file.
+struct Lines<'a> {
+    bytes: &'a [u8],
     line: u64,
     offset: u64,
 }
 
-impl<R: BufRead> LineReader<R> {
-    /// Reads the next non-empty line, without its line end, into `raw`.
-    fn next(&mut self, raw: &mut Vec<u8>) -> io::Result<Option<(u64, u64)>> {
-        loop {
-            raw.clear();
-            let read = self.input.read_until(b'\n', raw)?;
-            if read == 0 {
-                return Ok(None);
-            }
-            let start = self.offset;
-            self.offset += read as u64;
-            self.line += 1;
-            strip_line_end(raw);
-            if self.line == 1 && raw.starts_with(b"\xEF\xBB\xBF") {
-                raw.drain(..3);
-            }
-            if !raw.is_empty() {
-                return Ok(Some((self.line, start)));
-            }
+impl<'a> Lines<'a> {
+    fn of(chunk: &'a records::Chunk) -> Self {
+        Lines {
+            bytes: &chunk.bytes,
+            line: chunk.first_line,
+            offset: chunk.offset,
         }
     }
 }
 
+impl<'a> Iterator for Lines<'a> {
+    type Item = (u64, u64, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.bytes.is_empty() {
+            let length = memchr::memchr(b'\n', self.bytes).map_or(self.bytes.len(), |i| i + 1);
+            let (whole, rest) = self.bytes.split_at(length);
+            let (line, offset) = (self.line, self.offset);
+            self.bytes = rest;
+            self.line += 1;
+            self.offset += length as u64;
+            let mut text = match whole.strip_suffix(b"\n") {
+                Some(text) => text.strip_suffix(b"\r").unwrap_or(text),
+                None => whole,
+            };
+            if line == 1 {
+                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+            }
+            if !text.is_empty() {
+                return Some((line, offset, text));
+            }
+        }
+        None
+    }
+}
 /// Where each known column sits in one file's header.
 #[derive(Debug)]
 struct Header {
@@ -374,7 +421,7 @@ struct Header {
 
 impl Header {
     fn resolve(row: &Row, line: u64, path: &Path) -> Result<Header, Error> {
-        if std::str::from_utf8(&row.raw).is_err() {
+        if row.text.is_none() {
             return Err(Error::HeaderEncoding {
                 path: path.to_owned(),
                 row: line,
@@ -447,10 +494,15 @@ impl Header {
     }
 
     /// The trimmed field of `column`, empty when the header lacks it.
-    fn field<'r>(&self, row: &'r Row, column: Column) -> &'r [u8] {
+    fn field<'r>(&self, row: &Row<'r>, column: Column) -> &'r [u8] {
         self.index[column as usize]
             .and_then(|i| row.get(i))
             .unwrap_or_default()
+    }
+
+    /// [`Header::field`] as text, empty when the row is not UTF-8.
+    fn text<'r>(&self, row: &Row<'r>, column: Column) -> &'r str {
+        self.index[column as usize].map_or("", |i| row.text(i))
     }
 }
 
@@ -471,35 +523,24 @@ pub fn read_file(
     read_from(open(path)?, path, file, as_of, sink)
 }
 
-/// [`read_file`] on any buffered input; `path` names it in errors.
+/// [`read_file`] on any input; `path` names it in errors.
 pub fn read_from(
-    input: impl BufRead,
+    input: impl Read,
     path: &Path,
     file: u32,
     as_of: Option<Date>,
     mut sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut lines = LineReader {
-        input,
-        line: 0,
-        offset: 0,
-    };
-    let mut row = Row::default();
-    let Some((header_line, _)) = lines.next(&mut row.raw).map_err(io_error)? else {
-        return Err(Error::NoHeader {
-            path: path.to_owned(),
-        });
-    };
-    row.split();
-    let header = Header::resolve(&row, header_line, path)?;
-    let mut checker = RowChecker::new(&header, file, as_of);
-    while let Some((line, offset)) = lines.next(&mut row.raw).map_err(io_error)? {
-        row.split();
-        sink(checker.check(&row, line, offset));
+    const CHUNK_BYTES: usize = 1 << 20;
+    let mut chunks = records::ChunkReader::unquoted(input, CHUNK_BYTES);
+    let (header, rest) = read_header(&mut chunks, path)?;
+    let mut settled = Settled::default();
+    let mut chunk = Some(rest);
+    while let Some(next) = chunk {
+        let mut parsed = parse_chunk(&header, file, as_of, &next);
+        settled.settle(&mut parsed);
+        parsed.outcomes.into_iter().for_each(&mut sink);
+        chunk = chunks.next_chunk().map_err(|e| io_error(path, e))?;
     }
     Ok(())
 }
@@ -509,81 +550,26 @@ pub fn read_from(
 /// row's outcome is the one [`read_file`] gives it.
 ///
 /// The one rule that spans rows, an institutional claim amount carried by
-/// the first row of its version in the file, is settled in an in-order pass
-/// over the chunks: a row that carried the amount in its chunk keeps it
-/// only if no earlier chunk had a row of the same version (which of the
-/// rows carries it changes the amount, never whether the row is rejected).
-pub fn read_file_chunked<T, E: From<Error>>(
+/// the first row of its version in the file, is settled between parsing and
+/// folding, in file order (see [`Settled`]).
+pub fn read_file_chunked<T: Send, E: From<Error>>(
     path: &Path,
     file: u32,
     as_of: Option<Date>,
     chunking: claims::Chunking,
-    init: impl Fn() -> T,
-    fold: impl Fn(&mut T, RowOutcome),
+    init: impl Fn() -> T + Sync,
+    fold: impl Fn(&mut T, RowOutcome) + Sync,
     mut merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     use rayon::prelude::*;
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let input = std::fs::File::open(path).map_err(io_error)?;
+    let input = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let mut chunks = records::ChunkReader::unquoted(input, chunking.chunk_bytes);
-    let no_header = || Error::NoHeader {
-        path: path.to_owned(),
-    };
-    // The header is the first non-empty line; chunks of blank lines before
-    // it are joined until it is found.
-    let mut first = chunks
-        .next_chunk()
-        .map_err(io_error)?
-        .ok_or_else(no_header)?;
-    let mut row = Row::default();
-    let (header_line, consumed, next_line) = loop {
-        let mut lines = LineReader {
-            input: &first.bytes[..],
-            line: 0,
-            offset: 0,
-        };
-        if let Some((line, _)) = lines.next(&mut row.raw).map_err(io_error)? {
-            break (line, lines.offset, lines.line + 1);
-        }
-        let next = chunks
-            .next_chunk()
-            .map_err(io_error)?
-            .ok_or_else(no_header)?;
-        first.bytes.extend_from_slice(&next.bytes);
-    };
-    row.split();
-    let header = Header::resolve(&row, header_line, path)?;
-    let rest = records::Chunk {
-        offset: consumed,
-        first_line: next_line,
-        bytes: first.bytes[consumed as usize..].to_vec(),
-    };
-    // Parses one chunk: each row's outcome, and the version whose claim
-    // amount it carried within the chunk.
-    let parse = |chunk: &records::Chunk| -> io::Result<ChunkOutcomes> {
-        let mut lines = LineReader {
-            input: &chunk.bytes[..],
-            line: chunk.first_line - 1,
-            offset: chunk.offset,
-        };
-        let mut row = Row::default();
-        let mut checker = RowChecker::new(&header, file, as_of);
-        let mut out = Vec::new();
-        while let Some((line, offset)) = lines.next(&mut row.raw)? {
-            row.split();
-            let outcome = checker.check(&row, line, offset);
-            out.push((outcome, checker.carried.take()));
-        }
-        Ok(out)
-    };
-    let mut carried: FxHashSet<VersionSeen> = FxHashSet::default();
+    let (header, rest) = read_header(&mut chunks, path)?;
+    let mut settled = Settled::default();
     let mut batch = vec![rest];
     loop {
         while batch.len() < chunking.batch.max(1) {
-            match chunks.next_chunk().map_err(io_error)? {
+            match chunks.next_chunk().map_err(|e| io_error(path, e))? {
                 Some(chunk) => batch.push(chunk),
                 None => break,
             }
@@ -591,27 +577,118 @@ pub fn read_file_chunked<T, E: From<Error>>(
         if batch.is_empty() {
             return Ok(());
         }
-        let parsed: Vec<io::Result<ChunkOutcomes>> = batch.par_iter().map(parse).collect();
-        for (chunk, rows) in batch.iter().zip(parsed) {
-            let mut acc = init();
-            for (mut outcome, version) in rows.map_err(io_error)? {
-                if let Some(version) = version
-                    && !carried.insert(version)
-                {
-                    // An earlier chunk's row of this version carried it.
-                    drop_claim_amount(&mut outcome);
+        let mut parsed: Vec<ParsedChunk> = batch
+            .par_iter()
+            .map(|chunk| parse_chunk(&header, file, as_of, chunk))
+            .collect();
+        for chunk in &mut parsed {
+            settled.settle(chunk);
+        }
+        let folded: Vec<T> = parsed
+            .into_par_iter()
+            .map(|chunk| {
+                let mut acc = init();
+                for outcome in chunk.outcomes {
+                    fold(&mut acc, outcome);
                 }
-                fold(&mut acc, outcome);
-            }
+                acc
+            })
+            .collect();
+        for (chunk, acc) in batch.iter().zip(folded) {
             merge(acc, chunk.bytes.len() as u64)?;
         }
         batch.clear();
     }
 }
 
-/// A chunk's row outcomes, each with the version whose claim amount the row
-/// carried within the chunk.
-type ChunkOutcomes = Vec<(RowOutcome, Option<VersionSeen>)>;
+fn io_error(path: &Path, source: io::Error) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Reads the header, the first non-empty line, and returns it with the
+/// chunk of rows that follow it.
+fn read_header<R: Read>(
+    chunks: &mut records::ChunkReader<R>,
+    path: &Path,
+) -> Result<(Header, records::Chunk), Error> {
+    let no_header = || Error::NoHeader {
+        path: path.to_owned(),
+    };
+    let mut first = chunks
+        .next_chunk()
+        .map_err(|e| io_error(path, e))?
+        .ok_or_else(no_header)?;
+    // Chunks of blank lines before the header are joined until it is found.
+    loop {
+        let mut lines = Lines::of(&first);
+        if let Some((line, _, raw)) = lines.next() {
+            let header = Header::resolve(&Splitter::default().split(raw), line, path)?;
+            let rest = records::Chunk {
+                bytes: lines.bytes.to_vec(),
+                offset: lines.offset,
+                first_line: lines.line,
+            };
+            return Ok((header, rest));
+        }
+        let next = chunks
+            .next_chunk()
+            .map_err(|e| io_error(path, e))?
+            .ok_or_else(no_header)?;
+        first.bytes.extend_from_slice(&next.bytes);
+    }
+}
+
+/// A chunk's row outcomes, with the rows that carried their version's claim
+/// amount as the first of the version within the chunk.
+#[derive(Debug, Default)]
+struct ParsedChunk {
+    outcomes: Vec<RowOutcome>,
+    carried: Vec<(usize, VersionSeen)>,
+}
+
+/// Parses one chunk of whole rows.
+fn parse_chunk(
+    header: &Header,
+    file: u32,
+    as_of: Option<Date>,
+    chunk: &records::Chunk,
+) -> ParsedChunk {
+    let mut checker = RowChecker::new(header, file, as_of);
+    let mut splitter = Splitter::default();
+    let mut parsed = ParsedChunk::default();
+    for (line, offset, raw) in Lines::of(chunk) {
+        let row = splitter.split(raw);
+        parsed.outcomes.push(checker.check(&row, line, offset));
+        if let Some(version) = checker.carried.take() {
+            parsed.carried.push((parsed.outcomes.len() - 1, version));
+        }
+    }
+    parsed
+}
+
+/// The institutional claim versions whose amount a row has carried, over
+/// the chunks of a file taken in order: a row that carried its version's
+/// amount within its chunk keeps it only if no earlier chunk had a row of
+/// the same version (which row carries it changes the row's amount, never
+/// whether the row is rejected).
+///
+/// It holds one entry per institutional claim version of the file: about
+/// a hundred bytes each.
+#[derive(Debug, Default)]
+struct Settled(FxHashSet<VersionSeen>);
+
+impl Settled {
+    fn settle(&mut self, chunk: &mut ParsedChunk) {
+        for (row, version) in chunk.carried.drain(..) {
+            if !self.0.insert(version) {
+                drop_claim_amount(&mut chunk.outcomes[row]);
+            }
+        }
+    }
+}
 
 /// The outcome a row has when it does not carry its version's claim amount.
 fn drop_claim_amount(outcome: &mut RowOutcome) {
@@ -632,6 +709,7 @@ impl<'h> RowChecker<'h> {
             last_seen: None,
             carried: None,
             shared: SharedText::default(),
+            dates: Default::default(),
         }
     }
 }
@@ -670,12 +748,32 @@ struct RowChecker<'h> {
     /// for the in-order pass of [`read_file_chunked`].
     carried: Option<VersionSeen>,
     shared: SharedText,
+    /// The last date read from each column: a claim's rows repeat its dates.
+    dates: [LastDate; Column::ALL.len()],
 }
 
-/// A row's fields as text; the row is known to be UTF-8 when this is used,
-/// and fields split at ASCII bytes stay UTF-8.
-fn text(field: &[u8]) -> &str {
-    std::str::from_utf8(field).unwrap_or_default()
+/// A column's last date text and its value, so that a repeated date is
+/// compared rather than parsed again.
+#[derive(Debug, Default)]
+struct LastDate {
+    text: [u8; 11],
+    len: usize,
+    date: Option<Date>,
+}
+
+impl LastDate {
+    /// [`parse_date`] of `text`.
+    fn parse(&mut self, text: &[u8]) -> Option<Date> {
+        if text.len() > self.text.len() {
+            return parse_date(text);
+        }
+        if self.len != text.len() || self.text[..text.len()] != *text {
+            self.text[..text.len()].copy_from_slice(text);
+            self.len = text.len();
+            self.date = parse_date(text);
+        }
+        self.date
+    }
 }
 
 impl RowChecker<'_> {
@@ -692,7 +790,7 @@ impl RowChecker<'_> {
                 reason,
                 version,
                 amount,
-                raw: row.raw.as_slice().into(),
+                raw: row.raw.into(),
             })
         };
         let header = self.header;
@@ -710,7 +808,7 @@ impl RowChecker<'_> {
             b"" => field(Column::ThruDt),
             given => given,
         };
-        let processed_date = parse_date(processed);
+        let processed_date = self.dates[Column::WklyProcDt as usize].parse(processed);
         let version = self.version_key(row, record_type, processed_date);
         let carries_claim_amount = match kind {
             Some(k) if k.institutional => self.first_row_of_version(row, version.as_ref()),
@@ -738,11 +836,7 @@ impl RowChecker<'_> {
         processed_date: Option<Date>,
     ) -> Option<VersionKey> {
         let header = self.header;
-        let id = |column| {
-            std::str::from_utf8(header.field(row, column))
-                .ok()
-                .filter(|s| !s.is_empty())
-        };
+        let id = |column| Some(header.text(row, column)).filter(|s| !s.is_empty());
         let beneficiary = id(Column::BeneId)?;
         let claim = id(Column::ClmId)?;
         Some(VersionKey {
@@ -797,11 +891,11 @@ impl RowChecker<'_> {
         amount: Option<Money>,
     ) -> Result<ClaimLine, RejectReason> {
         use RejectReason::*;
-        if std::str::from_utf8(&row.raw).is_err() {
+        if row.text.is_none() {
             return Err(BadEncoding);
         }
         let header = self.header;
-        let field = |column| text(header.field(row, column));
+        let field = |column| header.text(row, column);
         let optional = |column| Some(field(column)).filter(|s| !s.is_empty());
         let amount_column = kind.map(|k| {
             if k.institutional {
@@ -810,9 +904,7 @@ impl RowChecker<'_> {
                 Column::LineAlowdChrgAmt
             }
         });
-        let line_number_text = header
-            .line_number(kind)
-            .map(|i| text(row.get(i).unwrap_or_default()));
+        let line_number_text = header.line_number(kind).map(|i| row.text(i));
         if Column::ALL[..Column::KEY]
             .iter()
             .chain(&amount_column)
@@ -828,14 +920,19 @@ impl RowChecker<'_> {
         let kind = kind.ok_or(BadClaimType)?;
         let record_type = record_type.ok_or(BadRecordType)?;
 
-        let date = |column| parse_date(field(column).as_bytes()).ok_or(BadDate);
-        let optional_date = |column, default: Date| match field(column) {
-            "" => Ok(default),
-            given => parse_date(given.as_bytes()).ok_or(BadDate),
+        let dates = &mut self.dates;
+        let mut date = |column: Column| {
+            dates[column as usize]
+                .parse(field(column).as_bytes())
+                .ok_or(BadDate)
         };
         let from_date = date(Column::FromDt)?;
         let thru_date = date(Column::ThruDt)?;
         let processed_date = processed_date.ok_or(BadDate)?;
+        let mut optional_date = |column, default: Date| match field(column) {
+            "" => Ok(default),
+            _ => date(column),
+        };
         let admission_date = optional_date(Column::AdmsnDt, from_date)?;
         let discharge_date = optional_date(Column::DschrgDt, thru_date)?;
         let line_date_column = if kind.institutional {
@@ -1105,16 +1202,18 @@ mod tests {
 
     #[test]
     fn rows_split_on_unescaped_pipes_and_drop_one_trailing_pipe() {
-        let mut row = Row {
-            raw: b" a |b\\|c||".to_vec(),
-            ..Row::default()
-        };
-        row.split();
+        let mut splitter = Splitter::default();
+        let row = splitter.split(b" a |b\\|c||");
         assert_eq!(row.get(0), Some(&b"a"[..]));
         assert_eq!(row.get(1), Some(&b"b|c"[..]));
         assert_eq!(row.get(2), Some(&b""[..]));
         assert_eq!(row.get(3), Some(&b""[..]));
         assert!(row.has_width(4) && row.has_width(3) && !row.has_width(2));
+        assert_eq!((row.text(1), row.text(9)), ("b|c", ""));
+        let row = splitter.split("é|ö ".as_bytes());
+        assert_eq!((row.text(0), row.text(1)), ("é", "ö"));
+        let row = splitter.split(b"\xFF|a");
+        assert_eq!((row.text(0), row.text(1)), ("", "a"));
     }
 
     #[test]
