@@ -2,9 +2,10 @@
 //!
 //! The CCLF files are the claims extracts CMS sends to ACOs and model
 //! participants (Shared Savings Program, REACH, bundled-payment models),
-//! one file per layout of the "CCLF file data guide". This reader takes the
-//! delimited form of four of them, with a header row of the guide's field
-//! names:
+//! one file per layout of the "CCLF file data guide". This reader takes four
+//! of them, delimited with a header row of the guide's field names, or in
+//! the guide's fixed width (known by the record length of the first line;
+//! no header):
 //!
 //! - CCLF1, Part A claims header: one row per claim version, made into one
 //!   claim line (line 1) carrying `CLM_PMT_AMT` as its allowed amount;
@@ -18,8 +19,7 @@
 //! `CLM_LINE_ALOWD_CHRG_AMT` a CCLF2; another `CLM_LINE_NUM` with
 //! `PAYTO_PRVDR_NPI_NUM` or `ORDRG_PRVDR_NPI_NUM` a CCLF6, else a CCLF5.
 //! CCLF1 and CCLF2 describe the same Part A claims: a run must be given one
-//! of them per claim, not both, or the claim's money counts twice. The
-//! fixed-width form of the files is not read.
+//! of them per claim, not both, or the claim's money counts twice.
 //!
 //! Every data row becomes exactly one [`RowOutcome`], with the canonical
 //! reader's checks in the contract's order (section 5). Versions come from
@@ -27,12 +27,17 @@
 //! cancellation = void), processed on `CLM_EFCTV_DT` (the claim thru date
 //! when empty). The guide's CCLF2 has neither column, so its rows are
 //! originals processed on the thru date unless the two columns are added to
-//! it (from the CCLF1 row of the same `CUR_CLM_UNIQ_ID`). The mapping,
+//! it (from the CCLF1 row of the same `CUR_CLM_UNIQ_ID`). Versions are not
+//! linked by the guide's natural keys: only rows sharing `CUR_CLM_UNIQ_ID`
+//! are versions of one claim. The mapping,
 //! field by field, is in `docs/INPUT-FORMATS.md` (section "CCLF").
 //!
 //! Rows are split on `|` when the header line holds one (no quoting, as the
-//! guide's pipe files have none), else read as comma CSV with the lenient
-//! quoting of [`crate::records`].
+//! guide's pipe files have none), at the guide's positions when the first
+//! line is a fixed-width record, else read as comma CSV with the lenient
+//! quoting of [`crate::records`]. `~` in any field and the dates
+//! `1000-01-01` and `9999-12-31` are the guide's "no value" and read as
+//! empty.
 
 use std::io::{self, BufRead};
 use std::path::Path;
@@ -177,6 +182,17 @@ impl Column {
         self.names()[0]
     }
 
+    fn is_date(self) -> bool {
+        matches!(
+            self,
+            Column::FromDt
+                | Column::ThruDt
+                | Column::EfctvDt
+                | Column::LineFromDt
+                | Column::InstnlRevCtrDt
+        )
+    }
+
     fn find(name: &[u8]) -> Option<Column> {
         Column::ALL.into_iter().find(|c| {
             c.names()
@@ -251,12 +267,45 @@ impl Row {
     }
 }
 
-/// The rows of a file, pipe or comma delimited.
+/// How a file's rows are laid out, decided from its first non-empty line.
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    /// Delimited by `|`, with a header row (no quoting).
+    Pipe,
+    /// Comma CSV with a header row.
+    Comma,
+    /// Fixed-width records without a header, of one of [`FIXED_LAYOUTS`].
+    Fixed(&'static FixedLayout),
+}
+
+impl Form {
+    /// The form of `input`'s first non-empty line; the input is left where
+    /// it was (only its buffer is looked at, so the line must fit in it, as
+    /// it does in the 1 MiB buffer of [`read_file`]).
+    fn of(input: &mut impl BufRead) -> io::Result<Form> {
+        let buffer = input.fill_buf()?;
+        let first = buffer
+            .split(|&b| b == b'\n')
+            .find(|l| !l.trim_ascii().is_empty())
+            .unwrap_or_default();
+        Ok(if first.contains(&b'|') {
+            Form::Pipe
+        } else if let Some(layout) = FixedLayout::of_line(first) {
+            Form::Fixed(layout)
+        } else {
+            Form::Comma
+        })
+    }
+}
+
+/// The rows of a file: lines split on `|` or at fixed positions, or comma
+/// CSV records.
 enum Rows<R> {
-    Pipe {
+    Lines {
         input: R,
         line: u64,
         offset: u64,
+        fixed: Option<&'static FixedLayout>,
     },
     Comma {
         reader: RecordReader<R>,
@@ -265,14 +314,34 @@ enum Rows<R> {
 }
 
 impl<R: BufRead> Rows<R> {
+    fn new(input: R, form: Form) -> Self {
+        let fixed = match form {
+            Form::Comma => {
+                return Rows::Comma {
+                    reader: RecordReader::new(input),
+                    record: Record::default(),
+                };
+            }
+            Form::Pipe => None,
+            Form::Fixed(layout) => Some(layout),
+        };
+        Rows::Lines {
+            input,
+            line: 0,
+            offset: 0,
+            fixed,
+        }
+    }
+
     /// Reads the next non-empty row; `Ok(false)` at the end.
     fn next(&mut self, row: &mut Row) -> io::Result<bool> {
         row.clear();
         match self {
-            Rows::Pipe {
+            Rows::Lines {
                 input,
                 line,
                 offset,
+                fixed,
             } => loop {
                 row.raw.clear();
                 let read = input.read_until(b'\n', &mut row.raw)?;
@@ -292,8 +361,17 @@ impl<R: BufRead> Rows<R> {
                 row.line = *line;
                 row.complete = true;
                 let raw = std::mem::take(&mut row.raw);
-                for field in raw.split(|&b| b == b'|') {
-                    row.push_field(field);
+                match fixed {
+                    // A record of another length has no fields, so it fails
+                    // the width check as a delimited row of the wrong field
+                    // count does.
+                    Some(layout) if raw.len() == layout.record_length => {
+                        for &(_, start, length) in layout.fields {
+                            row.push_field(&raw[start - 1..start - 1 + length]);
+                        }
+                    }
+                    Some(_) => {}
+                    None => raw.split(|&b| b == b'|').for_each(|f| row.push_field(f)),
                 }
                 row.raw = raw;
                 return Ok(true);
@@ -315,16 +393,138 @@ impl<R: BufRead> Rows<R> {
     }
 }
 
-/// Whether the first non-empty line of `input` holds a `|`; the input is
-/// left where it was (only its buffer is looked at, so the header must fit
-/// in it, as it does in the 1 MiB buffer of [`read_file`]).
-fn pipe_delimited(input: &mut impl BufRead) -> io::Result<bool> {
-    let buffer = input.fill_buf()?;
-    let first = buffer
-        .split(|&b| b == b'\n')
-        .find(|l| !l.trim_ascii().is_empty())
-        .unwrap_or_default();
-    Ok(first.contains(&b'|'))
+/// A fixed-width layout of the CCLF Information Packet (version 36 and
+/// later): the record length and the 1-based start and length of each
+/// column this reader uses, in record order. docs/INPUT-FORMATS.md
+/// ("CCLF fixed width") gives the positions with their sources.
+#[derive(Debug)]
+struct FixedLayout {
+    kind: Kind,
+    record_length: usize,
+    fields: &'static [(Column, usize, usize)],
+}
+
+/// CCLF1, CCLF2, CCLF5 and CCLF6 as the guide lays them out in fixed width.
+static FIXED_LAYOUTS: [FixedLayout; 4] = [
+    FixedLayout {
+        kind: Kind::PartA,
+        record_length: 437,
+        fields: &[
+            (Column::CurClmUniqId, 1, 13),
+            (Column::PrvdrOscarNum, 14, 6),
+            (Column::BeneMbiId, 20, 11),
+            (Column::BeneHicNum, 31, 11),
+            (Column::ClmTypeCd, 42, 2),
+            (Column::FromDt, 44, 10),
+            (Column::ThruDt, 54, 10),
+            (Column::PrncplDgnsCd, 66, 7),
+            (Column::ClmPmtAmt, 82, 17),
+            (Column::DrgCd, 104, 4),
+            (Column::AdjsmtTypeCd, 149, 2),
+            (Column::EfctvDt, 151, 10),
+        ],
+    },
+    FixedLayout {
+        kind: Kind::Revenue,
+        record_length: 199,
+        fields: &[
+            (Column::CurClmUniqId, 1, 13),
+            (Column::ClmLineNum, 14, 10),
+            (Column::BeneMbiId, 24, 11),
+            (Column::BeneHicNum, 35, 11),
+            (Column::ClmTypeCd, 46, 2),
+            (Column::LineFromDt, 48, 10),
+            (Column::RevCtrCd, 68, 4),
+            (Column::InstnlRevCtrDt, 72, 10),
+            (Column::LineHcpcsCd, 82, 5),
+            (Column::PrvdrOscarNum, 98, 6),
+            (Column::FromDt, 104, 10),
+            (Column::ThruDt, 114, 10),
+            (Column::LineCvrdPdAmt, 148, 17),
+        ],
+    },
+    FixedLayout {
+        kind: Kind::Physician,
+        record_length: 388,
+        fields: &[
+            (Column::CurClmUniqId, 1, 13),
+            (Column::ClmLineNum, 14, 10),
+            (Column::BeneMbiId, 24, 11),
+            (Column::BeneHicNum, 35, 11),
+            (Column::ClmTypeCd, 46, 2),
+            (Column::FromDt, 48, 10),
+            (Column::ThruDt, 58, 10),
+            (Column::LineFromDt, 78, 10),
+            (Column::LineHcpcsCd, 98, 5),
+            (Column::LineCvrdPdAmt, 103, 15),
+            (Column::RndrgPrvdrTaxNum, 126, 10),
+            (Column::AdjsmtTypeCd, 150, 2),
+            (Column::EfctvDt, 152, 10),
+            (Column::LineAlowdChrgAmt, 223, 17),
+            (Column::Dgns1Cd, 276, 7),
+        ],
+    },
+    FixedLayout {
+        kind: Kind::Dme,
+        record_length: 247,
+        fields: &[
+            (Column::CurClmUniqId, 1, 13),
+            (Column::ClmLineNum, 14, 10),
+            (Column::BeneMbiId, 24, 11),
+            (Column::BeneHicNum, 35, 11),
+            (Column::ClmTypeCd, 46, 2),
+            (Column::FromDt, 48, 10),
+            (Column::ThruDt, 58, 10),
+            (Column::LineFromDt, 71, 10),
+            (Column::LineHcpcsCd, 91, 5),
+            (Column::LineCvrdPdAmt, 96, 15),
+            (Column::PaytoPrvdrNpiNum, 112, 10),
+            (Column::OrdrgPrvdrNpiNum, 122, 10),
+            (Column::AdjsmtTypeCd, 136, 2),
+            (Column::EfctvDt, 138, 10),
+            (Column::LineAlowdChrgAmt, 209, 17),
+            (Column::BlgPrvdrNpiNum, 228, 10),
+        ],
+    },
+];
+
+impl FixedLayout {
+    /// The layout of a file whose first line is `line` (without its line
+    /// end): one of the guide's record lengths, with no delimiter and no
+    /// header name in it.
+    fn of_line(line: &[u8]) -> Option<&'static FixedLayout> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let names_a_column = line
+            .windows(b"CUR_CLM_UNIQ_ID".len())
+            .any(|w| w.eq_ignore_ascii_case(b"CUR_CLM_UNIQ_ID"));
+        if names_a_column || line.contains(&b',') || line.contains(&b'|') {
+            return None;
+        }
+        FIXED_LAYOUTS
+            .iter()
+            .find(|layout| layout.record_length == line.len())
+    }
+
+    /// The header a file of this layout would have: every field a column.
+    fn header(&self) -> Header {
+        let mut index = [None; Column::ALL.len()];
+        for (position, &(column, _, _)) in self.fields.iter().enumerate() {
+            index[column as usize] = Some(position);
+        }
+        Header {
+            kind: self.kind,
+            width: self.fields.len(),
+            index,
+        }
+    }
+}
+
+/// Whether the first line of a file is a fixed-width CCLF1, CCLF2, CCLF5 or
+/// CCLF6 record, known by its length (see [`FIXED_LAYOUTS`]). For
+/// `--claims-format auto`.
+pub fn looks_like_fixed_width_cclf(first_line: &str) -> bool {
+    let line = first_line.lines().next().unwrap_or_default();
+    FixedLayout::of_line(line.as_bytes()).is_some()
 }
 
 /// Where each known column sits in one file's header, and the layout.
@@ -407,11 +607,18 @@ impl Header {
         Ok(Header { kind, width, index })
     }
 
-    /// The trimmed field of `column`, empty when the header lacks it.
+    /// The trimmed field of `column`, empty when the header lacks it or
+    /// holds one of the guide's "no value" markers: `~` in a code field,
+    /// `1000-01-01` or `9999-12-31` in a date.
     fn field<'r>(&self, row: &'r Row, column: Column) -> &'r [u8] {
-        self.index[column as usize]
+        let value = self.index[column as usize]
             .and_then(|i| row.get(i))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        match value {
+            b"~" => b"",
+            b"1000-01-01" | b"9999-12-31" if column.is_date() => b"",
+            value => value,
+        }
     }
 
     /// The beneficiary: `BENE_MBI_ID` when non-empty, else `BENE_HIC_NUM`.
@@ -671,25 +878,20 @@ pub fn read_from(
         path: path.to_owned(),
         source,
     };
-    let mut rows = if pipe_delimited(&mut input).map_err(io_error)? {
-        Rows::Pipe {
-            input,
-            line: 0,
-            offset: 0,
-        }
-    } else {
-        Rows::Comma {
-            reader: RecordReader::new(input),
-            record: Record::default(),
+    let form = Form::of(&mut input).map_err(io_error)?;
+    let mut rows = Rows::new(input, form);
+    let mut row = Row::default();
+    let header = match form {
+        Form::Fixed(layout) => layout.header(),
+        Form::Pipe | Form::Comma => {
+            if !rows.next(&mut row).map_err(io_error)? {
+                return Err(Error::NoHeader {
+                    path: path.to_owned(),
+                });
+            }
+            Header::resolve(&row, path)?
         }
     };
-    let mut row = Row::default();
-    if !rows.next(&mut row).map_err(io_error)? {
-        return Err(Error::NoHeader {
-            path: path.to_owned(),
-        });
-    }
-    let header = Header::resolve(&row, path)?;
     let mut checker = RowChecker {
         header: &header,
         file,
@@ -711,7 +913,7 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
         source,
     };
     let mut file = open(path)?;
-    if !pipe_delimited(&mut file).map_err(io_error)? {
+    if let Form::Comma = Form::of(&mut file).map_err(io_error)? {
         return claims::raw_rows(path, rows);
     }
     records::lines_at(&mut file, rows.iter().map(|&(_, offset)| offset)).map_err(io_error)

@@ -14,7 +14,7 @@
 //!   outpatient, carrier), one wide row per claim.
 //! - [`cclf`]: the Claim and Claim Line Feed files ACOs and model
 //!   participants receive (Part A header and revenue centres, Part B physician,
-//!   DME), delimited.
+//!   DME), delimited or fixed width.
 
 pub mod cclf;
 pub mod rif;
@@ -38,7 +38,7 @@ pub enum ClaimsFormat {
     Rif,
     /// CMS DE-SynPUF inpatient, outpatient and carrier files.
     Synpuf,
-    /// CMS Claim and Claim Line Feed files (CCLF1, CCLF2, CCLF5, CCLF6), delimited.
+    /// CMS Claim and Claim Line Feed files (CCLF1, CCLF2, CCLF5, CCLF6), delimited or fixed width.
     Cclf,
     /// Detect each file's format from its header.
     Auto,
@@ -95,7 +95,7 @@ impl ClaimsFormat {
             ClaimsFormat::Rif
         } else if synpuf::looks_like_synpuf(&header) {
             ClaimsFormat::Synpuf
-        } else if cclf::looks_like_cclf(&header) {
+        } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(&header) {
             ClaimsFormat::Cclf
         } else {
             ClaimsFormat::Canonical

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use episode_recon::claims::{Error, RejectReason, RowOutcome};
 use episode_recon::final_action;
 use episode_recon::formats::cclf;
-use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, parse_date};
+use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
 use episode_recon::money::Money;
 
 fn date(text: &str) -> Date {
@@ -433,5 +433,275 @@ fn bad_revenue_centre_rows_are_rejected_with_reason_and_row() {
             (RejectReason::BadClaimType, 5, true),
             (RejectReason::MissingField, 6, true),
         ]
+    );
+}
+
+/// A fixed-width record of `length` characters: blanks, with each value
+/// written at its 1-based start position (positions from the CCLF
+/// Information Packet's tables, as docs/INPUT-FORMATS.md gives them).
+fn fixed(length: usize, values: &[(usize, &str)]) -> String {
+    let mut record = vec![b' '; length];
+    for &(start, value) in values {
+        record[start - 1..start - 1 + value.len()].copy_from_slice(value.as_bytes());
+    }
+    String::from_utf8(record).expect("ASCII")
+}
+
+/// A fixed-width CCLF1 record of the claim of [`cclf1_row`], with the
+/// guide's zero-padded id and sign position, and fields the reader does not
+/// use filled in (billing NPI, control number, contractor).
+fn cclf1_fixed(id: &str, pmt: &str, adjsmt: &str, efctv: &str) -> String {
+    fixed(
+        437,
+        &[
+            (1, id),
+            (14, "140010"),
+            (20, "1EG4TE5MK73"),
+            (42, "60"),
+            (44, "2024-03-01"),
+            (54, "2024-03-05"),
+            (64, "1"),
+            (65, "1"),
+            (66, "M1611"),
+            (82, pmt),
+            (100, "17"),
+            (102, "06"),
+            (104, "0470"),
+            (119, "1234567893"),
+            (149, adjsmt),
+            (151, efctv),
+            (161, "2024-03-20"),
+            (313, "1999999984"),
+            (353, "CTRL-0001"),
+            (433, "15201"),
+        ],
+    )
+}
+
+/// A line with its source cleared, to compare what two forms of one row say.
+fn without_source(mut line: ClaimLine) -> ClaimLine {
+    line.source = Source {
+        file: 0,
+        row: 0,
+        offset: 0,
+    };
+    line
+}
+
+#[test]
+fn a_fixed_width_part_a_header_reads_as_its_delimited_row_does() {
+    let record = cclf1_fixed("0000000001001", " 0000000014500.25", "0", "2024-03-15");
+    assert_eq!(record.len(), 437);
+    let got = lines(&format!("{record}\n"));
+    assert_eq!(got.len(), 1);
+    let line = &got[0];
+    // No header: the first record is line 1.
+    assert_eq!((line.source.row, line.source.offset), (1, 0));
+    assert_eq!(&*line.claim_id, "0000000001001");
+    assert_eq!(line.allowed, money("14500.25"));
+    assert_eq!(line.drg.as_deref(), Some("470"));
+    assert_eq!(line.provider_id.as_deref(), Some("140010"));
+    assert_eq!(line.processed_date, date("2024-03-15"));
+    let delimited = lines(&format!(
+        "{CCLF1_HEADER}\n{}\n",
+        cclf1_row("0000000001001", "14500.25", "0", "2024-03-15")
+    ));
+    assert_eq!(
+        without_source(line.clone()),
+        without_source(delimited[0].clone())
+    );
+}
+
+#[test]
+fn a_fixed_width_revenue_centre_claim_reads_line_by_line() {
+    // CCLF2: the inpatient-style sentinel 1000-01-01 as revenue centre date
+    // on line 1 (so the line from date is its date), a real one on line 2.
+    let line = |number: &str, line_from: &str, rev_dt: &str, hcpcs: &str, amt: &str| {
+        fixed(
+            199,
+            &[
+                (1, "0000000004001"),
+                (14, number),
+                (24, "1EG4TE5MK73"),
+                (46, "40"),
+                (48, line_from),
+                (58, line_from),
+                (68, "0450"),
+                (72, rev_dt),
+                (82, hcpcs),
+                (98, "140010"),
+                (104, "2024-03-01"),
+                (114, "2024-03-02"),
+                (124, " 000000000000000001.0000"),
+                (148, amt),
+                (165, "25"),
+                (175, "5025 "),
+                (180, "140010"),
+            ],
+        )
+    };
+    let text = format!(
+        "{}\r\n{}\r\n",
+        line(
+            "0000000001",
+            "2024-03-01",
+            "1000-01-01",
+            "99284",
+            " 0000000000350.10"
+        ),
+        line(
+            "0000000002",
+            "2024-03-01",
+            "2024-03-02",
+            "~    ",
+            "-0000000000040.25"
+        ),
+    );
+    let got = lines(&text);
+    assert_eq!(got.len(), 2);
+    let (a, b) = (&got[0], &got[1]);
+    assert_eq!((a.source.row, b.source.row), (1, 2));
+    assert_eq!(b.source.offset, 201);
+    assert_eq!((a.line_number, b.line_number), (1, 2));
+    assert_eq!(
+        (a.claim_type, a.record_type),
+        (ClaimType::Op, RecordType::Original)
+    );
+    // No CLM_EFCTV_DT in CCLF2: processed on the claim thru date.
+    assert_eq!(a.processed_date, date("2024-03-02"));
+    assert_eq!(
+        (a.line_date, b.line_date),
+        (date("2024-03-01"), date("2024-03-02"))
+    );
+    assert_eq!((a.allowed, b.allowed), (money("350.10"), money("-40.25")));
+    assert_eq!(
+        (a.hcpcs.as_deref(), b.hcpcs.as_deref()),
+        (Some("99284"), None)
+    );
+    assert_eq!(a.provider_id.as_deref(), Some("140010"));
+}
+
+#[test]
+fn fixed_width_part_b_claims_take_the_allowed_amount() {
+    // CCLF5: covered paid at 103, allowed at 223 (taken), an adjustment,
+    // `~` for the diagnosis.
+    let physician = fixed(
+        388,
+        &[
+            (1, "0000000002001"),
+            (14, "0000000001"),
+            (24, "1EG4TE5MK73"),
+            (46, "71"),
+            (48, "2024-03-01"),
+            (58, "2024-03-02"),
+            (68, "001"),
+            (76, "21"),
+            (78, "2024-03-02"),
+            (88, "2024-03-02"),
+            (98, "99232"),
+            (103, " 00000000060.00"),
+            (119, "~"),
+            (126, "123456789"),
+            (136, "1234567893"),
+            (150, "2"),
+            (152, "2024-04-01"),
+            (162, "2024-04-03"),
+            (223, " 0000000000076.50"),
+            (240, " 000000000000000001.0000"),
+            (276, "~"),
+            (384, "15202"),
+        ],
+    );
+    let got = lines(&format!("{physician}\n"));
+    let a = &got[0];
+    assert_eq!(
+        (a.claim_type, a.record_type),
+        (ClaimType::Pb, RecordType::Replacement)
+    );
+    assert_eq!(a.allowed, money("76.50"));
+    assert_eq!(a.processed_date, date("2024-04-01"));
+    assert_eq!(a.line_date, date("2024-03-02"));
+    assert_eq!(a.hcpcs.as_deref(), Some("99232"));
+    assert_eq!(a.provider_id.as_deref(), Some("123456789"));
+    assert_eq!(a.principal_dx, None);
+
+    // CCLF6: the pay-to supplier, the allowed amount at 209.
+    let dme = fixed(
+        247,
+        &[
+            (1, "0000000003001"),
+            (14, "0000000001"),
+            (24, "1EG4TE5MK73"),
+            (46, "82"),
+            (48, "2024-03-06"),
+            (58, "2024-03-06"),
+            (68, "R"),
+            (69, "12"),
+            (71, "2024-03-06"),
+            (81, "2024-03-06"),
+            (91, "E0143"),
+            (96, " 00000000068.32"),
+            (112, "1999999984"),
+            (122, "1234567893"),
+            (136, "0"),
+            (138, "2024-03-10"),
+            (209, " 0000000000085.40"),
+            (228, "1111111112"),
+            (238, "1234567893"),
+        ],
+    );
+    let got = lines(&format!("{dme}\n"));
+    let d = &got[0];
+    assert_eq!(
+        (d.claim_type, d.record_type),
+        (ClaimType::Dme, RecordType::Original)
+    );
+    assert_eq!(d.allowed, money("85.40"));
+    assert_eq!(d.provider_id.as_deref(), Some("1999999984"));
+    assert_eq!(d.hcpcs.as_deref(), Some("E0143"));
+    assert_eq!(d.processed_date, date("2024-03-10"));
+}
+
+#[test]
+fn bad_fixed_width_records_are_rejected_with_reason_and_row() {
+    let good = cclf1_fixed("0000000001001", " 0000000000100.00", "0", "2024-03-15");
+    let short = &good[..436];
+    let bad_date = cclf1_fixed("0000000001003", " 0000000000100.00", "0", "2024-02-30");
+    let sentinel_thru = good.replacen("2024-03-05", "9999-12-31", 1);
+    let text = format!("{good}\n{short}\n{bad_date}\n{sentinel_thru}\n");
+    let (_dir, path) = temp_file("P.A1234.ACO.ZC1Y24.D240401.T0100000", &text);
+    let got: Vec<_> = outcomes(&path, None)
+        .into_iter()
+        .map(|o| match o {
+            RowOutcome::Line(l) => (None, l.source.row),
+            RowOutcome::Rejected(r) => (Some(r.reason), r.source.row),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (None, 1),
+            (Some(RejectReason::BadFieldCount), 2),
+            (Some(RejectReason::BadDate), 3),
+            (Some(RejectReason::MissingField), 4),
+        ]
+    );
+    // The raw text of a fixed-width row is found again by its offset.
+    let raw = cclf::raw_rows(&path, &[(2, 438)]).expect("raw rows");
+    assert_eq!(&*raw[0], short.as_bytes());
+}
+
+#[test]
+fn fixed_width_files_are_detected_by_record_length() {
+    use episode_recon::formats::ClaimsFormat;
+    let record = cclf1_fixed("0000000001001", " 0000000000100.00", "0", "2024-03-15");
+    assert!(cclf::looks_like_fixed_width_cclf(&format!("{record}\r\n")));
+    assert!(!cclf::looks_like_fixed_width_cclf(&record[..436]));
+    assert!(!cclf::looks_like_fixed_width_cclf(CCLF1_HEADER));
+    let (_dir, path) = temp_file("cclf1.dat", &format!("{record}\n"));
+    assert_eq!(
+        ClaimsFormat::Auto.of_file(&path).expect("readable"),
+        ClaimsFormat::Cclf
     );
 }
