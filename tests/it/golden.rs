@@ -14,32 +14,42 @@ fn golden(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Runs `episode-recon reconcile ARGS --out TEMP` from `dir`, asserts it
+/// succeeded, and returns its outputs and stdout.
+fn reconcile_in(dir: &Path, args: &[&str]) -> (Outputs, String) {
+    let out = tempfile::tempdir().expect("temporary folder");
+    let out_dir = out.path().join("out");
+    let mut all = vec!["reconcile"];
+    all.extend_from_slice(args);
+    all.extend(["--out", out_dir.to_str().expect("UTF-8 path")]);
+    let run = cli_in(dir, &all);
+    assert!(
+        run.status.success(),
+        "{}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    (
+        Outputs::read(&out_dir),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+    )
+}
+
 /// Runs a contract example from inside its folder, with the paths its
 /// README gives, and compares all five outputs.
 fn example(name: &str) {
     let dir = golden(name);
-    let out = tempfile::tempdir().expect("temporary folder");
-    let out_dir = out.path().join("out");
-    let run = cli_in(
+    let (actual, _) = reconcile_in(
         &dir,
         &[
-            "reconcile",
             "--claims",
             "claims/claims.csv",
             "--definitions",
             "definitions",
             "--target-prices",
             "target_prices.csv",
-            "--out",
-            out_dir.to_str().expect("UTF-8 path"),
         ],
     );
-    assert!(
-        run.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let actual = Outputs::read(&out_dir);
     let expected = Outputs::read(&dir.join("expected"));
     assert_eq!(actual.episodes, expected.episodes, "{name}: episodes.csv");
     assert_eq!(
@@ -89,36 +99,22 @@ fn example_03_pricing() {
 #[test]
 fn bundled_sample() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = tempfile::tempdir().expect("temporary folder");
-    let out_dir = out.path().join("out");
-    let run = cli_in(
+    let (actual, stdout) = reconcile_in(
         root,
         &[
-            "reconcile",
             "--claims",
             "sample-claims/claims",
             "--definitions",
             "episode-definitions",
             "--target-prices",
             "sample-claims/target_prices.csv",
-            "--out",
-            out_dir.to_str().expect("UTF-8 path"),
         ],
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         stdout.contains("Every row and dollar is accounted for"),
         "{stdout}"
     );
-    assert_eq!(
-        Outputs::read(&out_dir),
-        Outputs::read(&golden("sample/expected"))
-    );
+    assert_eq!(actual, Outputs::read(&golden("sample/expected")));
 }
 
 /// The sample's golden outputs hold what the sample promises: every claim
@@ -152,4 +148,42 @@ fn bundled_sample_shows_every_case() {
     assert_eq!(summary["check"], true);
     assert!(summary["rows"]["void"].as_u64() > Some(0));
     assert!(summary["rows"]["superseded"].as_u64() > Some(0));
+}
+
+/// The README's CCLF command: fixed-width CCLF1 and CCLF6 and a delimited
+/// CCLF5 (tests/fixtures/cclf), format detected per file, with the shipped
+/// BPCI Advanced episodes. By hand: P0020 (major joint replacement, DRG 470,
+/// discharged 2024-03-05, so the window ends 2024-06-02) holds the anchor
+/// 14500.25, the SNF stay 6200.00, the readmission 5100.00, the surgeon's
+/// 1786.12 + 76.50, the visit 110.00 and the walker 85.40: 27858.27 against
+/// 25000.00 × 0.97 = 24250.00, a loss of 3608.27 within the 20% stop-loss.
+/// The readmission (DRG 603) opens its own A0006 episode: 5100.00 + the
+/// visit 110.00 = 5210.00 against 6000.00 × 0.97 = 5820.00, a gain of 610.00.
+#[test]
+fn cclf_files_with_the_bpci_advanced_episodes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (actual, _) = reconcile_in(
+        root,
+        &[
+            "--claims-format",
+            "auto",
+            "--claims",
+            "tests/fixtures/cclf/cclf1_part_a_header.txt",
+            "tests/fixtures/cclf/cclf5_part_b_physicians.txt",
+            "tests/fixtures/cclf/cclf6_part_b_dme.txt",
+            "--definitions",
+            "episode-definitions/bpci-advanced",
+            "--target-prices",
+            "tests/fixtures/cclf/target_prices.csv",
+        ],
+    );
+    for figure in [
+        "P0020,1EG4TE5MK73,140010,0000000001001,470,2024-03-01,2024-06-02,2024Q2,priced,7,\
+         27858.27,27858.27,24250.00,-3608.27",
+        "A0006,1EG4TE5MK73,140010,0000000001003,603,2024-04-02,2024-07-02,2024Q3,priced,2,\
+         5210.00,5210.00,5820.00,610.00",
+    ] {
+        assert!(actual.episodes.contains(figure), "{}", actual.episodes);
+    }
+    assert_eq!(actual, Outputs::read(&golden("cclf/expected")));
 }
