@@ -520,25 +520,42 @@ pub fn read_file(
     as_of: Option<Date>,
     sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    read_from(open(path)?, path, file, as_of, sink)
+    read_sequential(open(path)?, path, file, as_of, true, sink)
 }
 
-/// [`read_file`] on any input; `path` names it in errors.
+/// [`read_file`] on any input; `path` names it in errors. The input cannot
+/// be read twice, so every institutional claim version is remembered (see
+/// [`Settled`]).
 pub fn read_from(
     input: impl Read,
     path: &Path,
     file: u32,
     as_of: Option<Date>,
+    sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    read_sequential(input, path, file, as_of, false, sink)
+}
+
+/// Reads `input` chunk by chunk on this thread; `rereadable` when `input`
+/// is the file at `path` from its start.
+fn read_sequential(
+    input: impl Read,
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    rereadable: bool,
     mut sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
     const CHUNK_BYTES: usize = 1 << 20;
     let mut chunks = records::ChunkReader::unquoted(input, CHUNK_BYTES);
     let (header, rest) = read_header(&mut chunks, path)?;
-    let mut settled = Settled::default();
+    let rows_start = rest.offset;
+    let rebuild = |end| versions_carried(path, &header, rows_start, end);
+    let mut settled = Settled::new(rereadable.then_some(&rebuild as Rebuild));
     let mut chunk = Some(rest);
     while let Some(next) = chunk {
         let mut parsed = parse_chunk(&header, file, as_of, &next);
-        settled.settle(&mut parsed);
+        settled.settle(&mut parsed)?;
         parsed.outcomes.into_iter().for_each(&mut sink);
         chunk = chunks.next_chunk().map_err(|e| io_error(path, e))?;
     }
@@ -565,7 +582,9 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
     let input = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let mut chunks = records::ChunkReader::unquoted(input, chunking.chunk_bytes);
     let (header, rest) = read_header(&mut chunks, path)?;
-    let mut settled = Settled::default();
+    let rows_start = rest.offset;
+    let rebuild = |end| versions_carried(path, &header, rows_start, end);
+    let mut settled = Settled::new(Some(&rebuild));
     let mut batch = vec![rest];
     loop {
         while batch.len() < chunking.batch.max(1) {
@@ -582,7 +601,7 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
             .map(|chunk| parse_chunk(&header, file, as_of, chunk))
             .collect();
         for chunk in &mut parsed {
-            settled.settle(chunk);
+            settled.settle(chunk)?;
         }
         let folded: Vec<T> = parsed
             .into_par_iter()
@@ -642,11 +661,12 @@ fn read_header<R: Read>(
 }
 
 /// A chunk's row outcomes, with the rows that carried their version's claim
-/// amount as the first of the version within the chunk.
+/// amount as the first of the version within the chunk (index and byte
+/// offset of the row).
 #[derive(Debug, Default)]
 struct ParsedChunk {
     outcomes: Vec<RowOutcome>,
-    carried: Vec<(usize, VersionSeen)>,
+    carried: Vec<(usize, u64, VersionSeen)>,
 }
 
 /// Parses one chunk of whole rows.
@@ -663,10 +683,39 @@ fn parse_chunk(
         let row = splitter.split(raw);
         parsed.outcomes.push(checker.check(&row, line, offset));
         if let Some(version) = checker.carried.take() {
-            parsed.carried.push((parsed.outcomes.len() - 1, version));
+            parsed
+                .carried
+                .push((parsed.outcomes.len() - 1, offset, version));
         }
     }
     parsed
+}
+
+/// Every version carried by the file's rows before a byte offset: what
+/// [`Settled`] needs when it finds the file out of claim order.
+type Rebuild<'a> = &'a dyn Fn(u64) -> Result<FxHashSet<VersionSeen>, Error>;
+
+/// The rows of `path` between `start` and `end` parsed again, for
+/// [`Rebuild`].
+fn versions_carried(
+    path: &Path,
+    header: &Header,
+    start: u64,
+    end: u64,
+) -> Result<FxHashSet<VersionSeen>, Error> {
+    let mut input = open(path)?;
+    io::Seek::seek(&mut input, io::SeekFrom::Start(start)).map_err(|e| io_error(path, e))?;
+    let mut chunks = records::ChunkReader::unquoted(input.take(end - start), 1 << 20);
+    let mut versions = FxHashSet::default();
+    while let Some(mut chunk) = chunks.next_chunk().map_err(|e| io_error(path, e))? {
+        // Only the versions matter here; line 1 would be read as a header
+        // line (its BOM stripped), which these rows are not.
+        chunk.offset += start;
+        chunk.first_line += 1;
+        let parsed = parse_chunk(header, 0, None, &chunk);
+        versions.extend(parsed.carried.into_iter().map(|(_, _, version)| version));
+    }
+    Ok(versions)
 }
 
 /// The institutional claim versions whose amount a row has carried, over
@@ -675,18 +724,73 @@ fn parse_chunk(
 /// the same version (which row carries it changes the row's amount, never
 /// whether the row is rejected).
 ///
-/// It holds one entry per institutional claim version of the file: about
-/// a hundred bytes each.
-#[derive(Debug, Default)]
-struct Settled(FxHashSet<VersionSeen>);
+/// CMS extracts come sorted by beneficiary and claim, so a claim's rows are
+/// together and only the current claim's versions need remembering: memory
+/// stays flat on a national file. The first row out of that order switches
+/// to remembering every version, after re-reading the rows before it to
+/// learn theirs (a file that is not sorted costs one more pass over the
+/// rows before the first disorder, and one entry per institutional claim
+/// version).
+enum Settled<'r> {
+    InOrder {
+        /// The beneficiary and claim id of the last carrying row.
+        beneficiary: Vec<u8>,
+        claim: Vec<u8>,
+        /// That claim's versions carried so far.
+        versions: FxHashSet<VersionSeen>,
+        rebuild: Rebuild<'r>,
+    },
+    Any(FxHashSet<VersionSeen>),
+}
 
-impl Settled {
-    fn settle(&mut self, chunk: &mut ParsedChunk) {
-        for (row, version) in chunk.carried.drain(..) {
-            if !self.0.insert(version) {
+impl<'r> Settled<'r> {
+    /// A settlement starting in claim order when it can re-read the file,
+    /// else remembering every version from the start.
+    fn new(rebuild: Option<Rebuild<'r>>) -> Self {
+        match rebuild {
+            Some(rebuild) => Settled::InOrder {
+                beneficiary: Vec::new(),
+                claim: Vec::new(),
+                versions: FxHashSet::default(),
+                rebuild,
+            },
+            None => Settled::Any(FxHashSet::default()),
+        }
+    }
+
+    fn settle(&mut self, chunk: &mut ParsedChunk) -> Result<(), Error> {
+        use std::cmp::Ordering;
+        for (row, offset, version) in chunk.carried.drain(..) {
+            if let Settled::InOrder {
+                beneficiary,
+                claim,
+                versions,
+                rebuild,
+            } = self
+            {
+                let this = version.claim();
+                match this.cmp(&(beneficiary.as_slice(), claim.as_slice())) {
+                    Ordering::Equal => {}
+                    Ordering::Greater => {
+                        beneficiary.clear();
+                        beneficiary.extend_from_slice(this.0);
+                        claim.clear();
+                        claim.extend_from_slice(this.1);
+                        versions.clear();
+                    }
+                    Ordering::Less => *self = Settled::Any(rebuild(offset)?),
+                }
+            }
+            let first = match self {
+                Settled::InOrder { versions, .. } | Settled::Any(versions) => {
+                    versions.insert(version)
+                }
+            };
+            if !first {
                 drop_claim_amount(&mut chunk.outcomes[row]);
             }
         }
+        Ok(())
     }
 }
 
@@ -731,6 +835,21 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
 enum VersionSeen {
     Key(VersionKey),
     Raw(Box<[u8]>),
+}
+
+impl VersionSeen {
+    /// The beneficiary and claim id the version belongs to, as the row
+    /// wrote them (trimmed).
+    fn claim(&self) -> (&[u8], &[u8]) {
+        match self {
+            VersionSeen::Key(key) => (key.beneficiary_id.as_bytes(), key.claim_id.as_bytes()),
+            VersionSeen::Raw(raw) => {
+                let mut fields = raw.split(|&b| b == 0);
+                let beneficiary = fields.next().unwrap_or_default();
+                (beneficiary, fields.next().unwrap_or_default())
+            }
+        }
+    }
 }
 
 /// The row checks of one file.

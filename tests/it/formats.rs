@@ -339,32 +339,69 @@ fn auto_reads_a_cclf_file_through_the_engine() {
 /// Reading a RIF file in parallel chunks gives every row the outcome the
 /// sequential reader gives it, whatever the chunk size, batch and threads:
 /// in particular the claim amount stays on the first row of each version in
-/// the file when a version's rows straddle chunks.
+/// the file when a version's rows straddle chunks. The reference reads from
+/// a stream, remembering every version from the start; the file readers
+/// remember only the current claim's while the file is in claim order, and
+/// re-read the rows before the first disorder (here at the start, in the
+/// middle, or only at the last row, a far repeat of an inpatient row).
 #[test]
 fn rif_chunks_give_the_sequential_outcomes() {
-    use episode_recon::claims::Chunking;
-    use proptest::prelude::*;
     let dir = tempfile::tempdir().expect("temporary folder");
     let lines = generated_lines(dir.path(), 40, 3);
-    let mut text = rif::write(&lines);
-    // A bad row, a blank line and a row of a version seen far earlier.
-    text.push_str("INSERT|B9|C9|F|99|01-JAN-2026|01-JAN-2026|05-JAN-2026||||1.00|||||1||||\n\n");
-    let repeat = text.lines().nth(3).expect("rows").to_owned();
-    text.push_str(&repeat);
-    text.push('\n');
-    let path = dir.path().join("claims.rif");
-    std::fs::write(&path, &text).expect("write");
+    let text = rif::write(&lines);
+    let (header, rows) = text.split_once('\n').expect("a header");
+    let rows: Vec<&str> = rows.lines().collect();
+    let in_order = rows.clone();
+    let halves_swapped = [&rows[rows.len() / 2..], &rows[..rows.len() / 2]].concat();
+    // Every 7th row, then every 7th from the second, ...: a claim's rows
+    // far apart.
+    let interleaved: Vec<&str> = (0..7)
+        .flat_map(|start| rows.iter().skip(start).step_by(7).copied())
+        .collect();
+    // An institutional row (claim-level amount) to repeat at the end.
+    let institutional = *rows
+        .iter()
+        .find(|row| {
+            row.split('|')
+                .nth(4)
+                .is_some_and(|code| code.starts_with('6'))
+        })
+        .expect("an inpatient row");
+    for (name, rows) in [
+        ("in order", in_order),
+        ("halves swapped", halves_swapped),
+        ("interleaved", interleaved),
+    ] {
+        let mut text = format!("{header}\n{}\n", rows.join("\n"));
+        // A bad row, a blank line and a row of a version seen far earlier.
+        text.push_str(
+            "INSERT|B9|C9|F|99|01-JAN-2026|01-JAN-2026|05-JAN-2026||||1.00|||||1||||\n\n",
+        );
+        text.push_str(institutional);
+        text.push('\n');
+        let path = dir.path().join("claims.rif");
+        std::fs::write(&path, &text).expect("write");
+        rif_chunks_match_the_stream(&path, name);
+    }
+}
 
+fn rif_chunks_match_the_stream(path: &Path, name: &str) {
+    use episode_recon::claims::Chunking;
+    use proptest::prelude::*;
     for as_of in [None, Some("2026-06-30")] {
         let as_of = as_of.map(|d| episode_recon::model::parse_date(d.as_bytes()).expect("date"));
         let mut sequential = Vec::new();
-        rif::read_file(&path, 0, as_of, |o| sequential.push(o)).expect("readable");
-        proptest!(ProptestConfig::with_cases(24), |(chunk_bytes in 1usize..600, batch in 1usize..4, threads in 1usize..4)| {
+        let stream = std::fs::File::open(path).expect("open");
+        rif::read_from(stream, path, 0, as_of, |o| sequential.push(o)).expect("readable");
+        let mut from_file = Vec::new();
+        rif::read_file(path, 0, as_of, |o| from_file.push(o)).expect("readable");
+        assert_eq!(from_file, sequential, "{name}");
+        proptest!(ProptestConfig::with_cases(16), |(chunk_bytes in 1usize..600, batch in 1usize..4, threads in 1usize..4)| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
             let mut chunked = Vec::new();
             pool.install(|| {
                 rif::read_file_chunked(
-                    &path,
+                    path,
                     0,
                     as_of,
                     Chunking { chunk_bytes, batch },
@@ -377,7 +414,7 @@ fn rif_chunks_give_the_sequential_outcomes() {
                 )
             })
             .expect("readable");
-            prop_assert_eq!(&chunked, &sequential);
+            prop_assert_eq!(&chunked, &sequential, "{}", name);
         });
     }
 }
