@@ -22,19 +22,8 @@ claims="$work/data/claims/claims.csv"
 rows=$(($(wc -l <"$claims") - 1))
 bytes=$(stat -c %s "$claims")
 
-# best_of CMD...: runs CMD $runs times; prints "seconds peak_kib" of the fastest.
-best_of() {
-  local best="" best_mem=""
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
-      cat "$work/stderr" >&2
-      return 1
-    }
-    read -r secs mem <"$work/time"
-    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs best_mem=$mem; fi
-  done
-  echo "$best $best_mem"
-}
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 
 reconcile=("$bin" reconcile --claims "$claims" --definitions "$work/data/definitions"
   --target-prices "$work/data/target_prices.csv" --out "$work/out" --force)
