@@ -150,40 +150,82 @@ fn bundled_sample_shows_every_case() {
     assert!(summary["rows"]["superseded"].as_u64() > Some(0));
 }
 
+/// Runs the README's command for files of a CMS claims format with the
+/// shipped BPCI Advanced episodes (format detected per file), checks the
+/// episodes worked by hand are in `episodes.csv`, and compares all five
+/// outputs with `tests/golden/NAME/expected`.
+fn bpci_advanced_run(name: &str, claims: &[&str], prices: &str, episodes: &[&str]) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut args = vec!["--claims-format", "auto", "--claims"];
+    args.extend_from_slice(claims);
+    args.extend([
+        "--definitions",
+        "episode-definitions/bpci-advanced",
+        "--target-prices",
+        prices,
+    ]);
+    let (actual, _) = reconcile_in(root, &args);
+    for episode in episodes {
+        assert!(
+            actual.episodes.contains(episode),
+            "{name}: {}",
+            actual.episodes
+        );
+    }
+    assert_eq!(
+        actual,
+        Outputs::read(&golden(&format!("{name}/expected"))),
+        "{name}"
+    );
+}
+
 /// The README's CCLF command: fixed-width CCLF1 and CCLF6 and a delimited
-/// CCLF5 (tests/fixtures/cclf), format detected per file, with the shipped
-/// BPCI Advanced episodes. By hand: P0020 (major joint replacement, DRG 470,
-/// discharged 2024-03-05, so the window ends 2024-06-02) holds the anchor
-/// 14500.25, the SNF stay 6200.00, the readmission 5100.00, the surgeon's
-/// 1786.12 + 76.50, the visit 110.00 and the walker 85.40: 27858.27 against
-/// 25000.00 × 0.97 = 24250.00, a loss of 3608.27 within the 20% stop-loss.
-/// The readmission (DRG 603) opens its own A0006 episode: 5100.00 + the
-/// visit 110.00 = 5210.00 against 6000.00 × 0.97 = 5820.00, a gain of 610.00.
+/// CCLF5 (tests/fixtures/cclf). By hand: P0020 (major joint replacement,
+/// DRG 470, discharged 2024-03-05, so the window ends 2024-06-02) holds the
+/// anchor 14500.25, the SNF stay 6200.00, the readmission 5100.00, the
+/// surgeon's 1786.12 + 76.50, the visit 110.00 and the walker 85.40:
+/// 27858.27 against 25000.00 × 0.97 = 24250.00, a loss of 3608.27 within
+/// the 20% stop-loss. The readmission (DRG 603) opens its own A0006 episode:
+/// 5100.00 + the visit 110.00 = 5210.00 against 6000.00 × 0.97 = 5820.00, a
+/// gain of 610.00.
 #[test]
 fn cclf_files_with_the_bpci_advanced_episodes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (actual, _) = reconcile_in(
-        root,
+    bpci_advanced_run(
+        "cclf",
         &[
-            "--claims-format",
-            "auto",
-            "--claims",
             "tests/fixtures/cclf/cclf1_part_a_header.txt",
             "tests/fixtures/cclf/cclf5_part_b_physicians.txt",
             "tests/fixtures/cclf/cclf6_part_b_dme.txt",
-            "--definitions",
-            "episode-definitions/bpci-advanced",
-            "--target-prices",
-            "tests/fixtures/cclf/target_prices.csv",
+        ],
+        "tests/fixtures/cclf/target_prices.csv",
+        &[
+            "P0020,1EG4TE5MK73,140010,0000000001001,470,2024-03-01,2024-06-02,2024Q2,priced,7,\
+             27858.27,27858.27,24250.00,-3608.27",
+            "A0006,1EG4TE5MK73,140010,0000000001003,603,2024-04-02,2024-07-02,2024Q3,priced,2,\
+             5210.00,5210.00,5820.00,610.00",
         ],
     );
-    for figure in [
-        "P0020,1EG4TE5MK73,140010,0000000001001,470,2024-03-01,2024-06-02,2024Q2,priced,7,\
-         27858.27,27858.27,24250.00,-3608.27",
-        "A0006,1EG4TE5MK73,140010,0000000001003,603,2024-04-02,2024-07-02,2024Q3,priced,2,\
-         5210.00,5210.00,5820.00,610.00",
-    ] {
-        assert!(actual.episodes.contains(figure), "{}", actual.episodes);
-    }
-    assert_eq!(actual, Outputs::read(&golden("cclf/expected")));
+}
+
+/// The README's RIF command: inpatient, SNF and carrier files in the CMS
+/// layouts (tests/fixtures/rif/episode). By hand: the inpatient stay's
+/// allowed amount is CLM_PMT_AMT 14500.25 + the Part A deductible 1632.00 =
+/// 16132.25 (on its first row), the SNF stay 6200.00 + coinsurance 1000.00 =
+/// 7200.00, the surgeon's lines 1786.12 + 76.50: 25194.87 against 25000.00 ×
+/// 0.97 = 24250.00, a loss of 944.87.
+#[test]
+fn rif_files_with_the_bpci_advanced_episodes() {
+    bpci_advanced_run(
+        "rif",
+        &[
+            "tests/fixtures/rif/episode/inpatient.txt",
+            "tests/fixtures/rif/episode/snf.txt",
+            "tests/fixtures/rif/episode/carrier.txt",
+        ],
+        "tests/fixtures/rif/episode/target_prices.csv",
+        &[
+            "P0020,567834,140010,900000000001,470,2024-03-01,2024-06-02,2024Q2,priced,5,\
+           25194.87,25194.87,24250.00,-944.87",
+        ],
+    );
 }
