@@ -4,9 +4,10 @@
 //! Each line is written with the columns the engine uses, in normal form
 //! and with every default applied; rows that cannot be mapped are written
 //! beside it with their file, row and reason, as `rejects.csv` would list
-//! them. Nothing read is left out of one or the other.
+//! them. Nothing read is left out of one or the other. Both files are
+//! written beside their final names and renamed into place only when every
+//! input was read, so a failed conversion leaves no half-written file.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -95,14 +96,23 @@ pub fn fields(line: &ClaimLine) -> [String; 16] {
 /// `out.rejects.csv`.
 pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Converted, Error> {
     let rejects_path = out.with_extension("rejects.csv");
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-            path: parent.to_owned(),
-            source,
-        })?;
-    }
+    let parent = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+        path: parent.to_owned(),
+        source,
+    })?;
+    // Staged beside the final names (same file system, so the rename is
+    // atomic); removed when dropped, that is on any error.
     let create = |path: &Path| {
-        File::create(path)
+        let mut staged = tempfile::Builder::new();
+        // Created as any new file is (the umask applies), not owner-only.
+        #[cfg(unix)]
+        staged.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        staged
+            .tempfile_in(parent)
             .map(BufWriter::new)
             .map_err(|source| Error::Io {
                 path: path.to_owned(),
@@ -164,7 +174,13 @@ pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Co
             });
         }
     }
-    lines_out.flush().map_err(write_error(out))?;
-    rejects_out.flush().map_err(write_error(&rejects_path))?;
+    for (staged, path) in [(lines_out, out), (rejects_out, rejects_path.as_path())] {
+        let staged = staged
+            .into_inner()
+            .map_err(|e| write_error(path)(e.into_error()))?;
+        staged
+            .persist(path)
+            .map_err(|e| write_error(path)(e.error))?;
+    }
     Ok(converted)
 }

@@ -39,7 +39,7 @@
 //! `1000-01-01` and `9999-12-31` are the guide's "no value" and read as
 //! empty.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 use crate::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
@@ -279,22 +279,29 @@ enum Form {
 }
 
 impl Form {
-    /// The form of `input`'s first non-empty line; the input is left where
-    /// it was (only its buffer is looked at, so the line must fit in it, as
-    /// it does in the 1 MiB buffer of [`read_file`]).
-    fn of(input: &mut impl BufRead) -> io::Result<Form> {
-        let buffer = input.fill_buf()?;
-        let first = buffer
-            .split(|&b| b == b'\n')
-            .find(|l| !l.trim_ascii().is_empty())
-            .unwrap_or_default();
-        Ok(if first.contains(&b'|') {
+    /// The form of `input`'s first non-empty line, and the bytes read to
+    /// learn it (up to and including that line), which are the start of the
+    /// rows.
+    fn of(input: &mut impl BufRead) -> io::Result<(Form, Vec<u8>)> {
+        let mut read = Vec::new();
+        let first = loop {
+            let start = read.len();
+            if input.read_until(b'\n', &mut read)? == 0 {
+                break &read[start..];
+            }
+            let line = &read[start..];
+            if !line.trim_ascii().is_empty() {
+                break line;
+            }
+        };
+        let form = if first.contains(&b'|') {
             Form::Pipe
         } else if let Some(layout) = FixedLayout::of_line(first) {
             Form::Fixed(layout)
         } else {
             Form::Comma
-        })
+        };
+        Ok((form, read))
     }
 }
 
@@ -315,21 +322,19 @@ enum Rows<R> {
 
 impl<R: BufRead> Rows<R> {
     fn new(input: R, form: Form) -> Self {
-        let fixed = match form {
-            Form::Comma => {
-                return Rows::Comma {
-                    reader: RecordReader::new(input),
-                    record: Record::default(),
-                };
-            }
-            Form::Pipe => None,
-            Form::Fixed(layout) => Some(layout),
-        };
-        Rows::Lines {
+        let lines = |input, fixed| Rows::Lines {
             input,
             line: 0,
             offset: 0,
             fixed,
+        };
+        match form {
+            Form::Comma => Rows::Comma {
+                reader: RecordReader::new(input),
+                record: Record::default(),
+            },
+            Form::Pipe => lines(input, None),
+            Form::Fixed(layout) => lines(input, Some(layout)),
         }
     }
 
@@ -489,10 +494,12 @@ static FIXED_LAYOUTS: [FixedLayout; 4] = [
 ];
 
 impl FixedLayout {
-    /// The layout of a file whose first line is `line` (without its line
-    /// end): one of the guide's record lengths, with no delimiter and no
-    /// header name in it.
+    /// The layout of a file whose first line is `line` (its line end and a
+    /// BOM ignored): one of the guide's record lengths, with no delimiter
+    /// and no header name in it.
     fn of_line(line: &[u8]) -> Option<&'static FixedLayout> {
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let names_a_column = line
             .windows(b"CUR_CLM_UNIQ_ID".len())
@@ -519,12 +526,11 @@ impl FixedLayout {
     }
 }
 
-/// Whether the first line of a file is a fixed-width CCLF1, CCLF2, CCLF5 or
-/// CCLF6 record, known by its length (see [`FIXED_LAYOUTS`]). For
-/// `--claims-format auto`.
-pub fn looks_like_fixed_width_cclf(first_line: &str) -> bool {
-    let line = first_line.lines().next().unwrap_or_default();
-    FixedLayout::of_line(line.as_bytes()).is_some()
+/// Whether the first line of a file (its bytes, with or without the line
+/// end) is a fixed-width CCLF1, CCLF2, CCLF5 or CCLF6 record, known by its
+/// length (see [`FIXED_LAYOUTS`]). For `--claims-format auto`.
+pub fn looks_like_fixed_width_cclf(first_line: &[u8]) -> bool {
+    FixedLayout::of_line(first_line).is_some()
 }
 
 /// Where each known column sits in one file's header, and the layout.
@@ -608,15 +614,15 @@ impl Header {
     }
 
     /// The trimmed field of `column`, empty when the header lacks it or
-    /// holds one of the guide's "no value" markers: `~` in a code field,
-    /// `1000-01-01` or `9999-12-31` in a date.
+    /// holds one of the guide's "no value" markers: `~` in any field,
+    /// `1000-01-01` or `9999-12-31` (in either date form) in a date.
     fn field<'r>(&self, row: &'r Row, column: Column) -> &'r [u8] {
         let value = self.index[column as usize]
             .and_then(|i| row.get(i))
             .unwrap_or_default();
         match value {
             b"~" => b"",
-            b"1000-01-01" | b"9999-12-31" if column.is_date() => b"",
+            b"1000-01-01" | b"9999-12-31" | b"10000101" | b"99991231" if column.is_date() => b"",
             value => value,
         }
     }
@@ -666,6 +672,8 @@ fn parse_line_number(text: &[u8]) -> Option<u64> {
         .filter(|&n| n >= 1)
 }
 
+/// A field as text; the row checks reject a row that is not UTF-8 before
+/// any field is read as text, so the empty fallback is never taken.
 fn text(field: &[u8]) -> &str {
     std::str::from_utf8(field).unwrap_or_default()
 }
@@ -847,10 +855,11 @@ impl RowChecker<'_> {
     }
 }
 
-/// Reads one delimited CCLF1, CCLF2, CCLF5 or CCLF6 file, handing every data row's
-/// outcome to `sink` in file order. `file` is the file's index in the run,
-/// recorded in each [`Source`] (whose `row` is the 1-based line, the header
-/// being line 1, and `offset` the byte offset of the row); `as_of` is the
+/// Reads one CCLF1, CCLF2, CCLF5 or CCLF6 file, delimited or fixed width,
+/// handing every data row's outcome to `sink` in file order. `file` is the
+/// file's index in the run, recorded in each [`Source`] (whose `row` is the
+/// 1-based line, the header, when there is one, being line 1, and `offset`
+/// the byte offset of the row); `as_of` is the
 /// run-out cutoff, compared with the processed date (`CLM_EFCTV_DT`, or
 /// `CLM_THRU_DT` when empty).
 ///
@@ -878,8 +887,8 @@ pub fn read_from(
         path: path.to_owned(),
         source,
     };
-    let form = Form::of(&mut input).map_err(io_error)?;
-    let mut rows = Rows::new(input, form);
+    let (form, start) = Form::of(&mut input).map_err(io_error)?;
+    let mut rows = Rows::new(io::Cursor::new(start).chain(input), form);
     let mut row = Row::default();
     let header = match form {
         Form::Fixed(layout) => layout.header(),
@@ -906,14 +915,15 @@ pub fn read_from(
 
 /// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,
 /// without line ends: for the rejects of version-level checks. A comma file
-/// is re-read as CSV ([`claims::raw_rows`]), a pipe file line by line.
+/// is re-read as CSV ([`claims::raw_rows`]), a pipe or fixed-width file line
+/// by line.
 pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
     let io_error = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
     let mut file = open(path)?;
-    if let Form::Comma = Form::of(&mut file).map_err(io_error)? {
+    if let (Form::Comma, _) = Form::of(&mut file).map_err(io_error)? {
         return claims::raw_rows(path, rows);
     }
     records::lines_at(&mut file, rows.iter().map(|&(_, offset)| offset)).map_err(io_error)
@@ -942,6 +952,18 @@ mod tests {
         assert_eq!(Kind::Physician.claim_type(b"72"), Some(ClaimType::Pb));
         assert_eq!(Kind::Physician.claim_type(b"81"), None);
         assert_eq!(Kind::Dme.claim_type(b"82"), Some(ClaimType::Dme));
+    }
+
+    #[test]
+    fn fixed_width_fields_lie_within_their_records_in_order() {
+        for layout in &FIXED_LAYOUTS {
+            let mut end = 0;
+            for &(column, start, length) in layout.fields {
+                assert!(start > end && length > 0, "{:?} {column:?}", layout.kind);
+                end = start - 1 + length;
+                assert!(end <= layout.record_length, "{:?} {column:?}", layout.kind);
+            }
+        }
     }
 
     #[test]

@@ -81,21 +81,20 @@ impl ClaimsFormat {
             source,
         };
         let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
-        let mut header = String::new();
+        let mut bytes = Vec::new();
         // Blank lines before the header are skipped, as every reader does.
-        while header.trim().is_empty() {
-            header.clear();
-            let mut bytes = Vec::new();
+        while bytes.trim_ascii().is_empty() {
+            bytes.clear();
             if reader.read_until(b'\n', &mut bytes).map_err(io_error)? == 0 {
                 break;
             }
-            header = String::from_utf8_lossy(&bytes).into_owned();
         }
+        let header = String::from_utf8_lossy(&bytes);
         Ok(if rif::looks_like_rif(&header) {
             ClaimsFormat::Rif
         } else if synpuf::looks_like_synpuf(&header) {
             ClaimsFormat::Synpuf
-        } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(&header) {
+        } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(&bytes) {
             ClaimsFormat::Cclf
         } else {
             ClaimsFormat::Canonical

@@ -49,6 +49,9 @@ use crate::money::Money;
 use crate::records;
 use crate::text::SharedText;
 
+/// Bytes per chunk when a file is read on one thread.
+const CHUNK_BYTES: usize = 1 << 20;
+
 /// The RIF columns the reader uses; others are ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Column {
@@ -401,7 +404,7 @@ impl<'a> Iterator for Lines<'a> {
                 Some(text) => text.strip_suffix(b"\r").unwrap_or(text),
                 None => whole,
             };
-            if line == 1 {
+            if offset == 0 {
                 text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
             }
             if !text.is_empty() {
@@ -411,6 +414,7 @@ impl<'a> Iterator for Lines<'a> {
         None
     }
 }
+
 /// Where each known column sits in one file's header.
 #[derive(Debug)]
 struct Header {
@@ -520,7 +524,7 @@ pub fn read_file(
     as_of: Option<Date>,
     sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    read_sequential(open(path)?, path, file, as_of, true, sink)
+    read_sequential(open(path)?, path, file, as_of, is_regular_file(path), sink)
 }
 
 /// [`read_file`] on any input; `path` names it in errors. The input cannot
@@ -546,7 +550,6 @@ fn read_sequential(
     rereadable: bool,
     mut sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    const CHUNK_BYTES: usize = 1 << 20;
     let mut chunks = records::ChunkReader::unquoted(input, CHUNK_BYTES);
     let (header, rest) = read_header(&mut chunks, path)?;
     let rows_start = rest.offset;
@@ -584,7 +587,7 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
     let (header, rest) = read_header(&mut chunks, path)?;
     let rows_start = rest.offset;
     let rebuild = |end| versions_carried(path, &header, rows_start, end);
-    let mut settled = Settled::new(Some(&rebuild));
+    let mut settled = Settled::new(is_regular_file(path).then_some(&rebuild as Rebuild));
     let mut batch = vec![rest];
     loop {
         while batch.len() < chunking.batch.max(1) {
@@ -618,6 +621,12 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
         }
         batch.clear();
     }
+}
+
+/// Whether `path` can be read a second time from any offset (not a pipe or
+/// a terminal), as [`Settled`] needs when a file is out of claim order.
+fn is_regular_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 fn io_error(path: &Path, source: io::Error) -> Error {
@@ -661,12 +670,21 @@ fn read_header<R: Read>(
 }
 
 /// A chunk's row outcomes, with the rows that carried their version's claim
-/// amount as the first of the version within the chunk (index and byte
-/// offset of the row).
+/// amount as the first of the version within the chunk.
 #[derive(Debug, Default)]
 struct ParsedChunk {
     outcomes: Vec<RowOutcome>,
-    carried: Vec<(usize, u64, VersionSeen)>,
+    carried: Vec<Carried>,
+}
+
+/// A row that carried its version's claim amount within its chunk.
+#[derive(Debug)]
+struct Carried {
+    /// Its index in [`ParsedChunk::outcomes`].
+    index: usize,
+    /// Its byte offset in the file.
+    offset: u64,
+    version: VersionSeen,
 }
 
 /// Parses one chunk of whole rows.
@@ -683,9 +701,12 @@ fn parse_chunk(
         let row = splitter.split(raw);
         parsed.outcomes.push(checker.check(&row, line, offset));
         if let Some(version) = checker.carried.take() {
-            parsed
-                .carried
-                .push((parsed.outcomes.len() - 1, offset, version));
+            let index = parsed.outcomes.len() - 1;
+            parsed.carried.push(Carried {
+                index,
+                offset,
+                version,
+            });
         }
     }
     parsed
@@ -705,15 +726,21 @@ fn versions_carried(
 ) -> Result<FxHashSet<VersionSeen>, Error> {
     let mut input = open(path)?;
     io::Seek::seek(&mut input, io::SeekFrom::Start(start)).map_err(|e| io_error(path, e))?;
-    let mut chunks = records::ChunkReader::unquoted(input.take(end - start), 1 << 20);
+    let mut chunks = records::ChunkReader::unquoted(input.take(end - start), CHUNK_BYTES);
     let mut versions = FxHashSet::default();
+    let mut read = 0;
     while let Some(mut chunk) = chunks.next_chunk().map_err(|e| io_error(path, e))? {
-        // Only the versions matter here; line 1 would be read as a header
-        // line (its BOM stripped), which these rows are not.
+        read += chunk.bytes.len() as u64;
         chunk.offset += start;
-        chunk.first_line += 1;
         let parsed = parse_chunk(header, 0, None, &chunk);
-        versions.extend(parsed.carried.into_iter().map(|(_, _, version)| version));
+        versions.extend(parsed.carried.into_iter().map(|carried| carried.version));
+    }
+    if read != end - start {
+        let changed = io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the file changed while it was being read",
+        );
+        return Err(io_error(path, changed));
     }
     Ok(versions)
 }
@@ -726,11 +753,14 @@ fn versions_carried(
 ///
 /// CMS extracts come sorted by beneficiary and claim, so a claim's rows are
 /// together and only the current claim's versions need remembering: memory
-/// stays flat on a national file. The first row out of that order switches
-/// to remembering every version, after re-reading the rows before it to
-/// learn theirs (a file that is not sorted costs one more pass over the
-/// rows before the first disorder, and one entry per institutional claim
-/// version).
+/// stays flat on a national file. The order is checked on the ids as text,
+/// byte by byte (an extract sorted numerically on ids of several lengths
+/// counts as out of order). The first row out of that order switches to
+/// remembering every version, after re-reading the rows before it to learn
+/// theirs: a file that is not sorted costs one more pass over the rows
+/// before the first disorder, and one entry per institutional claim
+/// version. Input that cannot be read twice (a pipe) remembers every
+/// version from the start.
 enum Settled<'r> {
     InOrder {
         /// The beneficiary and claim id of the last carrying row.
@@ -758,9 +788,16 @@ impl<'r> Settled<'r> {
         }
     }
 
+    /// Takes the claim amount off the rows of `chunk` (the next chunk in
+    /// file order) whose version an earlier row carried.
     fn settle(&mut self, chunk: &mut ParsedChunk) -> Result<(), Error> {
         use std::cmp::Ordering;
-        for (row, offset, version) in chunk.carried.drain(..) {
+        for Carried {
+            index,
+            offset,
+            version,
+        } in chunk.carried.drain(..)
+        {
             if let Settled::InOrder {
                 beneficiary,
                 claim,
@@ -787,7 +824,7 @@ impl<'r> Settled<'r> {
                 }
             };
             if !first {
-                drop_claim_amount(&mut chunk.outcomes[row]);
+                drop_claim_amount(&mut chunk.outcomes[index]);
             }
         }
         Ok(())
@@ -803,6 +840,61 @@ fn drop_claim_amount(outcome: &mut RowOutcome) {
     }
 }
 
+/// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,
+/// re-read by seeking to each offset, without line ends: for the rejects of
+/// version-level checks, whose text is not kept.
+pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
+    records::lines_at(&mut open(path)?, rows.iter().map(|&(_, offset)| offset))
+        .map_err(|e| io_error(path, e))
+}
+
+/// Which claim version a row's claim-level amount belongs to: the version
+/// key when the row names one readably, else its raw identifying fields.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum VersionSeen {
+    Key(VersionKey),
+    Raw {
+        beneficiary: Box<[u8]>,
+        claim: Box<[u8]>,
+        /// The version's other fields, each after its length, so that no
+        /// two different rows give the same bytes.
+        version: Box<[u8]>,
+    },
+}
+
+impl VersionSeen {
+    /// The beneficiary and claim id the version belongs to, as the row
+    /// wrote them (trimmed).
+    fn claim(&self) -> (&[u8], &[u8]) {
+        match self {
+            VersionSeen::Key(key) => (key.beneficiary_id.as_bytes(), key.claim_id.as_bytes()),
+            VersionSeen::Raw {
+                beneficiary, claim, ..
+            } => (beneficiary, claim),
+        }
+    }
+}
+
+/// The row checks of one file.
+struct RowChecker<'h> {
+    header: &'h Header,
+    file: u32,
+    as_of: Option<Date>,
+    /// The institutional claim versions whose claim-level amount a row of
+    /// this chunk has already carried.
+    seen: FxHashSet<VersionSeen>,
+    /// The version of the previous institutional row, to skip the set for
+    /// the (usual) adjacent lines of one claim.
+    last_seen: Option<VersionSeen>,
+    /// The version whose claim-level amount the last checked row carried,
+    /// for [`Settled`] to settle across chunks.
+    carried: Option<VersionSeen>,
+    shared: SharedText,
+    /// The last date read by column (the processed date's slot also holds
+    /// the thru date it defaults to): a claim's rows repeat their dates.
+    dates: [LastDate; Column::ALL.len()],
+}
+
 impl<'h> RowChecker<'h> {
     fn new(header: &'h Header, file: u32, as_of: Option<Date>) -> Self {
         RowChecker {
@@ -816,59 +908,6 @@ impl<'h> RowChecker<'h> {
             dates: Default::default(),
         }
     }
-}
-
-/// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,
-/// re-read by seeking to each offset, without line ends: for the rejects of
-/// version-level checks, whose text is not kept.
-pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    records::lines_at(&mut open(path)?, rows.iter().map(|&(_, offset)| offset)).map_err(io_error)
-}
-
-/// Which claim version a row's claim-level amount belongs to: the version
-/// key when the row names one readably, else its raw identifying fields.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum VersionSeen {
-    Key(VersionKey),
-    Raw(Box<[u8]>),
-}
-
-impl VersionSeen {
-    /// The beneficiary and claim id the version belongs to, as the row
-    /// wrote them (trimmed).
-    fn claim(&self) -> (&[u8], &[u8]) {
-        match self {
-            VersionSeen::Key(key) => (key.beneficiary_id.as_bytes(), key.claim_id.as_bytes()),
-            VersionSeen::Raw(raw) => {
-                let mut fields = raw.split(|&b| b == 0);
-                let beneficiary = fields.next().unwrap_or_default();
-                (beneficiary, fields.next().unwrap_or_default())
-            }
-        }
-    }
-}
-
-/// The row checks of one file.
-struct RowChecker<'h> {
-    header: &'h Header,
-    file: u32,
-    as_of: Option<Date>,
-    /// The institutional claim versions whose claim-level amount a row has
-    /// already carried.
-    seen: FxHashSet<VersionSeen>,
-    /// The version of the previous institutional row, to skip the set for
-    /// the (usual) adjacent lines of one claim.
-    last_seen: Option<VersionSeen>,
-    /// The version whose claim-level amount the last checked row carried,
-    /// for the in-order pass of [`read_file_chunked`].
-    carried: Option<VersionSeen>,
-    shared: SharedText,
-    /// The last date read from each column: a claim's rows repeat its dates.
-    dates: [LastDate; Column::ALL.len()],
 }
 
 /// A column's last date text and its value, so that a repeated date is
@@ -972,20 +1011,24 @@ impl RowChecker<'_> {
         let seen = match version {
             Some(key) => VersionSeen::Key(key.clone()),
             None => {
-                let mut raw = Vec::new();
+                let field = |column| self.header.field(row, column);
+                let mut version = Vec::new();
                 for column in [
-                    Column::BeneId,
-                    Column::ClmId,
                     Column::DmlInd,
                     Column::FinalAction,
                     Column::FreqCd,
                     Column::WklyProcDt,
                     Column::ThruDt,
                 ] {
-                    raw.extend_from_slice(self.header.field(row, column));
-                    raw.push(0);
+                    let text = field(column);
+                    version.extend_from_slice(&text.len().to_le_bytes());
+                    version.extend_from_slice(text);
                 }
-                VersionSeen::Raw(raw.into())
+                VersionSeen::Raw {
+                    beneficiary: field(Column::BeneId).into(),
+                    claim: field(Column::ClmId).into(),
+                    version: version.into(),
+                }
             }
         };
         if self.last_seen.as_ref() == Some(&seen) {

@@ -696,12 +696,44 @@ fn bad_fixed_width_records_are_rejected_with_reason_and_row() {
 fn fixed_width_files_are_detected_by_record_length() {
     use episode_recon::formats::ClaimsFormat;
     let record = cclf1_fixed("0000000001001", " 0000000000100.00", "0", "2024-03-15");
-    assert!(cclf::looks_like_fixed_width_cclf(&format!("{record}\r\n")));
-    assert!(!cclf::looks_like_fixed_width_cclf(&record[..436]));
-    assert!(!cclf::looks_like_fixed_width_cclf(CCLF1_HEADER));
-    let (_dir, path) = temp_file("cclf1.dat", &format!("{record}\n"));
+    assert!(cclf::looks_like_fixed_width_cclf(
+        format!("{record}\r\n").as_bytes()
+    ));
+    assert!(cclf::looks_like_fixed_width_cclf(
+        format!("\u{feff}{record}").as_bytes()
+    ));
+    assert!(!cclf::looks_like_fixed_width_cclf(
+        &record.as_bytes()[..436]
+    ));
+    assert!(!cclf::looks_like_fixed_width_cclf(CCLF1_HEADER.as_bytes()));
+    // A byte that is not UTF-8 in the filler: still a 437-byte record, found
+    // by `auto` as by `cclf`, and that row is rejected as bad_encoding.
+    let mut bytes = format!("{record}\n{record}\n").into_bytes();
+    bytes[300] = 0xE9;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("cclf1.dat");
+    std::fs::write(&path, &bytes).expect("write");
     assert_eq!(
         ClaimsFormat::Auto.of_file(&path).expect("readable"),
         ClaimsFormat::Cclf
     );
+    let got = outcomes(&path, None);
+    assert!(matches!(&got[0], RowOutcome::Rejected(r) if r.reason == RejectReason::BadEncoding));
+    assert!(matches!(&got[1], RowOutcome::Line(_)));
+    // With a BOM, the first record is read whole.
+    let (_dir, path) = temp_file("cclf1-bom.dat", &format!("\u{feff}{record}\n"));
+    assert!(matches!(&outcomes(&path, None)[..], [RowOutcome::Line(_)]));
+}
+
+#[test]
+fn no_value_dates_read_as_empty_in_both_date_forms() {
+    // CLM_EFCTV_DT as the guide's "no value" dates: the processed date falls
+    // back to the thru date (2024-03-05) either way.
+    for efctv in ["1000-01-01", "9999-12-31", "10000101", "99991231"] {
+        let got = lines(&format!(
+            "{CCLF1_HEADER}\n{}\n",
+            cclf1_row("1001", "1.00", "0", efctv)
+        ));
+        assert_eq!(got[0].processed_date, date("2024-03-05"), "{efctv}");
+    }
 }

@@ -188,6 +188,49 @@ fn convert_writes_what_the_engine_sees() {
     assert_eq!(from_converted.providers, from_rif.providers);
 }
 
+/// A conversion that fails part way (the second file does not exist)
+/// leaves neither output file behind, and an existing one untouched.
+#[test]
+fn a_failed_conversion_leaves_no_half_written_file() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let carrier = root.join("tests/fixtures/rif/episode/carrier.txt");
+    let carrier = carrier.to_str().expect("UTF-8 path");
+    std::fs::create_dir(dir.path().join("kept")).expect("folder");
+    std::fs::write(dir.path().join("kept/claims.csv"), "earlier\n").expect("write");
+    for out in ["fresh/claims.csv", "kept/claims.csv"] {
+        let run = cli_in(
+            dir.path(),
+            &[
+                "convert",
+                "--claims-format",
+                "rif",
+                "--claims",
+                carrier,
+                "missing.rif",
+                "--out",
+                out,
+            ],
+        );
+        assert_eq!(run.status.code(), Some(1), "{out}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains("missing.rif"), "{stderr}");
+    }
+    let fresh: Vec<_> = std::fs::read_dir(dir.path().join("fresh"))
+        .expect("the folder was made")
+        .collect();
+    assert!(fresh.is_empty(), "{fresh:?}");
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("kept"))
+        .expect("folder")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(kept, ["claims.csv"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("kept/claims.csv")).expect("read"),
+        "earlier\n"
+    );
+}
+
 /// `--claims-format` takes only the formats the engine reads.
 #[test]
 fn an_unknown_claims_format_is_a_usage_error() {
@@ -417,4 +460,44 @@ fn rif_chunks_match_the_stream(path: &Path, name: &str) {
             prop_assert_eq!(&chunked, &sequential, "{}", name);
         });
     }
+}
+
+/// A RIF file out of claim order read from a pipe, which cannot be read a
+/// second time: the reader remembers every version from the start instead
+/// of re-reading, and gives the outcomes it gives the same bytes as a file.
+#[cfg(unix)]
+#[test]
+fn an_unsorted_rif_file_reads_from_a_pipe() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let text = "BENE_ID|CLM_ID|NCH_CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|CLM_PMT_AMT|CLM_LINE_NUM\n\
+                B2|C2|60|01-JAN-2026|05-JAN-2026|100.00|1\n\
+                B1|C1|60|01-JAN-2026|05-JAN-2026|200.00|1\n\
+                B2|C2|60|01-JAN-2026|05-JAN-2026|100.00|2\n";
+    let file = dir.path().join("claims.rif");
+    std::fs::write(&file, text).expect("write");
+    let mut from_file = Vec::new();
+    rif::read_file(&file, 0, None, |o| from_file.push(o)).expect("readable");
+    let allowed: Vec<_> = from_file
+        .iter()
+        .map(|o| match o {
+            RowOutcome::Line(l) => l.allowed.to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(allowed, ["100.00", "200.00", "0.00"]);
+
+    let fifo = dir.path().join("claims.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, text).expect("write to the pipe"))
+    };
+    let mut from_pipe = Vec::new();
+    rif::read_file(&fifo, 0, None, |o| from_pipe.push(o)).expect("a pipe is readable");
+    writer.join().expect("writer");
+    assert_eq!(from_pipe, from_file);
 }
