@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::model::{
-    ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
-    parse_date,
+    ClaimLine, ClaimType, Date, LastDate, RecordType, Source, normalize_drg, normalize_dx,
+    normalize_hcpcs, parse_date,
 };
 use crate::money::Money;
 use crate::records::{
@@ -370,12 +370,7 @@ pub fn read_from(
         });
     }
     let header = Header::resolve(&record, path)?;
-    let mut checker = RowChecker {
-        header: &header,
-        file,
-        as_of,
-        shared: SharedText::default(),
-    };
+    let mut checker = RowChecker::new(&header, file, as_of);
     while reader.read(&mut record).map_err(io_error)? {
         sink(checker.check(&record));
     }
@@ -454,12 +449,7 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
     let parse = |chunk: &Chunk| -> io::Result<T> {
         let mut reader = RecordReader::resume(&chunk.bytes[..], chunk.offset, chunk.first_line);
         let mut record = Record::default();
-        let mut checker = RowChecker {
-            header: &header,
-            file,
-            as_of,
-            shared: SharedText::default(),
-        };
+        let mut checker = RowChecker::new(&header, file, as_of);
         let mut acc = init();
         while reader.read(&mut record)? {
             fold(&mut acc, checker.check(&record));
@@ -512,9 +502,22 @@ struct RowChecker<'h> {
     file: u32,
     as_of: Option<Date>,
     shared: SharedText,
+    /// The last date read by column (the processed date's slot also holds
+    /// the thru date it defaults to).
+    dates: [LastDate; Column::ALL.len()],
 }
 
-impl RowChecker<'_> {
+impl<'h> RowChecker<'h> {
+    fn new(header: &'h Header, file: u32, as_of: Option<Date>) -> Self {
+        RowChecker {
+            header,
+            file,
+            as_of,
+            shared: SharedText::default(),
+            dates: Default::default(),
+        }
+    }
+
     fn check(&mut self, record: &Record) -> RowOutcome {
         let source = Source {
             file: self.file,
@@ -542,7 +545,8 @@ impl RowChecker<'_> {
             b"" => field(Column::ThruDate),
             given => given,
         };
-        let processed_date = parse_date(processed);
+        let processed_date =
+            self.dates[Column::ProcessedDate as usize].parse(processed, parse_date);
         if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
             && processed > cutoff
         {
@@ -595,14 +599,19 @@ impl RowChecker<'_> {
         let claim_type = ClaimType::parse(text(Column::ClaimType)).ok_or(BadClaimType)?;
         let record_type = RecordType::parse(text(Column::RecordType)).ok_or(BadRecordType)?;
 
-        let date = |column| parse_date(text(column).as_bytes()).ok_or(BadDate);
-        let optional_date = |column, default: Date| match text(column) {
-            "" => Ok(default),
-            given => parse_date(given.as_bytes()).ok_or(BadDate),
+        let dates = &mut self.dates;
+        let mut date = |column: Column| {
+            dates[column as usize]
+                .parse(text(column).as_bytes(), parse_date)
+                .ok_or(BadDate)
         };
         let from_date = date(Column::FromDate)?;
         let thru_date = date(Column::ThruDate)?;
         let processed_date = processed_date.ok_or(BadDate)?;
+        let mut optional_date = |column, default: Date| match text(column) {
+            "" => Ok(default),
+            _ => date(column),
+        };
         let admission_date = optional_date(Column::AdmissionDate, from_date)?;
         let discharge_date = optional_date(Column::DischargeDate, thru_date)?;
         let line_date = optional_date(Column::LineDate, from_date)?;

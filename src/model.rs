@@ -151,6 +151,32 @@ pub fn parse_date(text: &[u8]) -> Option<Date> {
     NaiveDate::from_ymd_opt(year, digits(month)?, digits(day)?)
 }
 
+/// A column's last date text and its value: a claim's rows repeat their
+/// dates row after row, so a repeated date is compared rather than parsed
+/// again. Each reader keeps one per date column.
+#[derive(Debug, Default)]
+pub(crate) struct LastDate {
+    text: [u8; 11],
+    len: usize,
+    date: Option<Date>,
+}
+
+impl LastDate {
+    /// `parse(text)`, from memory when `text` is the last text given (with
+    /// the same `parse`: a `LastDate` serves one column of one reader).
+    pub(crate) fn parse(&mut self, text: &[u8], parse: fn(&[u8]) -> Option<Date>) -> Option<Date> {
+        if text.len() > self.text.len() {
+            return parse(text);
+        }
+        if self.len != text.len() || self.text[..text.len()] != *text {
+            self.text[..text.len()].copy_from_slice(text);
+            self.len = text.len();
+            self.date = parse(text);
+        }
+        self.date
+    }
+}
+
 /// Normalizes an MS-DRG: upper case, and a value of digits zero-padded to
 /// three (`66` and `0066` are both `066`).
 pub fn normalize_drg(code: &str) -> String {

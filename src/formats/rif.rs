@@ -42,7 +42,7 @@ use rustc_hash::FxHashSet;
 
 use crate::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
 use crate::model::{
-    self, ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx,
+    self, ClaimLine, ClaimType, Date, LastDate, RecordType, Source, normalize_drg, normalize_dx,
     normalize_hcpcs,
 };
 use crate::money::Money;
@@ -910,30 +910,6 @@ impl<'h> RowChecker<'h> {
     }
 }
 
-/// A column's last date text and its value, so that a repeated date is
-/// compared rather than parsed again.
-#[derive(Debug, Default)]
-struct LastDate {
-    text: [u8; 11],
-    len: usize,
-    date: Option<Date>,
-}
-
-impl LastDate {
-    /// [`parse_date`] of `text`.
-    fn parse(&mut self, text: &[u8]) -> Option<Date> {
-        if text.len() > self.text.len() {
-            return parse_date(text);
-        }
-        if self.len != text.len() || self.text[..text.len()] != *text {
-            self.text[..text.len()].copy_from_slice(text);
-            self.len = text.len();
-            self.date = parse_date(text);
-        }
-        self.date
-    }
-}
-
 impl RowChecker<'_> {
     fn check(&mut self, row: &Row, line: u64, offset: u64) -> RowOutcome {
         self.carried = None;
@@ -966,7 +942,7 @@ impl RowChecker<'_> {
             b"" => field(Column::ThruDt),
             given => given,
         };
-        let processed_date = self.dates[Column::WklyProcDt as usize].parse(processed);
+        let processed_date = self.dates[Column::WklyProcDt as usize].parse(processed, parse_date);
         let version = self.version_key(row, record_type, processed_date);
         let carries_claim_amount = match kind {
             Some(k) if k.institutional => self.first_row_of_version(row, version.as_ref()),
@@ -1085,7 +1061,7 @@ impl RowChecker<'_> {
         let dates = &mut self.dates;
         let mut date = |column: Column| {
             dates[column as usize]
-                .parse(field(column).as_bytes())
+                .parse(field(column).as_bytes(), parse_date)
                 .ok_or(BadDate)
         };
         let from_date = date(Column::FromDt)?;
