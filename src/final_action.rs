@@ -129,13 +129,8 @@ pub fn resolve(mut lines: Vec<ClaimLine>, tainted: &HashSet<(&str, Date, RecordT
             version[0].processed_date,
             version[0].record_type,
         );
-        if tainted.contains(&key) {
-            reject_all(
-                &mut resolved.rejects,
-                version,
-                RejectReason::ClaimHasRejectedRow,
-            );
-        } else if let Some(good) = check_version(version, &mut resolved.rejects) {
+        let tainted = tainted.contains(&key);
+        if let Some(good) = check_version(version, tainted, &mut resolved.rejects) {
             versions.push(good);
         }
         if claim_ends {
@@ -159,11 +154,14 @@ fn reject_all(rejects: &mut Vec<VersionReject>, rows: Vec<ClaimLine>, reason: Re
     }));
 }
 
-/// `duplicate_line`, then `inconsistent_claim`, then `claim_has_rejected_row`
-/// for the rest; returns the version when all its rows pass. The rows are
-/// sorted by line number.
+/// The version checks on the rows of a version that passed the row checks
+/// (`tainted` when another of its rows did not): `duplicate_line`, then
+/// `inconsistent_claim`, then `claim_has_rejected_row` for the rest of a
+/// version that has any reject. Returns the version when all its rows pass.
+/// The rows are sorted by line number.
 fn check_version(
     version: Vec<ClaimLine>,
+    tainted: bool,
     rejects: &mut Vec<VersionReject>,
 ) -> Option<Vec<ClaimLine>> {
     let duplicated: HashSet<u64> = version
@@ -182,7 +180,7 @@ fn check_version(
     {
         reject_all(rejects, rest, RejectReason::InconsistentClaim);
         None
-    } else if had_duplicates {
+    } else if had_duplicates || tainted {
         reject_all(rejects, rest, RejectReason::ClaimHasRejectedRow);
         None
     } else {

@@ -573,6 +573,59 @@ fn a_line_number_twice_in_a_version_rejects_both_rows_as_duplicate_line() {
     assert_adds_up(&summary);
 }
 
+/// A version with a row-level reject still has its version checks: among
+/// its rows that passed, a repeated line number is `duplicate_line` and a
+/// disagreement `inconsistent_claim`; only the rows left after those are
+/// `claim_has_rejected_row` (contract 5; RULES 8). `--strict` then names the
+/// first of them in reading order, the duplicate on row 2.
+#[test]
+fn a_version_with_a_bad_row_still_gets_its_version_checks() {
+    let z = |line: &str, amount: &str| {
+        row(&[
+            ("claim_id", "Z1"),
+            ("line_number", line),
+            ("allowed_amount", amount),
+        ])
+    };
+    let y = |line: &str, amount: &str, provider: &str| {
+        row(&[
+            ("claim_id", "Y6"),
+            ("line_number", line),
+            ("allowed_amount", amount),
+            ("provider_id", provider),
+        ])
+    };
+    let rows = [
+        z("1", "11.00"),
+        z("1", "12.00"),
+        z("2", "x"),
+        z("3", "13.00"),
+        y("1", "11.00", "P1"),
+        y("2", "12.00", "P2"),
+        y("3", "x", "P1"),
+    ];
+    let case = case_of(&rows);
+    let out = case.run();
+    assert_eq!(
+        out.rejects,
+        rejects_csv(&[
+            (2, "duplicate_line", &rows[0]),
+            (3, "duplicate_line", &rows[1]),
+            (4, "bad_amount", &rows[2]),
+            (5, "claim_has_rejected_row", &rows[3]),
+            (6, "inconsistent_claim", &rows[4]),
+            (7, "inconsistent_claim", &rows[5]),
+            (8, "bad_amount", &rows[6]),
+        ])
+    );
+    let summary = out.summary_json();
+    // 11 + 12 + 13 + 11 + 12; the bad amounts count zero.
+    assert_eq!(tally(&summary, "rejected"), (7, "59.00".into()));
+    assert_adds_up(&summary);
+    let output = case.cli(&reconcile_args(&["claims.csv"], &["--strict"]));
+    assert_fatal(&case, &output, &["claims.csv", "row 2", "duplicate_line"]);
+}
+
 #[test]
 fn rows_disagreeing_on_a_claim_field_are_inconsistent_claim() {
     let ip = |claim: &str, line: &str, field: (&str, &str)| {
