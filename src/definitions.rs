@@ -76,7 +76,9 @@ pub enum Error {
 enum RawDecimal {
     Text(String),
     Integer(i64),
-    Float(f64),
+    /// A float, read from its literal text (see [`SpannedDecimal`]), or any
+    /// other value, which that text then shows to be no decimal.
+    Other(serde::de::IgnoredAny),
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,14 +132,18 @@ struct RawExclude {
     principal_dx: Vec<String>,
 }
 
+/// A [`RawDecimal`] with where it is written in the file: a number is read
+/// from its literal text, so that every digit written counts.
+type SpannedDecimal = toml::Spanned<RawDecimal>;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPricing {
     period: String,
-    discount: Option<RawDecimal>,
-    high_cost_percentile: Option<RawDecimal>,
-    stop_gain: Option<RawDecimal>,
-    stop_loss: Option<RawDecimal>,
+    discount: Option<SpannedDecimal>,
+    high_cost_percentile: Option<SpannedDecimal>,
+    stop_gain: Option<SpannedDecimal>,
+    stop_loss: Option<SpannedDecimal>,
 }
 
 /// A validated episode type: what opens an episode, how long it lasts, what
@@ -384,13 +390,24 @@ pub fn parse(text: &str, file: &Path) -> Result<EpisodeDefinition, Error> {
             },
         }
     })?;
-    Validator { file }.definition(raw)
+    Validator { file, text }.definition(raw)
 }
 
 /// Turns raw values into validated ones, naming the file and key of the
 /// first mistake.
 struct Validator<'a> {
     file: &'a Path,
+    /// The file's text, for the literal text of values.
+    text: &'a str,
+}
+
+/// A value as written in the file, shown as is in messages.
+struct Literal<'a>(&'a str);
+
+impl fmt::Debug for Literal<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
 }
 
 impl Validator<'_> {
@@ -553,24 +570,26 @@ impl Validator<'_> {
         Ok(dx)
     }
 
-    fn decimal(&self, key: &str, raw: &RawDecimal) -> Result<Decimal, Error> {
-        let parsed = match raw {
+    /// The text of `raw` as written in the file.
+    fn literal(&self, raw: &SpannedDecimal) -> Literal<'_> {
+        Literal(self.text.get(raw.span()).unwrap_or_default())
+    }
+
+    fn decimal(&self, key: &str, raw: &SpannedDecimal) -> Result<Decimal, Error> {
+        let parsed = match raw.get_ref() {
             RawDecimal::Text(text) => parse_plain_decimal(text.trim()),
             RawDecimal::Integer(n) => Some(Decimal::from(*n)),
-            // A TOML float is written in decimal; its shortest round-trip
-            // text is that decimal, so this reads it exactly.
-            RawDecimal::Float(f) => f
-                .is_finite()
-                .then(|| Decimal::from_str(&f.to_string()).ok())
-                .flatten(),
+            // Read from the literal, not the float TOML made of it, which
+            // keeps only about 17 significant digits.
+            RawDecimal::Other(_) => parse_toml_float(self.literal(raw).0),
         };
-        parsed.ok_or_else(|| self.invalid(key, "a decimal such as \"0.03\"", raw))
+        parsed.ok_or_else(|| self.invalid(key, "a decimal such as \"0.03\"", self.literal(raw)))
     }
 
     fn rate(
         &self,
         key: &str,
-        raw: Option<&RawDecimal>,
+        raw: Option<&SpannedDecimal>,
         in_range: fn(Decimal) -> bool,
         expected: &str,
     ) -> Result<Option<Decimal>, Error> {
@@ -579,7 +598,7 @@ impl Validator<'_> {
         if in_range(value) {
             Ok(Some(value))
         } else {
-            Err(self.invalid(key, expected, raw))
+            Err(self.invalid(key, expected, self.literal(raw)))
         }
     }
 
@@ -619,6 +638,28 @@ impl Validator<'_> {
                 "a share >= 0",
             )?,
         })
+    }
+}
+
+/// The exact value of a TOML float literal (`0.03`, `1_000.5`, `5e-2`,
+/// `+1.5E+3`); `None` for `inf` and `nan`, or a value beyond a decimal's
+/// range.
+fn parse_toml_float(literal: &str) -> Option<Decimal> {
+    let text = literal.replace('_', "");
+    match text.find(['e', 'E']) {
+        None => parse_plain_decimal(&text),
+        Some(e) => {
+            let mantissa = parse_plain_decimal(&text[..e])?;
+            let exponent: i32 = text[e + 1..].parse().ok()?;
+            let ten = Decimal::TEN;
+            let scale = (0..exponent.unsigned_abs())
+                .try_fold(Decimal::ONE, |acc, _| acc.checked_mul(ten))?;
+            if exponent >= 0 {
+                mantissa.checked_mul(scale)
+            } else {
+                mantissa.checked_div(scale)
+            }
+        }
     }
 }
 
@@ -785,6 +826,68 @@ stop_gain = "0.20"
         assert_eq!(PeriodKind::Quarter.of(d("2026-07-01")), "2026Q3");
         assert_eq!(PeriodKind::Quarter.of(d("2026-06-30")), "2026Q2");
         assert_eq!(PeriodKind::Year.of(d("2027-02-22")), "2027");
+    }
+
+    /// Contract 1.4: decimals written as numbers are read exactly, as the
+    /// same digits written as a string are.
+    #[test]
+    fn numbers_are_read_from_their_literal_text() {
+        let with = |line: &str| parse_text(&EXAMPLE.replace("discount = 0.03", line)).unwrap();
+        let digits = "0.123456789012345678";
+        assert_eq!(
+            with(&format!("discount = {digits}"))
+                .pricing
+                .discount
+                .to_string(),
+            digits
+        );
+        assert_eq!(
+            with(&format!("discount = \"{digits}\""))
+                .pricing
+                .discount
+                .to_string(),
+            digits
+        );
+        let percentile = |line: &str| {
+            parse_text(&EXAMPLE.replace("high_cost_percentile = 99", line))
+                .unwrap()
+                .pricing
+                .high_cost_percentile
+                .map(|d| d.to_string())
+        };
+        assert_eq!(
+            percentile("high_cost_percentile = 57.000000000000000001").as_deref(),
+            Some("57.000000000000000001")
+        );
+        assert_eq!(
+            percentile("high_cost_percentile = 9.9e1").as_deref(),
+            Some("99.0")
+        );
+        assert_eq!(with("discount = 3e-2").pricing.discount.to_string(), "0.03");
+        for (literal, exact) in [
+            ("1_000.5", "1000.5"),
+            ("+1.5E+3", "1500.0"),
+            ("-2.5e-1", "-0.25"),
+            ("0.0", "0.0"),
+        ] {
+            // Equal values, whatever scale an exponent leaves.
+            assert_eq!(
+                parse_toml_float(literal),
+                Decimal::from_str(exact).ok(),
+                "{literal}"
+            );
+        }
+        for bad in ["inf", "nan", "-inf", "1e400"] {
+            assert!(parse_toml_float(bad).is_none(), "{bad}");
+        }
+        // Mistakes show the value as written.
+        let e = error(&EXAMPLE.replace("discount = 0.03", "discount = nan"));
+        assert!(
+            e.contains("expected a decimal such as \"0.03\", found nan"),
+            "{e}"
+        );
+        let e = error(&EXAMPLE.replace("discount = 0.03", "discount = 1.01"));
+        assert!(e.contains("found 1.01"), "{e}");
     }
 
     #[test]
