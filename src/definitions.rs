@@ -206,6 +206,11 @@ pub struct Window {
 }
 
 impl Window {
+    /// The longest lookback or post-anchor period accepted: a hundred years,
+    /// far past any episode, so a window stays within dates that print as
+    /// `YYYY-MM-DD`.
+    pub const MAX_DAYS: u32 = 36_500;
+
     /// The episode's first and last day for an anchor, before the rule that
     /// an episode never reaches back into the previous one.
     ///
@@ -276,8 +281,8 @@ impl PeriodKind {
     pub fn of(self, end: Date) -> String {
         use chrono::Datelike;
         match self {
-            PeriodKind::Year => end.year().to_string(),
-            PeriodKind::Quarter => format!("{}Q{}", end.year(), end.month0() / 3 + 1),
+            PeriodKind::Year => format!("{:04}", end.year()),
+            PeriodKind::Quarter => format!("{:04}Q{}", end.year(), end.month0() / 3 + 1),
         }
     }
 }
@@ -506,23 +511,20 @@ impl Validator<'_> {
     }
 
     fn window(&self, raw: RawWindow) -> Result<Window, Error> {
-        let lookback_days = u32::try_from(raw.lookback_days).map_err(|_| {
-            self.invalid(
-                "window.lookback_days",
-                "a whole number of days >= 0",
-                raw.lookback_days,
-            )
-        })?;
-        let post_days = u32::try_from(raw.post_days)
-            .ok()
-            .filter(|&d| d >= 1)
-            .ok_or_else(|| {
-                self.invalid(
-                    "window.post_days",
-                    "a whole number of days >= 1",
-                    raw.post_days,
-                )
-            })?;
+        let days = |key, value: i64, least: u32| {
+            u32::try_from(value)
+                .ok()
+                .filter(|d| (least..=Window::MAX_DAYS).contains(d))
+                .ok_or_else(|| {
+                    let expected = format!(
+                        "a whole number of days from {least} to {}",
+                        Window::MAX_DAYS
+                    );
+                    self.invalid(key, &expected, value)
+                })
+        };
+        let lookback_days = days("window.lookback_days", raw.lookback_days, 0)?;
+        let post_days = days("window.post_days", raw.post_days, 1)?;
         Ok(Window {
             lookback_days,
             post_days,
@@ -583,7 +585,15 @@ impl Validator<'_> {
             // keeps only about 17 significant digits.
             RawDecimal::Other(_) => parse_toml_float(self.literal(raw).0),
         };
-        parsed.ok_or_else(|| self.invalid(key, "a decimal such as \"0.03\"", self.literal(raw)))
+        let value = parsed
+            .ok_or_else(|| self.invalid(key, "a decimal such as \"0.03\"", self.literal(raw)))?;
+        if value.normalize().scale() > MAX_RATE_DECIMALS {
+            let expected = format!(
+                "at most {MAX_RATE_DECIMALS} decimal places (so that every product with it is exact)"
+            );
+            return Err(self.invalid(key, &expected, self.literal(raw)));
+        }
+        Ok(value)
     }
 
     fn rate(
@@ -640,6 +650,13 @@ impl Validator<'_> {
         })
     }
 }
+
+/// The most decimal places a rate, share or percentile of `[pricing]` may
+/// have. With target prices of at most 12 integer digits and 6 decimal
+/// places ([`crate::prices`]) and realistic totals, every product the
+/// contract names then fits the 28 digits of a decimal exactly, where a
+/// longer value would be silently rounded.
+pub const MAX_RATE_DECIMALS: u32 = 10;
 
 /// The exact value of a TOML float literal (`0.03`, `1_000.5`, `5e-2`,
 /// `+1.5E+3`); `None` for `inf` and `nan`, or a value beyond a decimal's
@@ -773,6 +790,12 @@ stop_gain = "0.20"
         assert!(e.contains("pricing.high_cost_percentile"), "{e}");
         let e = error(&EXAMPLE.replace("post_days = 90", "post_days = 0"));
         assert!(e.contains("window.post_days"), "{e}");
+        let e = error(&EXAMPLE.replace("post_days = 90", "post_days = 36501"));
+        assert!(
+            e.contains("window.post_days`: expected a whole number of days from 1 to 36500"),
+            "{e}"
+        );
+        assert!(parse_text(&EXAMPLE.replace("lookback_days = 0", "lookback_days = 36500")).is_ok());
         let e = error(&EXAMPLE.replace("lookback_days = 0", "lookback_days = -1"));
         assert!(e.contains("window.lookback_days"), "{e}");
         let e = error(&EXAMPLE.replace("id = \"LEJR\"", "id = \"lejr\""));
@@ -826,6 +849,9 @@ stop_gain = "0.20"
         assert_eq!(PeriodKind::Quarter.of(d("2026-07-01")), "2026Q3");
         assert_eq!(PeriodKind::Quarter.of(d("2026-06-30")), "2026Q2");
         assert_eq!(PeriodKind::Year.of(d("2027-02-22")), "2027");
+        // Four digits always, as the price file writes periods.
+        assert_eq!(PeriodKind::Year.of(d("0001-03-04")), "0001");
+        assert_eq!(PeriodKind::Quarter.of(d("0999-12-31")), "0999Q4");
     }
 
     /// Contract 1.4: decimals written as numbers are read exactly, as the
@@ -833,20 +859,23 @@ stop_gain = "0.20"
     #[test]
     fn numbers_are_read_from_their_literal_text() {
         let with = |line: &str| parse_text(&EXAMPLE.replace("discount = 0.03", line)).unwrap();
-        let digits = "0.123456789012345678";
-        assert_eq!(
-            with(&format!("discount = {digits}"))
+        // 19 significant digits: more than a float keeps.
+        let digits = "123456789.0123456789";
+        let stop_gain = |line: &str| {
+            let text = EXAMPLE.replace("stop_gain = \"0.20\"", line);
+            parse_text(&text)
+                .unwrap()
                 .pricing
-                .discount
-                .to_string(),
-            digits
+                .stop_gain
+                .map(|d| d.to_string())
+        };
+        assert_eq!(
+            stop_gain(&format!("stop_gain = {digits}")).as_deref(),
+            Some(digits)
         );
         assert_eq!(
-            with(&format!("discount = \"{digits}\""))
-                .pricing
-                .discount
-                .to_string(),
-            digits
+            stop_gain(&format!("stop_gain = \"{digits}\"")).as_deref(),
+            Some(digits)
         );
         let percentile = |line: &str| {
             parse_text(&EXAMPLE.replace("high_cost_percentile = 99", line))
@@ -855,10 +884,6 @@ stop_gain = "0.20"
                 .high_cost_percentile
                 .map(|d| d.to_string())
         };
-        assert_eq!(
-            percentile("high_cost_percentile = 57.000000000000000001").as_deref(),
-            Some("57.000000000000000001")
-        );
         assert_eq!(
             percentile("high_cost_percentile = 9.9e1").as_deref(),
             Some("99.0")
@@ -888,6 +913,18 @@ stop_gain = "0.20"
         );
         let e = error(&EXAMPLE.replace("discount = 0.03", "discount = 1.01"));
         assert!(e.contains("found 1.01"), "{e}");
+        // More places than every product keeps exactly: refused, not rounded
+        // (trailing zeros do not count).
+        let e = error(&EXAMPLE.replace("discount = 0.03", "discount = \"0.03000000001\""));
+        assert!(e.contains("at most 10 decimal places"), "{e}");
+        assert_eq!(
+            with("discount = \"0.030000000000000\"")
+                .pricing
+                .discount
+                .normalize()
+                .to_string(),
+            "0.03"
+        );
     }
 
     #[test]

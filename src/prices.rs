@@ -202,8 +202,18 @@ fn parse_row(
         ));
     }
     let price = parse_plain_decimal(price)
-        .filter(|p| *p >= Decimal::ZERO)
-        .ok_or_else(|| format!("field `target_price`: expected a decimal >= 0, found {price:?}"))?;
+        // Below a trillion, to six places: see `definitions::MAX_RATE_DECIMALS`.
+        .filter(|p| {
+            *p >= Decimal::ZERO
+                && *p < Decimal::from(1_000_000_000_000_i64)
+                && p.normalize().scale() <= 6
+        })
+        .ok_or_else(|| {
+            format!(
+                "field `target_price`: expected a decimal >= 0 of at most 12 integer digits and \
+                 6 decimal places (so that every product with it is exact), found {price:?}"
+            )
+        })?;
     let key = PriceKey {
         episode_type: episode_type.to_owned(),
         provider_id: provider_id.to_owned(),
@@ -258,10 +268,20 @@ mod tests {
 
     #[test]
     fn bad_rows_are_fatal_with_row_and_field() {
-        let e = load(&format!("{HEADER}LEJR,*,NOMCC,2026,-1\n")).unwrap_err();
-        assert_eq!(
-            e,
-            "p.csv: row 2: field `target_price`: expected a decimal >= 0, found \"-1\""
+        let expected = "expected a decimal >= 0 of at most 12 integer digits and 6 decimal \
+                        places (so that every product with it is exact)";
+        for bad in ["-1", "1000000000000", "1.0000001"] {
+            let e = load(&format!("{HEADER}LEJR,*,NOMCC,2026,{bad}\n")).unwrap_err();
+            assert_eq!(
+                e,
+                format!("p.csv: row 2: field `target_price`: {expected}, found \"{bad}\"")
+            );
+        }
+        assert!(
+            load(&format!(
+                "{HEADER}LEJR,*,NOMCC,2026,999999999999.999999000\n"
+            ))
+            .is_ok()
         );
         let e = load(&format!("{HEADER}LEJR,*,,2026,1\n")).unwrap_err();
         assert!(
