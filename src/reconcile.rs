@@ -438,7 +438,12 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                 .map(|(index, draft)| split_draft(index, draft, &definitions)),
         );
     }
-    drafts.sort_by(|a, b| a.0.episode_id.cmp(&b.0.episode_id));
+    // By the contract's key; two episodes can share an id only when ids
+    // hold `:` (RULES 19b), and then the beneficiary tells them apart, so
+    // the order never depends on partitioning.
+    drafts.sort_by(|a, b| {
+        (&a.0.episode_id, &a.0.beneficiary_id).cmp(&(&b.0.episode_id, &b.0.beneficiary_id))
+    });
     rejects.extend(fetch_raw(&paths, &formats, version_rejects)?);
 
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();

@@ -1802,3 +1802,22 @@ fn no_target_price_episodes_are_reported_but_not_priced() {
     assert_eq!(t["no_target_price"], 2);
     assert_eq!(s["providers"], 1);
 }
+
+/// Ids holding `:` can give two episodes one episode id (RULES 19b); they
+/// are then written in beneficiary order, whatever the thread count.
+#[test]
+fn episodes_sharing_an_id_keep_one_order_whatever_the_threads() {
+    let rows = [
+        anchor("X", "B:1", "100.00", "330001"),
+        anchor("1:X", "B", "200.00", "330002"),
+    ];
+    let case = case(&rows, &lejr(0, ""), PRICE);
+    let expected = [
+        "LEJR:B:1:X,LEJR,B,330002,1:X,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,1,200.00,200.00,,",
+        "LEJR:B:1:X,LEJR,B:1,330001,X,NOMCC,2026-03-02,2026-06-02,2026,priced,1,100.00,100.00,29100.00,29000.00",
+    ];
+    for threads in 1..=8 {
+        let out = case.run_files(&["claims.csv"], None, threads);
+        assert_eq!(body(&out.episodes), expected, "{threads} threads");
+    }
+}
