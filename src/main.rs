@@ -320,7 +320,10 @@ fn input<E: std::fmt::Display>(error: E) -> Failure {
 }
 
 fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
-    report::check_out_dir(&args.out, args.force).map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut inputs: Vec<&Path> = args.claims.iter().map(PathBuf::as_path).collect();
+    inputs.extend([args.definitions.as_path(), args.target_prices.as_path()]);
+    report::check_out_dir(&args.out, args.force, &inputs)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let definitions = definitions::load_dir(&args.definitions).map_err(input)?;
     let prices = TargetPrices::load(&args.target_prices).map_err(input)?;
     let claims = reconcile::expand_claim_paths(&args.claims).map_err(input)?;
@@ -446,7 +449,11 @@ fn run_reprice(
     out: &Path,
     force: bool,
 ) -> Result<(), Failure> {
-    report::check_out_dir(out, force).map_err(|e| Failure::Usage(e.to_string()))?;
+    let inputs: Vec<&Path> = [run, target_prices]
+        .into_iter()
+        .chain(definitions)
+        .collect();
+    report::check_out_dir(out, force, &inputs).map_err(|e| Failure::Usage(e.to_string()))?;
     let prior = PriorRun::load(run).map_err(input)?;
     let prices = TargetPrices::load(target_prices).map_err(input)?;
     let loaded = match definitions {
@@ -481,7 +488,10 @@ fn run_scenarios(
     out: &Path,
     force: bool,
 ) -> Result<(), Failure> {
-    report::check_out_dir(out, force).map_err(|e| Failure::Usage(e.to_string()))?;
+    let inputs: Vec<&Path> = std::iter::once(run)
+        .chain(target_prices.iter().map(PathBuf::as_path))
+        .collect();
+    report::check_out_dir(out, force, &inputs).map_err(|e| Failure::Usage(e.to_string()))?;
     let prior = PriorRun::load(run).map_err(input)?;
     let price_files = target_prices
         .iter()
@@ -510,7 +520,8 @@ fn run_scenarios(
 }
 
 fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Result<(), Failure> {
-    report::check_out_dir(out, force).map_err(|e| Failure::Usage(e.to_string()))?;
+    report::check_out_dir(out, force, &[previous, current])
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let before = PriorRun::load(previous).map_err(input)?;
     let now = PriorRun::load(current).map_err(input)?;
     let comparison = true_up::compare(&before, &now).map_err(input)?;

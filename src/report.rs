@@ -27,6 +27,17 @@ pub enum Error {
         /// The folder.
         path: PathBuf,
     },
+    /// `--out` holds the current folder or an input, which replacing it
+    /// would delete.
+    #[error(
+        "{path}: --force would replace this folder, which holds {holds}; expected a new folder for the outputs"
+    )]
+    HoldsInput {
+        /// The folder.
+        path: PathBuf,
+        /// What it holds.
+        holds: PathBuf,
+    },
     /// Writing failed.
     #[error("{path}: cannot write outputs: {source}")]
     Io {
@@ -37,21 +48,44 @@ pub enum Error {
     },
 }
 
-/// Refuses an `--out` folder that exists and is not empty, unless `force`.
-/// Called before the run so a long run does not end in this refusal.
-pub fn check_out_dir(out: &Path, force: bool) -> Result<(), Error> {
+/// Refuses an `--out` folder that exists and is not empty, unless `force`;
+/// and even with `force`, one that holds the current folder or any of
+/// `inputs`, since replacing it would delete them (`--out . --force` would
+/// empty the folder the user is in). Called before the run so a long run
+/// does not end in this refusal.
+pub fn check_out_dir(out: &Path, force: bool, inputs: &[&Path]) -> Result<(), Error> {
     match fs::read_dir(out) {
         Ok(mut entries) => match entries.next() {
             Some(_) if !force => Err(Error::NotEmpty {
                 path: out.to_owned(),
             }),
-            _ => Ok(()),
+            Some(_) => refuse_if_holding(out, inputs),
+            None => Ok(()),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(source) => Err(Error::Io {
             path: out.to_owned(),
             source,
         }),
+    }
+}
+
+/// [`Error::HoldsInput`] when the existing folder `out` is, or is above,
+/// the current folder or one of `inputs` (compared as canonical paths).
+fn refuse_if_holding(out: &Path, inputs: &[&Path]) -> Result<(), Error> {
+    let Ok(folder) = fs::canonicalize(out) else {
+        return Ok(());
+    };
+    let current = std::env::current_dir().unwrap_or_default();
+    let held = std::iter::once(current.as_path())
+        .chain(inputs.iter().copied())
+        .find(|path| fs::canonicalize(path).is_ok_and(|p| p.starts_with(&folder)));
+    match held {
+        Some(holds) => Err(Error::HoldsInput {
+            path: out.to_owned(),
+            holds: holds.to_owned(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -116,7 +150,7 @@ impl<'a> OutputFile<'a> {
 /// `out`: every command's outputs appear whole or not at all. `out` must be
 /// new or empty unless `force`.
 pub fn write_folder(out: &Path, force: bool, files: &[OutputFile]) -> Result<(), Error> {
-    check_out_dir(out, force)?;
+    check_out_dir(out, force, &[])?;
     let name = out
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());

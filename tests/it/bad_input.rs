@@ -1318,6 +1318,44 @@ fn an_unknown_flag_is_a_usage_error() {
     assert!(!case.path("out").exists());
 }
 
+/// `--force` replaces an output folder, so it refuses one that holds the
+/// current folder or an input: `--out . --force` would otherwise empty the
+/// folder the user is in, inputs included.
+#[test]
+fn force_never_replaces_a_folder_holding_the_inputs() {
+    let case = good_case();
+    for out in [".", "definitions"] {
+        let output = case.cli(&[
+            "reconcile",
+            "--claims",
+            "claims.csv",
+            "--definitions",
+            "definitions",
+            "--target-prices",
+            "target_prices.csv",
+            "--out",
+            out,
+            "--force",
+        ]);
+        assert_usage_error(&output);
+        assert!(
+            stderr(&output).contains("--force would replace this folder"),
+            "{out}"
+        );
+        assert!(case.path("claims.csv").exists() && case.path("definitions/lejr.toml").exists());
+    }
+    // A folder holding nothing of the run is still replaced.
+    case.write("old/stale.txt", "x");
+    let output = case.cli(
+        &reconcile_args(&["claims.csv"], &["--force"])
+            .iter()
+            .map(|a| if *a == "out" { "old" } else { a })
+            .collect::<Vec<_>>(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!case.path("old/stale.txt").exists() && case.path("old/summary.json").exists());
+}
+
 #[test]
 fn a_missing_out_is_a_usage_error() {
     let case = good_case();
