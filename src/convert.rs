@@ -8,10 +8,11 @@
 //! written beside their final names and renamed into place only when every
 //! input was read, so a failed conversion leaves no half-written file.
 
+use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::claims::{self, RowOutcome};
+use crate::claims::{self, RejectReason, RowOutcome, VersionKey};
 use crate::formats::ClaimsFormat;
 use crate::model::ClaimLine;
 use crate::report::write_row;
@@ -94,6 +95,12 @@ pub fn fields(line: &ClaimLine) -> [String; 16] {
 /// Converts `files` (read as `format`; `auto` detects each) into the
 /// canonical CSV `out`, and the rows that cannot be mapped into
 /// `out.rejects.csv`.
+///
+/// A row rejected for itself takes the other rows of its version with it
+/// (`claim_has_rejected_row`, contract 5), as a run would: otherwise the
+/// converted file would count part of that claim. Those rows can come
+/// before the bad one, so when any rejected row names a version the files
+/// are read a second time, knowing which versions to hold back.
 pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Converted, Error> {
     let rejects_path = out.with_extension("rejects.csv");
     let parent = match out.parent() {
@@ -104,6 +111,59 @@ pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Co
         path: parent.to_owned(),
         source,
     })?;
+    let mut pass = write_pass(format, files, out, &rejects_path, parent, &HashSet::new())?;
+    if !pass.tainted.is_empty() {
+        if let Some(pipe) = files.iter().find(|f| !f.is_file()) {
+            return Err(Error::Claims(claims::Error::Io {
+                path: pipe.clone(),
+                source: io::Error::other(
+                    "a rejected row takes other rows of its version with it, which needs a second \
+                     read of the input: convert from a file, not a pipe",
+                ),
+            }));
+        }
+        let tainted = std::mem::take(&mut pass.tainted);
+        pass = write_pass(format, files, out, &rejects_path, parent, &tainted)?;
+    }
+    for (staged, path) in [
+        (pass.lines_out, out),
+        (pass.rejects_out, rejects_path.as_path()),
+    ] {
+        let staged = staged
+            .into_inner()
+            .map_err(|e| write_error(path)(e.into_error()))?;
+        staged
+            .persist(path)
+            .map_err(|e| write_error(path)(e.error))?;
+    }
+    Ok(pass.converted)
+}
+
+/// What one pass over the inputs wrote, staged beside the final names.
+struct Pass {
+    lines_out: BufWriter<tempfile::NamedTempFile>,
+    rejects_out: BufWriter<tempfile::NamedTempFile>,
+    converted: Converted,
+    /// The versions a rejected row named.
+    tainted: HashSet<VersionKey>,
+}
+
+fn write_error(path: &Path) -> impl FnOnce(io::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::Io { path, source }
+}
+
+/// Reads every input once, writing the lines of versions not in `held`
+/// and, per file in row order, the rejected rows and the held versions'
+/// rows.
+fn write_pass(
+    format: ClaimsFormat,
+    files: &[PathBuf],
+    out: &Path,
+    rejects_path: &Path,
+    parent: &Path,
+    held: &HashSet<VersionKey>,
+) -> Result<Pass, Error> {
     // Staged beside the final names (same file system, so the rename is
     // atomic); removed when dropped, that is on any error.
     let create = |path: &Path| {
@@ -120,67 +180,87 @@ pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Co
             })
     };
     let mut lines_out = create(out)?;
-    let mut rejects_out = create(&rejects_path)?;
+    let mut rejects_out = create(rejects_path)?;
     let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
     let mut converted = Converted {
         lines: 0,
         rejected: 0,
         after_cutoff: 0,
-        rejects_path: rejects_path.clone(),
+        rejects_path: rejects_path.to_owned(),
     };
-    let write_error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Io { path, source }
-    };
+    let mut tainted = HashSet::new();
     write_row(&mut lines_out, &header).map_err(write_error(out))?;
     rejects_out
         .write_all(b"file,row,reason,record\n")
-        .map_err(write_error(&rejects_path))?;
+        .map_err(write_error(rejects_path))?;
     for (index, path) in files.iter().enumerate() {
         let file = u32::try_from(index).unwrap_or(u32::MAX);
         let format = format.of_file(path)?;
         let mut failure: Option<io::Error> = None;
+        let mut rejects: Vec<(u64, RejectReason, RawText)> = Vec::new();
         format.read_file(path, file, None, |outcome| {
             if failure.is_some() {
                 return;
             }
-            let written = match outcome {
+            match outcome {
+                RowOutcome::Line(line) if held.contains(&version_of(&line)) => {
+                    let (row, offset) = (line.source.row, line.source.offset);
+                    rejects.push((row, RejectReason::ClaimHasRejectedRow, Err(offset)));
+                }
                 RowOutcome::Line(line) => {
                     converted.lines += 1;
-                    write_row(&mut lines_out, &fields(&line))
+                    failure = write_row(&mut lines_out, &fields(&line)).err();
                 }
                 RowOutcome::Rejected(row) => {
-                    converted.rejected += 1;
-                    let record = String::from_utf8_lossy(&row.raw).into_owned();
-                    let fields = [
-                        path.display().to_string(),
-                        row.source.row.to_string(),
-                        row.reason.name().to_owned(),
-                        record,
-                    ];
-                    write_row(&mut rejects_out, &fields)
+                    tainted.extend(row.version);
+                    rejects.push((row.source.row, row.reason, Ok(row.raw)));
                 }
-                RowOutcome::AfterCutoff { .. } => {
-                    converted.after_cutoff += 1;
-                    Ok(())
-                }
-            };
-            failure = written.err();
+                RowOutcome::AfterCutoff { .. } => converted.after_cutoff += 1,
+            }
         })?;
         if let Some(source) = failure {
-            return Err(Error::Io {
-                path: out.to_owned(),
-                source,
-            });
+            return Err(write_error(out)(source));
+        }
+        rejects.sort_by_key(|(row, _, _)| *row);
+        let again: Vec<(u64, u64)> = rejects
+            .iter()
+            .filter_map(|(row, _, raw)| raw.as_ref().err().map(|&offset| (*row, offset)))
+            .collect();
+        // In row order, as `again` is.
+        let mut raws = format.raw_rows(path, &again)?.into_iter();
+        for (row, reason, raw) in rejects {
+            let raw = match raw {
+                Ok(raw) => raw,
+                Err(_) => raws.next().unwrap_or_default(),
+            };
+            converted.rejected += 1;
+            let fields = [
+                path.display().to_string(),
+                row.to_string(),
+                reason.name().to_owned(),
+                String::from_utf8_lossy(&raw).into_owned(),
+            ];
+            write_row(&mut rejects_out, &fields).map_err(write_error(rejects_path))?;
         }
     }
-    for (staged, path) in [(lines_out, out), (rejects_out, rejects_path.as_path())] {
-        let staged = staged
-            .into_inner()
-            .map_err(|e| write_error(path)(e.into_error()))?;
-        staged
-            .persist(path)
-            .map_err(|e| write_error(path)(e.error))?;
+    Ok(Pass {
+        lines_out,
+        rejects_out,
+        converted,
+        tainted,
+    })
+}
+
+/// A rejected row's text, or the byte offset to read it again from (a
+/// held line keeps no text).
+type RawText = Result<Box<[u8]>, u64>;
+
+/// The version a line belongs to.
+fn version_of(line: &ClaimLine) -> VersionKey {
+    VersionKey {
+        beneficiary_id: line.beneficiary_id.clone(),
+        claim_id: line.claim_id.clone(),
+        processed_date: line.processed_date,
+        record_type: line.record_type,
     }
-    Ok(converted)
 }

@@ -188,6 +188,76 @@ fn convert_writes_what_the_engine_sees() {
     assert_eq!(from_converted.providers, from_rif.providers);
 }
 
+/// A bad row takes the rest of its version with it in `convert` as in a
+/// run (here the bad row comes first in example 01 and second in the
+/// sample): reconciling the converted claims gives the committed outputs of
+/// reconciling the originals.
+#[test]
+fn converted_claims_never_count_half_a_claim() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (claims, definitions, prices, expected, held) in [
+        (
+            "tests/golden/01-one-episode/claims/claims.csv",
+            "tests/golden/01-one-episode/definitions",
+            "tests/golden/01-one-episode/target_prices.csv",
+            "tests/golden/01-one-episode/expected",
+            "claims.csv,17,claim_has_rejected_row,",
+        ),
+        (
+            "sample-claims/claims",
+            "episode-definitions",
+            "sample-claims/target_prices.csv",
+            "tests/golden/sample/expected",
+            ",claim_has_rejected_row,",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let converted = dir.path().join("converted.csv");
+        let convert = cli_in(
+            root,
+            &[
+                "convert",
+                "--claims",
+                claims,
+                "--out",
+                converted.to_str().expect("UTF-8"),
+            ],
+        );
+        assert!(
+            convert.status.success(),
+            "{}",
+            String::from_utf8_lossy(&convert.stderr)
+        );
+        let rejects =
+            std::fs::read_to_string(dir.path().join("converted.rejects.csv")).expect("rejects");
+        assert!(rejects.contains(held), "{claims}: {rejects}");
+        let out = dir.path().join("out");
+        let run = cli_in(
+            root,
+            &[
+                "reconcile",
+                "--claims",
+                converted.to_str().expect("UTF-8"),
+                "--definitions",
+                definitions,
+                "--target-prices",
+                prices,
+                "--out",
+                out.to_str().expect("UTF-8"),
+            ],
+        );
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let (actual, expected) = (Outputs::read(&out), Outputs::read(&root.join(expected)));
+        assert_eq!(actual.episodes, expected.episodes, "{claims}");
+        assert_eq!(actual.ledger, expected.ledger, "{claims}");
+        assert_eq!(actual.providers, expected.providers, "{claims}");
+    }
+}
+
 /// A conversion that fails part way (the second file does not exist)
 /// leaves neither output file behind, and an existing one untouched.
 #[test]
