@@ -108,14 +108,25 @@ impl RunRecord {
 
     /// The record of a run of these types, priced with `prices`.
     pub fn new(types: Vec<TypeRecord>, prices: &TargetPrices) -> RunRecord {
-        let all: String = types
-            .iter()
-            .map(|t| format!("{}:{}:{:?}\n", t.id, t.episode_rules, t.pricing))
-            .collect();
         RunRecord {
-            definitions_fingerprint: digest(&all),
+            definitions_fingerprint: definitions_fingerprint(&types),
             target_prices_fingerprint: digest(&prices.canonical_rows()),
             definitions: types,
         }
     }
+
+    /// Whether the record's overall fingerprint is the one of its episode
+    /// types: false for a `summary.json` edited by hand (its pricing, say),
+    /// which must not be priced again as if it were a run.
+    pub fn is_consistent(&self) -> bool {
+        self.definitions_fingerprint == definitions_fingerprint(&self.definitions)
+    }
+}
+
+fn definitions_fingerprint(types: &[TypeRecord]) -> String {
+    let all: String = types
+        .iter()
+        .map(|t| format!("{}:{}:{:?}\n", t.id, t.episode_rules, t.pricing))
+        .collect();
+    digest(&all)
 }

@@ -20,6 +20,10 @@ pub struct Money(i128);
 /// malformed rather than risking overflow in later sums.
 const MAX_INTEGER_DIGITS: usize = 24;
 
+/// Most integer digits a total read back from a run's outputs may have:
+/// `i128` cents hold 36 with room to spare.
+const MAX_TOTAL_DIGITS: usize = 36;
+
 impl Money {
     /// Zero dollars.
     pub const ZERO: Money = Money(0);
@@ -40,6 +44,17 @@ impl Money {
     ///
     /// Returns `None` for anything else, so the caller can name the field.
     pub fn parse(text: &[u8]) -> Option<Money> {
+        Money::parse_up_to(text, MAX_INTEGER_DIGITS)
+    }
+
+    /// [`Money::parse`] for the totals of a run's own outputs, read back
+    /// by `reprice` and `true-up`: sums of input amounts can be longer than
+    /// an input amount may be, and are still far inside an `i128` of cents.
+    pub fn parse_total(text: &[u8]) -> Option<Money> {
+        Money::parse_up_to(text, MAX_TOTAL_DIGITS)
+    }
+
+    fn parse_up_to(text: &[u8], max_integer_digits: usize) -> Option<Money> {
         let (negative, rest) = match text.first() {
             Some(b'-') => (true, &text[1..]),
             Some(b'+') => (false, &text[1..]),
@@ -50,7 +65,7 @@ impl Money {
             None => (rest, None),
         };
         if int_part.is_empty()
-            || int_part.len() > MAX_INTEGER_DIGITS
+            || int_part.len() > max_integer_digits
             || !int_part.iter().all(u8::is_ascii_digit)
         {
             return None;
@@ -187,6 +202,20 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn totals_read_back_may_be_longer_than_inputs() {
+        let total = "1800000000000000000000000.00"; // 25 integer digits
+        assert_eq!(Money::parse(total.as_bytes()), None);
+        assert_eq!(
+            Money::parse_total(total.as_bytes())
+                .map(|m| m.to_string())
+                .as_deref(),
+            Some(total)
+        );
+        let too_long = format!("{}.00", "9".repeat(37));
+        assert_eq!(Money::parse_total(too_long.as_bytes()), None);
     }
 
     #[test]

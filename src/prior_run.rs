@@ -111,6 +111,8 @@ pub struct PriorRun {
     pub record: RunRecord,
     /// Its summary, as JSON.
     pub summary: serde_json::Value,
+    /// Its `--as-of` date, if it had one.
+    as_of: Option<Date>,
 }
 
 const EPISODE_COLUMNS: [&str; 15] = [
@@ -199,7 +201,7 @@ impl RowParser<'_> {
     }
 
     fn money(&self, value: &str) -> Result<Money, Error> {
-        Money::parse(value.as_bytes()).ok_or_else(|| self.error("amount", value))
+        Money::parse_total(value.as_bytes()).ok_or_else(|| self.error("amount", value))
     }
 
     fn optional_money(&self, value: &str) -> Result<Option<Money>, Error> {
@@ -304,17 +306,81 @@ impl PriorRun {
                 row: e.line() as u64,
                 problem: format!("not JSON: {e}"),
             })?;
-        let record = serde_json::from_value(summary["run"].clone()).map_err(|e| Error::Format {
+        let record: RunRecord =
+            serde_json::from_value(summary["run"].clone()).map_err(|e| Error::Format {
+                path: summary_path.clone(),
+                row: 1,
+                problem: format!("no readable `run` section ({e}); the run predates fingerprints, so run reconcile again"),
+            })?;
+        let inconsistent = |problem: String| Error::Format {
             path: summary_path.clone(),
             row: 1,
-            problem: format!("no readable `run` section ({e}); the run predates fingerprints, so run reconcile again"),
-        })?;
+            problem: format!("{problem}: the run's files were edited or do not belong together"),
+        };
+        if !record.is_consistent() {
+            return Err(inconsistent(
+                "the `run` section's fingerprint does not match its episode types".into(),
+            ));
+        }
+        let as_of = match &summary["as_of"] {
+            serde_json::Value::Null => None,
+            value => Some(
+                value
+                    .as_str()
+                    .and_then(|d| parse_date(d.as_bytes()))
+                    .ok_or_else(|| inconsistent(format!("key `as_of` is malformed ({value})")))?,
+            ),
+        };
+        // The figures the summary states must be those of the files beside it.
+        let stated = |section: &str, key: &str| summary[section][key].clone();
+        let total = |amounts: &mut dyn Iterator<Item = Money>| {
+            serde_json::Value::from(amounts.fold(Money::ZERO, |a, b| a + b).to_string())
+        };
+        let checks = [
+            (
+                "episodes.total",
+                stated("episodes", "total"),
+                serde_json::Value::from(episodes.len()),
+            ),
+            (
+                "money.actual",
+                stated("money", "actual"),
+                total(&mut episodes.iter().map(|e| e.actual)),
+            ),
+            (
+                "money.capped",
+                stated("money", "capped"),
+                total(&mut episodes.iter().map(|e| e.capped)),
+            ),
+            (
+                "providers",
+                summary["providers"].clone(),
+                serde_json::Value::from(providers.len()),
+            ),
+            (
+                "money.reconciliation",
+                stated("money", "reconciliation"),
+                total(&mut providers.iter().map(|p| p.reconciliation_amount)),
+            ),
+        ];
+        for (key, said, found) in checks {
+            if said != found {
+                return Err(inconsistent(format!(
+                    "key `{key}` says {said} where episodes.csv and providers.csv give {found}"
+                )));
+            }
+        }
+        for name in ["ledger.csv", "rejects.csv"] {
+            let path = dir.join(name);
+            std::fs::metadata(&path).map_err(|source| Error::Io { path, source })?;
+        }
         Ok(PriorRun {
             dir: dir.to_owned(),
             episodes,
             providers,
             record,
             summary,
+            as_of,
         })
     }
 
@@ -363,7 +429,7 @@ impl PriorRun {
         let money = |value: &serde_json::Value, key: &str| {
             value
                 .as_str()
-                .and_then(|t| Money::parse(t.as_bytes()))
+                .and_then(|t| Money::parse_total(t.as_bytes()))
                 .ok_or_else(|| bad(key))
         };
         let tally = |key: &str| -> Result<Tally, Error> {
@@ -408,8 +474,6 @@ impl PriorRun {
 
     /// The run's `--as-of` date, if it had one.
     pub fn as_of(&self) -> Option<Date> {
-        self.summary["as_of"]
-            .as_str()
-            .and_then(|d| parse_date(d.as_bytes()))
+        self.as_of
     }
 }

@@ -313,7 +313,7 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
 fn reported_reconciliation(run: &PriorRun) -> Result<Money, Error> {
     run.summary["money"]["reconciliation"]
         .as_str()
-        .and_then(|t| Money::parse(t.as_bytes()))
+        .and_then(|t| Money::parse_total(t.as_bytes()))
         .ok_or_else(|| {
             Error::Prior(prior_run::Error::Format {
                 path: run.dir.join("summary.json"),

@@ -339,52 +339,64 @@ fn the_summary_shows_the_changes_add_up() {
     assert_eq!(reported(&later), "2390.00");
 }
 
-/// A run whose provider rows do not sum to the reconciliation its own
-/// summary reported fails `check`: first the current summary edited to
-/// 2390.01, then also the previous providers.csv without its 330002 row
-/// (−1900.00; reported 15560.00). The true-up's own columns still add up
-/// (17460.00 -> 2390.00, due −15070.00).
+/// A run folder whose files do not agree with each other (edited by hand,
+/// or mixed from two runs) is refused when read back, naming the figure
+/// that disagrees, rather than compared or priced again: first the summary
+/// edited to a cent more than the provider rows sum to, then a provider row
+/// removed, then the recorded pricing edited (its fingerprint no longer
+/// matches), then a malformed `as_of`.
 #[test]
-fn a_run_whose_rows_do_not_sum_to_its_summary_fails_the_check() {
-    let (case, initial, later) = late_claims_case();
-
-    // The current run's summary says a cent more than its rows sum to.
-    let summary = later.join("summary.json");
-    let text = std::fs::read_to_string(&summary).unwrap();
-    let edited = text.replacen(
+fn a_run_whose_files_disagree_is_refused() {
+    let (_case, _initial, later) = late_claims_case();
+    let refused = |file: &str, from: &str, to: &str, needle: &str| {
+        let path = later.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replacen(from, to, 1);
+        assert_ne!(edited, text, "{file} holds {from}");
+        std::fs::write(&path, &edited).unwrap();
+        let message = PriorRun::load(&later).unwrap_err().to_string();
+        assert!(message.contains(needle), "{message}");
+        assert!(message.contains("do not belong together"), "{message}");
+        std::fs::write(&path, text).unwrap();
+    };
+    refused(
+        "summary.json",
         "\"reconciliation\": \"2390.00\"",
         "\"reconciliation\": \"2390.01\"",
-        1,
+        "key `money.reconciliation` says \"2390.01\" where episodes.csv and providers.csv give \"2390.00\"",
     );
-    assert_ne!(edited, text, "the summary holds the amount");
-    std::fs::write(&summary, edited).unwrap();
-    let s = compare(&initial, &later).summary();
-    assert_eq!(s.matches_reported, (true, false));
-    assert!(s.gain_loss.adds_up && s.reconciliation.adds_up);
-    assert!(!s.check);
-
-    let providers = initial.join("providers.csv");
-    let text = std::fs::read_to_string(&providers).unwrap();
-    let kept: String = text
-        .lines()
-        .filter(|l| !l.starts_with("330002,"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_eq!(kept.lines().count(), 2, "one row removed");
-    std::fs::write(&providers, kept).unwrap();
-
-    let t = compare(&initial, &later);
-    let s = t.summary();
-    assert_eq!(s.reconciliation.previous.to_string(), "17460.00");
-    assert_eq!(s.reconciliation.change.to_string(), "-15070.00");
-    assert!(s.reconciliation.adds_up);
-    assert_eq!(s.matches_reported, (false, false));
-    assert!(!s.check);
-    let out = write(&t, &case.path("settle"));
-    let json: serde_json::Value = serde_json::from_str(&out.summary).unwrap();
-    assert_eq!(json["check"], false);
-    assert_eq!(json["reconciliation"]["adds_up"], true);
-    assert_eq!(json["reconciliation"]["previous"], "17460.00");
+    let providers = std::fs::read_to_string(later.join("providers.csv")).unwrap();
+    let row = providers.lines().nth(1).expect("a provider row");
+    refused(
+        "providers.csv",
+        &format!("{row}\n"),
+        "",
+        "key `providers` says",
+    );
+    refused(
+        "summary.json",
+        "\"discount\": \"0.03\"",
+        "\"discount\": \"0.5\"",
+        "fingerprint",
+    );
+    refused(
+        "summary.json",
+        "\"as_of\": null",
+        "\"as_of\": \"2026-02-30\"",
+        "key `as_of`",
+    );
+    // A missing ledger is named as the run's, not as an output being written.
+    let ledger = later.join("ledger.csv");
+    let text = std::fs::read(&ledger).unwrap();
+    std::fs::remove_file(&ledger).unwrap();
+    let message = PriorRun::load(&later).unwrap_err().to_string();
+    assert!(
+        message.contains("ledger.csv: cannot read the run's output"),
+        "{message}"
+    );
+    std::fs::write(&ledger, text).unwrap();
+    // Untouched, it reads back.
+    load(&later);
 }
 
 // ---------------------------------------------------------------------------
