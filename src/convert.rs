@@ -103,6 +103,23 @@ pub fn fields(line: &ClaimLine) -> [String; 16] {
 /// are read a second time, knowing which versions to hold back.
 pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Converted, Error> {
     let rejects_path = out.with_extension("rejects.csv");
+    // Writing over an input would lose it once the conversion is renamed
+    // into place.
+    for written in [out, rejects_path.as_path()] {
+        let same = |input: &PathBuf| {
+            let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+            canonical(written).is_some_and(|w| canonical(input) == Some(w))
+        };
+        if let Some(input) = files.iter().find(|input| same(input)) {
+            return Err(Error::Io {
+                path: written.to_owned(),
+                source: io::Error::other(format!(
+                    "this is the input {}; expected a new file for the converted claims",
+                    input.display()
+                )),
+            });
+        }
+    }
     let parent = match out.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),

@@ -299,6 +299,26 @@ fn a_failed_conversion_leaves_no_half_written_file() {
         std::fs::read_to_string(dir.path().join("kept/claims.csv")).expect("read"),
         "earlier\n"
     );
+    // Converting a file onto itself is refused, and the file is kept.
+    let input = dir.path().join("input.rif");
+    std::fs::copy(root.join("tests/fixtures/rif/episode/carrier.txt"), &input).expect("copy");
+    let before = std::fs::read(&input).expect("read");
+    let run = cli_in(
+        dir.path(),
+        &[
+            "convert",
+            "--claims-format",
+            "rif",
+            "--claims",
+            "input.rif",
+            "--out",
+            "input.rif",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("this is the input"), "{stderr}");
+    assert_eq!(std::fs::read(&input).expect("read"), before);
 }
 
 /// `--claims-format` takes only the formats the engine reads.
