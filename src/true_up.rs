@@ -46,6 +46,17 @@ pub enum Error {
         /// Which fingerprint differs, and what to do about it.
         what: Mismatch,
     },
+    /// Two episodes of one run share an id (ids holding `:`), so episodes
+    /// cannot be matched between runs by id.
+    #[error(
+        "{run}: episode id {id:?} is written twice; a true-up matches episodes by id, so beneficiary and claim ids must not hold ':' (RULES 19b)"
+    )]
+    SharedEpisodeId {
+        /// The run folder.
+        run: PathBuf,
+        /// The id.
+        id: String,
+    },
 }
 
 /// Which of the fingerprints recorded in two runs' summaries differ. Kept
@@ -242,11 +253,17 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
 
     let mut episodes: BTreeMap<&str, (Option<&PriorEpisode>, Option<&PriorEpisode>)> =
         BTreeMap::new();
-    for e in &previous.episodes {
-        episodes.entry(&e.episode_id).or_default().0 = Some(e);
-    }
-    for e in &current.episodes {
-        episodes.entry(&e.episode_id).or_default().1 = Some(e);
+    for (run, is_current) in [(previous, false), (current, true)] {
+        for e in &run.episodes {
+            let pair = episodes.entry(&e.episode_id).or_default();
+            let side = if is_current { &mut pair.1 } else { &mut pair.0 };
+            if side.replace(e).is_some() {
+                return Err(Error::SharedEpisodeId {
+                    run: run.dir.clone(),
+                    id: e.episode_id.clone(),
+                });
+            }
+        }
     }
     let episodes = episodes
         .into_iter()

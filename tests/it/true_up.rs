@@ -652,3 +652,20 @@ fn runs_of_different_definitions_or_prices_are_refused() {
         })
     ));
 }
+
+/// Episode ids that collide (ids holding `:`, RULES 19b) cannot be matched
+/// between runs: the true-up refuses, rather than dropping one episode.
+#[test]
+fn runs_with_a_shared_episode_id_are_refused() {
+    let anchor = |claim: &str, beneficiary: &str| {
+        format!("{claim},1,{beneficiary},IP,2026-03-02,2026-03-05,100.00,,,,,,330001,,470,,,\n")
+    };
+    let claims = anchor("X", "B:1") + &anchor("1:X", "B");
+    let case = Case::new(&claims, &[("lejr.toml", &lejr(0, ""))], "");
+    let run = run_to(&case, &["claims.csv"], None, "run");
+    let loaded = load(&run);
+    match true_up::compare(&loaded, &loaded) {
+        Err(Error::SharedEpisodeId { id, .. }) => assert_eq!(id, "LEJR:B:1:X"),
+        other => panic!("not refused: {other:?}"),
+    }
+}
