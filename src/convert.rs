@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::claims::{self, RejectReason, RowOutcome, VersionKey};
 use crate::formats::ClaimsFormat;
 use crate::model::ClaimLine;
-use crate::report::write_row;
+use crate::report::{REJECTS_HEADER, write_reject, write_row};
 
 /// A conversion that could not complete.
 #[derive(Debug, thiserror::Error)]
@@ -208,7 +208,7 @@ fn write_pass(
     let mut tainted = HashSet::new();
     write_row(&mut lines_out, &header).map_err(write_error(out))?;
     rejects_out
-        .write_all(b"file,row,reason,record\n")
+        .write_all(REJECTS_HEADER)
         .map_err(write_error(rejects_path))?;
     for (index, path) in files.iter().enumerate() {
         let file = u32::try_from(index).unwrap_or(u32::MAX);
@@ -251,13 +251,9 @@ fn write_pass(
                 Err(_) => raws.next().unwrap_or_default(),
             };
             converted.rejected += 1;
-            let fields = [
-                path.display().to_string(),
-                row.to_string(),
-                reason.name().to_owned(),
-                String::from_utf8_lossy(&raw).into_owned(),
-            ];
-            write_row(&mut rejects_out, &fields).map_err(write_error(rejects_path))?;
+            let file = path.display().to_string();
+            write_reject(&mut rejects_out, &file, row, reason.name(), &raw)
+                .map_err(write_error(rejects_path))?;
         }
     }
     Ok(Pass {

@@ -334,14 +334,30 @@ pub fn write_ledger(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<(
 
 /// `rejects.csv`.
 pub fn write_rejects(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(b"file,row,reason,record\n")?;
+    out.write_all(REJECTS_HEADER)?;
     for reject in &recon.rejects {
-        field(out, recon.files[reject.file as usize].as_bytes())?;
-        write!(out, ",{},{},", reject.row, reject.reason.name())?;
-        field(out, &reject.record)?;
-        out.write_all(b"\n")?;
+        let file = &recon.files[reject.file as usize];
+        write_reject(out, file, reject.row, reject.reason.name(), &reject.record)?;
     }
     Ok(())
+}
+
+/// The header row of a rejects file.
+pub const REJECTS_HEADER: &[u8] = b"file,row,reason,record\n";
+
+/// One row of a rejects file; `record` is written as the file had it, its
+/// bytes kept even when they are not UTF-8 (RULES 3).
+pub fn write_reject(
+    out: &mut dyn Write,
+    file: &str,
+    row: u64,
+    reason: &str,
+    record: &[u8],
+) -> io::Result<()> {
+    field(out, file.as_bytes())?;
+    write!(out, ",{row},{reason},")?;
+    field(out, record)?;
+    out.write_all(b"\n")
 }
 
 /// Money as the summary writes it: a string with two decimals.

@@ -591,3 +591,27 @@ fn an_unsorted_rif_file_reads_from_a_pipe() {
     writer.join().expect("writer");
     assert_eq!(from_pipe, from_file);
 }
+
+/// `convert` writes a rejected row's text as the file had it, bytes that
+/// are not UTF-8 included, as `rejects.csv` does (RULES 3).
+#[test]
+fn convert_keeps_the_raw_bytes_of_a_rejected_row() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut bytes =
+        b"claim_id,line_number,beneficiary_id,claim_type,from_date,thru_date,allowed_amount\n"
+            .to_vec();
+    bytes.extend_from_slice(b"C1,1,B\xff1,PB,2026-03-02,2026-03-02,10.00\n");
+    std::fs::write(dir.path().join("claims.csv"), &bytes).expect("write");
+    let run = cli_in(
+        dir.path(),
+        &["convert", "--claims", "claims.csv", "--out", "c.csv"],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let rejects = std::fs::read(dir.path().join("c.rejects.csv")).expect("rejects");
+    let expected = b"file,row,reason,record\nclaims.csv,2,bad_encoding,\"C1,1,B\xff1,PB,2026-03-02,2026-03-02,10.00\"\n";
+    assert_eq!(rejects, expected.to_vec());
+}
