@@ -313,12 +313,24 @@ pub fn write_ledger(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<(
     out.write_all(
         b"episode_id,claim_id,line_number,claim_type,allowed_amount,included_amount,disposition\n",
     )?;
-    for (episode, ledger) in recon.episodes.iter().zip(&recon.ledgers) {
-        for line in ledger {
+    let episodes: Vec<_> = recon.episodes.iter().zip(&recon.ledgers).collect();
+    // Episodes sharing an id (RULES 19b) are adjacent; their lines are
+    // merged, so the file stays sorted by its key.
+    for same_id in episodes.chunk_by(|a, b| a.0.figures.episode_id == b.0.figures.episode_id) {
+        let mut lines: Vec<_> = same_id
+            .iter()
+            .flat_map(|(_, ledger)| ledger.iter())
+            .collect();
+        if same_id.len() > 1 {
+            lines.sort_by(|a, b| (&a.claim_id, a.line_number).cmp(&(&b.claim_id, b.line_number)));
+        }
+        // `chunk_by` yields no empty group.
+        let episode_id = &same_id[0].0.figures.episode_id;
+        for line in lines {
             row(
                 out,
                 &[
-                    &episode.figures.episode_id,
+                    episode_id,
                     &line.claim_id,
                     &line.line_number,
                     &line.claim_type,

@@ -1804,20 +1804,31 @@ fn no_target_price_episodes_are_reported_but_not_priced() {
 }
 
 /// Ids holding `:` can give two episodes one episode id (RULES 19b); they
-/// are then written in beneficiary order, whatever the thread count.
+/// are then written in beneficiary order, whatever the thread count, and
+/// their ledger lines merged in the ledger's key order.
 #[test]
 fn episodes_sharing_an_id_keep_one_order_whatever_the_threads() {
     let rows = [
         anchor("X", "B:1", "100.00", "330001"),
         anchor("1:X", "B", "200.00", "330002"),
+        pb("A1", 1, "B:1", "2026-03-10", "10.00"),
+        pb("Z1", 1, "B", "2026-03-10", "20.00"),
     ];
     let case = case(&rows, &lejr(0, ""), PRICE);
     let expected = [
-        "LEJR:B:1:X,LEJR,B,330002,1:X,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,1,200.00,200.00,,",
-        "LEJR:B:1:X,LEJR,B:1,330001,X,NOMCC,2026-03-02,2026-06-02,2026,priced,1,100.00,100.00,29100.00,29000.00",
+        "LEJR:B:1:X,LEJR,B,330002,1:X,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,2,220.00,220.00,,",
+        "LEJR:B:1:X,LEJR,B:1,330001,X,NOMCC,2026-03-02,2026-06-02,2026,priced,2,110.00,110.00,29100.00,28990.00",
+    ];
+    // The ledger stays sorted by its key, the two episodes' lines merged.
+    let ledger = [
+        "LEJR:B:1:X,1:X,1,IP,200.00,200.00,anchor",
+        "LEJR:B:1:X,A1,1,PB,10.00,10.00,included",
+        "LEJR:B:1:X,X,1,IP,100.00,100.00,anchor",
+        "LEJR:B:1:X,Z1,1,PB,20.00,20.00,included",
     ];
     for threads in 1..=8 {
         let out = case.run_files(&["claims.csv"], None, threads);
         assert_eq!(body(&out.episodes), expected, "{threads} threads");
+        assert_eq!(body(&out.ledger), ledger, "{threads} threads");
     }
 }
