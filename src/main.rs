@@ -524,6 +524,24 @@ fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Resu
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let before = PriorRun::load(previous).map_err(input)?;
     let now = PriorRun::load(current).map_err(input)?;
+    // A later run saw at least the claims of an earlier one; a run without
+    // a cutoff saw every claim.
+    let cutoff = |run: &PriorRun| {
+        run.as_of()
+            .map_or("no cutoff".to_owned(), |d| format!("cutoff {d}"))
+    };
+    let swapped = match (before.as_of(), now.as_of()) {
+        (Some(earlier), Some(later)) => later < earlier,
+        (None, Some(_)) => true,
+        (_, None) => false,
+    };
+    if swapped {
+        tracing::warn!(
+            "--previous ({}) saw claims that --current ({}) did not: are the two runs swapped?",
+            cutoff(&before),
+            cutoff(&now)
+        );
+    }
     let comparison = true_up::compare(&before, &now).map_err(input)?;
     true_up::write(&comparison, out, force).map_err(input)?;
     let s = comparison.summary();

@@ -669,3 +669,58 @@ fn runs_with_a_shared_episode_id_are_refused() {
         other => panic!("not refused: {other:?}"),
     }
 }
+
+/// A true-up whose `--previous` run saw claims its `--current` did not
+/// (a later cutoff) warns that the runs may be swapped; in order, it does
+/// not.
+#[test]
+fn a_previous_run_with_the_later_cutoff_is_warned_about() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let run = |as_of: &str| {
+        let out = dir.path().join(as_of);
+        let output = super::support::cli_in(
+            root,
+            &[
+                "reconcile",
+                "--claims",
+                "sample-claims/claims",
+                "--definitions",
+                "episode-definitions",
+                "--target-prices",
+                "sample-claims/target_prices.csv",
+                "--as-of",
+                as_of,
+                "--out",
+                out.to_str().expect("UTF-8"),
+            ],
+        );
+        assert!(output.status.success());
+        out
+    };
+    let (march, june) = (run("2026-03-31"), run("2026-06-30"));
+    let true_up = |previous: &Path, current: &Path, out: &str| {
+        let output = super::support::cli_in(
+            root,
+            &[
+                "true-up",
+                "--previous",
+                previous.to_str().expect("UTF-8"),
+                "--current",
+                current.to_str().expect("UTF-8"),
+                "--out",
+                dir.path().join(out).to_str().expect("UTF-8"),
+            ],
+        );
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let swapped = true_up(&june, &march, "swapped");
+    assert!(
+        swapped.contains(
+            "--previous (cutoff 2026-06-30) saw claims that --current (cutoff 2026-03-31) did not"
+        ),
+        "{swapped}"
+    );
+    assert!(!true_up(&march, &june, "in-order").contains("swapped"));
+}
