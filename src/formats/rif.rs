@@ -933,11 +933,13 @@ impl RowChecker<'_> {
         }
         let field = |column| header.field(row, column);
         let kind = kind(field(Column::ClmTypeCd));
-        let record_type = record_type(
-            field(Column::DmlInd),
-            field(Column::FinalAction),
-            field(Column::FreqCd),
-        );
+        // CLM_FREQ_CD is an institutional field: a carrier or DME row of a
+        // joined layout does not take its version from it.
+        let frequency = match kind {
+            Some(k) if !k.institutional => b"",
+            _ => field(Column::FreqCd),
+        };
+        let record_type = record_type(field(Column::DmlInd), field(Column::FinalAction), frequency);
         let processed = match field(Column::WklyProcDt) {
             b"" => field(Column::ThruDt),
             given => given,
@@ -1071,8 +1073,21 @@ impl RowChecker<'_> {
             "" => Ok(default),
             _ => date(column),
         };
-        let admission_date = optional_date(Column::AdmsnDt, from_date)?;
-        let discharge_date = optional_date(Column::DschrgDt, thru_date)?;
+        // The kinds whose CMS layouts have these dates (IP, SNF, HHA; IP,
+        // SNF, hospice): in a joined layout, another kind's row takes the
+        // defaults, as its own file would give it.
+        let admission_date = match kind.claim_type {
+            ClaimType::Ip | ClaimType::Snf | ClaimType::Hha => {
+                optional_date(Column::AdmsnDt, from_date)?
+            }
+            _ => from_date,
+        };
+        let discharge_date = match kind.claim_type {
+            ClaimType::Ip | ClaimType::Snf | ClaimType::Hos => {
+                optional_date(Column::DschrgDt, thru_date)?
+            }
+            _ => thru_date,
+        };
         let line_date_column = if kind.institutional {
             Column::RevCntrDt
         } else {

@@ -768,3 +768,61 @@ const NOWHERE: Source = Source {
     row: 0,
     offset: 0,
 };
+
+/// In a layout joining several kinds' columns, each row takes only its own
+/// kind's fields: `CLM_FREQ_CD` versions institutional rows only, and the
+/// admission (IP, SNF, HHA) and discharge (IP, SNF, hospice) dates are read
+/// only for the kinds whose CMS layouts have them; others take the claim's
+/// from and thru dates.
+#[test]
+fn a_joined_layout_gives_each_kind_only_its_own_fields() {
+    let header = "DML_IND|BENE_ID|CLM_ID|FINAL_ACTION|NCH_CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|\
+                  CLM_FREQ_CD|CLM_ADMSN_DT|NCH_BENE_DSCHRG_DT|CLM_PMT_AMT|LINE_ALOWD_CHRG_AMT|LINE_NUM|CLM_LINE_NUM";
+    let row = |claim: &str, kind: &str, frequency: &str| {
+        format!(
+            "INSERT|B1|{claim}|F|{kind}|01-JAN-2020|10-JAN-2020|{frequency}|02-JAN-2020|03-JAN-2020|\
+             100.00|99.00|1|1\n"
+        )
+    };
+    let text = format!(
+        "{header}\n{}{}{}{}{}{}",
+        row("PB7", "71", "7"),
+        row("DME8", "82", "8"),
+        row("HHA", "10", ""),
+        row("HOS", "50", ""),
+        row("OP", "40", ""),
+        row("SNF7", "20", "7"),
+    );
+    let (_dir, path) = temp_file("joined.txt", text.as_bytes());
+    let got: Vec<_> = lines_of(&path)
+        .iter()
+        .map(|l| {
+            (
+                l.claim_id.to_string(),
+                l.record_type,
+                l.admission_date.to_string(),
+                l.discharge_date.to_string(),
+            )
+        })
+        .collect();
+    let expected = |claim: &str, record_type, admission: &str, discharge: &str| {
+        (
+            claim.to_owned(),
+            record_type,
+            admission.to_owned(),
+            discharge.to_owned(),
+        )
+    };
+    use RecordType::*;
+    assert_eq!(
+        got,
+        [
+            expected("PB7", Original, "2020-01-01", "2020-01-10"),
+            expected("DME8", Original, "2020-01-01", "2020-01-10"),
+            expected("HHA", Original, "2020-01-02", "2020-01-10"),
+            expected("HOS", Original, "2020-01-01", "2020-01-03"),
+            expected("OP", Original, "2020-01-01", "2020-01-10"),
+            expected("SNF7", Replacement, "2020-01-02", "2020-01-03"),
+        ]
+    );
+}
