@@ -650,12 +650,14 @@ impl Header {
 }
 
 /// The version of `CLM_ADJSMT_TYPE_CD`: 0 (or empty) original, 1
-/// cancellation (void), 2 adjustment (replacement); `None` otherwise.
+/// cancellation (void), 2 adjustment (replacement), each also zero-padded;
+/// `None` otherwise.
 fn record_type(code: &[u8]) -> Option<RecordType> {
+    // The field is two characters wide (X(02)), so `00`, `01`, `02` too.
     match code {
-        b"" | b"0" => Some(RecordType::Original),
-        b"1" => Some(RecordType::Void),
-        b"2" => Some(RecordType::Replacement),
+        b"" | b"0" | b"00" => Some(RecordType::Original),
+        b"1" | b"01" => Some(RecordType::Void),
+        b"2" | b"02" => Some(RecordType::Replacement),
         _ => None,
     }
 }
@@ -939,7 +941,10 @@ mod tests {
         assert_eq!(record_type(b""), Some(RecordType::Original));
         assert_eq!(record_type(b"1"), Some(RecordType::Void));
         assert_eq!(record_type(b"2"), Some(RecordType::Replacement));
+        assert_eq!(record_type(b"02"), Some(RecordType::Replacement));
+        assert_eq!(record_type(b"01"), Some(RecordType::Void));
         assert_eq!(record_type(b"3"), None);
+        assert_eq!(record_type(b"20"), None);
     }
 
     #[test]
