@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::episodes::LedgerLine;
 use crate::fingerprint::RunRecord;
 use crate::money::Money;
 use crate::reconcile::Reconciliation;
@@ -313,32 +314,40 @@ pub fn write_ledger(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<(
     out.write_all(
         b"episode_id,claim_id,line_number,claim_type,allowed_amount,included_amount,disposition\n",
     )?;
+    let write_line = |out: &mut dyn Write, episode_id: &String, line: &LedgerLine| {
+        row(
+            out,
+            &[
+                episode_id,
+                &line.claim_id,
+                &line.line_number,
+                &line.claim_type,
+                &line.allowed,
+                &line.included,
+                &line.disposition.name(),
+            ],
+        )
+    };
     let episodes: Vec<_> = recon.episodes.iter().zip(&recon.ledgers).collect();
     // Episodes sharing an id (RULES 19b) are adjacent; their lines are
-    // merged, so the file stays sorted by its key.
+    // merged, so the file stays sorted by its key. Each episode's own lines
+    // already are.
     for same_id in episodes.chunk_by(|a, b| a.0.figures.episode_id == b.0.figures.episode_id) {
+        // `chunk_by` yields no empty group.
+        let episode_id = &same_id[0].0.figures.episode_id;
+        if let [(_, ledger)] = same_id {
+            for line in *ledger {
+                write_line(out, episode_id, line)?;
+            }
+            continue;
+        }
         let mut lines: Vec<_> = same_id
             .iter()
             .flat_map(|(_, ledger)| ledger.iter())
             .collect();
-        if same_id.len() > 1 {
-            lines.sort_by(|a, b| (&a.claim_id, a.line_number).cmp(&(&b.claim_id, b.line_number)));
-        }
-        // `chunk_by` yields no empty group.
-        let episode_id = &same_id[0].0.figures.episode_id;
+        lines.sort_by(|a, b| (&a.claim_id, a.line_number).cmp(&(&b.claim_id, b.line_number)));
         for line in lines {
-            row(
-                out,
-                &[
-                    episode_id,
-                    &line.claim_id,
-                    &line.line_number,
-                    &line.claim_type,
-                    &line.allowed,
-                    &line.included,
-                    &line.disposition.name(),
-                ],
-            )?;
+            write_line(out, episode_id, line)?;
         }
     }
     Ok(())
