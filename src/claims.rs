@@ -52,11 +52,19 @@ pub enum RejectReason {
     InconsistentClaim,
     /// Another row of the same claim version was rejected.
     ClaimHasRejectedRow,
+    /// A beneficiaries `month` is not `YYYY-MM` or `YYYYMM` with a real month.
+    BadMonth,
+    /// A beneficiaries flag column holds something other than `Y`, `N` or nothing.
+    BadFlag,
+    /// A beneficiary's month appears on more than one row.
+    DuplicateMonth,
+    /// A beneficiary's rows disagree on its birth or death date.
+    InconsistentBeneficiary,
 }
 
 impl RejectReason {
     /// Every reason, in the contract's order of checks.
-    pub const ALL: [RejectReason; 13] = [
+    pub const ALL: [RejectReason; 17] = [
         RejectReason::BadCsv,
         RejectReason::BadFieldCount,
         RejectReason::BadEncoding,
@@ -70,6 +78,10 @@ impl RejectReason {
         RejectReason::DuplicateLine,
         RejectReason::InconsistentClaim,
         RejectReason::ClaimHasRejectedRow,
+        RejectReason::BadMonth,
+        RejectReason::BadFlag,
+        RejectReason::DuplicateMonth,
+        RejectReason::InconsistentBeneficiary,
     ];
 
     /// The reason of a contract name, as `summary.json` writes it.
@@ -93,6 +105,10 @@ impl RejectReason {
             RejectReason::DuplicateLine => "duplicate_line",
             RejectReason::InconsistentClaim => "inconsistent_claim",
             RejectReason::ClaimHasRejectedRow => "claim_has_rejected_row",
+            RejectReason::BadMonth => "bad_month",
+            RejectReason::BadFlag => "bad_flag",
+            RejectReason::DuplicateMonth => "duplicate_month",
+            RejectReason::InconsistentBeneficiary => "inconsistent_beneficiary",
         }
     }
 }

@@ -12,6 +12,8 @@
 //! - [`partitions`], [`spill`]: rows routed by beneficiary, in memory or on
 //!   disk;
 //! - [`final_action`]: claim versions -> the final-action claims;
+//! - [`beneficiaries`]: the monthly enrollment CSV -> each beneficiary's
+//!   checked months, flags and attributes, or rejects;
 //! - [`definitions`]: TOML -> validated [`definitions::EpisodeDefinition`]s
 //!   ([`cmmi`] generates them from the CMS tables);
 //! - [`episodes`]: one beneficiary's claims -> episode drafts and ledgers;
@@ -24,6 +26,7 @@
 //! The contract all of this implements is `docs/CONTRACT.md`.
 #![deny(missing_docs)]
 
+pub mod beneficiaries;
 pub mod claims;
 pub mod cleanup;
 pub mod cmmi;
