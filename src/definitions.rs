@@ -70,10 +70,11 @@ pub enum Error {
     },
 }
 
-/// A decimal as TOML allows it to be written: a string or a number.
+/// A decimal as TOML allows it to be written: a string or a number. Also
+/// read by [`crate::settlement`], whose decimals are written the same way.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum RawDecimal {
+pub(crate) enum RawDecimal {
     Text(String),
     Integer(i64),
     /// A float, read from its literal text (see [`SpannedDecimal`]), or any
@@ -134,7 +135,7 @@ struct RawExclude {
 
 /// A [`RawDecimal`] with where it is written in the file: a number is read
 /// from its literal text, so that every digit written counts.
-type SpannedDecimal = toml::Spanned<RawDecimal>;
+pub(crate) type SpannedDecimal = toml::Spanned<RawDecimal>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -380,22 +381,30 @@ pub fn load_dir(dir: &Path) -> Result<Vec<EpisodeDefinition>, Error> {
 /// Parses and validates one definition; `file` is used in messages.
 pub fn parse(text: &str, file: &Path) -> Result<EpisodeDefinition, Error> {
     let raw: RawDefinition = toml::from_str(text).map_err(|e| {
-        let start = e.span().map_or(0, |span| span.start);
-        let line = text[..start].matches('\n').count() + 1;
-        // The line itself names the key the message is about.
-        let source = text.lines().nth(line - 1).unwrap_or_default().trim();
-        let message = e.message().replace('\n', " ");
+        let (line, message) = toml_problem(text, &e);
         Error::Malformed {
             file: file.to_owned(),
             line,
-            message: if source.is_empty() {
-                message
-            } else {
-                format!("`{source}`: {message}")
-            },
+            message,
         }
     })?;
     Validator { file, text }.definition(raw)
+}
+
+/// Where a TOML reader's error is in `text` (its 1-based line) and what it
+/// says, led by that line, which names the key the message is about. Shared
+/// with [`crate::settlement`], so that both TOML inputs report alike.
+pub(crate) fn toml_problem(text: &str, error: &toml::de::Error) -> (usize, String) {
+    let start = error.span().map_or(0, |span| span.start);
+    let line = text[..start].matches('\n').count() + 1;
+    let source = text.lines().nth(line - 1).unwrap_or_default().trim();
+    let message = error.message().replace('\n', " ");
+    let message = if source.is_empty() {
+        message
+    } else {
+        format!("`{source}`: {message}")
+    };
+    (line, message)
 }
 
 /// Turns raw values into validated ones, naming the file and key of the
@@ -574,26 +583,12 @@ impl Validator<'_> {
 
     /// The text of `raw` as written in the file.
     fn literal(&self, raw: &SpannedDecimal) -> Literal<'_> {
-        Literal(self.text.get(raw.span()).unwrap_or_default())
+        Literal(literal(self.text, raw))
     }
 
     fn decimal(&self, key: &str, raw: &SpannedDecimal) -> Result<Decimal, Error> {
-        let parsed = match raw.get_ref() {
-            RawDecimal::Text(text) => parse_plain_decimal(text.trim()),
-            RawDecimal::Integer(n) => Some(Decimal::from(*n)),
-            // Read from the literal, not the float TOML made of it, which
-            // keeps only about 17 significant digits.
-            RawDecimal::Other(_) => parse_toml_float(self.literal(raw).0),
-        };
-        let value = parsed
-            .ok_or_else(|| self.invalid(key, "a decimal such as \"0.03\"", self.literal(raw)))?;
-        if value.normalize().scale() > MAX_RATE_DECIMALS {
-            let expected = format!(
-                "at most {MAX_RATE_DECIMALS} decimal places (so that every product with it is exact)"
-            );
-            return Err(self.invalid(key, &expected, self.literal(raw)));
-        }
-        Ok(value)
+        read_decimal(self.text, raw)
+            .map_err(|expected| self.invalid(key, &expected, self.literal(raw)))
     }
 
     fn rate(
@@ -652,11 +647,40 @@ impl Validator<'_> {
 }
 
 /// The most decimal places a rate, share or percentile of `[pricing]` may
-/// have. With target prices of at most 12 integer digits and 6 decimal
-/// places ([`crate::prices`]) and realistic totals, every product the
-/// contract names then fits the 28 digits of a decimal exactly, where a
-/// longer value would be silently rounded.
+/// have (and so a risk multiplier, a settlement share or a quality score of
+/// contract 1.6, which enter the same products). With target prices of at
+/// most 12 integer digits and 6 decimal places ([`crate::prices`]) and
+/// realistic totals, every product the contract names then fits the 28
+/// digits of a decimal exactly, where a longer value would be silently
+/// rounded.
 pub const MAX_RATE_DECIMALS: u32 = 10;
+
+/// The text of `raw` as written in `text`, the file it was read from.
+pub(crate) fn literal<'t>(text: &'t str, raw: &SpannedDecimal) -> &'t str {
+    text.get(raw.span()).unwrap_or_default()
+}
+
+/// The exact value of a decimal read from `text`, the file: a string or an
+/// integer as it is, a float from its literal text, at most
+/// [`MAX_RATE_DECIMALS`] places. Otherwise what was expected, for a message
+/// that names the key and shows [`literal`]. Shared with
+/// [`crate::settlement`], whose shares are rates of the same kind.
+pub(crate) fn read_decimal(text: &str, raw: &SpannedDecimal) -> Result<Decimal, String> {
+    let parsed = match raw.get_ref() {
+        RawDecimal::Text(string) => parse_plain_decimal(string.trim()),
+        RawDecimal::Integer(n) => Some(Decimal::from(*n)),
+        // Read from the literal, not the float TOML made of it, which
+        // keeps only about 17 significant digits.
+        RawDecimal::Other(_) => parse_toml_float(literal(text, raw)),
+    };
+    let value = parsed.ok_or_else(|| "a decimal such as \"0.03\"".to_owned())?;
+    if value.normalize().scale() > MAX_RATE_DECIMALS {
+        return Err(format!(
+            "at most {MAX_RATE_DECIMALS} decimal places (so that every product with it is exact)"
+        ));
+    }
+    Ok(value)
+}
 
 /// The exact value of a TOML float literal (`0.03`, `1_000.5`, `5e-2`,
 /// `+1.5E+3`); `None` for `inf` and `nan`, or a value beyond a decimal's

@@ -18,6 +18,9 @@
 //!   ([`cmmi`] generates them from the CMS tables);
 //! - [`episodes`]: one beneficiary's claims -> episode drafts and ledgers;
 //! - [`prices`], [`pricing`]: target prices, caps, gain/loss, stop limits;
+//!   [`risk_factors`]: the multipliers that adjust target prices;
+//!   [`settlement`]: tracks, participants and their quality scores; the
+//!   CSV tables among these read by [`table`], where a bad row is fatal;
 //! - [`reconcile`]: the run that ties these together, in parallel;
 //! - [`report`]: the five output files, with [`fingerprint`] recording what
 //!   a run was made with;
@@ -49,6 +52,9 @@ pub mod reconcile;
 pub mod records;
 pub mod report;
 pub mod reprice;
+pub mod risk_factors;
+pub mod settlement;
 pub mod spill;
+pub mod table;
 mod text;
 pub mod true_up;

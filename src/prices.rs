@@ -3,50 +3,33 @@
 //!
 //! Unlike claims, a bad price row is fatal: a reconciliation priced on a
 //! half-read price file would settle wrong amounts without anyone noticing.
+//! The file is read by [`crate::table`], which the other lookup tables of
+//! the contract (risk factors, participants) share.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rust_decimal::Decimal;
 
 use crate::definitions::parse_plain_decimal;
-use crate::records::{HeaderProblem, Record, RecordReader, find_columns};
+use crate::table::{Table, TableError, read_table, sorted_rows};
 
 /// The fallback provider of a price row.
 pub const ANY_PROVIDER: &str = "*";
 
-const COLUMNS: [&str; 5] = [
-    "episode_type",
-    "provider_id",
-    "price_group",
-    "period",
-    "target_price",
-];
-
-/// A target price file that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The file could not be read.
-    #[error("{path}: cannot read target prices: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// What the system said.
-        source: std::io::Error,
-    },
-    /// A header or row problem, with its position.
-    #[error("{path}: row {row}: {problem}")]
-    Row {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the record.
-        row: u64,
-        /// What is wrong and what was expected.
-        problem: String,
-    },
-}
+/// The file's columns; a row's key is the first four.
+const TABLE: Table = Table {
+    what: "target prices",
+    row_name: "target price",
+    columns: &[
+        "episode_type",
+        "provider_id",
+        "price_group",
+        "period",
+        "target_price",
+    ],
+    key_columns: 4,
+};
 
 /// The price table, keyed exactly as the contract looks prices up.
 #[derive(Clone, Debug, Default)]
@@ -86,116 +69,36 @@ impl TargetPrices {
     /// Every row in a canonical text form, sorted: equal for two files that
     /// give the same prices, whatever their row order or number format.
     pub fn canonical_rows(&self) -> String {
-        let mut rows: Vec<String> = self
-            .prices
-            .iter()
-            .map(|(k, price)| {
-                format!(
-                    "{},{},{},{},{}\n",
-                    k.episode_type,
-                    k.provider_id,
-                    k.price_group,
-                    k.period,
-                    price.normalize()
-                )
-            })
-            .collect();
-        rows.sort_unstable();
-        rows.concat()
+        sorted_rows(self.prices.iter().map(|(k, price)| {
+            format!(
+                "{},{},{},{},{}\n",
+                k.episode_type,
+                k.provider_id,
+                k.price_group,
+                k.period,
+                price.normalize()
+            )
+        }))
     }
 
     /// Reads and checks a target price file.
-    pub fn load(path: &Path) -> Result<TargetPrices, Error> {
-        let io_error = |source| Error::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let file = File::open(path).map_err(io_error)?;
-        let mut reader = RecordReader::new(BufReader::new(file));
-        let mut record = Record::default();
-        let row_error = |row, problem: String| Error::Row {
-            path: path.to_owned(),
-            row,
-            problem,
-        };
-        if !reader.read(&mut record).map_err(io_error)? {
-            return Err(row_error(
-                1,
-                format!(
-                    "expected a header row naming {}, found an empty file",
-                    COLUMNS.join(", ")
-                ),
-            ));
-        }
-        let header_row = record.line();
-        let index = find_columns(&record, &COLUMNS).map_err(|problem| match problem {
-            HeaderProblem::Encoding => row_error(header_row, "the header row is not UTF-8".into()),
-            HeaderProblem::Duplicate(column) => row_error(
-                header_row,
-                format!("column `{column}` is named twice; expected each column once"),
-            ),
-        })?;
-        let mut columns = [0usize; COLUMNS.len()];
-        for (slot, (found, name)) in columns.iter_mut().zip(index.iter().zip(COLUMNS)) {
-            *slot = found.ok_or_else(|| {
-                row_error(
-                    header_row,
-                    format!(
-                        "missing required column `{name}` (the header must name {})",
-                        COLUMNS.join(", ")
-                    ),
-                )
-            })?;
-        }
-        let width = record.len();
+    pub fn load(path: &Path) -> Result<TargetPrices, TableError> {
         let mut prices = HashMap::new();
-        let mut first_rows: HashMap<PriceKey, u64> = HashMap::new();
-        while reader.read(&mut record).map_err(io_error)? {
-            let row = record.line();
-            let (key, price) =
-                parse_row(&record, &columns, width).map_err(|problem| row_error(row, problem))?;
-            if let Some(first) = first_rows.get(&key) {
-                return Err(row_error(
-                    row,
-                    format!(
-                        "duplicate target price for ({}, {}, {}, {}), first given on row {first}; expected one row per episode_type, provider_id, price_group, period",
-                        key.episode_type, key.provider_id, key.price_group, key.period
-                    ),
-                ));
-            }
-            first_rows.insert(key.clone(), row);
+        read_table(path, &TABLE, |_, fields| {
+            let (key, price) = parse_row(fields)?;
             prices.insert(key, price);
-        }
+            Ok(())
+        })?;
         Ok(TargetPrices { prices })
     }
 }
 
-/// Checks one row; the error says which field and what was expected.
-fn parse_row(
-    record: &Record,
-    columns: &[usize; 5],
-    width: usize,
-) -> Result<(PriceKey, Decimal), String> {
-    if !record.is_complete() {
-        return Err("the file ends inside a quoted field; expected a closing quote".into());
-    }
-    if record.len() != width {
-        return Err(format!(
-            "expected {width} fields as in the header, found {}",
-            record.len()
-        ));
-    }
-    let mut fields = [""; 5];
-    for ((field, &column), name) in fields.iter_mut().zip(columns).zip(COLUMNS) {
-        let value = record.get(column).unwrap_or_default();
-        *field = std::str::from_utf8(value).map_err(|_| format!("field `{name}` is not UTF-8"))?;
-        if field.is_empty() {
-            return Err(format!(
-                "field `{name}` is empty; every field of a target price row is required"
-            ));
-        }
-    }
-    let [episode_type, provider_id, price_group, period, price] = fields;
+/// Checks the values of one row (every field there and non-empty); the
+/// error says which field and what was expected.
+fn parse_row(fields: &[&str]) -> Result<(PriceKey, Decimal), String> {
+    let &[episode_type, provider_id, price_group, period, price] = fields else {
+        unreachable!("read_table hands over one field per column");
+    };
     if !is_period(period) {
         return Err(format!(
             "field `period`: expected a year (2026) or a quarter (2026Q3), found {period:?}"
@@ -223,8 +126,9 @@ fn parse_row(
     Ok((key, price))
 }
 
-/// `2026` or `2026Q3`: the two period names an episode can have.
-fn is_period(text: &str) -> bool {
+/// `2026` or `2026Q3`: the two period names an episode can have (the
+/// participants file of contract 1.6 writes its periods the same way).
+pub(crate) fn is_period(text: &str) -> bool {
     let bytes = text.as_bytes();
     let year = bytes.len() >= 4 && bytes[..4].iter().all(u8::is_ascii_digit);
     year && (bytes.len() == 4
