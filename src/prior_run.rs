@@ -469,14 +469,7 @@ impl PriorRun {
                 amount: money(&s["amounts"][key], key)?,
             })
         };
-        let mut rejected_by_reason = BTreeMap::new();
-        let reasons = s["rejected_by_reason"]
-            .as_object()
-            .ok_or_else(|| bad("rejected_by_reason"))?;
-        for (name, n) in reasons {
-            let reason = RejectReason::from_name(name).ok_or_else(|| bad(name))?;
-            rejected_by_reason.insert(reason, n.as_u64().ok_or_else(|| bad(name))?);
-        }
+        let rejected_by_reason = reasons(&s["rejected_by_reason"], bad)?;
         let mut type_tallies = Vec::with_capacity(types.len());
         for t in types {
             let v = &s["episode_types"][t.id.as_str()];
@@ -517,18 +510,10 @@ impl PriorRun {
             return Ok(None);
         }
         let count = |key: &str| section[key].as_u64().ok_or_else(|| bad(key));
-        let mut rejected_by_reason = BTreeMap::new();
-        let reasons = section["rejected_by_reason"]
-            .as_object()
-            .ok_or_else(|| bad("rejected_by_reason"))?;
-        for (name, n) in reasons {
-            let reason = RejectReason::from_name(name).ok_or_else(|| bad(name))?;
-            rejected_by_reason.insert(reason, n.as_u64().ok_or_else(|| bad(name))?);
-        }
         Ok(Some(BeneficiaryCounts {
             read: count("read")?,
             accepted: count("accepted")?,
-            rejected_by_reason,
+            rejected_by_reason: reasons(&section["rejected_by_reason"], bad)?,
         }))
     }
 
@@ -536,4 +521,20 @@ impl PriorRun {
     pub fn as_of(&self) -> Option<Date> {
         self.as_of
     }
+}
+
+/// A summary's `rejected_by_reason` object read back; `bad` names a key
+/// that is not a reason with a count.
+fn reasons(
+    value: &serde_json::Value,
+    bad: impl Fn(&str) -> Error,
+) -> Result<BTreeMap<RejectReason, u64>, Error> {
+    let object = value.as_object().ok_or_else(|| bad("rejected_by_reason"))?;
+    object
+        .iter()
+        .map(|(name, n)| {
+            let reason = RejectReason::from_name(name).ok_or_else(|| bad(name))?;
+            Ok((reason, n.as_u64().ok_or_else(|| bad(name))?))
+        })
+        .collect()
 }

@@ -672,6 +672,7 @@ fn period_date_picks_the_year_across_a_year_boundary() {
 /// - 330006 has no participants row: unsettled.
 /// - 330007 (G, score 100): Q = 1000.00 > 0.05 × 10000 = 500.00:
 ///   `stop_gain`, 500.00.
+///
 /// Net: 1000 + 900 − 500 − 500 + 0 + 500 = 1400.00.
 #[test]
 fn participants_are_settled_by_quality_and_track() {
