@@ -93,6 +93,21 @@ impl Month {
         }
     }
 
+    /// The month after this one.
+    pub fn next(self) -> Month {
+        if self.month >= 12 {
+            Month {
+                year: self.year.saturating_add(1),
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
     /// Parses the contract's `YYYY-MM` or `YYYYMM`, with a month 01 to 12.
     pub fn parse(text: &str) -> Option<Month> {
         let bytes = text.as_bytes();

@@ -92,7 +92,29 @@ struct RawDefinition {
     include: RawInclude,
     #[serde(default)]
     exclude: RawExclude,
+    eligibility: Option<RawEligibility>,
+    risk: Option<RawRisk>,
     pricing: RawPricing,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEligibility {
+    #[serde(default)]
+    months_before: i64,
+    #[serde(default)]
+    require: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    death: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRisk {
+    factors: Vec<String>,
+    #[serde(default)]
+    bands: BTreeMap<String, Vec<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +126,7 @@ struct RawTrigger {
     hcpcs: Vec<String>,
     #[serde(default)]
     price_groups: BTreeMap<String, String>,
+    overlap_group: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,8 +164,10 @@ pub(crate) type SpannedDecimal = toml::Spanned<RawDecimal>;
 #[serde(deny_unknown_fields)]
 struct RawPricing {
     period: String,
+    period_date: Option<String>,
     discount: Option<SpannedDecimal>,
     high_cost_percentile: Option<SpannedDecimal>,
+    low_cost_percentile: Option<SpannedDecimal>,
     stop_gain: Option<SpannedDecimal>,
     stop_loss: Option<SpannedDecimal>,
 }
@@ -159,15 +184,90 @@ pub struct EpisodeDefinition {
     pub file: PathBuf,
     /// What opens an episode.
     pub trigger: Trigger,
+    /// The types whose triggers are taken together with this one's.
+    pub overlap_group: OverlapGroup,
     /// Days around the anchor.
     pub window: Window,
     /// Claim types taken in, and those prorated.
     pub include: Include,
     /// What is listed but contributes nothing.
     pub exclude: Exclude,
+    /// Enrollment checks that cancel an episode; `None`, every episode
+    /// stands.
+    pub eligibility: Option<Eligibility>,
+    /// Risk factors of the target; `None`, a multiplier of 1.
+    pub risk: Option<Risk>,
     /// How episodes are priced.
     pub pricing: Pricing,
 }
+
+/// The episode types whose triggers are taken together (contract 2.2,
+/// 2.3): so that a hip fracture inside an open joint replacement episode
+/// opens no second episode of the same model.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OverlapGroup {
+    /// `trigger.overlap_group`: shared with every type that names it.
+    Named(String),
+    /// No `overlap_group`: the type (by id) is a group of its own, which a
+    /// named group can never equal.
+    Own(String),
+}
+
+/// When a beneficiary's death cancels an episode (contract 2.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeathRule {
+    /// A death on or before the anchor end.
+    Anchor,
+    /// A death on or before the episode end.
+    Episode,
+    /// Never.
+    Ignore,
+}
+
+impl DeathRule {
+    /// The definition's word for the rule.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeathRule::Anchor => "anchor",
+            DeathRule::Episode => "episode",
+            DeathRule::Ignore => "ignore",
+        }
+    }
+}
+
+/// `[eligibility]`: which enrollment months are checked and what they
+/// must show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Eligibility {
+    /// Months before the anchor start's month that are checked too.
+    pub months_before: u32,
+    /// Flags that must be `Y` in every month checked, in the order tried.
+    pub require: Vec<String>,
+    /// Flags that must not be `Y` in any month checked, in the order tried.
+    pub exclude: Vec<String>,
+    /// When death cancels.
+    pub death: DeathRule,
+}
+
+/// `[risk]`: the factors whose multipliers adjust the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Risk {
+    /// In the definition's order, which is the order of `risk_levels`.
+    pub factors: Vec<RiskFactor>,
+}
+
+/// One risk factor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RiskFactor {
+    /// `age` (computed) or a beneficiaries column.
+    pub name: String,
+    /// Integer band edges, strictly ascending; `None`, the factor is
+    /// categorical (its value is its level).
+    pub bands: Option<Vec<i64>>,
+}
+
+/// The name of the computed factor: whole years at the anchor start.
+pub const AGE_FACTOR: &str = "age";
 
 /// Trigger codes, normalized, and their price groups.
 #[derive(Clone, Debug, Default)]
@@ -268,6 +368,34 @@ impl DxPatterns {
     }
 }
 
+/// Which date of an episode picks its period (contract 3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeriodDate {
+    /// The episode's end date (the default).
+    EpisodeEnd,
+    /// The anchor's end date.
+    AnchorEnd,
+}
+
+impl PeriodDate {
+    /// The definition's word for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeriodDate::EpisodeEnd => "episode_end",
+            PeriodDate::AnchorEnd => "anchor_end",
+        }
+    }
+
+    /// Reads the definition's word.
+    pub fn parse(text: &str) -> Option<PeriodDate> {
+        match text {
+            "episode_end" => Some(PeriodDate::EpisodeEnd),
+            "anchor_end" => Some(PeriodDate::AnchorEnd),
+            _ => None,
+        }
+    }
+}
+
 /// How an episode's period is named from its end date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeriodKind {
@@ -293,10 +421,15 @@ impl PeriodKind {
 pub struct Pricing {
     /// Year or quarter.
     pub period: PeriodKind,
+    /// Which date picks the period.
+    pub period_date: PeriodDate,
     /// Share taken off the target price, in `[0, 1]`.
     pub discount: Decimal,
     /// Cap on episode spending, in `(0, 100]`; `None`, no cap.
     pub high_cost_percentile: Option<Decimal>,
+    /// Floor on episode spending, in `(0, 100)` and below the cap's
+    /// percentile; `None`, no floor.
+    pub low_cost_percentile: Option<Decimal>,
     /// Limit on a provider's net gain as a share of its targets.
     pub stop_gain: Option<Decimal>,
     /// Limit on a provider's net loss as a share of its targets.
@@ -326,7 +459,7 @@ impl EpisodeDefinition {
             .iter()
             .map(|(c, g)| format!("{c}={g}"))
             .collect();
-        format!(
+        let mut rules = format!(
             "id={}\ntrigger.drg={}\ntrigger.hcpcs={}\ntrigger.price_groups={}\nwindow={},{}\ninclude.claim_types={}\ninclude.prorate={}\nexclude.drg={}\nexclude.hcpcs={}\nexclude.principal_dx={}\n",
             self.id,
             sorted(&self.trigger.drg),
@@ -339,7 +472,33 @@ impl EpisodeDefinition {
             sorted(&self.exclude.drg),
             sorted(&self.exclude.hcpcs),
             self.exclude.principal_dx.patterns().join(","),
-        )
+        );
+        // Added only when set, so that a definition without them keeps the
+        // fingerprint it had before these keys existed.
+        if let OverlapGroup::Named(group) = &self.overlap_group {
+            rules.push_str(&format!("trigger.overlap_group={group}\n"));
+        }
+        if let Some(e) = &self.eligibility {
+            rules.push_str(&format!(
+                "eligibility={},{},{},{}\n",
+                e.months_before,
+                e.require.join("|"),
+                e.exclude.join("|"),
+                e.death.name()
+            ));
+        }
+        if let Some(risk) = &self.risk {
+            let factors: Vec<String> = risk
+                .factors
+                .iter()
+                .map(|f| match &f.bands {
+                    Some(bands) => format!("{}{:?}", f.name, bands),
+                    None => f.name.clone(),
+                })
+                .collect();
+            rules.push_str(&format!("risk={}\n", factors.join("|")));
+        }
+        rules
     }
 }
 
@@ -435,20 +594,29 @@ impl Validator<'_> {
     }
 
     fn definition(&self, raw: RawDefinition) -> Result<EpisodeDefinition, Error> {
-        let id_ok = !raw.id.is_empty()
-            && raw
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-        if !id_ok {
+        if !is_type_name(&raw.id) {
             return Err(self.invalid("id", "an episode type of A-Z, 0-9 and _", &raw.id));
         }
+        let overlap_group = match &raw.trigger.overlap_group {
+            Some(group) if is_type_name(group) => OverlapGroup::Named(group.clone()),
+            Some(group) => {
+                return Err(self.invalid(
+                    "trigger.overlap_group",
+                    "a group name of A-Z, 0-9 and _",
+                    group,
+                ));
+            }
+            None => OverlapGroup::Own(raw.id.clone()),
+        };
         Ok(EpisodeDefinition {
             name: raw.name.unwrap_or_else(|| raw.id.clone()),
             id: raw.id,
             file: self.file.to_owned(),
             trigger: self.trigger(raw.trigger)?,
+            overlap_group,
             window: self.window(raw.window)?,
+            eligibility: raw.eligibility.map(|e| self.eligibility(e)).transpose()?,
+            risk: raw.risk.map(|r| self.risk(r)).transpose()?,
             include: Include {
                 claim_types: self.claim_types("include.claim_types", &raw.include.claim_types)?,
                 prorate: self.claim_types("include.prorate", &raw.include.prorate)?,
@@ -460,6 +628,87 @@ impl Validator<'_> {
             },
             pricing: self.pricing(raw.pricing)?,
         })
+    }
+
+    fn eligibility(&self, raw: RawEligibility) -> Result<Eligibility, Error> {
+        let months_before = u32::try_from(raw.months_before)
+            .ok()
+            .filter(|m| *m <= MAX_MONTHS_BEFORE)
+            .ok_or_else(|| {
+                self.invalid(
+                    "eligibility.months_before",
+                    &format!("a whole number of months from 0 to {MAX_MONTHS_BEFORE}"),
+                    raw.months_before,
+                )
+            })?;
+        let death = match raw.death.as_deref() {
+            None | Some("ignore") => DeathRule::Ignore,
+            Some("anchor") => DeathRule::Anchor,
+            Some("episode") => DeathRule::Episode,
+            Some(other) => {
+                return Err(self.invalid(
+                    "eligibility.death",
+                    "\"anchor\", \"episode\" or \"ignore\"",
+                    other,
+                ));
+            }
+        };
+        Ok(Eligibility {
+            months_before,
+            require: self.column_names("eligibility.require", raw.require)?,
+            exclude: self.column_names("eligibility.exclude", raw.exclude)?,
+            death,
+        })
+    }
+
+    /// Beneficiaries column names, trimmed, non-empty, each once.
+    fn column_names(&self, key: &str, names: Vec<String>) -> Result<Vec<String>, Error> {
+        let mut seen = HashSet::new();
+        names
+            .into_iter()
+            .map(|name| {
+                let name = name.trim().to_owned();
+                if name.is_empty() || !seen.insert(name.clone()) {
+                    Err(self.invalid(key, "beneficiaries column names, each once", &name))
+                } else {
+                    Ok(name)
+                }
+            })
+            .collect()
+    }
+
+    fn risk(&self, raw: RawRisk) -> Result<Risk, Error> {
+        if raw.factors.is_empty() {
+            return Err(self.invalid("risk.factors", "a non-empty list of factors", "[]"));
+        }
+        let names = self.column_names("risk.factors", raw.factors)?;
+        if let Some(key) = raw.bands.keys().find(|k| !names.contains(k)) {
+            return Err(self.invalid(
+                &format!("risk.bands.{key}"),
+                "bands of a factor listed in risk.factors",
+                key,
+            ));
+        }
+        let factors = names
+            .into_iter()
+            .map(|name| {
+                let bands = match raw.bands.get(&name) {
+                    None => None,
+                    Some(edges) => {
+                        if edges.is_empty() || edges.windows(2).any(|w| w[0] >= w[1]) {
+                            return Err(self.invalid(
+                                &format!("risk.bands.{name}"),
+                                "a non-empty list of integer band edges, strictly ascending",
+                                edges,
+                            ));
+                        }
+                        Some(edges.clone())
+                    }
+                };
+                Ok(RiskFactor { name, bands })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Risk { factors })
     }
 
     fn codes(
@@ -614,8 +863,45 @@ impl Validator<'_> {
             other => return Err(self.invalid("pricing.period", "\"year\" or \"quarter\"", other)),
         };
         let share = |d: Decimal| d >= Decimal::ZERO;
+        let period_date = match raw.period_date.as_deref() {
+            None => PeriodDate::EpisodeEnd,
+            Some(text) => PeriodDate::parse(text).ok_or_else(|| {
+                self.invalid(
+                    "pricing.period_date",
+                    "\"episode_end\" or \"anchor_end\"",
+                    text,
+                )
+            })?,
+        };
+        let high_cost_percentile = self.rate(
+            "pricing.high_cost_percentile",
+            raw.high_cost_percentile.as_ref(),
+            |d| d > Decimal::ZERO && d <= Decimal::ONE_HUNDRED,
+            "a percentile in (0, 100]",
+        )?;
+        let low_cost_percentile = self.rate(
+            "pricing.low_cost_percentile",
+            raw.low_cost_percentile.as_ref(),
+            |d| d > Decimal::ZERO && d < Decimal::ONE_HUNDRED,
+            "a percentile in (0, 100)",
+        )?;
+        if let (Some(low), Some(high), Some(raw_low)) = (
+            low_cost_percentile,
+            high_cost_percentile,
+            raw.low_cost_percentile.as_ref(),
+        ) && low >= high
+        {
+            return Err(self.invalid(
+                "pricing.low_cost_percentile",
+                "a percentile below pricing.high_cost_percentile",
+                self.literal(raw_low),
+            ));
+        }
         Ok(Pricing {
             period,
+            period_date,
+            low_cost_percentile,
+            high_cost_percentile,
             discount: self
                 .rate(
                     "pricing.discount",
@@ -624,12 +910,6 @@ impl Validator<'_> {
                     "a decimal in [0, 1]",
                 )?
                 .unwrap_or(Decimal::ZERO),
-            high_cost_percentile: self.rate(
-                "pricing.high_cost_percentile",
-                raw.high_cost_percentile.as_ref(),
-                |d| d > Decimal::ZERO && d <= Decimal::ONE_HUNDRED,
-                "a percentile in (0, 100]",
-            )?,
             stop_gain: self.rate(
                 "pricing.stop_gain",
                 raw.stop_gain.as_ref(),
@@ -645,6 +925,18 @@ impl Validator<'_> {
         })
     }
 }
+
+/// Whether `text` is an episode type or overlap group name: `[A-Z0-9_]+`.
+fn is_type_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The most months before the anchor month an eligibility check may reach:
+/// ten years, far past any model's look-back.
+pub const MAX_MONTHS_BEFORE: u32 = 120;
 
 /// The most decimal places a rate, share or percentile of `[pricing]` may
 /// have (and so a risk multiplier, a settlement share or a quality score of

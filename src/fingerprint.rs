@@ -6,8 +6,10 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::definitions::{EpisodeDefinition, PeriodKind, Pricing};
+use crate::definitions::{EpisodeDefinition, PeriodDate, PeriodKind, Pricing};
 use crate::prices::TargetPrices;
+use crate::risk_factors::RiskFactors;
+use crate::settlement::{Participants, Settlement};
 
 /// A short SHA-256 of a canonical text: 16 hex digits are plenty to tell
 /// configurations apart, and short enough to read in a diff.
@@ -23,6 +25,13 @@ pub struct RunRecord {
     pub definitions_fingerprint: String,
     /// Fingerprint of the target price rows.
     pub target_prices_fingerprint: String,
+    /// Fingerprint of the risk factor rows, when the run had them.
+    #[serde(default)]
+    pub risk_factors_fingerprint: Option<String>,
+    /// Fingerprint of the participants and settlement tracks, when the run
+    /// settled participants.
+    #[serde(default)]
+    pub settlement_fingerprint: Option<String>,
     /// Per episode type, in id order.
     pub definitions: Vec<TypeRecord>,
 }
@@ -34,6 +43,9 @@ pub struct TypeRecord {
     pub id: String,
     /// Fingerprint of the rules that decide which lines its episodes take in.
     pub episode_rules: String,
+    /// Its post-discharge days, from which an episode's anchor end follows
+    /// from its end.
+    pub post_days: u32,
     /// Its pricing settings, so a run can be priced again as it was.
     pub pricing: PricingRecord,
 }
@@ -43,14 +55,26 @@ pub struct TypeRecord {
 pub struct PricingRecord {
     /// `year` or `quarter`.
     pub period: String,
+    /// `episode_end` or `anchor_end` (absent in runs made before it
+    /// existed, which all used the episode end).
+    #[serde(default = "episode_end")]
+    pub period_date: String,
     /// Share taken off the target.
     pub discount: String,
     /// High-cost cap percentile, if any.
     pub high_cost_percentile: Option<String>,
+    /// Low-cost floor percentile, if any.
+    #[serde(default)]
+    pub low_cost_percentile: Option<String>,
     /// Stop-gain share, if any.
     pub stop_gain: Option<String>,
     /// Stop-loss share, if any.
     pub stop_loss: Option<String>,
+}
+
+/// The period date of runs made before `period_date` existed.
+fn episode_end() -> String {
+    PeriodDate::EpisodeEnd.name().to_owned()
 }
 
 impl PricingRecord {
@@ -68,8 +92,10 @@ impl PricingRecord {
                 "quarter" => PeriodKind::Quarter,
                 _ => return None,
             },
+            period_date: PeriodDate::parse(&self.period_date)?,
             discount: decimal(&self.discount)?,
             high_cost_percentile: optional(&self.high_cost_percentile)?,
+            low_cost_percentile: optional(&self.low_cost_percentile)?,
             stop_gain: optional(&self.stop_gain)?,
             stop_loss: optional(&self.stop_loss)?,
         })
@@ -84,8 +110,10 @@ impl PricingRecord {
                 PeriodKind::Quarter => "quarter",
             }
             .to_owned(),
+            period_date: pricing.period_date.name().to_owned(),
             discount: pricing.discount.normalize().to_string(),
             high_cost_percentile: text(pricing.high_cost_percentile),
+            low_cost_percentile: text(pricing.low_cost_percentile),
             stop_gain: text(pricing.stop_gain),
             stop_loss: text(pricing.stop_loss),
         }
@@ -100,6 +128,7 @@ impl RunRecord {
             .map(|d| TypeRecord {
                 id: d.id.clone(),
                 episode_rules: digest(&d.episode_rules()),
+                post_days: d.window.post_days,
                 pricing: PricingRecord::of(&d.pricing),
             })
             .collect();
@@ -111,8 +140,27 @@ impl RunRecord {
         RunRecord {
             definitions_fingerprint: definitions_fingerprint(&types),
             target_prices_fingerprint: digest(&prices.canonical_rows()),
+            risk_factors_fingerprint: None,
+            settlement_fingerprint: None,
             definitions: types,
         }
+    }
+
+    /// This record, with the risk factors and settlement a run priced with.
+    pub fn with_pricing_inputs(
+        mut self,
+        risk_factors: Option<&RiskFactors>,
+        settlement: Option<(&Participants, &Settlement)>,
+    ) -> RunRecord {
+        self.risk_factors_fingerprint = risk_factors.map(|r| digest(&r.canonical_rows()));
+        self.settlement_fingerprint = settlement.map(|(participants, settlement)| {
+            digest(&format!(
+                "{}\n{}",
+                participants.canonical_rows(),
+                settlement.canonical_text()
+            ))
+        });
+        self
     }
 
     /// Whether the record's overall fingerprint is the one of its episode
@@ -126,7 +174,12 @@ impl RunRecord {
 fn definitions_fingerprint(types: &[TypeRecord]) -> String {
     let all: String = types
         .iter()
-        .map(|t| format!("{}:{}:{:?}\n", t.id, t.episode_rules, t.pricing))
+        .map(|t| {
+            format!(
+                "{}:{}:{}:{:?}\n",
+                t.id, t.episode_rules, t.post_days, t.pricing
+            )
+        })
         .collect();
     digest(&all)
 }

@@ -79,8 +79,34 @@ pub struct Generated {
     pub anchors: u64,
 }
 
-/// Writes `out/claims/claims.csv`, `out/definitions/*.toml` and
-/// `out/target_prices.csv` for `beneficiaries` beneficiaries.
+/// The beneficiaries CSV header the generator writes: the contract's
+/// columns and `hcc_count`, a risk factor of TEAM (42 CFR 512.545).
+pub const BENEFICIARIES_HEADER: &str =
+    "beneficiary_id,month,birth_date,death_date,part_a,part_b,managed_care,esrd,dual,hcc_count";
+
+/// The first and last months of enrollment written: they cover every
+/// generated episode (claims run from 2025-12 to about 2027-03).
+const ENROLLMENT_MONTHS: (i32, u32, u32) = (2025, 11, 18);
+
+/// Risk factor multipliers for the generated data: illustrative values of
+/// the shape TEAM uses (age band, HCC count, dual status), not CMS's.
+const RISK_FACTORS: &str = "episode_type,factor,level,multiplier
+*,age,<65,0.95
+*,age,65-74,1.00
+*,age,75-84,1.08
+*,age,85+,1.15
+*,hcc_count,<1,0.92
+*,hcc_count,1,1.00
+*,hcc_count,2,1.06
+*,hcc_count,3,1.12
+*,hcc_count,4+,1.25
+*,dual,N,1.00
+*,dual,Y,1.10
+";
+
+/// Writes `out/claims/claims.csv`, `out/beneficiaries/beneficiaries.csv`,
+/// `out/definitions/*.toml`, `out/target_prices.csv` and
+/// `out/risk_factors.csv` for `beneficiaries` beneficiaries.
 pub fn generate(beneficiaries: u64, seed: u64, out: &Path) -> io::Result<Generated> {
     fs::create_dir_all(out.join("claims"))?;
     fs::create_dir_all(out.join("definitions"))?;
@@ -118,7 +144,73 @@ pub fn generate(beneficiaries: u64, seed: u64, out: &Path) -> io::Result<Generat
         .write(&mut rng, &mut writer)?;
     }
     writer.out.flush()?;
+    fs::write(out.join("risk_factors.csv"), RISK_FACTORS)?;
+    write_beneficiaries(beneficiaries, seed, &out.join("beneficiaries"))?;
     Ok(writer.generated)
+}
+
+/// Writes one enrollment row per beneficiary and month: almost everyone
+/// is enrolled in Parts A and B throughout, as in fee-for-service
+/// Medicare; a small share has a gap, Medicare Advantage months, ESRD or a
+/// death, so that every eligibility check is exercised.
+fn write_beneficiaries(beneficiaries: u64, seed: u64, folder: &Path) -> io::Result<()> {
+    fs::create_dir_all(folder)?;
+    let file = fs::File::create(folder.join("beneficiaries.csv"))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    writeln!(out, "{BENEFICIARIES_HEADER}")?;
+    let (first_year, first_month, months) = ENROLLMENT_MONTHS;
+    for beneficiary in 0..beneficiaries {
+        // A stream of its own, so the claims do not change with this file.
+        let mut rng = Rng::new(!seed ^ beneficiary.wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let birth = NaiveDate::from_ymd_opt(
+            1930 + rng.range(0, 35) as i32,
+            1 + rng.range(0, 11) as u32,
+            1 + rng.range(0, 27) as u32,
+        )
+        .unwrap_or(NaiveDate::MIN);
+        let dual = if rng.chance(150) { "Y" } else { "N" };
+        let hcc = rng.range(0, 5);
+        let esrd = rng.chance(5);
+        let gap = rng.chance(10).then(|| rng.range(0, u64::from(months) - 1));
+        let managed = rng
+            .chance(20)
+            .then(|| rng.range(0, u64::from(months) - 1))
+            .map(|start| start..start + rng.range(1, 6));
+        let death_month = rng.chance(10).then(|| rng.range(2, u64::from(months) - 1));
+        let death = death_month.map(|m| {
+            let (year, month) = month_at(first_year, first_month, m);
+            NaiveDate::from_ymd_opt(year, month, 1 + rng.range(0, 27) as u32)
+                .unwrap_or(NaiveDate::MIN)
+        });
+        let death_text = death.map(|d| d.to_string()).unwrap_or_default();
+        for m in 0..u64::from(months) {
+            if gap == Some(m) || death_month.is_some_and(|d| m > d) {
+                continue;
+            }
+            let (year, month) = month_at(first_year, first_month, m);
+            let managed_care = if managed.as_ref().is_some_and(|r| r.contains(&m)) {
+                "Y"
+            } else {
+                "N"
+            };
+            writeln!(
+                out,
+                "B{beneficiary:09},{year:04}-{month:02},{birth},{death_text},Y,Y,{managed_care},{},{dual},{hcc}",
+                if esrd { "Y" } else { "N" },
+            )?;
+        }
+    }
+    out.flush()
+}
+
+/// The year and month `offset` months after `year`-`month`.
+fn month_at(year: i32, month: u32, offset: u64) -> (i32, u32) {
+    let index = i64::from(year) * 12 + i64::from(month) - 1 + offset as i64;
+    // Small offsets of a year in range: neither conversion can fail.
+    (
+        i32::try_from(index.div_euclid(12)).unwrap_or(year),
+        u32::try_from(index.rem_euclid(12) + 1).unwrap_or(month),
+    )
 }
 
 /// A small, fast, seedable generator (SplitMix64): the benchmark data must

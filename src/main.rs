@@ -12,11 +12,14 @@ use episode_recon::formats::ClaimsFormat;
 use episode_recon::model::{Date, parse_date};
 use episode_recon::money::Money;
 use episode_recon::prices::TargetPrices;
+use episode_recon::pricing::Status;
 use episode_recon::prior_run::PriorRun;
 use episode_recon::progress::Progress;
-use episode_recon::reconcile::{self, Inputs, Reconciliation};
+use episode_recon::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
 use episode_recon::report;
 use episode_recon::reprice;
+use episode_recon::risk_factors::RiskFactors;
+use episode_recon::settlement::{Participants, Settlement};
 use episode_recon::true_up;
 
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
@@ -102,6 +105,8 @@ enum Command {
         /// Definitions with other pricing settings (default: those the run used).
         #[arg(long)]
         definitions: Option<PathBuf>,
+        #[command(flatten)]
+        pricing: PricingArgs,
         /// Output folder (new or empty unless --force).
         #[arg(long)]
         out: PathBuf,
@@ -120,6 +125,8 @@ enum Command {
         /// Target price files, one scenario each.
         #[arg(long, required = true, num_args = 1..)]
         target_prices: Vec<PathBuf>,
+        #[command(flatten)]
+        pricing: PricingArgs,
         /// Output folder (new or empty unless --force).
         #[arg(long)]
         out: PathBuf,
@@ -193,6 +200,58 @@ struct ReconcileArgs {
     /// (e.g. 512MiB, 4GiB; default: half the machine's memory).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<u64>,
+    /// Monthly enrollment CSV files (or folders of *.csv), for [eligibility] and [risk].
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    beneficiaries: Vec<PathBuf>,
+    #[command(flatten)]
+    pricing: PricingArgs,
+}
+
+/// The pricing inputs beyond target prices, shared by every command that
+/// prices episodes.
+#[derive(Args)]
+struct PricingArgs {
+    /// Risk factor multipliers CSV (episode_type, factor, level, multiplier), for [risk].
+    #[arg(long, value_name = "FILE")]
+    risk_factors: Option<PathBuf>,
+    /// Participants CSV (provider_id, period, track, quality_score): settle per participant.
+    #[arg(long, value_name = "FILE", requires = "settlement")]
+    participants: Option<PathBuf>,
+    /// Settlement tracks TOML (stop-gain, stop-loss, quality adjustment per track).
+    #[arg(long, value_name = "FILE", requires = "participants")]
+    settlement: Option<PathBuf>,
+}
+
+impl PricingArgs {
+    /// The files, to keep `--out --force` from replacing them.
+    fn paths(&self) -> impl Iterator<Item = &Path> {
+        [&self.risk_factors, &self.participants, &self.settlement]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+    }
+
+    /// Reads and checks the files given.
+    fn load(&self) -> Result<(Option<RiskFactors>, Option<SettlementInputs>), Failure> {
+        let risk_factors = self
+            .risk_factors
+            .as_deref()
+            .map(RiskFactors::load)
+            .transpose()
+            .map_err(input)?;
+        let settlement = match (&self.participants, &self.settlement) {
+            (Some(participants), Some(settlement)) => {
+                let settlement = Settlement::load(settlement).map_err(input)?;
+                let participants = Participants::load(participants, &settlement).map_err(input)?;
+                Some(SettlementInputs {
+                    participants,
+                    settlement,
+                })
+            }
+            _ => None,
+        };
+        Ok((risk_factors, settlement))
+    }
 }
 
 fn parse_format(name: &str) -> Result<ClaimsFormat, String> {
@@ -271,15 +330,24 @@ fn main() -> ExitCode {
             run,
             target_prices,
             definitions,
+            pricing,
             out,
             force,
-        } => run_reprice(&run, &target_prices, definitions.as_deref(), &out, force),
+        } => run_reprice(
+            &run,
+            &target_prices,
+            definitions.as_deref(),
+            &pricing,
+            &out,
+            force,
+        ),
         Command::Scenarios {
             run,
             target_prices,
+            pricing,
             out,
             force,
-        } => run_scenarios(&run, &target_prices, &out, force),
+        } => run_scenarios(&run, &target_prices, &pricing, &out, force),
         Command::Generate {
             beneficiaries,
             seed,
@@ -322,11 +390,15 @@ fn input<E: std::fmt::Display>(error: E) -> Failure {
 fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
     let mut inputs: Vec<&Path> = args.claims.iter().map(PathBuf::as_path).collect();
     inputs.extend([args.definitions.as_path(), args.target_prices.as_path()]);
+    inputs.extend(args.beneficiaries.iter().map(PathBuf::as_path));
+    inputs.extend(args.pricing.paths());
     report::check_out_dir(&args.out, args.force, &inputs)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let definitions = definitions::load_dir(&args.definitions).map_err(input)?;
     let prices = TargetPrices::load(&args.target_prices).map_err(input)?;
+    let (risk_factors, settlement) = args.pricing.load()?;
     let claims = reconcile::expand_claim_paths(&args.claims).map_err(input)?;
+    let beneficiaries = reconcile::expand_claim_paths(&args.beneficiaries).map_err(input)?;
     let total_bytes = claims
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -342,6 +414,9 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
         memory_limit: args.memory_limit.or_else(default_memory_limit),
         format: args.claims_format,
         spill_dir,
+        beneficiaries,
+        risk_factors,
+        settlement,
         ..Inputs::new(claims, definitions, prices)
     };
     let threads = args.threads.map_or(0, usize::from);
@@ -371,14 +446,28 @@ fn paragraph(recon: &Reconciliation, out: &Path) -> String {
         .iter()
         .filter(|p| p.limit != episode_recon::pricing::Limit::None)
         .count();
+    let count = |status| recon.episodes.iter().filter(|e| e.status == status).count();
+    let participants = match &recon.participants {
+        Some(settled) => format!(
+            " {} participant(s) settled for a net payment of {}; {} provider period(s) without a participants row.",
+            settled.rows.len(),
+            settled
+                .rows
+                .iter()
+                .map(|r| r.net_payment_reconciliation_amount)
+                .sum::<Money>(),
+            settled.unsettled
+        ),
+        None => String::new(),
+    };
     format!(
         "Read {} rows ({}) from {} claims file(s): {} final action, {} superseded, {} void, {} after cutoff, {} rejected. \
-         Built {} episodes of {} type(s), {} priced and {} without a target price. \
-         {} provider row(s) settle a net {} ({} held by a stop-gain or stop-loss limit). \
+         Built {} episodes of {} type(s): {} priced, {} without a target price, {} without a risk factor, {} canceled. \
+         {} provider row(s) settle a net {} ({} held by a stop-gain or stop-loss limit).{} \
          Every row and dollar {}. Outputs in {}.",
         a.read.rows,
         a.read.amount,
-        recon.files.len(),
+        recon.claim_files,
         a.final_action.rows,
         a.superseded.rows,
         a.void.rows,
@@ -387,10 +476,13 @@ fn paragraph(recon: &Reconciliation, out: &Path) -> String {
         recon.episodes.len(),
         recon.types.len(),
         priced,
-        recon.episodes.len() - priced,
+        count(Status::NoTargetPrice),
+        count(Status::NoRiskFactor),
+        count(Status::Canceled),
         recon.providers.len(),
         settled,
         limited,
+        participants,
         if report::check(recon) {
             "is accounted for"
         } else {
@@ -446,12 +538,14 @@ fn run_reprice(
     run: &Path,
     target_prices: &Path,
     definitions: Option<&Path>,
+    pricing: &PricingArgs,
     out: &Path,
     force: bool,
 ) -> Result<(), Failure> {
     let inputs: Vec<&Path> = [run, target_prices]
         .into_iter()
         .chain(definitions)
+        .chain(pricing.paths())
         .collect();
     report::check_out_dir(out, force, &inputs).map_err(|e| Failure::Usage(e.to_string()))?;
     let prior = PriorRun::load(run).map_err(input)?;
@@ -461,7 +555,12 @@ fn run_reprice(
         None => None,
     };
     let given = loaded.as_ref().map(|(dir, defs)| (*dir, defs.as_slice()));
-    let repriced = reprice::reprice(&prior, given, &prices).map_err(input)?;
+    let (risk_factors, settlement) = pricing.load()?;
+    let with = reprice::RepriceWith {
+        risk_factors: risk_factors.as_ref(),
+        settlement: settlement.as_ref(),
+    };
+    let repriced = reprice::reprice(&prior, given, &prices, &with).map_err(input)?;
     reprice::write(&repriced, &prior, out, force).map_err(input)?;
     let settled = repriced.net_reconciliation();
     let before: Money = prior
@@ -485,11 +584,13 @@ fn run_reprice(
 fn run_scenarios(
     run: &Path,
     target_prices: &[PathBuf],
+    pricing: &PricingArgs,
     out: &Path,
     force: bool,
 ) -> Result<(), Failure> {
     let inputs: Vec<&Path> = std::iter::once(run)
         .chain(target_prices.iter().map(PathBuf::as_path))
+        .chain(pricing.paths())
         .collect();
     report::check_out_dir(out, force, &inputs).map_err(|e| Failure::Usage(e.to_string()))?;
     let prior = PriorRun::load(run).map_err(input)?;
@@ -502,7 +603,12 @@ fn run_scenarios(
             ))
         })
         .collect::<Result<Vec<_>, Failure>>()?;
-    let scenarios = reprice::scenarios(&prior, &price_files).map_err(input)?;
+    let (risk_factors, settlement) = pricing.load()?;
+    let with = reprice::RepriceWith {
+        risk_factors: risk_factors.as_ref(),
+        settlement: settlement.as_ref(),
+    };
+    let scenarios = reprice::scenarios(&prior, &price_files, &with).map_err(input)?;
     reprice::write_scenarios(&prior, &scenarios, out, force).map_err(input)?;
     let totals: Vec<String> = scenarios
         .iter()

@@ -12,14 +12,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::claims::RejectReason;
+use crate::eligibility::CancelReason;
 use crate::episodes::TypeTally;
 use crate::final_action::Tally;
 use crate::fingerprint::RunRecord;
 use crate::model::{Date, parse_date};
 use crate::money::Money;
-use crate::pricing::{EpisodeFigures, TypePricing};
-use crate::reconcile::Accounting;
+use crate::pricing::{EpisodeFigures, Status, TypePricing};
+use crate::reconcile::{Accounting, BeneficiaryCounts};
 use crate::records::{Record, RecordReader, find_columns};
+use crate::risk::{self, Levels};
 
 /// A run folder that cannot be read back.
 #[derive(Debug, thiserror::Error)]
@@ -65,16 +67,22 @@ pub struct PriorEpisode {
     pub end: Date,
     /// Period.
     pub period: String,
+    /// What became of it.
+    pub status: Status,
     /// Ledger rows.
     pub claim_lines: u64,
-    /// Actual spending.
+    /// Actual spending (0 when canceled).
     pub actual: Money,
-    /// Capped spending.
-    pub capped: Money,
+    /// Capped spending; `None` when canceled.
+    pub capped: Option<Money>,
     /// Effective target, when priced.
     pub target: Option<Money>,
     /// Gain or loss, when priced.
     pub gain_loss: Option<Money>,
+    /// Why it was canceled.
+    pub cancel: Option<CancelReason>,
+    /// Its risk factors and levels, as `risk_levels` wrote them.
+    pub risk_levels: Option<Levels>,
 }
 
 /// One row of an earlier run's `providers.csv`.
@@ -115,7 +123,7 @@ pub struct PriorRun {
     as_of: Option<Date>,
 }
 
-const EPISODE_COLUMNS: [&str; 15] = [
+const EPISODE_COLUMNS: [&str; 19] = [
     "episode_id",
     "episode_type",
     "beneficiary_id",
@@ -131,6 +139,10 @@ const EPISODE_COLUMNS: [&str; 15] = [
     "capped_amount",
     "target_amount",
     "gain_loss",
+    "cancel_reason",
+    "risk_levels",
+    "risk_multiplier",
+    "target_price",
 ];
 
 const PROVIDER_COLUMNS: [&str; 10] = [
@@ -241,13 +253,26 @@ impl PriorRun {
                 start,
                 end,
                 period,
-                _status,
+                status,
                 lines,
                 actual,
                 capped,
                 target,
                 gain_loss,
-            ] = <[String; 15]>::try_from(v).map_err(|_| p.error("row", ""))?;
+                cancel_reason,
+                risk_levels,
+                _risk_multiplier,
+                _target_price,
+            ] = <[String; 19]>::try_from(v).map_err(|_| p.error("row", ""))?;
+            let status = Status::parse(&status).ok_or_else(|| p.error("status", &status))?;
+            let cancel = CancelReason::parse(&cancel_reason);
+            if cancel.is_some() != (status == Status::Canceled) {
+                return Err(p.error("cancel_reason", &cancel_reason));
+            }
+            let risk_levels = match risk_levels.as_str() {
+                "" => None,
+                text => Some(risk::parse_levels(text).ok_or_else(|| p.error("risk_levels", text))?),
+            };
             episodes.push(PriorEpisode {
                 episode_id: id,
                 episode_type,
@@ -258,11 +283,14 @@ impl PriorRun {
                 start: p.date(&start)?,
                 end: p.date(&end)?,
                 period,
+                status,
                 claim_lines: p.count(&lines)?,
-                actual: p.money(&actual)?,
-                capped: p.money(&capped)?,
+                actual: p.optional_money(&actual)?.unwrap_or(Money::ZERO),
+                capped: p.optional_money(&capped)?,
                 target: p.optional_money(&target)?,
                 gain_loss: p.optional_money(&gain_loss)?,
+                cancel,
+                risk_levels,
             });
         }
         let providers_path = dir.join("providers.csv");
@@ -350,7 +378,7 @@ impl PriorRun {
             (
                 "money.capped",
                 stated("money", "capped"),
-                total(&mut episodes.iter().map(|e| e.capped)),
+                total(&mut episodes.iter().filter_map(|e| e.capped)),
             ),
             (
                 "providers",
@@ -404,6 +432,9 @@ impl PriorRun {
                     price_group: e.price_group.clone(),
                     start: e.start,
                     end: e.end,
+                    anchor_end: types[episode_type].anchor_end(e.end),
+                    cancel: e.cancel.clone(),
+                    risk_levels: e.risk_levels.clone(),
                     claim_lines: e.claim_lines,
                     actual: e.actual,
                 })
@@ -438,14 +469,7 @@ impl PriorRun {
                 amount: money(&s["amounts"][key], key)?,
             })
         };
-        let mut rejected_by_reason = BTreeMap::new();
-        let reasons = s["rejected_by_reason"]
-            .as_object()
-            .ok_or_else(|| bad("rejected_by_reason"))?;
-        for (name, n) in reasons {
-            let reason = RejectReason::from_name(name).ok_or_else(|| bad(name))?;
-            rejected_by_reason.insert(reason, n.as_u64().ok_or_else(|| bad(name))?);
-        }
+        let rejected_by_reason = reasons(&s["rejected_by_reason"], bad)?;
         let mut type_tallies = Vec::with_capacity(types.len());
         for t in types {
             let v = &s["episode_types"][t.id.as_str()];
@@ -472,8 +496,45 @@ impl PriorRun {
         })
     }
 
+    /// The run's beneficiaries accounting, read from its summary; `None`
+    /// for a run made without `--beneficiaries`.
+    pub fn beneficiaries(&self) -> Result<Option<BeneficiaryCounts>, Error> {
+        let path = self.dir.join("summary.json");
+        let bad = |key: &str| Error::Format {
+            path: path.clone(),
+            row: 1,
+            problem: format!("key `beneficiaries.{key}` is missing or malformed"),
+        };
+        let section = &self.summary["beneficiaries"];
+        if section.is_null() {
+            return Ok(None);
+        }
+        let count = |key: &str| section[key].as_u64().ok_or_else(|| bad(key));
+        Ok(Some(BeneficiaryCounts {
+            read: count("read")?,
+            accepted: count("accepted")?,
+            rejected_by_reason: reasons(&section["rejected_by_reason"], bad)?,
+        }))
+    }
+
     /// The run's `--as-of` date, if it had one.
     pub fn as_of(&self) -> Option<Date> {
         self.as_of
     }
+}
+
+/// A summary's `rejected_by_reason` object read back; `bad` names a key
+/// that is not a reason with a count.
+fn reasons(
+    value: &serde_json::Value,
+    bad: impl Fn(&str) -> Error,
+) -> Result<BTreeMap<RejectReason, u64>, Error> {
+    let object = value.as_object().ok_or_else(|| bad("rejected_by_reason"))?;
+    object
+        .iter()
+        .map(|(name, n)| {
+            let reason = RejectReason::from_name(name).ok_or_else(|| bad(name))?;
+            Ok((reason, n.as_u64().ok_or_else(|| bad(name))?))
+        })
+        .collect()
 }

@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::beneficiaries::{self, Beneficiaries};
 use crate::claims::{self, Chunking, RejectReason, VersionKey};
-use crate::definitions::EpisodeDefinition;
+use crate::definitions::{AGE_FACTOR, EpisodeDefinition, OverlapGroup};
 use crate::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
 use crate::final_action::{self, Tally, VersionReject};
 use crate::fingerprint::RunRecord;
@@ -26,8 +27,12 @@ use crate::model::{ClaimLine, Date};
 use crate::money::Money;
 use crate::partitions::{ChunkRows, Partitions};
 use crate::prices::TargetPrices;
-use crate::pricing::{self, EpisodeFigures, PricedEpisode, ProviderResult, TypePricing};
+use crate::pricing::{
+    self, EpisodeFigures, InexactError, PricedEpisode, ProviderResult, TypePricing,
+};
 use crate::progress::Progress;
+use crate::risk_factors::RiskFactors;
+use crate::settlement::{self, Participants, Settled, Settlement};
 use crate::spill::Spill;
 
 /// Everything a run reads, already loaded and validated except the claims.
@@ -51,6 +56,22 @@ pub struct Inputs {
     pub spill_dir: PathBuf,
     /// The claims files' format.
     pub format: ClaimsFormat,
+    /// Beneficiaries files in reading order (folders already expanded);
+    /// empty without `--beneficiaries`.
+    pub beneficiaries: Vec<PathBuf>,
+    /// Risk factor multipliers, needed when a definition has `[risk]`.
+    pub risk_factors: Option<RiskFactors>,
+    /// Participants and their settlement tracks, to settle per participant.
+    pub settlement: Option<SettlementInputs>,
+}
+
+/// `--participants` and `--settlement`, which are given together.
+#[derive(Debug)]
+pub struct SettlementInputs {
+    /// Which track and quality score each provider has per period.
+    pub participants: Participants,
+    /// The tracks.
+    pub settlement: Settlement,
 }
 
 impl Inputs {
@@ -70,6 +91,9 @@ impl Inputs {
             memory_limit: None,
             spill_dir: std::env::temp_dir(),
             format: ClaimsFormat::Canonical,
+            beneficiaries: Vec::new(),
+            risk_factors: None,
+            settlement: None,
         }
     }
 }
@@ -88,6 +112,22 @@ pub enum Error {
         /// What failed.
         source: std::io::Error,
     },
+    /// A beneficiaries file could not be read.
+    #[error(transparent)]
+    Beneficiaries(#[from] beneficiaries::Error),
+    /// The definitions ask for inputs the run was not given.
+    #[error("{file}: key `{key}`: {problem}")]
+    Configuration {
+        /// The definition file.
+        file: PathBuf,
+        /// The key that asks for the input.
+        key: String,
+        /// What is missing and what was expected.
+        problem: String,
+    },
+    /// A price the contract asks for cannot be computed exactly.
+    #[error(transparent)]
+    Inexact(#[from] InexactError),
     /// `--strict` met a rejected row.
     #[error(
         "{file}: row {row}: rejected ({reason}) and --strict is set; expected no rejected rows; the row reads {record:?}"
@@ -170,8 +210,11 @@ impl Accounting {
 /// The result of a run, sorted and ready to write.
 #[derive(Debug)]
 pub struct Reconciliation {
-    /// The claims files as given, in reading order.
+    /// The input files as given, in reading order: the claims files, then
+    /// the beneficiaries files.
     pub files: Vec<String>,
+    /// How many of `files` are claims files.
+    pub claim_files: usize,
     /// Episode types and their pricing, sorted by id.
     pub types: Vec<TypePricing>,
     /// Every episode, by episode id.
@@ -186,8 +229,30 @@ pub struct Reconciliation {
     pub accounting: Accounting,
     /// The cutoff the run used.
     pub as_of: Option<Date>,
+    /// The beneficiaries rows' accounting; `None` without `--beneficiaries`.
+    pub beneficiaries: Option<BeneficiaryCounts>,
+    /// Participant settlement; `None` without `--participants`.
+    pub participants: Option<Settled>,
     /// What the run was made with, for later true-ups and repricing.
     pub run: RunRecord,
+}
+
+/// What became of the beneficiaries rows: `beneficiaries` in `summary.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BeneficiaryCounts {
+    /// Every data row read.
+    pub read: u64,
+    /// Rows accepted as months of enrollment.
+    pub accepted: u64,
+    /// Rejected rows per reason.
+    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
+}
+
+impl BeneficiaryCounts {
+    /// Rows rejected.
+    pub fn rejected(&self) -> u64 {
+        self.rejected_by_reason.values().sum()
+    }
 }
 
 impl Reconciliation {
@@ -272,11 +337,37 @@ pub struct BeneficiaryResult {
     pub final_action: Tally,
 }
 
+/// The run's episode types, with their overlap groups worked out once.
+#[derive(Debug)]
+pub struct EpisodeTypes<'d> {
+    definitions: &'d [EpisodeDefinition],
+    /// Each overlap group's definition indices, in id order.
+    groups: Vec<Vec<usize>>,
+}
+
+impl<'d> EpisodeTypes<'d> {
+    /// Groups `definitions` (sorted by id) by their overlap group.
+    pub fn new(definitions: &'d [EpisodeDefinition]) -> Self {
+        let mut groups: BTreeMap<&OverlapGroup, Vec<usize>> = BTreeMap::new();
+        for (index, definition) in definitions.iter().enumerate() {
+            groups
+                .entry(&definition.overlap_group)
+                .or_default()
+                .push(index);
+        }
+        EpisodeTypes {
+            definitions,
+            groups: groups.into_values().collect(),
+        }
+    }
+}
+
 /// Final action and every episode type for one beneficiary: a pure function
-/// of its rows and the definitions.
+/// of its rows, its enrollment and the definitions.
 pub fn reconcile_beneficiary(
     rows: BeneficiaryRows,
-    definitions: &[EpisodeDefinition],
+    types: &EpisodeTypes<'_>,
+    enrollment: Option<&Beneficiaries>,
 ) -> BeneficiaryResult {
     let tainted: HashSet<_> = rows.tainted.iter().map(final_action::tainted_key).collect();
     let resolved = final_action::resolve(rows.lines, &tainted);
@@ -285,14 +376,25 @@ pub fn reconcile_beneficiary(
         void: resolved.void,
         superseded: resolved.superseded,
         final_action: resolved.final_action,
+        types: vec![TypeTally::default(); types.definitions.len()],
         ..BeneficiaryResult::default()
     };
-    for (index, definition) in definitions.iter().enumerate() {
-        let (drafts, tally) = episodes::build(&resolved.claims, definition);
+    let Some(first) = resolved.claims.first() else {
+        return result;
+    };
+    let beneficiary = episodes::Beneficiary {
+        enrollee: enrollment.and_then(|e| e.enrollees.get(&*first.head().beneficiary_id)),
+    };
+    for group in &types.groups {
+        let members: Vec<&EpisodeDefinition> =
+            group.iter().map(|&i| &types.definitions[i]).collect();
+        let (drafts, tallies) = episodes::build_group(&resolved.claims, &members, beneficiary);
         result
             .episodes
-            .extend(drafts.into_iter().map(|d| (index, d)));
-        result.types.push(tally);
+            .extend(drafts.into_iter().map(|(member, d)| (group[member], d)));
+        for (&index, tally) in group.iter().zip(tallies) {
+            result.types[index] = tally;
+        }
     }
     result
 }
@@ -320,7 +422,12 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         memory_limit,
         spill_dir,
         format: claims_format,
+        beneficiaries: beneficiary_paths,
+        risk_factors,
+        settlement,
     } = inputs;
+    let enrollment = load_enrollment(&definitions, &paths, &beneficiary_paths)?;
+    check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())?;
     let mut accounting = Accounting {
         types: vec![TypeTally::default(); definitions.len()],
         ..Accounting::default()
@@ -397,6 +504,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     }
 
     progress.phase("building episodes");
+    let episode_types = EpisodeTypes::new(&definitions);
     progress.set_work(partition_count as u64);
     tracing::info!(partitions = partition_count, "building episodes");
     let results: Vec<Vec<BeneficiaryResult>> = partitions
@@ -409,7 +517,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                 part.push(BeneficiaryRows { lines, tainted });
             }
             let built = by_beneficiary(part)
-                .map(|rows| reconcile_beneficiary(rows, &definitions))
+                .map(|rows| reconcile_beneficiary(rows, &episode_types, enrollment.as_ref()))
                 .collect();
             progress.add_work(1);
             Ok(built)
@@ -446,7 +554,27 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     });
     rejects.extend(fetch_raw(&paths, &formats, version_rejects)?);
 
-    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let files: Vec<String> = paths
+        .iter()
+        .chain(&beneficiary_paths)
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut beneficiary_counts = None;
+    if let Some(enrollment) = enrollment {
+        beneficiary_counts = Some(BeneficiaryCounts {
+            read: enrollment.read,
+            accepted: enrollment.accepted,
+            rejected_by_reason: enrollment.rejected_by_reason,
+        });
+        // Claims files come first in reading order, so a beneficiaries
+        // reject is the first only when no claims row was rejected.
+        rejects.extend(enrollment.rejects.into_iter().map(|r| Reject {
+            file: r.file,
+            row: r.row,
+            reason: r.reason,
+            record: r.record,
+        }));
+    }
     if strict {
         let first = rejects
             .iter()
@@ -466,11 +594,21 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     let (figures, ledgers): (Vec<_>, Vec<_>) = drafts.into_iter().unzip();
     tracing::info!(episodes = figures.len(), "pricing");
     let types = TypePricing::of(&definitions);
-    let episodes = pricing::price(figures, &types, &prices);
+    let episodes = pricing::price(figures, &types, &prices, risk_factors.as_ref())?;
     let providers = pricing::reconcile_providers(&episodes, &types);
-    let run = RunRecord::of(&definitions, &prices);
+    let participants = settlement
+        .as_ref()
+        .map(|s| settlement::settle(&episodes, &s.participants, &s.settlement))
+        .transpose()?;
+    let run = RunRecord::of(&definitions, &prices).with_pricing_inputs(
+        risk_factors.as_ref(),
+        settlement
+            .as_ref()
+            .map(|s| (&s.participants, &s.settlement)),
+    );
     Ok(Reconciliation {
         files,
+        claim_files: paths.len(),
         types,
         episodes,
         ledgers,
@@ -478,8 +616,121 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         rejects,
         accounting,
         as_of,
+        beneficiaries: beneficiary_counts,
+        participants,
         run,
     })
+}
+
+/// Reads the beneficiaries files, after checking that every column the
+/// definitions name is in one of them; `None` without `--beneficiaries`,
+/// which is a fatal error when a definition needs enrollment.
+fn load_enrollment(
+    definitions: &[EpisodeDefinition],
+    claims: &[PathBuf],
+    paths: &[PathBuf],
+) -> Result<Option<Beneficiaries>, Error> {
+    let mut columns = beneficiaries::Columns {
+        extra_flags: Vec::new(),
+        attributes: Vec::new(),
+    };
+    // Each column a definition names, with the first file and key naming it.
+    let mut named: Vec<(&str, &Path, &'static str)> = Vec::new();
+    for definition in definitions {
+        if let Some(rules) = &definition.eligibility {
+            for (list, key) in [
+                (&rules.require, "eligibility.require"),
+                (&rules.exclude, "eligibility.exclude"),
+            ] {
+                for flag in list {
+                    named.push((flag, &definition.file, key));
+                    if !columns.extra_flags.contains(flag) {
+                        columns.extra_flags.push(flag.clone());
+                    }
+                }
+            }
+        }
+        if let Some(risk) = &definition.risk {
+            for factor in risk.factors.iter().filter(|f| f.name != AGE_FACTOR) {
+                named.push((&factor.name, &definition.file, "risk.factors"));
+                if !columns.attributes.contains(&factor.name) {
+                    columns.attributes.push(factor.name.clone());
+                }
+            }
+        }
+    }
+    if paths.is_empty() {
+        let needs = definitions.iter().find_map(|d| {
+            let key = if d.eligibility.is_some() {
+                "eligibility"
+            } else if d.risk.is_some() {
+                "risk"
+            } else {
+                return None;
+            };
+            Some((d, key))
+        });
+        return match needs {
+            Some((definition, key)) => Err(Error::Configuration {
+                file: definition.file.clone(),
+                key: key.to_owned(),
+                problem: format!(
+                    "[{key}] needs the beneficiaries' enrollment; expected --beneficiaries FILE"
+                ),
+            }),
+            None => Ok(None),
+        };
+    }
+    let first_file = u32::try_from(claims.len()).unwrap_or(u32::MAX);
+    let enrollment = beneficiaries::load(paths, first_file, &columns)?;
+    if let Some((column, file, key)) = named
+        .into_iter()
+        .find(|(column, ..)| !enrollment.columns_seen.contains(*column))
+    {
+        return Err(Error::Configuration {
+            file: file.to_owned(),
+            key: key.to_owned(),
+            problem: format!(
+                "names the beneficiaries column `{column}`, which no beneficiaries file has; expected a column of that name in one of them"
+            ),
+        });
+    }
+    Ok(Some(enrollment))
+}
+
+/// The checks of contract 1.4 and 1.6 that join definitions with the
+/// other inputs: `[risk]` needs risk factors, and settlement needs one kind
+/// of period across all types.
+fn check_configuration(
+    definitions: &[EpisodeDefinition],
+    risk_factors: Option<&RiskFactors>,
+    settlement: Option<&SettlementInputs>,
+) -> Result<(), Error> {
+    if risk_factors.is_none()
+        && let Some(definition) = definitions.iter().find(|d| d.risk.is_some())
+    {
+        return Err(Error::Configuration {
+            file: definition.file.clone(),
+            key: "risk".to_owned(),
+            problem: "[risk] needs risk factor multipliers; expected --risk-factors FILE".into(),
+        });
+    }
+    if settlement.is_some()
+        && let Some(first) = definitions.first()
+        && let Some(other) = definitions
+            .iter()
+            .find(|d| d.pricing.period != first.pricing.period)
+    {
+        return Err(Error::Configuration {
+            file: other.file.clone(),
+            key: "pricing.period".to_owned(),
+            problem: format!(
+                "settlement needs every definition to have the same period, and {} has {:?} where {} has {:?}; expected one kind of period",
+                other.id, other.pricing.period, first.id, first.pricing.period
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Splits a draft of the definition at `definition` into the figures
@@ -502,6 +753,9 @@ pub fn split_draft(
         price_group: draft.price_group,
         start: draft.start,
         end: draft.end,
+        anchor_end: draft.anchor_end,
+        cancel: draft.cancel,
+        risk_levels: draft.risk_levels,
         claim_lines: draft.ledger.len() as u64,
         actual: draft.actual,
     };

@@ -12,10 +12,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use rust_decimal::Decimal;
+
 use crate::episodes::LedgerLine;
 use crate::fingerprint::RunRecord;
 use crate::money::Money;
+use crate::pricing::Status;
 use crate::reconcile::Reconciliation;
+use crate::risk;
 
 /// The output folder could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +106,9 @@ pub const OUTPUT_FILES: [&str; 5] = [
     "summary.json",
 ];
 
+/// The sixth output, written only when the run settles participants.
+pub const PARTICIPANTS_FILE: &str = "participants.csv";
+
 /// Writes every output into a temporary folder beside `out` and renames it
 /// into place only when all are complete, so a failed run leaves nothing
 /// that looks like a finished one.
@@ -113,11 +120,17 @@ pub fn write_outputs(recon: &Reconciliation, out: &Path, force: bool) -> Result<
         write_rejects,
         write_summary,
     ];
-    let files: Vec<OutputFile> = OUTPUT_FILES
+    let mut files: Vec<OutputFile> = OUTPUT_FILES
         .iter()
         .zip(writers)
         .map(|(name, write)| OutputFile::new(name, move |w: &mut dyn Write| write(recon, w)))
         .collect();
+    if recon.participants.is_some() {
+        files.push(OutputFile::new(
+            PARTICIPANTS_FILE,
+            move |w: &mut dyn Write| write_participants(recon, w),
+        ));
+    }
     write_folder(out, force, &files)
 }
 
@@ -240,28 +253,39 @@ pub fn write_row(out: &mut dyn Write, fields: &[String]) -> io::Result<()> {
     row(out, &values)
 }
 
-/// An optional amount: empty when absent.
-struct OptionalMoney(Option<Money>);
+/// An optional value: empty when absent.
+struct Optional<T>(Option<T>);
 
-impl std::fmt::Display for OptionalMoney {
+impl<T: std::fmt::Display> std::fmt::Display for Optional<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(money) => money.fmt(f),
+        match &self.0 {
+            Some(value) => value.fmt(f),
             None => Ok(()),
         }
     }
 }
 
+/// The header of `episodes.csv`.
+pub const EPISODES_HEADER: &str = "episode_id,episode_type,beneficiary_id,provider_id,anchor_claim_id,price_group,start_date,end_date,period,status,claim_lines,actual_amount,capped_amount,target_amount,gain_loss,cancel_reason,risk_levels,risk_multiplier,target_price";
+
+/// A target price as `episodes.csv` writes it: the value as read, with at
+/// least two decimals and no trailing zeros beyond (`17500` is `17500.00`,
+/// `1.2500` is `1.25`, `1.005` stays).
+pub fn format_target_price(price: Decimal) -> String {
+    let mut price = price.normalize();
+    if price.scale() < 2 {
+        price.rescale(2);
+    }
+    price.to_string()
+}
+
 /// `episodes.csv`.
 pub fn write_episodes(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(b"episode_id,episode_type,beneficiary_id,provider_id,anchor_claim_id,price_group,start_date,end_date,period,status,claim_lines,actual_amount,capped_amount,target_amount,gain_loss\n")?;
+    out.write_all(EPISODES_HEADER.as_bytes())?;
+    out.write_all(b"\n")?;
     for episode in &recon.episodes {
         let e = &episode.figures;
-        let status = if episode.priced.is_some() {
-            "priced"
-        } else {
-            "no_target_price"
-        };
+        let canceled = e.cancel.is_some();
         row(
             out,
             &[
@@ -274,12 +298,43 @@ pub fn write_episodes(recon: &Reconciliation, out: &mut dyn Write) -> io::Result
                 &e.start,
                 &e.end,
                 &episode.period,
-                &status,
+                &episode.status.name(),
                 &e.claim_lines,
-                &e.actual,
-                &episode.capped,
-                &OptionalMoney(episode.priced.map(|p| p.target)),
-                &OptionalMoney(episode.priced.map(|p| p.gain_loss)),
+                &Optional((!canceled).then_some(e.actual)),
+                &Optional(episode.capped),
+                &Optional(episode.priced.map(|p| p.target)),
+                &Optional(episode.priced.map(|p| p.gain_loss)),
+                &Optional(e.cancel.as_ref()),
+                &Optional(e.risk_levels.as_deref().map(risk::format_levels)),
+                &Optional(episode.risk_multiplier.map(|m| m.normalize())),
+                &Optional(episode.target_price.map(format_target_price)),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// `participants.csv`, written only with `--participants`.
+pub fn write_participants(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"provider_id,period,track,quality_score,episodes,target_total,capped_total,reconciliation_amount,quality_adjusted_amount,limit,net_payment_reconciliation_amount\n")?;
+    let Some(settled) = &recon.participants else {
+        return Ok(());
+    };
+    for p in &settled.rows {
+        row(
+            out,
+            &[
+                &p.provider_id,
+                &p.period,
+                &p.track,
+                &p.quality_score,
+                &p.episodes,
+                &p.target_total,
+                &p.capped_total,
+                &p.reconciliation_amount,
+                &p.quality_adjusted_amount,
+                &p.limit.name(),
+                &p.net_payment_reconciliation_amount,
             ],
         )?;
     }
@@ -309,11 +364,13 @@ pub fn write_providers(recon: &Reconciliation, out: &mut dyn Write) -> io::Resul
     Ok(())
 }
 
+/// The header of `ledger.csv`.
+pub const LEDGER_HEADER: &str = "episode_id,claim_id,line_number,claim_type,allowed_amount,included_amount,disposition,provider_id,service_date";
+
 /// `ledger.csv`.
 pub fn write_ledger(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(
-        b"episode_id,claim_id,line_number,claim_type,allowed_amount,included_amount,disposition\n",
-    )?;
+    out.write_all(LEDGER_HEADER.as_bytes())?;
+    out.write_all(b"\n")?;
     let write_line = |out: &mut dyn Write, episode_id: &String, line: &LedgerLine| {
         row(
             out,
@@ -325,6 +382,8 @@ pub fn write_ledger(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<(
                 &line.allowed,
                 &line.included,
                 &line.disposition.name(),
+                &Optional(line.provider_id.as_deref()),
+                &line.service_date,
             ],
         )
     };
@@ -392,10 +451,13 @@ struct Summary {
     rows: Table<u64>,
     amounts: Table<String>,
     rejected_by_reason: BTreeMap<&'static str, u64>,
+    beneficiaries: Option<BeneficiarySummary>,
     episodes: EpisodeCounts,
+    canceled_by_reason: BTreeMap<String, u64>,
     episode_types: BTreeMap<String, TypeSummary>,
     money: MoneySummary,
     providers: usize,
+    participants: Option<ParticipantSummary>,
     check: bool,
     /// Added after the contract's keys, as it allows: what the run was
     /// made with.
@@ -414,10 +476,40 @@ struct Table<T> {
 }
 
 #[derive(Serialize)]
+struct BeneficiarySummary {
+    read: u64,
+    rejected: u64,
+    accepted: u64,
+    adds_up: bool,
+    rejected_by_reason: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Serialize)]
+struct ParticipantSummary {
+    settled: usize,
+    unsettled: u64,
+    net_payment_reconciliation: String,
+}
+
+#[derive(Serialize, Default)]
 struct EpisodeCounts {
     total: u64,
     priced: u64,
     no_target_price: u64,
+    no_risk_factor: u64,
+    canceled: u64,
+}
+
+impl EpisodeCounts {
+    fn count(&mut self, status: Status) {
+        self.total += 1;
+        *match status {
+            Status::Priced => &mut self.priced,
+            Status::NoTargetPrice => &mut self.no_target_price,
+            Status::NoRiskFactor => &mut self.no_risk_factor,
+            Status::Canceled => &mut self.canceled,
+        } += 1;
+    }
 }
 
 #[derive(Serialize)]
@@ -425,6 +517,8 @@ struct TypeSummary {
     episodes: u64,
     priced: u64,
     no_target_price: u64,
+    no_risk_factor: u64,
+    canceled: u64,
     triggers_without_provider: u64,
     ledger_lines: u64,
     lines_in_several_episodes: u64,
@@ -458,11 +552,7 @@ fn summary(recon: &Reconciliation) -> Summary {
 
     let mut episode_types = BTreeMap::new();
     for (index, episode_type) in recon.types.iter().enumerate() {
-        let mut counts = EpisodeCounts {
-            total: 0,
-            priced: 0,
-            no_target_price: 0,
-        };
+        let mut counts = EpisodeCounts::default();
         let mut inside = Money::ZERO;
         let mut ledger_lines = 0;
         for episode in recon
@@ -470,7 +560,7 @@ fn summary(recon: &Reconciliation) -> Summary {
             .iter()
             .filter(|e| e.figures.episode_type == index)
         {
-            count_episode(&mut counts, episode.priced.is_some());
+            counts.count(episode.status);
             inside += episode.figures.actual;
             ledger_lines += episode.figures.claim_lines;
         }
@@ -481,6 +571,8 @@ fn summary(recon: &Reconciliation) -> Summary {
                 episodes: counts.total,
                 priced: counts.priced,
                 no_target_price: counts.no_target_price,
+                no_risk_factor: counts.no_risk_factor,
+                canceled: counts.canceled,
                 triggers_without_provider: tally.triggers_without_provider,
                 ledger_lines,
                 lines_in_several_episodes: tally.lines_in_several_episodes,
@@ -492,24 +584,49 @@ fn summary(recon: &Reconciliation) -> Summary {
         );
     }
 
-    let mut episodes = EpisodeCounts {
-        total: 0,
-        priced: 0,
-        no_target_price: 0,
-    };
+    let mut episodes = EpisodeCounts::default();
+    let mut canceled_by_reason: BTreeMap<String, u64> = BTreeMap::new();
     for episode in &recon.episodes {
-        count_episode(&mut episodes, episode.priced.is_some());
+        episodes.count(episode.status);
+        if let Some(reason) = &episode.figures.cancel {
+            *canceled_by_reason
+                .entry(reason.name().to_owned())
+                .or_default() += 1;
+        }
     }
     let priced = || recon.episodes.iter().filter_map(|e| e.priced);
     let money = MoneySummary {
         actual: text(recon.episodes.iter().map(|e| e.figures.actual).sum()),
-        capped: text(recon.episodes.iter().map(|e| e.capped).sum()),
+        capped: text(recon.episodes.iter().filter_map(|e| e.capped).sum()),
         target: text(priced().map(|p| p.target).sum()),
         gain_loss: text(priced().map(|p| p.gain_loss).sum()),
         reconciliation: text(recon.net_reconciliation()),
     };
-    let check =
-        rows_add_up && amounts_add_up && episode_types.values().all(|t: &TypeSummary| t.adds_up);
+    let beneficiaries = recon.beneficiaries.as_ref().map(|b| BeneficiarySummary {
+        read: b.read,
+        rejected: b.rejected(),
+        accepted: b.accepted,
+        adds_up: b.read == b.rejected() + b.accepted,
+        rejected_by_reason: b
+            .rejected_by_reason
+            .iter()
+            .map(|(r, n)| (r.name(), *n))
+            .collect(),
+    });
+    let participants = recon.participants.as_ref().map(|p| ParticipantSummary {
+        settled: p.rows.len(),
+        unsettled: p.unsettled,
+        net_payment_reconciliation: text(
+            p.rows
+                .iter()
+                .map(|r| r.net_payment_reconciliation_amount)
+                .sum(),
+        ),
+    });
+    let check = rows_add_up
+        && amounts_add_up
+        && episode_types.values().all(|t: &TypeSummary| t.adds_up)
+        && beneficiaries.as_ref().is_none_or(|b| b.adds_up);
     Summary {
         as_of: recon.as_of.map(|d| d.to_string()),
         rows: Table {
@@ -535,21 +652,15 @@ fn summary(recon: &Reconciliation) -> Summary {
             .iter()
             .map(|(r, n)| (r.name(), *n))
             .collect(),
+        beneficiaries,
         episodes,
+        canceled_by_reason,
         episode_types,
         money,
         providers: recon.providers.len(),
+        participants,
         check,
         run: recon.run.clone(),
-    }
-}
-
-fn count_episode(counts: &mut EpisodeCounts, priced: bool) {
-    counts.total += 1;
-    if priced {
-        counts.priced += 1;
-    } else {
-        counts.no_target_price += 1;
     }
 }
 

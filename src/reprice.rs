@@ -19,10 +19,12 @@ use crate::definitions::EpisodeDefinition;
 use crate::fingerprint::{RunRecord, TypeRecord, digest};
 use crate::money::Money;
 use crate::prices::TargetPrices;
-use crate::pricing::{self, TypePricing};
+use crate::pricing::{self, InexactError, TypePricing};
 use crate::prior_run::{self, PriorRun};
-use crate::reconcile::Reconciliation;
+use crate::reconcile::{Reconciliation, SettlementInputs};
 use crate::report::{self, OutputFile};
+use crate::risk_factors::RiskFactors;
+use crate::settlement;
 
 /// Why a run cannot be priced again.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,9 @@ pub enum Error {
         /// What differs.
         what: String,
     },
+    /// A price cannot be computed exactly.
+    #[error(transparent)]
+    Inexact(#[from] InexactError),
     /// The run's summary does not describe its pricing readably.
     #[error(
         "{run}: summary.json: the pricing of episode type {id} does not read; give --definitions"
@@ -74,6 +79,7 @@ fn types_for(
                 })?;
                 Ok(TypePricing {
                     id: t.id.clone(),
+                    post_days: t.post_days,
                     pricing,
                 })
             })
@@ -128,8 +134,13 @@ pub fn reprice(
     prior: &PriorRun,
     definitions: Option<(&Path, &[EpisodeDefinition])>,
     prices: &TargetPrices,
+    with: &RepriceWith<'_>,
 ) -> Result<Reconciliation, Error> {
     let (types, run) = types_for(prior, definitions, prices)?;
+    let run = run.with_pricing_inputs(
+        with.risk_factors,
+        with.settlement.map(|s| (&s.participants, &s.settlement)),
+    );
     // Every type of the run is in `types` (checked above, or taken from the
     // run itself), so a type the episodes name is always found.
     let figures = prior.figures(&types).map_err(|id| Error::NeedsClaims {
@@ -138,10 +149,16 @@ pub fn reprice(
         what: "the run has episodes of it but no definition".into(),
     })?;
     let accounting = prior.accounting(&types)?;
-    let episodes = pricing::price(figures, &types, prices);
+    let beneficiaries = prior.beneficiaries()?;
+    let episodes = pricing::price(figures, &types, prices, with.risk_factors)?;
     let providers = pricing::reconcile_providers(&episodes, &types);
+    let participants = with
+        .settlement
+        .map(|s| settlement::settle(&episodes, &s.participants, &s.settlement))
+        .transpose()?;
     Ok(Reconciliation {
         files: Vec::new(),
+        claim_files: 0,
         ledgers: Vec::new(),
         rejects: Vec::new(),
         types,
@@ -149,12 +166,26 @@ pub fn reprice(
         providers,
         accounting,
         as_of: prior.as_of(),
+        beneficiaries,
+        participants,
         run,
     })
 }
 
-/// Writes a repriced run: episodes, providers and summary anew; ledger and
-/// rejects copied from the run, since prices change neither.
+/// What a reprice prices with besides target prices: risk multipliers and
+/// participant settlement, which a run's outputs do not hold (its risk
+/// levels do, so enrollment is not needed again).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RepriceWith<'a> {
+    /// Risk factor multipliers, needed when a type has `[risk]`.
+    pub risk_factors: Option<&'a RiskFactors>,
+    /// Participants and tracks, to settle per participant.
+    pub settlement: Option<&'a SettlementInputs>,
+}
+
+/// Writes a repriced run: episodes, providers, participants and summary
+/// anew; ledger and rejects copied from the run, since prices change
+/// neither.
 pub fn write(
     repriced: &Reconciliation,
     prior: &PriorRun,
@@ -163,23 +194,26 @@ pub fn write(
 ) -> Result<(), report::Error> {
     let ledger = prior.dir.join("ledger.csv");
     let rejects = prior.dir.join("rejects.csv");
-    report::write_folder(
-        out,
-        force,
-        &[
-            OutputFile::new("episodes.csv", |w: &mut dyn Write| {
-                report::write_episodes(repriced, w)
-            }),
-            OutputFile::new("providers.csv", |w: &mut dyn Write| {
-                report::write_providers(repriced, w)
-            }),
-            OutputFile::copy("ledger.csv", &ledger),
-            OutputFile::copy("rejects.csv", &rejects),
-            OutputFile::new("summary.json", |w: &mut dyn Write| {
-                report::write_summary(repriced, w)
-            }),
-        ],
-    )
+    let mut files = vec![
+        OutputFile::new("episodes.csv", |w: &mut dyn Write| {
+            report::write_episodes(repriced, w)
+        }),
+        OutputFile::new("providers.csv", |w: &mut dyn Write| {
+            report::write_providers(repriced, w)
+        }),
+        OutputFile::copy("ledger.csv", &ledger),
+        OutputFile::copy("rejects.csv", &rejects),
+        OutputFile::new("summary.json", |w: &mut dyn Write| {
+            report::write_summary(repriced, w)
+        }),
+    ];
+    if repriced.participants.is_some() {
+        files.push(OutputFile::new(
+            report::PARTICIPANTS_FILE,
+            |w: &mut dyn Write| report::write_participants(repriced, w),
+        ));
+    }
+    report::write_folder(out, force, &files)
 }
 
 /// One price file's outcome in a scenario comparison.
@@ -195,13 +229,14 @@ pub struct Scenario {
 pub fn scenarios(
     prior: &PriorRun,
     price_files: &[(String, TargetPrices)],
+    with: &RepriceWith<'_>,
 ) -> Result<Vec<Scenario>, Error> {
     price_files
         .iter()
         .map(|(label, prices)| {
             Ok(Scenario {
                 label: label.clone(),
-                priced: reprice(prior, None, prices)?,
+                priced: reprice(prior, None, prices, with)?,
             })
         })
         .collect()

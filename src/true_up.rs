@@ -78,6 +78,20 @@ pub enum Mismatch {
         /// The current run's target prices fingerprint.
         current: String,
     },
+    /// The risk factor files differ (or one run had none).
+    RiskFactors {
+        /// The previous run's risk factors fingerprint, empty without one.
+        previous: String,
+        /// The current run's, empty without one.
+        current: String,
+    },
+    /// The participants or settlement files differ (or one run had none).
+    Settlement {
+        /// The previous run's settlement fingerprint, empty without one.
+        previous: String,
+        /// The current run's, empty without one.
+        current: String,
+    },
 }
 
 impl fmt::Display for Mismatch {
@@ -91,6 +105,14 @@ impl fmt::Display for Mismatch {
             Mismatch::TargetPrices { previous, current } => write!(
                 f,
                 "the runs were made with different target prices (target prices fingerprint {previous} before, {current} now); a price change is a reprice, not a true-up: price the earlier run again with the new prices (`episode-recon reprice`), or reconcile both with the same target prices file"
+            ),
+            Mismatch::RiskFactors { previous, current } => write!(
+                f,
+                "the runs were made with different risk factors (fingerprint {previous:?} before, {current:?} now; empty is none); a coefficient change is a reprice, not a true-up: use `episode-recon reprice --risk-factors`, or reconcile both with the same file"
+            ),
+            Mismatch::Settlement { previous, current } => write!(
+                f,
+                "the runs were made with different participants or settlement files (fingerprint {previous:?} before, {current:?} now; empty is none); a track or quality score change is a reprice, not a true-up: use `episode-recon reprice --participants --settlement`, or reconcile both with the same files"
             ),
         }
     }
@@ -240,6 +262,16 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
             previous: p.target_prices_fingerprint.clone(),
             current: c.target_prices_fingerprint.clone(),
         })
+    } else if p.risk_factors_fingerprint != c.risk_factors_fingerprint {
+        Some(Mismatch::RiskFactors {
+            previous: p.risk_factors_fingerprint.clone().unwrap_or_default(),
+            current: c.risk_factors_fingerprint.clone().unwrap_or_default(),
+        })
+    } else if p.settlement_fingerprint != c.settlement_fingerprint {
+        Some(Mismatch::Settlement {
+            previous: p.settlement_fingerprint.clone().unwrap_or_default(),
+            current: c.settlement_fingerprint.clone().unwrap_or_default(),
+        })
     } else {
         None
     };
@@ -271,8 +303,9 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
             let change = match (before, now) {
                 (None, _) => Change::New,
                 (_, None) => Change::Dropped,
-                // Every field of the row is in `PriorEpisode` (the status is
-                // whether a target is present), so row equality is this.
+                // Every field of the row that a run computes is in
+                // `PriorEpisode` (status, cancel reason and risk levels
+                // included), so row equality is this.
                 (Some(b), Some(n)) if b == n => Change::Unchanged,
                 _ => Change::Changed,
             };
@@ -462,7 +495,7 @@ fn optional<T: ToString>(value: Option<T>) -> String {
 
 /// `true_up_episodes.csv`: every episode of either run, by id.
 pub fn write_episodes(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(b"episode_id,episode_type,beneficiary_id,change,previous_provider_id,current_provider_id,previous_period,current_period,previous_actual,current_actual,previous_target,current_target,previous_gain_loss,current_gain_loss,gain_loss_change\n")?;
+    out.write_all(b"episode_id,episode_type,beneficiary_id,change,previous_provider_id,current_provider_id,previous_period,current_period,previous_actual,current_actual,previous_target,current_target,previous_gain_loss,current_gain_loss,gain_loss_change,previous_status,current_status,previous_cancel_reason,current_cancel_reason\n")?;
     for e in &true_up.episodes {
         let (p, c) = (e.previous.as_ref(), e.current.as_ref());
         report::write_row(
@@ -476,13 +509,17 @@ pub fn write_episodes(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
                 optional(c.map(|c| &c.provider_id)),
                 optional(p.map(|p| &p.period)),
                 optional(c.map(|c| &c.period)),
-                optional(p.map(|p| p.actual)),
-                optional(c.map(|c| c.actual)),
+                optional(p.filter(|p| p.cancel.is_none()).map(|p| p.actual)),
+                optional(c.filter(|c| c.cancel.is_none()).map(|c| c.actual)),
                 optional(p.and_then(|p| p.target)),
                 optional(c.and_then(|c| c.target)),
                 optional(p.and_then(|p| p.gain_loss)),
                 optional(c.and_then(|c| c.gain_loss)),
                 e.gain_loss_change().to_string(),
+                optional(p.map(|p| p.status.name())),
+                optional(c.map(|c| c.status.name())),
+                optional(p.and_then(|p| p.cancel.as_ref())),
+                optional(c.and_then(|c| c.cancel.as_ref())),
             ],
         )?;
     }

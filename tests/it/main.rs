@@ -3,6 +3,7 @@
 mod bad_input;
 mod cclf;
 mod cmmi;
+mod eligibility;
 mod formats;
 mod golden;
 mod properties;

@@ -396,6 +396,13 @@ struct Row {
     duplicate: bool,
     /// The claim's service period, days from 2026-01-01.
     service: (i32, i32),
+    /// The claim's `provider_id` as written (empty when absent).
+    provider: String,
+    /// The line's number (1-based) and the ledger's `service_date` of the
+    /// line: the admission (= from) for IP, from for SNF/HHA/HOS, the
+    /// `line_date` for OP/PB/DME.
+    line: usize,
+    service_day: i32,
 }
 
 /// Rows to write, in generation order; claims are added while the total
@@ -505,9 +512,12 @@ fn render_claim(index: usize, claim: &ClaimGen, from: i32) -> Vec<Row> {
     for (v, (rank, processed, record_type, processed_text, lines)) in versions.iter().enumerate() {
         for &(i, amount) in lines {
             let line = &claim.lines[i];
-            let line_date = match kind {
-                Kind::Op | Kind::Pb | Kind::Dme => date(from + i32::from(line.offset) % days),
-                _ => String::new(),
+            let (line_date, service_day) = match kind {
+                Kind::Op | Kind::Pb | Kind::Dme => {
+                    let day = from + i32::from(line.offset) % days;
+                    (date(day), day)
+                }
+                _ => (String::new(), from),
             };
             let hcpcs = match (kind, line.code) {
                 (Kind::Op, 0..=3) => "27447",
@@ -549,6 +559,9 @@ fn render_claim(index: usize, claim: &ClaimGen, from: i32) -> Vec<Row> {
                 bad: None,
                 duplicate: false,
                 service: (from, thru),
+                provider: provider.clone(),
+                line: i + 1,
+                service_day,
             };
             let mut duplicate = None;
             if let Some((bad, bad_version, bad_line)) = claim.bad
@@ -907,7 +920,10 @@ fn check_conservation(
     prop_assert_eq!(&lejr_summary["adds_up"], &serde_json::Value::Bool(true));
 
     // Ledger: each episode's included money is its actual spending; a
-    // post-acute stay gives allowed × k / n, rounded half away from zero.
+    // post-acute stay of n days whose days a..=b lie in the window gives
+    // round(allowed × b / n) − round(allowed × (a − 1) / n), each rounded
+    // half away from zero; every row names its claim's provider and the
+    // line's service date.
     let episodes: Vec<Vec<&str>> = outputs.episodes.lines().skip(1).map(fields).collect();
     let windows: HashMap<&str, (i32, i32)> = episodes
         .iter()
@@ -917,11 +933,23 @@ fn check_conservation(
         .iter()
         .map(|r| (format!("C{}", r.claim), r.service))
         .collect();
+    let written: HashMap<(String, usize), (&str, i32)> = rows
+        .iter()
+        .map(|r| {
+            (
+                (format!("C{}", r.claim), r.line),
+                (r.provider.as_str(), r.service_day),
+            )
+        })
+        .collect();
     let mut ledger_by_episode: BTreeMap<String, (u64, i64)> = BTreeMap::new();
     for line in outputs.ledger.lines().skip(1) {
         let f = fields(line);
-        prop_assert_eq!(f.len(), 7, "ledger row {}", line);
+        prop_assert_eq!(f.len(), 9, "ledger row {}", line);
         let (allowed, included) = (cents(f[4]), cents(f[5]));
+        let (provider, service_day) = written[&(f[1].to_owned(), f[2].parse::<usize>().unwrap())];
+        prop_assert_eq!(f[7], provider, "provider_id of {}", line);
+        prop_assert_eq!(f[8], date(service_day), "service_date of {}", line);
         match f[6] {
             "anchor" | "included" | "prorated" => {}
             d if d.starts_with("excluded:") => prop_assert_eq!(included, 0, "{}", line),
@@ -930,11 +958,18 @@ fn check_conservation(
         if matches!(f[3], "SNF" | "HHA" | "HOS") && !f[6].starts_with("excluded:") {
             let (from, thru) = service[f[1]];
             let (start, end) = windows[f[0]];
-            let (k, n) = (thru.min(end) - from.max(start) + 1, thru - from + 1);
+            // Days a..=b (1-based from from_date) of the n lie in the window.
+            let (a, b, n) = (
+                from.max(start) - from + 1,
+                thru.min(end) - from + 1,
+                thru - from + 1,
+            );
+            let k = b - a + 1;
             prop_assert!(k > 0, "a stay outside its episode's window: {}", line);
             prop_assert_eq!(
                 included,
-                scale_round(allowed, i64::from(k), i64::from(n)),
+                scale_round(allowed, i64::from(b), i64::from(n))
+                    - scale_round(allowed, i64::from(a - 1), i64::from(n)),
                 "proration of {}",
                 line
             );
@@ -954,7 +989,10 @@ fn check_conservation(
     let mut actual_total = 0;
     let mut ledger_lines = 0;
     for e in &episodes {
-        prop_assert_eq!(e.len(), 15, "episode row {:?}", e);
+        prop_assert_eq!(e.len(), 19, "episode row {:?}", e);
+        // No [eligibility] or [risk]: nothing canceled, no risk levels,
+        // multiplier 1.
+        prop_assert_eq!((e[15], e[16], e[17]), ("", "", "1"), "episode row {:?}", e);
         let (lines, included) = ledger_by_episode.get(e[0]).copied().unwrap_or_default();
         prop_assert_eq!(
             e[10].parse::<u64>().unwrap(),
@@ -1023,6 +1061,7 @@ fn check_conservation(
             Some(price) => {
                 let target = scale_round(price, 97, 100);
                 prop_assert_eq!(e[9], "priced");
+                prop_assert_eq!(e[18], amount_text(price, 0), "target_price of {:?}", e);
                 prop_assert_eq!(cents(e[13]), target, "target of {:?}", e);
                 prop_assert_eq!(cents(e[14]), target - capped, "gain_loss of {:?}", e);
                 let p = per_provider.entry((e[3], e[8])).or_default();
@@ -1036,7 +1075,7 @@ fn check_conservation(
             }
             None => {
                 prop_assert_eq!(e[9], "no_target_price");
-                prop_assert_eq!((e[13], e[14]), ("", ""), "unpriced {:?}", e);
+                prop_assert_eq!((e[13], e[14], e[18]), ("", "", ""), "unpriced {:?}", e);
             }
         }
     }

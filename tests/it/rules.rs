@@ -183,16 +183,19 @@ fn replace_once(text: &str, from: &str, to: &str) -> String {
 // ---------------------------------------------------------------------------
 // 2.4 Proration.
 
-/// Window 03-02 ..= 06-02; prorated per line, rounded half away from zero:
-/// - S1 SNF 06-02..06-04, n = 3, k = 1: 100.00 × 1/3 = 33.333 -> 33.33.
+/// Window 03-02 ..= 06-02; a line of a claim of n days whose days a..=b are
+/// in the window gets round(allowed × b / n) − round(allowed × (a − 1) / n),
+/// each rounded half away from zero (a = 1 leaves the first term alone):
+/// - S1 SNF 06-02..06-04, n = 3, days 1..=1: 100.00 × 1/3 = 33.333 -> 33.33.
 /// - S2 SNF 06-02..06-03, two lines of 0.05, k = 1 of 2: each 0.025 -> 0.03
 ///   (per line: 0.06, not 0.10 / 2 = 0.05).
 /// - H1 HHA 06-02..06-03: 0.05 × 1/2 = 0.025 -> 0.03 (banker's: 0.02).
-/// - H2 HOS 06-01..06-04, k = 2 of 4: −0.05 × 2/4 = −0.025 -> −0.03.
+/// - H2 HOS 06-01..06-04, days 1..=2 of 4: −0.05 × 2/4 = −0.025 -> −0.03.
 /// - H3 HOS 05-01..05-10, k = n = 10: `included`, 100.00.
 /// - S3 SNF 06-03..06-05, k = 0: not in the ledger.
-/// - S4 SNF 02-27..03-03 (n = 5: 02-27, 02-28, 03-01, 03-02, 03-03), k = 2
-///   at the start of the window: 200.00 × 2/5 = 80.00.
+/// - S4 SNF 02-27..03-03 (n = 5: 02-27, 02-28, 03-01, 03-02, 03-03), days
+///   4..=5 at the start of the window: 200.00 × 5/5 − 200.00 × 3/5 = 200.00
+///   − 120.00 = 80.00.
 /// - S5 SNF 06-02..06-07, k = 1 of 6: 0.01/6 = 0.0017 -> 0.00, listed.
 ///
 /// Actual = 10000 + 0.03 − 0.03 + 100 + 33.33 + 0.06 + 80 + 0 = 10213.39;
@@ -218,21 +221,21 @@ fn proration_across_the_window_rounds_each_line_half_away_from_zero() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,H1,1,HHA,0.05,0.03,prorated",
-            "LEJR:B1:A1,H2,1,HOS,-0.05,-0.03,prorated",
-            "LEJR:B1:A1,H3,1,HOS,100.00,100.00,included",
-            "LEJR:B1:A1,S1,1,SNF,100.00,33.33,prorated",
-            "LEJR:B1:A1,S2,1,SNF,0.05,0.03,prorated",
-            "LEJR:B1:A1,S2,2,SNF,0.05,0.03,prorated",
-            "LEJR:B1:A1,S4,1,SNF,200.00,80.00,prorated",
-            "LEJR:B1:A1,S5,1,SNF,0.01,0.00,prorated",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,H1,1,HHA,0.05,0.03,prorated,335001,2026-06-02",
+            "LEJR:B1:A1,H2,1,HOS,-0.05,-0.03,prorated,335001,2026-06-01",
+            "LEJR:B1:A1,H3,1,HOS,100.00,100.00,included,335001,2026-05-01",
+            "LEJR:B1:A1,S1,1,SNF,100.00,33.33,prorated,335001,2026-06-02",
+            "LEJR:B1:A1,S2,1,SNF,0.05,0.03,prorated,335001,2026-06-02",
+            "LEJR:B1:A1,S2,2,SNF,0.05,0.03,prorated,335001,2026-06-02",
+            "LEJR:B1:A1,S4,1,SNF,200.00,80.00,prorated,335001,2026-02-27",
+            "LEJR:B1:A1,S5,1,SNF,0.01,0.00,prorated,335001,2026-06-02",
         ]
     );
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,9,10213.39,10213.39,29100.00,18886.61"
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,9,10213.39,10213.39,29100.00,18886.61,,,1,30000.00"
         ]
     );
     // Final action 10000 + 100 + 0.10 + 0.05 − 0.05 + 100 + 500 + 200 + 0.01
@@ -246,9 +249,9 @@ fn proration_across_the_window_rounds_each_line_half_away_from_zero() {
 
 /// `include.prorate` may name IP: then an IP claim is prorated by its
 /// from/thru days, whatever its admission date.
-/// - I2 IP 06-01..06-04 (n = 4, k = 2): 1000.00 × 2/4 = 500.00.
-/// - I3 IP 02-28..03-03 (admitted 02-28, before the window; k = 2 of 4):
-///   100.00 × 2/4 = 50.00.
+/// - I2 IP 06-01..06-04 (n = 4, days 1..=2): 1000.00 × 2/4 − 0 = 500.00.
+/// - I3 IP 02-28..03-03 (admitted 02-28, before the window; days 3..=4 of
+///   4): 100.00 × 4/4 − 100.00 × 2/4 = 100.00 − 50.00 = 50.00.
 ///
 /// Actual = 10000 + 500 + 50 = 10550.00.
 #[test]
@@ -286,9 +289,9 @@ fn a_prorated_ip_claim_is_prorated_by_days() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,I2,1,IP,1000.00,500.00,prorated",
-            "LEJR:B1:A1,I3,1,IP,100.00,50.00,prorated",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,I2,1,IP,1000.00,500.00,prorated,330002,2026-06-01",
+            "LEJR:B1:A1,I3,1,IP,100.00,50.00,prorated,330002,2026-02-28",
         ]
     );
     assert_eq!(out.episode_rows()[0][11], "10550.00");
@@ -319,15 +322,15 @@ fn the_discharge_day_is_day_one_of_the_post_discharge_period() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P1,1,PB,10.00,10.00,included",
-            "LEJR:B1:A1,P4,1,PB,80.00,80.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P1,1,PB,10.00,10.00,included,912345678,2026-06-02",
+            "LEJR:B1:A1,P4,1,PB,80.00,80.00,included,912345678,2026-03-02",
         ]
     );
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,3,10090.00,10090.00,29100.00,19010.00"
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,3,10090.00,10090.00,29100.00,19010.00,,,1,30000.00"
         ]
     );
 }
@@ -349,7 +352,7 @@ fn post_days_one_ends_on_the_discharge_day() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-05-10,2026-05-10,2026,no_target_price,2,510.00,510.00,,"
+            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-05-10,2026-05-10,2026,no_target_price,2,510.00,510.00,,,,,1,"
         ]
     );
 }
@@ -388,19 +391,19 @@ fn the_lookback_is_clipped_to_the_day_after_the_previous_episode() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-02-20,2026-06-02,2026,priced,3,10006.00,10006.00,29100.00,19094.00",
-            "LEJR:B1:A3,LEJR,B1,330001,A3,NOMCC,2026-06-03,2026-09-04,2026,priced,3,7024.00,7024.00,29100.00,22076.00",
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-02-20,2026-06-02,2026,priced,3,10006.00,10006.00,29100.00,19094.00,,,1,30000.00",
+            "LEJR:B1:A3,LEJR,B1,330001,A3,NOMCC,2026-06-03,2026-09-04,2026,priced,3,7024.00,7024.00,29100.00,22076.00,,,1,30000.00",
         ]
     );
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P2,1,PB,2.00,2.00,included",
-            "LEJR:B1:A1,P3,1,PB,4.00,4.00,included",
-            "LEJR:B1:A3,A3,1,IP,7000.00,7000.00,anchor",
-            "LEJR:B1:A3,P4,1,PB,8.00,8.00,included",
-            "LEJR:B1:A3,P5,1,PB,16.00,16.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P2,1,PB,2.00,2.00,included,912345678,2026-02-20",
+            "LEJR:B1:A1,P3,1,PB,4.00,4.00,included,912345678,2026-06-02",
+            "LEJR:B1:A3,A3,1,IP,7000.00,7000.00,anchor,330001,2026-06-05",
+            "LEJR:B1:A3,P4,1,PB,8.00,8.00,included,912345678,2026-06-03",
+            "LEJR:B1:A3,P5,1,PB,16.00,16.00,included,912345678,2026-06-04",
         ]
     );
 }
@@ -444,16 +447,16 @@ fn a_trigger_inside_an_open_episode_is_an_ordinary_claim() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,2,15000.00,15000.00,29100.00,14100.00",
-            "LEJR:B1:A3,LEJR,B1,330001,A3,NOMCC,2026-06-03,2026-09-01,2026,priced,1,7000.00,7000.00,29100.00,22100.00",
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,2,15000.00,15000.00,29100.00,14100.00,,,1,30000.00",
+            "LEJR:B1:A3,LEJR,B1,330001,A3,NOMCC,2026-06-03,2026-09-01,2026,priced,1,7000.00,7000.00,29100.00,22100.00,,,1,30000.00",
         ]
     );
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,A2,1,IP,5000.00,5000.00,included",
-            "LEJR:B1:A3,A3,1,IP,7000.00,7000.00,anchor",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,A2,1,IP,5000.00,5000.00,included,330002,2026-06-02",
+            "LEJR:B1:A3,A3,1,IP,7000.00,7000.00,anchor,330001,2026-06-03",
         ]
     );
 }
@@ -503,18 +506,18 @@ fn an_op_trigger_is_anchored_on_its_earliest_matching_line() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-01-07,2026-04-09,2026,priced,6,1050.00,1050.00,1940.00,890.00"
+            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-01-07,2026-04-09,2026,priced,6,1050.00,1050.00,1940.00,890.00,,,1,2000.00"
         ]
     );
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:K1,K1,1,OP,100.00,100.00,anchor",
-            "LEJR:B1:K1,K1,2,OP,200.00,200.00,anchor",
-            "LEJR:B1:K1,K1,3,OP,300.00,300.00,anchor",
-            "LEJR:B1:K1,K1,4,OP,400.00,400.00,anchor",
-            "LEJR:B1:K1,P1,1,PB,10.00,10.00,included",
-            "LEJR:B1:K1,P2,1,PB,40.00,40.00,included",
+            "LEJR:B1:K1,K1,1,OP,100.00,100.00,anchor,330001,2026-01-05",
+            "LEJR:B1:K1,K1,2,OP,200.00,200.00,anchor,330001,2026-01-12",
+            "LEJR:B1:K1,K1,3,OP,300.00,300.00,anchor,330001,2026-01-10",
+            "LEJR:B1:K1,K1,4,OP,400.00,400.00,anchor,330001,2026-01-10",
+            "LEJR:B1:K1,P1,1,PB,10.00,10.00,included,912345678,2026-01-07",
+            "LEJR:B1:K1,P2,1,PB,40.00,40.00,included,912345678,2026-04-09",
         ]
     );
 }
@@ -544,14 +547,14 @@ fn a_providerless_trigger_in_the_lookback_of_a_later_anchor_is_included() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B2:A2,LEJR,B2,330001,A2,MCC,2026-02-07,2026-05-12,2026,no_target_price,2,8000.00,8000.00,,"
+            "LEJR:B2:A2,LEJR,B2,330001,A2,MCC,2026-02-07,2026-05-12,2026,no_target_price,2,8000.00,8000.00,,,,,1,"
         ]
     );
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B2:A2,A2,1,IP,5000.00,5000.00,anchor",
-            "LEJR:B2:A2,N1,1,IP,3000.00,3000.00,included",
+            "LEJR:B2:A2,A2,1,IP,5000.00,5000.00,anchor,330001,2026-02-10",
+            "LEJR:B2:A2,N1,1,IP,3000.00,3000.00,included,,2026-02-08",
         ]
     );
     assert_eq!(lejr_type(&out)["triggers_without_provider"], 1);
@@ -604,17 +607,17 @@ fn triggers_are_taken_by_anchor_start_then_claim_id_text() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A10,LEJR,B1,330010,A10,OP,2026-03-02,2026-05-30,2026,no_target_price,2,10000.00,10000.00,,",
-            "LEJR:B2:Z9,LEJR,B2,330001,Z9,MCC,2026-03-01,2026-05-31,2026,no_target_price,2,14000.00,14000.00,,",
+            "LEJR:B1:A10,LEJR,B1,330010,A10,OP,2026-03-02,2026-05-30,2026,no_target_price,2,10000.00,10000.00,,,,,1,",
+            "LEJR:B2:Z9,LEJR,B2,330001,Z9,MCC,2026-03-01,2026-05-31,2026,no_target_price,2,14000.00,14000.00,,,,,1,",
         ]
     );
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A10,A10,1,OP,1000.00,1000.00,anchor",
-            "LEJR:B1:A10,A2,1,IP,9000.00,9000.00,included",
-            "LEJR:B2:Z9,A1,1,IP,6000.00,6000.00,included",
-            "LEJR:B2:Z9,Z9,1,IP,8000.00,8000.00,anchor",
+            "LEJR:B1:A10,A10,1,OP,1000.00,1000.00,anchor,330010,2026-03-02",
+            "LEJR:B1:A10,A2,1,IP,9000.00,9000.00,included,330001,2026-03-02",
+            "LEJR:B2:Z9,A1,1,IP,6000.00,6000.00,included,330001,2026-03-02",
+            "LEJR:B2:Z9,Z9,1,IP,8000.00,8000.00,anchor,330001,2026-03-01",
         ]
     );
 }
@@ -659,7 +662,7 @@ fn only_ip_drgs_and_op_hcpcs_trigger() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B4:I1,LEJR,B4,330001,I1,MCC,2026-03-02,2026-06-02,2026,no_target_price,1,100.00,100.00,,"
+            "LEJR:B4:I1,LEJR,B4,330001,I1,MCC,2026-03-02,2026-06-02,2026,no_target_price,1,100.00,100.00,,,,,1,"
         ]
     );
 }
@@ -690,16 +693,16 @@ fn the_anchor_claim_is_in_its_own_episode_only() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:K1,K1,1,OP,1000.00,1000.00,anchor",
-            "LEJR:B1:K2,K2,1,OP,200.00,200.00,anchor",
-            "LEJR:B1:K2,K2,2,OP,3000.00,3000.00,anchor",
+            "LEJR:B1:K1,K1,1,OP,1000.00,1000.00,anchor,330001,2026-01-10",
+            "LEJR:B1:K2,K2,1,OP,200.00,200.00,anchor,330001,2026-04-05",
+            "LEJR:B1:K2,K2,2,OP,3000.00,3000.00,anchor,330001,2026-04-12",
         ]
     );
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-01-07,2026-04-09,2026,no_target_price,1,1000.00,1000.00,,",
-            "LEJR:B1:K2,LEJR,B1,330001,K2,OP,2026-04-10,2026-07-10,2026,no_target_price,2,3200.00,3200.00,,",
+            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-01-07,2026-04-09,2026,no_target_price,1,1000.00,1000.00,,,,,1,",
+            "LEJR:B1:K2,LEJR,B1,330001,K2,OP,2026-04-10,2026-07-10,2026,no_target_price,2,3200.00,3200.00,,,,,1,",
         ]
     );
     assert_eq!(lejr_type(&out)["lines_in_several_episodes"], 0);
@@ -731,8 +734,8 @@ fn triggers_without_provider_open_nothing_and_are_counted() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,N1,1,IP,3000.00,3000.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,N1,1,IP,3000.00,3000.00,included,,2026-04-01",
         ]
     );
     assert_eq!(out.episode_rows().len(), 1);
@@ -828,14 +831,14 @@ fn non_prorated_claims_are_in_by_their_dates() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,D1,2,DME,19.00,19.00,included",
-            "LEJR:B1:A1,H2,1,HOS,300.00,300.00,included",
-            "LEJR:B1:A1,I2,1,IP,5000.00,5000.00,included",
-            "LEJR:B1:A1,I4,1,IP,1500.00,1500.00,included",
-            "LEJR:B1:A1,O1,1,OP,11.00,11.00,included",
-            "LEJR:B1:A1,P1,1,PB,23.00,23.00,included",
-            "LEJR:B1:A1,S1,1,SNF,2000.00,2000.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,D1,2,DME,19.00,19.00,included,330001,2026-03-02",
+            "LEJR:B1:A1,H2,1,HOS,300.00,300.00,included,335001,2026-06-02",
+            "LEJR:B1:A1,I2,1,IP,5000.00,5000.00,included,330002,2026-06-02",
+            "LEJR:B1:A1,I4,1,IP,1500.00,1500.00,included,330002,2026-03-02",
+            "LEJR:B1:A1,O1,1,OP,11.00,11.00,included,330001,2026-06-02",
+            "LEJR:B1:A1,P1,1,PB,23.00,23.00,included,912345678,2026-06-02",
+            "LEJR:B1:A1,S1,1,SNF,2000.00,2000.00,included,335001,2026-05-25",
         ]
     );
     assert_eq!(out.episode_rows()[0][11], "18853.00");
@@ -859,8 +862,8 @@ fn a_claim_type_not_included_is_outside() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P1,1,PB,100.00,100.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P1,1,PB,100.00,100.00,included,912345678,2026-04-01",
         ]
     );
     let t = lejr_type(&out);
@@ -905,9 +908,9 @@ fn the_anchor_is_in_even_when_its_claim_type_is_not_included() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P1,1,PB,100.00,100.00,included",
-            "LEJR:B2:K1,K1,1,OP,1000.00,1000.00,anchor",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P1,1,PB,100.00,100.00,included,912345678,2026-04-01",
+            "LEJR:B2:K1,K1,1,OP,1000.00,1000.00,anchor,330001,2026-04-01",
         ]
     );
     let t = lejr_type(&out);
@@ -986,25 +989,25 @@ fn exclusions_first_rule_wins_and_never_the_anchor() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,A1,2,IP,500.00,500.00,anchor",
-            "LEJR:B1:A1,O1,1,OP,300.00,0.00,excluded:principal_dx",
-            "LEJR:B1:A1,O2,1,OP,30.00,30.00,included",
-            "LEJR:B1:A1,O3,1,OP,20.00,0.00,excluded:principal_dx",
-            "LEJR:B1:A1,O4,1,OP,8.00,8.00,included",
-            "LEJR:B1:A1,P2,1,PB,120.00,120.00,included",
-            "LEJR:B1:A1,P2,2,PB,900.00,0.00,excluded:hcpcs",
-            "LEJR:B1:A1,P3,1,PB,50.00,0.00,excluded:hcpcs",
-            "LEJR:B1:A1,R1,1,IP,6000.00,0.00,excluded:drg",
-            "LEJR:B1:A1,R2,1,IP,700.00,0.00,excluded:drg",
-            "LEJR:B1:A1,S1,1,SNF,900.00,900.00,included",
-            "LEJR:B1:A1,S2,1,SNF,400.00,0.00,excluded:principal_dx",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,A1,2,IP,500.00,500.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,O1,1,OP,300.00,0.00,excluded:principal_dx,330001,2026-05-01",
+            "LEJR:B1:A1,O2,1,OP,30.00,30.00,included,330001,2026-05-02",
+            "LEJR:B1:A1,O3,1,OP,20.00,0.00,excluded:principal_dx,330001,2026-05-03",
+            "LEJR:B1:A1,O4,1,OP,8.00,8.00,included,330001,2026-05-04",
+            "LEJR:B1:A1,P2,1,PB,120.00,120.00,included,912345678,2026-04-20",
+            "LEJR:B1:A1,P2,2,PB,900.00,0.00,excluded:hcpcs,912345678,2026-04-20",
+            "LEJR:B1:A1,P3,1,PB,50.00,0.00,excluded:hcpcs,912345678,2026-04-21",
+            "LEJR:B1:A1,R1,1,IP,6000.00,0.00,excluded:drg,330002,2026-04-10",
+            "LEJR:B1:A1,R2,1,IP,700.00,0.00,excluded:drg,330002,2026-04-20",
+            "LEJR:B1:A1,S1,1,SNF,900.00,900.00,included,335001,2026-04-01",
+            "LEJR:B1:A1,S2,1,SNF,400.00,0.00,excluded:principal_dx,335001,2026-06-01",
         ]
     );
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,13,11558.00,11558.00,29100.00,17542.00"
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,13,11558.00,11558.00,29100.00,17542.00,,,1,30000.00"
         ]
     );
 }
@@ -1060,12 +1063,12 @@ fn final_action_latest_processed_then_void_replacement_original() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P1,1,PB,150.00,150.00,included",
-            "LEJR:B1:A1,P4,1,PB,45.00,45.00,included",
-            "LEJR:B1:A1,P5,1,PB,65.00,65.00,included",
-            "LEJR:B1:A1,P6,1,PB,75.00,75.00,included",
-            "LEJR:B1:A1,P7,1,PB,25.00,25.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P1,1,PB,150.00,150.00,included,912345678,2026-04-01",
+            "LEJR:B1:A1,P4,1,PB,45.00,45.00,included,912345678,2026-04-01",
+            "LEJR:B1:A1,P5,1,PB,65.00,65.00,included,912345678,2026-04-01",
+            "LEJR:B1:A1,P6,1,PB,75.00,75.00,included,912345678,2026-04-01",
+            "LEJR:B1:A1,P7,1,PB,25.00,25.00,included,912345678,2026-04-01",
         ]
     );
     let s = out.summary_json();
@@ -1105,9 +1108,9 @@ fn a_rejected_replacement_leaves_the_original_standing() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P1,1,PB,100.00,100.00,included",
-            "LEJR:B1:A1,P2,1,PB,50.00,50.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P1,1,PB,100.00,100.00,included,912345678,2026-04-01",
+            "LEJR:B1:A1,P2,1,PB,50.00,50.00,included,912345678,2026-04-01",
         ]
     );
     assert_eq!(
@@ -1152,8 +1155,8 @@ fn as_of_gives_three_results_at_three_cutoffs() {
     assert_eq!(
         body(&april.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P1,1,PB,100.00,100.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P1,1,PB,100.00,100.00,included,912345678,2026-04-01",
         ]
     );
     assert_eq!(april.episode_rows()[0][11], "10100.00");
@@ -1169,8 +1172,8 @@ fn as_of_gives_three_results_at_three_cutoffs() {
     assert_eq!(
         body(&may.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P1,1,PB,150.00,150.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P1,1,PB,150.00,150.00,included,912345678,2026-04-01",
         ]
     );
     assert_eq!(may.episode_rows()[0][11], "10150.00");
@@ -1184,7 +1187,7 @@ fn as_of_gives_three_results_at_three_cutoffs() {
     let june = at("2026-06-15");
     assert_eq!(
         body(&june.ledger),
-        ["LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor"]
+        ["LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02"]
     );
     assert_eq!(june.episode_rows()[0][11], "10000.00");
     let s = june.summary_json();
@@ -1218,8 +1221,8 @@ fn rows_after_the_cutoff_are_neither_checked_nor_used() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor",
-            "LEJR:B1:A1,P2,1,PB,50.00,50.00,included",
+            "LEJR:B1:A1,A1,1,IP,10000.00,10000.00,anchor,330001,2026-03-02",
+            "LEJR:B1:A1,P2,1,PB,50.00,50.00,included,912345678,2026-04-01",
         ]
     );
     let s = out.summary_json();
@@ -1240,16 +1243,20 @@ fn rows_after_the_cutoff_are_neither_checked_nor_used() {
 
 /// lookback 3. K1 (OP 27447 on 01-10): 01-07 ..= 04-09. A3 (IP 470
 /// 04-11..04-13): start 04-08 clipped to 04-10, end 07-11.
-/// - S1 SNF 04-05..04-14 (10 days) 1000.00: 5 days each, 500.00 + 500.00.
-/// - S2 SNF 04-09..04-10 0.05: 1 day of 2 each: 0.025 -> 0.03 twice, so
-///   0.06 is taken of 0.05 and its outside is −0.01.
+/// Each prorated line gives round(allowed × b / n) − round(allowed × (a − 1)
+/// / n) for its days a..=b in the window, so the shares add up to the line.
+/// - S1 SNF 04-05..04-14 (n = 10) 1000.00: K1 days 1..=5, 1000 × 5/10 − 0 =
+///   500.00; A3 days 6..=10, 1000 × 10/10 − 1000 × 5/10 = 500.00.
+/// - S2 SNF 04-09..04-10 (n = 2) 0.05: K1 day 1, round(0.025) − 0 = 0.03;
+///   A3 day 2, 0.05 − round(0.025) = 0.05 − 0.03 = 0.02: 0.05 in all,
+///   nothing outside.
 /// - S3 SNF 04-08..04-12 dx C50.9: excluded:principal_dx in both (decided
 ///   rule 4: still counted).
 /// - S4 SNF 04-01..04-09: wholly in K1, 300.00, not counted.
 ///
-/// lines_in_several_episodes = 3. K1 = 11000 + 500 + 0.03 + 300 =
-/// 11800.03; A3 = 16000 + 500 + 0.03 = 16500.03; inside 28300.06; FA
-/// 28500.05; outside 200.00 − 0.01 = 199.99.
+/// lines_in_several_episodes = 3 (S1, S2, S3). K1 = 11000 + 500 + 0.03 +
+/// 300 = 11800.03; A3 = 16000 + 500 + 0.02 = 16500.02; inside 28300.05; FA
+/// 28500.05; outside 200.00 (S3).
 #[test]
 fn lines_split_between_consecutive_episodes_are_counted() {
     let out = run(
@@ -1275,30 +1282,30 @@ fn lines_split_between_consecutive_episodes_are_counted() {
     assert_eq!(
         body(&out.ledger),
         [
-            "LEJR:B1:A3,A3,1,IP,16000.00,16000.00,anchor",
-            "LEJR:B1:A3,S1,1,SNF,1000.00,500.00,prorated",
-            "LEJR:B1:A3,S2,1,SNF,0.05,0.03,prorated",
-            "LEJR:B1:A3,S3,1,SNF,200.00,0.00,excluded:principal_dx",
-            "LEJR:B1:K1,K1,1,OP,11000.00,11000.00,anchor",
-            "LEJR:B1:K1,S1,1,SNF,1000.00,500.00,prorated",
-            "LEJR:B1:K1,S2,1,SNF,0.05,0.03,prorated",
-            "LEJR:B1:K1,S3,1,SNF,200.00,0.00,excluded:principal_dx",
-            "LEJR:B1:K1,S4,1,SNF,300.00,300.00,included",
+            "LEJR:B1:A3,A3,1,IP,16000.00,16000.00,anchor,330001,2026-04-11",
+            "LEJR:B1:A3,S1,1,SNF,1000.00,500.00,prorated,335001,2026-04-05",
+            "LEJR:B1:A3,S2,1,SNF,0.05,0.02,prorated,335001,2026-04-09",
+            "LEJR:B1:A3,S3,1,SNF,200.00,0.00,excluded:principal_dx,335001,2026-04-08",
+            "LEJR:B1:K1,K1,1,OP,11000.00,11000.00,anchor,330001,2026-01-10",
+            "LEJR:B1:K1,S1,1,SNF,1000.00,500.00,prorated,335001,2026-04-05",
+            "LEJR:B1:K1,S2,1,SNF,0.05,0.03,prorated,335001,2026-04-09",
+            "LEJR:B1:K1,S3,1,SNF,200.00,0.00,excluded:principal_dx,335001,2026-04-08",
+            "LEJR:B1:K1,S4,1,SNF,300.00,300.00,included,335001,2026-04-01",
         ]
     );
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A3,LEJR,B1,330001,A3,NOMCC,2026-04-10,2026-07-11,2026,no_target_price,4,16500.03,16500.03,,",
-            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-01-07,2026-04-09,2026,no_target_price,5,11800.03,11800.03,,",
+            "LEJR:B1:A3,LEJR,B1,330001,A3,NOMCC,2026-04-10,2026-07-11,2026,no_target_price,4,16500.02,16500.02,,,,,1,",
+            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-01-07,2026-04-09,2026,no_target_price,5,11800.03,11800.03,,,,,1,",
         ]
     );
     let t = lejr_type(&out);
     assert_eq!(t["lines_in_several_episodes"], 3);
     assert_eq!(t["ledger_lines"], 9);
     assert_eq!(t["final_action_amount"], "28500.05");
-    assert_eq!(t["inside_amount"], "28300.06");
-    assert_eq!(t["outside_amount"], "199.99");
+    assert_eq!(t["inside_amount"], "28300.05");
+    assert_eq!(t["outside_amount"], "200.00");
     assert_eq!(t["adds_up"], true);
 }
 
@@ -1355,8 +1362,8 @@ period = "year"
     assert_eq!(
         body(&out.episodes),
         [
-            "CARD:B1:C1,CARD,B1,330001,C1,280,2026-03-20,2026-04-20,2026,priced,2,8300.00,8300.00,9000.00,700.00",
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,5,18350.00,18350.00,29100.00,10750.00",
+            "CARD:B1:C1,CARD,B1,330001,C1,280,2026-03-20,2026-04-20,2026,priced,2,8300.00,8300.00,9000.00,700.00,,,1,9000.00",
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,5,18350.00,18350.00,29100.00,10750.00,,,1,30000.00",
         ]
     );
     assert_eq!(
@@ -1405,10 +1412,10 @@ fn quarter_periods_are_named_from_the_end_date() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-04-03,2026-07-01,2026Q3,priced,1,100.00,100.00,970.00,870.00",
-            "LEJR:B2:K2,LEJR,B2,330001,K2,OP,2026-04-02,2026-06-30,2026Q2,priced,1,100.00,100.00,1940.00,1840.00",
-            "LEJR:B3:K3,LEJR,B3,330001,K3,OP,2026-10-03,2026-12-31,2026Q4,no_target_price,1,100.00,100.00,,",
-            "LEJR:B4:K4,LEJR,B4,330001,K4,OP,2026-10-04,2027-01-01,2027Q1,no_target_price,1,100.00,100.00,,",
+            "LEJR:B1:K1,LEJR,B1,330001,K1,OP,2026-04-03,2026-07-01,2026Q3,priced,1,100.00,100.00,970.00,870.00,,,1,1000.00",
+            "LEJR:B2:K2,LEJR,B2,330001,K2,OP,2026-04-02,2026-06-30,2026Q2,priced,1,100.00,100.00,1940.00,1840.00,,,1,2000.00",
+            "LEJR:B3:K3,LEJR,B3,330001,K3,OP,2026-10-03,2026-12-31,2026Q4,no_target_price,1,100.00,100.00,,,,,1,",
+            "LEJR:B4:K4,LEJR,B4,330001,K4,OP,2026-10-04,2027-01-01,2027Q1,no_target_price,1,100.00,100.00,,,,,1,",
         ]
     );
     assert_eq!(
@@ -1452,8 +1459,8 @@ fn year_periods_are_named_from_the_end_date() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-10-01,2027-01-01,2027,no_target_price,1,10000.00,10000.00,,",
-            "LEJR:B2:A2,LEJR,B2,330001,A2,NOMCC,2026-10-01,2026-12-31,2026,priced,1,10000.00,10000.00,29100.00,19100.00",
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-10-01,2027-01-01,2027,no_target_price,1,10000.00,10000.00,,,,,1,",
+            "LEJR:B2:A2,LEJR,B2,330001,A2,NOMCC,2026-10-01,2026-12-31,2026,priced,1,10000.00,10000.00,29100.00,19100.00,,,1,30000.00",
         ]
     );
 }
@@ -1528,6 +1535,36 @@ fn targets_and_limits_round_half_away_from_zero() {
     );
 }
 
+/// `target_price` is the price row's value as read, with at least two
+/// decimals and no trailing zeros beyond; the target is computed from it
+/// exactly: 30000.5 -> `30000.50`, × 0.97 = 29100.485 -> 29100.49;
+/// 100.1250 -> `100.125`, × 0.97 = 97.12125 -> 97.12; 12 -> `12.00`, 11.64.
+#[test]
+fn the_target_price_is_written_as_read_with_two_decimals_at_least() {
+    let out = run(
+        &[
+            anchor("A1", "B1", "1000.00", "330001"),
+            anchor("A2", "B2", "1000.00", "330002"),
+            anchor("A3", "B3", "1000.00", "330003"),
+        ],
+        &lejr(0, ""),
+        "LEJR,330001,NOMCC,2026,30000.5\nLEJR,330002,NOMCC,2026,100.1250\nLEJR,330003,NOMCC,2026,12\n",
+    );
+    let written: Vec<(String, String)> = out
+        .episode_rows()
+        .iter()
+        .map(|r| (r[13].clone(), r[18].clone()))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("29100.49".to_owned(), "30000.50".to_owned()),
+            ("97.12".to_owned(), "100.125".to_owned()),
+            ("11.64".to_owned(), "12.00".to_owned()),
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 3.3 High-cost cap.
 
@@ -1573,11 +1610,11 @@ fn the_high_cost_cap_ranks_priced_and_unpriced_episodes() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,1,10000.00,10000.00,29100.00,19100.00",
-            "LEJR:B2:A2,LEJR,B2,330099,A2,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,1,20000.00,20000.00,,",
-            "LEJR:B3:A3,LEJR,B3,330001,A3,NOMCC,2026-03-02,2026-06-02,2026,priced,1,40000.00,20000.00,29100.00,9100.00",
-            "LEJR:B4:A4,LEJR,B4,330002,A4,MCC,2026-03-02,2026-06-02,2026,priced,1,90000.00,90000.00,97000.00,7000.00",
-            "LEJR:B5:A5,LEJR,B5,330099,A5,NOMCC,2026-11-20,2027-02-22,2027,no_target_price,1,100000.00,100000.00,,",
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,1,10000.00,10000.00,29100.00,19100.00,,,1,30000.00",
+            "LEJR:B2:A2,LEJR,B2,330099,A2,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,1,20000.00,20000.00,,,,,1,",
+            "LEJR:B3:A3,LEJR,B3,330001,A3,NOMCC,2026-03-02,2026-06-02,2026,priced,1,40000.00,20000.00,29100.00,9100.00,,,1,30000.00",
+            "LEJR:B4:A4,LEJR,B4,330002,A4,MCC,2026-03-02,2026-06-02,2026,priced,1,90000.00,90000.00,97000.00,7000.00,,,1,100000.00",
+            "LEJR:B5:A5,LEJR,B5,330099,A5,NOMCC,2026-11-20,2027-02-22,2027,no_target_price,1,100000.00,100000.00,,,,,1,",
         ]
     );
     assert_eq!(
@@ -1594,7 +1631,7 @@ fn the_high_cost_cap_ranks_priced_and_unpriced_episodes() {
     );
     assert_eq!(
         s["episodes"],
-        serde_json::json!({"total": 5, "priced": 3, "no_target_price": 2})
+        serde_json::json!({"total": 5, "priced": 3, "no_target_price": 2, "no_risk_factor": 0, "canceled": 0})
     );
 }
 
@@ -1779,9 +1816,9 @@ fn no_target_price_episodes_are_reported_but_not_priced() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,1,10000.00,10000.00,29100.00,19100.00",
-            "LEJR:B2:A2,LEJR,B2,330001,A2,MCC,2026-03-02,2026-06-02,2026,no_target_price,1,21000.00,21000.00,,",
-            "LEJR:B3:A3,LEJR,B3,330077,A3,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,1,5000.00,5000.00,,",
+            "LEJR:B1:A1,LEJR,B1,330001,A1,NOMCC,2026-03-02,2026-06-02,2026,priced,1,10000.00,10000.00,29100.00,19100.00,,,1,30000.00",
+            "LEJR:B2:A2,LEJR,B2,330001,A2,MCC,2026-03-02,2026-06-02,2026,no_target_price,1,21000.00,21000.00,,,,,1,",
+            "LEJR:B3:A3,LEJR,B3,330077,A3,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,1,5000.00,5000.00,,,,,1,",
         ]
     );
     assert_eq!(
@@ -1795,7 +1832,7 @@ fn no_target_price_episodes_are_reported_but_not_priced() {
     );
     assert_eq!(
         s["episodes"],
-        serde_json::json!({"total": 3, "priced": 1, "no_target_price": 2})
+        serde_json::json!({"total": 3, "priced": 1, "no_target_price": 2, "no_risk_factor": 0, "canceled": 0})
     );
     let t = lejr_type(&out);
     assert_eq!(t["priced"], 1);
@@ -1816,15 +1853,15 @@ fn episodes_sharing_an_id_keep_one_order_whatever_the_threads() {
     ];
     let case = case(&rows, &lejr(0, ""), PRICE);
     let expected = [
-        "LEJR:B:1:X,LEJR,B,330002,1:X,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,2,220.00,220.00,,",
-        "LEJR:B:1:X,LEJR,B:1,330001,X,NOMCC,2026-03-02,2026-06-02,2026,priced,2,110.00,110.00,29100.00,28990.00",
+        "LEJR:B:1:X,LEJR,B,330002,1:X,NOMCC,2026-03-02,2026-06-02,2026,no_target_price,2,220.00,220.00,,,,,1,",
+        "LEJR:B:1:X,LEJR,B:1,330001,X,NOMCC,2026-03-02,2026-06-02,2026,priced,2,110.00,110.00,29100.00,28990.00,,,1,30000.00",
     ];
     // The ledger stays sorted by its key, the two episodes' lines merged.
     let ledger = [
-        "LEJR:B:1:X,1:X,1,IP,200.00,200.00,anchor",
-        "LEJR:B:1:X,A1,1,PB,10.00,10.00,included",
-        "LEJR:B:1:X,X,1,IP,100.00,100.00,anchor",
-        "LEJR:B:1:X,Z1,1,PB,20.00,20.00,included",
+        "LEJR:B:1:X,1:X,1,IP,200.00,200.00,anchor,330002,2026-03-02",
+        "LEJR:B:1:X,A1,1,PB,10.00,10.00,included,912345678,2026-03-10",
+        "LEJR:B:1:X,X,1,IP,100.00,100.00,anchor,330001,2026-03-02",
+        "LEJR:B:1:X,Z1,1,PB,20.00,20.00,included,912345678,2026-03-10",
     ];
     for threads in 1..=8 {
         let out = case.run_files(&["claims.csv"], None, threads);

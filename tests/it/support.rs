@@ -159,6 +159,8 @@ pub struct Outputs {
     pub ledger: String,
     pub rejects: String,
     pub summary: String,
+    /// `participants.csv`, written only when the run settles participants.
+    pub participants: Option<String>,
 }
 
 impl Outputs {
@@ -179,6 +181,10 @@ impl Outputs {
             ledger: render(report::write_ledger),
             rejects: render(report::write_rejects),
             summary: render(report::write_summary),
+            participants: recon
+                .participants
+                .is_some()
+                .then(|| render(report::write_participants)),
         }
     }
 
@@ -193,6 +199,7 @@ impl Outputs {
             ledger: read("ledger.csv"),
             rejects: read("rejects.csv"),
             summary: read("summary.json"),
+            participants: std::fs::read_to_string(dir.join("participants.csv")).ok(),
         }
     }
 

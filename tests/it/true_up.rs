@@ -268,14 +268,14 @@ fn late_claims_change_drop_and_add_episodes_and_settle_the_difference() {
     let out = write(&t, &case.path("settle"));
     assert_eq!(
         out.episodes,
-        "episode_id,episode_type,beneficiary_id,change,previous_provider_id,current_provider_id,previous_period,current_period,previous_actual,current_actual,previous_target,current_target,previous_gain_loss,current_gain_loss,gain_loss_change\n\
-         LEJR:B1:A1,LEJR,B1,changed,330001,330001,2026,2026,21000.00,24000.00,29100.00,29100.00,8100.00,5100.00,-3000.00\n\
-         LEJR:B2:A2,LEJR,B2,unchanged,330001,330001,2026,2026,30000.00,30000.00,29100.00,29100.00,-900.00,-900.00,0.00\n\
-         LEJR:B3:A3,LEJR,B3,changed,330002,330002,2026,2026,31000.00,33000.00,29100.00,29100.00,-1900.00,-3900.00,-2000.00\n\
-         LEJR:B4:A4,LEJR,B4,new,,330003,,2026,,28000.00,,29100.00,,1100.00,1100.00\n\
-         LEJR:B5:A5,LEJR,B5,dropped,330001,,2026,,15000.00,,29100.00,,14100.00,,-14100.00\n\
-         LEJR:B6:A6,LEJR,B6,changed,330001,330001,2026,2026,40000.00,40500.00,,,,,0.00\n\
-         LEJR:B8:A8,LEJR,B8,changed,330001,330001,2026,2026,10000.00,10000.00,,,,,0.00\n"
+        "episode_id,episode_type,beneficiary_id,change,previous_provider_id,current_provider_id,previous_period,current_period,previous_actual,current_actual,previous_target,current_target,previous_gain_loss,current_gain_loss,gain_loss_change,previous_status,current_status,previous_cancel_reason,current_cancel_reason\n\
+         LEJR:B1:A1,LEJR,B1,changed,330001,330001,2026,2026,21000.00,24000.00,29100.00,29100.00,8100.00,5100.00,-3000.00,priced,priced,,\n\
+         LEJR:B2:A2,LEJR,B2,unchanged,330001,330001,2026,2026,30000.00,30000.00,29100.00,29100.00,-900.00,-900.00,0.00,priced,priced,,\n\
+         LEJR:B3:A3,LEJR,B3,changed,330002,330002,2026,2026,31000.00,33000.00,29100.00,29100.00,-1900.00,-3900.00,-2000.00,priced,priced,,\n\
+         LEJR:B4:A4,LEJR,B4,new,,330003,,2026,,28000.00,,29100.00,,1100.00,1100.00,,priced,,\n\
+         LEJR:B5:A5,LEJR,B5,dropped,330001,,2026,,15000.00,,29100.00,,14100.00,,-14100.00,priced,,,\n\
+         LEJR:B6:A6,LEJR,B6,changed,330001,330001,2026,2026,40000.00,40500.00,,,,,0.00,no_target_price,no_target_price,,\n\
+         LEJR:B8:A8,LEJR,B8,changed,330001,330001,2026,2026,10000.00,10000.00,,,,,0.00,no_target_price,no_target_price,,\n"
     );
     assert_eq!(
         out.providers,
@@ -524,10 +524,10 @@ fn three_cutoffs_compared_pairwise_add_up() {
     assert_eq!(
         body(&out.episodes),
         [
-            "LEJR:B1:A1,LEJR,B1,changed,330001,330001,2026,2026,21000.00,24000.00,29100.00,29100.00,8100.00,5100.00,-3000.00",
-            "LEJR:B2:A2,LEJR,B2,changed,330002,330002,2026,2026,31000.00,33000.00,29100.00,29100.00,-1900.00,-3900.00,-2000.00",
-            "LEJR:B3:A3,LEJR,B3,new,,330003,,2026,,28000.00,,29100.00,,1100.00,1100.00",
-            "LEJR:B4:A4,LEJR,B4,dropped,330004,,2026,,15000.00,,29100.00,,14100.00,,-14100.00",
+            "LEJR:B1:A1,LEJR,B1,changed,330001,330001,2026,2026,21000.00,24000.00,29100.00,29100.00,8100.00,5100.00,-3000.00,priced,priced,,",
+            "LEJR:B2:A2,LEJR,B2,changed,330002,330002,2026,2026,31000.00,33000.00,29100.00,29100.00,-1900.00,-3900.00,-2000.00,priced,priced,,",
+            "LEJR:B3:A3,LEJR,B3,new,,330003,,2026,,28000.00,,29100.00,,1100.00,1100.00,,priced,,",
+            "LEJR:B4:A4,LEJR,B4,dropped,330004,,2026,,15000.00,,29100.00,,14100.00,,-14100.00,priced,,,",
         ]
     );
     let kinds = |t: &TrueUp| {
