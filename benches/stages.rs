@@ -17,7 +17,7 @@ use episode_recon::formats::rif;
 use episode_recon::generate::generate;
 use episode_recon::prices::TargetPrices;
 use episode_recon::pricing::{self, TypePricing};
-use episode_recon::reconcile::{BeneficiaryRows, reconcile_beneficiary, split_draft};
+use episode_recon::reconcile::{BeneficiaryRows, EpisodeTypes, reconcile_beneficiary, split_draft};
 
 const BENEFICIARIES: u64 = 2_000;
 
@@ -75,6 +75,7 @@ fn stages(c: &mut Criterion) {
             .push(line);
     }
     let groups: Vec<_> = by_beneficiary.into_values().collect();
+    let episode_types = EpisodeTypes::new(&definitions);
     group.bench_function("final action and episodes per beneficiary", |b| {
         b.iter(|| {
             for lines in &groups {
@@ -82,7 +83,7 @@ fn stages(c: &mut Criterion) {
                     lines: lines.clone(),
                     tainted: Vec::new(),
                 };
-                black_box(reconcile_beneficiary(rows, &definitions));
+                black_box(reconcile_beneficiary(rows, &episode_types, None));
             }
         })
     });
@@ -94,7 +95,7 @@ fn stages(c: &mut Criterion) {
                 lines: lines.clone(),
                 tainted: Vec::new(),
             };
-            reconcile_beneficiary(rows, &definitions).episodes
+            reconcile_beneficiary(rows, &episode_types, None).episodes
         })
         .map(|(index, draft)| split_draft(index, draft, &definitions).0)
         .collect();
@@ -102,7 +103,8 @@ fn stages(c: &mut Criterion) {
     group.throughput(Throughput::Elements(figures.len() as u64));
     group.bench_function("price episodes and reconcile providers", |b| {
         b.iter(|| {
-            let priced = pricing::price(figures.clone(), &types, &prices);
+            let priced =
+                pricing::price(figures.clone(), &types, &prices, None).expect("exact prices");
             black_box(pricing::reconcile_providers(&priced, &types))
         })
     });

@@ -627,6 +627,9 @@ fn year_of_file_name(path: &Path) -> Option<i32> {
         .flatten()
 }
 
+/// How a DE-SynPUF column becomes a flag of every month.
+type ReadFlag = fn(&str) -> Field<bool>;
+
 /// Reads a DE-SynPUF beneficiary summary file: comma CSV read as the
 /// canonical reader reads it (quoted header names, BOM, line ends).
 fn read_synpuf(
@@ -680,13 +683,13 @@ fn read_synpuf(
     let death = one("BENE_DEATH_DT")?;
     // The standard flags in contract order, each with the column it is
     // read from and how.
-    let sources: [(&'static str, Option<usize>, fn(&str) -> Field<bool>); 4] = [
+    let sources: [(&'static str, Option<usize>, ReadFlag); 4] = [
         ("part_a", one("BENE_HI_CVRAGE_TOT_MONS")?, count_flag),
         ("part_b", one("BENE_SMI_CVRAGE_TOT_MONS")?, count_flag),
         ("managed_care", one("BENE_HMO_CVRAGE_TOT_MONS")?, count_flag),
         ("esrd", one("BENE_ESRD_IND")?, synpuf_esrd),
     ];
-    let present: Vec<(&'static str, usize, fn(&str) -> Field<bool>)> = sources
+    let present: Vec<(&'static str, usize, ReadFlag)> = sources
         .iter()
         .filter_map(|&(name, column, read)| column.map(|c| (name, c, read)))
         .collect();
