@@ -14,6 +14,13 @@
 //! the row is rejected by a row check; rows rejected by the per-beneficiary
 //! checks are read again by offset, as claims are, so that an accepted row
 //! costs no copy of its text.
+//!
+//! Enrollment in CMS's formats (`--beneficiaries-format`, see
+//! [`crate::formats::enrollment`]) comes in as [`SourceRow`]s: one source
+//! row mapped onto the canonical months it stands for. The value checks
+//! ([`Shape::check`]) and the per-beneficiary checks are the same for every
+//! format; a source row is counted once and its months are accepted or
+//! rejected together.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -201,9 +208,11 @@ pub struct Beneficiaries {
     pub enrollees: HashMap<String, Enrollee>,
     /// Rejected rows, sorted by `(file, row)`.
     pub rejects: Vec<BeneficiaryReject>,
-    /// Data rows read; always `accepted + rejects.len()`.
+    /// Data rows (source rows, whatever the format) read; always
+    /// `accepted + rejects.len()`.
     pub read: u64,
-    /// Rows that became a month of an enrollee.
+    /// Rows whose months all became months of an enrollee (a canonical row
+    /// is one month; an MBSF or DE-SynPUF row up to twelve).
     pub accepted: u64,
     /// `rejects` counted by reason.
     pub rejected_by_reason: BTreeMap<RejectReason, u64>,

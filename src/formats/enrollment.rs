@@ -142,7 +142,7 @@ fn detect(first_line: &[u8]) -> BeneficiariesFormat {
         BeneficiariesFormat::Rif
     } else if has("DESYNPUF_ID") && has("BENE_BIRTH_DT") {
         BeneficiariesFormat::Synpuf
-    } else if (has("BENE_MBI_ID") || has("BENE_HIC_NUM")) && has("BENE_DOB")
+    } else if ((has("BENE_MBI_ID") || has("BENE_HIC_NUM")) && has("BENE_DOB"))
         || (line.len() == CCLF8_RECORD_LENGTH && !pipe && !text.contains(','))
     {
         BeneficiariesFormat::Cclf
