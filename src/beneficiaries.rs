@@ -14,6 +14,13 @@
 //! the row is rejected by a row check; rows rejected by the per-beneficiary
 //! checks are read again by offset, as claims are, so that an accepted row
 //! costs no copy of its text.
+//!
+//! Enrollment in CMS's formats (`--beneficiaries-format`, see
+//! [`crate::formats::enrollment`]) comes in as [`SourceRow`]s: one source
+//! row mapped onto the canonical months it stands for. The value checks
+//! ([`Shape::check`]) and the per-beneficiary checks are the same for every
+//! format; a source row is counted once and its months are accepted or
+//! rejected together.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -25,12 +32,14 @@ use std::sync::Arc;
 use chrono::Datelike;
 
 use crate::claims::RejectReason;
+use crate::formats::enrollment;
+pub use crate::formats::enrollment::BeneficiariesFormat;
 use crate::model::{Date, parse_date};
 use crate::records::{HeaderProblem, Record, RecordReader, find_columns};
 
 /// The columns with a meaning of their own, in the contract's order: the
 /// two required ones, the two dates, then the five standard flags.
-const KNOWN: [&str; 9] = [
+pub(crate) const KNOWN: [&str; 9] = [
     "beneficiary_id",
     "month",
     "birth_date",
@@ -199,9 +208,11 @@ pub struct Beneficiaries {
     pub enrollees: HashMap<String, Enrollee>,
     /// Rejected rows, sorted by `(file, row)`.
     pub rejects: Vec<BeneficiaryReject>,
-    /// Data rows read; always `accepted + rejects.len()`.
+    /// Data rows (source rows, whatever the format) read; always
+    /// `accepted + rejects.len()`.
     pub read: u64,
-    /// Rows that became a month of an enrollee.
+    /// Rows whose months all became months of an enrollee (a canonical row
+    /// is one month; an MBSF or DE-SynPUF row up to twelve).
     pub accepted: u64,
     /// `rejects` counted by reason.
     pub rejected_by_reason: BTreeMap<RejectReason, u64>,
@@ -261,14 +272,42 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Reads and checks the beneficiaries files `paths` (already expanded, see
-/// [`expand_paths`]) as one input. The file index of `paths[i]` is
-/// `first_file + i`, so that rejects share one numbering with the claims
-/// files before them. Every data row ends up either as a month of an
-/// enrollee or in `rejects`.
-pub fn load(paths: &[PathBuf], first_file: u32, columns: &Columns) -> Result<Beneficiaries, Error> {
+/// [`expand_paths`]) as one input, each in `format` (for
+/// [`BeneficiariesFormat::Auto`], the format its header names). The file
+/// index of `paths[i]` is `first_file + i`, so that rejects share one
+/// numbering with the claims files before them. Every data row ends up
+/// either accepted (its months are an enrollee's) or in `rejects`.
+pub fn load(
+    paths: &[PathBuf],
+    first_file: u32,
+    columns: &Columns,
+    format: BeneficiariesFormat,
+) -> Result<Beneficiaries, Error> {
     let mut loader = Loader::default();
     for (i, path) in paths.iter().enumerate() {
-        loader.read_file(path, file_index(first_file, i), columns)?;
+        let resolved = format.of_file(path)?;
+        loader.formats.push(resolved);
+        let file = file_index(first_file, i);
+        match resolved {
+            BeneficiariesFormat::Canonical | BeneficiariesFormat::Auto => {
+                loader.read_file(path, file, columns)?;
+            }
+            other => {
+                let Loader {
+                    columns_seen,
+                    candidates,
+                    rejects,
+                    read,
+                    accepted_empty,
+                    ..
+                } = &mut loader;
+                let mut sink = |outcome: SourceOutcome| {
+                    take(candidates, rejects, read, accepted_empty, file, outcome);
+                };
+                let seen = enrollment::read_file(other, path, columns, &mut sink)?;
+                columns_seen.extend(seen);
+            }
+        }
     }
     loader.finish(paths, first_file)
 }
@@ -279,16 +318,17 @@ fn file_index(first_file: u32, i: usize) -> u32 {
     first_file.saturating_add(u32::try_from(i).unwrap_or(u32::MAX))
 }
 
-/// Where a row is, to report it and to read its text again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// Where a source row is, to report it and to read its text again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Spot {
     file: u32,
     row: u64,
     offset: u64,
 }
 
-/// A row that passed the row checks, waiting for its beneficiary's other
-/// rows.
+/// One month of a source row that passed the row checks, waiting for its
+/// beneficiary's other rows. The months of one source row share its spot,
+/// and stand or fall together.
 #[derive(Debug)]
 struct Candidate {
     spot: Spot,
@@ -298,7 +338,245 @@ struct Candidate {
     values: MonthRow,
 }
 
-/// Where the columns sit in one file's header, resolved once.
+/// A value of a source row as its format reads it, before the row checks
+/// decide what to make of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field<T> {
+    /// Nothing there: an empty field, or a column the file does not have.
+    Absent,
+    /// A value the format could map.
+    Value(T),
+    /// Something the format cannot map (an unknown code, an unreadable
+    /// year or date): the row check of this field rejects the row.
+    Unreadable,
+}
+
+impl<T> Field<T> {
+    /// `Ok(None)` when absent, `Ok(Some)` for a value, `Err(())` when
+    /// unreadable.
+    fn known(self) -> Result<Option<T>, ()> {
+        match self {
+            Field::Absent => Ok(None),
+            Field::Value(value) => Ok(Some(value)),
+            Field::Unreadable => Err(()),
+        }
+    }
+}
+
+/// A canonical flag's text (`Y`, `N` in any case, or nothing) as a field.
+pub(crate) fn flag_field(text: &str) -> Field<bool> {
+    match text {
+        "" => Field::Absent,
+        "Y" | "y" => Field::Value(true),
+        "N" | "n" => Field::Value(false),
+        _ => Field::Unreadable,
+    }
+}
+
+/// One month that a source row holds, as its format maps it.
+#[derive(Clone, Debug)]
+pub(crate) struct MappedMonth {
+    /// The month.
+    pub month: Month,
+    /// One value per flag of the file's [`Shape`], in its order.
+    pub flags: Vec<Field<bool>>,
+}
+
+/// One source row mapped onto the canonical model (contract 1.5): a
+/// beneficiary, its dates, and the months the row holds (one for a
+/// canonical row, up to twelve for a yearly summary). Every format hands
+/// its rows to [`Shape::check`] in this form, so the contract's row checks
+/// exist once, whatever the format.
+#[derive(Clone, Debug)]
+pub(crate) struct SourceRow<'a> {
+    /// Trimmed, case kept; empty is `missing_field`.
+    pub beneficiary_id: &'a str,
+    /// The field the row's months come from (a canonical `month`, a
+    /// summary's reference year): absent is `missing_field`, unreadable
+    /// `bad_month`, whether or not the row holds any month; `months` is
+    /// read only when it is a value.
+    pub period: Field<()>,
+    /// The birth date.
+    pub birth_date: Field<Date>,
+    /// The death date.
+    pub death_date: Field<Date>,
+    /// The months the row holds.
+    pub months: Vec<MappedMonth>,
+    /// The values of the text attributes of the file's [`Shape`], in its
+    /// order: the same in every month of the row.
+    pub texts: Vec<&'a str>,
+}
+
+/// A source row that passed the row checks: its dates and its months.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    birth_date: Option<Date>,
+    death_date: Option<Date>,
+    months: Vec<(Month, MonthRow)>,
+}
+
+/// What one source row became, handed from a format's reader to the
+/// loader: the row checks' verdict, with the row's place and text.
+#[derive(Debug)]
+pub(crate) struct SourceOutcome<'r> {
+    /// 1-based line on which the row starts.
+    pub line: u64,
+    /// Byte offset of the row, to read its text again.
+    pub offset: u64,
+    /// The row as written, without its line end.
+    pub raw: &'r [u8],
+    /// The beneficiary (irrelevant when rejected).
+    pub beneficiary_id: &'r str,
+    /// The row's dates and months, or the first row check it failed.
+    pub checked: Result<Checked, RejectReason>,
+}
+
+/// Where an attribute's value comes from.
+#[derive(Clone, Copy, Debug)]
+enum Attribute {
+    /// The flag at this index of [`Shape::flags`], kept as `Y`/`N`.
+    Flag(usize),
+    /// The text at this index of [`SourceRow::texts`].
+    Text(usize),
+}
+
+/// What one file's rows hold beyond the beneficiary, month and dates,
+/// resolved from its header once: its flags and the attributes asked for.
+#[derive(Debug)]
+pub(crate) struct Shape {
+    /// Flag names: the standard ones the file gives, then the extra flags
+    /// the definitions name that the file has.
+    flags: Vec<Arc<str>>,
+    /// Asked-for attributes the file has.
+    attributes: Vec<(Arc<str>, Attribute)>,
+}
+
+/// A [`Shape`] with where its columns are in the file's header.
+#[derive(Debug)]
+pub(crate) struct ShapePlan {
+    /// The shape.
+    pub shape: Shape,
+    /// Header positions of the extra flags, which follow the standard flags
+    /// in [`Shape`] order; the format reads their text as canonical flags.
+    pub extra_flag_columns: Vec<usize>,
+    /// Header positions of the text attributes, in [`SourceRow::texts`]
+    /// order.
+    pub text_columns: Vec<usize>,
+}
+
+impl Shape {
+    /// The shape of a file whose header is `names` and that gives the
+    /// standard flags `standard` (canonical names, in [`KNOWN`] order). A
+    /// column the caller relies on must be unambiguous: a name asked for
+    /// that the header holds twice is the `Err`. Columns nobody asked for
+    /// may repeat, as extra claims columns may.
+    pub(crate) fn plan(
+        standard: &[&'static str],
+        names: &[&str],
+        columns: &Columns,
+    ) -> Result<ShapePlan, String> {
+        let position = |name: &str| -> Result<Option<usize>, String> {
+            let mut hits = names.iter().enumerate().filter(|(_, n)| **n == name);
+            let first = hits.next().map(|(i, _)| i);
+            match hits.next() {
+                Some(_) => Err(name.to_owned()),
+                None => Ok(first),
+            }
+        };
+        let mut flags: Vec<Arc<str>> = standard.iter().map(|name| Arc::from(*name)).collect();
+        let mut extra_flag_columns = Vec::new();
+        for name in &columns.extra_flags {
+            // Standard flags are in already; the other known columns are
+            // not flags whatever a definition says.
+            if KNOWN.contains(&name.as_str()) || flags.iter().any(|n| **n == **name) {
+                continue;
+            }
+            if let Some(i) = position(name)? {
+                flags.push(Arc::from(name.as_str()));
+                extra_flag_columns.push(i);
+            }
+        }
+        let mut attributes: Vec<(Arc<str>, Attribute)> = Vec::new();
+        let mut text_columns = Vec::new();
+        for name in &columns.attributes {
+            if attributes.iter().any(|(n, _)| **n == **name) {
+                continue;
+            }
+            if let Some(k) = flags.iter().position(|n| **n == **name) {
+                attributes.push((flags[k].clone(), Attribute::Flag(k)));
+            } else if !KNOWN[FIRST_FLAG..].contains(&name.as_str())
+                && let Some(i) = position(name)?
+            {
+                attributes.push((
+                    Arc::from(name.as_str()),
+                    Attribute::Text(text_columns.len()),
+                ));
+                text_columns.push(i);
+            }
+        }
+        Ok(ShapePlan {
+            shape: Shape { flags, attributes },
+            extra_flag_columns,
+            text_columns,
+        })
+    }
+
+    /// The row checks of contract 1.5 that look at values, in its order,
+    /// over all the months of `row` (the first check that fails in any
+    /// month names the row): `missing_field` (beneficiary or month),
+    /// `bad_month`, `bad_date` (birth or death date), `bad_flag`. The
+    /// record-level checks (`bad_csv`, `bad_field_count`, `bad_encoding`)
+    /// come before, in the format's reader.
+    pub(crate) fn check(&self, row: &SourceRow) -> Result<Checked, RejectReason> {
+        use RejectReason::*;
+        if row.beneficiary_id.is_empty() || row.period == Field::Absent {
+            return Err(MissingField);
+        }
+        if row.period == Field::Unreadable {
+            return Err(BadMonth);
+        }
+        let birth_date = row.birth_date.known().map_err(|()| BadDate)?;
+        let death_date = row.death_date.known().map_err(|()| BadDate)?;
+        let mut out = Vec::with_capacity(row.months.len());
+        for mapped in &row.months {
+            let flags: Vec<Option<bool>> = mapped
+                .flags
+                .iter()
+                .map(|f| f.known().map_err(|()| BadFlag))
+                .collect::<Result<_, _>>()?;
+            let mut values = MonthRow {
+                flags: Vec::with_capacity(self.flags.len()),
+                attributes: Vec::with_capacity(self.attributes.len()),
+            };
+            for (name, value) in self.flags.iter().zip(&flags) {
+                if let Some(value) = value {
+                    values.flags.push((name.clone(), *value));
+                }
+            }
+            for (name, source) in &self.attributes {
+                let value = match *source {
+                    Attribute::Flag(k) => match flags.get(k).copied().flatten() {
+                        Some(true) => "Y",
+                        Some(false) => "N",
+                        None => "",
+                    },
+                    Attribute::Text(k) => row.texts.get(k).copied().unwrap_or_default(),
+                };
+                if !value.is_empty() {
+                    values.attributes.push((name.clone(), value.into()));
+                }
+            }
+            out.push((mapped.month, values));
+        }
+        Ok(Checked {
+            birth_date,
+            death_date,
+            months: out,
+        })
+    }
+}
+
+/// Where the columns sit in one canonical file's header, resolved once.
 #[derive(Debug)]
 struct Layout {
     width: usize,
@@ -306,11 +584,11 @@ struct Layout {
     month: usize,
     birth_date: Option<usize>,
     death_date: Option<usize>,
-    /// Flag columns present: the standard five and the caller's extras.
-    flags: Vec<(Arc<str>, usize)>,
-    /// Asked-for attribute columns present; `true` for a flag column, whose
-    /// value is stored normalized.
-    attributes: Vec<(Arc<str>, usize, bool)>,
+    /// Header positions of the flags, in [`Shape`] order.
+    flag_columns: Vec<usize>,
+    /// Header positions of the text attributes, in [`Shape`] order.
+    text_columns: Vec<usize>,
+    shape: Shape,
 }
 
 impl Layout {
@@ -353,132 +631,73 @@ impl Layout {
         };
         let beneficiary_id = required(0)?;
         let month = required(1)?;
-        // A column the caller relies on must be unambiguous, like a known
-        // column; columns nobody asked for may repeat, as extra claims
-        // columns may.
-        let position = |name: &str| -> Result<Option<usize>, Error> {
-            if let Some(k) = KNOWN.iter().position(|known| *known == name) {
-                return Ok(found[k]);
-            }
-            let mut hits = names.iter().enumerate().filter(|(_, n)| **n == name);
-            let first = hits.next().map(|(i, _)| i);
-            match hits.next() {
-                Some(_) => Err(twice(name)),
-                None => Ok(first),
-            }
-        };
-        let mut flags: Vec<(Arc<str>, usize)> = KNOWN[FIRST_FLAG..]
+        let standard: Vec<(&'static str, usize)> = KNOWN[FIRST_FLAG..]
             .iter()
             .zip(&found[FIRST_FLAG..])
-            .filter_map(|(name, index)| index.map(|i| (Arc::from(*name), i)))
+            .filter_map(|(name, index)| index.map(|i| (*name, i)))
             .collect();
-        for name in &columns.extra_flags {
-            // Standard flags are in already; the other known columns are
-            // not flags whatever a definition says.
-            if KNOWN.contains(&name.as_str()) || flags.iter().any(|(n, _)| **n == **name) {
-                continue;
-            }
-            if let Some(i) = position(name)? {
-                flags.push((Arc::from(name.as_str()), i));
-            }
-        }
-        let mut attributes: Vec<(Arc<str>, usize, bool)> = Vec::new();
-        for name in &columns.attributes {
-            if attributes.iter().any(|(n, _, _)| **n == **name) {
-                continue;
-            }
-            if let Some(i) = position(name)? {
-                let flag = flags.iter().find(|(n, _)| **n == **name);
-                let shared = flag.map_or_else(|| Arc::from(name.as_str()), |(n, _)| n.clone());
-                attributes.push((shared, i, flag.is_some()));
-            }
-        }
+        let names_only: Vec<&'static str> = standard.iter().map(|(n, _)| *n).collect();
+        let plan = Shape::plan(&names_only, &names, columns).map_err(|name| twice(&name))?;
+        let mut flag_columns: Vec<usize> = standard.iter().map(|(_, i)| *i).collect();
+        flag_columns.extend(plan.extra_flag_columns);
         Ok(Layout {
             width: record.len(),
             beneficiary_id,
             month,
             birth_date: found[2],
             death_date: found[3],
-            flags,
-            attributes,
+            flag_columns,
+            text_columns: plan.text_columns,
+            shape: plan.shape,
         })
     }
 
-    /// Runs the row checks in the contract's order: the row's beneficiary
-    /// and its values, or the first failure.
-    fn check<'r>(
-        &self,
-        record: &'r Record,
-        file: u32,
-    ) -> Result<(&'r str, Candidate), RejectReason> {
+    /// The record-level row checks, then the row as a [`SourceRow`] of one
+    /// month for the value checks.
+    fn check<'r>(&self, record: &'r Record) -> (&'r str, Result<Checked, RejectReason>) {
         use RejectReason::*;
         if !record.is_complete() {
-            return Err(BadCsv);
+            return ("", Err(BadCsv));
         }
         if record.len() != self.width {
-            return Err(BadFieldCount);
+            return ("", Err(BadFieldCount));
         }
-        let fields = record.text().ok_or(BadEncoding)?;
+        let Some(fields) = record.text() else {
+            return ("", Err(BadEncoding));
+        };
         let text = |i: usize| fields.get(i).unwrap_or_default();
-        let beneficiary_id = text(self.beneficiary_id);
-        let month = text(self.month);
-        if beneficiary_id.is_empty() || month.is_empty() {
-            return Err(MissingField);
-        }
-        let month = Month::parse(month).ok_or(BadMonth)?;
+        let month = match text(self.month) {
+            "" => None,
+            given => Some(Month::parse(given)),
+        };
         let date = |column: Option<usize>| match column.map(text).unwrap_or_default() {
-            "" => Ok(None),
-            given => parse_date(given.as_bytes()).map(Some).ok_or(BadDate),
+            "" => Field::Absent,
+            given => parse_date(given.as_bytes()).map_or(Field::Unreadable, Field::Value),
         };
-        let birth_date = date(self.birth_date)?;
-        let death_date = date(self.death_date)?;
-        let mut values = MonthRow {
-            flags: Vec::with_capacity(self.flags.len()),
-            attributes: Vec::with_capacity(self.attributes.len()),
-        };
-        for (name, i) in &self.flags {
-            if let Some(value) = parse_flag(text(*i)).ok_or(BadFlag)? {
-                values.flags.push((name.clone(), value));
-            }
-        }
-        for (name, i, is_flag) in &self.attributes {
-            let value = match (*is_flag, parse_flag(text(*i))) {
-                (false, _) => text(*i),
-                (true, Some(Some(true))) => "Y",
-                (true, Some(Some(false))) => "N",
-                // Empty; a bad flag was rejected above.
-                (true, _) => "",
-            };
-            if !value.is_empty() {
-                values.attributes.push((name.clone(), value.into()));
-            }
-        }
-        let spot = Spot {
-            file,
-            row: record.line(),
-            offset: record.offset(),
-        };
-        Ok((
-            beneficiary_id,
-            Candidate {
-                spot,
-                month,
-                birth_date,
-                death_date,
-                values,
+        let row = SourceRow {
+            beneficiary_id: text(self.beneficiary_id),
+            birth_date: date(self.birth_date),
+            death_date: date(self.death_date),
+            period: match month {
+                None => Field::Absent,
+                Some(None) => Field::Unreadable,
+                Some(Some(_)) => Field::Value(()),
             },
-        ))
-    }
-}
-
-/// A flag's value: `Some(None)` when empty, `Some(Some(_))` for `Y`/`N` in
-/// either case, `None` when it is neither.
-fn parse_flag(text: &str) -> Option<Option<bool>> {
-    match text {
-        "" => Some(None),
-        "Y" | "y" => Some(Some(true)),
-        "N" | "n" => Some(Some(false)),
-        _ => None,
+            months: month
+                .flatten()
+                .map(|month| MappedMonth {
+                    month,
+                    flags: self
+                        .flag_columns
+                        .iter()
+                        .map(|&i| flag_field(text(i)))
+                        .collect(),
+                })
+                .into_iter()
+                .collect(),
+            texts: self.text_columns.iter().map(|&i| text(i)).collect(),
+        };
+        (row.beneficiary_id, self.shape.check(&row))
     }
 }
 
@@ -488,7 +707,59 @@ struct Loader {
     candidates: HashMap<String, Vec<Candidate>>,
     rejects: Vec<BeneficiaryReject>,
     read: u64,
+    /// Source rows that passed the row checks holding no month: accepted
+    /// at once, as no later check can concern them.
+    accepted_empty: u64,
     columns_seen: BTreeSet<String>,
+    /// Each file's resolved format, to read rejected rows again.
+    formats: Vec<BeneficiariesFormat>,
+}
+
+/// Counts one source row and files its months under its beneficiary, or
+/// its reject with its text.
+fn take(
+    candidates: &mut HashMap<String, Vec<Candidate>>,
+    rejects: &mut Vec<BeneficiaryReject>,
+    read: &mut u64,
+    accepted_empty: &mut u64,
+    file: u32,
+    outcome: SourceOutcome,
+) {
+    *read += 1;
+    let checked = match outcome.checked {
+        Ok(checked) => checked,
+        Err(reason) => {
+            rejects.push(BeneficiaryReject {
+                file,
+                row: outcome.line,
+                reason,
+                record: outcome.raw.into(),
+            });
+            return;
+        }
+    };
+    if checked.months.is_empty() {
+        *accepted_empty += 1;
+        return;
+    }
+    let spot = Spot {
+        file,
+        row: outcome.line,
+        offset: outcome.offset,
+    };
+    let months = checked.months.into_iter().map(|(month, values)| Candidate {
+        spot,
+        month,
+        birth_date: checked.birth_date,
+        death_date: checked.death_date,
+        values,
+    });
+    match candidates.get_mut(outcome.beneficiary_id) {
+        Some(rows) => rows.extend(months),
+        None => {
+            candidates.insert(outcome.beneficiary_id.to_owned(), months.collect());
+        }
+    }
 }
 
 impl Loader {
@@ -512,22 +783,22 @@ impl Loader {
         }
         let layout = Layout::resolve(&record, path, columns, &mut self.columns_seen)?;
         while reader.read(&mut record).map_err(io_error)? {
-            self.read += 1;
-            match layout.check(&record, file) {
-                Ok((beneficiary_id, candidate)) => match self.candidates.get_mut(beneficiary_id) {
-                    Some(rows) => rows.push(candidate),
-                    None => {
-                        self.candidates
-                            .insert(beneficiary_id.to_owned(), vec![candidate]);
-                    }
-                },
-                Err(reason) => self.rejects.push(BeneficiaryReject {
-                    file,
-                    row: record.line(),
-                    reason,
-                    record: record.raw().into(),
-                }),
-            }
+            let (beneficiary_id, checked) = layout.check(&record);
+            let outcome = SourceOutcome {
+                line: record.line(),
+                offset: record.offset(),
+                raw: record.raw(),
+                beneficiary_id,
+                checked,
+            };
+            take(
+                &mut self.candidates,
+                &mut self.rejects,
+                &mut self.read,
+                &mut self.accepted_empty,
+                file,
+                outcome,
+            );
         }
         Ok(())
     }
@@ -536,10 +807,10 @@ impl Loader {
     fn finish(self, paths: &[PathBuf], first_file: u32) -> Result<Beneficiaries, Error> {
         let mut enrollees = HashMap::with_capacity(self.candidates.len());
         let mut late: Vec<(Spot, RejectReason)> = Vec::new();
-        let mut accepted = 0u64;
+        let mut accepted = self.accepted_empty;
         for (beneficiary_id, rows) in self.candidates {
-            if let Some(enrollee) = settle(rows, &mut late) {
-                accepted += enrollee.months.len() as u64;
+            if let Some((enrollee, rows)) = settle(rows, &mut late) {
+                accepted += rows;
                 enrollees.insert(beneficiary_id, enrollee);
             }
         }
@@ -548,10 +819,11 @@ impl Loader {
         for group in late.chunk_by(|a, b| a.0.file == b.0.file) {
             let file = group[0].0.file;
             let spots: Vec<(u64, u64)> = group.iter().map(|(s, _)| (s.row, s.offset)).collect();
-            let path = file
-                .checked_sub(first_file)
-                .and_then(|i| paths.get(i as usize));
+            let index = file.checked_sub(first_file).map(|i| i as usize);
+            let path = index.and_then(|i| paths.get(i));
+            let format = index.and_then(|i| self.formats.get(i)).copied();
             let raw = match path {
+                Some(path) if format == Some(BeneficiariesFormat::Rif) => lines_at(path, &spots)?,
                 Some(path) => raw_rows(path, &spots)?,
                 // Not reachable: every spot's file is one of `paths`.
                 None => vec![Box::default(); spots.len()],
@@ -581,42 +853,59 @@ impl Loader {
     }
 }
 
-/// One beneficiary's rows that passed the row checks -> its enrollment, with
-/// the rows the contract's per-beneficiary checks reject added to `late`:
-/// every row of a month given twice, then all remaining rows when they
-/// disagree on the dates (an empty date is a value: which row would be
-/// right cannot be known, so none is trusted).
-fn settle(mut rows: Vec<Candidate>, late: &mut Vec<(Spot, RejectReason)>) -> Option<Enrollee> {
+/// One beneficiary's months that passed the row checks -> its enrollment
+/// and how many source rows it holds, with the source rows the contract's
+/// per-beneficiary checks reject added to `late` (once each): every row
+/// holding a month given twice, then all remaining rows when they disagree
+/// on the dates (an empty date is a value: which row would be right cannot
+/// be known, so none is trusted).
+///
+/// A source row's months stand or fall together: a yearly summary row
+/// with one repeated month is rejected whole, as a canonical row is, so
+/// that every source row is either accepted or rejected and
+/// `read = accepted + rejected` counts rows of the files as given.
+fn settle(
+    mut rows: Vec<Candidate>,
+    late: &mut Vec<(Spot, RejectReason)>,
+) -> Option<(Enrollee, u64)> {
     rows.sort_unstable_by_key(|c| (c.month, c.spot));
-    let repeated: Vec<bool> = (0..rows.len())
-        .map(|i| {
-            let month = rows[i].month;
-            (i > 0 && rows[i - 1].month == month)
-                || rows.get(i + 1).is_some_and(|n| n.month == month)
-        })
+    let repeated: BTreeSet<Spot> = rows
+        .windows(2)
+        .filter(|pair| pair[0].month == pair[1].month)
+        .flat_map(|pair| [pair[0].spot, pair[1].spot])
         .collect();
-    let mut kept = Vec::with_capacity(rows.len());
-    for (candidate, repeated) in rows.into_iter().zip(repeated) {
-        if repeated {
-            late.push((candidate.spot, RejectReason::DuplicateMonth));
-        } else {
-            kept.push(candidate);
-        }
-    }
+    late.extend(repeated.iter().map(|s| (*s, RejectReason::DuplicateMonth)));
+    let kept: Vec<Candidate> = rows
+        .into_iter()
+        .filter(|c| !repeated.contains(&c.spot))
+        .collect();
+    let spots: BTreeSet<Spot> = kept.iter().map(|c| c.spot).collect();
     let first = kept.first()?;
     let dates = (first.birth_date, first.death_date);
     if kept.iter().any(|c| (c.birth_date, c.death_date) != dates) {
         late.extend(
-            kept.iter()
-                .map(|c| (c.spot, RejectReason::InconsistentBeneficiary)),
+            spots
+                .iter()
+                .map(|s| (*s, RejectReason::InconsistentBeneficiary)),
         );
         return None;
     }
-    Some(Enrollee {
+    let enrollee = Enrollee {
         birth_date: dates.0,
         death_date: dates.1,
         months: kept.into_iter().map(|c| (c.month, c.values)).collect(),
-    })
+    };
+    Some((enrollee, spots.len() as u64))
+}
+
+/// The lines at `spots` of a file without quoting (one row a line).
+fn lines_at(path: &Path, spots: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut input = BufReader::new(File::open(path).map_err(io_error)?);
+    crate::records::lines_at(&mut input, spots.iter().map(|&(_, offset)| offset)).map_err(io_error)
 }
 
 /// The raw text of the records at `spots` (`(line, offset)`, sorted) of one
@@ -669,10 +958,11 @@ mod tests {
                 path
             })
             .collect();
-        let loaded = load(&paths, first_file, columns).map_err(|e| {
-            e.to_string()
-                .replace(&dir.path().display().to_string(), "DIR")
-        })?;
+        let loaded =
+            load(&paths, first_file, columns, BeneficiariesFormat::Canonical).map_err(|e| {
+                e.to_string()
+                    .replace(&dir.path().display().to_string(), "DIR")
+            })?;
         assert_eq!(loaded.read, loaded.accepted + loaded.rejects.len() as u64);
         let months: usize = loaded.enrollees.values().map(|e| e.months.len()).sum();
         assert_eq!(loaded.accepted, months as u64);
@@ -989,7 +1279,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("none.csv");
-        let e = load(&[missing], 0, &none).unwrap_err();
+        let e = load(&[missing], 0, &none, BeneficiariesFormat::Canonical).unwrap_err();
         assert!(matches!(e, Error::Io { .. }), "{e}");
         assert!(
             e.to_string()

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use episode_recon::beneficiaries::BeneficiariesFormat;
 use episode_recon::cleanup;
 use episode_recon::definitions::{self, EpisodeDefinition};
 use episode_recon::formats::ClaimsFormat;
@@ -203,6 +204,11 @@ struct ReconcileArgs {
     /// Monthly enrollment CSV files (or folders of *.csv), for [eligibility] and [risk].
     #[arg(long, num_args = 1.., value_name = "PATH")]
     beneficiaries: Vec<PathBuf>,
+    /// Format of the beneficiaries files: canonical, rif (MBSF base segment), synpuf
+    /// (DE-SynPUF beneficiary summary), cclf (CCLF8: refused, it has no months), or auto
+    /// (detected per file from its header).
+    #[arg(long, value_name = "FORMAT", default_value = "canonical", value_parser = parse_beneficiaries_format)]
+    beneficiaries_format: BeneficiariesFormat,
     #[command(flatten)]
     pricing: PricingArgs,
 }
@@ -252,6 +258,11 @@ impl PricingArgs {
         };
         Ok((risk_factors, settlement))
     }
+}
+
+fn parse_beneficiaries_format(name: &str) -> Result<BeneficiariesFormat, String> {
+    BeneficiariesFormat::parse(name)
+        .ok_or_else(|| format!("expected canonical, rif, synpuf, cclf or auto, found {name:?}"))
 }
 
 fn parse_format(name: &str) -> Result<ClaimsFormat, String> {
@@ -415,6 +426,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
         format: args.claims_format,
         spill_dir,
         beneficiaries,
+        beneficiaries_format: args.beneficiaries_format,
         risk_factors,
         settlement,
         ..Inputs::new(claims, definitions, prices)

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::beneficiaries::{self, Beneficiaries};
+use crate::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
 use crate::claims::{self, Chunking, RejectReason, VersionKey};
 use crate::definitions::{AGE_FACTOR, EpisodeDefinition, OverlapGroup};
 use crate::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
@@ -59,6 +59,8 @@ pub struct Inputs {
     /// Beneficiaries files in reading order (folders already expanded);
     /// empty without `--beneficiaries`.
     pub beneficiaries: Vec<PathBuf>,
+    /// The beneficiaries files' format (`--beneficiaries-format`).
+    pub beneficiaries_format: BeneficiariesFormat,
     /// Risk factor multipliers, needed when a definition has `[risk]`.
     pub risk_factors: Option<RiskFactors>,
     /// Participants and their settlement tracks, to settle per participant.
@@ -92,6 +94,7 @@ impl Inputs {
             spill_dir: std::env::temp_dir(),
             format: ClaimsFormat::Canonical,
             beneficiaries: Vec::new(),
+            beneficiaries_format: BeneficiariesFormat::Canonical,
             risk_factors: None,
             settlement: None,
         }
@@ -423,10 +426,16 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         spill_dir,
         format: claims_format,
         beneficiaries: beneficiary_paths,
+        beneficiaries_format,
         risk_factors,
         settlement,
     } = inputs;
-    let enrollment = load_enrollment(&definitions, &paths, &beneficiary_paths)?;
+    let enrollment = load_enrollment(
+        &definitions,
+        &paths,
+        &beneficiary_paths,
+        beneficiaries_format,
+    )?;
     check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())?;
     let mut accounting = Accounting {
         types: vec![TypeTally::default(); definitions.len()],
@@ -629,6 +638,7 @@ fn load_enrollment(
     definitions: &[EpisodeDefinition],
     claims: &[PathBuf],
     paths: &[PathBuf],
+    format: BeneficiariesFormat,
 ) -> Result<Option<Beneficiaries>, Error> {
     let mut columns = beneficiaries::Columns {
         extra_flags: Vec::new(),
@@ -682,7 +692,7 @@ fn load_enrollment(
         };
     }
     let first_file = u32::try_from(claims.len()).unwrap_or(u32::MAX);
-    let enrollment = beneficiaries::load(paths, first_file, &columns)?;
+    let enrollment = beneficiaries::load(paths, first_file, &columns, format)?;
     if let Some((column, file, key)) = named
         .into_iter()
         .find(|(column, ..)| !enrollment.columns_seen.contains(*column))

@@ -15,8 +15,12 @@
 //! - [`cclf`]: the Claim and Claim Line Feed files ACOs and model
 //!   participants receive (Part A header and revenue centres, Part B physician,
 //!   DME), delimited or fixed width.
+//! - [`enrollment`]: beneficiaries (enrollment months) from the MBSF base
+//!   segment (RIF) and the DE-SynPUF beneficiary summary, mapped onto the
+//!   canonical monthly rows that [`crate::beneficiaries`] checks.
 
 pub mod cclf;
+pub mod enrollment;
 pub mod rif;
 pub mod synpuf;
 

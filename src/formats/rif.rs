@@ -275,7 +275,7 @@ pub fn looks_like_rif(header: &str) -> bool {
 
 /// One line of the file split on `|`: its raw bytes and its fields.
 #[derive(Debug)]
-struct Row<'a> {
+pub(crate) struct Row<'a> {
     raw: &'a [u8],
     /// The line as text when it is UTF-8, checked once for the whole row.
     text: Option<&'a str>,
@@ -288,14 +288,14 @@ struct Row<'a> {
 
 /// The field buffers of a file's rows, reused from row to row.
 #[derive(Debug, Default)]
-struct Splitter {
+pub(crate) struct Splitter {
     spans: Vec<(usize, usize)>,
     unescaped: Vec<u8>,
 }
 
 impl Splitter {
     /// Splits one line (without its line end) on unescaped pipes.
-    fn split<'a>(&'a mut self, raw: &'a [u8]) -> Row<'a> {
+    pub(crate) fn split<'a>(&'a mut self, raw: &'a [u8]) -> Row<'a> {
         self.spans.clear();
         let text = std::str::from_utf8(raw).ok();
         let escaped = memchr::memchr_iter(b'\\', raw).any(|i| raw.get(i + 1) == Some(&b'|'));
@@ -341,14 +341,14 @@ impl Splitter {
 
 impl<'a> Row<'a> {
     /// Field `index`, trimmed of surrounding blanks, or `None` past the end.
-    fn get(&self, index: usize) -> Option<&'a [u8]> {
+    pub(crate) fn get(&self, index: usize) -> Option<&'a [u8]> {
         let &(start, end) = self.spans.get(index)?;
         Some(self.unescaped.unwrap_or(self.raw)[start..end].trim_ascii())
     }
 
     /// Field `index` as text: empty past the end or when the field is not
     /// UTF-8.
-    fn text(&self, index: usize) -> &'a str {
+    pub(crate) fn text(&self, index: usize) -> &'a str {
         match (self.text, self.unescaped) {
             // Pipes are ASCII, so a field of a UTF-8 row is UTF-8 and its
             // bounds are character boundaries: no second check.
@@ -365,22 +365,36 @@ impl<'a> Row<'a> {
 
     /// Whether the row has `width` fields, or one more that is empty (a
     /// trailing `|`).
-    fn has_width(&self, width: usize) -> bool {
+    pub(crate) fn has_width(&self, width: usize) -> bool {
         let n = self.spans.len();
         n == width || (n == width + 1 && self.get(width) == Some(b""))
+    }
+
+    /// Whether the whole row is UTF-8.
+    pub(crate) fn is_utf8(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// How many fields the row has, less one trailing empty field (a
+    /// header ending in `|` names no column after it).
+    pub(crate) fn width(&self) -> usize {
+        match self.spans.len() {
+            n if n > 1 && self.get(n - 1) == Some(b"") => n - 1,
+            n => n,
+        }
     }
 }
 
 /// The non-empty lines of a run of whole lines, without their line ends,
 /// each with its 1-based line number and byte offset in the file.
-struct Lines<'a> {
+pub(crate) struct Lines<'a> {
     bytes: &'a [u8],
     line: u64,
     offset: u64,
 }
 
 impl<'a> Lines<'a> {
-    fn of(chunk: &'a records::Chunk) -> Self {
+    pub(crate) fn of(chunk: &'a records::Chunk) -> Self {
         Lines {
             bytes: &chunk.bytes,
             line: chunk.first_line,

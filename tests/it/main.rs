@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per concern.
 
 mod bad_input;
+mod beneficiary_formats;
 mod cclf;
 mod cmmi;
 mod eligibility;
