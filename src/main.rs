@@ -137,7 +137,7 @@ enum Command {
     },
     /// Write synthetic claims, definitions and prices of realistic shape, for benchmarks.
     #[command(
-        after_help = "Example (about a million claim lines):\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen\n  episode-recon reconcile --claims /tmp/gen/claims --definitions /tmp/gen/definitions \\\n    --target-prices /tmp/gen/target_prices.csv --out /tmp/gen-out"
+        after_help = "Example (about a million claim lines):\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen\n  episode-recon reconcile --claims /tmp/gen/claims --beneficiaries /tmp/gen/beneficiaries \\\n    --definitions /tmp/gen/definitions --target-prices /tmp/gen/target_prices.csv \\\n    --risk-factors /tmp/gen/risk_factors.csv --out /tmp/gen-out\n\ndefinitions-claims-only/ holds the same types without [eligibility] and [risk]."
     )]
     Generate {
         /// Beneficiaries to write (about 50 claim lines each).
@@ -538,7 +538,7 @@ fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Failure> {
         ))
     })?;
     println!(
-        "Wrote {} claim lines for {beneficiaries} beneficiaries ({} with an anchor) into {}.",
+        "Wrote {} claim lines and the monthly enrollment of {beneficiaries} beneficiaries ({} with an anchor) into {}.",
         written.rows,
         written.anchors,
         out.display()

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Outputs, cli_in};
+use crate::support::{Outputs, SAMPLE_TEAM_FILES, cli_in};
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -120,17 +120,16 @@ fn example_04_team_settlement() {
 #[test]
 fn bundled_sample() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (actual, stdout) = reconcile_in(
-        root,
-        &[
-            "--claims",
-            "sample-claims/claims",
-            "--definitions",
-            "episode-definitions",
-            "--target-prices",
-            "sample-claims/target_prices.csv",
-        ],
-    );
+    let mut args = vec![
+        "--claims",
+        "sample-claims/claims",
+        "--definitions",
+        "episode-definitions",
+        "--target-prices",
+        "sample-claims/target_prices.csv",
+    ];
+    args.extend(SAMPLE_TEAM_FILES);
+    let (actual, stdout) = reconcile_in(root, &args);
     assert!(
         stdout.contains("Every row and dollar is accounted for"),
         "{stdout}"
