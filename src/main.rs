@@ -30,7 +30,7 @@ use episode_recon::true_up;
     name = "episode-recon",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  episode-recon reconcile --claims sample-claims/claims --definitions episode-definitions \\\n    --target-prices sample-claims/target_prices.csv --out out\n  episode-recon check-definitions episode-definitions\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen"
+    after_help = "Examples:\n  episode-recon reconcile --claims sample-claims/claims --beneficiaries sample-claims/beneficiaries.csv \\\n    --definitions episode-definitions --target-prices sample-claims/target_prices.csv \\\n    --risk-factors sample-claims/risk_factors.csv --participants sample-claims/participants.csv \\\n    --settlement models/team/settlement.toml --out out\n  episode-recon check-definitions episode-definitions\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen"
 )]
 struct Cli {
     /// More log output on stderr (-v: progress, -vv: debug).
@@ -47,7 +47,7 @@ struct Cli {
 enum Command {
     /// Reconcile claims against episode definitions and target prices.
     #[command(
-        after_help = "Example:\n  episode-recon reconcile --claims sample-claims/claims \\\n    --definitions episode-definitions \\\n    --target-prices sample-claims/target_prices.csv --out out\n\nWrites episodes.csv, providers.csv, ledger.csv, rejects.csv and summary.json into --out."
+        after_help = "Example:\n  episode-recon reconcile --claims sample-claims/claims \\\n    --beneficiaries sample-claims/beneficiaries.csv --definitions episode-definitions \\\n    --target-prices sample-claims/target_prices.csv --risk-factors sample-claims/risk_factors.csv \\\n    --participants sample-claims/participants.csv --settlement models/team/settlement.toml --out out\n\nWrites episodes.csv, providers.csv, ledger.csv, rejects.csv and summary.json into --out,\nand participants.csv with --participants."
     )]
     Reconcile(ReconcileArgs),
     /// Validate a folder of episode definitions and list its episode types.
