@@ -81,15 +81,15 @@ pub struct Generated {
 
 /// The beneficiaries CSV header the generator writes: the contract's
 /// columns and `hcc_count`, a risk factor of TEAM (42 CFR 512.545).
-pub const BENEFICIARIES_HEADER: &str =
-    "beneficiary_id,month,birth_date,death_date,part_a,part_b,managed_care,esrd,dual,hcc_count";
+pub const BENEFICIARIES_HEADER: &str = "beneficiary_id,month,birth_date,death_date,part_a,part_b,managed_care,esrd,dual,hcc_count,social_risk";
 
 /// The first and last months of enrollment written: they cover every
 /// generated episode (claims run from 2025-12 to about 2027-03).
 const ENROLLMENT_MONTHS: (i32, u32, u32) = (2025, 11, 18);
 
-/// Risk factor multipliers for the generated data: illustrative values of
-/// the shape TEAM uses (age band, HCC count, dual status), not CMS's.
+/// Risk factor multipliers for the generated data: illustrative values for
+/// the factors of the shipped definitions (age band, HCC count, social
+/// risk), not CMS's.
 const RISK_FACTORS: &str = "episode_type,factor,level,multiplier
 *,age,<65,0.95
 *,age,65-74,1.00
@@ -100,18 +100,25 @@ const RISK_FACTORS: &str = "episode_type,factor,level,multiplier
 *,hcc_count,2,1.06
 *,hcc_count,3,1.12
 *,hcc_count,4+,1.25
-*,dual,N,1.00
-*,dual,Y,1.10
+*,social_risk,N,1.00
+*,social_risk,Y,1.10
 ";
 
 /// Writes `out/claims/claims.csv`, `out/beneficiaries/beneficiaries.csv`,
-/// `out/definitions/*.toml`, `out/target_prices.csv` and
-/// `out/risk_factors.csv` for `beneficiaries` beneficiaries.
+/// `out/definitions/*.toml` (the shipped TEAM types),
+/// `out/definitions-claims-only/*.toml` (the same without `[eligibility]`
+/// and `[risk]`), `out/target_prices.csv` and `out/risk_factors.csv` for
+/// `beneficiaries` beneficiaries.
 pub fn generate(beneficiaries: u64, seed: u64, out: &Path) -> io::Result<Generated> {
     fs::create_dir_all(out.join("claims"))?;
     fs::create_dir_all(out.join("definitions"))?;
+    fs::create_dir_all(out.join("definitions-claims-only"))?;
     for (name, text) in DEFINITIONS {
         fs::write(out.join("definitions").join(name), text)?;
+        fs::write(
+            out.join("definitions-claims-only").join(name),
+            without_tables(text, &["eligibility", "risk"]),
+        )?;
     }
     let mut prices = String::from("episode_type,provider_id,price_group,period,target_price\n");
     for year in [2026, 2027] {
@@ -147,6 +154,29 @@ pub fn generate(beneficiaries: u64, seed: u64, out: &Path) -> io::Result<Generat
     fs::write(out.join("risk_factors.csv"), RISK_FACTORS)?;
     write_beneficiaries(beneficiaries, seed, &out.join("beneficiaries"))?;
     Ok(writer.generated)
+}
+
+/// A definition's text without the named tables: the generated
+/// `definitions-claims-only/` folder builds and prices episodes from the
+/// claims alone, for benchmarks that compare with and without enrollment
+/// and with an analyst's SQL that knows no enrollment.
+fn without_tables(text: &str, tables: &[&str]) -> String {
+    let mut kept = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.lines() {
+        if let Some(header) = line
+            .trim()
+            .strip_prefix('[')
+            .and_then(|l| l.strip_suffix(']'))
+        {
+            skipping = tables.contains(&header.trim());
+        }
+        if !skipping {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    kept
 }
 
 /// Writes one enrollment row per beneficiary and month: almost everyone
@@ -195,7 +225,7 @@ fn write_beneficiaries(beneficiaries: u64, seed: u64, folder: &Path) -> io::Resu
             };
             writeln!(
                 out,
-                "B{beneficiary:09},{year:04}-{month:02},{birth},{death_text},Y,Y,{managed_care},{},{dual},{hcc}",
+                "B{beneficiary:09},{year:04}-{month:02},{birth},{death_text},Y,Y,{managed_care},{},{dual},{hcc},{dual}",
                 if esrd { "Y" } else { "N" },
             )?;
         }
@@ -550,5 +580,27 @@ impl Beneficiary {
             out.version(&self.id, &claim_id, &claim, void)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn claims_only_definitions_drop_exactly_the_enrollment_tables() {
+        let text = "id = \"X\"\n[trigger]\ndrg = [\"1\"]\n[eligibility]\nrequire = []\n[risk]\nfactors = [\"age\"]\nbands = { age = [65] }\n[pricing]\nperiod = \"year\"\n";
+        assert_eq!(
+            super::without_tables(text, &["eligibility", "risk"]),
+            "id = \"X\"\n[trigger]\ndrg = [\"1\"]\n[pricing]\nperiod = \"year\"\n"
+        );
+    }
+
+    #[test]
+    fn the_shipped_definitions_load_without_their_enrollment_tables() {
+        for (name, text) in super::DEFINITIONS {
+            let plain = super::without_tables(text, &["eligibility", "risk"]);
+            let definition = crate::definitions::parse(&plain, std::path::Path::new(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(definition.eligibility.is_none() && definition.risk.is_none());
+        }
     }
 }

@@ -30,7 +30,7 @@ use episode_recon::true_up;
     name = "episode-recon",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  episode-recon reconcile --claims sample-claims/claims --definitions episode-definitions \\\n    --target-prices sample-claims/target_prices.csv --out out\n  episode-recon check-definitions episode-definitions\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen"
+    after_help = "Examples:\n  episode-recon reconcile --claims sample-claims/claims --beneficiaries sample-claims/beneficiaries.csv \\\n    --definitions episode-definitions --target-prices sample-claims/target_prices.csv \\\n    --risk-factors sample-claims/risk_factors.csv --participants sample-claims/participants.csv \\\n    --settlement models/team/settlement.toml --out out\n  episode-recon check-definitions episode-definitions\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen"
 )]
 struct Cli {
     /// More log output on stderr (-v: progress, -vv: debug).
@@ -47,7 +47,7 @@ struct Cli {
 enum Command {
     /// Reconcile claims against episode definitions and target prices.
     #[command(
-        after_help = "Example:\n  episode-recon reconcile --claims sample-claims/claims \\\n    --definitions episode-definitions \\\n    --target-prices sample-claims/target_prices.csv --out out\n\nWrites episodes.csv, providers.csv, ledger.csv, rejects.csv and summary.json into --out."
+        after_help = "Example:\n  episode-recon reconcile --claims sample-claims/claims \\\n    --beneficiaries sample-claims/beneficiaries.csv --definitions episode-definitions \\\n    --target-prices sample-claims/target_prices.csv --risk-factors sample-claims/risk_factors.csv \\\n    --participants sample-claims/participants.csv --settlement models/team/settlement.toml --out out\n\nWrites episodes.csv, providers.csv, ledger.csv, rejects.csv and summary.json into --out,\nand participants.csv with --participants."
     )]
     Reconcile(ReconcileArgs),
     /// Validate a folder of episode definitions and list its episode types.
@@ -137,7 +137,7 @@ enum Command {
     },
     /// Write synthetic claims, definitions and prices of realistic shape, for benchmarks.
     #[command(
-        after_help = "Example (about a million claim lines):\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen\n  episode-recon reconcile --claims /tmp/gen/claims --definitions /tmp/gen/definitions \\\n    --target-prices /tmp/gen/target_prices.csv --out /tmp/gen-out"
+        after_help = "Example (about a million claim lines):\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen\n  episode-recon reconcile --claims /tmp/gen/claims --beneficiaries /tmp/gen/beneficiaries \\\n    --definitions /tmp/gen/definitions --target-prices /tmp/gen/target_prices.csv \\\n    --risk-factors /tmp/gen/risk_factors.csv --out /tmp/gen-out\n\ndefinitions-claims-only/ holds the same types without [eligibility] and [risk]."
     )]
     Generate {
         /// Beneficiaries to write (about 50 claim lines each).
@@ -538,7 +538,7 @@ fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Failure> {
         ))
     })?;
     println!(
-        "Wrote {} claim lines for {beneficiaries} beneficiaries ({} with an anchor) into {}.",
+        "Wrote {} claim lines and the monthly enrollment of {beneficiaries} beneficiaries ({} with an anchor) into {}.",
         written.rows,
         written.anchors,
         out.display()

@@ -17,6 +17,7 @@ use episode_recon::definitions::{self, EpisodeDefinition, PeriodKind};
 use episode_recon::model::ClaimType;
 use episode_recon::prices::TargetPrices;
 use episode_recon::reconcile::{self, Inputs, Reconciliation};
+use episode_recon::risk_factors::RiskFactors;
 
 use crate::support::cli_in;
 
@@ -232,7 +233,17 @@ fn run_sample(definitions: Vec<EpisodeDefinition>, prices: &str) -> Reconciliati
     let prices = TargetPrices::load(&price_file).expect("valid prices");
     let claims = reconcile::expand_claim_paths(&[root().join("sample-claims/claims")])
         .expect("the sample's claims");
-    reconcile::run(Inputs::new(claims, definitions, prices)).expect("the run succeeds")
+    // The TEAM types check enrollment and adjust for risk; the BPCI
+    // Advanced ones do neither, and take the same inputs without harm.
+    let inputs = Inputs {
+        beneficiaries: vec![root().join("sample-claims/beneficiaries.csv")],
+        risk_factors: Some(
+            RiskFactors::load(&root().join("sample-claims/risk_factors.csv"))
+                .expect("the sample's risk factors"),
+        ),
+        ..Inputs::new(claims, definitions, prices)
+    };
+    reconcile::run(inputs).expect("the run succeeds")
 }
 
 /// `type -> [(beneficiary, anchor claim)]` of a run, sorted.

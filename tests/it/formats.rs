@@ -12,7 +12,7 @@ use episode_recon::generate::generate;
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType};
 use episode_recon::money::Money;
 
-use crate::support::{Outputs, cli_in};
+use crate::support::{Outputs, SAMPLE_TEAM_FILES, cli_in, generated_enrollment, sample_team_files};
 use episode_recon::formats::rif;
 
 /// Generated canonical lines with each institutional version's amount moved
@@ -92,22 +92,22 @@ fn generated_lines(dir: &Path, beneficiaries: u64, seed: u64) -> Vec<ClaimLine> 
 }
 
 fn reconcile(dir: &Path, claims: &str, format: &str, out: &str) -> Outputs {
-    let run = cli_in(
-        dir,
-        &[
-            "reconcile",
-            "--claims-format",
-            format,
-            "--claims",
-            claims,
-            "--definitions",
-            "data/definitions",
-            "--target-prices",
-            "data/target_prices.csv",
-            "--out",
-            out,
-        ],
-    );
+    let enrollment = generated_enrollment("data/");
+    let mut args = vec![
+        "reconcile",
+        "--claims-format",
+        format,
+        "--claims",
+        claims,
+        "--definitions",
+        "data/definitions",
+        "--target-prices",
+        "data/target_prices.csv",
+        "--out",
+        out,
+    ];
+    args.extend(enrollment.iter().map(String::as_str));
+    let run = cli_in(dir, &args);
     assert!(
         run.status.success(),
         "{}",
@@ -195,13 +195,14 @@ fn convert_writes_what_the_engine_sees() {
 #[test]
 fn converted_claims_never_count_half_a_claim() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (claims, definitions, prices, expected, held) in [
+    for (claims, definitions, prices, expected, held, team) in [
         (
             "tests/golden/01-one-episode/claims/claims.csv",
             "tests/golden/01-one-episode/definitions",
             "tests/golden/01-one-episode/target_prices.csv",
             "tests/golden/01-one-episode/expected",
             "claims.csv,17,claim_has_rejected_row,",
+            &[][..],
         ),
         (
             "sample-claims/claims",
@@ -209,6 +210,7 @@ fn converted_claims_never_count_half_a_claim() {
             "sample-claims/target_prices.csv",
             "tests/golden/sample/expected",
             ",claim_has_rejected_row,",
+            &SAMPLE_TEAM_FILES[..],
         ),
     ] {
         let dir = tempfile::tempdir().expect("temporary folder");
@@ -232,20 +234,19 @@ fn converted_claims_never_count_half_a_claim() {
             std::fs::read_to_string(dir.path().join("converted.rejects.csv")).expect("rejects");
         assert!(rejects.contains(held), "{claims}: {rejects}");
         let out = dir.path().join("out");
-        let run = cli_in(
-            root,
-            &[
-                "reconcile",
-                "--claims",
-                converted.to_str().expect("UTF-8"),
-                "--definitions",
-                definitions,
-                "--target-prices",
-                prices,
-                "--out",
-                out.to_str().expect("UTF-8"),
-            ],
-        );
+        let mut args = vec![
+            "reconcile",
+            "--claims",
+            converted.to_str().expect("UTF-8"),
+            "--definitions",
+            definitions,
+            "--target-prices",
+            prices,
+            "--out",
+            out.to_str().expect("UTF-8"),
+        ];
+        args.extend_from_slice(team);
+        let run = cli_in(root, &args);
         assert!(
             run.status.success(),
             "{}",
@@ -386,29 +387,25 @@ fn auto_detects_each_file_from_its_header() {
 #[test]
 fn files_of_several_formats_reconcile_together() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = cli_in(
-        root,
-        &[
-            "reconcile",
-            "--claims-format",
-            "auto",
-            "--claims",
-            "tests/fixtures/rif/sample-a-inpatient.txt",
-            "tests/fixtures/synpuf/DE1_0_2008_to_2010_Inpatient_Claims_Sample_0.csv",
-            "sample-claims/claims/2025-claims.csv",
-            "--definitions",
-            "episode-definitions",
-            "--target-prices",
-            "sample-claims/target_prices.csv",
-            "--out",
-            tempfile::tempdir()
-                .expect("temporary folder")
-                .path()
-                .join("out")
-                .to_str()
-                .expect("UTF-8"),
-        ],
-    );
+    let out = tempfile::tempdir().expect("temporary folder");
+    let out = out.path().join("out");
+    let mut args = vec![
+        "reconcile",
+        "--claims-format",
+        "auto",
+        "--claims",
+        "tests/fixtures/rif/sample-a-inpatient.txt",
+        "tests/fixtures/synpuf/DE1_0_2008_to_2010_Inpatient_Claims_Sample_0.csv",
+        "sample-claims/claims/2025-claims.csv",
+        "--definitions",
+        "episode-definitions",
+        "--target-prices",
+        "sample-claims/target_prices.csv",
+        "--out",
+        out.to_str().expect("UTF-8"),
+    ];
+    args.extend(SAMPLE_TEAM_FILES);
+    let run = cli_in(root, &args);
     assert!(
         run.status.success(),
         "{}",
@@ -440,24 +437,24 @@ fn auto_reads_a_cclf_file_through_the_engine() {
         .expect("readable");
     assert_eq!(detected, ClaimsFormat::Cclf);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = cli_in(
-        dir.path(),
-        &[
-            "reconcile",
-            "--claims-format",
-            "auto",
-            "--claims",
-            "cclf1.txt",
-            "--definitions",
-            root.join("episode-definitions").to_str().expect("UTF-8"),
-            "--target-prices",
-            root.join("sample-claims/target_prices.csv")
-                .to_str()
-                .expect("UTF-8"),
-            "--out",
-            "out",
-        ],
-    );
+    let team = sample_team_files();
+    let definitions = root.join("episode-definitions");
+    let prices = root.join("sample-claims/target_prices.csv");
+    let mut args = vec![
+        "reconcile",
+        "--claims-format",
+        "auto",
+        "--claims",
+        "cclf1.txt",
+        "--definitions",
+        definitions.to_str().expect("UTF-8"),
+        "--target-prices",
+        prices.to_str().expect("UTF-8"),
+        "--out",
+        "out",
+    ];
+    args.extend(team.iter().map(String::as_str));
+    let run = cli_in(dir.path(), &args);
     assert!(
         run.status.success(),
         "{}",

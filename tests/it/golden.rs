@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Outputs, cli_in};
+use crate::support::{Outputs, SAMPLE_TEAM_FILES, cli_in};
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -120,17 +120,16 @@ fn example_04_team_settlement() {
 #[test]
 fn bundled_sample() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (actual, stdout) = reconcile_in(
-        root,
-        &[
-            "--claims",
-            "sample-claims/claims",
-            "--definitions",
-            "episode-definitions",
-            "--target-prices",
-            "sample-claims/target_prices.csv",
-        ],
-    );
+    let mut args = vec![
+        "--claims",
+        "sample-claims/claims",
+        "--definitions",
+        "episode-definitions",
+        "--target-prices",
+        "sample-claims/target_prices.csv",
+    ];
+    args.extend(SAMPLE_TEAM_FILES);
+    let (actual, stdout) = reconcile_in(root, &args);
     assert!(
         stdout.contains("Every row and dollar is accounted for"),
         "{stdout}"
@@ -177,10 +176,17 @@ fn bundled_sample_shows_every_case() {
 /// shipped BPCI Advanced episodes (format detected per file), checks the
 /// episodes worked by hand are in `episodes.csv`, and compares all five
 /// outputs with `tests/golden/NAME/expected`.
-fn bpci_advanced_run(name: &str, claims: &[&str], prices: &str, episodes: &[&str]) {
+fn bpci_advanced_run(
+    name: &str,
+    claims: &[&str],
+    enrollment: &[&str],
+    prices: &str,
+    episodes: &[&str],
+) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut args = vec!["--claims-format", "auto", "--claims"];
     args.extend_from_slice(claims);
+    args.extend_from_slice(enrollment);
     args.extend([
         "--definitions",
         "episode-definitions/bpci-advanced",
@@ -220,6 +226,7 @@ fn cclf_files_with_the_bpci_advanced_episodes() {
             "tests/fixtures/cclf/cclf5_part_b_physicians.txt",
             "tests/fixtures/cclf/cclf6_part_b_dme.txt",
         ],
+        &[],
         "tests/fixtures/cclf/target_prices.csv",
         &[
             "P0020,1EG4TE5MK73,140010,0000000001001,470,2024-03-01,2024-06-02,2024Q2,priced,7,\
@@ -244,6 +251,12 @@ fn rif_files_with_the_bpci_advanced_episodes() {
             "tests/fixtures/rif/episode/inpatient.txt",
             "tests/fixtures/rif/episode/snf.txt",
             "tests/fixtures/rif/episode/carrier.txt",
+        ],
+        &[
+            "--beneficiaries-format",
+            "rif",
+            "--beneficiaries",
+            "tests/fixtures/rif/episode/beneficiary_2024.txt",
         ],
         "tests/fixtures/rif/episode/target_prices.csv",
         &[

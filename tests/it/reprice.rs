@@ -96,7 +96,12 @@ fn reconcile(dir: &Path, definitions: &str, prices: &str, out: &str) {
 /// A generated data set in `dir/g`, reconciled into `dir/runA`.
 fn generated_run(dir: &Path, beneficiaries: u64, seed: u64) {
     episode_recon::generate::generate(beneficiaries, seed, &dir.join("g")).expect("generate");
-    reconcile(dir, "g/definitions", "g/target_prices.csv", "runA");
+    reconcile(
+        dir,
+        "g/definitions-claims-only",
+        "g/target_prices.csv",
+        "runA",
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -299,7 +304,7 @@ proptest! {
         let generated = fs::read_to_string(dir.join("g/target_prices.csv")).unwrap();
         let episodes = fs::read_to_string(dir.join("runA/episodes.csv")).unwrap();
         fs::write(dir.join("B.csv"), other_prices(&generated, &episodes, &change)).unwrap();
-        other_definitions(&dir.join("g/definitions"), &dir.join("defsB"), &settings);
+        other_definitions(&dir.join("g/definitions-claims-only"), &dir.join("defsB"), &settings);
 
         // Other prices and other pricing settings.
         run_ok(dir, &[
@@ -314,7 +319,7 @@ proptest! {
         run_ok(dir, &[
             "reprice", "--run", "runA", "--target-prices", "B.csv", "--out", "rep2",
         ]);
-        reconcile(dir, "g/definitions", "B.csv", "runC");
+        reconcile(dir, "g/definitions-claims-only", "B.csv", "runC");
         let same = compare_outputs(&dir.join("rep2"), &dir.join("runC"));
         prop_assert!(same.is_ok(), "prices only: {}", same.unwrap_err());
     }
@@ -578,7 +583,7 @@ fn reprice_with_the_runs_own_prices_is_the_run() {
                 "--target-prices",
                 "g/target_prices.csv",
                 "--definitions",
-                "g/definitions",
+                "g/definitions-claims-only",
                 "--out",
                 "same2",
             ],

@@ -16,6 +16,7 @@ use episode_recon::generate::generate;
 use episode_recon::model::parse_date;
 use episode_recon::prices::TargetPrices;
 use episode_recon::reconcile::{self, Inputs, Reconciliation};
+use episode_recon::risk_factors::RiskFactors;
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -79,10 +80,13 @@ fn library_run(
 ) -> Result<Reconciliation, reconcile::Error> {
     let definitions = definitions::load_dir(&dir.join("definitions")).expect("valid definitions");
     let prices = TargetPrices::load(&dir.join("target_prices.csv")).expect("valid prices");
+    let risk_factors = RiskFactors::load(&dir.join("risk_factors.csv")).expect("valid factors");
     let inputs = Inputs {
         strict,
         memory_limit,
         spill_dir: spill_dir.to_owned(),
+        beneficiaries: vec![dir.join("beneficiaries/beneficiaries.csv")],
+        risk_factors: Some(risk_factors),
         ..Inputs::new(claims, definitions, prices)
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -450,6 +454,10 @@ fn cli_reconcile(dir: &Path, claims: &[&str], out: &str, extra: &[&str]) -> std:
         "definitions",
         "--target-prices",
         "target_prices.csv",
+        "--beneficiaries",
+        "beneficiaries",
+        "--risk-factors",
+        "risk_factors.csv",
         "--out",
         &out,
     ]);

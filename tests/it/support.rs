@@ -16,6 +16,47 @@ use episode_recon::report;
 /// The canonical claims header, every column in the contract's order.
 pub const CLAIMS_HEADER: &str = "claim_id,line_number,beneficiary_id,claim_type,from_date,thru_date,allowed_amount,record_type,processed_date,admission_date,discharge_date,line_date,provider_id,npi,drg,principal_dx,hcpcs,revenue_code";
 
+/// The enrollment, risk and settlement files of the bundled sample, as the
+/// README's command gives them (paths from the repository root): the
+/// shipped TEAM definitions need the first four.
+pub const SAMPLE_TEAM_FILES: [&str; 8] = [
+    "--beneficiaries",
+    "sample-claims/beneficiaries.csv",
+    "--risk-factors",
+    "sample-claims/risk_factors.csv",
+    "--participants",
+    "sample-claims/participants.csv",
+    "--settlement",
+    "models/team/settlement.toml",
+];
+
+/// [`SAMPLE_TEAM_FILES`] with absolute paths, for runs from elsewhere.
+pub fn sample_team_files() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    SAMPLE_TEAM_FILES
+        .iter()
+        .map(|arg| {
+            if arg.starts_with("--") {
+                (*arg).to_owned()
+            } else {
+                root.join(arg).display().to_string()
+            }
+        })
+        .collect()
+}
+
+/// The enrollment files `generate` writes beside its claims, as flags
+/// for a run from the folder it wrote into (`prefix` is that folder,
+/// relative to where the command runs, e.g. `data/`).
+pub fn generated_enrollment(prefix: &str) -> Vec<String> {
+    vec![
+        "--beneficiaries".to_owned(),
+        format!("{prefix}beneficiaries"),
+        "--risk-factors".to_owned(),
+        format!("{prefix}risk_factors.csv"),
+    ]
+}
+
 /// The definition of the contract's examples: LEJR, 90 days, 3% discount,
 /// stop-gain 20%, stop-loss 10%; `extra` is appended (e.g. a pricing key).
 pub fn lejr(lookback_days: u32, pricing_extra: &str) -> String {
