@@ -4,7 +4,7 @@ that benches/sql_vs_engine.sh times against episode-recon.
 
 Usage: benches/sql_baseline.py DATA OUT
   DATA  a folder as `episode-recon generate` writes it: claims/*.csv (read
-        as one input), definitions/*.toml, target_prices.csv
+        as one input), definitions-claims-only/*.toml, target_prices.csv
   OUT   folder for episodes.csv (same columns and row order as the engine's)
 
 It follows docs/CONTRACT.md as far as plain SQL reasonably goes; what it
@@ -263,7 +263,9 @@ def main():
     data, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()  # in memory, default threads: all cores
-    load_definitions(con, data / "definitions")
+    # The claims-only definitions: the SQL knows no enrollment or risk, so
+    # both sides price the same episodes (`generate` writes both folders).
+    load_definitions(con, data / "definitions-claims-only")
     params = {"claims": str(data / "claims" / "*.csv"), "columns": CLAIM_COLUMNS,
               "prices": str(data / "target_prices.csv"), "out": str(out / "episodes.csv")}
     started = time.perf_counter()

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use episode_recon::beneficiaries;
 use episode_recon::claims::{self, RowOutcome};
 use episode_recon::definitions;
 use episode_recon::formats::rif;
@@ -18,6 +19,7 @@ use episode_recon::generate::generate;
 use episode_recon::prices::TargetPrices;
 use episode_recon::pricing::{self, TypePricing};
 use episode_recon::reconcile::{BeneficiaryRows, EpisodeTypes, reconcile_beneficiary, split_draft};
+use episode_recon::risk_factors::RiskFactors;
 
 const BENEFICIARIES: u64 = 2_000;
 
@@ -27,6 +29,20 @@ fn stages(c: &mut Criterion) {
     let bytes = std::fs::read(dir.path().join("claims/claims.csv")).expect("read claims");
     let definitions = definitions::load_dir(&dir.path().join("definitions")).expect("definitions");
     let prices = TargetPrices::load(&dir.path().join("target_prices.csv")).expect("prices");
+    let risk_factors =
+        RiskFactors::load(&dir.path().join("risk_factors.csv")).expect("risk factors");
+    // The columns the shipped definitions' [eligibility] and [risk] name.
+    let columns = beneficiaries::Columns {
+        extra_flags: Vec::new(),
+        attributes: vec!["hcc_count".into(), "social_risk".into()],
+    };
+    let enrollment = beneficiaries::load(
+        &[dir.path().join("beneficiaries/beneficiaries.csv")],
+        0,
+        &columns,
+        beneficiaries::BeneficiariesFormat::Canonical,
+    )
+    .expect("enrollment");
     let path = Path::new("claims.csv");
 
     let read_all = || {
@@ -83,7 +99,11 @@ fn stages(c: &mut Criterion) {
                     lines: lines.clone(),
                     tainted: Vec::new(),
                 };
-                black_box(reconcile_beneficiary(rows, &episode_types, None));
+                black_box(reconcile_beneficiary(
+                    rows,
+                    &episode_types,
+                    Some(&enrollment),
+                ));
             }
         })
     });
@@ -95,7 +115,7 @@ fn stages(c: &mut Criterion) {
                 lines: lines.clone(),
                 tainted: Vec::new(),
             };
-            reconcile_beneficiary(rows, &episode_types, None).episodes
+            reconcile_beneficiary(rows, &episode_types, Some(&enrollment)).episodes
         })
         .map(|(index, draft)| split_draft(index, draft, &definitions).0)
         .collect();
@@ -103,8 +123,8 @@ fn stages(c: &mut Criterion) {
     group.throughput(Throughput::Elements(figures.len() as u64));
     group.bench_function("price episodes and reconcile providers", |b| {
         b.iter(|| {
-            let priced =
-                pricing::price(figures.clone(), &types, &prices, None).expect("exact prices");
+            let priced = pricing::price(figures.clone(), &types, &prices, Some(&risk_factors))
+                .expect("exact prices");
             black_box(pricing::reconcile_providers(&priced, &types))
         })
     });
