@@ -1308,3 +1308,8 @@ proptest! {
         prop_assert_eq!(json_cents(&summary["episode_types"]["LEJR"]["inside_amount"]), final_amount);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Enrollment, risk and settlement inputs: in their own module.
+
+mod enrollment;
