@@ -18,7 +18,7 @@ use episode_recon::prior_run::PriorRun;
 use episode_recon::progress::Progress;
 use episode_recon::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
 use episode_recon::report;
-use episode_recon::reprice;
+use episode_recon::reprice::{self, SettlementChoice};
 use episode_recon::risk_factors::RiskFactors;
 use episode_recon::settlement::{Participants, Settlement};
 use episode_recon::true_up;
@@ -76,7 +76,7 @@ enum Command {
     Definitions(DefinitionsCommand),
     /// Compare two runs (an initial reconciliation and a later true-up run): what changed and what is now due.
     #[command(
-        after_help = "Example:\n  episode-recon reconcile ... --as-of 2026-03-31 --out initial\n  episode-recon reconcile ... --out later\n  episode-recon true-up --previous initial --current later --out true-up\n\nWrites true_up_episodes.csv, true_up_providers.csv and summary.json. Runs made with\ndifferent definitions or target prices are refused."
+        after_help = "Example:\n  episode-recon reconcile ... --as-of 2026-03-31 --out initial\n  episode-recon reconcile ... --out later\n  episode-recon true-up --previous initial --current later --out true-up\n\nWrites true_up_episodes.csv, true_up_providers.csv and summary.json; when both runs\nsettled participants, also true_up_participants.csv (each participant and period: track,\nquality score and net payment before and now, and the amount due). Runs made with\ndifferent definitions, target prices, risk factors, or participants and settlement\nfiles are refused, as is a pair where only one run settled participants."
     )]
     TrueUp {
         /// Output folder of the earlier run.
@@ -115,19 +115,19 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Compare the reconciliation amounts of a run under several target price files.
+    /// Compare the reconciliation amounts of a run under several target price, participants or settlement files.
     #[command(
-        after_help = "Example:\n  episode-recon scenarios --run out --target-prices prices_a.csv prices_b.csv --out compare\n\nWrites scenarios.csv (one row per provider, type and period; one column per price file) and summary.json."
+        after_help = "Examples:\n  episode-recon scenarios --run out --target-prices prices_a.csv prices_b.csv --out compare\n  episode-recon scenarios --run out --target-prices prices.csv --risk-factors risk_factors.csv \\\n    --participants participants.csv --settlement tracks_a.toml tracks_b.toml --out compare\n\nThe scenarios are every price file x every participants file x every settlement file,\nin that order (the settlement file varies fastest). Each column is named by the files\nthat vary across scenarios, joined by \" + \" (by the price file when nothing varies).\nWrites scenarios.csv (one row per provider, type and period; one reconciliation amount\ncolumn per scenario) and summary.json; with --participants, also\nscenarios_participants.csv (one row per provider and period; one net payment\nreconciliation amount column per scenario)."
     )]
     Scenarios {
         /// Output folder of an earlier `reconcile`.
         #[arg(long)]
         run: PathBuf,
-        /// Target price files, one scenario each.
+        /// Target price files, one scenario each (times each participants and settlement file).
         #[arg(long, required = true, num_args = 1..)]
         target_prices: Vec<PathBuf>,
         #[command(flatten)]
-        pricing: PricingArgs,
+        pricing: ScenarioPricingArgs,
         /// Output folder (new or empty unless --force).
         #[arg(long)]
         out: PathBuf,
@@ -257,6 +257,80 @@ impl PricingArgs {
             _ => None,
         };
         Ok((risk_factors, settlement))
+    }
+}
+
+/// The pricing inputs of `scenarios`: as [`PricingArgs`], except that
+/// participants and settlement files may be several, each a dimension of
+/// the comparison.
+#[derive(Args)]
+struct ScenarioPricingArgs {
+    /// Risk factor multipliers CSV (episode_type, factor, level, multiplier), for [risk].
+    #[arg(long, value_name = "FILE")]
+    risk_factors: Option<PathBuf>,
+    /// Participants CSV files (provider_id, period, track, quality_score): settle per
+    /// participant, one scenario each (times each settlement file).
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "settlement")]
+    participants: Vec<PathBuf>,
+    /// Settlement tracks TOML files (stop-gain, stop-loss, quality adjustment per track),
+    /// one scenario each.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "participants")]
+    settlement: Vec<PathBuf>,
+}
+
+impl ScenarioPricingArgs {
+    /// The files, to keep `--out --force` from replacing them.
+    fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.risk_factors
+            .iter()
+            .chain(&self.participants)
+            .chain(&self.settlement)
+            .map(PathBuf::as_path)
+    }
+
+    /// Reads and checks the files given: every participants file against
+    /// every settlement file (each must name only tracks of each), in the
+    /// order the scenarios take them, participants file by participants
+    /// file.
+    fn load(&self) -> Result<(Option<RiskFactors>, Vec<SettlementChoice>), Failure> {
+        let risk_factors = self
+            .risk_factors
+            .as_deref()
+            .map(RiskFactors::load)
+            .transpose()
+            .map_err(input)?;
+        let settlements = self
+            .settlement
+            .iter()
+            .map(|path| Settlement::load(path).map_err(input))
+            .collect::<Result<Vec<_>, Failure>>()?;
+        let mut choices = Vec::with_capacity(self.participants.len() * settlements.len());
+        for participants_path in &self.participants {
+            for (settlement_path, settlement) in self.settlement.iter().zip(&settlements) {
+                let participants =
+                    Participants::load(participants_path, settlement).map_err(|e| {
+                        // With several settlement files, say which one a
+                        // track is missing from.
+                        if self.settlement.len() > 1 {
+                            Failure::Input(format!(
+                                "{e} (checked against {})",
+                                settlement_path.display()
+                            ))
+                        } else {
+                            input(e)
+                        }
+                    })?;
+                choices.push(SettlementChoice {
+                    participants: participants_path.display().to_string(),
+                    settlement: settlement_path.display().to_string(),
+                    inputs: SettlementInputs {
+                        participants,
+                        settlement: settlement.clone(),
+                    },
+                });
+            }
+        }
+        Ok((risk_factors, choices))
     }
 }
 
@@ -596,7 +670,7 @@ fn run_reprice(
 fn run_scenarios(
     run: &Path,
     target_prices: &[PathBuf],
-    pricing: &PricingArgs,
+    pricing: &ScenarioPricingArgs,
     out: &Path,
     force: bool,
 ) -> Result<(), Failure> {
@@ -615,23 +689,50 @@ fn run_scenarios(
             ))
         })
         .collect::<Result<Vec<_>, Failure>>()?;
-    let (risk_factors, settlement) = pricing.load()?;
-    let with = reprice::RepriceWith {
-        risk_factors: risk_factors.as_ref(),
-        settlement: settlement.as_ref(),
-    };
-    let scenarios = reprice::scenarios(&prior, &price_files, &with).map_err(input)?;
+    let (risk_factors, settlements) = pricing.load()?;
+    let scenarios = reprice::scenarios(&prior, &price_files, risk_factors.as_ref(), &settlements)
+        .map_err(input)?;
     reprice::write_scenarios(&prior, &scenarios, out, force).map_err(input)?;
     let totals: Vec<String> = scenarios
         .iter()
         .map(|s| format!("{}: {}", s.label, s.priced.net_reconciliation()))
         .collect();
+    let under = if settlements.is_empty() {
+        format!("{} price file(s)", scenarios.len())
+    } else {
+        format!(
+            "{} scenario(s) ({} price file(s) x {} participants file(s) x {} settlement file(s))",
+            scenarios.len(),
+            price_files.len(),
+            pricing.participants.len(),
+            pricing.settlement.len()
+        )
+    };
+    let net_payments = if settlements.is_empty() {
+        String::new()
+    } else {
+        let payments: Vec<String> = scenarios
+            .iter()
+            .map(|s| {
+                let net: Money = s
+                    .priced
+                    .participants
+                    .iter()
+                    .flat_map(|settled| &settled.rows)
+                    .map(|r| r.net_payment_reconciliation_amount)
+                    .sum();
+                format!("{}: {}", s.label, net)
+            })
+            .collect();
+        format!("; participants' net payment {}", payments.join(", "))
+    };
     println!(
-        "Priced the {} episodes of {} under {} price file(s); net reconciliation {}. Outputs in {}.",
+        "Priced the {} episodes of {} under {}; net reconciliation {}{}. Outputs in {}.",
         prior.episodes.len(),
         run.display(),
-        scenarios.len(),
+        under,
         totals.join(", "),
+        net_payments,
         out.display()
     );
     Ok(())
@@ -663,9 +764,15 @@ fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Resu
     let comparison = true_up::compare(&before, &now).map_err(input)?;
     true_up::write(&comparison, out, force).map_err(input)?;
     let s = comparison.summary();
+    let participants = s.participants.map_or_else(String::new, |p| {
+        format!(
+            " Participants were paid {} and are now owed {}: {} is due.",
+            p.previous, p.current, p.change
+        )
+    });
     println!(
         "Compared {} with {}: {} new, {} dropped, {} changed and {} unchanged episode(s). \
-         Providers were settled {} and are now owed {}: {} is due. The changes {}. Outputs in {}.",
+         Providers were settled {} and are now owed {}: {} is due.{} The changes {}. Outputs in {}.",
         previous.display(),
         current.display(),
         s.new,
@@ -675,6 +782,7 @@ fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Resu
         s.reconciliation.previous,
         s.reconciliation.current,
         s.reconciliation.change,
+        participants,
         if s.check {
             "add up"
         } else {

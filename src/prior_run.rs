@@ -3,7 +3,9 @@
 //! `scenarios`).
 //!
 //! Only the episode-level outputs and the summary are read: they hold every
-//! figure pricing needs, which is what makes repricing cheap.
+//! figure pricing needs, which is what makes repricing cheap. A run that
+//! settled participants has `participants.csv` too, read so that a true-up
+//! can say what each participant is now due.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -106,6 +108,32 @@ pub struct PriorProvider {
     pub reconciliation_amount: Money,
 }
 
+/// One row of an earlier run's `participants.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorParticipant {
+    /// The participant (a provider).
+    pub provider_id: String,
+    /// Period.
+    pub period: String,
+    /// Its track that period.
+    pub track: String,
+    /// Its quality score, as the run wrote it (as read from its
+    /// participants file).
+    pub quality_score: String,
+    /// Priced episodes, all types.
+    pub episodes: u64,
+    /// Sum of effective targets.
+    pub target_total: Money,
+    /// `target_total − capped_total` before the quality adjustment.
+    pub reconciliation_amount: Money,
+    /// After the quality adjustment.
+    pub quality_adjusted_amount: Money,
+    /// `none`, `stop_gain` or `stop_loss`.
+    pub limit: String,
+    /// What was paid (positive) or repaid (negative).
+    pub net_payment_reconciliation_amount: Money,
+}
+
 /// An earlier run, read back.
 #[derive(Clone, Debug)]
 pub struct PriorRun {
@@ -115,6 +143,10 @@ pub struct PriorRun {
     pub episodes: Vec<PriorEpisode>,
     /// Its provider rows, as written.
     pub providers: Vec<PriorProvider>,
+    /// Its `participants.csv` rows, as written; `None` for a run that did
+    /// not settle participants. Present exactly when the run's record has
+    /// a settlement fingerprint (checked on reading).
+    pub participants: Option<Vec<PriorParticipant>>,
     /// What it was made with.
     pub record: RunRecord,
     /// Its summary, as JSON.
@@ -156,6 +188,20 @@ const PROVIDER_COLUMNS: [&str; 10] = [
     "gain_loss_total",
     "limit",
     "reconciliation_amount",
+];
+
+const PARTICIPANT_COLUMNS: [&str; 11] = [
+    "provider_id",
+    "period",
+    "track",
+    "quality_score",
+    "episodes",
+    "target_total",
+    "capped_total",
+    "reconciliation_amount",
+    "quality_adjusted_amount",
+    "limit",
+    "net_payment_reconciliation_amount",
 ];
 
 /// Rows of one CSV output, the named columns of each as text.
@@ -323,6 +369,7 @@ impl PriorRun {
                 reconciliation_amount: p.money(&amount)?,
             });
         }
+        let participants = read_participants(dir)?;
         let summary_path = dir.join("summary.json");
         let text = std::fs::read_to_string(&summary_path).map_err(|source| Error::Io {
             path: summary_path.clone(),
@@ -364,37 +411,88 @@ impl PriorRun {
         let total = |amounts: &mut dyn Iterator<Item = Money>| {
             serde_json::Value::from(amounts.fold(Money::ZERO, |a, b| a + b).to_string())
         };
-        let checks = [
+        // A run settles participants exactly when it records a settlement
+        // fingerprint and a `participants` section; a folder where the three
+        // disagree had a file added or removed by hand.
+        let section = &summary["participants"];
+        let parts = [
+            ("participants.csv", participants.is_some()),
+            ("key `participants` of summary.json", !section.is_null()),
+            (
+                "key `run.settlement_fingerprint` of summary.json",
+                record.settlement_fingerprint.is_some(),
+            ),
+        ];
+        if parts.iter().any(|(_, present)| *present != parts[0].1) {
+            let list = |present: bool| {
+                let names: Vec<&str> = parts
+                    .iter()
+                    .filter(|(_, p)| *p == present)
+                    .map(|(name, _)| *name)
+                    .collect();
+                names.join(" and ")
+            };
+            return Err(inconsistent(format!(
+                "the run has {} but not {}",
+                list(true),
+                list(false)
+            )));
+        }
+        let rows = participants.as_deref().unwrap_or_default();
+        const OUTPUTS: &str = "episodes.csv and providers.csv give";
+        const PARTICIPANTS: &str = "participants.csv gives";
+        let mut checks = vec![
             (
                 "episodes.total",
                 stated("episodes", "total"),
                 serde_json::Value::from(episodes.len()),
+                OUTPUTS,
             ),
             (
                 "money.actual",
                 stated("money", "actual"),
                 total(&mut episodes.iter().map(|e| e.actual)),
+                OUTPUTS,
             ),
             (
                 "money.capped",
                 stated("money", "capped"),
                 total(&mut episodes.iter().filter_map(|e| e.capped)),
+                OUTPUTS,
             ),
             (
                 "providers",
                 summary["providers"].clone(),
                 serde_json::Value::from(providers.len()),
+                OUTPUTS,
             ),
             (
                 "money.reconciliation",
                 stated("money", "reconciliation"),
                 total(&mut providers.iter().map(|p| p.reconciliation_amount)),
+                OUTPUTS,
             ),
         ];
-        for (key, said, found) in checks {
+        if participants.is_some() {
+            checks.extend([
+                (
+                    "participants.settled",
+                    stated("participants", "settled"),
+                    serde_json::Value::from(rows.len()),
+                    PARTICIPANTS,
+                ),
+                (
+                    "participants.net_payment_reconciliation",
+                    stated("participants", "net_payment_reconciliation"),
+                    total(&mut rows.iter().map(|p| p.net_payment_reconciliation_amount)),
+                    PARTICIPANTS,
+                ),
+            ]);
+        }
+        for (key, said, found, source) in checks {
             if said != found {
                 return Err(inconsistent(format!(
-                    "key `{key}` says {said} where episodes.csv and providers.csv give {found}"
+                    "key `{key}` says {said} where {source} {found}"
                 )));
             }
         }
@@ -406,6 +504,7 @@ impl PriorRun {
             dir: dir.to_owned(),
             episodes,
             providers,
+            participants,
             record,
             summary,
             as_of,
@@ -521,6 +620,47 @@ impl PriorRun {
     pub fn as_of(&self) -> Option<Date> {
         self.as_of
     }
+}
+
+/// The rows of a run's `participants.csv`; `None` when the run has none
+/// (it did not settle participants).
+fn read_participants(dir: &Path) -> Result<Option<Vec<PriorParticipant>>, Error> {
+    let path = dir.join(crate::report::PARTICIPANTS_FILE);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Io { path, source }),
+        Ok(_) => {}
+    }
+    let mut participants = Vec::new();
+    for (row, v) in read_table(&path, &PARTICIPANT_COLUMNS)? {
+        let p = RowParser { path: &path, row };
+        let [
+            provider_id,
+            period,
+            track,
+            quality_score,
+            episodes,
+            target_total,
+            _capped_total,
+            reconciliation_amount,
+            quality_adjusted_amount,
+            limit,
+            net,
+        ] = <[String; 11]>::try_from(v).map_err(|_| p.error("row", ""))?;
+        participants.push(PriorParticipant {
+            provider_id,
+            period,
+            track,
+            quality_score,
+            episodes: p.count(&episodes)?,
+            target_total: p.money(&target_total)?,
+            reconciliation_amount: p.money(&reconciliation_amount)?,
+            quality_adjusted_amount: p.money(&quality_adjusted_amount)?,
+            limit,
+            net_payment_reconciliation_amount: p.money(&net)?,
+        });
+    }
+    Ok(Some(participants))
 }
 
 /// A summary's `rejected_by_reason` object read back; `bad` names a key

@@ -1,6 +1,6 @@
 //! Pricing an earlier run again, with other target prices or pricing
 //! settings, without reading its claims (`reprice`), and comparing several
-//! price files side by side (`scenarios`).
+//! price, participants and settlement files side by side (`scenarios`).
 //!
 //! Everything pricing needs is in the run's outputs: one actual amount per
 //! episode, its type, provider, price group and end date. So a repriced run
@@ -9,7 +9,7 @@
 //! lines an episode takes in (triggers, windows, inclusion, exclusion) need
 //! the claims again and are refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -216,30 +216,108 @@ pub fn write(
     report::write_folder(out, force, &files)
 }
 
-/// One price file's outcome in a scenario comparison.
+/// One settlement a scenario comparison prices with: a participants file
+/// read against a settlement file, and both paths as given (for labels and
+/// the summary).
+#[derive(Debug)]
+pub struct SettlementChoice {
+    /// The participants file as given.
+    pub participants: String,
+    /// The settlement file as given.
+    pub settlement: String,
+    /// Both files, read and checked together (a participants file may name
+    /// a track one settlement file has and another lacks).
+    pub inputs: SettlementInputs,
+}
+
+/// One scenario's outcome in a comparison: a price file, with one
+/// participants and settlement file when the comparison settles
+/// participants.
 #[derive(Debug)]
 pub struct Scenario {
-    /// The price file as given.
+    /// The column name in `scenarios.csv` and `scenarios_participants.csv`:
+    /// the files that vary across the scenarios, joined by [`LABEL_JOINER`].
     pub label: String,
-    /// The run priced with it.
+    /// The price file as given.
+    pub target_prices: String,
+    /// The participants file as given, when the comparison settles
+    /// participants.
+    pub participants: Option<String>,
+    /// The settlement file as given, with `participants`.
+    pub settlement: Option<String>,
+    /// The run priced with them.
     pub priced: Reconciliation,
 }
 
-/// Prices `prior` with each price file: the analyst's side-by-side view.
+/// What joins the varying file names of a scenario's label: a character
+/// pair that reads as "with" and that no CSV writer needs to quote.
+pub const LABEL_JOINER: &str = " + ";
+
+/// Prices `prior` under every combination, in this order: every price file
+/// × every settlement choice (the caller lists those participants file by
+/// participants file, each against every settlement file in turn), so the
+/// last file varies fastest. Without settlement choices, one scenario per
+/// price file.
+///
+/// A scenario is labelled by the files that vary across the comparison
+/// (those of a kind given more than once, as distinct paths), in the order
+/// price file, participants file, settlement file; when nothing varies, by
+/// its price file. So a comparison of price files alone keeps the price
+/// paths as labels, whatever participants and settlement it prices with.
 pub fn scenarios(
     prior: &PriorRun,
     price_files: &[(String, TargetPrices)],
-    with: &RepriceWith<'_>,
+    risk_factors: Option<&RiskFactors>,
+    settlements: &[SettlementChoice],
 ) -> Result<Vec<Scenario>, Error> {
-    price_files
-        .iter()
-        .map(|(label, prices)| {
-            Ok(Scenario {
-                label: label.clone(),
-                priced: reprice(prior, None, prices, with)?,
-            })
-        })
-        .collect()
+    let varies = |names: Vec<&str>| names.iter().collect::<BTreeSet<_>>().len() > 1;
+    let prices_vary = varies(price_files.iter().map(|(p, _)| p.as_str()).collect());
+    let participants_vary = varies(
+        settlements
+            .iter()
+            .map(|s| s.participants.as_str())
+            .collect(),
+    );
+    let settlement_vary = varies(settlements.iter().map(|s| s.settlement.as_str()).collect());
+    let label = |prices: &str, choice: Option<&SettlementChoice>| {
+        let mut parts = Vec::new();
+        if prices_vary || !(participants_vary || settlement_vary) {
+            parts.push(prices);
+        }
+        if let Some(choice) = choice {
+            if participants_vary {
+                parts.push(&choice.participants);
+            }
+            if settlement_vary {
+                parts.push(&choice.settlement);
+            }
+        }
+        parts.join(LABEL_JOINER)
+    };
+    // `None` stands for "no settlement" when no choice is given, so the
+    // price loop runs once per price file either way.
+    let choices: Vec<Option<&SettlementChoice>> = if settlements.is_empty() {
+        vec![None]
+    } else {
+        settlements.iter().map(Some).collect()
+    };
+    let mut out = Vec::with_capacity(price_files.len() * choices.len());
+    for (prices_name, prices) in price_files {
+        for choice in &choices {
+            let with = RepriceWith {
+                risk_factors,
+                settlement: choice.map(|c| &c.inputs),
+            };
+            out.push(Scenario {
+                label: label(prices_name, *choice),
+                target_prices: prices_name.clone(),
+                participants: choice.map(|c| c.participants.clone()),
+                settlement: choice.map(|c| c.settlement.clone()),
+                priced: reprice(prior, None, prices, &with)?,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// `summary.json` of a scenario comparison, keys in this order.
@@ -249,6 +327,9 @@ struct ScenariosSummary {
     scenarios: Vec<ScenarioSummary>,
 }
 
+/// One scenario in `summary.json`. The settlement keys come after the
+/// price keys (added later, so that a reader of the earlier keys is not
+/// disturbed) and are null when the comparison settles no participants.
 #[derive(Serialize)]
 struct ScenarioSummary {
     target_prices: String,
@@ -257,52 +338,93 @@ struct ScenarioSummary {
     no_target_price: usize,
     providers: usize,
     reconciliation: String,
+    participants: Option<String>,
+    settlement: Option<String>,
+    participants_settled: Option<usize>,
+    net_payment_reconciliation: Option<String>,
 }
 
+/// One row per key of any scenario, with each scenario's amount for it
+/// (`None` where the scenario has no row), in key order.
+fn side_by_side<K: Ord>(
+    scenarios: &[Scenario],
+    rows: impl Fn(&Reconciliation) -> Vec<(K, Money)>,
+) -> BTreeMap<K, Vec<Option<Money>>> {
+    let mut table: BTreeMap<K, Vec<Option<Money>>> = BTreeMap::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        for (key, amount) in rows(&scenario.priced) {
+            table
+                .entry(key)
+                .or_insert_with(|| vec![None; scenarios.len()])[index] = Some(amount);
+        }
+    }
+    table
+}
+
+/// Writes the header `key_columns` + one column per scenario, then each
+/// row's key fields and amounts (empty where a scenario has no row).
+fn write_side_by_side<const N: usize>(
+    w: &mut dyn Write,
+    key_columns: [&str; N],
+    scenarios: &[Scenario],
+    table: &BTreeMap<[String; N], Vec<Option<Money>>>,
+) -> std::io::Result<()> {
+    let mut header: Vec<String> = key_columns.iter().map(|c| (*c).to_owned()).collect();
+    header.extend(scenarios.iter().map(|s| s.label.clone()));
+    report::write_row(w, &header)?;
+    for (key, amounts) in table {
+        let mut row = key.to_vec();
+        row.extend(
+            amounts
+                .iter()
+                .map(|a| a.map(|m| m.to_string()).unwrap_or_default()),
+        );
+        report::write_row(w, &row)?;
+    }
+    Ok(())
+}
+
+/// The second output of a comparison that settles participants.
+pub const SCENARIOS_PARTICIPANTS_FILE: &str = "scenarios_participants.csv";
+
 /// Writes `scenarios.csv` (one row per provider, type and period of any
-/// scenario, the reconciliation amount under each price file side by side,
-/// empty where a scenario has no row) and `summary.json` (totals per
-/// scenario).
+/// scenario, the reconciliation amount under each scenario side by side,
+/// empty where a scenario has no row), `scenarios_participants.csv` when
+/// the scenarios settle participants (one row per provider and period
+/// settled in any scenario, its net payment reconciliation amount under
+/// each), and `summary.json` (totals per scenario).
 pub fn write_scenarios(
     prior: &PriorRun,
     scenarios: &[Scenario],
     out: &Path,
     force: bool,
 ) -> Result<(), report::Error> {
-    type Key = (String, String, String);
-    let mut table: BTreeMap<Key, Vec<Option<Money>>> = BTreeMap::new();
-    for (index, scenario) in scenarios.iter().enumerate() {
-        for p in &scenario.priced.providers {
-            let key = (
-                p.provider_id.to_string(),
-                scenario.priced.types[p.episode_type].id.clone(),
-                p.period.clone(),
-            );
-            table
-                .entry(key)
-                .or_insert_with(|| vec![None; scenarios.len()])[index] =
-                Some(p.reconciliation_amount);
-        }
-    }
-    let write_table = |w: &mut dyn Write| {
-        let mut header = vec![
-            "provider_id".to_owned(),
-            "episode_type".into(),
-            "period".into(),
-        ];
-        header.extend(scenarios.iter().map(|s| s.label.clone()));
-        report::write_row(w, &header)?;
-        for ((provider, episode_type, period), amounts) in &table {
-            let mut row = vec![provider.clone(), episode_type.clone(), period.clone()];
-            row.extend(
-                amounts
-                    .iter()
-                    .map(|a| a.map(|m| m.to_string()).unwrap_or_default()),
-            );
-            report::write_row(w, &row)?;
-        }
-        Ok(())
-    };
+    let providers = side_by_side(scenarios, |priced| {
+        priced
+            .providers
+            .iter()
+            .map(|p| {
+                let key = [
+                    p.provider_id.to_string(),
+                    priced.types[p.episode_type].id.clone(),
+                    p.period.clone(),
+                ];
+                (key, p.reconciliation_amount)
+            })
+            .collect()
+    });
+    let settles = scenarios.iter().any(|s| s.priced.participants.is_some());
+    let participants = side_by_side(scenarios, |priced| {
+        priced
+            .participants
+            .iter()
+            .flat_map(|settled| &settled.rows)
+            .map(|p| {
+                let key = [p.provider_id.to_string(), p.period.clone()];
+                (key, p.net_payment_reconciliation_amount)
+            })
+            .collect()
+    });
     let summary = ScenariosSummary {
         run: prior.dir.display().to_string(),
         scenarios: scenarios
@@ -310,24 +432,48 @@ pub fn write_scenarios(
             .map(|s| {
                 let priced = s.priced.priced_episodes();
                 let total = s.priced.net_reconciliation();
+                let settled = s.priced.participants.as_ref();
                 ScenarioSummary {
-                    target_prices: s.label.clone(),
+                    target_prices: s.target_prices.clone(),
                     target_prices_fingerprint: s.priced.run.target_prices_fingerprint.clone(),
                     priced,
                     no_target_price: s.priced.episodes.len() - priced,
                     providers: s.priced.providers.len(),
                     reconciliation: total.to_string(),
+                    participants: s.participants.clone(),
+                    settlement: s.settlement.clone(),
+                    participants_settled: settled.map(|p| p.rows.len()),
+                    net_payment_reconciliation: settled.map(|p| {
+                        p.rows
+                            .iter()
+                            .map(|r| r.net_payment_reconciliation_amount)
+                            .sum::<Money>()
+                            .to_string()
+                    }),
                 }
             })
             .collect(),
     };
-    let write_summary = |w: &mut dyn Write| report::write_json(w, &summary);
-    report::write_folder(
-        out,
-        force,
-        &[
-            OutputFile::new("scenarios.csv", write_table),
-            OutputFile::new("summary.json", write_summary),
-        ],
-    )
+    let mut files = vec![
+        OutputFile::new("scenarios.csv", |w: &mut dyn Write| {
+            write_side_by_side(
+                w,
+                ["provider_id", "episode_type", "period"],
+                scenarios,
+                &providers,
+            )
+        }),
+        OutputFile::new("summary.json", |w: &mut dyn Write| {
+            report::write_json(w, &summary)
+        }),
+    ];
+    if settles {
+        files.insert(
+            1,
+            OutputFile::new(SCENARIOS_PARTICIPANTS_FILE, |w: &mut dyn Write| {
+                write_side_by_side(w, ["provider_id", "period"], scenarios, &participants)
+            }),
+        );
+    }
+    report::write_folder(out, force, &files)
 }

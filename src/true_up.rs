@@ -10,6 +10,11 @@
 //! dropped, changed or unchanged, and shows in its summary that the changes
 //! add up to the difference between the two runs' totals.
 //!
+//! Runs that settled participants (`--participants`, `--settlement`) are
+//! compared per participant and period too, in `true_up_participants.csv`:
+//! the net payment reconciliation amount is what a TEAM hospital is paid or
+//! repays, so it is what a true-up settles for it.
+//!
 //! Two runs are comparable only when they were made with the same
 //! definitions and the same target prices (their fingerprints, recorded in
 //! each `summary.json`, agree): a difference that comes from changed rules
@@ -24,7 +29,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::money::Money;
-use crate::prior_run::{self, PriorEpisode, PriorProvider, PriorRun};
+use crate::prior_run::{self, PriorEpisode, PriorParticipant, PriorProvider, PriorRun};
 use crate::report::{self, OutputFile};
 
 /// Why two runs could not be compared.
@@ -109,6 +114,14 @@ impl fmt::Display for Mismatch {
             Mismatch::RiskFactors { previous, current } => write!(
                 f,
                 "the runs were made with different risk factors (fingerprint {previous:?} before, {current:?} now; empty is none); a coefficient change is a reprice, not a true-up: use `episode-recon reprice --risk-factors`, or reconcile both with the same file"
+            ),
+            Mismatch::Settlement { previous, current } if previous.is_empty() => write!(
+                f,
+                "only the current run settled participants (settlement fingerprint {current}), so there is no earlier participant settlement to true up against; reconcile both runs with the same --participants and --settlement files, or both without"
+            ),
+            Mismatch::Settlement { previous, current } if current.is_empty() => write!(
+                f,
+                "only the previous run settled participants (settlement fingerprint {previous}), so its participant payments would be left without a current figure; reconcile both runs with the same --participants and --settlement files, or both without"
             ),
             Mismatch::Settlement { previous, current } => write!(
                 f,
@@ -227,6 +240,46 @@ fn reconciliation(provider: &Option<PriorProvider>) -> Money {
         .map_or(Money::ZERO, |p| p.reconciliation_amount)
 }
 
+/// One `(provider, period)` settled in either run: a row of
+/// `true_up_participants.csv`, and what is to be paid to or repaid by the
+/// participant now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantChange {
+    /// The participant (a provider).
+    pub provider_id: String,
+    /// Period.
+    pub period: String,
+    /// The previous run's row, if it had one.
+    pub previous: Option<PriorParticipant>,
+    /// The current run's row, if it has one.
+    pub current: Option<PriorParticipant>,
+}
+
+impl ParticipantChange {
+    /// What was paid (or repaid) before: 0.00 without a row.
+    pub fn previous_net_payment(&self) -> Money {
+        net_payment(&self.previous)
+    }
+
+    /// What would be paid now: 0.00 without a row.
+    pub fn current_net_payment(&self) -> Money {
+        net_payment(&self.current)
+    }
+
+    /// Current minus previous net payment, as for providers: what was
+    /// already paid is not paid twice (positive: Medicare owes the
+    /// participant).
+    pub fn amount_due(&self) -> Money {
+        self.current_net_payment() - self.previous_net_payment()
+    }
+}
+
+fn net_payment(participant: &Option<PriorParticipant>) -> Money {
+    participant
+        .as_ref()
+        .map_or(Money::ZERO, |p| p.net_payment_reconciliation_amount)
+}
+
 /// The comparison of two runs: every episode and provider row of either,
 /// matched, and the reconciliation totals each run reported.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,6 +292,10 @@ pub struct TrueUp {
     pub episodes: Vec<EpisodeChange>,
     /// Provider rows by provider, type and period (text order).
     pub providers: Vec<ProviderChange>,
+    /// Participant rows by provider and period (text order), when both
+    /// runs settled participants; `None` when neither did (runs where only
+    /// one did are refused: their settlement fingerprints differ).
+    pub participants: Option<Vec<ParticipantChange>>,
     /// `money.reconciliation` of the previous run's summary, to check that
     /// its provider rows were read whole.
     pub previous_reported: Money,
@@ -349,14 +406,47 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
         )
         .collect();
 
+    // Equal settlement fingerprints mean both runs settled participants or
+    // neither did (`PriorRun::load` ties `participants.csv` to the
+    // fingerprint), so a one-sided pair is never compared as if the missing
+    // side had paid nothing.
+    let participants = match (&previous.participants, &current.participants) {
+        (Some(before), Some(now)) => Some(match_participants(before, now)),
+        _ => None,
+    };
+
     Ok(TrueUp {
         previous: previous.dir.clone(),
         current: current.dir.clone(),
         episodes,
         providers,
+        participants,
         previous_reported: reported_reconciliation(previous)?,
         current_reported: reported_reconciliation(current)?,
     })
+}
+
+/// The participant rows of two runs matched by provider and period.
+fn match_participants(
+    before: &[PriorParticipant],
+    now: &[PriorParticipant],
+) -> Vec<ParticipantChange> {
+    type Pair<'a> = (Option<&'a PriorParticipant>, Option<&'a PriorParticipant>);
+    let mut rows: BTreeMap<(&str, &str), Pair> = BTreeMap::new();
+    for p in before {
+        rows.entry((&p.provider_id, &p.period)).or_default().0 = Some(p);
+    }
+    for p in now {
+        rows.entry((&p.provider_id, &p.period)).or_default().1 = Some(p);
+    }
+    rows.into_iter()
+        .map(|((provider, period), (b, n))| ParticipantChange {
+            provider_id: provider.to_owned(),
+            period: period.to_owned(),
+            previous: b.cloned(),
+            current: n.cloned(),
+        })
+        .collect()
 }
 
 /// `money.reconciliation` of a run's summary.
@@ -421,6 +511,10 @@ pub struct Summary {
     pub gain_loss: Totals,
     /// Provider reconciliation amounts; `change` sums `amount_due`.
     pub reconciliation: Totals,
+    /// Participants' net payment reconciliation amounts; `change` sums
+    /// their `amount_due`. `None` when the runs did not settle
+    /// participants.
+    pub participants: Option<Totals>,
     /// Whether each run's provider rows sum to the reconciliation its own
     /// summary reported (previous, current).
     pub matches_reported: (bool, bool),
@@ -446,6 +540,15 @@ impl TrueUp {
                 p.amount_due(),
             )
         }));
+        let participants = self.participants.as_ref().map(|rows| {
+            Totals::of(rows.iter().map(|p| {
+                (
+                    p.previous_net_payment(),
+                    p.current_net_payment(),
+                    p.amount_due(),
+                )
+            }))
+        });
         let matches_reported = (
             reconciliation.previous == self.previous_reported,
             reconciliation.current == self.current_reported,
@@ -457,9 +560,11 @@ impl TrueUp {
             unchanged: count(Change::Unchanged),
             gain_loss,
             reconciliation,
+            participants,
             matches_reported,
             check: gain_loss.adds_up
                 && reconciliation.adds_up
+                && participants.is_none_or(|p| p.adds_up)
                 && matches_reported.0
                 && matches_reported.1,
         }
@@ -473,19 +578,24 @@ pub const OUTPUT_FILES: [&str; 3] = [
     "summary.json",
 ];
 
-/// Writes the three outputs into `out` through [`report::write_folder`], so
-/// they appear whole or not at all; `out` must be new or empty unless
-/// `force`.
+/// The fourth output, written only when both runs settled participants.
+pub const PARTICIPANTS_FILE: &str = "true_up_participants.csv";
+
+/// Writes the three outputs (four when the runs settled participants) into
+/// `out` through [`report::write_folder`], so they appear whole or not at
+/// all; `out` must be new or empty unless `force`.
 pub fn write(true_up: &TrueUp, out: &Path, force: bool) -> Result<(), report::Error> {
-    report::write_folder(
-        out,
-        force,
-        &[
-            OutputFile::new(OUTPUT_FILES[0], |w| write_episodes(true_up, w)),
-            OutputFile::new(OUTPUT_FILES[1], |w| write_providers(true_up, w)),
-            OutputFile::new(OUTPUT_FILES[2], |w| write_summary(true_up, w)),
-        ],
-    )
+    let mut files = vec![
+        OutputFile::new(OUTPUT_FILES[0], |w| write_episodes(true_up, w)),
+        OutputFile::new(OUTPUT_FILES[1], |w| write_providers(true_up, w)),
+        OutputFile::new(OUTPUT_FILES[2], |w| write_summary(true_up, w)),
+    ];
+    if true_up.participants.is_some() {
+        files.push(OutputFile::new(PARTICIPANTS_FILE, |w| {
+            write_participants(true_up, w)
+        }));
+    }
+    report::write_folder(out, force, &files)
 }
 
 /// A field that is empty when absent.
@@ -551,6 +661,32 @@ pub fn write_providers(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> 
     Ok(())
 }
 
+/// `true_up_participants.csv`: every `(provider, period)` settled in either
+/// run, with track, quality score and net payment on each side (track and
+/// score empty, payment 0.00, where a side has no row) and the amount due
+/// now. Only a header when the runs did not settle participants.
+pub fn write_participants(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
+    out.write_all(b"provider_id,period,previous_track,current_track,previous_quality_score,current_quality_score,previous_net_payment,current_net_payment,amount_due\n")?;
+    for p in true_up.participants.iter().flatten() {
+        let (before, now) = (p.previous.as_ref(), p.current.as_ref());
+        report::write_row(
+            out,
+            &[
+                p.provider_id.clone(),
+                p.period.clone(),
+                optional(before.map(|b| &b.track)),
+                optional(now.map(|n| &n.track)),
+                optional(before.map(|b| &b.quality_score)),
+                optional(now.map(|n| &n.quality_score)),
+                p.previous_net_payment().to_string(),
+                p.current_net_payment().to_string(),
+                p.amount_due().to_string(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct SummaryJson {
     previous: String,
@@ -559,6 +695,9 @@ struct SummaryJson {
     gain_loss: TotalsJson,
     reconciliation: ReconciliationJson,
     check: bool,
+    /// After `check`, as keys are added to summaries: null when the runs
+    /// did not settle participants.
+    participants: Option<ReconciliationJson>,
 }
 
 #[derive(Serialize)]
@@ -610,6 +749,12 @@ pub fn write_summary(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
             adds_up: s.reconciliation.adds_up,
         },
         check: s.check,
+        participants: s.participants.map(|p| ReconciliationJson {
+            previous: p.previous.to_string(),
+            current: p.current.to_string(),
+            amount_due: p.change.to_string(),
+            adds_up: p.adds_up,
+        }),
     };
     report::write_json(out, &json)
 }

@@ -12,6 +12,7 @@ mod reprice;
 mod rif;
 mod rules;
 mod scale;
+mod settlement_runs;
 mod support;
 mod synpuf;
 mod true_up;

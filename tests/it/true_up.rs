@@ -323,7 +323,8 @@ fn the_summary_shows_the_changes_add_up() {
     "amount_due": "-13170.00",
     "adds_up": true
   }},
-  "check": true
+  "check": true,
+  "participants": null
 }}
 "#,
         json_path(&initial),
