@@ -1,5 +1,6 @@
-//! Writing claims of any supported format as the canonical CSV, so users can
-//! inspect and edit exactly what the engine sees.
+//! Writing claims, or beneficiaries, of any supported format as the
+//! canonical CSV, so users can inspect and edit exactly what the engine
+//! sees.
 //!
 //! Each line is written with the columns the engine uses, in normal form
 //! and with every default applied; rows that cannot be mapped are written
@@ -12,6 +13,7 @@ use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::beneficiaries::{self, BeneficiariesFormat};
 use crate::claims::{self, RejectReason, RowOutcome, VersionKey};
 use crate::formats::ClaimsFormat;
 use crate::model::ClaimLine;
@@ -23,6 +25,9 @@ pub enum Error {
     /// An input file could not be read.
     #[error(transparent)]
     Claims(#[from] claims::Error),
+    /// A beneficiaries file could not be read.
+    #[error(transparent)]
+    Beneficiaries(#[from] beneficiaries::Error),
     /// An output file could not be written.
     #[error("{path}: cannot write converted claims: {source}")]
     Io {
@@ -103,31 +108,8 @@ pub fn fields(line: &ClaimLine) -> [String; 16] {
 /// are read a second time, knowing which versions to hold back.
 pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Converted, Error> {
     let rejects_path = out.with_extension("rejects.csv");
-    // Writing over an input would lose it once the conversion is renamed
-    // into place.
-    for written in [out, rejects_path.as_path()] {
-        let same = |input: &PathBuf| {
-            let canonical = |p: &Path| std::fs::canonicalize(p).ok();
-            canonical(written).is_some_and(|w| canonical(input) == Some(w))
-        };
-        if let Some(input) = files.iter().find(|input| same(input)) {
-            return Err(Error::Io {
-                path: written.to_owned(),
-                source: io::Error::other(format!(
-                    "this is the input {}; expected a new file for the converted claims",
-                    input.display()
-                )),
-            });
-        }
-    }
-    let parent = match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-        path: parent.to_owned(),
-        source,
-    })?;
+    refuse_inputs(files, &[out, rejects_path.as_path()])?;
+    let parent = output_parent(out)?;
     let mut pass = write_pass(format, files, out, &rejects_path, parent, &HashSet::new())?;
     if !pass.tainted.is_empty() {
         if let Some(pipe) = files.iter().find(|f| !f.is_file()) {
@@ -142,17 +124,8 @@ pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Co
         let tainted = std::mem::take(&mut pass.tainted);
         pass = write_pass(format, files, out, &rejects_path, parent, &tainted)?;
     }
-    for (staged, path) in [
-        (pass.lines_out, out),
-        (pass.rejects_out, rejects_path.as_path()),
-    ] {
-        let staged = staged
-            .into_inner()
-            .map_err(|e| write_error(path)(e.into_error()))?;
-        staged
-            .persist(path)
-            .map_err(|e| write_error(path)(e.error))?;
-    }
+    persist(pass.lines_out, out)?;
+    persist(pass.rejects_out, &rejects_path)?;
     Ok(pass.converted)
 }
 
@@ -181,23 +154,8 @@ fn write_pass(
     parent: &Path,
     held: &HashSet<VersionKey>,
 ) -> Result<Pass, Error> {
-    // Staged beside the final names (same file system, so the rename is
-    // atomic); removed when dropped, that is on any error.
-    let create = |path: &Path| {
-        let mut staged = tempfile::Builder::new();
-        // Created as any new file is (the umask applies), not owner-only.
-        #[cfg(unix)]
-        staged.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        staged
-            .tempfile_in(parent)
-            .map(BufWriter::new)
-            .map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })
-    };
-    let mut lines_out = create(out)?;
-    let mut rejects_out = create(rejects_path)?;
+    let mut lines_out = staged(out, parent)?;
+    let mut rejects_out = staged(rejects_path, parent)?;
     let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
     let mut converted = Converted {
         lines: 0,
@@ -276,4 +234,142 @@ fn version_of(line: &ClaimLine) -> VersionKey {
         processed_date: line.processed_date,
         record_type: line.record_type,
     }
+}
+/// Converts beneficiaries files (read as `format`; `auto` detects each)
+/// into the canonical monthly enrollment CSV `out` (contract 1.5: one row
+/// per beneficiary and month, sorted by both), and the rows that cannot be
+/// mapped or fail a check into `out.rejects.csv`, with file, row and
+/// reason as `rejects.csv` lists them. A source row of several months
+/// (an MBSF year) is accepted or rejected whole, as a run treats it, so
+/// reconciling the converted file gives the same episodes.
+pub fn convert_beneficiaries(
+    format: BeneficiariesFormat,
+    files: &[PathBuf],
+    out: &Path,
+) -> Result<Converted, Error> {
+    let rejects_path = out.with_extension("rejects.csv");
+    refuse_inputs(files, &[out, rejects_path.as_path()])?;
+    let parent = output_parent(out)?;
+    let columns = beneficiaries::Columns::default();
+    let enrollment = beneficiaries::load(files, 0, &columns, format)?;
+    let mut rows_out = staged(out, parent)?;
+    let mut rejects_out = staged(&rejects_path, parent)?;
+    rows_out
+        .write_all(CANONICAL_BENEFICIARY_COLUMNS.join(",").as_bytes())
+        .and_then(|()| rows_out.write_all(b"\n"))
+        .map_err(write_error(out))?;
+    let mut ids: Vec<&String> = enrollment.enrollees.keys().collect();
+    ids.sort();
+    let mut months = 0;
+    for id in ids {
+        let enrollee = &enrollment.enrollees[id];
+        let date = |d: Option<crate::model::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+        for (month, row) in &enrollee.months {
+            let mut fields = vec![
+                id.clone(),
+                month.to_string(),
+                date(enrollee.birth_date),
+                date(enrollee.death_date),
+            ];
+            fields.extend(CANONICAL_BENEFICIARY_COLUMNS[4..].iter().map(|flag| {
+                match row.flag(flag) {
+                    Some(true) => "Y",
+                    Some(false) => "N",
+                    None => "",
+                }
+                .to_owned()
+            }));
+            write_row(&mut rows_out, &fields).map_err(write_error(out))?;
+            months += 1;
+        }
+    }
+    rejects_out
+        .write_all(REJECTS_HEADER)
+        .map_err(write_error(&rejects_path))?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut rejects = enrollment.rejects;
+    rejects.sort_by(|a, b| (&names[a.file as usize], a.row).cmp(&(&names[b.file as usize], b.row)));
+    for reject in &rejects {
+        write_reject(
+            &mut rejects_out,
+            &names[reject.file as usize],
+            reject.row,
+            reject.reason.name(),
+            &reject.record,
+        )
+        .map_err(write_error(&rejects_path))?;
+    }
+    persist(rows_out, out)?;
+    persist(rejects_out, &rejects_path)?;
+    Ok(Converted {
+        lines: months,
+        rejected: rejects.len() as u64,
+        after_cutoff: 0,
+        rejects_path,
+    })
+}
+
+/// The columns of a converted beneficiaries file: the contract's, without
+/// attributes (no source format here maps one).
+pub const CANONICAL_BENEFICIARY_COLUMNS: [&str; 9] = beneficiaries::KNOWN;
+
+/// Refuses to write `outputs` over one of `inputs`: it would be lost once
+/// the conversion is renamed into place.
+fn refuse_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), Error> {
+    for written in outputs {
+        let same = |input: &PathBuf| {
+            let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+            canonical(written).is_some_and(|w| canonical(input) == Some(w))
+        };
+        if let Some(input) = inputs.iter().find(|input| same(input)) {
+            return Err(Error::Io {
+                path: written.to_path_buf(),
+                source: io::Error::other(format!(
+                    "this is the input {}; expected a new file for the converted rows",
+                    input.display()
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The folder `out` is written into, created if needed.
+fn output_parent(out: &Path) -> Result<&Path, Error> {
+    let parent = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+        path: parent.to_owned(),
+        source,
+    })?;
+    Ok(parent)
+}
+
+/// A file staged beside `path` in `parent` (same file system, so the final
+/// rename is atomic); removed when dropped, that is on any error.
+fn staged(path: &Path, parent: &Path) -> Result<BufWriter<tempfile::NamedTempFile>, Error> {
+    let mut staged = tempfile::Builder::new();
+    // Created as any new file is (the umask applies), not owner-only.
+    #[cfg(unix)]
+    staged.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    staged
+        .tempfile_in(parent)
+        .map(BufWriter::new)
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Moves a staged file to `path`.
+fn persist(staged: BufWriter<tempfile::NamedTempFile>, path: &Path) -> Result<(), Error> {
+    let staged = staged
+        .into_inner()
+        .map_err(|e| write_error(path)(e.into_error()))?;
+    staged
+        .persist(path)
+        .map_err(|e| write_error(path)(e.error))?;
+    Ok(())
 }

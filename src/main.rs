@@ -65,8 +65,14 @@ enum Command {
         #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
         claims_format: ClaimsFormat,
         /// Claims files, or folders whose *.csv files are read in name order.
-        #[arg(long, required = true, num_args = 1..)]
+        #[arg(long, num_args = 1.., required_unless_present = "beneficiaries", conflicts_with = "beneficiaries")]
         claims: Vec<PathBuf>,
+        /// Beneficiaries files instead of claims: written as the canonical monthly enrollment CSV.
+        #[arg(long, num_args = 1.., value_name = "PATH")]
+        beneficiaries: Vec<PathBuf>,
+        /// Format of the beneficiaries files: canonical, rif, synpuf, cclf, or auto.
+        #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_beneficiaries_format)]
+        beneficiaries_format: BeneficiariesFormat,
         /// The canonical CSV file to write.
         #[arg(long)]
         out: PathBuf,
@@ -403,8 +409,16 @@ fn main() -> ExitCode {
         Command::Convert {
             claims_format,
             claims,
+            beneficiaries,
+            beneficiaries_format,
             out,
-        } => convert(claims_format, &claims, &out),
+        } => {
+            if beneficiaries.is_empty() {
+                convert(claims_format, &claims, &out)
+            } else {
+                convert_beneficiaries(beneficiaries_format, &beneficiaries, &out)
+            }
+        }
         Command::TrueUp {
             previous,
             current,
@@ -803,6 +817,29 @@ fn from_cmmi(dir: &Path, out: &Path) -> Result<(), Failure> {
         generated.len(),
         dir.display(),
         out.display()
+    );
+    Ok(())
+}
+
+fn convert_beneficiaries(
+    format: BeneficiariesFormat,
+    paths: &[PathBuf],
+    out: &Path,
+) -> Result<(), Failure> {
+    let files = episode_recon::beneficiaries::expand_paths(paths).map_err(input)?;
+    let converted =
+        episode_recon::convert::convert_beneficiaries(format, &files, out).map_err(input)?;
+    println!(
+        "Wrote {} beneficiary months from {} file(s) to {}; {} row(s) could not be used{}.",
+        converted.lines,
+        files.len(),
+        out.display(),
+        converted.rejected,
+        if converted.rejected > 0 {
+            format!(" (see {})", converted.rejects_path.display())
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

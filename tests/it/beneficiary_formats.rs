@@ -263,3 +263,63 @@ fn the_cli_takes_the_format() {
         "{stderr}"
     );
 }
+
+/// `convert --beneficiaries` writes what a run reads: the converted MBSF
+/// and DE-SynPUF files, read back as canonical CSV, hold the same
+/// beneficiaries, dates and months, flag for flag; and a rejected source
+/// row is listed with its reason, not converted.
+#[test]
+fn converted_beneficiaries_read_back_as_the_originals() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    for (inputs, format) in [
+        (
+            vec![
+                fixture("mbsf/beneficiary_2011.csv"),
+                fixture("mbsf/beneficiary_2021.csv"),
+            ],
+            BeneficiariesFormat::Rif,
+        ),
+        (
+            vec![fixture(
+                "synpuf/DE1_0_2008_Beneficiary_Summary_File_Sample_0.csv",
+            )],
+            BeneficiariesFormat::Synpuf,
+        ),
+    ] {
+        let out = dir.path().join("converted.csv");
+        let converted = episode_recon::convert::convert_beneficiaries(format, &inputs, &out)
+            .expect("the conversion succeeds");
+        let original = load_checked(&inputs, format);
+        let read_back = load_checked(std::slice::from_ref(&out), BeneficiariesFormat::Canonical);
+        assert_eq!(converted.rejected, original.rejects.len() as u64);
+        assert_eq!(read_back.rejects.len(), 0);
+        let mut ids: Vec<&String> = original.enrollees.keys().collect();
+        ids.sort();
+        let mut back_ids: Vec<&String> = read_back.enrollees.keys().collect();
+        back_ids.sort();
+        assert_eq!(ids, back_ids, "{inputs:?}");
+        let mut months = 0;
+        for id in ids {
+            let (a, b) = (&original.enrollees[id], &read_back.enrollees[id]);
+            assert_eq!(
+                (a.birth_date, a.death_date),
+                (b.birth_date, b.death_date),
+                "{id}"
+            );
+            let keys: Vec<_> = a.months.keys().collect();
+            assert_eq!(keys, b.months.keys().collect::<Vec<_>>(), "{id}");
+            for m in a.months.keys() {
+                assert_eq!(
+                    flags(&original, id, *m),
+                    flags(&read_back, id, *m),
+                    "{id} {m}"
+                );
+                months += 1;
+            }
+        }
+        assert_eq!(converted.lines, months);
+        assert!(months > 0, "{inputs:?}");
+        let rejects = std::fs::read_to_string(&converted.rejects_path).expect("rejects file");
+        assert_eq!(rejects.lines().count() - 1, original.rejects.len());
+    }
+}

@@ -746,3 +746,64 @@ fn rows_match_the_claims_header() {
         BENEFICIARIES_HEADER.split(',').count()
     );
 }
+
+/// `--strict` covers beneficiaries rows, after the claims files in reading
+/// order: a bad month is the fatal row when no claims row was rejected,
+/// and a rejected claims row is named before it.
+#[test]
+fn strict_names_the_first_rejected_row_claims_before_beneficiaries() {
+    let strict = |claims: Vec<String>| {
+        let definitions = [("lejr.toml", lejr(TEAM_ELIGIBILITY, "", ""))];
+        let definitions: Vec<(&str, &str)> =
+            definitions.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        let case = Case::new(
+            &(claims.join("\n") + "\n"),
+            &definitions,
+            "LEJR,*,NOMCC,2026,20000\n",
+        );
+        case.write(
+            "beneficiaries.csv",
+            &format!(
+                "{BENEFICIARIES_HEADER}\n{}\nB1,2026-13,,,Y,Y,N,N,N,\n",
+                month("B1", "2026-03", "", "", "YYNNN", "")
+            ),
+        );
+        let run = case.cli(&[
+            "reconcile",
+            "--claims",
+            "claims.csv",
+            "--beneficiaries",
+            "beneficiaries.csv",
+            "--definitions",
+            "definitions",
+            "--target-prices",
+            "target_prices.csv",
+            "--strict",
+            "--out",
+            "out",
+        ]);
+        assert_eq!(run.status.code(), Some(1));
+        assert!(!case.path("out").exists());
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let message = strict(vec![anchor(
+        "A1",
+        "B1",
+        "2026-03-02",
+        "2026-03-05",
+        "1.00",
+        "330001",
+    )]);
+    assert!(
+        message.contains("beneficiaries.csv: row 3: rejected (bad_month)"),
+        "{message}"
+    );
+    let message = strict(vec![
+        anchor("A1", "B1", "2026-03-02", "2026-03-05", "1.00", "330001"),
+        pb("P1", "B1", "2026-03-10", "1,00"),
+    ]);
+    assert!(
+        message.contains("claims.csv: row 3: rejected (bad_field_count)"),
+        "{message}"
+    );
+}
