@@ -11,15 +11,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use episode_recon::beneficiaries;
-use episode_recon::claims::{self, RowOutcome};
-use episode_recon::definitions;
-use episode_recon::formats::rif;
-use episode_recon::generate::generate;
-use episode_recon::prices::TargetPrices;
-use episode_recon::pricing::{self, TypePricing};
-use episode_recon::reconcile::{BeneficiaryRows, EpisodeTypes, reconcile_beneficiary, split_draft};
-use episode_recon::risk_factors::RiskFactors;
+use episode_recon::config::definitions;
+use episode_recon::config::prices::TargetPrices;
+use episode_recon::config::risk_factors::RiskFactors;
+use episode_recon::engine::pricing::{self, TypePricing};
+use episode_recon::engine::reconcile::{
+    BeneficiaryRows, EpisodeTypes, reconcile_beneficiary, split_draft,
+};
+use episode_recon::input::beneficiaries;
+use episode_recon::input::claims::{self, RowOutcome};
+use episode_recon::input::formats::rif;
+use episode_recon::tools::generate::generate;
 
 const BENEFICIARIES: u64 = 2_000;
 

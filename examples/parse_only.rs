@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use episode_recon::money::Money;
+use episode_recon::model::money::Money;
 
 fn main() -> ExitCode {
     let mut rows = 0u64;

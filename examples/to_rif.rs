@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use episode_recon::claims::{self, RowOutcome};
-use episode_recon::formats::rif;
+use episode_recon::input::claims::{self, RowOutcome};
+use episode_recon::input::formats::rif;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

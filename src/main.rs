@@ -6,22 +6,22 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use episode_recon::beneficiaries::BeneficiariesFormat;
-use episode_recon::cleanup;
-use episode_recon::definitions::{self, EpisodeDefinition};
-use episode_recon::formats::ClaimsFormat;
+use episode_recon::config::definitions::{self, EpisodeDefinition};
+use episode_recon::config::prices::TargetPrices;
+use episode_recon::config::risk_factors::RiskFactors;
+use episode_recon::config::settlement::{Participants, Settlement};
+use episode_recon::engine::pricing::Status;
+use episode_recon::engine::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
+use episode_recon::input::beneficiaries::BeneficiariesFormat;
+use episode_recon::input::formats::ClaimsFormat;
+use episode_recon::model::money::Money;
 use episode_recon::model::{Date, parse_date};
-use episode_recon::money::Money;
-use episode_recon::prices::TargetPrices;
-use episode_recon::pricing::Status;
-use episode_recon::prior_run::PriorRun;
-use episode_recon::progress::Progress;
-use episode_recon::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
-use episode_recon::report;
-use episode_recon::reprice::{self, SettlementChoice};
-use episode_recon::risk_factors::RiskFactors;
-use episode_recon::settlement::{Participants, Settlement};
-use episode_recon::true_up;
+use episode_recon::output::report;
+use episode_recon::runs::prior_run::PriorRun;
+use episode_recon::runs::reprice::{self, SettlementChoice};
+use episode_recon::runs::true_up;
+use episode_recon::runtime::cleanup;
+use episode_recon::runtime::progress::Progress;
 
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
@@ -544,7 +544,7 @@ fn paragraph(recon: &Reconciliation, out: &Path) -> String {
     let limited = recon
         .providers
         .iter()
-        .filter(|p| p.limit != episode_recon::pricing::Limit::None)
+        .filter(|p| p.limit != episode_recon::engine::pricing::Limit::None)
         .count();
     let count = |status| recon.episodes.iter().filter(|e| e.status == status).count();
     let participants = match &recon.participants {
@@ -619,12 +619,13 @@ fn describe(d: &EpisodeDefinition) -> String {
 }
 
 fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Failure> {
-    let written = episode_recon::generate::generate(beneficiaries, seed, out).map_err(|e| {
-        Failure::Input(format!(
-            "{}: cannot write generated data: {e}",
-            out.display()
-        ))
-    })?;
+    let written =
+        episode_recon::tools::generate::generate(beneficiaries, seed, out).map_err(|e| {
+            Failure::Input(format!(
+                "{}: cannot write generated data: {e}",
+                out.display()
+            ))
+        })?;
     println!(
         "Wrote {} claim lines and the monthly enrollment of {beneficiaries} beneficiaries ({} with an anchor) into {}.",
         written.rows,
@@ -808,8 +809,8 @@ fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Resu
 }
 
 fn from_cmmi(dir: &Path, out: &Path) -> Result<(), Failure> {
-    let generated = episode_recon::cmmi::from_cmmi(dir).map_err(input)?;
-    episode_recon::cmmi::write(&generated, out)
+    let generated = episode_recon::config::cmmi::from_cmmi(dir).map_err(input)?;
+    episode_recon::config::cmmi::write(&generated, out)
         .map_err(|e| Failure::Input(format!("{}: cannot write definitions: {e}", out.display())))?;
     definitions::load_dir(out).map_err(input)?;
     println!(
@@ -826,9 +827,9 @@ fn convert_beneficiaries(
     paths: &[PathBuf],
     out: &Path,
 ) -> Result<(), Failure> {
-    let files = episode_recon::beneficiaries::expand_paths(paths).map_err(input)?;
+    let files = episode_recon::input::beneficiaries::expand_paths(paths).map_err(input)?;
     let converted =
-        episode_recon::convert::convert_beneficiaries(format, &files, out).map_err(input)?;
+        episode_recon::tools::convert::convert_beneficiaries(format, &files, out).map_err(input)?;
     println!(
         "Wrote {} beneficiary months from {} file(s) to {}; {} row(s) could not be used{}.",
         converted.lines,
@@ -846,7 +847,7 @@ fn convert_beneficiaries(
 
 fn convert(format: ClaimsFormat, claims: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let files = reconcile::expand_claim_paths(claims).map_err(input)?;
-    let converted = episode_recon::convert::convert(format, &files, out).map_err(input)?;
+    let converted = episode_recon::tools::convert::convert(format, &files, out).map_err(input)?;
     println!(
         "Wrote {} claim lines from {} file(s) to {}; {} row(s) could not be mapped{}.",
         converted.lines,

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use episode_recon::beneficiaries::{Beneficiaries, BeneficiariesFormat, Columns, Month, load};
+use episode_recon::input::beneficiaries::{
+    Beneficiaries, BeneficiariesFormat, Columns, Month, load,
+};
 use episode_recon::model::parse_date;
 
 fn fixture(name: &str) -> PathBuf {
@@ -287,7 +289,7 @@ fn converted_beneficiaries_read_back_as_the_originals() {
         ),
     ] {
         let out = dir.path().join("converted.csv");
-        let converted = episode_recon::convert::convert_beneficiaries(format, &inputs, &out)
+        let converted = episode_recon::tools::convert::convert_beneficiaries(format, &inputs, &out)
             .expect("the conversion succeeds");
         let original = load_checked(&inputs, format);
         let read_back = load_checked(std::slice::from_ref(&out), BeneficiariesFormat::Canonical);

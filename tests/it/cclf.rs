@@ -11,11 +11,11 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use episode_recon::claims::{Error, RejectReason, RowOutcome};
-use episode_recon::final_action;
-use episode_recon::formats::cclf;
+use episode_recon::engine::final_action;
+use episode_recon::input::claims::{Error, RejectReason, RowOutcome};
+use episode_recon::input::formats::cclf;
+use episode_recon::model::money::Money;
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
-use episode_recon::money::Money;
 
 fn date(text: &str) -> Date {
     parse_date(text.as_bytes()).unwrap_or_else(|| panic!("not a date: {text}"))
@@ -694,7 +694,7 @@ fn bad_fixed_width_records_are_rejected_with_reason_and_row() {
 
 #[test]
 fn fixed_width_files_are_detected_by_record_length() {
-    use episode_recon::formats::ClaimsFormat;
+    use episode_recon::input::formats::ClaimsFormat;
     let record = cclf1_fixed("0000000001001", " 0000000000100.00", "0", "2024-03-15");
     assert!(cclf::looks_like_fixed_width_cclf(
         format!("{record}\r\n").as_bytes()

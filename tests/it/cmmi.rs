@@ -1,5 +1,5 @@
 //! The BPCI Advanced definitions generated from the CMS tables
-//! (`episode_recon::cmmi`): the shipped set in
+//! (`episode_recon::config::cmmi`): the shipped set in
 //! `episode-definitions/bpci-advanced/` is exactly what the tables give, it
 //! passes `check-definitions`, its categories carry the codes and settings
 //! CMS lists, and a run over the bundled sample opens episodes of the
@@ -12,12 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use episode_recon::cmmi;
-use episode_recon::definitions::{self, EpisodeDefinition, PeriodKind};
+use episode_recon::config::cmmi;
+use episode_recon::config::definitions::{self, EpisodeDefinition, PeriodKind};
+use episode_recon::config::prices::TargetPrices;
+use episode_recon::config::risk_factors::RiskFactors;
+use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
 use episode_recon::model::ClaimType;
-use episode_recon::prices::TargetPrices;
-use episode_recon::reconcile::{self, Inputs, Reconciliation};
-use episode_recon::risk_factors::RiskFactors;
 
 use crate::support::cli_in;
 

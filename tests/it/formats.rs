@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use episode_recon::claims::{self, RowOutcome};
-use episode_recon::convert;
-use episode_recon::generate::generate;
+use episode_recon::input::claims::{self, RowOutcome};
+use episode_recon::model::money::Money;
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType};
-use episode_recon::money::Money;
+use episode_recon::tools::convert;
+use episode_recon::tools::generate::generate;
 
 use crate::support::{Outputs, SAMPLE_TEAM_FILES, cli_in, generated_enrollment, sample_team_files};
-use episode_recon::formats::rif;
+use episode_recon::input::formats::rif;
 
 /// Generated canonical lines with each institutional version's amount moved
 /// to its first line, the form in which RIF carries claim-level amounts.
@@ -346,7 +346,7 @@ fn an_unknown_claims_format_is_a_usage_error() {
 /// `BENE_ID`, DE-SynPUF by `DESYNPUF_ID`, anything else canonical.
 #[test]
 fn auto_detects_each_file_from_its_header() {
-    use episode_recon::formats::ClaimsFormat;
+    use episode_recon::input::formats::ClaimsFormat;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let detected = |relative: &str| {
         ClaimsFormat::Auto
@@ -424,7 +424,7 @@ fn files_of_several_formats_reconcile_together() {
 #[test]
 fn auto_reads_a_cclf_file_through_the_engine() {
     use crate::cclf::{CCLF1_HEADER, cclf1_row};
-    use episode_recon::formats::ClaimsFormat;
+    use episode_recon::input::formats::ClaimsFormat;
     let dir = tempfile::tempdir().expect("temporary folder");
     let text = format!(
         "{CCLF1_HEADER}\n{}\n{}\n",
@@ -516,7 +516,7 @@ fn rif_chunks_give_the_sequential_outcomes() {
 }
 
 fn rif_chunks_match_the_stream(path: &Path, name: &str) {
-    use episode_recon::claims::Chunking;
+    use episode_recon::input::claims::Chunking;
     use proptest::prelude::*;
     for as_of in [None, Some("2026-06-30")] {
         let as_of = as_of.map(|d| episode_recon::model::parse_date(d.as_bytes()).expect("date"));
@@ -537,7 +537,7 @@ fn rif_chunks_match_the_stream(path: &Path, name: &str) {
                     Chunking { chunk_bytes, batch },
                     Vec::new,
                     |rows: &mut Vec<RowOutcome>, o| rows.push(o),
-                    |rows, _| -> Result<(), episode_recon::claims::Error> {
+                    |rows, _| -> Result<(), episode_recon::input::claims::Error> {
                         chunked.extend(rows);
                         Ok(())
                     },

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 
 use super::support::{CLAIMS_HEADER, Case, Outputs, lejr};
-use episode_recon::reconcile::Reconciliation;
+use episode_recon::engine::reconcile::Reconciliation;
 
 // ---------------------------------------------------------------------------
 // Dates: days counted from 2026-01-01.
@@ -762,8 +762,9 @@ fn expected(rows: &[Row], as_of: Option<i32>) -> Expected {
 /// The engine's accounting as `Expected`, from the struct.
 fn accounting_of(recon: &Reconciliation) -> Expected {
     let a = &recon.accounting;
-    let tally =
-        |t: &episode_recon::final_action::Tally| (t.rows, i64::try_from(t.amount.cents()).unwrap());
+    let tally = |t: &episode_recon::engine::final_action::Tally| {
+        (t.rows, i64::try_from(t.amount.cents()).unwrap())
+    };
     let buckets = BTreeMap::from([
         ("read", tally(&a.read)),
         ("rejected", tally(&a.rejected)),

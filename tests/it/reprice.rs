@@ -95,7 +95,8 @@ fn reconcile(dir: &Path, definitions: &str, prices: &str, out: &str) {
 
 /// A generated data set in `dir/g`, reconciled into `dir/runA`.
 fn generated_run(dir: &Path, beneficiaries: u64, seed: u64) {
-    episode_recon::generate::generate(beneficiaries, seed, &dir.join("g")).expect("generate");
+    episode_recon::tools::generate::generate(beneficiaries, seed, &dir.join("g"))
+        .expect("generate");
     reconcile(
         dir,
         "g/definitions-claims-only",

@@ -10,13 +10,13 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 
 use super::support::{CLAIMS_HEADER, Outputs, cli_in};
-use episode_recon::claims::{self, Chunking, RowOutcome};
-use episode_recon::definitions;
-use episode_recon::generate::generate;
+use episode_recon::config::definitions;
+use episode_recon::config::prices::TargetPrices;
+use episode_recon::config::risk_factors::RiskFactors;
+use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
+use episode_recon::input::claims::{self, Chunking, RowOutcome};
 use episode_recon::model::parse_date;
-use episode_recon::prices::TargetPrices;
-use episode_recon::reconcile::{self, Inputs, Reconciliation};
-use episode_recon::risk_factors::RiskFactors;
+use episode_recon::tools::generate::generate;
 
 // ---------------------------------------------------------------------------
 // Helpers.

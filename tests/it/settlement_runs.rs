@@ -24,8 +24,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-use episode_recon::prior_run::PriorRun;
-use episode_recon::true_up::{self, Error, Mismatch};
+use episode_recon::runs::prior_run::PriorRun;
+use episode_recon::runs::true_up::{self, Error, Mismatch};
 use serde_json::{Value, json};
 
 use super::support::{CLAIMS_HEADER, Case};

@@ -7,11 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use episode_recon::definitions;
+use episode_recon::config::definitions;
+use episode_recon::config::prices::TargetPrices;
+use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
 use episode_recon::model::parse_date;
-use episode_recon::prices::TargetPrices;
-use episode_recon::reconcile::{self, Inputs, Reconciliation};
-use episode_recon::report;
+use episode_recon::output::report;
 
 /// The canonical claims header, every column in the contract's order.
 pub const CLAIMS_HEADER: &str = "claim_id,line_number,beneficiary_id,claim_type,from_date,thru_date,allowed_amount,record_type,processed_date,admission_date,discharge_date,line_date,provider_id,npi,drg,principal_dx,hcpcs,revenue_code";

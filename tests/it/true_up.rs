@@ -11,9 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
-use episode_recon::prior_run::PriorRun;
-use episode_recon::report;
-use episode_recon::true_up::{self, Change, Error, Mismatch, TrueUp};
+use episode_recon::output::report;
+use episode_recon::runs::prior_run::PriorRun;
+use episode_recon::runs::true_up::{self, Change, Error, Mismatch, TrueUp};
 
 use super::support::{CLAIMS_HEADER, Case, lejr};
 

@@ -32,14 +32,14 @@ use super::{
     ClaimGen, Kind, LineGen, Row, claim_strategy, date, day_of, fields, is_leap, json_cents, render,
 };
 use crate::support::{CLAIMS_HEADER, Case};
-use episode_recon::definitions;
-use episode_recon::prices::TargetPrices;
-use episode_recon::prior_run::PriorRun;
-use episode_recon::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
-use episode_recon::report;
-use episode_recon::reprice::{self, RepriceWith};
-use episode_recon::risk_factors::RiskFactors;
-use episode_recon::settlement::{Participants, Settlement};
+use episode_recon::config::definitions;
+use episode_recon::config::prices::TargetPrices;
+use episode_recon::config::risk_factors::RiskFactors;
+use episode_recon::config::settlement::{Participants, Settlement};
+use episode_recon::engine::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
+use episode_recon::output::report;
+use episode_recon::runs::prior_run::PriorRun;
+use episode_recon::runs::reprice::{self, RepriceWith};
 
 // ---------------------------------------------------------------------------
 // Fixed vocabularies, with their values in integers.

@@ -1,0 +1,212 @@
+//! Target prices (contract 1.3): one price per episode type, provider, price
+//! group and period, with `*` as the regional fallback.
+//!
+//! Unlike claims, a bad price row is fatal: a reconciliation priced on a
+//! half-read price file would settle wrong amounts without anyone noticing.
+//! The file is read by [`crate::config::table`], which the other lookup tables of
+//! the contract (risk factors, participants) share.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rust_decimal::Decimal;
+
+use crate::config::definitions::parse_plain_decimal;
+use crate::config::table::{Table, TableError, read_table, sorted_rows};
+
+/// The fallback provider of a price row.
+pub const ANY_PROVIDER: &str = "*";
+
+/// The file's columns; a row's key is the first four.
+const TABLE: Table = Table {
+    what: "target prices",
+    row_name: "target price",
+    columns: &[
+        "episode_type",
+        "provider_id",
+        "price_group",
+        "period",
+        "target_price",
+    ],
+    key_columns: 4,
+};
+
+/// The price table, keyed exactly as the contract looks prices up.
+#[derive(Clone, Debug, Default)]
+pub struct TargetPrices {
+    prices: HashMap<PriceKey, Decimal>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct PriceKey {
+    episode_type: String,
+    provider_id: String,
+    price_group: String,
+    period: String,
+}
+
+impl TargetPrices {
+    /// The price for a provider's episode: its own row, else the `*` row.
+    pub fn lookup(
+        &self,
+        episode_type: &str,
+        provider_id: &str,
+        price_group: &str,
+        period: &str,
+    ) -> Option<Decimal> {
+        let key = |provider_id: &str| PriceKey {
+            episode_type: episode_type.to_owned(),
+            provider_id: provider_id.to_owned(),
+            price_group: price_group.to_owned(),
+            period: period.to_owned(),
+        };
+        self.prices
+            .get(&key(provider_id))
+            .or_else(|| self.prices.get(&key(ANY_PROVIDER)))
+            .copied()
+    }
+
+    /// Every row in a canonical text form, sorted: equal for two files that
+    /// give the same prices, whatever their row order or number format.
+    pub fn canonical_rows(&self) -> String {
+        sorted_rows(self.prices.iter().map(|(k, price)| {
+            format!(
+                "{},{},{},{},{}\n",
+                k.episode_type,
+                k.provider_id,
+                k.price_group,
+                k.period,
+                price.normalize()
+            )
+        }))
+    }
+
+    /// Reads and checks a target price file.
+    pub fn load(path: &Path) -> Result<TargetPrices, TableError> {
+        let mut prices = HashMap::new();
+        read_table(path, &TABLE, |_, fields| {
+            let (key, price) = parse_row(fields)?;
+            prices.insert(key, price);
+            Ok(())
+        })?;
+        Ok(TargetPrices { prices })
+    }
+}
+
+/// Checks the values of one row (every field there and non-empty); the
+/// error says which field and what was expected.
+fn parse_row(fields: &[&str]) -> Result<(PriceKey, Decimal), String> {
+    let &[episode_type, provider_id, price_group, period, price] = fields else {
+        unreachable!("read_table hands over one field per column");
+    };
+    if !is_period(period) {
+        return Err(format!(
+            "field `period`: expected a year (2026) or a quarter (2026Q3), found {period:?}"
+        ));
+    }
+    let price = parse_plain_decimal(price)
+        // Below a trillion, to six places: see `definitions::MAX_RATE_DECIMALS`.
+        .filter(|p| {
+            *p >= Decimal::ZERO
+                && *p < Decimal::from(1_000_000_000_000_i64)
+                && p.normalize().scale() <= 6
+        })
+        .ok_or_else(|| {
+            format!(
+                "field `target_price`: expected a decimal >= 0 of at most 12 integer digits and \
+                 6 decimal places (so that every product with it is exact), found {price:?}"
+            )
+        })?;
+    let key = PriceKey {
+        episode_type: episode_type.to_owned(),
+        provider_id: provider_id.to_owned(),
+        price_group: price_group.to_owned(),
+        period: period.to_owned(),
+    };
+    Ok((key, price))
+}
+
+/// `2026` or `2026Q3`: the two period names an episode can have (the
+/// participants file of contract 1.6 writes its periods the same way).
+pub(crate) fn is_period(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let year = bytes.len() >= 4 && bytes[..4].iter().all(u8::is_ascii_digit);
+    year && (bytes.len() == 4
+        || (bytes.len() == 6 && bytes[4] == b'Q' && (b'1'..=b'4').contains(&bytes[5])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<TargetPrices, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.csv");
+        std::fs::write(&path, text).unwrap();
+        TargetPrices::load(&path)
+            .map_err(|e| e.to_string().replace(&path.display().to_string(), "p.csv"))
+    }
+
+    const HEADER: &str = "episode_type,provider_id,price_group,period,target_price\n";
+
+    #[test]
+    fn falls_back_to_the_regional_price() {
+        let prices = load(&format!(
+            "{HEADER}LEJR,*,NOMCC,2026Q2,20000.00\nLEJR,330009,NOMCC,2026Q2,25000\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            prices.lookup("LEJR", "330009", "NOMCC", "2026Q2"),
+            Some(Decimal::from(25000))
+        );
+        assert_eq!(
+            prices
+                .lookup("LEJR", "330001", "NOMCC", "2026Q2")
+                .unwrap()
+                .to_string(),
+            "20000.00"
+        );
+        assert_eq!(prices.lookup("LEJR", "330001", "MCC", "2026Q2"), None);
+        assert_eq!(prices.lookup("LEJR", "330001", "NOMCC", "2026"), None);
+    }
+
+    #[test]
+    fn bad_rows_are_fatal_with_row_and_field() {
+        let expected = "expected a decimal >= 0 of at most 12 integer digits and 6 decimal \
+                        places (so that every product with it is exact)";
+        for bad in ["-1", "1000000000000", "1.0000001"] {
+            let e = load(&format!("{HEADER}LEJR,*,NOMCC,2026,{bad}\n")).unwrap_err();
+            assert_eq!(
+                e,
+                format!("p.csv: row 2: field `target_price`: {expected}, found \"{bad}\"")
+            );
+        }
+        assert!(
+            load(&format!(
+                "{HEADER}LEJR,*,NOMCC,2026,999999999999.999999000\n"
+            ))
+            .is_ok()
+        );
+        let e = load(&format!("{HEADER}LEJR,*,,2026,1\n")).unwrap_err();
+        assert!(
+            e.starts_with("p.csv: row 2: field `price_group` is empty"),
+            "{e}"
+        );
+        let e = load(&format!("{HEADER}LEJR,*,A,2026,1\n\nLEJR,*,A,2026,2\n")).unwrap_err();
+        assert!(
+            e.starts_with(
+                "p.csv: row 4: duplicate target price for (LEJR, *, A, 2026), first given on row 2"
+            ),
+            "{e}"
+        );
+        let e = load("episode_type,provider_id,period,target_price\n").unwrap_err();
+        assert!(e.contains("missing required column `price_group`"), "{e}");
+        let e = load(&format!("{HEADER}LEJR,*,A,2026-Q1,1\n")).unwrap_err();
+        assert!(e.contains("field `period`"), "{e}");
+        let e = load(&format!("{HEADER}LEJR,*,A,2026\n")).unwrap_err();
+        assert!(
+            e.contains("expected 5 fields as in the header, found 4"),
+            "{e}"
+        );
+    }
+}

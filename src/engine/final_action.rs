@@ -1,0 +1,357 @@
+//! Claim versions: the checks that need all rows of a version, then final
+//! action (contract 1.2 and the version rules of section 5).
+//!
+//! Works on one beneficiary at a time, as a pure function of its rows, so it
+//! can run on any thread or partition.
+
+use std::collections::HashSet;
+
+use crate::input::claims::{RejectReason, VersionKey};
+use crate::model::money::Money;
+use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source};
+
+/// A count of rows and the sum of their allowed amounts: one cell of the
+/// summary's "nothing is lost" table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Rows.
+    pub rows: u64,
+    /// Their allowed amounts.
+    pub amount: Money,
+}
+
+impl Tally {
+    /// Counts one row of `amount`.
+    pub fn add(&mut self, amount: Money) {
+        self.rows += 1;
+        self.amount += amount;
+    }
+
+    /// Adds another tally to this one.
+    pub fn merge(&mut self, other: Tally) {
+        self.rows += other.rows;
+        self.amount += other.amount;
+    }
+}
+
+/// A row rejected by a version-level check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VersionReject {
+    /// Where the row came from.
+    pub source: Source,
+    /// Why.
+    pub reason: RejectReason,
+    /// Its allowed amount.
+    pub amount: Money,
+}
+
+/// One claim's final-action version: its lines, sorted by line number, all
+/// agreeing on the claim-level fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    lines: Vec<ClaimLine>,
+}
+
+impl Claim {
+    /// The claim's lines, by line number; never empty.
+    pub fn lines(&self) -> &[ClaimLine] {
+        &self.lines
+    }
+
+    /// The first line, which carries the claim-level fields every line
+    /// shares (the version checks made sure they agree).
+    pub fn head(&self) -> &ClaimLine {
+        // A claim is built from a non-empty version (see `resolve`).
+        &self.lines[0]
+    }
+
+    /// The claim's id.
+    pub fn id(&self) -> &str {
+        &self.head().claim_id
+    }
+
+    /// The claim's type.
+    pub fn claim_type(&self) -> ClaimType {
+        self.head().claim_type
+    }
+}
+
+/// What final action made of one beneficiary's rows.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// The final-action claims, by claim id.
+    pub claims: Vec<Claim>,
+    /// Rows rejected by version checks.
+    pub rejects: Vec<VersionReject>,
+    /// Rows of voided claims' final-action voids.
+    pub void: Tally,
+    /// Rows of versions that a later one replaced.
+    pub superseded: Tally,
+    /// Rows of final-action versions.
+    pub final_action: Tally,
+}
+
+/// Version checks and final action for one beneficiary: `lines` are its rows
+/// that passed the row checks (any order), `tainted` the versions that had a
+/// row rejected by a row check.
+pub fn resolve(mut lines: Vec<ClaimLine>, tainted: &HashSet<(&str, Date, RecordType)>) -> Resolved {
+    lines.sort_by(|a, b| {
+        (
+            &a.claim_id,
+            a.processed_date,
+            a.record_type,
+            a.line_number,
+            a.source,
+        )
+            .cmp(&(
+                &b.claim_id,
+                b.processed_date,
+                b.record_type,
+                b.line_number,
+                b.source,
+            ))
+    });
+    let mut resolved = Resolved::default();
+    let mut versions: Vec<Vec<ClaimLine>> = Vec::new();
+    let mut rest = lines.into_iter().peekable();
+    // Walk claim by claim; within a claim, version by version in processing
+    // order, so the last surviving version is the final action.
+    while let Some(first) = rest.next() {
+        let mut version = vec![first];
+        while let Some(next) = rest.next_if(|l| same_version(l, &version[0])) {
+            version.push(next);
+        }
+        let claim_ends = rest
+            .peek()
+            .is_none_or(|l| l.claim_id != version[0].claim_id);
+        let key = (
+            &*version[0].claim_id,
+            version[0].processed_date,
+            version[0].record_type,
+        );
+        let tainted = tainted.contains(&key);
+        if let Some(good) = check_version(version, tainted, &mut resolved.rejects) {
+            versions.push(good);
+        }
+        if claim_ends {
+            settle_claim(std::mem::take(&mut versions), &mut resolved);
+        }
+    }
+    resolved
+}
+
+fn same_version(a: &ClaimLine, b: &ClaimLine) -> bool {
+    a.claim_id == b.claim_id
+        && a.processed_date == b.processed_date
+        && a.record_type == b.record_type
+}
+
+fn reject_all(rejects: &mut Vec<VersionReject>, rows: Vec<ClaimLine>, reason: RejectReason) {
+    rejects.extend(rows.into_iter().map(|l| VersionReject {
+        source: l.source,
+        reason,
+        amount: l.allowed,
+    }));
+}
+
+/// The version checks on the rows of a version that passed the row checks
+/// (`tainted` when another of its rows did not): `duplicate_line`, then
+/// `inconsistent_claim`, then `claim_has_rejected_row` for the rest of a
+/// version that has any reject. Returns the version when all its rows pass.
+/// The rows are sorted by line number.
+fn check_version(
+    version: Vec<ClaimLine>,
+    tainted: bool,
+    rejects: &mut Vec<VersionReject>,
+) -> Option<Vec<ClaimLine>> {
+    let duplicated: HashSet<u64> = version
+        .windows(2)
+        .filter(|pair| pair[0].line_number == pair[1].line_number)
+        .map(|pair| pair[0].line_number)
+        .collect();
+    let (duplicates, rest): (Vec<_>, Vec<_>) = version
+        .into_iter()
+        .partition(|l| duplicated.contains(&l.line_number));
+    let had_duplicates = !duplicates.is_empty();
+    reject_all(rejects, duplicates, RejectReason::DuplicateLine);
+    if rest
+        .windows(2)
+        .any(|pair| !claim_fields_agree(&pair[0], &pair[1]))
+    {
+        reject_all(rejects, rest, RejectReason::InconsistentClaim);
+        None
+    } else if had_duplicates || tainted {
+        reject_all(rejects, rest, RejectReason::ClaimHasRejectedRow);
+        None
+    } else {
+        Some(rest)
+    }
+}
+
+/// The claim-level fields of the contract, compared after defaults and
+/// normalization (an absent admission date equals an explicit one on the
+/// from date).
+fn claim_fields_agree(a: &ClaimLine, b: &ClaimLine) -> bool {
+    a.claim_type == b.claim_type
+        && a.from_date == b.from_date
+        && a.thru_date == b.thru_date
+        && a.admission_date == b.admission_date
+        && a.discharge_date == b.discharge_date
+        && a.provider_id == b.provider_id
+        && a.drg == b.drg
+        && a.principal_dx == b.principal_dx
+}
+
+/// Final action among one claim's surviving versions, given in processing
+/// order (processed date, then O < R < V): the last one wins.
+fn settle_claim(mut versions: Vec<Vec<ClaimLine>>, resolved: &mut Resolved) {
+    let Some(last) = versions.pop() else { return };
+    for line in versions.iter().flatten() {
+        resolved.superseded.add(line.allowed);
+    }
+    if last[0].record_type == RecordType::Void {
+        for line in &last {
+            resolved.void.add(line.allowed);
+        }
+    } else {
+        for line in &last {
+            resolved.final_action.add(line.allowed);
+        }
+        resolved.claims.push(Claim { lines: last });
+    }
+}
+
+/// The tainted-version key of a rejected row, in the form [`resolve`] takes.
+pub fn tainted_key(key: &VersionKey) -> (&str, Date, RecordType) {
+    (&key.claim_id, key.processed_date, key.record_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parse_date;
+
+    fn date(s: &str) -> Date {
+        parse_date(s.as_bytes()).unwrap()
+    }
+
+    fn line(
+        claim: &str,
+        n: u64,
+        rt: RecordType,
+        processed: &str,
+        cents: i128,
+        row: u64,
+    ) -> ClaimLine {
+        ClaimLine {
+            source: Source {
+                file: 0,
+                row,
+                offset: 0,
+            },
+            beneficiary_id: "B1".into(),
+            claim_id: claim.into(),
+            line_number: n,
+            claim_type: ClaimType::Pb,
+            record_type: rt,
+            processed_date: date(processed),
+            from_date: date("2026-04-01"),
+            thru_date: date("2026-04-01"),
+            admission_date: date("2026-04-01"),
+            discharge_date: date("2026-04-01"),
+            line_date: date("2026-04-01"),
+            allowed: Money::from_cents(cents),
+            provider_id: Some("P".into()),
+            drg: None,
+            principal_dx: None,
+            hcpcs: None,
+        }
+    }
+
+    use RecordType::{Original as O, Replacement as R, Void as V};
+
+    #[test]
+    fn latest_version_wins_and_void_beats_replacement_on_a_tie() {
+        let lines = vec![
+            line("P4", 1, O, "2026-04-10", 200, 2),
+            line("P4", 1, R, "2026-05-01", 250, 3),
+            line("P5", 1, O, "2026-04-09", 75, 4),
+            line("P5", 1, R, "2026-05-01", 80, 5),
+            line("P5", 1, V, "2026-05-01", 75, 6),
+        ];
+        let r = resolve(lines, &HashSet::new());
+        assert_eq!(r.claims.len(), 1);
+        assert_eq!(r.claims[0].lines()[0].allowed, Money::from_cents(250));
+        assert_eq!(
+            r.void,
+            Tally {
+                rows: 1,
+                amount: Money::from_cents(75)
+            }
+        );
+        assert_eq!(
+            r.superseded,
+            Tally {
+                rows: 3,
+                amount: Money::from_cents(355)
+            }
+        );
+        assert_eq!(r.final_action.rows, 1);
+    }
+
+    #[test]
+    fn a_later_original_beats_an_earlier_replacement() {
+        let lines = vec![
+            line("C", 1, R, "2026-04-10", 1, 2),
+            line("C", 1, O, "2026-04-11", 2, 3),
+        ];
+        let r = resolve(lines, &HashSet::new());
+        assert_eq!(r.claims[0].lines()[0].allowed, Money::from_cents(2));
+    }
+
+    #[test]
+    fn a_rejected_replacement_leaves_the_original_standing() {
+        let lines = vec![
+            line("C", 1, O, "2026-04-10", 100, 2),
+            line("C", 2, R, "2026-05-01", 5, 3),
+        ];
+        let tainted: HashSet<_> = [("C", date("2026-05-01"), R)].into_iter().collect();
+        let r = resolve(lines, &tainted);
+        assert_eq!(r.claims[0].lines()[0].allowed, Money::from_cents(100));
+        assert_eq!(r.rejects.len(), 1);
+        assert_eq!(r.rejects[0].reason, RejectReason::ClaimHasRejectedRow);
+        assert_eq!(r.superseded.rows, 0);
+    }
+
+    #[test]
+    fn duplicate_lines_then_inconsistency_then_the_rest() {
+        let mut other_provider = line("C", 3, O, "2026-04-10", 3, 4);
+        other_provider.provider_id = Some("Q".into());
+        let lines = vec![
+            line("C", 1, O, "2026-04-10", 1, 2),
+            line("C", 1, O, "2026-04-10", 1, 3),
+            line("C", 2, O, "2026-04-10", 2, 5),
+            other_provider,
+        ];
+        let r = resolve(lines, &HashSet::new());
+        let reasons: Vec<_> = r.rejects.iter().map(|x| (x.source.row, x.reason)).collect();
+        assert_eq!(
+            reasons,
+            [
+                (2, RejectReason::DuplicateLine),
+                (3, RejectReason::DuplicateLine),
+                (5, RejectReason::InconsistentClaim),
+                (4, RejectReason::InconsistentClaim),
+            ]
+        );
+        assert!(r.claims.is_empty());
+
+        let lines = vec![
+            line("C", 1, O, "2026-04-10", 1, 2),
+            line("C", 1, O, "2026-04-10", 1, 3),
+            line("C", 2, O, "2026-04-10", 2, 5),
+        ];
+        let r = resolve(lines, &HashSet::new());
+        assert_eq!(r.rejects[2].reason, RejectReason::ClaimHasRejectedRow);
+    }
+}

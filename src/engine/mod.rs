@@ -1,0 +1,22 @@
+//! The reconciliation itself: rows routed by beneficiary, final action,
+//! episodes, eligibility and risk per beneficiary in parallel, then the
+//! global steps (caps and floors, pricing, provider limits, settlement)
+//! over one figure per episode.
+//!
+//! - [`partitions`], [`spill`]: rows by beneficiary, in memory or on disk;
+//! - [`final_action`]: claim versions -> the final-action claims;
+//! - [`episodes`]: one beneficiary's claims and one overlap group ->
+//!   episode drafts and ledgers, with [`eligibility`] and [`risk`];
+//! - [`pricing`]: periods, targets, caps and floors, gain or loss, provider
+//!   limits; [`settle`]: participants settled across their episodes;
+//! - [`reconcile`]: the run that ties these together.
+
+pub mod eligibility;
+pub mod episodes;
+pub mod final_action;
+pub mod partitions;
+pub mod pricing;
+pub mod reconcile;
+pub mod risk;
+pub mod settle;
+pub mod spill;

@@ -1,0 +1,144 @@
+//! Rows routed by a hash of the beneficiary into partitions, so each
+//! beneficiary's rows land in exactly one partition and partitions can be
+//! built in parallel, or held on disk and built one at a time.
+
+use std::hash::{Hash, Hasher};
+
+use crate::engine::reconcile::{Accounting, BeneficiaryRows, Reject};
+use crate::input::claims::{RowOutcome, VersionKey};
+use crate::model::ClaimLine;
+
+/// The partition of a beneficiary among `partitions`. The hash has no
+/// random keys, so the routing is the same on every run and machine.
+pub fn partition_of(beneficiary_id: &str, partitions: usize) -> usize {
+    let mut hasher = rustc_hash::FxHasher::default();
+    beneficiary_id.hash(&mut hasher);
+    (hasher.finish() % partitions as u64) as usize
+}
+
+/// What one chunk of a claims file yields: its rows by partition, its
+/// rejected rows and its row accounting.
+#[derive(Debug)]
+pub struct ChunkRows {
+    /// Rows per partition.
+    pub partitions: Vec<BeneficiaryRows>,
+    /// Rows rejected by a row check.
+    pub rejects: Vec<Reject>,
+    /// Read, rejected and after-cutoff rows.
+    pub accounting: Accounting,
+    /// Rows read.
+    pub rows: u64,
+    last: Option<(std::sync::Arc<str>, usize)>,
+    /// Rows a partition is expected to receive: reserved at its first row,
+    /// so partitions do not grow (and copy) row by row.
+    expected: usize,
+}
+
+impl ChunkRows {
+    /// An empty chunk result over `partitions` partitions, for about
+    /// `expected_rows` rows in all.
+    pub fn new(partitions: usize, expected_rows: usize) -> ChunkRows {
+        ChunkRows {
+            partitions: (0..partitions)
+                .map(|_| BeneficiaryRows::default())
+                .collect(),
+            rejects: Vec::new(),
+            accounting: Accounting::default(),
+            rows: 0,
+            last: None,
+            expected: expected_rows / partitions.max(1),
+        }
+    }
+
+    /// The partition of a beneficiary, remembering the last one: a file's
+    /// rows of one beneficiary usually come together.
+    fn slot(&mut self, beneficiary_id: &std::sync::Arc<str>) -> usize {
+        match &self.last {
+            Some((last, slot)) if last == beneficiary_id => *slot,
+            _ => {
+                let slot = partition_of(beneficiary_id, self.partitions.len());
+                self.last = Some((beneficiary_id.clone(), slot));
+                slot
+            }
+        }
+    }
+
+    /// Accounts for one row of file `file` and routes it.
+    pub fn add(&mut self, file: u32, outcome: RowOutcome) {
+        self.rows += 1;
+        let accounting = &mut self.accounting;
+        match outcome {
+            RowOutcome::Line(line) => {
+                accounting.read.add(line.allowed);
+                let slot = self.slot(&line.beneficiary_id);
+                let lines = &mut self.partitions[slot].lines;
+                if lines.capacity() == 0 {
+                    lines.reserve(self.expected);
+                }
+                lines.push(line);
+            }
+            RowOutcome::Rejected(row) => {
+                accounting.read.add(row.amount);
+                accounting.count_reject(row.reason, row.amount);
+                if let Some(version) = row.version {
+                    let slot = self.slot(&version.beneficiary_id);
+                    self.partitions[slot].tainted.push(version);
+                }
+                self.rejects.push(Reject {
+                    file,
+                    row: row.source.row,
+                    reason: row.reason,
+                    record: row.raw,
+                });
+            }
+            RowOutcome::AfterCutoff { amount } => {
+                accounting.read.add(amount);
+                accounting.after_cutoff.add(amount);
+            }
+        }
+    }
+}
+
+/// Partitions held in memory, with an estimate of the memory they use.
+/// Each partition keeps its chunks' rows as they came (segments) instead of
+/// copying them into one vector.
+#[derive(Debug)]
+pub struct Partitions {
+    /// Rows per partition, one segment per chunk that had any.
+    pub parts: Vec<Vec<BeneficiaryRows>>,
+    /// Estimated bytes held.
+    pub bytes: u64,
+}
+
+/// Estimated memory of one claim line: the struct and its share of text.
+pub const LINE_BYTES: u64 = (std::mem::size_of::<ClaimLine>() + 16) as u64;
+/// Estimated memory of one tainted version key.
+pub const KEY_BYTES: u64 = (std::mem::size_of::<VersionKey>() + 16) as u64;
+
+impl Partitions {
+    /// `count` empty partitions.
+    pub fn new(count: usize) -> Partitions {
+        Partitions {
+            parts: (0..count).map(|_| Vec::new()).collect(),
+            bytes: 0,
+        }
+    }
+
+    /// Moves a chunk's rows into the partitions.
+    pub fn absorb(&mut self, chunk: &mut ChunkRows) {
+        for (part, rows) in self.parts.iter_mut().zip(&mut chunk.partitions) {
+            if rows.lines.is_empty() && rows.tainted.is_empty() {
+                continue;
+            }
+            self.bytes +=
+                rows.lines.len() as u64 * LINE_BYTES + rows.tainted.len() as u64 * KEY_BYTES;
+            part.push(std::mem::take(rows));
+        }
+    }
+
+    /// Takes every partition's rows out, leaving them empty.
+    pub fn drain(&mut self) -> Vec<Vec<BeneficiaryRows>> {
+        self.bytes = 0;
+        self.parts.iter_mut().map(std::mem::take).collect()
+    }
+}

@@ -1,0 +1,496 @@
+//! Pricing and provider reconciliation (contract section 3): periods,
+//! targets with the `*` fallback and discount, the high-cost cap, gain or
+//! loss, and stop-gain / stop-loss per provider.
+//!
+//! These are the global steps. They see one figure per episode, never a
+//! claim line, which keeps them small and lets a later run price the same
+//! episodes again without reading claims.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::config::definitions::{EpisodeDefinition, PeriodDate, Pricing};
+use crate::config::prices::TargetPrices;
+use crate::config::risk_factors::RiskFactors;
+use crate::engine::eligibility::CancelReason;
+use crate::engine::risk::Levels;
+use crate::model::Date;
+use crate::model::money::Money;
+
+/// What the global steps need of an episode type: its id and pricing. They
+/// never see triggers or windows, which is what lets `reprice` run from an
+/// earlier run's outputs without the definitions' claim rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypePricing {
+    /// Episode type.
+    pub id: String,
+    /// Post-discharge days of its window: an episode's anchor end is its
+    /// end less `post_days − 1`, which `period_date = "anchor_end"` needs.
+    pub post_days: u32,
+    /// How its episodes are priced.
+    pub pricing: Pricing,
+}
+
+impl TypePricing {
+    /// The pricing view of each definition, in the same order.
+    pub fn of(definitions: &[EpisodeDefinition]) -> Vec<TypePricing> {
+        definitions
+            .iter()
+            .map(|d| TypePricing {
+                id: d.id.clone(),
+                post_days: d.window.post_days,
+                pricing: d.pricing.clone(),
+            })
+            .collect()
+    }
+
+    /// The anchor end of an episode of this type that ends on `end`.
+    pub fn anchor_end(&self, end: Date) -> Date {
+        end.checked_sub_days(chrono::Days::new(u64::from(
+            self.post_days.saturating_sub(1),
+        )))
+        .unwrap_or(Date::MIN)
+    }
+}
+
+/// What pricing needs of an episode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpisodeFigures {
+    /// `TYPE:beneficiary:anchor claim_id`.
+    pub episode_id: String,
+    /// Index of its episode type in the run's (id-sorted) types.
+    pub episode_type: usize,
+    /// The beneficiary.
+    pub beneficiary_id: Arc<str>,
+    /// The provider it is attributed to.
+    pub provider_id: Arc<str>,
+    /// The anchor claim.
+    pub anchor_claim_id: Arc<str>,
+    /// From the trigger code.
+    pub price_group: String,
+    /// First day.
+    pub start: Date,
+    /// Last day.
+    pub end: Date,
+    /// Last day of the anchor.
+    pub anchor_end: Date,
+    /// Why eligibility canceled it; `None`, it stands.
+    pub cancel: Option<CancelReason>,
+    /// Risk factors and levels; `None` without `[risk]` or when canceled.
+    pub risk_levels: Option<Levels>,
+    /// Ledger rows.
+    pub claim_lines: u64,
+    /// Actual spending.
+    pub actual: Money,
+}
+
+/// What became of an episode at pricing: `status` in `episodes.csv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// Priced: a target and a gain or loss.
+    Priced,
+    /// No target price row for its type, provider, group and period.
+    NoTargetPrice,
+    /// A risk factor without a level or a multiplier row.
+    NoRiskFactor,
+    /// Canceled by eligibility.
+    Canceled,
+}
+
+impl Status {
+    /// Every status, in the order `summary.json` counts them.
+    pub const ALL: [Status; 4] = [
+        Status::Priced,
+        Status::NoTargetPrice,
+        Status::NoRiskFactor,
+        Status::Canceled,
+    ];
+
+    /// The contract's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Priced => "priced",
+            Status::NoTargetPrice => "no_target_price",
+            Status::NoRiskFactor => "no_risk_factor",
+            Status::Canceled => "canceled",
+        }
+    }
+
+    /// Reads a status as `episodes.csv` writes it.
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.name() == text)
+    }
+}
+
+/// An episode with its price.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PricedEpisode {
+    /// The episode.
+    pub figures: EpisodeFigures,
+    /// `2026` or `2026Q3`, from the date `period_date` names.
+    pub period: String,
+    /// What became of it.
+    pub status: Status,
+    /// Actual spending after the high-cost cap and low-cost floor; `None`
+    /// when canceled.
+    pub capped: Option<Money>,
+    /// The target price row's value as read; `None` without a row or when
+    /// canceled.
+    pub target_price: Option<Decimal>,
+    /// The exact product of the risk factors' multipliers (1 without
+    /// `[risk]`); `None` when canceled or a factor has no level or row.
+    pub risk_multiplier: Option<Decimal>,
+    /// Effective target and gain or loss; `Some` exactly when priced.
+    pub priced: Option<Priced>,
+}
+
+/// The money of a priced episode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Priced {
+    /// Target price after the discount, rounded to cents.
+    pub target: Money,
+    /// Target minus capped spending: positive is owed to the provider.
+    pub gain_loss: Money,
+}
+
+/// Which stop-gain or stop-loss limit bound a provider's amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The net was within the limits.
+    None,
+    /// The net gain was cut to the stop-gain limit.
+    StopGain,
+    /// The net loss was cut to the stop-loss limit.
+    StopLoss,
+}
+
+impl Limit {
+    /// The contract's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::None => "none",
+            Limit::StopGain => "stop_gain",
+            Limit::StopLoss => "stop_loss",
+        }
+    }
+}
+
+/// One row of `providers.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderResult {
+    /// The provider.
+    pub provider_id: Arc<str>,
+    /// Index of its episode type in the run's (id-sorted) types.
+    pub episode_type: usize,
+    /// The period.
+    pub period: String,
+    /// Priced episodes.
+    pub episodes: u64,
+    /// Sum of effective targets.
+    pub target_total: Money,
+    /// Sum of actual spending.
+    pub actual_total: Money,
+    /// Sum of capped spending.
+    pub capped_total: Money,
+    /// Sum of gains and losses.
+    pub gain_loss_total: Money,
+    /// The limit that applied.
+    pub limit: Limit,
+    /// What is settled.
+    pub reconciliation_amount: Money,
+}
+
+/// A product of the contract that a decimal cannot hold exactly. The
+/// engine refuses it rather than round where the contract does not.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "episode {episode_id}: {what} cannot be computed exactly (it needs more than a decimal's 28 digits); expected risk multipliers and prices with fewer decimal places"
+)]
+pub struct InexactError {
+    /// The episode.
+    pub episode_id: String,
+    /// Which product.
+    pub what: &'static str,
+}
+
+/// `a × b`, exactly, or `None` when the product needs more digits than a
+/// decimal holds (the decimal type would round it silently).
+pub fn exact_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let (a, b) = (a.normalize(), b.normalize());
+    let product = a.checked_mul(b)?;
+    (product.scale() == a.scale() + b.scale() || product.is_zero()).then_some(product)
+}
+
+/// Prices every episode. `episodes` may be in any order; the result is in
+/// the same order. `risk` is needed when a type has `[risk]`; without it
+/// such episodes have no multiplier rows (`no_risk_factor`).
+pub fn price(
+    episodes: Vec<EpisodeFigures>,
+    types: &[TypePricing],
+    prices: &TargetPrices,
+    risk: Option<&RiskFactors>,
+) -> Result<Vec<PricedEpisode>, InexactError> {
+    let periods: Vec<String> = episodes
+        .iter()
+        .map(|e| {
+            let pricing = &types[e.episode_type].pricing;
+            let date = match pricing.period_date {
+                PeriodDate::EpisodeEnd => e.end,
+                PeriodDate::AnchorEnd => e.anchor_end,
+            };
+            pricing.period.of(date)
+        })
+        .collect();
+    let bounds = spending_bounds(&episodes, &periods, types);
+    episodes
+        .into_iter()
+        .zip(periods)
+        .zip(bounds)
+        .map(|((figures, period), bounds)| {
+            if figures.cancel.is_some() {
+                return Ok(PricedEpisode {
+                    figures,
+                    period,
+                    status: Status::Canceled,
+                    capped: None,
+                    target_price: None,
+                    risk_multiplier: None,
+                    priced: None,
+                });
+            }
+            let episode_type = &types[figures.episode_type];
+            let capped = bounds.apply(figures.actual);
+            let target_price = prices.lookup(
+                &episode_type.id,
+                &figures.provider_id,
+                &figures.price_group,
+                &period,
+            );
+            let risk_multiplier =
+                multiplier(&episode_type.id, figures.risk_levels.as_deref(), risk).map_err(
+                    |what| InexactError {
+                        episode_id: figures.episode_id.clone(),
+                        what,
+                    },
+                )?;
+            let (status, priced) = match (target_price, risk_multiplier) {
+                (None, _) => (Status::NoTargetPrice, None),
+                (Some(_), None) => (Status::NoRiskFactor, None),
+                (Some(price), Some(risk)) => {
+                    let inexact = || InexactError {
+                        episode_id: figures.episode_id.clone(),
+                        what: "the effective target (price × risk × (1 − discount))",
+                    };
+                    let target = exact_mul(price, risk)
+                        .and_then(|t| exact_mul(t, Decimal::ONE - episode_type.pricing.discount))
+                        .ok_or_else(inexact)?;
+                    let target = Money::round_half_away(target);
+                    let priced = Priced {
+                        target,
+                        gain_loss: target - capped,
+                    };
+                    (Status::Priced, Some(priced))
+                }
+            };
+            Ok(PricedEpisode {
+                figures,
+                period,
+                status,
+                capped: Some(capped),
+                target_price,
+                risk_multiplier,
+                priced,
+            })
+        })
+        .collect()
+}
+
+/// Rule 3.2: the exact product of the factors' multipliers, `1` without
+/// `[risk]`; `Ok(None)` when a factor has no level or no row (or no risk
+/// factors file was given); `Err` when the product is not exact.
+fn multiplier(
+    episode_type: &str,
+    levels: Option<&[(String, Option<String>)]>,
+    risk: Option<&RiskFactors>,
+) -> Result<Option<Decimal>, &'static str> {
+    let Some(levels) = levels else {
+        return Ok(Some(Decimal::ONE));
+    };
+    let mut product = Decimal::ONE;
+    for (factor, level) in levels {
+        let row = level
+            .as_deref()
+            .and_then(|level| risk?.lookup(episode_type, factor, level));
+        let Some(multiplier) = row else {
+            return Ok(None);
+        };
+        product = exact_mul(product, multiplier).ok_or("the risk multiplier")?;
+    }
+    Ok(Some(product))
+}
+
+/// The high-cost cap and low-cost floor of an episode's `(type, price
+/// group, period)`, where its type has them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Bounds {
+    floor: Option<Money>,
+    cap: Option<Money>,
+}
+
+impl Bounds {
+    /// Capped spending: `max(floor, min(actual, cap))`.
+    fn apply(self, actual: Money) -> Money {
+        let capped = self.cap.map_or(actual, |cap| actual.min(cap));
+        self.floor.map_or(capped, |floor| capped.max(floor))
+    }
+}
+
+/// Rule 3.3: for each episode, the cap and floor of its `(type, price
+/// group, period)`: the actuals at ranks `ceil(p/100 · n)` and `ceil(q/100 ·
+/// n)` of the sorted actuals of the group's `n` episodes that are not
+/// canceled, priced or not.
+fn spending_bounds(
+    episodes: &[EpisodeFigures],
+    periods: &[String],
+    types: &[TypePricing],
+) -> Vec<Bounds> {
+    let group_of = |i: usize| {
+        (
+            episodes[i].episode_type,
+            episodes[i].price_group.as_str(),
+            periods[i].as_str(),
+        )
+    };
+    let bounded = |pricing: &Pricing| {
+        pricing.high_cost_percentile.is_some() || pricing.low_cost_percentile.is_some()
+    };
+    let mut groups: BTreeMap<(usize, &str, &str), Vec<Money>> = BTreeMap::new();
+    for (i, episode) in episodes.iter().enumerate() {
+        if episode.cancel.is_none() && bounded(&types[episode.episode_type].pricing) {
+            groups.entry(group_of(i)).or_default().push(episode.actual);
+        }
+    }
+    let bounds: BTreeMap<(usize, &str, &str), Bounds> = groups
+        .into_iter()
+        .map(|(key, mut actuals)| {
+            let pricing = &types[key.0].pricing;
+            actuals.sort_unstable();
+            let at = |percentile: Decimal| actuals[cap_rank(percentile, actuals.len()) - 1];
+            let bounds = Bounds {
+                floor: pricing.low_cost_percentile.map(at),
+                cap: pricing.high_cost_percentile.map(at),
+            };
+            (key, bounds)
+        })
+        .collect();
+    (0..episodes.len())
+        .map(|i| bounds.get(&group_of(i)).copied().unwrap_or_default())
+        .collect()
+}
+
+/// `ceil(p/100 · n)`, exactly; at least 1 and at most `n` for `p` in
+/// `(0, 100]` and `n >= 1`.
+fn cap_rank(percentile: Decimal, n: usize) -> usize {
+    let rank = (percentile * Decimal::from(n) / Decimal::ONE_HUNDRED).ceil();
+    // The clamp only guards the proven range above.
+    usize::try_from(rank.mantissa() / 10i128.pow(rank.scale()))
+        .unwrap_or(n)
+        .clamp(1, n)
+}
+
+/// Rule 3.5: one row per `(provider, type, period)` with priced episodes,
+/// sorted by provider id, episode type id and period.
+pub fn reconcile_providers(
+    episodes: &[PricedEpisode],
+    types: &[TypePricing],
+) -> Vec<ProviderResult> {
+    let mut rows: BTreeMap<(&str, &str, &str), ProviderResult> = BTreeMap::new();
+    for episode in episodes {
+        let Some(priced) = episode.priced else {
+            continue;
+        };
+        let figures = &episode.figures;
+        let key = (
+            &*figures.provider_id,
+            types[figures.episode_type].id.as_str(),
+            episode.period.as_str(),
+        );
+        // Priced episodes always have capped spending.
+        let capped = episode.capped.unwrap_or(figures.actual);
+        let row = rows.entry(key).or_insert_with(|| ProviderResult {
+            provider_id: figures.provider_id.clone(),
+            episode_type: figures.episode_type,
+            period: episode.period.clone(),
+            episodes: 0,
+            target_total: Money::ZERO,
+            actual_total: Money::ZERO,
+            capped_total: Money::ZERO,
+            gain_loss_total: Money::ZERO,
+            limit: Limit::None,
+            reconciliation_amount: Money::ZERO,
+        });
+        row.episodes += 1;
+        row.target_total += priced.target;
+        row.actual_total += figures.actual;
+        row.capped_total += capped;
+        row.gain_loss_total += priced.gain_loss;
+    }
+    rows.into_values()
+        .map(|mut row| {
+            let pricing = &types[row.episode_type].pricing;
+            (row.limit, row.reconciliation_amount) = apply_limits(
+                row.gain_loss_total,
+                row.target_total,
+                pricing.stop_gain,
+                pricing.stop_loss,
+            );
+            row
+        })
+        .collect()
+}
+
+/// Stop-gain and stop-loss (rules 3.5 and 3.6): `amount` limited to at most
+/// `stop_gain × target_total` and at least `−stop_loss × target_total`,
+/// each limit rounded to cents and binding only when the amount is strictly
+/// beyond it; with the limit that bound.
+pub fn apply_limits(
+    amount: Money,
+    target_total: Money,
+    stop_gain: Option<Decimal>,
+    stop_loss: Option<Decimal>,
+) -> (Limit, Money) {
+    // A limit too large for a decimal binds nothing.
+    let limit_of = |share: Decimal| {
+        let target = target_total.to_decimal()?;
+        share.checked_mul(target).map(Money::round_half_away)
+    };
+    let gain_cap = stop_gain.and_then(limit_of);
+    let loss_floor = stop_loss.and_then(limit_of).map(|limit| -limit);
+    match (gain_cap, loss_floor) {
+        (Some(cap), _) if amount > cap => (Limit::StopGain, cap),
+        (_, Some(floor)) if amount < floor => (Limit::StopLoss, floor),
+        _ => (Limit::None, amount),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn cap_rank_is_exact() {
+        let p = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(cap_rank(p("80"), 5), 4);
+        assert_eq!(cap_rank(p("99"), 5), 5);
+        assert_eq!(cap_rank(p("99"), 100), 99);
+        assert_eq!(cap_rank(p("99"), 101), 100);
+        assert_eq!(cap_rank(p("100"), 7), 7);
+        assert_eq!(cap_rank(p("0.001"), 3), 1);
+        assert_eq!(cap_rank(p("50"), 1), 1);
+        assert_eq!(cap_rank(p("50"), 4), 2);
+        assert_eq!(cap_rank(p("33.3"), 10), 4);
+    }
+}

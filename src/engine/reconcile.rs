@@ -1,0 +1,803 @@
+//! One reconciliation run, end to end: read claims in parallel chunks (or
+//! row by row for other formats), route them by beneficiary into partitions
+//! (spilled to disk past the memory limit), resolve final action and build
+//! episodes per beneficiary in parallel, then price episodes and reconcile
+//! providers.
+//!
+//! The per-beneficiary step is [`reconcile_beneficiary`], a pure function;
+//! everything before it only routes rows, and everything after it sees
+//! episode-level figures. Every output is sorted on the contract's keys
+//! before it leaves here, so thread count and arrival order cannot change a
+//! byte.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::config::definitions::{AGE_FACTOR, EpisodeDefinition, OverlapGroup};
+use crate::config::fingerprint::RunRecord;
+use crate::config::prices::TargetPrices;
+use crate::config::risk_factors::RiskFactors;
+use crate::config::settlement::{Participants, Settlement};
+use crate::engine::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
+use crate::engine::final_action::{self, Tally, VersionReject};
+use crate::engine::partitions::{ChunkRows, Partitions};
+use crate::engine::pricing::{
+    self, EpisodeFigures, InexactError, PricedEpisode, ProviderResult, TypePricing,
+};
+use crate::engine::settle::{self, Settled};
+use crate::engine::spill::Spill;
+use crate::input::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
+use crate::input::claims::{self, Chunking, RejectReason, VersionKey};
+use crate::input::formats::{ClaimsFormat, rif};
+use crate::model::money::Money;
+use crate::model::{ClaimLine, Date};
+use crate::runtime::progress::Progress;
+
+/// Everything a run reads, already loaded and validated except the claims.
+#[derive(Debug)]
+pub struct Inputs {
+    /// Claims files in reading order (folders already expanded).
+    pub claims: Vec<PathBuf>,
+    /// Episode types, sorted by id.
+    pub definitions: Vec<EpisodeDefinition>,
+    /// Target prices.
+    pub prices: TargetPrices,
+    /// Run-out cutoff: versions processed after it are not yet received.
+    pub as_of: Option<Date>,
+    /// Make the first rejected row a fatal error.
+    pub strict: bool,
+    /// Parsed claims beyond this many bytes (estimated) are spilled to disk
+    /// and built one partition at a time; `None`, never spill.
+    pub memory_limit: Option<u64>,
+    /// Where spill files go (a folder on a real disk: spilling into a
+    /// memory-backed temporary folder would defeat the limit).
+    pub spill_dir: PathBuf,
+    /// The claims files' format.
+    pub format: ClaimsFormat,
+    /// Beneficiaries files in reading order (folders already expanded);
+    /// empty without `--beneficiaries`.
+    pub beneficiaries: Vec<PathBuf>,
+    /// The beneficiaries files' format (`--beneficiaries-format`).
+    pub beneficiaries_format: BeneficiariesFormat,
+    /// Risk factor multipliers, needed when a definition has `[risk]`.
+    pub risk_factors: Option<RiskFactors>,
+    /// Participants and their settlement tracks, to settle per participant.
+    pub settlement: Option<SettlementInputs>,
+}
+
+/// `--participants` and `--settlement`, which are given together.
+#[derive(Debug)]
+pub struct SettlementInputs {
+    /// Which track and quality score each provider has per period.
+    pub participants: Participants,
+    /// The tracks.
+    pub settlement: Settlement,
+}
+
+impl Inputs {
+    /// Inputs with the defaults: no cutoff, not strict, no memory limit,
+    /// spill files (never needed then) in the system's temporary folder.
+    pub fn new(
+        claims: Vec<PathBuf>,
+        definitions: Vec<EpisodeDefinition>,
+        prices: TargetPrices,
+    ) -> Inputs {
+        Inputs {
+            claims,
+            definitions,
+            prices,
+            as_of: None,
+            strict: false,
+            memory_limit: None,
+            spill_dir: std::env::temp_dir(),
+            format: ClaimsFormat::Canonical,
+            beneficiaries: Vec::new(),
+            beneficiaries_format: BeneficiariesFormat::Canonical,
+            risk_factors: None,
+            settlement: None,
+        }
+    }
+}
+
+/// A run that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A claims file could not be read.
+    #[error(transparent)]
+    Claims(#[from] claims::Error),
+    /// Spill files could not be written or read back.
+    #[error("spilling to disk under {dir}: {source}")]
+    Spill {
+        /// The folder spill files go to.
+        dir: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// A beneficiaries file could not be read.
+    #[error(transparent)]
+    Beneficiaries(#[from] beneficiaries::Error),
+    /// The definitions ask for inputs the run was not given.
+    #[error("{file}: key `{key}`: {problem}")]
+    Configuration {
+        /// The definition file.
+        file: PathBuf,
+        /// The key that asks for the input.
+        key: String,
+        /// What is missing and what was expected.
+        problem: String,
+    },
+    /// A price the contract asks for cannot be computed exactly.
+    #[error(transparent)]
+    Inexact(#[from] InexactError),
+    /// `--strict` met a rejected row.
+    #[error(
+        "{file}: row {row}: rejected ({reason}) and --strict is set; expected no rejected rows; the row reads {record:?}"
+    )]
+    Strict {
+        /// The file as given.
+        file: String,
+        /// Its line.
+        row: u64,
+        /// The reject reason.
+        reason: &'static str,
+        /// The row's text.
+        record: String,
+    },
+}
+
+/// An input row that could not be used: a row of `rejects.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// Index of the file in [`Reconciliation::files`].
+    pub file: u32,
+    /// 1-based line of the record.
+    pub row: u64,
+    /// Why.
+    pub reason: RejectReason,
+    /// The record as written, without its line end.
+    pub record: Box<[u8]>,
+}
+
+/// The "nothing is lost" accounting of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Accounting {
+    /// Every data row read.
+    pub read: Tally,
+    /// Rows that could not be used.
+    pub rejected: Tally,
+    /// Rows of versions processed after `--as-of`.
+    pub after_cutoff: Tally,
+    /// Rows of final-action voids.
+    pub void: Tally,
+    /// Rows of versions a later one replaced.
+    pub superseded: Tally,
+    /// Rows of final-action versions.
+    pub final_action: Tally,
+    /// Rejected rows per reason.
+    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
+    /// Per definition (same order as the definitions).
+    pub types: Vec<TypeTally>,
+}
+
+impl Accounting {
+    /// Counts one rejected row.
+    pub fn count_reject(&mut self, reason: RejectReason, amount: Money) {
+        self.rejected.add(amount);
+        *self.rejected_by_reason.entry(reason).or_default() += 1;
+    }
+
+    /// Adds another part of the run's accounting (a chunk's, a
+    /// beneficiary's) to this one.
+    pub fn merge(&mut self, other: &Accounting) {
+        for (total, part) in [
+            (&mut self.read, other.read),
+            (&mut self.rejected, other.rejected),
+            (&mut self.after_cutoff, other.after_cutoff),
+            (&mut self.void, other.void),
+            (&mut self.superseded, other.superseded),
+            (&mut self.final_action, other.final_action),
+        ] {
+            total.merge(part);
+        }
+        for (reason, count) in &other.rejected_by_reason {
+            *self.rejected_by_reason.entry(*reason).or_default() += count;
+        }
+        for (total, part) in self.types.iter_mut().zip(&other.types) {
+            total.merge(*part);
+        }
+    }
+}
+
+/// The result of a run, sorted and ready to write.
+#[derive(Debug)]
+pub struct Reconciliation {
+    /// The input files as given, in reading order: the claims files, then
+    /// the beneficiaries files.
+    pub files: Vec<String>,
+    /// How many of `files` are claims files.
+    pub claim_files: usize,
+    /// Episode types and their pricing, sorted by id.
+    pub types: Vec<TypePricing>,
+    /// Every episode, by episode id.
+    pub episodes: Vec<PricedEpisode>,
+    /// Each episode's ledger rows (same order as `episodes`).
+    pub ledgers: Vec<Vec<LedgerLine>>,
+    /// Provider rows, by provider, type and period.
+    pub providers: Vec<ProviderResult>,
+    /// Rejected rows, by file name then row.
+    pub rejects: Vec<Reject>,
+    /// Row and money accounting.
+    pub accounting: Accounting,
+    /// The cutoff the run used.
+    pub as_of: Option<Date>,
+    /// The beneficiaries rows' accounting; `None` without `--beneficiaries`.
+    pub beneficiaries: Option<BeneficiaryCounts>,
+    /// Participant settlement; `None` without `--participants`.
+    pub participants: Option<Settled>,
+    /// What the run was made with, for later true-ups and repricing.
+    pub run: RunRecord,
+}
+
+/// What became of the beneficiaries rows: `beneficiaries` in `summary.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BeneficiaryCounts {
+    /// Every data row read.
+    pub read: u64,
+    /// Rows accepted as months of enrollment.
+    pub accepted: u64,
+    /// Rejected rows per reason.
+    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
+}
+
+impl BeneficiaryCounts {
+    /// Rows rejected.
+    pub fn rejected(&self) -> u64 {
+        self.rejected_by_reason.values().sum()
+    }
+}
+
+impl Reconciliation {
+    /// How many episodes have a target price.
+    pub fn priced_episodes(&self) -> usize {
+        self.episodes.iter().filter(|e| e.priced.is_some()).count()
+    }
+
+    /// The net of every provider's reconciliation amount: what the run
+    /// settles in all.
+    pub fn net_reconciliation(&self) -> Money {
+        self.providers.iter().map(|p| p.reconciliation_amount).sum()
+    }
+}
+
+/// The claims files a list of paths names: a file as itself, a folder as
+/// its `*.csv` files in name order.
+pub fn expand_claim_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Error> {
+    let mut files = Vec::new();
+    for path in paths {
+        let io_error = |source| claims::Error::Io {
+            path: path.clone(),
+            source,
+        };
+        if path.is_dir() {
+            let found = crate::input::folders::files_in(path, "csv").map_err(io_error)?;
+            if found.is_empty() {
+                let none = std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the folder holds no *.csv file",
+                );
+                return Err(io_error(none));
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// One beneficiary's rows, as routed from the readers.
+#[derive(Debug, Default)]
+pub struct BeneficiaryRows {
+    /// Rows that passed the row checks.
+    pub lines: Vec<ClaimLine>,
+    /// Versions that had a row rejected by a row check.
+    pub tainted: Vec<VersionKey>,
+}
+
+/// Splits one partition's rows into its beneficiaries' rows (in no
+/// particular order: every output is sorted later).
+fn by_beneficiary(segments: Vec<BeneficiaryRows>) -> impl Iterator<Item = BeneficiaryRows> {
+    let mut groups: rustc_hash::FxHashMap<Arc<str>, BeneficiaryRows> = Default::default();
+    for part in segments {
+        for line in part.lines {
+            let group = groups.entry(line.beneficiary_id.clone()).or_default();
+            group.lines.push(line);
+        }
+        for key in part.tainted {
+            let group = groups.entry(key.beneficiary_id.clone()).or_default();
+            group.tainted.push(key);
+        }
+    }
+    groups.into_values()
+}
+
+/// What one beneficiary contributes to the run.
+#[derive(Debug, Default)]
+pub struct BeneficiaryResult {
+    /// Episodes per definition index.
+    pub episodes: Vec<(usize, EpisodeDraft)>,
+    /// Per-type figures, one per definition.
+    pub types: Vec<TypeTally>,
+    /// Rows rejected by version checks.
+    pub rejects: Vec<VersionReject>,
+    /// Void rows.
+    pub void: Tally,
+    /// Superseded rows.
+    pub superseded: Tally,
+    /// Final-action rows.
+    pub final_action: Tally,
+}
+
+/// The run's episode types, with their overlap groups worked out once.
+#[derive(Debug)]
+pub struct EpisodeTypes<'d> {
+    definitions: &'d [EpisodeDefinition],
+    /// Each overlap group's definition indices, in id order.
+    groups: Vec<Vec<usize>>,
+}
+
+impl<'d> EpisodeTypes<'d> {
+    /// Groups `definitions` (sorted by id) by their overlap group.
+    pub fn new(definitions: &'d [EpisodeDefinition]) -> Self {
+        let mut groups: BTreeMap<&OverlapGroup, Vec<usize>> = BTreeMap::new();
+        for (index, definition) in definitions.iter().enumerate() {
+            groups
+                .entry(&definition.overlap_group)
+                .or_default()
+                .push(index);
+        }
+        EpisodeTypes {
+            definitions,
+            groups: groups.into_values().collect(),
+        }
+    }
+}
+
+/// Final action and every episode type for one beneficiary: a pure function
+/// of its rows, its enrollment and the definitions.
+pub fn reconcile_beneficiary(
+    rows: BeneficiaryRows,
+    types: &EpisodeTypes<'_>,
+    enrollment: Option<&Beneficiaries>,
+) -> BeneficiaryResult {
+    let tainted: HashSet<_> = rows.tainted.iter().map(final_action::tainted_key).collect();
+    let resolved = final_action::resolve(rows.lines, &tainted);
+    let mut result = BeneficiaryResult {
+        rejects: resolved.rejects,
+        void: resolved.void,
+        superseded: resolved.superseded,
+        final_action: resolved.final_action,
+        types: vec![TypeTally::default(); types.definitions.len()],
+        ..BeneficiaryResult::default()
+    };
+    let Some(first) = resolved.claims.first() else {
+        return result;
+    };
+    let beneficiary = episodes::Beneficiary {
+        enrollee: enrollment.and_then(|e| e.enrollees.get(&*first.head().beneficiary_id)),
+    };
+    for group in &types.groups {
+        let members: Vec<&EpisodeDefinition> =
+            group.iter().map(|&i| &types.definitions[i]).collect();
+        let (drafts, tallies) = episodes::build_group(&resolved.claims, &members, beneficiary);
+        result
+            .episodes
+            .extend(drafts.into_iter().map(|(member, d)| (group[member], d)));
+        for (&index, tally) in group.iter().zip(tallies) {
+            result.types[index] = tally;
+        }
+    }
+    result
+}
+
+/// About how many bytes a canonical claim line takes in a file, to size a
+/// chunk's partitions ahead.
+const LINE_BYTES_IN_CSV: usize = 110;
+
+/// Rows of a format read row by row that are routed to partitions at once.
+const SEQUENTIAL_BATCH_ROWS: u64 = 1 << 16;
+
+/// Runs a whole reconciliation.
+pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
+    run_with_progress(inputs, &Progress::new(false, 0))
+}
+
+/// [`run`], reporting rows read and phases to `progress`.
+pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconciliation, Error> {
+    let Inputs {
+        claims: paths,
+        definitions,
+        prices,
+        as_of,
+        strict,
+        memory_limit,
+        spill_dir,
+        format: claims_format,
+        beneficiaries: beneficiary_paths,
+        beneficiaries_format,
+        risk_factors,
+        settlement,
+    } = inputs;
+    let enrollment = load_enrollment(
+        &definitions,
+        &paths,
+        &beneficiary_paths,
+        beneficiaries_format,
+    )?;
+    check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())?;
+    let mut accounting = Accounting {
+        types: vec![TypeTally::default(); definitions.len()],
+        ..Accounting::default()
+    };
+    let mut rejects: Vec<Reject> = Vec::new();
+    let partition_count = (rayon::current_num_threads() * 16).max(64);
+    let mut partitions = Partitions::new(partition_count);
+    let mut spill: Option<Spill> = None;
+    let spill_error = |source| Error::Spill {
+        dir: spill_dir.clone(),
+        source,
+    };
+
+    progress.phase("reading claims");
+    // Moves one chunk's rows into the partitions, spilling them all when
+    // they pass the memory limit.
+    let mut absorb = |mut chunk: ChunkRows, bytes: u64| -> Result<(), Error> {
+        progress.add_rows(chunk.rows, bytes);
+        accounting.merge(&chunk.accounting);
+        rejects.append(&mut chunk.rejects);
+        partitions.absorb(&mut chunk);
+        if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
+            let spill = match &mut spill {
+                Some(spill) => spill,
+                None => spill.insert(Spill::new(&spill_dir, partition_count).map_err(spill_error)?),
+            };
+            tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
+            for (index, segments) in partitions.drain().into_iter().enumerate() {
+                for part in segments {
+                    spill
+                        .append(index, &part.lines, &part.tainted)
+                        .map_err(spill_error)?;
+                }
+            }
+        }
+        Ok(())
+    };
+    let chunking = Chunking::default();
+    let mut formats = Vec::with_capacity(paths.len());
+    for (file_index, path) in paths.iter().enumerate() {
+        let file = u32::try_from(file_index).unwrap_or(u32::MAX);
+        let format = claims_format.of_file(path)?;
+        formats.push(format);
+        tracing::info!(file = %path.display(), %format, "reading claims");
+        let new_chunk =
+            || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV);
+        let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
+        if format == ClaimsFormat::Canonical {
+            claims::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
+        } else if format == ClaimsFormat::Rif {
+            rif::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
+        } else {
+            // Other formats are read row by row, in batches of rows.
+            let mut chunk = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
+            let mut failure = None;
+            format.read_file(path, file, as_of, |outcome| {
+                chunk.add(file, outcome);
+                if chunk.rows >= SEQUENTIAL_BATCH_ROWS && failure.is_none() {
+                    let batch = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
+                    let full = std::mem::replace(&mut chunk, batch);
+                    failure = absorb(full, 0).err();
+                }
+            })?;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            absorb(chunk, bytes)?;
+        }
+    }
+    if let Some(spill) = &mut spill {
+        spill.finish().map_err(spill_error)?;
+        tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
+    }
+
+    progress.phase("building episodes");
+    let episode_types = EpisodeTypes::new(&definitions);
+    progress.set_work(partition_count as u64);
+    tracing::info!(partitions = partition_count, "building episodes");
+    let results: Vec<Vec<BeneficiaryResult>> = partitions
+        .drain()
+        .into_par_iter()
+        .enumerate()
+        .map(|(index, mut part)| {
+            if let Some(spill) = &spill {
+                let (lines, tainted) = spill.read(index).map_err(spill_error)?;
+                part.push(BeneficiaryRows { lines, tainted });
+            }
+            let built = by_beneficiary(part)
+                .map(|rows| reconcile_beneficiary(rows, &episode_types, enrollment.as_ref()))
+                .collect();
+            progress.add_work(1);
+            Ok(built)
+        })
+        .collect::<Result<_, Error>>()?;
+    drop(spill);
+    let results = results.into_iter().flatten();
+
+    let mut version_rejects: Vec<VersionReject> = Vec::new();
+    let mut drafts: Vec<(EpisodeFigures, Vec<LedgerLine>)> = Vec::new();
+    for result in results {
+        accounting.void.merge(result.void);
+        accounting.superseded.merge(result.superseded);
+        accounting.final_action.merge(result.final_action);
+        for (total, tally) in accounting.types.iter_mut().zip(result.types) {
+            total.merge(tally);
+        }
+        for reject in &result.rejects {
+            accounting.count_reject(reject.reason, reject.amount);
+        }
+        version_rejects.extend(result.rejects);
+        drafts.extend(
+            result
+                .episodes
+                .into_iter()
+                .map(|(index, draft)| split_draft(index, draft, &definitions)),
+        );
+    }
+    // By the contract's key; two episodes can share an id only when ids
+    // hold `:` (RULES 19b), and then the beneficiary tells them apart, so
+    // the order never depends on partitioning.
+    drafts.sort_by(|a, b| {
+        (&a.0.episode_id, &a.0.beneficiary_id).cmp(&(&b.0.episode_id, &b.0.beneficiary_id))
+    });
+    rejects.extend(fetch_raw(&paths, &formats, version_rejects)?);
+
+    let files: Vec<String> = paths
+        .iter()
+        .chain(&beneficiary_paths)
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut beneficiary_counts = None;
+    if let Some(enrollment) = enrollment {
+        beneficiary_counts = Some(BeneficiaryCounts {
+            read: enrollment.read,
+            accepted: enrollment.accepted,
+            rejected_by_reason: enrollment.rejected_by_reason,
+        });
+        // Claims files come first in reading order, so a beneficiaries
+        // reject is the first only when no claims row was rejected.
+        rejects.extend(enrollment.rejects.into_iter().map(|r| Reject {
+            file: r.file,
+            row: r.row,
+            reason: r.reason,
+            record: r.record,
+        }));
+    }
+    if strict {
+        let first = rejects
+            .iter()
+            .filter(|r| r.reason != RejectReason::ClaimHasRejectedRow)
+            .min_by_key(|r| (r.file, r.row));
+        if let Some(first) = first {
+            return Err(Error::Strict {
+                file: files[first.file as usize].clone(),
+                row: first.row,
+                reason: first.reason.name(),
+                record: String::from_utf8_lossy(&first.record).into_owned(),
+            });
+        }
+    }
+    rejects.sort_by(|a, b| (&files[a.file as usize], a.row).cmp(&(&files[b.file as usize], b.row)));
+
+    let (figures, ledgers): (Vec<_>, Vec<_>) = drafts.into_iter().unzip();
+    tracing::info!(episodes = figures.len(), "pricing");
+    let types = TypePricing::of(&definitions);
+    let episodes = pricing::price(figures, &types, &prices, risk_factors.as_ref())?;
+    let providers = pricing::reconcile_providers(&episodes, &types);
+    let participants = settlement
+        .as_ref()
+        .map(|s| settle::settle(&episodes, &s.participants, &s.settlement))
+        .transpose()?;
+    let run = RunRecord::of(&definitions, &prices).with_pricing_inputs(
+        risk_factors.as_ref(),
+        settlement
+            .as_ref()
+            .map(|s| (&s.participants, &s.settlement)),
+    );
+    Ok(Reconciliation {
+        files,
+        claim_files: paths.len(),
+        types,
+        episodes,
+        ledgers,
+        providers,
+        rejects,
+        accounting,
+        as_of,
+        beneficiaries: beneficiary_counts,
+        participants,
+        run,
+    })
+}
+
+/// Reads the beneficiaries files, after checking that every column the
+/// definitions name is in one of them; `None` without `--beneficiaries`,
+/// which is a fatal error when a definition needs enrollment.
+fn load_enrollment(
+    definitions: &[EpisodeDefinition],
+    claims: &[PathBuf],
+    paths: &[PathBuf],
+    format: BeneficiariesFormat,
+) -> Result<Option<Beneficiaries>, Error> {
+    let mut columns = beneficiaries::Columns {
+        extra_flags: Vec::new(),
+        attributes: Vec::new(),
+    };
+    // Each column a definition names, with the first file and key naming it.
+    let mut named: Vec<(&str, &Path, &'static str)> = Vec::new();
+    for definition in definitions {
+        if let Some(rules) = &definition.eligibility {
+            for (list, key) in [
+                (&rules.require, "eligibility.require"),
+                (&rules.exclude, "eligibility.exclude"),
+            ] {
+                for flag in list {
+                    named.push((flag, &definition.file, key));
+                    if !columns.extra_flags.contains(flag) {
+                        columns.extra_flags.push(flag.clone());
+                    }
+                }
+            }
+        }
+        if let Some(risk) = &definition.risk {
+            for factor in risk.factors.iter().filter(|f| f.name != AGE_FACTOR) {
+                named.push((&factor.name, &definition.file, "risk.factors"));
+                if !columns.attributes.contains(&factor.name) {
+                    columns.attributes.push(factor.name.clone());
+                }
+            }
+        }
+    }
+    if paths.is_empty() {
+        let needs = definitions.iter().find_map(|d| {
+            let key = if d.eligibility.is_some() {
+                "eligibility"
+            } else if d.risk.is_some() {
+                "risk"
+            } else {
+                return None;
+            };
+            Some((d, key))
+        });
+        return match needs {
+            Some((definition, key)) => Err(Error::Configuration {
+                file: definition.file.clone(),
+                key: key.to_owned(),
+                problem: format!(
+                    "[{key}] needs the beneficiaries' enrollment; expected --beneficiaries FILE"
+                ),
+            }),
+            None => Ok(None),
+        };
+    }
+    let first_file = u32::try_from(claims.len()).unwrap_or(u32::MAX);
+    let enrollment = beneficiaries::load(paths, first_file, &columns, format)?;
+    if let Some((column, file, key)) = named
+        .into_iter()
+        .find(|(column, ..)| !enrollment.columns_seen.contains(*column))
+    {
+        return Err(Error::Configuration {
+            file: file.to_owned(),
+            key: key.to_owned(),
+            problem: format!(
+                "names the beneficiaries column `{column}`, which no beneficiaries file has; expected a column of that name in one of them"
+            ),
+        });
+    }
+    Ok(Some(enrollment))
+}
+
+/// The checks of contract 1.4 and 1.6 that join definitions with the
+/// other inputs: `[risk]` needs risk factors, and settlement needs one kind
+/// of period across all types.
+fn check_configuration(
+    definitions: &[EpisodeDefinition],
+    risk_factors: Option<&RiskFactors>,
+    settlement: Option<&SettlementInputs>,
+) -> Result<(), Error> {
+    if risk_factors.is_none()
+        && let Some(definition) = definitions.iter().find(|d| d.risk.is_some())
+    {
+        return Err(Error::Configuration {
+            file: definition.file.clone(),
+            key: "risk".to_owned(),
+            problem: "[risk] needs risk factor multipliers; expected --risk-factors FILE".into(),
+        });
+    }
+    if settlement.is_some()
+        && let Some(first) = definitions.first()
+        && let Some(other) = definitions
+            .iter()
+            .find(|d| d.pricing.period != first.pricing.period)
+    {
+        return Err(Error::Configuration {
+            file: other.file.clone(),
+            key: "pricing.period".to_owned(),
+            problem: format!(
+                "settlement needs every definition to have the same period, and {} has {:?} where {} has {:?}; expected one kind of period",
+                other.id, other.pricing.period, first.id, first.pricing.period
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Splits a draft of the definition at `definition` into the figures
+/// pricing sees and its ledger.
+pub fn split_draft(
+    definition: usize,
+    draft: EpisodeDraft,
+    definitions: &[EpisodeDefinition],
+) -> (EpisodeFigures, Vec<LedgerLine>) {
+    let episode_id = format!(
+        "{}:{}:{}",
+        definitions[definition].id, draft.beneficiary_id, draft.anchor_claim_id
+    );
+    let figures = EpisodeFigures {
+        episode_id,
+        episode_type: definition,
+        beneficiary_id: draft.beneficiary_id,
+        provider_id: draft.provider_id,
+        anchor_claim_id: draft.anchor_claim_id,
+        price_group: draft.price_group,
+        start: draft.start,
+        end: draft.end,
+        anchor_end: draft.anchor_end,
+        cancel: draft.cancel,
+        risk_levels: draft.risk_levels,
+        claim_lines: draft.ledger.len() as u64,
+        actual: draft.actual,
+    };
+    (figures, draft.ledger)
+}
+
+/// The raw text of rows rejected by version checks, read again from their
+/// files (one pass per file that has any).
+fn fetch_raw(
+    paths: &[PathBuf],
+    formats: &[ClaimsFormat],
+    rejects: Vec<VersionReject>,
+) -> Result<Vec<Reject>, claims::Error> {
+    let mut by_file: BTreeMap<u32, Vec<VersionReject>> = BTreeMap::new();
+    for reject in rejects {
+        by_file.entry(reject.source.file).or_default().push(reject);
+    }
+    let mut out = Vec::new();
+    for (file, mut rows) in by_file {
+        rows.sort_by_key(|r| r.source.row);
+        let spots: Vec<(u64, u64)> = rows
+            .iter()
+            .map(|r| (r.source.row, r.source.offset))
+            .collect();
+        let raw = formats[file as usize].raw_rows(Path::new(&paths[file as usize]), &spots)?;
+        out.extend(rows.into_iter().zip(raw).map(|(r, record)| Reject {
+            file,
+            row: r.source.row,
+            reason: r.reason,
+            record,
+        }));
+    }
+    Ok(out)
+}

@@ -1,0 +1,127 @@
+//! Participant settlement (contract 3.6): each participant settled once
+//! across all its priced episodes, as TEAM and CJR settle a hospital: the
+//! reconciliation amount, adjusted by the quality score, limited by the
+//! track's stop-gain and stop-loss.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use crate::config::settlement::{Participants, Settlement, Track};
+use crate::engine::pricing::{InexactError, Limit, PricedEpisode, apply_limits, exact_mul};
+use crate::model::money::Money;
+
+/// One row of `participants.csv`: a participant's settlement for a period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParticipantResult {
+    /// The participant (a provider).
+    pub provider_id: Arc<str>,
+    /// The period.
+    pub period: String,
+    /// Its track that period.
+    pub track: String,
+    /// Its composite quality score, as read.
+    pub quality_score: String,
+    /// Priced episodes, all types.
+    pub episodes: u64,
+    /// Sum of effective targets.
+    pub target_total: Money,
+    /// Sum of capped spending.
+    pub capped_total: Money,
+    /// `target_total − capped_total`.
+    pub reconciliation_amount: Money,
+    /// The amount after the quality adjustment, rounded once.
+    pub quality_adjusted_amount: Money,
+    /// The track's limit that bound.
+    pub limit: Limit,
+    /// What is paid (positive) or repaid (negative).
+    pub net_payment_reconciliation_amount: Money,
+}
+
+/// Participant settlement of a run: `participants.csv` and its summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// By provider and period.
+    pub rows: Vec<ParticipantResult>,
+    /// `(provider, period)` pairs with priced episodes but no participants
+    /// row: not settled.
+    pub unsettled: u64,
+}
+
+/// Rule 3.6: settles each `(provider, period)` that has a participants row
+/// and a priced episode, across all episode types.
+pub fn settle(
+    episodes: &[PricedEpisode],
+    participants: &Participants,
+    settlement: &Settlement,
+) -> Result<Settled, InexactError> {
+    let mut totals: BTreeMap<(&str, &str), (u64, Money, Money)> = BTreeMap::new();
+    for episode in episodes {
+        let (Some(priced), Some(capped)) = (episode.priced, episode.capped) else {
+            continue;
+        };
+        let key = (&*episode.figures.provider_id, episode.period.as_str());
+        let total = totals.entry(key).or_insert((0, Money::ZERO, Money::ZERO));
+        total.0 += 1;
+        total.1 += priced.target;
+        total.2 += capped;
+    }
+    let mut settled = Settled::default();
+    for ((provider_id, period), (count, target_total, capped_total)) in totals {
+        let Some(participant) = participants.get(provider_id, period) else {
+            settled.unsettled += 1;
+            continue;
+        };
+        // A participants row names a track of the settlement file (checked
+        // when both were read).
+        let Some(track) = settlement.track(&participant.track) else {
+            settled.unsettled += 1;
+            continue;
+        };
+        let reconciliation_amount = target_total - capped_total;
+        let quality_adjusted_amount =
+            quality_adjusted(reconciliation_amount, participant.quality_score, track).ok_or_else(
+                || InexactError {
+                    episode_id: format!("participant {provider_id}, period {period}"),
+                    what: "the quality-adjusted amount",
+                },
+            )?;
+        let (limit, net) = apply_limits(
+            quality_adjusted_amount,
+            target_total,
+            track.stop_gain,
+            track.stop_loss,
+        );
+        settled.rows.push(ParticipantResult {
+            provider_id: provider_id.into(),
+            period: period.to_owned(),
+            track: participant.track.clone(),
+            quality_score: participant.quality_score_text.clone(),
+            episodes: count,
+            target_total,
+            capped_total,
+            reconciliation_amount,
+            quality_adjusted_amount,
+            limit,
+            net_payment_reconciliation_amount: net,
+        });
+    }
+    Ok(settled)
+}
+
+/// The quality adjustment of rule 3.6: a gain reduced by `quality_gain ×
+/// (100 − s)/100`, a loss by `quality_loss × s/100`, rounded to cents once.
+/// `None` when a product cannot be held exactly (rates and scores have at
+/// most 10 decimal places, so only absurd amounts get there).
+fn quality_adjusted(amount: Money, score: Decimal, track: &Track) -> Option<Money> {
+    let hundred = Decimal::ONE_HUNDRED;
+    let share = match amount.cmp(&Money::ZERO) {
+        Ordering::Greater => exact_mul(track.quality_gain, hundred - score)? / hundred,
+        Ordering::Less => exact_mul(track.quality_loss, score)? / hundred,
+        Ordering::Equal => return Some(Money::ZERO),
+    };
+    let adjusted = exact_mul(amount.to_decimal()?, Decimal::ONE - share)?;
+    Some(Money::round_half_away(adjusted))
+}

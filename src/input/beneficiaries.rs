@@ -1,0 +1,1434 @@
+//! Beneficiaries (contract 1.5): enrollment month by month, one row per
+//! beneficiary and month, as CMS's Master Beneficiary Summary File holds it.
+//!
+//! Eligibility checks and risk factors read a beneficiary's months, so a
+//! month that cannot be trusted must be *missing*, never guessed: a bad row
+//! goes to `rejects.csv` like a claims row and "takes only its own month
+//! down" (contract 5). The row checks run in the contract's order and the
+//! first that fails is the row's reason; the checks that need all of a
+//! beneficiary's rows run once every file is read, because several files
+//! are one input and a beneficiary's months may be spread over them.
+//!
+//! Only what the definitions use is kept: the dates, the flags, and the
+//! attribute columns risk factors name. A row's raw text is kept only when
+//! the row is rejected by a row check; rows rejected by the per-beneficiary
+//! checks are read again by offset, as claims are, so that an accepted row
+//! costs no copy of its text.
+//!
+//! Enrollment in CMS's formats (`--beneficiaries-format`, see
+//! [`crate::input::formats::enrollment`]) comes in as [`SourceRow`]s: one source
+//! row mapped onto the canonical months it stands for. The value checks
+//! ([`Shape::check`]) and the per-beneficiary checks are the same for every
+//! format; a source row is counted once and its months are accepted or
+//! rejected together.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Datelike;
+
+use crate::input::claims::RejectReason;
+use crate::input::formats::enrollment;
+pub use crate::input::formats::enrollment::BeneficiariesFormat;
+use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
+use crate::model::{Date, parse_date};
+
+/// The columns with a meaning of their own, in the contract's order: the
+/// two required ones, the two dates, then the five standard flags.
+pub(crate) const KNOWN: [&str; 9] = [
+    "beneficiary_id",
+    "month",
+    "birth_date",
+    "death_date",
+    "part_a",
+    "part_b",
+    "managed_care",
+    "esrd",
+    "dual",
+];
+
+/// `KNOWN[..REQUIRED]` must be in every header.
+const REQUIRED: usize = 2;
+
+/// `KNOWN[FIRST_FLAG..]` are the five flags every file may have.
+const FIRST_FLAG: usize = 4;
+
+/// What the definitions need from the beneficiaries files, so that only
+/// that is checked and kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// Column names that `[eligibility]` `require`/`exclude` lists use
+    /// besides the five standard flags: checked as flags where a file has
+    /// them (contract 1.5: other columns are not flags unless eligibility
+    /// names them). A name of a non-flag known column (`beneficiary_id`,
+    /// `month`, `birth_date`, `death_date`) keeps its own meaning and is
+    /// not made a flag; the definitions are where such a name is refused.
+    pub extra_flags: Vec<String>,
+    /// Column names that risk factors use: the only attributes kept.
+    pub attributes: Vec<String>,
+}
+
+/// A calendar month, the unit of enrollment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    /// The year.
+    pub year: i32,
+    /// 1 to 12.
+    pub month: u32,
+}
+
+impl Month {
+    /// The month a date falls in.
+    pub fn of(date: Date) -> Month {
+        Month {
+            year: date.year(),
+            month: date.month(),
+        }
+    }
+
+    /// The month `months` before this one (`months_before` of eligibility
+    /// counts back across year ends).
+    pub fn minus(self, months: u32) -> Month {
+        let index = i64::from(self.year) * 12 + i64::from(self.month) - 1 - i64::from(months);
+        Month {
+            // Beyond i32 years only for absurd inputs; clamped, not wrapped.
+            year: i32::try_from(index.div_euclid(12)).unwrap_or(i32::MIN),
+            // rem_euclid(12) is in 0..12, so the cast cannot truncate.
+            month: index.rem_euclid(12) as u32 + 1,
+        }
+    }
+
+    /// The month after this one.
+    pub fn next(self) -> Month {
+        if self.month >= 12 {
+            Month {
+                year: self.year.saturating_add(1),
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    /// Parses the contract's `YYYY-MM` or `YYYYMM`, with a month 01 to 12.
+    pub fn parse(text: &str) -> Option<Month> {
+        let bytes = text.as_bytes();
+        let (year, month) = match bytes.len() {
+            7 if bytes[4] == b'-' => (&bytes[..4], &bytes[5..]),
+            6 => (&bytes[..4], &bytes[4..]),
+            _ => return None,
+        };
+        let digits = |s: &[u8]| -> Option<u32> {
+            s.iter().try_fold(0u32, |acc, &b| {
+                b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+            })
+        };
+        let year = i32::try_from(digits(year)?).ok()?;
+        let month = digits(month)?;
+        (1..=12).contains(&month).then_some(Month { year, month })
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// One accepted month of a beneficiary: its flags and the attributes the
+/// risk factors asked for.
+///
+/// Column names are shared between rows (one allocation per file and
+/// column), and a row holds only the values it has: a month is one of
+/// millions, and most files have a handful of flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonthRow {
+    flags: Vec<(Arc<str>, bool)>,
+    attributes: Vec<(Arc<str>, Box<str>)>,
+}
+
+impl MonthRow {
+    /// The flag `name`: `Some(true)` for `Y`, `Some(false)` for `N`, `None`
+    /// when the value is empty, the column is absent or is not a flag
+    /// column. Absent is not `Y` (contract 1.5), which callers decide.
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        self.flags
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|&(_, value)| value)
+    }
+
+    /// The attribute `name` as trimmed text (`Y`/`N` for a flag column),
+    /// `None` when empty, absent or not asked for in [`Columns`].
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, value)| &**value)
+    }
+}
+
+/// A beneficiary's accepted enrollment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Enrollee {
+    /// The birth date all its accepted rows agree on.
+    pub birth_date: Option<Date>,
+    /// The death date all its accepted rows agree on.
+    pub death_date: Option<Date>,
+    /// Its accepted months; a month not here is missing (never enrolled,
+    /// or its row was rejected).
+    pub months: BTreeMap<Month, MonthRow>,
+}
+
+/// A rejected beneficiaries row, as `rejects.csv` writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BeneficiaryReject {
+    /// The file's index in the run (see [`load`]).
+    pub file: u32,
+    /// 1-based line on which the record starts.
+    pub row: u64,
+    /// The first check it failed.
+    pub reason: RejectReason,
+    /// The row as written, without its line end.
+    pub record: Box<[u8]>,
+}
+
+/// Everything read from the beneficiaries files.
+#[derive(Debug, Default)]
+pub struct Beneficiaries {
+    /// Accepted enrollment by `beneficiary_id` (trimmed, case kept, as the
+    /// claims compare it).
+    pub enrollees: HashMap<String, Enrollee>,
+    /// Rejected rows, sorted by `(file, row)`.
+    pub rejects: Vec<BeneficiaryReject>,
+    /// Data rows (source rows, whatever the format) read; always
+    /// `accepted + rejects.len()`.
+    pub read: u64,
+    /// Rows whose months all became months of an enrollee (a canonical row
+    /// is one month; an MBSF or DE-SynPUF row up to twelve).
+    pub accepted: u64,
+    /// `rejects` counted by reason.
+    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
+    /// Every header column name of every file (trimmed), so the caller can
+    /// check that each flag and factor a definition names exists somewhere
+    /// (contract 1.4).
+    pub columns_seen: BTreeSet<String>,
+}
+
+/// A beneficiaries file that cannot be read at all: the run stops.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file or folder could not be read.
+    #[error("{path}: cannot read beneficiaries file: {source}")]
+    Io {
+        /// The file as given.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The header cannot be used.
+    #[error("{path}: row {row}: {problem}")]
+    Header {
+        /// The file as given.
+        path: PathBuf,
+        /// The header's line.
+        row: u64,
+        /// What is wrong and what was expected.
+        problem: String,
+    },
+}
+
+/// The files that `paths` stand for, in order: a folder is its `*.csv`
+/// files in name order, as for claims (so that the file order, and with it
+/// every "first", does not depend on the file system). A folder with no
+/// such file is an error rather than silently no enrollment.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in paths {
+        let io_error = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        if path.is_dir() {
+            let found = crate::input::folders::files_in(path, "csv").map_err(io_error)?;
+            if found.is_empty() {
+                let none =
+                    io::Error::new(io::ErrorKind::NotFound, "the folder holds no *.csv file");
+                return Err(io_error(none));
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Reads and checks the beneficiaries files `paths` (already expanded, see
+/// [`expand_paths`]) as one input, each in `format` (for
+/// [`BeneficiariesFormat::Auto`], the format its header names). The file
+/// index of `paths[i]` is `first_file + i`, so that rejects share one
+/// numbering with the claims files before them. Every data row ends up
+/// either accepted (its months are an enrollee's) or in `rejects`.
+pub fn load(
+    paths: &[PathBuf],
+    first_file: u32,
+    columns: &Columns,
+    format: BeneficiariesFormat,
+) -> Result<Beneficiaries, Error> {
+    let mut loader = Loader::default();
+    for (i, path) in paths.iter().enumerate() {
+        let resolved = format.of_file(path)?;
+        loader.formats.push(resolved);
+        let file = file_index(first_file, i);
+        match resolved {
+            BeneficiariesFormat::Canonical | BeneficiariesFormat::Auto => {
+                loader.read_file(path, file, columns)?;
+            }
+            other => {
+                let Loader {
+                    columns_seen,
+                    candidates,
+                    rejects,
+                    read,
+                    accepted_empty,
+                    ..
+                } = &mut loader;
+                let mut sink = |outcome: SourceOutcome| {
+                    take(candidates, rejects, read, accepted_empty, file, outcome);
+                };
+                let seen = enrollment::read_file(other, path, columns, &mut sink)?;
+                columns_seen.extend(seen);
+            }
+        }
+    }
+    loader.finish(paths, first_file)
+}
+
+/// The run's index of the `i`-th file; saturates rather than wraps for an
+/// impossible number of files.
+fn file_index(first_file: u32, i: usize) -> u32 {
+    first_file.saturating_add(u32::try_from(i).unwrap_or(u32::MAX))
+}
+
+/// Where a source row is, to report it and to read its text again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Spot {
+    file: u32,
+    row: u64,
+    offset: u64,
+}
+
+/// One month of a source row that passed the row checks, waiting for its
+/// beneficiary's other rows. The months of one source row share its spot,
+/// and stand or fall together.
+#[derive(Debug)]
+struct Candidate {
+    spot: Spot,
+    month: Month,
+    birth_date: Option<Date>,
+    death_date: Option<Date>,
+    values: MonthRow,
+}
+
+/// A value of a source row as its format reads it, before the row checks
+/// decide what to make of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field<T> {
+    /// Nothing there: an empty field, or a column the file does not have.
+    Absent,
+    /// A value the format could map.
+    Value(T),
+    /// Something the format cannot map (an unknown code, an unreadable
+    /// year or date): the row check of this field rejects the row.
+    Unreadable,
+}
+
+impl<T> Field<T> {
+    /// `Ok(None)` when absent, `Ok(Some)` for a value, `Err(())` when
+    /// unreadable.
+    fn known(self) -> Result<Option<T>, ()> {
+        match self {
+            Field::Absent => Ok(None),
+            Field::Value(value) => Ok(Some(value)),
+            Field::Unreadable => Err(()),
+        }
+    }
+}
+
+/// A canonical flag's text (`Y`, `N` in any case, or nothing) as a field.
+pub(crate) fn flag_field(text: &str) -> Field<bool> {
+    match text {
+        "" => Field::Absent,
+        "Y" | "y" => Field::Value(true),
+        "N" | "n" => Field::Value(false),
+        _ => Field::Unreadable,
+    }
+}
+
+/// One month that a source row holds, as its format maps it.
+#[derive(Clone, Debug)]
+pub(crate) struct MappedMonth {
+    /// The month.
+    pub month: Month,
+    /// One value per flag of the file's [`Shape`], in its order.
+    pub flags: Vec<Field<bool>>,
+}
+
+/// One source row mapped onto the canonical model (contract 1.5): a
+/// beneficiary, its dates, and the months the row holds (one for a
+/// canonical row, up to twelve for a yearly summary). Every format hands
+/// its rows to [`Shape::check`] in this form, so the contract's row checks
+/// exist once, whatever the format.
+#[derive(Clone, Debug)]
+pub(crate) struct SourceRow<'a> {
+    /// Trimmed, case kept; empty is `missing_field`.
+    pub beneficiary_id: &'a str,
+    /// The field the row's months come from (a canonical `month`, a
+    /// summary's reference year): absent is `missing_field`, unreadable
+    /// `bad_month`, whether or not the row holds any month; `months` is
+    /// read only when it is a value.
+    pub period: Field<()>,
+    /// The birth date.
+    pub birth_date: Field<Date>,
+    /// The death date.
+    pub death_date: Field<Date>,
+    /// The months the row holds.
+    pub months: Vec<MappedMonth>,
+    /// The values of the text attributes of the file's [`Shape`], in its
+    /// order: the same in every month of the row.
+    pub texts: Vec<&'a str>,
+}
+
+/// A source row that passed the row checks: its dates and its months.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    birth_date: Option<Date>,
+    death_date: Option<Date>,
+    months: Vec<(Month, MonthRow)>,
+}
+
+/// What one source row became, handed from a format's reader to the
+/// loader: the row checks' verdict, with the row's place and text.
+#[derive(Debug)]
+pub(crate) struct SourceOutcome<'r> {
+    /// 1-based line on which the row starts.
+    pub line: u64,
+    /// Byte offset of the row, to read its text again.
+    pub offset: u64,
+    /// The row as written, without its line end.
+    pub raw: &'r [u8],
+    /// The beneficiary (irrelevant when rejected).
+    pub beneficiary_id: &'r str,
+    /// The row's dates and months, or the first row check it failed.
+    pub checked: Result<Checked, RejectReason>,
+}
+
+/// Where an attribute's value comes from.
+#[derive(Clone, Copy, Debug)]
+enum Attribute {
+    /// The flag at this index of [`Shape::flags`], kept as `Y`/`N`.
+    Flag(usize),
+    /// The text at this index of [`SourceRow::texts`].
+    Text(usize),
+}
+
+/// What one file's rows hold beyond the beneficiary, month and dates,
+/// resolved from its header once: its flags and the attributes asked for.
+#[derive(Debug)]
+pub(crate) struct Shape {
+    /// Flag names: the standard ones the file gives, then the extra flags
+    /// the definitions name that the file has.
+    flags: Vec<Arc<str>>,
+    /// Asked-for attributes the file has.
+    attributes: Vec<(Arc<str>, Attribute)>,
+}
+
+/// A [`Shape`] with where its columns are in the file's header.
+#[derive(Debug)]
+pub(crate) struct ShapePlan {
+    /// The shape.
+    pub shape: Shape,
+    /// Header positions of the extra flags, which follow the standard flags
+    /// in [`Shape`] order; the format reads their text as canonical flags.
+    pub extra_flag_columns: Vec<usize>,
+    /// Header positions of the text attributes, in [`SourceRow::texts`]
+    /// order.
+    pub text_columns: Vec<usize>,
+}
+
+impl Shape {
+    /// The shape of a file whose header is `names` and that gives the
+    /// standard flags `standard` (canonical names, in [`KNOWN`] order). A
+    /// column the caller relies on must be unambiguous: a name asked for
+    /// that the header holds twice is the `Err`. Columns nobody asked for
+    /// may repeat, as extra claims columns may.
+    pub(crate) fn plan(
+        standard: &[&'static str],
+        names: &[&str],
+        columns: &Columns,
+    ) -> Result<ShapePlan, String> {
+        let position = |name: &str| -> Result<Option<usize>, String> {
+            let mut hits = names.iter().enumerate().filter(|(_, n)| **n == name);
+            let first = hits.next().map(|(i, _)| i);
+            match hits.next() {
+                Some(_) => Err(name.to_owned()),
+                None => Ok(first),
+            }
+        };
+        let mut flags: Vec<Arc<str>> = standard.iter().map(|name| Arc::from(*name)).collect();
+        let mut extra_flag_columns = Vec::new();
+        for name in &columns.extra_flags {
+            // Standard flags are in already; the other known columns are
+            // not flags whatever a definition says.
+            if KNOWN.contains(&name.as_str()) || flags.iter().any(|n| **n == **name) {
+                continue;
+            }
+            if let Some(i) = position(name)? {
+                flags.push(Arc::from(name.as_str()));
+                extra_flag_columns.push(i);
+            }
+        }
+        let mut attributes: Vec<(Arc<str>, Attribute)> = Vec::new();
+        let mut text_columns = Vec::new();
+        for name in &columns.attributes {
+            if attributes.iter().any(|(n, _)| **n == **name) {
+                continue;
+            }
+            if let Some(k) = flags.iter().position(|n| **n == **name) {
+                attributes.push((flags[k].clone(), Attribute::Flag(k)));
+            } else if !KNOWN[FIRST_FLAG..].contains(&name.as_str())
+                && let Some(i) = position(name)?
+            {
+                attributes.push((
+                    Arc::from(name.as_str()),
+                    Attribute::Text(text_columns.len()),
+                ));
+                text_columns.push(i);
+            }
+        }
+        Ok(ShapePlan {
+            shape: Shape { flags, attributes },
+            extra_flag_columns,
+            text_columns,
+        })
+    }
+
+    /// The row checks of contract 1.5 that look at values, in its order,
+    /// over all the months of `row` (the first check that fails in any
+    /// month names the row): `missing_field` (beneficiary or month),
+    /// `bad_month`, `bad_date` (birth or death date), `bad_flag`. The
+    /// record-level checks (`bad_csv`, `bad_field_count`, `bad_encoding`)
+    /// come before, in the format's reader.
+    pub(crate) fn check(&self, row: &SourceRow) -> Result<Checked, RejectReason> {
+        use RejectReason::*;
+        if row.beneficiary_id.is_empty() || row.period == Field::Absent {
+            return Err(MissingField);
+        }
+        if row.period == Field::Unreadable {
+            return Err(BadMonth);
+        }
+        let birth_date = row.birth_date.known().map_err(|()| BadDate)?;
+        let death_date = row.death_date.known().map_err(|()| BadDate)?;
+        let mut out = Vec::with_capacity(row.months.len());
+        for mapped in &row.months {
+            let flags: Vec<Option<bool>> = mapped
+                .flags
+                .iter()
+                .map(|f| f.known().map_err(|()| BadFlag))
+                .collect::<Result<_, _>>()?;
+            let mut values = MonthRow {
+                flags: Vec::with_capacity(self.flags.len()),
+                attributes: Vec::with_capacity(self.attributes.len()),
+            };
+            for (name, value) in self.flags.iter().zip(&flags) {
+                if let Some(value) = value {
+                    values.flags.push((name.clone(), *value));
+                }
+            }
+            for (name, source) in &self.attributes {
+                let value = match *source {
+                    Attribute::Flag(k) => match flags.get(k).copied().flatten() {
+                        Some(true) => "Y",
+                        Some(false) => "N",
+                        None => "",
+                    },
+                    Attribute::Text(k) => row.texts.get(k).copied().unwrap_or_default(),
+                };
+                if !value.is_empty() {
+                    values.attributes.push((name.clone(), value.into()));
+                }
+            }
+            out.push((mapped.month, values));
+        }
+        Ok(Checked {
+            birth_date,
+            death_date,
+            months: out,
+        })
+    }
+}
+
+/// Where the columns sit in one canonical file's header, resolved once.
+#[derive(Debug)]
+struct Layout {
+    width: usize,
+    beneficiary_id: usize,
+    month: usize,
+    birth_date: Option<usize>,
+    death_date: Option<usize>,
+    /// Header positions of the flags, in [`Shape`] order.
+    flag_columns: Vec<usize>,
+    /// Header positions of the text attributes, in [`Shape`] order.
+    text_columns: Vec<usize>,
+    shape: Shape,
+}
+
+impl Layout {
+    fn resolve(
+        record: &Record,
+        path: &Path,
+        columns: &Columns,
+        seen: &mut BTreeSet<String>,
+    ) -> Result<Layout, Error> {
+        let row = record.line();
+        let header_error = |problem: String| Error::Header {
+            path: path.to_owned(),
+            row,
+            problem,
+        };
+        let not_utf8 = || header_error("the header row is not UTF-8".into());
+        let twice = |column: &str| {
+            header_error(format!(
+                "column `{column}` is named twice in the header; expected each column once"
+            ))
+        };
+        let found = find_columns(record, &KNOWN).map_err(|problem| match problem {
+            HeaderProblem::Encoding => not_utf8(),
+            HeaderProblem::Duplicate(column) => twice(column),
+        })?;
+        let names = record
+            .iter()
+            .map(std::str::from_utf8)
+            .collect::<Result<Vec<&str>, _>>()
+            .map_err(|_| not_utf8())?;
+        seen.extend(names.iter().map(|name| (*name).to_owned()));
+        let required = |k: usize| {
+            found[k].ok_or_else(|| {
+                header_error(format!(
+                    "missing required column `{}` (the header must name {})",
+                    KNOWN[k],
+                    KNOWN[..REQUIRED].join(", ")
+                ))
+            })
+        };
+        let beneficiary_id = required(0)?;
+        let month = required(1)?;
+        let standard: Vec<(&'static str, usize)> = KNOWN[FIRST_FLAG..]
+            .iter()
+            .zip(&found[FIRST_FLAG..])
+            .filter_map(|(name, index)| index.map(|i| (*name, i)))
+            .collect();
+        let names_only: Vec<&'static str> = standard.iter().map(|(n, _)| *n).collect();
+        let plan = Shape::plan(&names_only, &names, columns).map_err(|name| twice(&name))?;
+        let mut flag_columns: Vec<usize> = standard.iter().map(|(_, i)| *i).collect();
+        flag_columns.extend(plan.extra_flag_columns);
+        Ok(Layout {
+            width: record.len(),
+            beneficiary_id,
+            month,
+            birth_date: found[2],
+            death_date: found[3],
+            flag_columns,
+            text_columns: plan.text_columns,
+            shape: plan.shape,
+        })
+    }
+
+    /// The record-level row checks, then the row as a [`SourceRow`] of one
+    /// month for the value checks.
+    fn check<'r>(&self, record: &'r Record) -> (&'r str, Result<Checked, RejectReason>) {
+        use RejectReason::*;
+        if !record.is_complete() {
+            return ("", Err(BadCsv));
+        }
+        if record.len() != self.width {
+            return ("", Err(BadFieldCount));
+        }
+        let Some(fields) = record.text() else {
+            return ("", Err(BadEncoding));
+        };
+        let text = |i: usize| fields.get(i).unwrap_or_default();
+        let month = match text(self.month) {
+            "" => None,
+            given => Some(Month::parse(given)),
+        };
+        let date = |column: Option<usize>| match column.map(text).unwrap_or_default() {
+            "" => Field::Absent,
+            given => parse_date(given.as_bytes()).map_or(Field::Unreadable, Field::Value),
+        };
+        let row = SourceRow {
+            beneficiary_id: text(self.beneficiary_id),
+            birth_date: date(self.birth_date),
+            death_date: date(self.death_date),
+            period: match month {
+                None => Field::Absent,
+                Some(None) => Field::Unreadable,
+                Some(Some(_)) => Field::Value(()),
+            },
+            months: month
+                .flatten()
+                .map(|month| MappedMonth {
+                    month,
+                    flags: self
+                        .flag_columns
+                        .iter()
+                        .map(|&i| flag_field(text(i)))
+                        .collect(),
+                })
+                .into_iter()
+                .collect(),
+            texts: self.text_columns.iter().map(|&i| text(i)).collect(),
+        };
+        (row.beneficiary_id, self.shape.check(&row))
+    }
+}
+
+/// The state between the files of one input.
+#[derive(Debug, Default)]
+struct Loader {
+    candidates: HashMap<String, Vec<Candidate>>,
+    rejects: Vec<BeneficiaryReject>,
+    read: u64,
+    /// Source rows that passed the row checks holding no month: accepted
+    /// at once, as no later check can concern them.
+    accepted_empty: u64,
+    columns_seen: BTreeSet<String>,
+    /// Each file's resolved format, to read rejected rows again.
+    formats: Vec<BeneficiariesFormat>,
+}
+
+/// Counts one source row and files its months under its beneficiary, or
+/// its reject with its text.
+fn take(
+    candidates: &mut HashMap<String, Vec<Candidate>>,
+    rejects: &mut Vec<BeneficiaryReject>,
+    read: &mut u64,
+    accepted_empty: &mut u64,
+    file: u32,
+    outcome: SourceOutcome,
+) {
+    *read += 1;
+    let checked = match outcome.checked {
+        Ok(checked) => checked,
+        Err(reason) => {
+            rejects.push(BeneficiaryReject {
+                file,
+                row: outcome.line,
+                reason,
+                record: outcome.raw.into(),
+            });
+            return;
+        }
+    };
+    if checked.months.is_empty() {
+        *accepted_empty += 1;
+        return;
+    }
+    let spot = Spot {
+        file,
+        row: outcome.line,
+        offset: outcome.offset,
+    };
+    let months = checked.months.into_iter().map(|(month, values)| Candidate {
+        spot,
+        month,
+        birth_date: checked.birth_date,
+        death_date: checked.death_date,
+        values,
+    });
+    match candidates.get_mut(outcome.beneficiary_id) {
+        Some(rows) => rows.extend(months),
+        None => {
+            candidates.insert(outcome.beneficiary_id.to_owned(), months.collect());
+        }
+    }
+}
+
+impl Loader {
+    fn read_file(&mut self, path: &Path, file: u32, columns: &Columns) -> Result<(), Error> {
+        let io_error = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let input = File::open(path).map_err(io_error)?;
+        let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, input));
+        let mut record = Record::default();
+        if !reader.read(&mut record).map_err(io_error)? {
+            return Err(Error::Header {
+                path: path.to_owned(),
+                row: 1,
+                problem: format!(
+                    "expected a header row naming {}, found an empty file",
+                    KNOWN[..REQUIRED].join(", ")
+                ),
+            });
+        }
+        let layout = Layout::resolve(&record, path, columns, &mut self.columns_seen)?;
+        while reader.read(&mut record).map_err(io_error)? {
+            let (beneficiary_id, checked) = layout.check(&record);
+            let outcome = SourceOutcome {
+                line: record.line(),
+                offset: record.offset(),
+                raw: record.raw(),
+                beneficiary_id,
+                checked,
+            };
+            take(
+                &mut self.candidates,
+                &mut self.rejects,
+                &mut self.read,
+                &mut self.accepted_empty,
+                file,
+                outcome,
+            );
+        }
+        Ok(())
+    }
+
+    /// The per-beneficiary checks, then the rejected rows' text.
+    fn finish(self, paths: &[PathBuf], first_file: u32) -> Result<Beneficiaries, Error> {
+        let mut enrollees = HashMap::with_capacity(self.candidates.len());
+        let mut late: Vec<(Spot, RejectReason)> = Vec::new();
+        let mut accepted = self.accepted_empty;
+        for (beneficiary_id, rows) in self.candidates {
+            if let Some((enrollee, rows)) = settle(rows, &mut late) {
+                accepted += rows;
+                enrollees.insert(beneficiary_id, enrollee);
+            }
+        }
+        let mut rejects = self.rejects;
+        late.sort_unstable();
+        for group in late.chunk_by(|a, b| a.0.file == b.0.file) {
+            let file = group[0].0.file;
+            let spots: Vec<(u64, u64)> = group.iter().map(|(s, _)| (s.row, s.offset)).collect();
+            let index = file.checked_sub(first_file).map(|i| i as usize);
+            let path = index.and_then(|i| paths.get(i));
+            let format = index.and_then(|i| self.formats.get(i)).copied();
+            let raw = match path {
+                Some(path) if format == Some(BeneficiariesFormat::Rif) => lines_at(path, &spots)?,
+                Some(path) => raw_rows(path, &spots)?,
+                // Not reachable: every spot's file is one of `paths`.
+                None => vec![Box::default(); spots.len()],
+            };
+            for ((spot, reason), record) in group.iter().zip(raw) {
+                rejects.push(BeneficiaryReject {
+                    file: spot.file,
+                    row: spot.row,
+                    reason: *reason,
+                    record,
+                });
+            }
+        }
+        rejects.sort_by_key(|r| (r.file, r.row));
+        let mut rejected_by_reason = BTreeMap::new();
+        for reject in &rejects {
+            *rejected_by_reason.entry(reject.reason).or_insert(0) += 1;
+        }
+        Ok(Beneficiaries {
+            enrollees,
+            rejects,
+            read: self.read,
+            accepted,
+            rejected_by_reason,
+            columns_seen: self.columns_seen,
+        })
+    }
+}
+
+/// One beneficiary's months that passed the row checks -> its enrollment
+/// and how many source rows it holds, with the source rows the contract's
+/// per-beneficiary checks reject added to `late` (once each): every row
+/// holding a month given twice, then all remaining rows when they disagree
+/// on the dates (an empty date is a value: which row would be right cannot
+/// be known, so none is trusted).
+///
+/// A source row's months stand or fall together: a yearly summary row
+/// with one repeated month is rejected whole, as a canonical row is, so
+/// that every source row is either accepted or rejected and
+/// `read = accepted + rejected` counts rows of the files as given.
+fn settle(
+    mut rows: Vec<Candidate>,
+    late: &mut Vec<(Spot, RejectReason)>,
+) -> Option<(Enrollee, u64)> {
+    rows.sort_unstable_by_key(|c| (c.month, c.spot));
+    let repeated: BTreeSet<Spot> = rows
+        .windows(2)
+        .filter(|pair| pair[0].month == pair[1].month)
+        .flat_map(|pair| [pair[0].spot, pair[1].spot])
+        .collect();
+    late.extend(repeated.iter().map(|s| (*s, RejectReason::DuplicateMonth)));
+    let kept: Vec<Candidate> = rows
+        .into_iter()
+        .filter(|c| !repeated.contains(&c.spot))
+        .collect();
+    let spots: BTreeSet<Spot> = kept.iter().map(|c| c.spot).collect();
+    let first = kept.first()?;
+    let dates = (first.birth_date, first.death_date);
+    if kept.iter().any(|c| (c.birth_date, c.death_date) != dates) {
+        late.extend(
+            spots
+                .iter()
+                .map(|s| (*s, RejectReason::InconsistentBeneficiary)),
+        );
+        return None;
+    }
+    let enrollee = Enrollee {
+        birth_date: dates.0,
+        death_date: dates.1,
+        months: kept.into_iter().map(|c| (c.month, c.values)).collect(),
+    };
+    Some((enrollee, spots.len() as u64))
+}
+
+/// The lines at `spots` of a file without quoting (one row a line).
+fn lines_at(path: &Path, spots: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut input = BufReader::new(File::open(path).map_err(io_error)?);
+    crate::input::records::lines_at(&mut input, spots.iter().map(|&(_, offset)| offset))
+        .map_err(io_error)
+}
+
+/// The raw text of the records at `spots` (`(line, offset)`, sorted) of one
+/// file, read again by seeking to each.
+fn raw_rows(path: &Path, spots: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut input = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut record = Record::default();
+    let mut out = Vec::with_capacity(spots.len());
+    for &(line, offset) in spots {
+        input.seek(SeekFrom::Start(offset)).map_err(io_error)?;
+        let mut reader = RecordReader::resume(&mut input, offset, line);
+        // A file cut short since the first read gives an empty text rather
+        // than another row's.
+        let found = reader.read(&mut record).map_err(io_error)?;
+        out.push(if found {
+            record.raw().into()
+        } else {
+            Box::default()
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "beneficiary_id,month,birth_date,death_date,part_a,part_b,managed_care,esrd,dual\n";
+
+    /// Loads `files` (written as b0.csv, b1.csv, ...) with file indexes from
+    /// `first_file`; errors have the folder replaced by `DIR`. Checks that
+    /// every row is counted exactly once.
+    fn load_files(
+        files: &[&[u8]],
+        first_file: u32,
+        columns: &Columns,
+    ) -> Result<Beneficiaries, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = files
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.path().join(format!("b{i}.csv"));
+                std::fs::write(&path, text).unwrap();
+                path
+            })
+            .collect();
+        let loaded =
+            load(&paths, first_file, columns, BeneficiariesFormat::Canonical).map_err(|e| {
+                e.to_string()
+                    .replace(&dir.path().display().to_string(), "DIR")
+            })?;
+        assert_eq!(loaded.read, loaded.accepted + loaded.rejects.len() as u64);
+        let months: usize = loaded.enrollees.values().map(|e| e.months.len()).sum();
+        assert_eq!(loaded.accepted, months as u64);
+        let counted: u64 = loaded.rejected_by_reason.values().sum();
+        assert_eq!(counted, loaded.rejects.len() as u64);
+        Ok(loaded)
+    }
+
+    fn load_one(text: &str, columns: &Columns) -> Beneficiaries {
+        load_files(&[text.as_bytes()], 0, columns).unwrap()
+    }
+
+    fn reasons(loaded: &Beneficiaries) -> Vec<(u32, u64, &'static str)> {
+        loaded
+            .rejects
+            .iter()
+            .map(|r| (r.file, r.row, r.reason.name()))
+            .collect()
+    }
+
+    fn month(text: &str) -> Month {
+        Month::parse(text).unwrap()
+    }
+
+    fn date(text: &str) -> Date {
+        parse_date(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn row_checks_name_the_first_failure() {
+        let mut text = HEADER.as_bytes().to_vec();
+        let rows: [&[u8]; 19] = [
+            b"B1,2026-01,1950-01-01,,Y,Y,N,N,N\n",
+            b"B2,2026-01,1950-01-01\n",
+            b"B3,2026-01,\xff,,Y,Y,N,N,N\n",
+            b",2026-01,,,Y,Y,N,N,N\n",
+            b"B4,,,,Y,Y,N,N,N\n",
+            b"B5,2026-13,,,Y,Y,N,N,N\n",
+            b"B5,2026-1,,,Y,Y,N,N,N\n",
+            b"B5,202600,,,Y,Y,N,N,N\n",
+            b"B5,2026/01,,,Y,Y,N,N,N\n",
+            b"B6,2026-01,1950-02-30,,Y,Y,N,N,N\n",
+            b"B6,2026-01,,2026-1-5,Y,Y,N,N,N\n",
+            b"B7,2026-01,,,Y,Yes,N,N,N\n",
+            b"B7,2026-02,,,Y,Y,N,N,1\n",
+            // Two failures: the earlier check names the row.
+            b"B8,2026-13,,,Y,X,N,N,N\n",
+            b"B8,2026-01,1950-02-30,,X,Y,N,N,N\n",
+            b"B8,,1950-02-30,,X,Y,N,N,N\n",
+            b"B8,2026-01,,,X,Y\n",
+            b"B9,202602,19500101,,y,n,,,\n",
+            b"B10,\"2026-03\n",
+        ];
+        for row in rows {
+            text.extend_from_slice(row);
+        }
+        let loaded = load_files(&[&text], 0, &Columns::default()).unwrap();
+        assert_eq!(
+            reasons(&loaded),
+            [
+                (0, 3, "bad_field_count"),
+                (0, 4, "bad_encoding"),
+                (0, 5, "missing_field"),
+                (0, 6, "missing_field"),
+                (0, 7, "bad_month"),
+                (0, 8, "bad_month"),
+                (0, 9, "bad_month"),
+                (0, 10, "bad_month"),
+                (0, 11, "bad_date"),
+                (0, 12, "bad_date"),
+                (0, 13, "bad_flag"),
+                (0, 14, "bad_flag"),
+                (0, 15, "bad_month"),
+                (0, 16, "bad_date"),
+                (0, 17, "missing_field"),
+                (0, 18, "bad_field_count"),
+                (0, 20, "bad_csv"),
+            ]
+        );
+        assert_eq!((loaded.read, loaded.accepted), (19, 2));
+        assert_eq!(&*loaded.rejects[10].record, b"B7,2026-01,,,Y,Yes,N,N,N");
+        assert_eq!(&*loaded.rejects[16].record, b"B10,\"2026-03");
+        assert_eq!(loaded.rejected_by_reason[&RejectReason::BadMonth], 5);
+        let b9 = &loaded.enrollees["B9"];
+        assert_eq!(b9.birth_date, Some(date("1950-01-01")));
+        assert_eq!(
+            b9.months.keys().copied().collect::<Vec<_>>(),
+            [Month {
+                year: 2026,
+                month: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn bom_crlf_and_blank_lines_keep_row_numbers() {
+        let loaded = load_one(
+            "\u{feff}beneficiary_id,month\r\n\r\nB1,2026-01\r\n\r\nB1,2026-02x\r\n",
+            &Columns::default(),
+        );
+        assert_eq!(reasons(&loaded), [(0, 5, "bad_month")]);
+        assert_eq!(&*loaded.rejects[0].record, b"B1,2026-02x");
+        assert!(
+            loaded.enrollees["B1"]
+                .months
+                .contains_key(&month("2026-01"))
+        );
+    }
+
+    #[test]
+    fn every_row_of_a_repeated_month_is_rejected_across_files() {
+        let first = format!(
+            "{HEADER}B1,2026-01,1940-01-01,,Y,Y,N,N,N\nB1,2026-02,1950-01-01,,Y,Y,N,N,N\nB2,2026-01,1960-01-01,,Y,Y,N,N,N\n"
+        );
+        // Another column order, no death_date column, CRLF, a blank line.
+        let second = "month,beneficiary_id,birth_date\r\n\r\n202601,B1,1950-01-01\r\n2026-03,B1,19500101\r\n2026-01,\" B1\",1950-01-01\r\n";
+        let loaded = load_files(
+            &[first.as_bytes(), second.as_bytes()],
+            3,
+            &Columns::default(),
+        )
+        .unwrap();
+        // The repeated month's rows go, and with them the 1940 birth date
+        // that would otherwise have made B1 inconsistent.
+        assert_eq!(
+            reasons(&loaded),
+            [
+                (3, 2, "duplicate_month"),
+                (4, 3, "duplicate_month"),
+                (4, 5, "duplicate_month"),
+            ]
+        );
+        assert_eq!(
+            &*loaded.rejects[0].record,
+            b"B1,2026-01,1940-01-01,,Y,Y,N,N,N"
+        );
+        assert_eq!(&*loaded.rejects[1].record, b"202601,B1,1950-01-01");
+        assert_eq!(&*loaded.rejects[2].record, b"2026-01,\" B1\",1950-01-01");
+        let b1 = &loaded.enrollees["B1"];
+        assert_eq!(
+            b1.months.keys().map(Month::to_string).collect::<Vec<_>>(),
+            ["2026-02", "2026-03"]
+        );
+        assert_eq!(b1.birth_date, Some(date("1950-01-01")));
+        assert_eq!(b1.months[&month("2026-02")].flag("part_a"), Some(true));
+        assert_eq!(b1.months[&month("2026-03")].flag("part_a"), None);
+        assert_eq!(loaded.enrollees["B2"].months.len(), 1);
+        assert_eq!((loaded.read, loaded.accepted), (6, 3));
+    }
+
+    #[test]
+    fn disagreeing_dates_reject_all_remaining_rows() {
+        let loaded = load_one(
+            "beneficiary_id,month,birth_date,death_date\n\
+             B1,2026-01,1950-01-01,\n\
+             B1,2026-02,19500101,\n\
+             B2,2026-01,1950-01-01,\n\
+             B2,2026-02,,\n\
+             B3,2026-01,1950-01-01,\n\
+             B3,2026-02,1950-01-01,2026-03-01\n\
+             B4,2026-01,1950-01-01,\n\
+             B4,2026-01,1960-01-01,\n\
+             B4,2026-02,1950-01-01,\n\
+             B4,2026-03,1950-01-02,\n\
+             B5,2026-01,1950-01-01,\n\
+             B5,2026-01,1960-01-01,\n\
+             B5,2026-02,1970-01-01,2026-02-10\n\
+             B6,2026-01,1950-01-01,x\n\
+             B6,2026-02,1950-01-01,\n",
+            &Columns::default(),
+        );
+        assert_eq!(
+            reasons(&loaded),
+            [
+                (0, 4, "inconsistent_beneficiary"),
+                (0, 5, "inconsistent_beneficiary"),
+                (0, 6, "inconsistent_beneficiary"),
+                (0, 7, "inconsistent_beneficiary"),
+                (0, 8, "duplicate_month"),
+                (0, 9, "duplicate_month"),
+                (0, 10, "inconsistent_beneficiary"),
+                (0, 11, "inconsistent_beneficiary"),
+                (0, 12, "duplicate_month"),
+                (0, 13, "duplicate_month"),
+                (0, 15, "bad_date"),
+            ]
+        );
+        assert_eq!(&*loaded.rejects[1].record, b"B2,2026-02,,");
+        let mut ids: Vec<&str> = loaded.enrollees.keys().map(String::as_str).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["B1", "B5", "B6"]);
+        assert_eq!(loaded.enrollees["B1"].months.len(), 2);
+        let b5 = &loaded.enrollees["B5"];
+        assert_eq!(
+            (b5.birth_date, b5.death_date),
+            (Some(date("1970-01-01")), Some(date("2026-02-10")))
+        );
+        // A row rejected by a row check does not count against the others.
+        assert_eq!(loaded.enrollees["B6"].death_date, None);
+        assert_eq!((loaded.read, loaded.accepted), (15, 4));
+        assert_eq!(
+            loaded.rejected_by_reason[&RejectReason::InconsistentBeneficiary],
+            6
+        );
+    }
+
+    #[test]
+    fn flags_are_normalized_and_only_asked_attributes_kept() {
+        let columns = Columns {
+            extra_flags: vec![],
+            attributes: vec!["dual".into(), "hcc_count".into(), "nowhere".into()],
+        };
+        let loaded = load_one(
+            "beneficiary_id,month,part_a,dual,hcc_count,region,esrd\n \
+             B1 ,2026-01, y ,n, 3 ,NE,\n\
+             B1,2026-02,N,Y,,NE,Y\n\
+             b1,2026-01,,,,,\n",
+            &columns,
+        );
+        assert!(loaded.rejects.is_empty());
+        let b1 = &loaded.enrollees["B1"];
+        let january = &b1.months[&month("2026-01")];
+        assert_eq!(january.flag("part_a"), Some(true));
+        assert_eq!(january.flag("dual"), Some(false));
+        assert_eq!(january.flag("esrd"), None);
+        assert_eq!(january.flag("managed_care"), None);
+        assert_eq!(january.attribute("dual"), Some("N"));
+        assert_eq!(january.attribute("hcc_count"), Some("3"));
+        assert_eq!(january.attribute("region"), None);
+        assert_eq!(january.attribute("nowhere"), None);
+        let february = &b1.months[&month("2026-02")];
+        assert_eq!(february.flag("part_a"), Some(false));
+        assert_eq!(february.flag("esrd"), Some(true));
+        assert_eq!(february.attribute("dual"), Some("Y"));
+        assert_eq!(february.attribute("hcc_count"), None);
+        // Identifiers keep their case: `b1` is someone else.
+        assert_eq!(loaded.enrollees["b1"].months.len(), 1);
+        assert_eq!(
+            loaded.columns_seen.iter().collect::<Vec<_>>(),
+            [
+                "beneficiary_id",
+                "dual",
+                "esrd",
+                "hcc_count",
+                "month",
+                "part_a",
+                "region"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_extra_column_is_a_flag_only_when_named() {
+        let text = "beneficiary_id,month,hospice,part_a\nB1,2026-01,X,Y\nB1,2026-02,y,Y\n";
+        let plain = load_one(text, &Columns::default());
+        assert!(plain.rejects.is_empty());
+        assert_eq!(
+            plain.enrollees["B1"].months[&month("2026-02")].flag("hospice"),
+            None
+        );
+
+        let columns = Columns {
+            extra_flags: vec![
+                "hospice".into(),
+                "part_a".into(),
+                "not_in_file".into(),
+                "birth_date".into(),
+            ],
+            attributes: vec!["hospice".into()],
+        };
+        let named = load_one(text, &columns);
+        assert_eq!(reasons(&named), [(0, 2, "bad_flag")]);
+        let february = &named.enrollees["B1"].months[&month("2026-02")];
+        assert_eq!(february.flag("hospice"), Some(true));
+        assert_eq!(february.flag("part_a"), Some(true));
+        assert_eq!(february.attribute("hospice"), Some("Y"));
+    }
+
+    #[test]
+    fn header_problems_are_fatal_and_name_file_row_and_column() {
+        let none = Columns::default();
+        let error = |files: &[&str], columns: &Columns| {
+            let files: Vec<&[u8]> = files.iter().map(|f| f.as_bytes()).collect();
+            load_files(&files, 0, columns).unwrap_err()
+        };
+        assert_eq!(
+            error(&["beneficiary_id,birth_date\nB1,1950-01-01\n"], &none),
+            "DIR/b0.csv: row 1: missing required column `month` (the header must name beneficiary_id, month)"
+        );
+        assert_eq!(
+            error(&[HEADER, "\n\nmonth\n"], &none),
+            "DIR/b1.csv: row 3: missing required column `beneficiary_id` (the header must name beneficiary_id, month)"
+        );
+        assert_eq!(
+            error(&["beneficiary_id,month,part_a, part_a\n"], &none),
+            "DIR/b0.csv: row 1: column `part_a` is named twice in the header; expected each column once"
+        );
+        let hcc = Columns {
+            extra_flags: vec![],
+            attributes: vec!["hcc".into()],
+        };
+        let twice = "beneficiary_id,month,hcc,hcc\nB1,2026-01,1,2\n";
+        assert_eq!(
+            error(&[twice], &hcc),
+            "DIR/b0.csv: row 1: column `hcc` is named twice in the header; expected each column once"
+        );
+        // Nobody asked for it: repeating it is harmless.
+        assert_eq!(load_one(twice, &none).accepted, 1);
+        for empty in ["", "\n\r\n"] {
+            assert_eq!(
+                error(&[empty], &none),
+                "DIR/b0.csv: row 1: expected a header row naming beneficiary_id, month, found an empty file"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.csv");
+        let e = load(&[missing], 0, &none, BeneficiariesFormat::Canonical).unwrap_err();
+        assert!(matches!(e, Error::Io { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("none.csv: cannot read beneficiaries file: "),
+            "{e}"
+        );
+    }
+
+    /// `examples/04-team-settlement/beneficiaries.csv` of the contract.
+    const EXAMPLE_04: &str = "\
+beneficiary_id,month,birth_date,death_date,part_a,part_b,managed_care,esrd,dual
+B1,2025-12,1947-09-15,,Y,Y,N,N,Y
+B1,2026-01,1947-09-15,,Y,Y,N,N,Y
+B1,2026-02,1947-09-15,,Y,Y,N,N,Y
+B1,2026-03,1947-09-15,,Y,Y,N,N,Y
+B1,2026-04,1947-09-15,,Y,Y,N,N,Y
+B1,2026-05,1947-09-15,,Y,Y,N,N,Y
+B1,2026-06,1947-09-15,,Y,Y,N,N,Y
+B1,2026-07,1947-09-15,,Y,Y,N,N,Y
+B1,2026-08,1947-09-15,,Y,Y,N,N,Y
+B1,2026-09,1947-09-15,,Y,Y,N,N,Y
+B1,2026-10,1947-09-15,,Y,Y,N,N,Y
+B1,2026-11,1947-09-15,,Y,Y,N,N,Y
+B1,2026-12,1947-09-15,,Y,Y,N,N,Y
+B2,2025-12,1959-11-30,,Y,Y,N,N,N
+B2,2026-01,1959-11-30,,Y,Y,N,N,N
+B2,2026-02,1959-11-30,,Y,Y,N,N,N
+B2,2026-03,1959-11-30,,Y,Y,N,N,N
+B2,2026-04,1959-11-30,,Y,Y,Y,N,N
+B2,2026-05,1959-11-30,,Y,Y,N,N,N
+B2,2026-06,1959-11-30,,Y,Y,N,N,N
+B2,2026-07,1959-11-30,,Y,Y,N,N,N
+B2,2026-08,1959-11-30,,Y,Y,N,N,N
+B2,2026-09,1959-11-30,,Y,Y,N,N,N
+B2,2026-10,1959-11-30,,Y,Y,N,N,N
+B2,2026-11,1959-11-30,,Y,Y,N,N,N
+B2,2026-12,1959-11-30,,Y,Y,N,N,N
+B3,2025-12,1936-05-20,2026-06-03,Y,Y,N,N,N
+B3,2026-01,1936-05-20,2026-06-03,Y,Y,N,N,N
+B3,2026-02,1936-05-20,2026-06-03,Y,Y,N,N,N
+B3,2026-03,1936-05-20,2026-06-03,Y,Y,N,N,N
+B3,2026-04,1936-05-20,2026-06-03,Y,Y,N,N,N
+B3,2026-05,1936-05-20,2026-06-03,Y,Y,N,N,N
+B3,2026-06,1936-05-20,2026-06-03,Y,Y,N,N,N
+B4,2025-12,1951-01-12,,Y,Y,N,N,N
+B4,2026-01,1951-01-12,,Y,Y,N,N,N
+B4,2026-02,1951-01-12,,Y,Y,N,N,N
+B4,2026-03,1951-01-12,,Y,Y,N,N,N
+B4,2026-04,1951-01-12,,Y,Y,N,N,N
+B4,2026-05,1951-01-12,,Y,Y,N,N,N
+B4,2026-06,1951-01-12,,Y,Y,N,N,N
+B4,2026-07,1951-01-12,,Y,Y,N,N,N
+B4,2026-08,1951-01-12,,Y,Y,N,N,N
+B4,2026-09,1951-01-12,,Y,Y,N,N,N
+B4,2026-10,1951-01-12,,Y,Y,N,N,N
+B4,2026-11,1951-01-12,,Y,Y,N,N,N
+B4,2026-12,1951-01-12,,Y,Y,N,N,N
+B4,2027-01,1951-01-12,,Y,Y,N,U,N
+";
+
+    #[test]
+    fn the_contract_example_has_one_bad_flag() {
+        // What the example's definitions name: LEJR's risk factor `dual`.
+        let columns = Columns {
+            extra_flags: vec![],
+            attributes: vec!["dual".into()],
+        };
+        let loaded = load_one(EXAMPLE_04, &columns);
+        assert_eq!(reasons(&loaded), [(0, 48, "bad_flag")]);
+        assert_eq!(
+            &*loaded.rejects[0].record,
+            b"B4,2027-01,1951-01-12,,Y,Y,N,U,N"
+        );
+        assert_eq!((loaded.read, loaded.accepted), (47, 46));
+        assert_eq!(loaded.enrollees.len(), 4);
+        assert_eq!(loaded.enrollees["B4"].months.len(), 13);
+        assert_eq!(loaded.enrollees["B3"].death_date, Some(date("2026-06-03")));
+        let b2 = &loaded.enrollees["B2"];
+        assert_eq!(
+            b2.months[&month("2026-04")].flag("managed_care"),
+            Some(true)
+        );
+        assert_eq!(
+            b2.months[&month("2026-05")].flag("managed_care"),
+            Some(false)
+        );
+        let b1 = &loaded.enrollees["B1"];
+        assert_eq!(b1.months[&month("2025-12")].attribute("dual"), Some("Y"));
+        assert_eq!(b1.birth_date, Some(date("1947-09-15")));
+    }
+
+    #[test]
+    fn months_parse_count_back_and_print() {
+        assert_eq!(
+            month("2026-01"),
+            Month {
+                year: 2026,
+                month: 1
+            }
+        );
+        assert_eq!(
+            month("202612"),
+            Month {
+                year: 2026,
+                month: 12
+            }
+        );
+        for bad in [
+            "2026-00", "202613", "2026-1", "26-01", "2026-011", "2026_01", "+02601", "",
+        ] {
+            assert_eq!(Month::parse(bad), None, "{bad:?}");
+        }
+        let march = month("2026-03");
+        assert_eq!(march.minus(0), march);
+        assert_eq!(march.minus(2).to_string(), "2026-01");
+        assert_eq!(march.minus(3).to_string(), "2025-12");
+        assert_eq!(march.minus(15).to_string(), "2024-12");
+        assert_eq!(month("2026-01").minus(12).to_string(), "2025-01");
+        assert_eq!(Month::of(date("2026-02-28")), month("2026-02"));
+        assert_eq!(
+            Month {
+                year: 987,
+                month: 1
+            }
+            .to_string(),
+            "0987-01"
+        );
+        assert!(month("2025-12") < month("2026-01"));
+    }
+
+    #[test]
+    fn a_folder_is_its_csv_files_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.csv", "a.csv", "c.txt"] {
+            std::fs::write(dir.path().join(name), HEADER).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("sub.csv")).unwrap();
+        let single = dir.path().join("c.txt");
+        let files = expand_paths(&[dir.path().to_owned(), single.clone()]).unwrap();
+        assert_eq!(
+            files,
+            [dir.path().join("a.csv"), dir.path().join("b.csv"), single]
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let e = expand_paths(&[empty.path().to_owned()]).unwrap_err();
+        assert!(
+            e.to_string().contains("the folder holds no *.csv file"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,985 @@
+//! The CMS Claim and Claim Line Feed (CCLF) files as claim lines.
+//!
+//! The CCLF files are the claims extracts CMS sends to ACOs and model
+//! participants (Shared Savings Program, REACH, bundled-payment models),
+//! one file per layout of the "CCLF file data guide". This reader takes four
+//! of them, delimited with a header row of the guide's field names, or in
+//! the guide's fixed width (known by the record length of the first line;
+//! no header):
+//!
+//! - CCLF1, Part A claims header: one row per claim version, made into one
+//!   claim line (line 1) carrying `CLM_PMT_AMT` as its allowed amount;
+//! - CCLF2, Part A revenue centre detail: one row per revenue centre line
+//!   (`CLM_LINE_NUM`) of a Part A claim, carrying `CLM_LINE_CVRD_PD_AMT`;
+//! - CCLF5, Part B physicians: one row per claim line (`CLM_LINE_NUM`);
+//! - CCLF6, Part B DME: one row per claim line (`CLM_LINE_NUM`).
+//!
+//! The layout comes from the header: no `CLM_LINE_NUM` and a `CLM_PMT_AMT`
+//! make a CCLF1; a `CLM_LINE_NUM` with `CLM_LINE_PROD_REV_CTR_CD` and no
+//! `CLM_LINE_ALOWD_CHRG_AMT` a CCLF2; another `CLM_LINE_NUM` with
+//! `PAYTO_PRVDR_NPI_NUM` or `ORDRG_PRVDR_NPI_NUM` a CCLF6, else a CCLF5.
+//! CCLF1 and CCLF2 describe the same Part A claims: a run must be given one
+//! of them per claim, not both, or the claim's money counts twice.
+//!
+//! Every data row becomes exactly one [`RowOutcome`], with the canonical
+//! reader's checks in the contract's order (section 5). Versions come from
+//! `CLM_ADJSMT_TYPE_CD` (0 original, 2 adjustment = replacement, 1
+//! cancellation = void), processed on `CLM_EFCTV_DT` (the claim thru date
+//! when empty). The guide's CCLF2 has neither column, so its rows are
+//! originals processed on the thru date unless the two columns are added to
+//! it (from the CCLF1 row of the same `CUR_CLM_UNIQ_ID`). Versions are not
+//! linked by the guide's natural keys: only rows sharing `CUR_CLM_UNIQ_ID`
+//! are versions of one claim. The mapping,
+//! field by field, is in `docs/INPUT-FORMATS.md` (section "CCLF").
+//!
+//! Rows are split on `|` when the header line holds one (no quoting, as the
+//! guide's pipe files have none), at the guide's positions when the first
+//! line is a fixed-width record, else read as comma CSV with the lenient
+//! quoting of [`crate::input::records`]. `~` in any field and the dates
+//! `1000-01-01` and `9999-12-31` are the guide's "no value" and read as
+//! empty.
+
+use std::io::{self, BufRead, Read};
+use std::path::Path;
+
+use crate::input::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
+use crate::input::records::{self, Record, RecordReader, strip_line_end};
+use crate::input::text::SharedText;
+use crate::model::money::Money;
+use crate::model::{
+    ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
+    parse_date,
+};
+
+/// The four CCLF layouts this reader takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// CCLF1, Part A claims header.
+    PartA,
+    /// CCLF2, Part A revenue centre detail.
+    Revenue,
+    /// CCLF5, Part B physicians.
+    Physician,
+    /// CCLF6, Part B DME.
+    Dme,
+}
+
+impl Kind {
+    /// The claim type of a `CLM_TYPE_CD` value in a file of this layout, or
+    /// `None` for a code the layout does not carry.
+    fn claim_type(self, code: &[u8]) -> Option<ClaimType> {
+        match (self, code) {
+            (Kind::PartA | Kind::Revenue, b"10") => Some(ClaimType::Hha),
+            (Kind::PartA | Kind::Revenue, b"20" | b"30") => Some(ClaimType::Snf),
+            (Kind::PartA | Kind::Revenue, b"40") => Some(ClaimType::Op),
+            (Kind::PartA | Kind::Revenue, b"50") => Some(ClaimType::Hos),
+            (Kind::PartA | Kind::Revenue, b"60" | b"61") => Some(ClaimType::Ip),
+            (Kind::Physician, b"71" | b"72") => Some(ClaimType::Pb),
+            (Kind::Dme, b"81" | b"82") => Some(ClaimType::Dme),
+            _ => None,
+        }
+    }
+
+    /// The billing provider columns, the first non-empty one taken.
+    fn provider(self) -> &'static [Column] {
+        match self {
+            Kind::PartA | Kind::Revenue => &[Column::PrvdrOscarNum],
+            Kind::Physician => &[Column::RndrgPrvdrTaxNum],
+            Kind::Dme => &[Column::PaytoPrvdrNpiNum, Column::BlgPrvdrNpiNum],
+        }
+    }
+}
+
+/// The CCLF columns the reader uses; others are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    CurClmUniqId,
+    BeneMbiId,
+    BeneHicNum,
+    ClmTypeCd,
+    FromDt,
+    ThruDt,
+    ClmLineNum,
+    AdjsmtTypeCd,
+    EfctvDt,
+    ClmPmtAmt,
+    LineAlowdChrgAmt,
+    LineCvrdPdAmt,
+    LineFromDt,
+    LineHcpcsCd,
+    PrvdrOscarNum,
+    RndrgPrvdrTaxNum,
+    PaytoPrvdrNpiNum,
+    OrdrgPrvdrNpiNum,
+    BlgPrvdrNpiNum,
+    DrgCd,
+    PrncplDgnsCd,
+    Dgns1Cd,
+    RevCtrCd,
+    InstnlRevCtrDt,
+}
+
+impl Column {
+    const ALL: [Column; 24] = [
+        Column::CurClmUniqId,
+        Column::BeneMbiId,
+        Column::BeneHicNum,
+        Column::ClmTypeCd,
+        Column::FromDt,
+        Column::ThruDt,
+        Column::ClmLineNum,
+        Column::AdjsmtTypeCd,
+        Column::EfctvDt,
+        Column::ClmPmtAmt,
+        Column::LineAlowdChrgAmt,
+        Column::LineCvrdPdAmt,
+        Column::LineFromDt,
+        Column::LineHcpcsCd,
+        Column::PrvdrOscarNum,
+        Column::RndrgPrvdrTaxNum,
+        Column::PaytoPrvdrNpiNum,
+        Column::OrdrgPrvdrNpiNum,
+        Column::BlgPrvdrNpiNum,
+        Column::DrgCd,
+        Column::PrncplDgnsCd,
+        Column::Dgns1Cd,
+        Column::RevCtrCd,
+        Column::InstnlRevCtrDt,
+    ];
+
+    /// The header names of the column: the guide's first, then aliases
+    /// seen in the field (two of them in one header are a duplicate).
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Column::CurClmUniqId => &["CUR_CLM_UNIQ_ID"],
+            Column::BeneMbiId => &["BENE_MBI_ID"],
+            Column::BeneHicNum => &["BENE_HIC_NUM"],
+            Column::ClmTypeCd => &["CLM_TYPE_CD"],
+            Column::FromDt => &["CLM_FROM_DT"],
+            Column::ThruDt => &["CLM_THRU_DT"],
+            Column::ClmLineNum => &["CLM_LINE_NUM"],
+            Column::AdjsmtTypeCd => &["CLM_ADJSMT_TYPE_CD"],
+            Column::EfctvDt => &["CLM_EFCTV_DT"],
+            Column::ClmPmtAmt => &["CLM_PMT_AMT"],
+            Column::LineAlowdChrgAmt => &["CLM_LINE_ALOWD_CHRG_AMT"],
+            Column::LineCvrdPdAmt => &["CLM_LINE_CVRD_PD_AMT"],
+            Column::LineFromDt => &["CLM_LINE_FROM_DT"],
+            Column::LineHcpcsCd => &["CLM_LINE_HCPCS_CD"],
+            Column::PrvdrOscarNum => &["PRVDR_OSCAR_NUM"],
+            Column::RndrgPrvdrTaxNum => &["CLM_RNDRG_PRVDR_TAX_NUM"],
+            Column::PaytoPrvdrNpiNum => &["PAYTO_PRVDR_NPI_NUM"],
+            Column::OrdrgPrvdrNpiNum => &["ORDRG_PRVDR_NPI_NUM"],
+            Column::BlgPrvdrNpiNum => &["CLM_BLG_PRVDR_NPI_NUM"],
+            Column::DrgCd => &["DGNS_DRG_CD", "CLM_DRG_CD"],
+            Column::PrncplDgnsCd => &["PRNCPL_DGNS_CD", "PRNCPAL_DGNS_CD"],
+            Column::Dgns1Cd => &["CLM_DGNS_1_CD"],
+            Column::RevCtrCd => &["CLM_LINE_PROD_REV_CTR_CD"],
+            Column::InstnlRevCtrDt => &["CLM_LINE_INSTNL_REV_CTR_DT"],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        self.names()[0]
+    }
+
+    fn is_date(self) -> bool {
+        matches!(
+            self,
+            Column::FromDt
+                | Column::ThruDt
+                | Column::EfctvDt
+                | Column::LineFromDt
+                | Column::InstnlRevCtrDt
+        )
+    }
+
+    fn find(name: &[u8]) -> Option<Column> {
+        Column::ALL.into_iter().find(|c| {
+            c.names()
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+        })
+    }
+}
+
+/// The required columns, for the message of a missing one.
+const REQUIRED: &str = "CUR_CLM_UNIQ_ID, BENE_MBI_ID or BENE_HIC_NUM, CLM_TYPE_CD, CLM_FROM_DT, \
+    CLM_THRU_DT, and CLM_PMT_AMT (CCLF1), or CLM_LINE_NUM with CLM_LINE_CVRD_PD_AMT (CCLF2, \
+    named by CLM_LINE_PROD_REV_CTR_CD), or CLM_LINE_NUM with CLM_LINE_ALOWD_CHRG_AMT or \
+    CLM_LINE_CVRD_PD_AMT (CCLF5, CCLF6)";
+
+/// The header's names: its first line split on `|` when it holds one, else
+/// on `,`; without a BOM, quotes and surrounding blanks.
+fn header_names(header: &str) -> impl Iterator<Item = &str> {
+    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+    let line = header.lines().next().unwrap_or_default();
+    let delimiter = if line.contains('|') { '|' } else { ',' };
+    line.split(delimiter)
+        .map(|name| name.trim().trim_matches('"').trim())
+}
+
+/// Whether a header line is a CCLF claims header (CCLF1, CCLF2, CCLF5 or CCLF6,
+/// pipe or comma delimited): naming `CUR_CLM_UNIQ_ID`, `CLM_TYPE_CD` and
+/// `BENE_MBI_ID` or `BENE_HIC_NUM`, compared without case. For
+/// `--claims-format auto`.
+pub fn looks_like_cclf(header: &str) -> bool {
+    let has = |wanted: &str| header_names(header).any(|n| n.eq_ignore_ascii_case(wanted));
+    has("CUR_CLM_UNIQ_ID") && has("CLM_TYPE_CD") && (has("BENE_MBI_ID") || has("BENE_HIC_NUM"))
+}
+
+/// One data row: its raw text, its fields and where it is.
+#[derive(Debug, Default)]
+struct Row {
+    raw: Vec<u8>,
+    /// The fields' text, one after another.
+    text: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    line: u64,
+    offset: u64,
+    /// False when a comma file ends inside a quoted field.
+    complete: bool,
+}
+
+impl Row {
+    fn clear(&mut self) {
+        self.raw.clear();
+        self.text.clear();
+        self.spans.clear();
+    }
+
+    fn push_field(&mut self, field: &[u8]) {
+        let start = self.text.len();
+        self.text.extend_from_slice(field.trim_ascii());
+        self.spans.push((start, self.text.len()));
+    }
+
+    /// Field `index`, trimmed, or `None` past the end.
+    fn get(&self, index: usize) -> Option<&[u8]> {
+        let &(start, end) = self.spans.get(index)?;
+        Some(&self.text[start..end])
+    }
+
+    /// Whether the row has `width` fields, or one more that is empty (a
+    /// trailing delimiter).
+    fn has_width(&self, width: usize) -> bool {
+        let n = self.spans.len();
+        n == width || (n == width + 1 && self.get(width) == Some(b""))
+    }
+}
+
+/// How a file's rows are laid out, decided from its first non-empty line.
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    /// Delimited by `|`, with a header row (no quoting).
+    Pipe,
+    /// Comma CSV with a header row.
+    Comma,
+    /// Fixed-width records without a header, of one of [`FIXED_LAYOUTS`].
+    Fixed(&'static FixedLayout),
+}
+
+impl Form {
+    /// The form of `input`'s first non-empty line, and the bytes read to
+    /// learn it (up to and including that line), which are the start of the
+    /// rows.
+    fn of(input: &mut impl BufRead) -> io::Result<(Form, Vec<u8>)> {
+        let mut read = Vec::new();
+        let first = loop {
+            let start = read.len();
+            if input.read_until(b'\n', &mut read)? == 0 {
+                break &read[start..];
+            }
+            let line = &read[start..];
+            if !line.trim_ascii().is_empty() {
+                break line;
+            }
+        };
+        let form = if first.contains(&b'|') {
+            Form::Pipe
+        } else if let Some(layout) = FixedLayout::of_line(first) {
+            Form::Fixed(layout)
+        } else {
+            Form::Comma
+        };
+        Ok((form, read))
+    }
+}
+
+/// The rows of a file: lines split on `|` or at fixed positions, or comma
+/// CSV records.
+enum Rows<R> {
+    Lines {
+        input: R,
+        line: u64,
+        offset: u64,
+        fixed: Option<&'static FixedLayout>,
+    },
+    Comma {
+        reader: RecordReader<R>,
+        record: Record,
+    },
+}
+
+impl<R: BufRead> Rows<R> {
+    fn new(input: R, form: Form) -> Self {
+        let lines = |input, fixed| Rows::Lines {
+            input,
+            line: 0,
+            offset: 0,
+            fixed,
+        };
+        match form {
+            Form::Comma => Rows::Comma {
+                reader: RecordReader::new(input),
+                record: Record::default(),
+            },
+            Form::Pipe => lines(input, None),
+            Form::Fixed(layout) => lines(input, Some(layout)),
+        }
+    }
+
+    /// Reads the next non-empty row; `Ok(false)` at the end.
+    fn next(&mut self, row: &mut Row) -> io::Result<bool> {
+        row.clear();
+        match self {
+            Rows::Lines {
+                input,
+                line,
+                offset,
+                fixed,
+            } => loop {
+                row.raw.clear();
+                let read = input.read_until(b'\n', &mut row.raw)?;
+                if read == 0 {
+                    return Ok(false);
+                }
+                row.offset = *offset;
+                *offset += read as u64;
+                *line += 1;
+                strip_line_end(&mut row.raw);
+                if *line == 1 && row.raw.starts_with(b"\xEF\xBB\xBF") {
+                    row.raw.drain(..3);
+                }
+                if row.raw.trim_ascii().is_empty() {
+                    continue;
+                }
+                row.line = *line;
+                row.complete = true;
+                let raw = std::mem::take(&mut row.raw);
+                match fixed {
+                    // A record of another length has no fields, so it fails
+                    // the width check as a delimited row of the wrong field
+                    // count does.
+                    Some(layout) if raw.len() == layout.record_length => {
+                        for &(_, start, length) in layout.fields {
+                            row.push_field(&raw[start - 1..start - 1 + length]);
+                        }
+                    }
+                    Some(_) => {}
+                    None => raw.split(|&b| b == b'|').for_each(|f| row.push_field(f)),
+                }
+                row.raw = raw;
+                return Ok(true);
+            },
+            Rows::Comma { reader, record } => {
+                if !reader.read(record)? {
+                    return Ok(false);
+                }
+                row.raw.extend_from_slice(record.raw());
+                row.line = record.line();
+                row.offset = record.offset();
+                row.complete = record.is_complete();
+                for field in record.iter() {
+                    row.push_field(field);
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// A fixed-width layout of the CCLF Information Packet (version 36 and
+/// later): the record length and the 1-based start and length of each
+/// column this reader uses, in record order. docs/INPUT-FORMATS.md
+/// ("CCLF fixed width") gives the positions with their sources.
+#[derive(Debug)]
+struct FixedLayout {
+    kind: Kind,
+    record_length: usize,
+    fields: &'static [(Column, usize, usize)],
+}
+
+/// CCLF1, CCLF2, CCLF5 and CCLF6 as the guide lays them out in fixed width.
+static FIXED_LAYOUTS: [FixedLayout; 4] = [
+    FixedLayout {
+        kind: Kind::PartA,
+        record_length: 437,
+        fields: &[
+            (Column::CurClmUniqId, 1, 13),
+            (Column::PrvdrOscarNum, 14, 6),
+            (Column::BeneMbiId, 20, 11),
+            (Column::BeneHicNum, 31, 11),
+            (Column::ClmTypeCd, 42, 2),
+            (Column::FromDt, 44, 10),
+            (Column::ThruDt, 54, 10),
+            (Column::PrncplDgnsCd, 66, 7),
+            (Column::ClmPmtAmt, 82, 17),
+            (Column::DrgCd, 104, 4),
+            (Column::AdjsmtTypeCd, 149, 2),
+            (Column::EfctvDt, 151, 10),
+        ],
+    },
+    FixedLayout {
+        kind: Kind::Revenue,
+        record_length: 199,
+        fields: &[
+            (Column::CurClmUniqId, 1, 13),
+            (Column::ClmLineNum, 14, 10),
+            (Column::BeneMbiId, 24, 11),
+            (Column::BeneHicNum, 35, 11),
+            (Column::ClmTypeCd, 46, 2),
+            (Column::LineFromDt, 48, 10),
+            (Column::RevCtrCd, 68, 4),
+            (Column::InstnlRevCtrDt, 72, 10),
+            (Column::LineHcpcsCd, 82, 5),
+            (Column::PrvdrOscarNum, 98, 6),
+            (Column::FromDt, 104, 10),
+            (Column::ThruDt, 114, 10),
+            (Column::LineCvrdPdAmt, 148, 17),
+        ],
+    },
+    FixedLayout {
+        kind: Kind::Physician,
+        record_length: 388,
+        fields: &[
+            (Column::CurClmUniqId, 1, 13),
+            (Column::ClmLineNum, 14, 10),
+            (Column::BeneMbiId, 24, 11),
+            (Column::BeneHicNum, 35, 11),
+            (Column::ClmTypeCd, 46, 2),
+            (Column::FromDt, 48, 10),
+            (Column::ThruDt, 58, 10),
+            (Column::LineFromDt, 78, 10),
+            (Column::LineHcpcsCd, 98, 5),
+            (Column::LineCvrdPdAmt, 103, 15),
+            (Column::RndrgPrvdrTaxNum, 126, 10),
+            (Column::AdjsmtTypeCd, 150, 2),
+            (Column::EfctvDt, 152, 10),
+            (Column::LineAlowdChrgAmt, 223, 17),
+            (Column::Dgns1Cd, 276, 7),
+        ],
+    },
+    FixedLayout {
+        kind: Kind::Dme,
+        record_length: 247,
+        fields: &[
+            (Column::CurClmUniqId, 1, 13),
+            (Column::ClmLineNum, 14, 10),
+            (Column::BeneMbiId, 24, 11),
+            (Column::BeneHicNum, 35, 11),
+            (Column::ClmTypeCd, 46, 2),
+            (Column::FromDt, 48, 10),
+            (Column::ThruDt, 58, 10),
+            (Column::LineFromDt, 71, 10),
+            (Column::LineHcpcsCd, 91, 5),
+            (Column::LineCvrdPdAmt, 96, 15),
+            (Column::PaytoPrvdrNpiNum, 112, 10),
+            (Column::OrdrgPrvdrNpiNum, 122, 10),
+            (Column::AdjsmtTypeCd, 136, 2),
+            (Column::EfctvDt, 138, 10),
+            (Column::LineAlowdChrgAmt, 209, 17),
+            (Column::BlgPrvdrNpiNum, 228, 10),
+        ],
+    },
+];
+
+impl FixedLayout {
+    /// The layout of a file whose first line is `line` (its line end and a
+    /// BOM ignored): one of the guide's record lengths, with no delimiter
+    /// and no header name in it.
+    fn of_line(line: &[u8]) -> Option<&'static FixedLayout> {
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let names_a_column = line
+            .windows(b"CUR_CLM_UNIQ_ID".len())
+            .any(|w| w.eq_ignore_ascii_case(b"CUR_CLM_UNIQ_ID"));
+        if names_a_column || line.contains(&b',') || line.contains(&b'|') {
+            return None;
+        }
+        FIXED_LAYOUTS
+            .iter()
+            .find(|layout| layout.record_length == line.len())
+    }
+
+    /// The header a file of this layout would have: every field a column.
+    fn header(&self) -> Header {
+        let mut index = [None; Column::ALL.len()];
+        for (position, &(column, _, _)) in self.fields.iter().enumerate() {
+            index[column as usize] = Some(position);
+        }
+        Header {
+            kind: self.kind,
+            width: self.fields.len(),
+            index,
+        }
+    }
+}
+
+/// Whether the first line of a file (its bytes, with or without the line
+/// end) is a fixed-width CCLF1, CCLF2, CCLF5 or CCLF6 record, known by its
+/// length (see [`FIXED_LAYOUTS`]). For `--claims-format auto`.
+pub fn looks_like_fixed_width_cclf(first_line: &[u8]) -> bool {
+    FixedLayout::of_line(first_line).is_some()
+}
+
+/// Where each known column sits in one file's header, and the layout.
+#[derive(Debug)]
+struct Header {
+    kind: Kind,
+    width: usize,
+    index: [Option<usize>; Column::ALL.len()],
+}
+
+impl Header {
+    fn resolve(row: &Row, path: &Path) -> Result<Header, Error> {
+        let line = row.line;
+        if std::str::from_utf8(&row.raw).is_err() {
+            return Err(Error::HeaderEncoding {
+                path: path.to_owned(),
+                row: line,
+            });
+        }
+        let width = match row.spans.len() {
+            n if n > 1 && row.get(n - 1) == Some(b"") => n - 1,
+            n => n,
+        };
+        let mut index = [None; Column::ALL.len()];
+        for position in 0..width {
+            let name = row.get(position).unwrap_or_default();
+            let name = name
+                .strip_prefix(b"\"")
+                .and_then(|n| n.strip_suffix(b"\""))
+                .unwrap_or(name);
+            if let Some(column) = Column::find(name)
+                && index[column as usize].replace(position).is_some()
+            {
+                return Err(Error::DuplicateColumn {
+                    path: path.to_owned(),
+                    row: line,
+                    column: column.name(),
+                });
+            }
+        }
+        let has = |column: Column| index[column as usize].is_some();
+        let missing = |column| Error::MissingColumn {
+            path: path.to_owned(),
+            row: line,
+            column,
+            required: REQUIRED.to_owned(),
+        };
+        if !has(Column::CurClmUniqId) {
+            return Err(missing(Column::CurClmUniqId.name()));
+        }
+        if !has(Column::BeneMbiId) && !has(Column::BeneHicNum) {
+            return Err(missing("BENE_MBI_ID or BENE_HIC_NUM"));
+        }
+        for column in [Column::ClmTypeCd, Column::FromDt, Column::ThruDt] {
+            if !has(column) {
+                return Err(missing(column.name()));
+            }
+        }
+        let kind =
+            if has(Column::ClmLineNum) && has(Column::RevCtrCd) && !has(Column::LineAlowdChrgAmt) {
+                if !has(Column::LineCvrdPdAmt) {
+                    return Err(missing(Column::LineCvrdPdAmt.name()));
+                }
+                Kind::Revenue
+            } else if !has(Column::ClmLineNum) {
+                if !has(Column::ClmPmtAmt) {
+                    return Err(missing(Column::ClmPmtAmt.name()));
+                }
+                Kind::PartA
+            } else {
+                if !has(Column::LineAlowdChrgAmt) && !has(Column::LineCvrdPdAmt) {
+                    return Err(missing(Column::LineAlowdChrgAmt.name()));
+                }
+                if has(Column::PaytoPrvdrNpiNum) || has(Column::OrdrgPrvdrNpiNum) {
+                    Kind::Dme
+                } else {
+                    Kind::Physician
+                }
+            };
+        Ok(Header { kind, width, index })
+    }
+
+    /// The trimmed field of `column`, empty when the header lacks it or
+    /// holds one of the guide's "no value" markers: `~` in any field,
+    /// `1000-01-01` or `9999-12-31` (in either date form) in a date.
+    fn field<'r>(&self, row: &'r Row, column: Column) -> &'r [u8] {
+        let value = self.index[column as usize]
+            .and_then(|i| row.get(i))
+            .unwrap_or_default();
+        match value {
+            b"~" => b"",
+            b"1000-01-01" | b"9999-12-31" | b"10000101" | b"99991231" if column.is_date() => b"",
+            value => value,
+        }
+    }
+
+    /// The beneficiary: `BENE_MBI_ID` when non-empty, else `BENE_HIC_NUM`.
+    fn beneficiary<'r>(&self, row: &'r Row) -> &'r [u8] {
+        match self.field(row, Column::BeneMbiId) {
+            b"" => self.field(row, Column::BeneHicNum),
+            mbi => mbi,
+        }
+    }
+
+    /// The amount column of a row: `CLM_PMT_AMT` (CCLF1), else
+    /// `CLM_LINE_ALOWD_CHRG_AMT` when the header has it (never in a CCLF2),
+    /// else `CLM_LINE_CVRD_PD_AMT`.
+    fn amount_column(&self) -> Column {
+        if self.kind == Kind::PartA {
+            Column::ClmPmtAmt
+        } else if self.index[Column::LineAlowdChrgAmt as usize].is_some() {
+            Column::LineAlowdChrgAmt
+        } else {
+            Column::LineCvrdPdAmt
+        }
+    }
+}
+
+/// The version of `CLM_ADJSMT_TYPE_CD`: 0 (or empty) original, 1
+/// cancellation (void), 2 adjustment (replacement), each also zero-padded;
+/// `None` otherwise.
+fn record_type(code: &[u8]) -> Option<RecordType> {
+    // The field is two characters wide (X(02)), so `00`, `01`, `02` too.
+    match code {
+        b"" | b"0" | b"00" => Some(RecordType::Original),
+        b"1" | b"01" => Some(RecordType::Void),
+        b"2" | b"02" => Some(RecordType::Replacement),
+        _ => None,
+    }
+}
+
+/// A line number: digits only, at least 1 (`01` is 1).
+fn parse_line_number(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(text)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .filter(|&n| n >= 1)
+}
+
+/// A field as text; the row checks reject a row that is not UTF-8 before
+/// any field is read as text, so the empty fallback is never taken.
+fn text(field: &[u8]) -> &str {
+    std::str::from_utf8(field).unwrap_or_default()
+}
+
+/// The row checks of one file.
+struct RowChecker<'h> {
+    header: &'h Header,
+    file: u32,
+    as_of: Option<Date>,
+    shared: SharedText,
+}
+
+impl RowChecker<'_> {
+    fn check(&mut self, row: &Row) -> RowOutcome {
+        let source = Source {
+            file: self.file,
+            row: row.line,
+            offset: row.offset,
+        };
+        let reject = |reason, version, amount| {
+            RowOutcome::Rejected(RejectedRow {
+                source,
+                reason,
+                version,
+                amount,
+                raw: row.raw.as_slice().into(),
+            })
+        };
+        let header = self.header;
+        if !row.complete {
+            return reject(RejectReason::BadCsv, None, Money::ZERO);
+        }
+        if !row.has_width(header.width) {
+            return reject(RejectReason::BadFieldCount, None, Money::ZERO);
+        }
+        let field = |column| header.field(row, column);
+        let record_type = record_type(field(Column::AdjsmtTypeCd));
+        let processed_date = parse_date(match field(Column::EfctvDt) {
+            b"" => field(Column::ThruDt),
+            given => given,
+        });
+        let amount = Money::parse(field(header.amount_column()));
+        if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
+            && processed > cutoff
+        {
+            return RowOutcome::AfterCutoff {
+                amount: amount.unwrap_or_default(),
+            };
+        }
+        match self.parse_line(row, source, record_type, processed_date, amount) {
+            Ok(line) => RowOutcome::Line(line),
+            Err(reason) => {
+                let version = self.version_key(row, record_type, processed_date);
+                reject(reason, version, amount.unwrap_or_default())
+            }
+        }
+    }
+
+    /// The version a row names, if it names one readably.
+    fn version_key(
+        &mut self,
+        row: &Row,
+        record_type: Option<RecordType>,
+        processed_date: Option<Date>,
+    ) -> Option<VersionKey> {
+        let header = self.header;
+        let id = |field: &[u8]| -> Option<String> {
+            std::str::from_utf8(field)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let beneficiary = id(header.beneficiary(row))?;
+        let claim = id(header.field(row, Column::CurClmUniqId))?;
+        Some(VersionKey {
+            beneficiary_id: self.shared.beneficiary.get(&beneficiary, str::to_owned),
+            claim_id: self.shared.claim.get(&claim, str::to_owned),
+            processed_date: processed_date?,
+            record_type: record_type?,
+        })
+    }
+
+    /// Runs the row checks in the contract's order and builds the line.
+    fn parse_line(
+        &mut self,
+        row: &Row,
+        source: Source,
+        record_type: Option<RecordType>,
+        processed_date: Option<Date>,
+        amount: Option<Money>,
+    ) -> Result<ClaimLine, RejectReason> {
+        use RejectReason::*;
+        if std::str::from_utf8(&row.raw).is_err() || std::str::from_utf8(&row.text).is_err() {
+            return Err(BadEncoding);
+        }
+        let header = self.header;
+        let kind = header.kind;
+        let field = |column| text(header.field(row, column));
+        let optional = |column| Some(field(column)).filter(|s| !s.is_empty());
+
+        let mut required = vec![
+            Column::CurClmUniqId,
+            Column::ClmTypeCd,
+            Column::FromDt,
+            Column::ThruDt,
+            header.amount_column(),
+        ];
+        if kind != Kind::PartA {
+            required.push(Column::ClmLineNum);
+        }
+        if header.beneficiary(row).is_empty() || required.iter().any(|&c| field(c).is_empty()) {
+            return Err(MissingField);
+        }
+        let line_number = match kind {
+            Kind::PartA => 1,
+            _ => parse_line_number(field(Column::ClmLineNum).as_bytes()).ok_or(BadLineNumber)?,
+        };
+        let claim_type = kind
+            .claim_type(field(Column::ClmTypeCd).as_bytes())
+            .ok_or(BadClaimType)?;
+        let record_type = record_type.ok_or(BadRecordType)?;
+
+        let date = |column| parse_date(field(column).as_bytes()).ok_or(BadDate);
+        let from_date = date(Column::FromDt)?;
+        let thru_date = date(Column::ThruDt)?;
+        let processed_date = processed_date.ok_or(BadDate)?;
+        // CCLF2: the revenue centre date, else the line from date.
+        let line_given = match (kind, field(Column::InstnlRevCtrDt)) {
+            (Kind::Revenue, "") | (Kind::Physician | Kind::Dme, _) => field(Column::LineFromDt),
+            (Kind::Revenue, given) => given,
+            (Kind::PartA, _) => "",
+        };
+        let line_date = match line_given {
+            "" => from_date,
+            given => parse_date(given.as_bytes()).ok_or(BadDate)?,
+        };
+        if from_date > thru_date {
+            return Err(BadDateRange);
+        }
+        let allowed = amount.ok_or(BadAmount)?;
+
+        let provider = kind.provider().iter().find_map(|&c| optional(c));
+        let (drg, principal_dx, hcpcs) = match kind {
+            Kind::PartA => (
+                optional(Column::DrgCd),
+                optional(Column::PrncplDgnsCd),
+                None,
+            ),
+            Kind::Revenue => (None, None, optional(Column::LineHcpcsCd)),
+            Kind::Physician => (
+                None,
+                optional(Column::Dgns1Cd),
+                optional(Column::LineHcpcsCd),
+            ),
+            Kind::Dme => (None, None, optional(Column::LineHcpcsCd)),
+        };
+        let shared = &mut self.shared;
+        Ok(ClaimLine {
+            source,
+            beneficiary_id: shared
+                .beneficiary
+                .get(text(header.beneficiary(row)), str::to_owned),
+            claim_id: shared.claim.get(field(Column::CurClmUniqId), str::to_owned),
+            line_number,
+            claim_type,
+            record_type,
+            processed_date,
+            from_date,
+            thru_date,
+            admission_date: from_date,
+            discharge_date: thru_date,
+            line_date,
+            allowed,
+            provider_id: provider.map(|s| shared.provider.get(s, str::to_owned)),
+            drg: drg.map(|s| shared.drg.get(s, normalize_drg)),
+            principal_dx: principal_dx.map(|s| shared.diagnosis.get(s, normalize_dx)),
+            hcpcs: hcpcs.map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
+        })
+    }
+}
+
+/// Reads one CCLF1, CCLF2, CCLF5 or CCLF6 file, delimited or fixed width,
+/// handing every data row's outcome to `sink` in file order. `file` is the
+/// file's index in the run, recorded in each [`Source`] (whose `row` is the
+/// 1-based line, the header, when there is one, being line 1, and `offset`
+/// the byte offset of the row); `as_of` is the
+/// run-out cutoff, compared with the processed date (`CLM_EFCTV_DT`, or
+/// `CLM_THRU_DT` when empty).
+///
+/// A file that cannot be read, has no header, names a column twice, lacks a
+/// key column (a CCLF2 without `CLM_LINE_CVRD_PD_AMT` included) is a fatal
+/// [`Error`] naming the file and column.
+pub fn read_file(
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    read_from(open(path)?, path, file, as_of, sink)
+}
+
+/// [`read_file`] on any buffered input; `path` names it in errors.
+pub fn read_from(
+    mut input: impl BufRead,
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    mut sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let (form, start) = Form::of(&mut input).map_err(io_error)?;
+    let mut rows = Rows::new(io::Cursor::new(start).chain(input), form);
+    let mut row = Row::default();
+    let header = match form {
+        Form::Fixed(layout) => layout.header(),
+        Form::Pipe | Form::Comma => {
+            if !rows.next(&mut row).map_err(io_error)? {
+                return Err(Error::NoHeader {
+                    path: path.to_owned(),
+                });
+            }
+            Header::resolve(&row, path)?
+        }
+    };
+    let mut checker = RowChecker {
+        header: &header,
+        file,
+        as_of,
+        shared: SharedText::default(),
+    };
+    while rows.next(&mut row).map_err(io_error)? {
+        sink(checker.check(&row));
+    }
+    Ok(())
+}
+
+/// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,
+/// without line ends: for the rejects of version-level checks. A comma file
+/// is re-read as CSV ([`claims::raw_rows`]), a pipe or fixed-width file line
+/// by line.
+pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = open(path)?;
+    if let (Form::Comma, _) = Form::of(&mut file).map_err(io_error)? {
+        return claims::raw_rows(path, rows);
+    }
+    records::lines_at(&mut file, rows.iter().map(|&(_, offset)| offset)).map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adjustment_type_codes() {
+        assert_eq!(record_type(b"0"), Some(RecordType::Original));
+        assert_eq!(record_type(b""), Some(RecordType::Original));
+        assert_eq!(record_type(b"1"), Some(RecordType::Void));
+        assert_eq!(record_type(b"2"), Some(RecordType::Replacement));
+        assert_eq!(record_type(b"02"), Some(RecordType::Replacement));
+        assert_eq!(record_type(b"01"), Some(RecordType::Void));
+        assert_eq!(record_type(b"3"), None);
+        assert_eq!(record_type(b"20"), None);
+    }
+
+    #[test]
+    fn claim_types_by_layout() {
+        assert_eq!(Kind::PartA.claim_type(b"60"), Some(ClaimType::Ip));
+        assert_eq!(Kind::PartA.claim_type(b"20"), Some(ClaimType::Snf));
+        assert_eq!(Kind::PartA.claim_type(b"71"), None);
+        assert_eq!(Kind::Revenue.claim_type(b"40"), Some(ClaimType::Op));
+        assert_eq!(Kind::Revenue.claim_type(b"72"), None);
+        assert_eq!(Kind::Physician.claim_type(b"72"), Some(ClaimType::Pb));
+        assert_eq!(Kind::Physician.claim_type(b"81"), None);
+        assert_eq!(Kind::Dme.claim_type(b"82"), Some(ClaimType::Dme));
+    }
+
+    #[test]
+    fn fixed_width_fields_lie_within_their_records_in_order() {
+        for layout in &FIXED_LAYOUTS {
+            let mut end = 0;
+            for &(column, start, length) in layout.fields {
+                assert!(start > end && length > 0, "{:?} {column:?}", layout.kind);
+                end = start - 1 + length;
+                assert!(end <= layout.record_length, "{:?} {column:?}", layout.kind);
+            }
+        }
+    }
+
+    #[test]
+    fn cclf_headers_are_recognized() {
+        assert!(looks_like_cclf(
+            "CUR_CLM_UNIQ_ID|PRVDR_OSCAR_NUM|BENE_MBI_ID|CLM_TYPE_CD"
+        ));
+        assert!(looks_like_cclf(
+            "\"cur_clm_uniq_id\",\"bene_hic_num\",clm_type_cd"
+        ));
+        assert!(!looks_like_cclf("BENE_ID|CLM_ID|NCH_CLM_TYPE_CD"));
+        assert!(!looks_like_cclf("claim_id,beneficiary_id"));
+    }
+}

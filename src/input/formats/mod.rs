@@ -1,0 +1,147 @@
+//! Claims input formats other than the canonical CSV of the contract.
+//!
+//! Each format reader maps its source rows onto the same
+//! [`crate::input::claims::RowOutcome`]s the canonical reader produces: one outcome
+//! per data row, a [`crate::model::ClaimLine`] in normal form or a reject
+//! with one of the contract's reasons, so the rest of the engine (final
+//! action, episodes, the summary's "nothing is lost" table) does not know
+//! which format a row came from. The field-by-field mappings, with their
+//! CMS sources, are in `docs/INPUT-FORMATS.md`.
+//!
+//! - [`rif`]: the CMS research identifiable files (RIF/CCW), all seven
+//!   claim kinds, pipe-delimited.
+//! - [`synpuf`]: the CMS DE-SynPUF public use files (inpatient,
+//!   outpatient, carrier), one wide row per claim.
+//! - [`cclf`]: the Claim and Claim Line Feed files ACOs and model
+//!   participants receive (Part A header and revenue centres, Part B physician,
+//!   DME), delimited or fixed width.
+//! - [`enrollment`]: beneficiaries (enrollment months) from the MBSF base
+//!   segment (RIF) and the DE-SynPUF beneficiary summary, mapped onto the
+//!   canonical monthly rows that [`crate::input::beneficiaries`] checks.
+
+pub mod cclf;
+pub mod enrollment;
+pub mod rif;
+pub mod synpuf;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use crate::input::claims::{self, RowOutcome};
+use crate::model::Date;
+
+/// The claims formats the engine reads, chosen with `--claims-format`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClaimsFormat {
+    /// The contract's CSV, one row per claim line.
+    #[default]
+    Canonical,
+    /// CMS research files (RIF/CCW), pipe-delimited.
+    Rif,
+    /// CMS DE-SynPUF inpatient, outpatient and carrier files.
+    Synpuf,
+    /// CMS Claim and Claim Line Feed files (CCLF1, CCLF2, CCLF5, CCLF6), delimited or fixed width.
+    Cclf,
+    /// Detect each file's format from its header.
+    Auto,
+}
+
+impl ClaimsFormat {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClaimsFormat::Canonical => "canonical",
+            ClaimsFormat::Rif => "rif",
+            ClaimsFormat::Synpuf => "synpuf",
+            ClaimsFormat::Cclf => "cclf",
+            ClaimsFormat::Auto => "auto",
+        }
+    }
+
+    /// Reads a format name as given on the command line.
+    pub fn parse(name: &str) -> Option<ClaimsFormat> {
+        [
+            ClaimsFormat::Canonical,
+            ClaimsFormat::Rif,
+            ClaimsFormat::Synpuf,
+            ClaimsFormat::Cclf,
+            ClaimsFormat::Auto,
+        ]
+        .into_iter()
+        .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The format of one file: this one, or for [`ClaimsFormat::Auto`] the
+    /// one its header line names (the canonical CSV when none matches, so
+    /// its reader reports what is missing).
+    pub fn of_file(self, path: &Path) -> Result<ClaimsFormat, claims::Error> {
+        if self != ClaimsFormat::Auto {
+            return Ok(self);
+        }
+        let io_error = |source| claims::Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+        let mut bytes = Vec::new();
+        // Blank lines before the header are skipped, as every reader does.
+        while bytes.trim_ascii().is_empty() {
+            bytes.clear();
+            if reader.read_until(b'\n', &mut bytes).map_err(io_error)? == 0 {
+                break;
+            }
+        }
+        let header = String::from_utf8_lossy(&bytes);
+        Ok(if rif::looks_like_rif(&header) {
+            ClaimsFormat::Rif
+        } else if synpuf::looks_like_synpuf(&header) {
+            ClaimsFormat::Synpuf
+        } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(&bytes) {
+            ClaimsFormat::Cclf
+        } else {
+            ClaimsFormat::Canonical
+        })
+    }
+
+    /// Reads one file of this (resolved) format row by row.
+    pub fn read_file(
+        self,
+        path: &Path,
+        file: u32,
+        as_of: Option<Date>,
+        sink: impl FnMut(RowOutcome),
+    ) -> Result<(), claims::Error> {
+        match self {
+            ClaimsFormat::Rif => rif::read_file(path, file, as_of, sink),
+            ClaimsFormat::Synpuf => synpuf::read_file(path, file, as_of, sink),
+            ClaimsFormat::Cclf => cclf::read_file(path, file, as_of, sink),
+            ClaimsFormat::Canonical | ClaimsFormat::Auto => {
+                claims::read_file(path, file, as_of, sink)
+            }
+        }
+    }
+
+    /// The raw text of rows (line, byte offset) of one file of this format.
+    pub fn raw_rows(
+        self,
+        path: &Path,
+        rows: &[(u64, u64)],
+    ) -> Result<Vec<Box<[u8]>>, claims::Error> {
+        match self {
+            ClaimsFormat::Rif => rif::raw_rows(path, rows),
+            ClaimsFormat::Cclf => cclf::raw_rows(path, rows),
+            // SynPUF rows are comma CSV records, which the canonical reader finds again.
+            ClaimsFormat::Synpuf | ClaimsFormat::Canonical | ClaimsFormat::Auto => {
+                claims::raw_rows(path, rows)
+            }
+        }
+    }
+}
+
+impl fmt::Display for ClaimsFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

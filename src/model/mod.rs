@@ -1,0 +1,305 @@
+//! The domain's small types: claim and record types, dates, normalized codes,
+//! and the claim line every reader produces.
+//!
+//! Each is an enum or a validated value so that a wrong state (an unknown
+//! claim type, an unnormalized DRG) cannot travel past the reader.
+//! [`money`] is the one money type and its one rounding.
+
+use std::fmt;
+use std::sync::Arc;
+
+pub mod money;
+
+use chrono::NaiveDate;
+
+use crate::model::money::Money;
+
+/// A calendar date; every date in the contract is a day, never a time.
+pub type Date = NaiveDate;
+
+/// The setting a claim was billed from, which decides how it joins a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ClaimType {
+    /// Inpatient hospital.
+    Ip,
+    /// Skilled nursing facility.
+    Snf,
+    /// Home health agency.
+    Hha,
+    /// Hospice.
+    Hos,
+    /// Hospital outpatient.
+    Op,
+    /// Part B professional (carrier).
+    Pb,
+    /// Durable medical equipment.
+    Dme,
+}
+
+impl ClaimType {
+    /// Every claim type, in the contract's order.
+    pub const ALL: [ClaimType; 7] = [
+        ClaimType::Ip,
+        ClaimType::Snf,
+        ClaimType::Hha,
+        ClaimType::Hos,
+        ClaimType::Op,
+        ClaimType::Pb,
+        ClaimType::Dme,
+    ];
+
+    /// The contract's code (`IP`, `SNF`, ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            ClaimType::Ip => "IP",
+            ClaimType::Snf => "SNF",
+            ClaimType::Hha => "HHA",
+            ClaimType::Hos => "HOS",
+            ClaimType::Op => "OP",
+            ClaimType::Pb => "PB",
+            ClaimType::Dme => "DME",
+        }
+    }
+
+    /// Reads a code, case-insensitively.
+    pub fn parse(code: &str) -> Option<ClaimType> {
+        ClaimType::ALL
+            .into_iter()
+            .find(|t| t.code().eq_ignore_ascii_case(code))
+    }
+
+    /// A bit of its own, for sets of claim types.
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+impl fmt::Display for ClaimType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A set of claim types (the `include` lists of a definition), as bits so a
+/// membership test in the per-line loop costs nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClaimTypeSet(u8);
+
+impl ClaimTypeSet {
+    /// Whether `claim_type` is in the set.
+    pub fn contains(self, claim_type: ClaimType) -> bool {
+        self.0 & claim_type.bit() != 0
+    }
+
+    /// Adds `claim_type` to the set.
+    pub fn insert(&mut self, claim_type: ClaimType) {
+        self.0 |= claim_type.bit();
+    }
+
+    /// The members, in the contract's order.
+    pub fn iter(self) -> impl Iterator<Item = ClaimType> {
+        ClaimType::ALL
+            .into_iter()
+            .filter(move |t| self.contains(*t))
+    }
+}
+
+/// Which version of a claim a row belongs to. The order is the tie-break of
+/// final action: on the same processed date a void beats a replacement,
+/// which beats an original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordType {
+    /// The first version of a claim.
+    Original,
+    /// A later version that replaces the claim.
+    Replacement,
+    /// A version that cancels the claim.
+    Void,
+}
+
+impl RecordType {
+    /// The contract's letter: `O`, `R` or `V`.
+    pub fn code(self) -> &'static str {
+        match self {
+            RecordType::Original => "O",
+            RecordType::Replacement => "R",
+            RecordType::Void => "V",
+        }
+    }
+
+    /// Reads `O`, `R` or `V`, case-insensitively; absent means original.
+    pub fn parse(code: &str) -> Option<RecordType> {
+        match code {
+            "" | "O" | "o" => Some(RecordType::Original),
+            "R" | "r" => Some(RecordType::Replacement),
+            "V" | "v" => Some(RecordType::Void),
+            _ => None,
+        }
+    }
+}
+
+/// Parses `YYYY-MM-DD` or `YYYYMMDD`, accepting only real calendar dates.
+pub fn parse_date(text: &[u8]) -> Option<Date> {
+    let digits = |s: &[u8]| -> Option<u32> {
+        s.iter().try_fold(0u32, |acc, &b| {
+            b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+        })
+    };
+    let (year, month, day) = match text.len() {
+        10 if text[4] == b'-' && text[7] == b'-' => (&text[0..4], &text[5..7], &text[8..10]),
+        8 => (&text[0..4], &text[4..6], &text[6..8]),
+        _ => return None,
+    };
+    let year = i32::try_from(digits(year)?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(month)?, digits(day)?)
+}
+
+/// A column's last date text and its value: a claim's rows repeat their
+/// dates row after row, so a repeated date is compared rather than parsed
+/// again. Each reader keeps one per date column.
+#[derive(Debug, Default)]
+pub(crate) struct LastDate {
+    text: [u8; 11],
+    len: usize,
+    date: Option<Date>,
+}
+
+impl LastDate {
+    /// `parse(text)`, from memory when `text` is the last text given (with
+    /// the same `parse`: a `LastDate` serves one column of one reader).
+    pub(crate) fn parse(&mut self, text: &[u8], parse: fn(&[u8]) -> Option<Date>) -> Option<Date> {
+        if text.len() > self.text.len() {
+            return parse(text);
+        }
+        if self.len != text.len() || self.text[..text.len()] != *text {
+            self.text[..text.len()].copy_from_slice(text);
+            self.len = text.len();
+            self.date = parse(text);
+        }
+        self.date
+    }
+}
+
+/// Normalizes an MS-DRG: upper case, and a value of digits zero-padded to
+/// three (`66` and `0066` are both `066`).
+pub fn normalize_drg(code: &str) -> String {
+    if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) {
+        let significant = code.trim_start_matches('0');
+        format!("{significant:0>3}")
+    } else {
+        code.to_ascii_uppercase()
+    }
+}
+
+/// Normalizes an ICD-10 code: without dots, upper case.
+pub fn normalize_dx(code: &str) -> String {
+    code.chars()
+        .filter(|&c| c != '.')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Normalizes an HCPCS/CPT code: upper case.
+pub fn normalize_hcpcs(code: &str) -> String {
+    code.to_ascii_uppercase()
+}
+
+/// Where a row came from: the file (index into the run's file list) and the
+/// 1-based line its record starts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Source {
+    /// Index of the file in the order the files were read.
+    pub file: u32,
+    /// 1-based line of the file on which the record starts.
+    pub row: u64,
+    /// Byte offset of the record, to find its raw text again for a reject.
+    pub offset: u64,
+}
+
+/// A claim line that passed every row check, in normal form, with every
+/// default of the contract applied. Shared text (ids) is reference counted so
+/// the lines of one claim do not each own a copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimLine {
+    /// Where the row came from.
+    pub source: Source,
+    /// The patient.
+    pub beneficiary_id: Arc<str>,
+    /// Unique per beneficiary; the claim's versions share it.
+    pub claim_id: Arc<str>,
+    /// `>= 1`, unique within one claim version.
+    pub line_number: u64,
+    /// Billing setting.
+    pub claim_type: ClaimType,
+    /// Original, replacement or void.
+    pub record_type: RecordType,
+    /// When the payer processed this version (default: `thru_date`).
+    pub processed_date: Date,
+    /// Claim service period start.
+    pub from_date: Date,
+    /// Claim service period end.
+    pub thru_date: Date,
+    /// Inpatient admission (default: `from_date`).
+    pub admission_date: Date,
+    /// Inpatient discharge (default: `thru_date`).
+    pub discharge_date: Date,
+    /// Service date of this line (default: `from_date`).
+    pub line_date: Date,
+    /// Allowed amount of this line.
+    pub allowed: Money,
+    /// Billing provider; an anchor without one opens no episode.
+    pub provider_id: Option<Arc<str>>,
+    /// MS-DRG, normalized.
+    pub drg: Option<Arc<str>>,
+    /// Principal diagnosis, normalized.
+    pub principal_dx: Option<Arc<str>>,
+    /// HCPCS/CPT of this line, normalized.
+    pub hcpcs: Option<Arc<str>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_both_forms_and_only_real_ones() {
+        let d = |s: &str| parse_date(s.as_bytes());
+        assert_eq!(d("2026-03-02"), NaiveDate::from_ymd_opt(2026, 3, 2));
+        assert_eq!(d("20260302"), NaiveDate::from_ymd_opt(2026, 3, 2));
+        assert_eq!(d("2024-02-29"), NaiveDate::from_ymd_opt(2024, 2, 29));
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-3-2",
+            "2026/03/02",
+            "26-03-02",
+            "+2026030",
+            "2026-03-0x",
+            "",
+        ] {
+            assert_eq!(d(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn codes_are_normalized() {
+        assert_eq!(normalize_drg("66"), "066");
+        assert_eq!(normalize_drg("0066"), "066");
+        assert_eq!(normalize_drg("470"), "470");
+        assert_eq!(normalize_drg("000"), "000");
+        assert_eq!(normalize_drg("a1"), "A1");
+        assert_eq!(normalize_dx("c50.911"), "C50911");
+        assert_eq!(normalize_hcpcs("j9035"), "J9035");
+    }
+
+    #[test]
+    fn claim_types_and_record_types_read_case_insensitively() {
+        assert_eq!(ClaimType::parse("snf"), Some(ClaimType::Snf));
+        assert_eq!(ClaimType::parse("XX"), None);
+        assert_eq!(RecordType::parse("v"), Some(RecordType::Void));
+        assert_eq!(RecordType::parse(""), Some(RecordType::Original));
+        assert_eq!(RecordType::parse("X"), None);
+        assert!(RecordType::Void > RecordType::Replacement);
+        assert!(RecordType::Replacement > RecordType::Original);
+    }
+}

@@ -1,0 +1,6 @@
+//! Writing a run: the contract's files, byte for byte, staged beside the
+//! output folder and renamed into place only when all are complete.
+//!
+//! - [`report`]: the writers of every output file, and the atomic folder.
+
+pub mod report;

@@ -1,0 +1,10 @@
+//! Commands that work from earlier runs' outputs, never their claims.
+//!
+//! - [`prior_run`]: a run folder read back and checked for consistency;
+//! - [`reprice`]: a run priced again (and several price files, tracks or
+//!   participants side by side: scenarios);
+//! - [`true_up`]: two runs compared, and what is now due.
+
+pub mod prior_run;
+pub mod reprice;
+pub mod true_up;

@@ -1,0 +1,680 @@
+//! Reading an earlier run back from its output folder, for the commands
+//! that work from runs instead of claims (`true-up`, `reprice`,
+//! `scenarios`).
+//!
+//! Only the episode-level outputs and the summary are read: they hold every
+//! figure pricing needs, which is what makes repricing cheap. A run that
+//! settled participants has `participants.csv` too, read so that a true-up
+//! can say what each participant is now due.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::fingerprint::RunRecord;
+use crate::engine::eligibility::CancelReason;
+use crate::engine::episodes::TypeTally;
+use crate::engine::final_action::Tally;
+use crate::engine::pricing::{EpisodeFigures, Status, TypePricing};
+use crate::engine::reconcile::{Accounting, BeneficiaryCounts};
+use crate::engine::risk::{self, Levels};
+use crate::input::claims::RejectReason;
+use crate::input::records::{Record, RecordReader, find_columns};
+use crate::model::money::Money;
+use crate::model::{Date, parse_date};
+
+/// A run folder that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file is missing or unreadable.
+    #[error("{path}: cannot read the run's output: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A file is not what episode-recon writes.
+    #[error("{path}: row {row}: {problem}; expected the output of `episode-recon reconcile`")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        row: u64,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// One row of an earlier run's `episodes.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorEpisode {
+    /// `TYPE:beneficiary:anchor`.
+    pub episode_id: String,
+    /// Episode type.
+    pub episode_type: String,
+    /// The beneficiary.
+    pub beneficiary_id: String,
+    /// The provider it is attributed to.
+    pub provider_id: String,
+    /// The anchor claim.
+    pub anchor_claim_id: String,
+    /// Price group.
+    pub price_group: String,
+    /// First day.
+    pub start: Date,
+    /// Last day.
+    pub end: Date,
+    /// Period.
+    pub period: String,
+    /// What became of it.
+    pub status: Status,
+    /// Ledger rows.
+    pub claim_lines: u64,
+    /// Actual spending (0 when canceled).
+    pub actual: Money,
+    /// Capped spending; `None` when canceled.
+    pub capped: Option<Money>,
+    /// Effective target, when priced.
+    pub target: Option<Money>,
+    /// Gain or loss, when priced.
+    pub gain_loss: Option<Money>,
+    /// Why it was canceled.
+    pub cancel: Option<CancelReason>,
+    /// Its risk factors and levels, as `risk_levels` wrote them.
+    pub risk_levels: Option<Levels>,
+}
+
+/// One row of an earlier run's `providers.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorProvider {
+    /// The provider.
+    pub provider_id: String,
+    /// Episode type.
+    pub episode_type: String,
+    /// Period.
+    pub period: String,
+    /// Priced episodes.
+    pub episodes: u64,
+    /// Sum of targets.
+    pub target_total: Money,
+    /// Sum of gains and losses before limits.
+    pub gain_loss_total: Money,
+    /// `none`, `stop_gain` or `stop_loss`.
+    pub limit: String,
+    /// What was settled.
+    pub reconciliation_amount: Money,
+}
+
+/// One row of an earlier run's `participants.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorParticipant {
+    /// The participant (a provider).
+    pub provider_id: String,
+    /// Period.
+    pub period: String,
+    /// Its track that period.
+    pub track: String,
+    /// Its quality score, as the run wrote it (as read from its
+    /// participants file).
+    pub quality_score: String,
+    /// Priced episodes, all types.
+    pub episodes: u64,
+    /// Sum of effective targets.
+    pub target_total: Money,
+    /// `target_total − capped_total` before the quality adjustment.
+    pub reconciliation_amount: Money,
+    /// After the quality adjustment.
+    pub quality_adjusted_amount: Money,
+    /// `none`, `stop_gain` or `stop_loss`.
+    pub limit: String,
+    /// What was paid (positive) or repaid (negative).
+    pub net_payment_reconciliation_amount: Money,
+}
+
+/// An earlier run, read back.
+#[derive(Clone, Debug)]
+pub struct PriorRun {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Its episodes, as written (sorted by id).
+    pub episodes: Vec<PriorEpisode>,
+    /// Its provider rows, as written.
+    pub providers: Vec<PriorProvider>,
+    /// Its `participants.csv` rows, as written; `None` for a run that did
+    /// not settle participants. Present exactly when the run's record has
+    /// a settlement fingerprint (checked on reading).
+    pub participants: Option<Vec<PriorParticipant>>,
+    /// What it was made with.
+    pub record: RunRecord,
+    /// Its summary, as JSON.
+    pub summary: serde_json::Value,
+    /// Its `--as-of` date, if it had one.
+    as_of: Option<Date>,
+}
+
+const EPISODE_COLUMNS: [&str; 19] = [
+    "episode_id",
+    "episode_type",
+    "beneficiary_id",
+    "provider_id",
+    "anchor_claim_id",
+    "price_group",
+    "start_date",
+    "end_date",
+    "period",
+    "status",
+    "claim_lines",
+    "actual_amount",
+    "capped_amount",
+    "target_amount",
+    "gain_loss",
+    "cancel_reason",
+    "risk_levels",
+    "risk_multiplier",
+    "target_price",
+];
+
+const PROVIDER_COLUMNS: [&str; 10] = [
+    "provider_id",
+    "episode_type",
+    "period",
+    "episodes",
+    "target_total",
+    "actual_total",
+    "capped_total",
+    "gain_loss_total",
+    "limit",
+    "reconciliation_amount",
+];
+
+const PARTICIPANT_COLUMNS: [&str; 11] = [
+    "provider_id",
+    "period",
+    "track",
+    "quality_score",
+    "episodes",
+    "target_total",
+    "capped_total",
+    "reconciliation_amount",
+    "quality_adjusted_amount",
+    "limit",
+    "net_payment_reconciliation_amount",
+];
+
+/// Rows of one CSV output, the named columns of each as text.
+fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<String>)>, Error> {
+    let io_error = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let format = |row, problem: String| Error::Format {
+        path: path.to_owned(),
+        row,
+        problem,
+    };
+    let mut reader = RecordReader::new(BufReader::new(File::open(path).map_err(io_error)?));
+    let mut record = Record::default();
+    if !reader.read(&mut record).map_err(io_error)? {
+        return Err(format(1, "the file is empty".into()));
+    }
+    let found =
+        find_columns(&record, columns).map_err(|p| format(1, format!("bad header: {p:?}")))?;
+    let index: Vec<usize> = found
+        .iter()
+        .zip(columns)
+        .map(|(i, name)| i.ok_or_else(|| format(1, format!("missing column `{name}`"))))
+        .collect::<Result<_, _>>()?;
+    let mut rows = Vec::new();
+    while reader.read(&mut record).map_err(io_error)? {
+        let row = record.line();
+        let text = record
+            .text()
+            .ok_or_else(|| format(row, "not UTF-8".into()))?;
+        let values = index
+            .iter()
+            .map(|&i| text.get(i).map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| format(row, "too few fields".into()))?;
+        rows.push((row, values));
+    }
+    Ok(rows)
+}
+
+/// Parses the fields of one output row, naming the row on failure.
+struct RowParser<'a> {
+    path: &'a Path,
+    row: u64,
+}
+
+impl RowParser<'_> {
+    fn error(&self, what: &str, value: &str) -> Error {
+        Error::Format {
+            path: self.path.to_owned(),
+            row: self.row,
+            problem: format!("{what} {value:?} does not parse"),
+        }
+    }
+
+    fn money(&self, value: &str) -> Result<Money, Error> {
+        Money::parse_total(value.as_bytes()).ok_or_else(|| self.error("amount", value))
+    }
+
+    fn optional_money(&self, value: &str) -> Result<Option<Money>, Error> {
+        if value.is_empty() {
+            Ok(None)
+        } else {
+            self.money(value).map(Some)
+        }
+    }
+
+    fn date(&self, value: &str) -> Result<Date, Error> {
+        parse_date(value.as_bytes()).ok_or_else(|| self.error("date", value))
+    }
+
+    fn count(&self, value: &str) -> Result<u64, Error> {
+        value.parse().map_err(|_| self.error("count", value))
+    }
+}
+
+impl PriorRun {
+    /// Reads `episodes.csv`, `providers.csv` and `summary.json` of a run.
+    pub fn load(dir: &Path) -> Result<PriorRun, Error> {
+        let episodes_path = dir.join("episodes.csv");
+        let mut episodes = Vec::new();
+        for (row, v) in read_table(&episodes_path, &EPISODE_COLUMNS)? {
+            let p = RowParser {
+                path: &episodes_path,
+                row,
+            };
+            let [
+                id,
+                episode_type,
+                beneficiary,
+                provider,
+                anchor,
+                group,
+                start,
+                end,
+                period,
+                status,
+                lines,
+                actual,
+                capped,
+                target,
+                gain_loss,
+                cancel_reason,
+                risk_levels,
+                _risk_multiplier,
+                _target_price,
+            ] = <[String; 19]>::try_from(v).map_err(|_| p.error("row", ""))?;
+            let status = Status::parse(&status).ok_or_else(|| p.error("status", &status))?;
+            let cancel = CancelReason::parse(&cancel_reason);
+            if cancel.is_some() != (status == Status::Canceled) {
+                return Err(p.error("cancel_reason", &cancel_reason));
+            }
+            let risk_levels = match risk_levels.as_str() {
+                "" => None,
+                text => Some(risk::parse_levels(text).ok_or_else(|| p.error("risk_levels", text))?),
+            };
+            episodes.push(PriorEpisode {
+                episode_id: id,
+                episode_type,
+                beneficiary_id: beneficiary,
+                provider_id: provider,
+                anchor_claim_id: anchor,
+                price_group: group,
+                start: p.date(&start)?,
+                end: p.date(&end)?,
+                period,
+                status,
+                claim_lines: p.count(&lines)?,
+                actual: p.optional_money(&actual)?.unwrap_or(Money::ZERO),
+                capped: p.optional_money(&capped)?,
+                target: p.optional_money(&target)?,
+                gain_loss: p.optional_money(&gain_loss)?,
+                cancel,
+                risk_levels,
+            });
+        }
+        let providers_path = dir.join("providers.csv");
+        let mut providers = Vec::new();
+        for (row, v) in read_table(&providers_path, &PROVIDER_COLUMNS)? {
+            let p = RowParser {
+                path: &providers_path,
+                row,
+            };
+            let [
+                provider,
+                episode_type,
+                period,
+                count,
+                target,
+                _actual,
+                _capped,
+                gain_loss,
+                limit,
+                amount,
+            ] = <[String; 10]>::try_from(v).map_err(|_| p.error("row", ""))?;
+            providers.push(PriorProvider {
+                provider_id: provider,
+                episode_type,
+                period,
+                episodes: p.count(&count)?,
+                target_total: p.money(&target)?,
+                gain_loss_total: p.money(&gain_loss)?,
+                limit,
+                reconciliation_amount: p.money(&amount)?,
+            });
+        }
+        let participants = read_participants(dir)?;
+        let summary_path = dir.join("summary.json");
+        let text = std::fs::read_to_string(&summary_path).map_err(|source| Error::Io {
+            path: summary_path.clone(),
+            source,
+        })?;
+        let summary: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::Format {
+                path: summary_path.clone(),
+                row: e.line() as u64,
+                problem: format!("not JSON: {e}"),
+            })?;
+        let record: RunRecord =
+            serde_json::from_value(summary["run"].clone()).map_err(|e| Error::Format {
+                path: summary_path.clone(),
+                row: 1,
+                problem: format!("no readable `run` section ({e}); the run predates fingerprints, so run reconcile again"),
+            })?;
+        let inconsistent = |problem: String| Error::Format {
+            path: summary_path.clone(),
+            row: 1,
+            problem: format!("{problem}: the run's files were edited or do not belong together"),
+        };
+        if !record.is_consistent() {
+            return Err(inconsistent(
+                "the `run` section's fingerprint does not match its episode types".into(),
+            ));
+        }
+        let as_of = match &summary["as_of"] {
+            serde_json::Value::Null => None,
+            value => Some(
+                value
+                    .as_str()
+                    .and_then(|d| parse_date(d.as_bytes()))
+                    .ok_or_else(|| inconsistent(format!("key `as_of` is malformed ({value})")))?,
+            ),
+        };
+        // The figures the summary states must be those of the files beside it.
+        let stated = |section: &str, key: &str| summary[section][key].clone();
+        let total = |amounts: &mut dyn Iterator<Item = Money>| {
+            serde_json::Value::from(amounts.fold(Money::ZERO, |a, b| a + b).to_string())
+        };
+        // A run settles participants exactly when it records a settlement
+        // fingerprint and a `participants` section; a folder where the three
+        // disagree had a file added or removed by hand.
+        let section = &summary["participants"];
+        let parts = [
+            ("participants.csv", participants.is_some()),
+            ("key `participants` of summary.json", !section.is_null()),
+            (
+                "key `run.settlement_fingerprint` of summary.json",
+                record.settlement_fingerprint.is_some(),
+            ),
+        ];
+        if parts.iter().any(|(_, present)| *present != parts[0].1) {
+            let list = |present: bool| {
+                let names: Vec<&str> = parts
+                    .iter()
+                    .filter(|(_, p)| *p == present)
+                    .map(|(name, _)| *name)
+                    .collect();
+                names.join(" and ")
+            };
+            return Err(inconsistent(format!(
+                "the run has {} but not {}",
+                list(true),
+                list(false)
+            )));
+        }
+        let rows = participants.as_deref().unwrap_or_default();
+        const OUTPUTS: &str = "episodes.csv and providers.csv give";
+        const PARTICIPANTS: &str = "participants.csv gives";
+        let mut checks = vec![
+            (
+                "episodes.total",
+                stated("episodes", "total"),
+                serde_json::Value::from(episodes.len()),
+                OUTPUTS,
+            ),
+            (
+                "money.actual",
+                stated("money", "actual"),
+                total(&mut episodes.iter().map(|e| e.actual)),
+                OUTPUTS,
+            ),
+            (
+                "money.capped",
+                stated("money", "capped"),
+                total(&mut episodes.iter().filter_map(|e| e.capped)),
+                OUTPUTS,
+            ),
+            (
+                "providers",
+                summary["providers"].clone(),
+                serde_json::Value::from(providers.len()),
+                OUTPUTS,
+            ),
+            (
+                "money.reconciliation",
+                stated("money", "reconciliation"),
+                total(&mut providers.iter().map(|p| p.reconciliation_amount)),
+                OUTPUTS,
+            ),
+        ];
+        if participants.is_some() {
+            checks.extend([
+                (
+                    "participants.settled",
+                    stated("participants", "settled"),
+                    serde_json::Value::from(rows.len()),
+                    PARTICIPANTS,
+                ),
+                (
+                    "participants.net_payment_reconciliation",
+                    stated("participants", "net_payment_reconciliation"),
+                    total(&mut rows.iter().map(|p| p.net_payment_reconciliation_amount)),
+                    PARTICIPANTS,
+                ),
+            ]);
+        }
+        for (key, said, found, source) in checks {
+            if said != found {
+                return Err(inconsistent(format!(
+                    "key `{key}` says {said} where {source} {found}"
+                )));
+            }
+        }
+        for name in ["ledger.csv", "rejects.csv"] {
+            let path = dir.join(name);
+            std::fs::metadata(&path).map_err(|source| Error::Io { path, source })?;
+        }
+        Ok(PriorRun {
+            dir: dir.to_owned(),
+            episodes,
+            providers,
+            participants,
+            record,
+            summary,
+            as_of,
+        })
+    }
+
+    /// The episode figures to price again, with each episode's type as an
+    /// index into `types` (sorted by id). `None` names a type the run has
+    /// that `types` lacks.
+    pub fn figures(&self, types: &[TypePricing]) -> Result<Vec<EpisodeFigures>, String> {
+        self.episodes
+            .iter()
+            .map(|e| {
+                let episode_type = types
+                    .iter()
+                    .position(|t| t.id == e.episode_type)
+                    .ok_or_else(|| e.episode_type.clone())?;
+                Ok(EpisodeFigures {
+                    episode_id: e.episode_id.clone(),
+                    episode_type,
+                    beneficiary_id: Arc::from(e.beneficiary_id.as_str()),
+                    provider_id: Arc::from(e.provider_id.as_str()),
+                    anchor_claim_id: Arc::from(e.anchor_claim_id.as_str()),
+                    price_group: e.price_group.clone(),
+                    start: e.start,
+                    end: e.end,
+                    anchor_end: types[episode_type].anchor_end(e.end),
+                    cancel: e.cancel.clone(),
+                    risk_levels: e.risk_levels.clone(),
+                    claim_lines: e.claim_lines,
+                    actual: e.actual,
+                })
+            })
+            .collect()
+    }
+
+    /// The run's accounting, read from its summary: none of it depends on
+    /// prices, so a repriced run reports it unchanged.
+    pub fn accounting(&self, types: &[TypePricing]) -> Result<Accounting, Error> {
+        let path = self.dir.join("summary.json");
+        let bad = |key: &str| Error::Format {
+            path: path.clone(),
+            row: 1,
+            problem: format!("key `{key}` is missing or malformed"),
+        };
+        let s = &self.summary;
+        let count = |section: &str, key: &str| {
+            s[section][key]
+                .as_u64()
+                .ok_or_else(|| bad(&format!("{section}.{key}")))
+        };
+        let money = |value: &serde_json::Value, key: &str| {
+            value
+                .as_str()
+                .and_then(|t| Money::parse_total(t.as_bytes()))
+                .ok_or_else(|| bad(key))
+        };
+        let tally = |key: &str| -> Result<Tally, Error> {
+            Ok(Tally {
+                rows: count("rows", key)?,
+                amount: money(&s["amounts"][key], key)?,
+            })
+        };
+        let rejected_by_reason = reasons(&s["rejected_by_reason"], bad)?;
+        let mut type_tallies = Vec::with_capacity(types.len());
+        for t in types {
+            let v = &s["episode_types"][t.id.as_str()];
+            let key = |k: &str| format!("episode_types.{}.{k}", t.id);
+            type_tallies.push(TypeTally {
+                triggers_without_provider: v["triggers_without_provider"]
+                    .as_u64()
+                    .ok_or_else(|| bad(&key("triggers_without_provider")))?,
+                lines_in_several_episodes: v["lines_in_several_episodes"]
+                    .as_u64()
+                    .ok_or_else(|| bad(&key("lines_in_several_episodes")))?,
+                outside: money(&v["outside_amount"], &key("outside_amount"))?,
+            });
+        }
+        Ok(Accounting {
+            read: tally("read")?,
+            rejected: tally("rejected")?,
+            after_cutoff: tally("after_cutoff")?,
+            void: tally("void")?,
+            superseded: tally("superseded")?,
+            final_action: tally("final_action")?,
+            rejected_by_reason,
+            types: type_tallies,
+        })
+    }
+
+    /// The run's beneficiaries accounting, read from its summary; `None`
+    /// for a run made without `--beneficiaries`.
+    pub fn beneficiaries(&self) -> Result<Option<BeneficiaryCounts>, Error> {
+        let path = self.dir.join("summary.json");
+        let bad = |key: &str| Error::Format {
+            path: path.clone(),
+            row: 1,
+            problem: format!("key `beneficiaries.{key}` is missing or malformed"),
+        };
+        let section = &self.summary["beneficiaries"];
+        if section.is_null() {
+            return Ok(None);
+        }
+        let count = |key: &str| section[key].as_u64().ok_or_else(|| bad(key));
+        Ok(Some(BeneficiaryCounts {
+            read: count("read")?,
+            accepted: count("accepted")?,
+            rejected_by_reason: reasons(&section["rejected_by_reason"], bad)?,
+        }))
+    }
+
+    /// The run's `--as-of` date, if it had one.
+    pub fn as_of(&self) -> Option<Date> {
+        self.as_of
+    }
+}
+
+/// The rows of a run's `participants.csv`; `None` when the run has none
+/// (it did not settle participants).
+fn read_participants(dir: &Path) -> Result<Option<Vec<PriorParticipant>>, Error> {
+    let path = dir.join(crate::output::report::PARTICIPANTS_FILE);
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Io { path, source }),
+        Ok(_) => {}
+    }
+    let mut participants = Vec::new();
+    for (row, v) in read_table(&path, &PARTICIPANT_COLUMNS)? {
+        let p = RowParser { path: &path, row };
+        let [
+            provider_id,
+            period,
+            track,
+            quality_score,
+            episodes,
+            target_total,
+            _capped_total,
+            reconciliation_amount,
+            quality_adjusted_amount,
+            limit,
+            net,
+        ] = <[String; 11]>::try_from(v).map_err(|_| p.error("row", ""))?;
+        participants.push(PriorParticipant {
+            provider_id,
+            period,
+            track,
+            quality_score,
+            episodes: p.count(&episodes)?,
+            target_total: p.money(&target_total)?,
+            reconciliation_amount: p.money(&reconciliation_amount)?,
+            quality_adjusted_amount: p.money(&quality_adjusted_amount)?,
+            limit,
+            net_payment_reconciliation_amount: p.money(&net)?,
+        });
+    }
+    Ok(Some(participants))
+}
+
+/// A summary's `rejected_by_reason` object read back; `bad` names a key
+/// that is not a reason with a count.
+fn reasons(
+    value: &serde_json::Value,
+    bad: impl Fn(&str) -> Error,
+) -> Result<BTreeMap<RejectReason, u64>, Error> {
+    let object = value.as_object().ok_or_else(|| bad("rejected_by_reason"))?;
+    object
+        .iter()
+        .map(|(name, n)| {
+            let reason = RejectReason::from_name(name).ok_or_else(|| bad(name))?;
+            Ok((reason, n.as_u64().ok_or_else(|| bad(name))?))
+        })
+        .collect()
+}

@@ -1,0 +1,479 @@
+//! Pricing an earlier run again, with other target prices or pricing
+//! settings, without reading its claims (`reprice`), and comparing several
+//! price, participants and settlement files side by side (`scenarios`).
+//!
+//! Everything pricing needs is in the run's outputs: one actual amount per
+//! episode, its type, provider, price group and end date. So a repriced run
+//! is the full reconciliation with the new prices, byte for byte, at the
+//! cost of reading one row per episode. Changes that would change which
+//! lines an episode takes in (triggers, windows, inclusion, exclusion) need
+//! the claims again and are refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::definitions::EpisodeDefinition;
+use crate::config::fingerprint::{RunRecord, TypeRecord, digest};
+use crate::config::prices::TargetPrices;
+use crate::config::risk_factors::RiskFactors;
+use crate::engine::pricing::{self, InexactError, TypePricing};
+use crate::engine::reconcile::{Reconciliation, SettlementInputs};
+use crate::engine::settle;
+use crate::model::money::Money;
+use crate::output::report::{self, OutputFile};
+use crate::runs::prior_run::{self, PriorRun};
+
+/// Why a run cannot be priced again.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The run's outputs could not be read.
+    #[error(transparent)]
+    Prior(#[from] prior_run::Error),
+    /// The new definitions change what episodes hold.
+    #[error(
+        "{definitions}: episode type {id}: {what}; that changes which claim lines its episodes take in, so it needs the claims again: run `episode-recon reconcile` instead (reprice may change only [pricing] settings and target prices)"
+    )]
+    NeedsClaims {
+        /// The definitions folder.
+        definitions: PathBuf,
+        /// The episode type.
+        id: String,
+        /// What differs.
+        what: String,
+    },
+    /// A price cannot be computed exactly.
+    #[error(transparent)]
+    Inexact(#[from] InexactError),
+    /// The run's summary does not describe its pricing readably.
+    #[error(
+        "{run}: summary.json: the pricing of episode type {id} does not read; give --definitions"
+    )]
+    BadRecord {
+        /// The run folder.
+        run: PathBuf,
+        /// The episode type.
+        id: String,
+    },
+}
+
+/// The types to price with and the run record of the result: from new
+/// definitions after checking that only their pricing changed, else as the
+/// run recorded them.
+fn types_for(
+    prior: &PriorRun,
+    definitions: Option<(&Path, &[EpisodeDefinition])>,
+    prices: &TargetPrices,
+) -> Result<(Vec<TypePricing>, RunRecord), Error> {
+    let Some((folder, definitions)) = definitions else {
+        let types = prior
+            .record
+            .definitions
+            .iter()
+            .map(|t| {
+                let pricing = t.pricing.to_pricing().ok_or_else(|| Error::BadRecord {
+                    run: prior.dir.clone(),
+                    id: t.id.clone(),
+                })?;
+                Ok(TypePricing {
+                    id: t.id.clone(),
+                    post_days: t.post_days,
+                    pricing,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        return Ok((
+            types,
+            RunRecord::new(prior.record.definitions.clone(), prices),
+        ));
+    };
+    let needs_claims = |id: &str, what: &str| Error::NeedsClaims {
+        definitions: folder.to_owned(),
+        id: id.to_owned(),
+        what: what.to_owned(),
+    };
+    let before: BTreeMap<&str, &TypeRecord> = prior
+        .record
+        .definitions
+        .iter()
+        .map(|t| (t.id.as_str(), t))
+        .collect();
+    for definition in definitions {
+        match before.get(definition.id.as_str()) {
+            None => return Err(needs_claims(&definition.id, "it is new, not in the run")),
+            Some(t) if t.episode_rules != digest(&definition.episode_rules()) => {
+                return Err(needs_claims(
+                    &definition.id,
+                    "its triggers, price groups, window, inclusion or exclusion differ from the run's",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(missing) = before
+        .keys()
+        .find(|id| !definitions.iter().any(|d| d.id == **id))
+    {
+        return Err(needs_claims(
+            missing,
+            "it is in the run but not in the new definitions",
+        ));
+    }
+    Ok((
+        TypePricing::of(definitions),
+        RunRecord::of(definitions, prices),
+    ))
+}
+
+/// Prices the episodes of `prior` again. `definitions`, when given (with
+/// their folder, for messages), may differ from the run's only in their
+/// `[pricing]` tables.
+pub fn reprice(
+    prior: &PriorRun,
+    definitions: Option<(&Path, &[EpisodeDefinition])>,
+    prices: &TargetPrices,
+    with: &RepriceWith<'_>,
+) -> Result<Reconciliation, Error> {
+    let (types, run) = types_for(prior, definitions, prices)?;
+    let run = run.with_pricing_inputs(
+        with.risk_factors,
+        with.settlement.map(|s| (&s.participants, &s.settlement)),
+    );
+    // Every type of the run is in `types` (checked above, or taken from the
+    // run itself), so a type the episodes name is always found.
+    let figures = prior.figures(&types).map_err(|id| Error::NeedsClaims {
+        definitions: prior.dir.clone(),
+        id,
+        what: "the run has episodes of it but no definition".into(),
+    })?;
+    let accounting = prior.accounting(&types)?;
+    let beneficiaries = prior.beneficiaries()?;
+    let episodes = pricing::price(figures, &types, prices, with.risk_factors)?;
+    let providers = pricing::reconcile_providers(&episodes, &types);
+    let participants = with
+        .settlement
+        .map(|s| settle::settle(&episodes, &s.participants, &s.settlement))
+        .transpose()?;
+    Ok(Reconciliation {
+        files: Vec::new(),
+        claim_files: 0,
+        ledgers: Vec::new(),
+        rejects: Vec::new(),
+        types,
+        episodes,
+        providers,
+        accounting,
+        as_of: prior.as_of(),
+        beneficiaries,
+        participants,
+        run,
+    })
+}
+
+/// What a reprice prices with besides target prices: risk multipliers and
+/// participant settlement, which a run's outputs do not hold (its risk
+/// levels do, so enrollment is not needed again).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RepriceWith<'a> {
+    /// Risk factor multipliers, needed when a type has `[risk]`.
+    pub risk_factors: Option<&'a RiskFactors>,
+    /// Participants and tracks, to settle per participant.
+    pub settlement: Option<&'a SettlementInputs>,
+}
+
+/// Writes a repriced run: episodes, providers, participants and summary
+/// anew; ledger and rejects copied from the run, since prices change
+/// neither.
+pub fn write(
+    repriced: &Reconciliation,
+    prior: &PriorRun,
+    out: &Path,
+    force: bool,
+) -> Result<(), report::Error> {
+    let ledger = prior.dir.join("ledger.csv");
+    let rejects = prior.dir.join("rejects.csv");
+    let mut files = vec![
+        OutputFile::new("episodes.csv", |w: &mut dyn Write| {
+            report::write_episodes(repriced, w)
+        }),
+        OutputFile::new("providers.csv", |w: &mut dyn Write| {
+            report::write_providers(repriced, w)
+        }),
+        OutputFile::copy("ledger.csv", &ledger),
+        OutputFile::copy("rejects.csv", &rejects),
+        OutputFile::new("summary.json", |w: &mut dyn Write| {
+            report::write_summary(repriced, w)
+        }),
+    ];
+    if repriced.participants.is_some() {
+        files.push(OutputFile::new(
+            report::PARTICIPANTS_FILE,
+            |w: &mut dyn Write| report::write_participants(repriced, w),
+        ));
+    }
+    report::write_folder(out, force, &files)
+}
+
+/// One settlement a scenario comparison prices with: a participants file
+/// read against a settlement file, and both paths as given (for labels and
+/// the summary).
+#[derive(Debug)]
+pub struct SettlementChoice {
+    /// The participants file as given.
+    pub participants: String,
+    /// The settlement file as given.
+    pub settlement: String,
+    /// Both files, read and checked together (a participants file may name
+    /// a track one settlement file has and another lacks).
+    pub inputs: SettlementInputs,
+}
+
+/// One scenario's outcome in a comparison: a price file, with one
+/// participants and settlement file when the comparison settles
+/// participants.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The column name in `scenarios.csv` and `scenarios_participants.csv`:
+    /// the files that vary across the scenarios, joined by [`LABEL_JOINER`].
+    pub label: String,
+    /// The price file as given.
+    pub target_prices: String,
+    /// The participants file as given, when the comparison settles
+    /// participants.
+    pub participants: Option<String>,
+    /// The settlement file as given, with `participants`.
+    pub settlement: Option<String>,
+    /// The run priced with them.
+    pub priced: Reconciliation,
+}
+
+/// What joins the varying file names of a scenario's label: a character
+/// pair that reads as "with" and that no CSV writer needs to quote.
+pub const LABEL_JOINER: &str = " + ";
+
+/// Prices `prior` under every combination, in this order: every price file
+/// × every settlement choice (the caller lists those participants file by
+/// participants file, each against every settlement file in turn), so the
+/// last file varies fastest. Without settlement choices, one scenario per
+/// price file.
+///
+/// A scenario is labelled by the files that vary across the comparison
+/// (those of a kind given more than once, as distinct paths), in the order
+/// price file, participants file, settlement file; when nothing varies, by
+/// its price file. So a comparison of price files alone keeps the price
+/// paths as labels, whatever participants and settlement it prices with.
+pub fn scenarios(
+    prior: &PriorRun,
+    price_files: &[(String, TargetPrices)],
+    risk_factors: Option<&RiskFactors>,
+    settlements: &[SettlementChoice],
+) -> Result<Vec<Scenario>, Error> {
+    let varies = |names: Vec<&str>| names.iter().collect::<BTreeSet<_>>().len() > 1;
+    let prices_vary = varies(price_files.iter().map(|(p, _)| p.as_str()).collect());
+    let participants_vary = varies(
+        settlements
+            .iter()
+            .map(|s| s.participants.as_str())
+            .collect(),
+    );
+    let settlement_vary = varies(settlements.iter().map(|s| s.settlement.as_str()).collect());
+    let label = |prices: &str, choice: Option<&SettlementChoice>| {
+        let mut parts = Vec::new();
+        if prices_vary || !(participants_vary || settlement_vary) {
+            parts.push(prices);
+        }
+        if let Some(choice) = choice {
+            if participants_vary {
+                parts.push(&choice.participants);
+            }
+            if settlement_vary {
+                parts.push(&choice.settlement);
+            }
+        }
+        parts.join(LABEL_JOINER)
+    };
+    // `None` stands for "no settlement" when no choice is given, so the
+    // price loop runs once per price file either way.
+    let choices: Vec<Option<&SettlementChoice>> = if settlements.is_empty() {
+        vec![None]
+    } else {
+        settlements.iter().map(Some).collect()
+    };
+    let mut out = Vec::with_capacity(price_files.len() * choices.len());
+    for (prices_name, prices) in price_files {
+        for choice in &choices {
+            let with = RepriceWith {
+                risk_factors,
+                settlement: choice.map(|c| &c.inputs),
+            };
+            out.push(Scenario {
+                label: label(prices_name, *choice),
+                target_prices: prices_name.clone(),
+                participants: choice.map(|c| c.participants.clone()),
+                settlement: choice.map(|c| c.settlement.clone()),
+                priced: reprice(prior, None, prices, &with)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `summary.json` of a scenario comparison, keys in this order.
+#[derive(Serialize)]
+struct ScenariosSummary {
+    run: String,
+    scenarios: Vec<ScenarioSummary>,
+}
+
+/// One scenario in `summary.json`. The settlement keys come after the
+/// price keys (added later, so that a reader of the earlier keys is not
+/// disturbed) and are null when the comparison settles no participants.
+#[derive(Serialize)]
+struct ScenarioSummary {
+    target_prices: String,
+    target_prices_fingerprint: String,
+    priced: usize,
+    no_target_price: usize,
+    providers: usize,
+    reconciliation: String,
+    participants: Option<String>,
+    settlement: Option<String>,
+    participants_settled: Option<usize>,
+    net_payment_reconciliation: Option<String>,
+}
+
+/// One row per key of any scenario, with each scenario's amount for it
+/// (`None` where the scenario has no row), in key order.
+fn side_by_side<K: Ord>(
+    scenarios: &[Scenario],
+    rows: impl Fn(&Reconciliation) -> Vec<(K, Money)>,
+) -> BTreeMap<K, Vec<Option<Money>>> {
+    let mut table: BTreeMap<K, Vec<Option<Money>>> = BTreeMap::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        for (key, amount) in rows(&scenario.priced) {
+            table
+                .entry(key)
+                .or_insert_with(|| vec![None; scenarios.len()])[index] = Some(amount);
+        }
+    }
+    table
+}
+
+/// Writes the header `key_columns` + one column per scenario, then each
+/// row's key fields and amounts (empty where a scenario has no row).
+fn write_side_by_side<const N: usize>(
+    w: &mut dyn Write,
+    key_columns: [&str; N],
+    scenarios: &[Scenario],
+    table: &BTreeMap<[String; N], Vec<Option<Money>>>,
+) -> std::io::Result<()> {
+    let mut header: Vec<String> = key_columns.iter().map(|c| (*c).to_owned()).collect();
+    header.extend(scenarios.iter().map(|s| s.label.clone()));
+    report::write_row(w, &header)?;
+    for (key, amounts) in table {
+        let mut row = key.to_vec();
+        row.extend(
+            amounts
+                .iter()
+                .map(|a| a.map(|m| m.to_string()).unwrap_or_default()),
+        );
+        report::write_row(w, &row)?;
+    }
+    Ok(())
+}
+
+/// The second output of a comparison that settles participants.
+pub const SCENARIOS_PARTICIPANTS_FILE: &str = "scenarios_participants.csv";
+
+/// Writes `scenarios.csv` (one row per provider, type and period of any
+/// scenario, the reconciliation amount under each scenario side by side,
+/// empty where a scenario has no row), `scenarios_participants.csv` when
+/// the scenarios settle participants (one row per provider and period
+/// settled in any scenario, its net payment reconciliation amount under
+/// each), and `summary.json` (totals per scenario).
+pub fn write_scenarios(
+    prior: &PriorRun,
+    scenarios: &[Scenario],
+    out: &Path,
+    force: bool,
+) -> Result<(), report::Error> {
+    let providers = side_by_side(scenarios, |priced| {
+        priced
+            .providers
+            .iter()
+            .map(|p| {
+                let key = [
+                    p.provider_id.to_string(),
+                    priced.types[p.episode_type].id.clone(),
+                    p.period.clone(),
+                ];
+                (key, p.reconciliation_amount)
+            })
+            .collect()
+    });
+    let settles = scenarios.iter().any(|s| s.priced.participants.is_some());
+    let participants = side_by_side(scenarios, |priced| {
+        priced
+            .participants
+            .iter()
+            .flat_map(|settled| &settled.rows)
+            .map(|p| {
+                let key = [p.provider_id.to_string(), p.period.clone()];
+                (key, p.net_payment_reconciliation_amount)
+            })
+            .collect()
+    });
+    let summary = ScenariosSummary {
+        run: prior.dir.display().to_string(),
+        scenarios: scenarios
+            .iter()
+            .map(|s| {
+                let priced = s.priced.priced_episodes();
+                let total = s.priced.net_reconciliation();
+                let settled = s.priced.participants.as_ref();
+                ScenarioSummary {
+                    target_prices: s.target_prices.clone(),
+                    target_prices_fingerprint: s.priced.run.target_prices_fingerprint.clone(),
+                    priced,
+                    no_target_price: s.priced.episodes.len() - priced,
+                    providers: s.priced.providers.len(),
+                    reconciliation: total.to_string(),
+                    participants: s.participants.clone(),
+                    settlement: s.settlement.clone(),
+                    participants_settled: settled.map(|p| p.rows.len()),
+                    net_payment_reconciliation: settled.map(|p| {
+                        p.rows
+                            .iter()
+                            .map(|r| r.net_payment_reconciliation_amount)
+                            .sum::<Money>()
+                            .to_string()
+                    }),
+                }
+            })
+            .collect(),
+    };
+    let mut files = vec![
+        OutputFile::new("scenarios.csv", |w: &mut dyn Write| {
+            write_side_by_side(
+                w,
+                ["provider_id", "episode_type", "period"],
+                scenarios,
+                &providers,
+            )
+        }),
+        OutputFile::new("summary.json", |w: &mut dyn Write| {
+            report::write_json(w, &summary)
+        }),
+    ];
+    if settles {
+        files.insert(
+            1,
+            OutputFile::new(SCENARIOS_PARTICIPANTS_FILE, |w: &mut dyn Write| {
+                write_side_by_side(w, ["provider_id", "period"], scenarios, &participants)
+            }),
+        );
+    }
+    report::write_folder(out, force, &files)
+}

@@ -1,0 +1,375 @@
+//! Writing claims, or beneficiaries, of any supported format as the
+//! canonical CSV, so users can inspect and edit exactly what the engine
+//! sees.
+//!
+//! Each line is written with the columns the engine uses, in normal form
+//! and with every default applied; rows that cannot be mapped are written
+//! beside it with their file, row and reason, as `rejects.csv` would list
+//! them. Nothing read is left out of one or the other. Both files are
+//! written beside their final names and renamed into place only when every
+//! input was read, so a failed conversion leaves no half-written file.
+
+use std::collections::HashSet;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::input::beneficiaries::{self, BeneficiariesFormat};
+use crate::input::claims::{self, RejectReason, RowOutcome, VersionKey};
+use crate::input::formats::ClaimsFormat;
+use crate::model::ClaimLine;
+use crate::output::report::{REJECTS_HEADER, write_reject, write_row};
+
+/// A conversion that could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An input file could not be read.
+    #[error(transparent)]
+    Claims(#[from] claims::Error),
+    /// A beneficiaries file could not be read.
+    #[error(transparent)]
+    Beneficiaries(#[from] beneficiaries::Error),
+    /// An output file could not be written.
+    #[error("{path}: cannot write converted claims: {source}")]
+    Io {
+        /// The output file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+}
+
+/// What a conversion wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Converted {
+    /// Claim lines written to the canonical CSV.
+    pub lines: u64,
+    /// Rows written to the rejects file.
+    pub rejected: u64,
+    /// Rows of versions processed after a cutoff (never, here: convert has
+    /// no cutoff), kept so the counts add up to the rows read.
+    pub after_cutoff: u64,
+    /// The rejects file: `out` with `.rejects.csv` in place of its extension.
+    pub rejects_path: PathBuf,
+}
+
+/// The canonical columns a converted file has: every one the engine reads.
+pub const COLUMNS: [&str; 16] = [
+    "claim_id",
+    "line_number",
+    "beneficiary_id",
+    "claim_type",
+    "from_date",
+    "thru_date",
+    "allowed_amount",
+    "record_type",
+    "processed_date",
+    "admission_date",
+    "discharge_date",
+    "line_date",
+    "provider_id",
+    "drg",
+    "principal_dx",
+    "hcpcs",
+];
+
+/// The canonical fields of a line, in [`COLUMNS`] order: the line as the
+/// engine sees it.
+pub fn fields(line: &ClaimLine) -> [String; 16] {
+    let text =
+        |value: &Option<std::sync::Arc<str>>| value.as_deref().unwrap_or_default().to_owned();
+    [
+        line.claim_id.to_string(),
+        line.line_number.to_string(),
+        line.beneficiary_id.to_string(),
+        line.claim_type.to_string(),
+        line.from_date.to_string(),
+        line.thru_date.to_string(),
+        line.allowed.to_string(),
+        line.record_type.code().to_owned(),
+        line.processed_date.to_string(),
+        line.admission_date.to_string(),
+        line.discharge_date.to_string(),
+        line.line_date.to_string(),
+        text(&line.provider_id),
+        text(&line.drg),
+        text(&line.principal_dx),
+        text(&line.hcpcs),
+    ]
+}
+
+/// Converts `files` (read as `format`; `auto` detects each) into the
+/// canonical CSV `out`, and the rows that cannot be mapped into
+/// `out.rejects.csv`.
+///
+/// A row rejected for itself takes the other rows of its version with it
+/// (`claim_has_rejected_row`, contract 5), as a run would: otherwise the
+/// converted file would count part of that claim. Those rows can come
+/// before the bad one, so when any rejected row names a version the files
+/// are read a second time, knowing which versions to hold back.
+pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Converted, Error> {
+    let rejects_path = out.with_extension("rejects.csv");
+    refuse_inputs(files, &[out, rejects_path.as_path()])?;
+    let parent = output_parent(out)?;
+    let mut pass = write_pass(format, files, out, &rejects_path, parent, &HashSet::new())?;
+    if !pass.tainted.is_empty() {
+        if let Some(pipe) = files.iter().find(|f| !f.is_file()) {
+            return Err(Error::Claims(claims::Error::Io {
+                path: pipe.clone(),
+                source: io::Error::other(
+                    "a rejected row takes other rows of its version with it, which needs a second \
+                     read of the input: convert from a file, not a pipe",
+                ),
+            }));
+        }
+        let tainted = std::mem::take(&mut pass.tainted);
+        pass = write_pass(format, files, out, &rejects_path, parent, &tainted)?;
+    }
+    persist(pass.lines_out, out)?;
+    persist(pass.rejects_out, &rejects_path)?;
+    Ok(pass.converted)
+}
+
+/// What one pass over the inputs wrote, staged beside the final names.
+struct Pass {
+    lines_out: BufWriter<tempfile::NamedTempFile>,
+    rejects_out: BufWriter<tempfile::NamedTempFile>,
+    converted: Converted,
+    /// The versions a rejected row named.
+    tainted: HashSet<VersionKey>,
+}
+
+fn write_error(path: &Path) -> impl FnOnce(io::Error) -> Error {
+    let path = path.to_owned();
+    move |source| Error::Io { path, source }
+}
+
+/// Reads every input once, writing the lines of versions not in `held`
+/// and, per file in row order, the rejected rows and the held versions'
+/// rows.
+fn write_pass(
+    format: ClaimsFormat,
+    files: &[PathBuf],
+    out: &Path,
+    rejects_path: &Path,
+    parent: &Path,
+    held: &HashSet<VersionKey>,
+) -> Result<Pass, Error> {
+    let mut lines_out = staged(out, parent)?;
+    let mut rejects_out = staged(rejects_path, parent)?;
+    let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    let mut converted = Converted {
+        lines: 0,
+        rejected: 0,
+        after_cutoff: 0,
+        rejects_path: rejects_path.to_owned(),
+    };
+    let mut tainted = HashSet::new();
+    write_row(&mut lines_out, &header).map_err(write_error(out))?;
+    rejects_out
+        .write_all(REJECTS_HEADER)
+        .map_err(write_error(rejects_path))?;
+    for (index, path) in files.iter().enumerate() {
+        let file = u32::try_from(index).unwrap_or(u32::MAX);
+        let format = format.of_file(path)?;
+        let mut failure: Option<io::Error> = None;
+        let mut rejects: Vec<(u64, RejectReason, RawText)> = Vec::new();
+        format.read_file(path, file, None, |outcome| {
+            if failure.is_some() {
+                return;
+            }
+            match outcome {
+                RowOutcome::Line(line) if held.contains(&version_of(&line)) => {
+                    let (row, offset) = (line.source.row, line.source.offset);
+                    rejects.push((row, RejectReason::ClaimHasRejectedRow, Err(offset)));
+                }
+                RowOutcome::Line(line) => {
+                    converted.lines += 1;
+                    failure = write_row(&mut lines_out, &fields(&line)).err();
+                }
+                RowOutcome::Rejected(row) => {
+                    tainted.extend(row.version);
+                    rejects.push((row.source.row, row.reason, Ok(row.raw)));
+                }
+                RowOutcome::AfterCutoff { .. } => converted.after_cutoff += 1,
+            }
+        })?;
+        if let Some(source) = failure {
+            return Err(write_error(out)(source));
+        }
+        rejects.sort_by_key(|(row, _, _)| *row);
+        let again: Vec<(u64, u64)> = rejects
+            .iter()
+            .filter_map(|(row, _, raw)| raw.as_ref().err().map(|&offset| (*row, offset)))
+            .collect();
+        // In row order, as `again` is.
+        let mut raws = format.raw_rows(path, &again)?.into_iter();
+        for (row, reason, raw) in rejects {
+            let raw = match raw {
+                Ok(raw) => raw,
+                Err(_) => raws.next().unwrap_or_default(),
+            };
+            converted.rejected += 1;
+            let file = path.display().to_string();
+            write_reject(&mut rejects_out, &file, row, reason.name(), &raw)
+                .map_err(write_error(rejects_path))?;
+        }
+    }
+    Ok(Pass {
+        lines_out,
+        rejects_out,
+        converted,
+        tainted,
+    })
+}
+
+/// A rejected row's text, or the byte offset to read it again from (a
+/// held line keeps no text).
+type RawText = Result<Box<[u8]>, u64>;
+
+/// The version a line belongs to.
+fn version_of(line: &ClaimLine) -> VersionKey {
+    VersionKey {
+        beneficiary_id: line.beneficiary_id.clone(),
+        claim_id: line.claim_id.clone(),
+        processed_date: line.processed_date,
+        record_type: line.record_type,
+    }
+}
+/// Converts beneficiaries files (read as `format`; `auto` detects each)
+/// into the canonical monthly enrollment CSV `out` (contract 1.5: one row
+/// per beneficiary and month, sorted by both), and the rows that cannot be
+/// mapped or fail a check into `out.rejects.csv`, with file, row and
+/// reason as `rejects.csv` lists them. A source row of several months
+/// (an MBSF year) is accepted or rejected whole, as a run treats it, so
+/// reconciling the converted file gives the same episodes.
+pub fn convert_beneficiaries(
+    format: BeneficiariesFormat,
+    files: &[PathBuf],
+    out: &Path,
+) -> Result<Converted, Error> {
+    let rejects_path = out.with_extension("rejects.csv");
+    refuse_inputs(files, &[out, rejects_path.as_path()])?;
+    let parent = output_parent(out)?;
+    let columns = beneficiaries::Columns::default();
+    let enrollment = beneficiaries::load(files, 0, &columns, format)?;
+    let mut rows_out = staged(out, parent)?;
+    let mut rejects_out = staged(&rejects_path, parent)?;
+    rows_out
+        .write_all(CANONICAL_BENEFICIARY_COLUMNS.join(",").as_bytes())
+        .and_then(|()| rows_out.write_all(b"\n"))
+        .map_err(write_error(out))?;
+    let mut ids: Vec<&String> = enrollment.enrollees.keys().collect();
+    ids.sort();
+    let mut months = 0;
+    for id in ids {
+        let enrollee = &enrollment.enrollees[id];
+        let date = |d: Option<crate::model::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+        for (month, row) in &enrollee.months {
+            let mut fields = vec![
+                id.clone(),
+                month.to_string(),
+                date(enrollee.birth_date),
+                date(enrollee.death_date),
+            ];
+            fields.extend(CANONICAL_BENEFICIARY_COLUMNS[4..].iter().map(|flag| {
+                match row.flag(flag) {
+                    Some(true) => "Y",
+                    Some(false) => "N",
+                    None => "",
+                }
+                .to_owned()
+            }));
+            write_row(&mut rows_out, &fields).map_err(write_error(out))?;
+            months += 1;
+        }
+    }
+    rejects_out
+        .write_all(REJECTS_HEADER)
+        .map_err(write_error(&rejects_path))?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut rejects = enrollment.rejects;
+    rejects.sort_by(|a, b| (&names[a.file as usize], a.row).cmp(&(&names[b.file as usize], b.row)));
+    for reject in &rejects {
+        write_reject(
+            &mut rejects_out,
+            &names[reject.file as usize],
+            reject.row,
+            reject.reason.name(),
+            &reject.record,
+        )
+        .map_err(write_error(&rejects_path))?;
+    }
+    persist(rows_out, out)?;
+    persist(rejects_out, &rejects_path)?;
+    Ok(Converted {
+        lines: months,
+        rejected: rejects.len() as u64,
+        after_cutoff: 0,
+        rejects_path,
+    })
+}
+
+/// The columns of a converted beneficiaries file: the contract's, without
+/// attributes (no source format here maps one).
+pub const CANONICAL_BENEFICIARY_COLUMNS: [&str; 9] = beneficiaries::KNOWN;
+
+/// Refuses to write `outputs` over one of `inputs`: it would be lost once
+/// the conversion is renamed into place.
+fn refuse_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), Error> {
+    for written in outputs {
+        let same = |input: &PathBuf| {
+            let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+            canonical(written).is_some_and(|w| canonical(input) == Some(w))
+        };
+        if let Some(input) = inputs.iter().find(|input| same(input)) {
+            return Err(Error::Io {
+                path: written.to_path_buf(),
+                source: io::Error::other(format!(
+                    "this is the input {}; expected a new file for the converted rows",
+                    input.display()
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The folder `out` is written into, created if needed.
+fn output_parent(out: &Path) -> Result<&Path, Error> {
+    let parent = match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+        path: parent.to_owned(),
+        source,
+    })?;
+    Ok(parent)
+}
+
+/// A file staged beside `path` in `parent` (same file system, so the final
+/// rename is atomic); removed when dropped, that is on any error.
+fn staged(path: &Path, parent: &Path) -> Result<BufWriter<tempfile::NamedTempFile>, Error> {
+    let mut staged = tempfile::Builder::new();
+    // Created as any new file is (the umask applies), not owner-only.
+    #[cfg(unix)]
+    staged.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    staged
+        .tempfile_in(parent)
+        .map(BufWriter::new)
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// Moves a staged file to `path`.
+fn persist(staged: BufWriter<tempfile::NamedTempFile>, path: &Path) -> Result<(), Error> {
+    let staged = staged
+        .into_inner()
+        .map_err(|e| write_error(path)(e.into_error()))?;
+    staged
+        .persist(path)
+        .map_err(|e| write_error(path)(e.error))?;
+    Ok(())
+}

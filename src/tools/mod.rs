@@ -1,0 +1,8 @@
+//! Tools around the run: what the engine reads, written out, and data of
+//! realistic shape for benchmarks.
+//!
+//! - [`convert`]: claims or beneficiaries of any format as canonical CSV;
+//! - [`generate`]: synthetic claims, enrollment, definitions and prices.
+
+pub mod convert;
+pub mod generate;
