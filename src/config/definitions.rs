@@ -317,6 +317,19 @@ impl Window {
     ///
     /// A window reaching past the calendar's range (a lookback of millions
     /// of years) stops at its first or last day instead of failing.
+    ///
+    /// The discharge day is day 1 of the post-discharge period (contract
+    /// 2.2), so 90 post-discharge days after a discharge on 5 March end on
+    /// 2 June, and a 3-day lookback starts 3 days before the admission:
+    ///
+    /// ```
+    /// use episode_recon::config::definitions::Window;
+    /// use episode_recon::model::Date;
+    ///
+    /// let window = Window { lookback_days: 3, post_days: 90 };
+    /// let day = |m, d| Date::from_ymd_opt(2026, m, d).unwrap();
+    /// assert_eq!(window.around(day(3, 2), day(3, 5)), (day(2, 27), day(6, 2)));
+    /// ```
     pub fn around(self, anchor_start: Date, anchor_end: Date) -> (Date, Date) {
         let lookback = chrono::Days::new(u64::from(self.lookback_days));
         let post = chrono::Days::new(u64::from(self.post_days.saturating_sub(1)));

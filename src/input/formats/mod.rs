@@ -76,6 +76,21 @@ impl ClaimsFormat {
     /// The format of one file: this one, or for [`ClaimsFormat::Auto`] the
     /// one its header line names (the canonical CSV when none matches, so
     /// its reader reports what is missing).
+    ///
+    /// ```
+    /// use episode_recon::input::formats::ClaimsFormat;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let rif = dir.path().join("inpatient.txt");
+    /// std::fs::write(&rif, "DML_IND|BENE_ID|CLM_ID|CLM_FROM_DT|CLM_THRU_DT\n").unwrap();
+    /// assert_eq!(ClaimsFormat::Auto.of_file(&rif).unwrap(), ClaimsFormat::Rif);
+    /// let csv = dir.path().join("claims.csv");
+    /// std::fs::write(&csv, "claim_id,line_number,beneficiary_id\n").unwrap();
+    /// assert_eq!(ClaimsFormat::Auto.of_file(&csv).unwrap(), ClaimsFormat::Canonical);
+    /// // A format given by name is taken as given.
+    /// assert_eq!(ClaimsFormat::parse("CCLF"), Some(ClaimsFormat::Cclf));
+    /// assert_eq!(ClaimsFormat::Cclf.of_file(&csv).unwrap(), ClaimsFormat::Cclf);
+    /// ```
     pub fn of_file(self, path: &Path) -> Result<ClaimsFormat, claims::Error> {
         if self != ClaimsFormat::Auto {
             return Ok(self);
