@@ -402,6 +402,13 @@ enum Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
+    // Before any command runs, for every command: each one that writes
+    // stages its outputs (or spills) in temporary files beside --out, and
+    // only the handler removes them when Ctrl-C or SIGTERM ends the process
+    // (a signal runs no `Drop`). Installing it here, not per command, keeps
+    // a new command from forgetting it; for one that writes nothing it
+    // only turns the signal into exit status 130.
+    cleanup::install_interrupt_handler();
     let result = match cli.command {
         Command::Reconcile(args) => run_reconcile(args, cli.quiet),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
@@ -524,7 +531,6 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
         .num_threads(threads)
         .build()
         .map_err(|e| Failure::Usage(format!("cannot start {threads} threads: {e}")))?;
-    cleanup::install_interrupt_handler();
     let progress = Progress::for_stderr(quiet, total_bytes);
     let recon = pool
         .install(|| reconcile::run_with_progress(inputs, &progress))

@@ -47,7 +47,8 @@ pub struct Inputs {
     pub prices: TargetPrices,
     /// Run-out cutoff: versions processed after it are not yet received.
     pub as_of: Option<Date>,
-    /// Make the first rejected row a fatal error.
+    /// Make the first rejected row a fatal error, stopping as soon as it
+    /// is known (RULES 26).
     pub strict: bool,
     /// Parsed claims beyond this many bytes (estimated) are spilled to disk
     /// and built one partition at a time; `None`, never spill.
@@ -452,10 +453,42 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     };
 
     progress.phase("reading claims");
+    // With --strict (RULES 26): whether a row that passed the row checks has
+    // been routed yet (such a row can still get a version-level reject, from
+    // rows read later), and the first row-level reject once one is known.
+    let mut routed_any = false;
+    let mut first_row_reject: Option<Reject> = None;
     // Moves one chunk's rows into the partitions, spilling them all when
-    // they pass the memory limit.
+    // they pass the memory limit. Chunks come in reading order.
     let mut absorb = |mut chunk: ChunkRows, bytes: u64| -> Result<(), Error> {
         progress.add_rows(chunk.rows, bytes);
+        if strict
+            && first_row_reject.is_none()
+            && let Some(first) = chunk.rejects.iter().min_by_key(|r| r.row)
+        {
+            let earlier = routed_any
+                || chunk
+                    .partitions
+                    .iter()
+                    .flat_map(|p| &p.lines)
+                    .any(|line| line.source.row < first.row);
+            if !earlier {
+                // Nothing before it can be rejected at all: it is the
+                // contract's first, so the rest is never read.
+                tracing::info!(
+                    rows = accounting.read.rows + chunk.rows,
+                    "--strict: stopped reading at the first rejected row"
+                );
+                return Err(strict_error(&paths, first));
+            }
+            tracing::info!(
+                row = first.row,
+                "--strict: a row is rejected; reading on, since a later row can still \
+                     reject an earlier one's version"
+            );
+            first_row_reject = Some(first.clone());
+        }
+        routed_any = routed_any || chunk.partitions.iter().any(|p| !p.lines.is_empty());
         accounting.merge(&chunk.accounting);
         rejects.append(&mut chunk.rejects);
         partitions.absorb(&mut chunk);
@@ -494,6 +527,11 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             let mut chunk = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
             let mut failure = None;
             format.read_file(path, file, as_of, |outcome| {
+                // After a failure (--strict met its first reject) the rest
+                // of the file is only skipped over, not kept.
+                if failure.is_some() {
+                    return;
+                }
                 chunk.add(file, outcome);
                 if chunk.rows >= SEQUENTIAL_BATCH_ROWS && failure.is_none() {
                     let batch = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
@@ -511,6 +549,22 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     if let Some(spill) = &mut spill {
         spill.finish().map_err(spill_error)?;
         tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
+    }
+
+    if let Some(row_reject) = first_row_reject {
+        // --strict with a row-level reject: only the version checks can
+        // still name an earlier row, so no episode is built.
+        progress.phase("checking claim versions");
+        let version_reject = first_version_reject(&mut partitions, spill.as_ref())
+            .map_err(spill_error)?
+            .filter(|v| (v.source.file, v.source.row) < (row_reject.file, row_reject.row));
+        let first = match version_reject {
+            Some(v) => fetch_raw(&paths, &formats, vec![v])?
+                .pop()
+                .unwrap_or(row_reject),
+            None => row_reject,
+        };
+        return Err(strict_error(&paths, &first));
     }
 
     progress.phase("building episodes");
@@ -586,6 +640,8 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         }));
     }
     if strict {
+        // No claims row failed a row check (that stops above), so this is a
+        // version-level reject, or else a beneficiaries row's.
         let first = rejects
             .iter()
             .filter(|r| r.reason != RejectReason::ClaimHasRejectedRow)
@@ -630,6 +686,51 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         participants,
         run,
     })
+}
+
+/// The `--strict` fatal error for a claims row `reject` of `paths`.
+fn strict_error(paths: &[PathBuf], reject: &Reject) -> Error {
+    Error::Strict {
+        file: paths
+            .get(reject.file as usize)
+            .map_or_else(String::new, |p| p.display().to_string()),
+        row: reject.row,
+        reason: reject.reason.name(),
+        record: String::from_utf8_lossy(&reject.record).into_owned(),
+    }
+}
+
+/// The version-level reject (`duplicate_line`, `inconsistent_claim`; never
+/// `claim_has_rejected_row`) earliest in reading order among every row
+/// read, from the version checks alone: what `--strict` still needs once a
+/// row-level reject is known and rows before it passed.
+fn first_version_reject(
+    partitions: &mut Partitions,
+    spill: Option<&Spill>,
+) -> std::io::Result<Option<VersionReject>> {
+    let firsts = partitions
+        .drain()
+        .into_par_iter()
+        .enumerate()
+        .map(|(index, mut part)| {
+            if let Some(spill) = spill {
+                let (lines, tainted) = spill.read(index)?;
+                part.push(BeneficiaryRows { lines, tainted });
+            }
+            Ok(by_beneficiary(part)
+                .flat_map(|rows| {
+                    let tainted: HashSet<_> =
+                        rows.tainted.iter().map(final_action::tainted_key).collect();
+                    final_action::resolve(rows.lines, &tainted).rejects
+                })
+                .filter(|r| r.reason != RejectReason::ClaimHasRejectedRow)
+                .min_by_key(|r| (r.source.file, r.source.row)))
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    Ok(firsts
+        .into_iter()
+        .flatten()
+        .min_by_key(|r| (r.source.file, r.source.row)))
 }
 
 /// Reads the beneficiaries files, after checking that every column the

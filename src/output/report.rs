@@ -173,8 +173,19 @@ pub fn write_folder(out: &Path, force: bool, files: &[OutputFile]) -> Result<(),
         _ => PathBuf::from("."),
     };
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    // An interrupted run removes the staging folder too.
-    crate::runtime::cleanup::register(&staging);
+    // Created and registered under the cleanup registry's lock, so an
+    // interrupt either removes it or comes before it exists: registering
+    // first and creating after could recreate it once the handler is done.
+    let created = crate::runtime::cleanup::create_registered(
+        || fs::create_dir_all(&staging).map(|()| staging.as_path()),
+        |path| path,
+    );
+    if let Err(source) = created {
+        return Err(Error::Io {
+            path: staging,
+            source,
+        });
+    }
     let result = write_staged(files, &staging).and_then(|()| replace_dir(&staging, out));
     if result.is_err() {
         // Best effort: the error being reported matters more than this one.
@@ -189,7 +200,6 @@ fn write_staged(files: &[OutputFile], staging: &Path) -> Result<(), Error> {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
     };
-    fs::create_dir_all(staging).map_err(io_error(staging))?;
     for file in files {
         let path = staging.join(file.name);
         let mut out = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);

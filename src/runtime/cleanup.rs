@@ -1,14 +1,15 @@
 //! Temporary files that must not outlive the run, even when it is
 //! interrupted.
 //!
-//! Spilling and staging write into hidden folders next to the outputs. A
-//! guard's `Drop` removes them on success and on error, but Ctrl-C (or
-//! SIGTERM) ends the process without unwinding, so every such folder is also
-//! recorded in a process-wide registry that the interrupt handler empties
-//! before exiting with status 130.
+//! Spilling and staging write into hidden folders (and `convert` into
+//! hidden files) next to the outputs. A guard's `Drop` removes them on
+//! success and on error, but Ctrl-C (or SIGTERM) ends the process without
+//! unwinding, so every such path is also recorded in a process-wide
+//! registry that the interrupt handler empties before exiting with status
+//! 130. The binary installs the handler for every command.
 //!
-//! A folder is created and registered under the registry's lock, and the
-//! handler keeps that lock until the process exits, so a folder is either
+//! A path is created and registered under the registry's lock, and the
+//! handler keeps that lock until the process exits, so a path is either
 //! seen (and removed) by the handler or never created at all.
 
 use std::io;
@@ -89,17 +90,122 @@ fn on_interrupt() {
     std::process::exit(130);
 }
 
+/// How many times the handler tries to remove a folder: other threads keep
+/// running while it does, and one may create a file in the folder between
+/// `remove_dir_all` listing it and removing it (the removal then fails on a
+/// folder that is not empty). Once the folder is gone, nothing can be
+/// created in it any more, so a few tries are enough.
+const REMOVE_ATTEMPTS: u32 = 20;
+
 /// Removes a folder with its contents, or a file; errors are ignored since
 /// there is nothing more to do about them.
 fn remove_path(path: &Path) {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => {
-            let _ = std::fs::remove_dir_all(path);
+    for _ in 0..REMOVE_ATTEMPTS {
+        let removed = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+            Ok(_) => std::fs::remove_file(path),
+            Err(_) => return,
+        };
+        if removed.is_ok() {
+            return;
         }
-        Ok(_) => {
-            let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Runs `create`, which makes a file or folder, and registers the path
+/// `path_of` gives, both under the registry's lock: the handler then
+/// either sees the new path (and removes it) or runs before it is created
+/// and never returns, so nothing created here can outlive an interrupt.
+pub fn create_registered<T>(
+    create: impl FnOnce() -> io::Result<T>,
+    path_of: impl FnOnce(&T) -> &Path,
+) -> io::Result<T> {
+    let mut paths = registry();
+    let created = create()?;
+    paths.push(path_of(&created).to_path_buf());
+    Ok(created)
+}
+
+/// A hidden file staged beside its final name and renamed into place when
+/// complete, registered for removal on interrupt.
+///
+/// [`tempfile::NamedTempFile`] removes its file when dropped, but a signal
+/// handler ends the process with `exit`, which runs no `Drop`: without the
+/// registration an interrupted conversion would leave the file behind.
+#[derive(Debug)]
+pub struct StagedFile {
+    /// `None` only once persisted or dropped.
+    file: Option<tempfile::NamedTempFile>,
+    /// The staged file's path, as registered.
+    path: PathBuf,
+}
+
+impl StagedFile {
+    /// Creates `.{name}.partial-{pid}-XXXXXX` in `parent`, where `name` is
+    /// the final file's name: hidden, and named like the staging folders of
+    /// [`crate::output::report::write_folder`], so a leftover can be traced to its
+    /// output and process. Created as any new file is (the umask applies),
+    /// not owner-only.
+    pub fn new_in(parent: &Path, name: &str) -> io::Result<StagedFile> {
+        let parent = std::path::absolute(parent)?;
+        let prefix = format!(".{name}.partial-{}-", std::process::id());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let file = create_registered(|| builder.tempfile_in(&parent), |f| f.path())?;
+        let path = file.path().to_path_buf();
+        Ok(StagedFile {
+            file: Some(file),
+            path,
+        })
+    }
+
+    /// The staged file's path (absolute).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the staged file to `target`, then forgets it (an interrupt
+    /// in between finds nothing left to remove). On failure the staged
+    /// file is removed.
+    pub fn persist(mut self, target: &Path) -> io::Result<()> {
+        let Some(file) = self.file.take() else {
+            return Ok(());
+        };
+        let result = file.persist(target).map(drop).map_err(|e| {
+            drop(e.file);
+            e.error
+        });
+        unregister(&self.path);
+        result
+    }
+}
+
+impl io::Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.file {
+            Some(file) => file.write(buf),
+            None => Err(io::Error::other("the staged file was already persisted")),
         }
-        Err(_) => {}
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for StagedFile {
+    /// Removes the file first, then forgets it: the other order would
+    /// leave a moment where an interrupt finds it unregistered but present.
+    fn drop(&mut self) {
+        if let Some(file) = self.file.take() {
+            drop(file);
+            unregister(&self.path);
+        }
     }
 }
 
@@ -245,6 +351,38 @@ mod tests {
         let missing = parent.path().join("no-such-folder");
         let error = TempDir::new_in(&missing, "x").unwrap_err();
         assert!(error.to_string().contains("no-such-folder"), "{error}");
+    }
+
+    #[test]
+    fn staged_file_is_hidden_registered_and_removed_on_drop() {
+        use std::io::Write;
+        let parent = tempfile::tempdir().unwrap();
+        let mut staged = StagedFile::new_in(parent.path(), "claims.csv").unwrap();
+        let path = staged.path().to_path_buf();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(
+            name.starts_with(&format!(".claims.csv.partial-{}-", std::process::id())),
+            "{name}"
+        );
+        assert!(registered(&path));
+        staged.write_all(b"x").unwrap();
+        drop(staged);
+        assert!(!path.exists());
+        assert!(!registered(&path));
+    }
+
+    #[test]
+    fn persisted_staged_file_is_in_place_and_unregistered() {
+        use std::io::Write;
+        let parent = tempfile::tempdir().unwrap();
+        let mut staged = StagedFile::new_in(parent.path(), "out.csv").unwrap();
+        let path = staged.path().to_path_buf();
+        staged.write_all(b"a,b\n").unwrap();
+        let target = parent.path().join("out.csv");
+        staged.persist(&target).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"a,b\n");
+        assert!(!path.exists());
+        assert!(!registered(&path));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! beside it with their file, row and reason, as `rejects.csv` would list
 //! them. Nothing read is left out of one or the other. Both files are
 //! written beside their final names and renamed into place only when every
-//! input was read, so a failed conversion leaves no half-written file.
+//! input was read, so a failed conversion leaves no half-written file; the
+//! staged files are registered with [`crate::runtime::cleanup`], so an interrupted
+//! one leaves none either.
 
 use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
@@ -18,6 +20,7 @@ use crate::input::claims::{self, RejectReason, RowOutcome, VersionKey};
 use crate::input::formats::ClaimsFormat;
 use crate::model::ClaimLine;
 use crate::output::report::{REJECTS_HEADER, write_reject, write_row};
+use crate::runtime::cleanup::StagedFile;
 
 /// A conversion that could not complete.
 #[derive(Debug, thiserror::Error)]
@@ -131,8 +134,8 @@ pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Co
 
 /// What one pass over the inputs wrote, staged beside the final names.
 struct Pass {
-    lines_out: BufWriter<tempfile::NamedTempFile>,
-    rejects_out: BufWriter<tempfile::NamedTempFile>,
+    lines_out: BufWriter<StagedFile>,
+    rejects_out: BufWriter<StagedFile>,
     converted: Converted,
     /// The versions a rejected row named.
     tainted: HashSet<VersionKey>,
@@ -348,14 +351,13 @@ fn output_parent(out: &Path) -> Result<&Path, Error> {
 }
 
 /// A file staged beside `path` in `parent` (same file system, so the final
-/// rename is atomic); removed when dropped, that is on any error.
-fn staged(path: &Path, parent: &Path) -> Result<BufWriter<tempfile::NamedTempFile>, Error> {
-    let mut staged = tempfile::Builder::new();
-    // Created as any new file is (the umask applies), not owner-only.
-    #[cfg(unix)]
-    staged.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    staged
-        .tempfile_in(parent)
+/// rename is atomic); removed when dropped, that is on any error, and
+/// registered so an interrupt removes it too (see [`StagedFile`]).
+fn staged(path: &Path, parent: &Path) -> Result<BufWriter<StagedFile>, Error> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "converted".into(), |n| n.to_string_lossy().into_owned());
+    StagedFile::new_in(parent, &name)
         .map(BufWriter::new)
         .map_err(|source| Error::Io {
             path: path.to_owned(),
@@ -364,12 +366,9 @@ fn staged(path: &Path, parent: &Path) -> Result<BufWriter<tempfile::NamedTempFil
 }
 
 /// Moves a staged file to `path`.
-fn persist(staged: BufWriter<tempfile::NamedTempFile>, path: &Path) -> Result<(), Error> {
+fn persist(staged: BufWriter<StagedFile>, path: &Path) -> Result<(), Error> {
     let staged = staged
         .into_inner()
         .map_err(|e| write_error(path)(e.into_error()))?;
-    staged
-        .persist(path)
-        .map_err(|e| write_error(path)(e.error))?;
-    Ok(())
+    staged.persist(path).map_err(write_error(path))
 }

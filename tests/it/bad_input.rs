@@ -1121,6 +1121,115 @@ fn strict_names_a_version_level_reject_when_it_comes_first() {
     assert_fatal(&case, &output, &["claims.csv", "row 2", "duplicate_line"]);
 }
 
+/// Removes the terminal colour codes of a log line (`ESC [ ... m`).
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `--strict` stops at a rejected first row: no row before it can be
+/// rejected, so it is the contract's first whatever comes after, and the
+/// rest of its file and the files after it are never read (RULES 26). The
+/// work done is judged from the `-v` log: the rows read, and which files
+/// were opened.
+#[test]
+fn strict_stops_reading_at_a_rejected_first_row() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    episode_recon::tools::generate::generate(2000, 7, dir.path()).expect("generated data");
+    let generated =
+        std::fs::read_to_string(dir.path().join("claims/claims.csv")).expect("generated claims");
+    let (header, rows) = generated.split_once('\n').expect("a header");
+    let total = rows.lines().count();
+    // With one thread a batch is two chunks of 4 MiB: the rest of the
+    // file is never read.
+    assert!(
+        generated.len() > 2 * (4 << 20),
+        "more than a batch of chunks"
+    );
+    std::fs::write(
+        dir.path().join("bad-first.csv"),
+        format!("{header}\nX1,1,B1\n{rows}"),
+    )
+    .expect("write the claims");
+    let output = crate::support::cli_in(
+        dir.path(),
+        &[
+            "-v",
+            "reconcile",
+            "--claims",
+            "bad-first.csv",
+            "claims/claims.csv",
+            "--definitions",
+            "definitions",
+            "--target-prices",
+            "target_prices.csv",
+            "--beneficiaries",
+            "beneficiaries",
+            "--risk-factors",
+            "risk_factors.csv",
+            "--out",
+            "out",
+            "--strict",
+            "--threads",
+            "1",
+        ],
+    );
+    let err = without_colours(&stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: bad-first.csv: row 2: rejected (bad_field_count) and --strict is set"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("file=claims/claims.csv"),
+        "the second file is never read: {err}"
+    );
+    let read: usize = err
+        .lines()
+        .find(|l| l.contains("--strict: stopped reading at the first rejected row"))
+        .and_then(|l| l.rsplit_once("rows="))
+        .and_then(|(_, n)| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("a log line with the rows read: {err}"));
+    assert!(read < total / 2, "{read} of {total} rows read: {err}");
+    assert!(!dir.path().join("out").exists());
+}
+
+/// A row-level reject does not end the reading when rows passed before it:
+/// a row read later (here in the next file) can still make an earlier row
+/// a `duplicate_line`, which is then the first in reading order.
+#[test]
+fn strict_names_an_earlier_row_a_later_file_makes_a_duplicate() {
+    let case = good_case();
+    case.write(
+        "a.csv",
+        &format!(
+            "{CLAIMS_HEADER}\n{}\n{}\n",
+            row(&[("claim_id", "A1")]),
+            row(&[("claim_id", "A2"), ("claim_type", "XX")])
+        ),
+    );
+    case.write(
+        "b.csv",
+        &format!("{CLAIMS_HEADER}\n{}\n", row(&[("claim_id", "A1")])),
+    );
+    let output = case.cli(&reconcile_args(&["a.csv", "b.csv"], &["--strict"]));
+    assert_fatal(&case, &output, &["a.csv", "row 2", "duplicate_line"]);
+    let output = case.cli(&reconcile_args(&["a.csv"], &["--strict"]));
+    assert_fatal(&case, &output, &["a.csv", "row 3", "bad_claim_type"]);
+}
+
 #[test]
 fn strict_with_a_record_spanning_lines_still_prints_one_line() {
     let case = case_of(&[row(&[("npi", "\"a\nb\""), ("allowed_amount", "x")])]);

@@ -7,6 +7,8 @@ mod cmmi;
 mod eligibility;
 mod formats;
 mod golden;
+#[cfg(unix)]
+mod interrupt;
 mod properties;
 mod reprice;
 mod rif;

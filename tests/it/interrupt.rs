@@ -1,0 +1,276 @@
+//! Every command that writes leaves no temporary file behind when SIGTERM
+//! (or Ctrl-C) ends it: the staging folders of `reconcile`, `reprice`,
+//! `scenarios` and `true-up`, and the staged files of `convert`, are
+//! removed by the interrupt handler, and the exit status is not zero.
+//!
+//! Each test starts the binary, watches the folder `--out` goes into, and
+//! signals the process the moment a hidden entry (the staging) appears
+//! there. An attempt counts only when the signal landed while the outputs
+//! were staged (the run failed and `--out` does not exist); a run that
+//! finished first is tried again, a bounded number of times. Every attempt,
+//! counted or not, must leave no hidden entry.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+/// Beneficiaries generated: about 100,000 claim lines, so that writing the
+/// outputs takes long enough to be caught most times.
+const BENEFICIARIES: &str = "2000";
+
+/// Runs of one command tried before giving up on catching one while its
+/// outputs are staged.
+const ATTEMPTS: usize = 60;
+
+/// A generated folder (`gen`) with a reconciled run of it (`run`), shared
+/// by the tests: generating and reconciling are the slow part.
+fn fixture() -> &'static Path {
+    static FIXTURE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temporary folder");
+            let run = |args: &[&str]| {
+                let output = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+                    .args(args)
+                    .current_dir(dir.path())
+                    .output()
+                    .expect("the binary runs");
+                assert!(
+                    output.status.success(),
+                    "{args:?}: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            };
+            run(&["generate", "--beneficiaries", BENEFICIARIES, "--out", "gen"]);
+            run(&[
+                "reconcile",
+                "--claims",
+                "gen/claims",
+                "--definitions",
+                "gen/definitions",
+                "--target-prices",
+                "gen/target_prices.csv",
+                "--beneficiaries",
+                "gen/beneficiaries",
+                "--risk-factors",
+                "gen/risk_factors.csv",
+                "--out",
+                "run",
+            ]);
+            // Other prices (every target price 5% higher), so the scenarios
+            // differ and their table is full.
+            let prices = std::fs::read_to_string(dir.path().join("gen/target_prices.csv"))
+                .expect("generated prices");
+            let mut other = String::new();
+            for (n, line) in prices.lines().enumerate() {
+                match line.rsplit_once(',') {
+                    Some((key, price)) if n > 0 => {
+                        let price: f64 = price.parse().expect("a generated price");
+                        other.push_str(&format!("{key},{:.2}\n", price * 1.05));
+                    }
+                    _ => other.push_str(&format!("{line}\n")),
+                }
+            }
+            std::fs::write(dir.path().join("gen/target_prices_b.csv"), other)
+                .expect("other prices");
+            dir
+        })
+        .path()
+}
+
+/// The hidden entries of `dir`: staging folders and staged files.
+fn hidden(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Sends SIGTERM to `child`.
+fn terminate(child: &Child) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    // SAFETY: kill has no memory effects; the child is ours and not yet
+    // waited for, so its pid cannot have been reused.
+    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+}
+
+/// Runs `args` (which write `dest/out`, and `out` there names the output)
+/// until one run is signalled while its outputs are staged; checks that
+/// no run leaves a hidden entry in `dest` and that the signalled one
+/// fails.
+fn interrupted_leaves_nothing(name: &str, args: impl Fn(&str) -> Vec<String>, out: &str) {
+    let base = fixture();
+    for attempt in 0..ATTEMPTS {
+        let dest = base.join(format!("dest-{name}-{attempt}"));
+        std::fs::create_dir(&dest).expect("destination folder");
+        let relative = format!("dest-{name}-{attempt}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+            .args(args(&relative))
+            .current_dir(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let signalled = loop {
+            if !hidden(&dest).is_empty() {
+                terminate(&child);
+                break true;
+            }
+            if child.try_wait().expect("wait").is_some() {
+                break false;
+            }
+        };
+        let output = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            hidden(&dest),
+            Vec::<String>::new(),
+            "{name}, attempt {attempt}: left behind (status {:?}): {stderr}",
+            output.status
+        );
+        let written = dest.join(out).exists();
+        if !signalled {
+            assert!(output.status.success(), "{name}: {stderr}");
+            continue;
+        }
+        if written {
+            // The signal came after the outputs were in place.
+            continue;
+        }
+        assert!(!output.status.success(), "{name}: {stderr}");
+        assert_eq!(output.status.code(), Some(130), "{name}: {stderr}");
+        assert!(
+            stderr.contains("interrupted: temporary files removed"),
+            "{name}: {stderr}"
+        );
+        eprintln!("{name}: caught on attempt {attempt}");
+        return;
+    }
+    panic!("{name}: no run out of {ATTEMPTS} was caught while its outputs were staged");
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+fn out_in(dest: &str, name: &str) -> String {
+    PathBuf::from(dest).join(name).display().to_string()
+}
+
+#[test]
+fn interrupted_reconcile_leaves_no_staging_folder() {
+    interrupted_leaves_nothing(
+        "reconcile",
+        |dest| {
+            let mut args = strings(&[
+                "reconcile",
+                "--claims",
+                "gen/claims",
+                "--definitions",
+                "gen/definitions",
+                "--target-prices",
+                "gen/target_prices.csv",
+                "--beneficiaries",
+                "gen/beneficiaries",
+                "--risk-factors",
+                "gen/risk_factors.csv",
+                "--out",
+            ]);
+            args.push(out_in(dest, "out"));
+            args
+        },
+        "out",
+    );
+}
+
+#[test]
+fn interrupted_reprice_leaves_no_staging_folder() {
+    interrupted_leaves_nothing(
+        "reprice",
+        |dest| {
+            let mut args = strings(&[
+                "reprice",
+                "--run",
+                "run",
+                "--target-prices",
+                "gen/target_prices_b.csv",
+                "--risk-factors",
+                "gen/risk_factors.csv",
+                "--out",
+            ]);
+            args.push(out_in(dest, "out"));
+            args
+        },
+        "out",
+    );
+}
+
+#[test]
+fn interrupted_scenarios_leave_no_staging_folder() {
+    interrupted_leaves_nothing(
+        "scenarios",
+        |dest| {
+            let mut args = strings(&[
+                "scenarios",
+                "--run",
+                "run",
+                "--target-prices",
+                "gen/target_prices.csv",
+                "gen/target_prices_b.csv",
+                "--risk-factors",
+                "gen/risk_factors.csv",
+                "--out",
+            ]);
+            args.push(out_in(dest, "out"));
+            args
+        },
+        "out",
+    );
+}
+
+#[test]
+fn interrupted_true_up_leaves_no_staging_folder() {
+    interrupted_leaves_nothing(
+        "true-up",
+        |dest| {
+            let mut args = strings(&["true-up", "--previous", "run", "--current", "run", "--out"]);
+            args.push(out_in(dest, "out"));
+            args
+        },
+        "out",
+    );
+}
+
+#[test]
+fn interrupted_convert_leaves_no_staged_file() {
+    interrupted_leaves_nothing(
+        "convert",
+        |dest| {
+            let mut args = strings(&["convert", "--claims", "gen/claims", "--out"]);
+            args.push(out_in(dest, "claims.csv"));
+            args
+        },
+        "claims.csv",
+    );
+}
+
+#[test]
+fn interrupted_convert_of_beneficiaries_leaves_no_staged_file() {
+    interrupted_leaves_nothing(
+        "convert-beneficiaries",
+        |dest| {
+            let mut args = strings(&["convert", "--beneficiaries", "gen/beneficiaries", "--out"]);
+            args.push(out_in(dest, "beneficiaries.csv"));
+            args
+        },
+        "beneficiaries.csv",
+    );
+}
