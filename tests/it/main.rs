@@ -7,6 +7,7 @@ mod cmmi;
 mod eligibility;
 mod formats;
 mod golden;
+mod overflow;
 mod properties;
 mod reprice;
 mod rif;
