@@ -48,7 +48,8 @@ fn main() -> ExitCode {
         while reader.read_byte_record(&mut record).unwrap_or(false) {
             rows += 1;
             if let Some(amount) = record.get(column).and_then(Money::parse) {
-                total += amount;
+                // One 24-digit amount per row: bounded by RULES 7a.
+                total = total.add_claim(amount);
             }
         }
     }

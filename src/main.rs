@@ -14,7 +14,7 @@ use episode_recon::engine::pricing::Status;
 use episode_recon::engine::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::formats::ClaimsFormat;
-use episode_recon::model::money::Money;
+use episode_recon::model::money::TooLarge;
 use episode_recon::model::{Date, parse_date};
 use episode_recon::output::report;
 use episode_recon::runs::prior_run::PriorRun;
@@ -557,11 +557,7 @@ fn paragraph(recon: &Reconciliation, out: &Path) -> String {
         Some(settled) => format!(
             " {} participant(s) settled for a net payment of {}; {} provider period(s) without a participants row.",
             settled.rows.len(),
-            settled
-                .rows
-                .iter()
-                .map(|r| r.net_payment_reconciliation_amount)
-                .sum::<Money>(),
+            recon.totals.net_payment.unwrap_or_default(),
             settled.unsettled
         ),
         None => String::new(),
@@ -668,13 +664,16 @@ fn run_reprice(
         settlement: settlement.as_ref(),
     };
     let repriced = reprice::reprice(&prior, given, &prices, &with).map_err(input)?;
-    reprice::write(&repriced, &prior, out, force).map_err(input)?;
     let settled = repriced.net_reconciliation();
-    let before: Money = prior
-        .providers
-        .iter()
-        .map(|p| p.reconciliation_amount)
-        .sum();
+    let before = prior.reconciliation();
+    // Checked before anything is written: both sides may be 36 digits.
+    let difference = settled.checked_sub(before).ok_or_else(|| {
+        input(TooLarge::new(format!(
+            "repricing {}: the difference between the new net reconciliation {settled} and the run's {before}",
+            run.display()
+        )))
+    })?;
+    reprice::write(&repriced, &prior, out, force).map_err(input)?;
     println!(
         "Repriced {} episodes of {} without reading claims: {} provider row(s) now settle a net {} (the run settled {}; difference {}). Outputs in {}.",
         repriced.episodes.len(),
@@ -682,7 +681,7 @@ fn run_reprice(
         repriced.providers.len(),
         settled,
         before,
-        settled - before,
+        difference,
         out.display()
     );
     Ok(())
@@ -735,13 +734,7 @@ fn run_scenarios(
         let payments: Vec<String> = scenarios
             .iter()
             .map(|s| {
-                let net: Money = s
-                    .priced
-                    .participants
-                    .iter()
-                    .flat_map(|settled| &settled.rows)
-                    .map(|r| r.net_payment_reconciliation_amount)
-                    .sum();
+                let net = s.priced.totals.net_payment.unwrap_or_default();
                 format!("{}: {}", s.label, net)
             })
             .collect();

@@ -122,7 +122,8 @@ impl TypeTally {
     pub fn merge(&mut self, other: TypeTally) {
         self.triggers_without_provider += other.triggers_without_provider;
         self.lines_in_several_episodes += other.lines_in_several_episodes;
-        self.outside += other.outside;
+        // Per-line claim sums of one run: bounded by RULES 7a.
+        self.outside = self.outside.add_claim(other.outside);
     }
 }
 
@@ -308,8 +309,10 @@ pub fn build_group(
             let mut ledgers = vec![0u32; members.len()];
             for &(episode_index, member, (included, disposition)) in &shares {
                 let episode = &mut episodes[episode_index].1;
-                episode.actual += included;
-                taken[member] += included;
+                // Shares of claim lines, one per ledger row: the sums are
+                // bounded by RULES 7a, which keeps this loop unchecked.
+                episode.actual = episode.actual.add_claim(included);
+                taken[member] = taken[member].add_claim(included);
                 ledgers[member] += 1;
                 episode.ledger.push(LedgerLine {
                     claim_id: line.claim_id.clone(),
@@ -326,7 +329,9 @@ pub fn build_group(
                 if ledgers[member] > 1 {
                     tally.lines_in_several_episodes += 1;
                 }
-                tally.outside += line.allowed - taken[member];
+                tally.outside = tally
+                    .outside
+                    .add_claim(line.allowed.sub_claim(taken[member]));
             }
         }
     }
@@ -370,7 +375,11 @@ fn share_of(
         if a == 1 && b == n {
             (line.allowed, Disposition::Included)
         } else {
-            let share = line.allowed.scaled(b, n) - line.allowed.scaled(a - 1, n);
+            // Both parts are at most the line's amount in magnitude.
+            let share = line
+                .allowed
+                .scaled(b, n)
+                .sub_claim(line.allowed.scaled(a - 1, n));
             (share, Disposition::Prorated)
         }
     } else {

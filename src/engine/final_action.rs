@@ -21,16 +21,18 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one row of `amount`.
+    /// Counts one row of `amount`: a claim row's, so the sum is bounded
+    /// (RULES 7a, [`Money::add_claim`]).
     pub fn add(&mut self, amount: Money) {
         self.rows += 1;
-        self.amount += amount;
+        self.amount = self.amount.add_claim(amount);
     }
 
-    /// Adds another tally to this one.
+    /// Adds another tally of the same run's claim rows to this one (the
+    /// bound of [`Tally::add`] is over all of them).
     pub fn merge(&mut self, other: Tally) {
         self.rows += other.rows;
-        self.amount += other.amount;
+        self.amount = self.amount.add_claim(other.amount);
     }
 }
 

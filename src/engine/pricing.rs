@@ -17,7 +17,7 @@ use crate::config::risk_factors::RiskFactors;
 use crate::engine::eligibility::CancelReason;
 use crate::engine::risk::Levels;
 use crate::model::Date;
-use crate::model::money::Money;
+use crate::model::money::{Money, TooLarge};
 
 /// What the global steps need of an episode type: its id and pricing. They
 /// never see triggers or windows, which is what lets `reprice` run from an
@@ -215,6 +215,19 @@ pub struct InexactError {
     pub what: &'static str,
 }
 
+/// Why episodes could not be priced or summed.
+#[derive(Debug, thiserror::Error)]
+pub enum PriceError {
+    /// A product cannot be computed exactly.
+    #[error(transparent)]
+    Inexact(#[from] InexactError),
+    /// A gain or loss or a provider's total does not fit: the amounts
+    /// summed (actuals read back from a run folder, targets from a price
+    /// file) are not bounded by the claims' 24 digits.
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
+}
+
 /// `a × b`, exactly, or `None` when the product needs more digits than a
 /// decimal holds (the decimal type would round it silently).
 pub fn exact_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
@@ -231,7 +244,7 @@ pub fn price(
     types: &[TypePricing],
     prices: &TargetPrices,
     risk: Option<&RiskFactors>,
-) -> Result<Vec<PricedEpisode>, InexactError> {
+) -> Result<Vec<PricedEpisode>, PriceError> {
     let periods: Vec<String> = episodes
         .iter()
         .map(|e| {
@@ -287,10 +300,15 @@ pub fn price(
                         .and_then(|t| exact_mul(t, Decimal::ONE - episode_type.pricing.discount))
                         .ok_or_else(inexact)?;
                     let target = Money::round_half_away(target);
-                    let priced = Priced {
-                        target,
-                        gain_loss: target - capped,
-                    };
+                    // Checked: `capped` may be a 36-digit actual read back
+                    // from a run folder.
+                    let gain_loss = target.checked_sub(capped).ok_or_else(|| {
+                        TooLarge::new(format!(
+                            "episode {}: the gain or loss (target {target} − capped spending {capped})",
+                            figures.episode_id
+                        ))
+                    })?;
+                    let priced = Priced { target, gain_loss };
                     (Status::Priced, Some(priced))
                 }
             };
@@ -402,10 +420,15 @@ fn cap_rank(percentile: Decimal, n: usize) -> usize {
 
 /// Rule 3.5: one row per `(provider, type, period)` with priced episodes,
 /// sorted by provider id, episode type id and period.
+///
+/// The totals are checked sums: actuals read back by `reprice` have up to
+/// 36 digits and targets come from a price file, so neither is bounded the
+/// way claim amounts are; a total that does not fit is [`TooLarge`],
+/// naming the row.
 pub fn reconcile_providers(
     episodes: &[PricedEpisode],
     types: &[TypePricing],
-) -> Vec<ProviderResult> {
+) -> Result<Vec<ProviderResult>, TooLarge> {
     let mut rows: BTreeMap<(&str, &str, &str), ProviderResult> = BTreeMap::new();
     for episode in episodes {
         let Some(priced) = episode.priced else {
@@ -431,13 +454,24 @@ pub fn reconcile_providers(
             limit: Limit::None,
             reconciliation_amount: Money::ZERO,
         });
+        let too_large = |column: &str| {
+            TooLarge::new(format!(
+                "provider {}, episode type {}, period {}: {column}",
+                key.0, key.1, key.2
+            ))
+        };
         row.episodes += 1;
-        row.target_total += priced.target;
-        row.actual_total += figures.actual;
-        row.capped_total += capped;
-        row.gain_loss_total += priced.gain_loss;
+        row.target_total = (row.target_total.checked_add(priced.target))
+            .ok_or_else(|| too_large("target_total"))?;
+        row.actual_total = (row.actual_total.checked_add(figures.actual))
+            .ok_or_else(|| too_large("actual_total"))?;
+        row.capped_total =
+            (row.capped_total.checked_add(capped)).ok_or_else(|| too_large("capped_total"))?;
+        row.gain_loss_total = (row.gain_loss_total.checked_add(priced.gain_loss))
+            .ok_or_else(|| too_large("gain_loss_total"))?;
     }
-    rows.into_values()
+    Ok(rows
+        .into_values()
         .map(|mut row| {
             let pricing = &types[row.episode_type].pricing;
             (row.limit, row.reconciliation_amount) = apply_limits(
@@ -448,7 +482,7 @@ pub fn reconcile_providers(
             );
             row
         })
-        .collect()
+        .collect())
 }
 
 /// Stop-gain and stop-loss (rules 3.5 and 3.6): `amount` limited to at most
@@ -479,6 +513,71 @@ pub fn apply_limits(
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    /// One priced episode of type 0 for provider `P1` in 2026 with these
+    /// figures, as `reprice` builds from a run folder's 36-digit actuals.
+    fn priced(actual: i128, target: i128) -> PricedEpisode {
+        let day = Date::from_ymd_opt(2026, 3, 2).expect("a date");
+        let actual = Money::from_cents(actual);
+        let target = Money::from_cents(target);
+        PricedEpisode {
+            figures: EpisodeFigures {
+                episode_id: "LEJR:B1:A1".into(),
+                episode_type: 0,
+                beneficiary_id: Arc::from("B1"),
+                provider_id: Arc::from("P1"),
+                anchor_claim_id: Arc::from("A1"),
+                price_group: "NOMCC".into(),
+                start: day,
+                end: day,
+                anchor_end: day,
+                cancel: None,
+                risk_levels: None,
+                claim_lines: 1,
+                actual,
+            },
+            period: "2026".into(),
+            status: Status::Priced,
+            capped: Some(actual),
+            target_price: None,
+            risk_multiplier: Some(Decimal::ONE),
+            priced: Some(Priced {
+                target,
+                gain_loss: target.checked_sub(actual).expect("fits"),
+            }),
+        }
+    }
+
+    #[test]
+    fn provider_totals_that_do_not_fit_are_too_large() {
+        let types = [TypePricing {
+            id: "LEJR".into(),
+            post_days: 90,
+            pricing: Pricing {
+                period: crate::config::definitions::PeriodKind::Year,
+                period_date: PeriodDate::EpisodeEnd,
+                discount: Decimal::ZERO,
+                high_cost_percentile: None,
+                low_cost_percentile: None,
+                stop_gain: None,
+                stop_loss: None,
+            },
+        }];
+        // 9 × 10^37 cents each: one fits an i128, two do not.
+        let huge = 9 * 10i128.pow(37);
+        let error = reconcile_providers(&[priced(huge, 0), priced(huge, 0)], &types)
+            .expect_err("the totals do not fit");
+        let message = error.to_string();
+        assert!(
+            message.contains("provider P1, episode type LEJR, period 2026: actual_total")
+                && message.contains("too large"),
+            "{message}"
+        );
+        // Within range, the same rows sum.
+        let rows = reconcile_providers(&[priced(huge, 0), priced(-huge, 0)], &types)
+            .expect("the totals fit");
+        assert_eq!(rows[0].actual_total, Money::ZERO);
+    }
 
     #[test]
     fn cap_rank_is_exact() {

@@ -25,14 +25,14 @@ use crate::engine::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
 use crate::engine::final_action::{self, Tally, VersionReject};
 use crate::engine::partitions::{ChunkRows, Partitions};
 use crate::engine::pricing::{
-    self, EpisodeFigures, InexactError, PricedEpisode, ProviderResult, TypePricing,
+    self, EpisodeFigures, PriceError, PricedEpisode, ProviderResult, TypePricing,
 };
 use crate::engine::settle::{self, Settled};
 use crate::engine::spill::Spill;
 use crate::input::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
 use crate::input::claims::{self, Chunking, RejectReason, VersionKey};
 use crate::input::formats::{ClaimsFormat, rif};
-use crate::model::money::Money;
+use crate::model::money::{Money, TooLarge};
 use crate::model::{ClaimLine, Date};
 use crate::runtime::progress::Progress;
 
@@ -130,9 +130,14 @@ pub enum Error {
         /// What is missing and what was expected.
         problem: String,
     },
-    /// A price the contract asks for cannot be computed exactly.
+    /// A price the contract asks for cannot be computed exactly, or a
+    /// provider's or participant's total does not fit.
     #[error(transparent)]
-    Inexact(#[from] InexactError),
+    Pricing(#[from] PriceError),
+    /// A total of the run does not fit (targets from the price file are
+    /// not bounded the way claim amounts are).
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
     /// `--strict` met a rejected row.
     #[error(
         "{file}: row {row}: rejected ({reason}) and --strict is set; expected no rejected rows; the row reads {record:?}"
@@ -240,6 +245,87 @@ pub struct Reconciliation {
     pub participants: Option<Settled>,
     /// What the run was made with, for later true-ups and repricing.
     pub run: RunRecord,
+    /// The run's money totals, summed (checked) once when it was made.
+    pub totals: RunTotals,
+}
+
+/// The money totals of a run that `summary.json` and the command's
+/// paragraph state: summed with checked arithmetic when the run is made,
+/// so that writing it cannot overflow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunTotals {
+    /// Every episode's actual spending.
+    pub actual: Money,
+    /// Capped spending of the episodes not canceled.
+    pub capped: Money,
+    /// Effective targets of the priced episodes.
+    pub target: Money,
+    /// Their gains and losses.
+    pub gain_loss: Money,
+    /// Every provider row's reconciliation amount: what the run settles.
+    pub reconciliation: Money,
+    /// Actual spending per episode type (same order as the types).
+    pub inside: Vec<Money>,
+    /// Participants' net payment reconciliation amounts, when settled.
+    pub net_payment: Option<Money>,
+}
+
+impl RunTotals {
+    /// Sums the figures of a run; `run` names it in the error (the claims
+    /// run, or the folder repriced). Checked even on the claims path:
+    /// targets come from a price file, and a repriced run's actuals are
+    /// 36-digit totals read back, neither bounded by RULES 7a.
+    pub fn of(
+        run: &str,
+        types: &[TypePricing],
+        episodes: &[PricedEpisode],
+        providers: &[ProviderResult],
+        participants: Option<&Settled>,
+    ) -> Result<RunTotals, TooLarge> {
+        let sum = |key: &str, amounts: &mut dyn Iterator<Item = Money>| {
+            Money::checked_sum(amounts).ok_or_else(|| {
+                TooLarge::new(format!(
+                    "{run}: summary.json key `{key}`: the totals exceed what can be held"
+                ))
+            })
+        };
+        let priced = || episodes.iter().filter_map(|e| e.priced);
+        let mut inside = Vec::with_capacity(types.len());
+        for (index, episode_type) in types.iter().enumerate() {
+            inside.push(sum(
+                &format!("episode_types.{}.inside_amount", episode_type.id),
+                &mut episodes
+                    .iter()
+                    .filter(|e| e.figures.episode_type == index)
+                    .map(|e| e.figures.actual),
+            )?);
+        }
+        Ok(RunTotals {
+            actual: sum(
+                "money.actual",
+                &mut episodes.iter().map(|e| e.figures.actual),
+            )?,
+            capped: sum(
+                "money.capped",
+                &mut episodes.iter().filter_map(|e| e.capped),
+            )?,
+            target: sum("money.target", &mut priced().map(|p| p.target))?,
+            gain_loss: sum("money.gain_loss", &mut priced().map(|p| p.gain_loss))?,
+            reconciliation: sum(
+                "money.reconciliation",
+                &mut providers.iter().map(|p| p.reconciliation_amount),
+            )?,
+            inside,
+            net_payment: participants
+                .map(|p| {
+                    sum(
+                        "participants.net_payment_reconciliation",
+                        &mut p.rows.iter().map(|r| r.net_payment_reconciliation_amount),
+                    )
+                })
+                .transpose()?,
+        })
+    }
 }
 
 /// What became of the beneficiaries rows: `beneficiaries` in `summary.json`.
@@ -269,7 +355,7 @@ impl Reconciliation {
     /// The net of every provider's reconciliation amount: what the run
     /// settles in all.
     pub fn net_reconciliation(&self) -> Money {
-        self.providers.iter().map(|p| p.reconciliation_amount).sum()
+        self.totals.reconciliation
     }
 }
 
@@ -661,11 +747,18 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     tracing::info!(episodes = figures.len(), "pricing");
     let types = TypePricing::of(&definitions);
     let episodes = pricing::price(figures, &types, &prices, risk_factors.as_ref())?;
-    let providers = pricing::reconcile_providers(&episodes, &types);
+    let providers = pricing::reconcile_providers(&episodes, &types)?;
     let participants = settlement
         .as_ref()
         .map(|s| settle::settle(&episodes, &s.participants, &s.settlement))
         .transpose()?;
+    let totals = RunTotals::of(
+        "the claims run",
+        &types,
+        &episodes,
+        &providers,
+        participants.as_ref(),
+    )?;
     let run = RunRecord::of(&definitions, &prices).with_pricing_inputs(
         risk_factors.as_ref(),
         settlement
@@ -685,6 +778,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         beneficiaries: beneficiary_counts,
         participants,
         run,
+        totals,
     })
 }
 

@@ -10,8 +10,10 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 
 use crate::config::settlement::{Participants, Settlement, Track};
-use crate::engine::pricing::{InexactError, Limit, PricedEpisode, apply_limits, exact_mul};
-use crate::model::money::Money;
+use crate::engine::pricing::{
+    InexactError, Limit, PriceError, PricedEpisode, apply_limits, exact_mul,
+};
+use crate::model::money::{Money, TooLarge};
 
 /// One row of `participants.csv`: a participant's settlement for a period.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +58,7 @@ pub fn settle(
     episodes: &[PricedEpisode],
     participants: &Participants,
     settlement: &Settlement,
-) -> Result<Settled, InexactError> {
+) -> Result<Settled, PriceError> {
     let mut totals: BTreeMap<(&str, &str), (u64, Money, Money)> = BTreeMap::new();
     for episode in episodes {
         let (Some(priced), Some(capped)) = (episode.priced, episode.capped) else {
@@ -64,9 +66,14 @@ pub fn settle(
         };
         let key = (&*episode.figures.provider_id, episode.period.as_str());
         let total = totals.entry(key).or_insert((0, Money::ZERO, Money::ZERO));
+        // Checked, as provider totals are: actuals read back by `reprice`
+        // and targets from a price file are not bounded like claim amounts.
+        let too_large = |column: &str| {
+            TooLarge::new(format!("participant {}, period {}: {column}", key.0, key.1))
+        };
         total.0 += 1;
-        total.1 += priced.target;
-        total.2 += capped;
+        total.1 = (total.1.checked_add(priced.target)).ok_or_else(|| too_large("target_total"))?;
+        total.2 = (total.2.checked_add(capped)).ok_or_else(|| too_large("capped_total"))?;
     }
     let mut settled = Settled::default();
     for ((provider_id, period), (count, target_total, capped_total)) in totals {
@@ -80,7 +87,11 @@ pub fn settle(
             settled.unsettled += 1;
             continue;
         };
-        let reconciliation_amount = target_total - capped_total;
+        let reconciliation_amount = target_total.checked_sub(capped_total).ok_or_else(|| {
+            TooLarge::new(format!(
+                "participant {provider_id}, period {period}: reconciliation_amount (target_total {target_total} − capped_total {capped_total})"
+            ))
+        })?;
         let quality_adjusted_amount =
             quality_adjusted(reconciliation_amount, participant.quality_score, track).ok_or_else(
                 || InexactError {

@@ -1,14 +1,21 @@
 //! Exact money: whole cents in an integer, with the contract's one rounding.
 //!
 //! Settlements are made on these numbers, so no floating point ever touches
-//! them. Amounts are held as cents in an `i128`, which cannot overflow on any
-//! realistic sum (a billion lines of a trillion dollars each still fits), and
-//! every rounding in the engine goes through [`Money::round_half_away`], the only
-//! rounding the contract allows: to cents, half away from zero.
+//! them. Amounts are held as cents in an `i128`, and every rounding in the
+//! engine goes through [`Money::round_half_away`], the only rounding the
+//! contract allows: to cents, half away from zero.
+//!
+//! An `i128` of cents holds any realistic sum, but not any sum of what a file
+//! may hold: two hand-edited 36-digit totals of a run folder already exceed
+//! it. So `Money` has no `+`, `-` or `Sum`: every addition names how it stays
+//! in range, either [`Money::checked_add`] / [`Money::checked_sub`] /
+//! [`Money::checked_sum`], whose `None` the caller turns into an input error
+//! ([`TooLarge`] or a read error naming the file), or
+//! [`Money::add_claim`] / [`Money::sub_claim`] on the per-line claims paths,
+//! whose terms are bounded by RULES 7 and 7a (see there for the arithmetic).
 
 use std::fmt;
-use std::iter::Sum;
-use std::ops::{Add, AddAssign, Neg, Sub};
+use std::ops::Neg;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -21,8 +28,28 @@ pub struct Money(i128);
 const MAX_INTEGER_DIGITS: usize = 24;
 
 /// Most integer digits a total read back from a run's outputs may have:
-/// `i128` cents hold 36 with room to spare.
+/// `i128` cents hold one such total (10^38 cents < 2^127 ≈ 1.7 × 10^38), not
+/// the sum of two, which is why sums of them are checked.
 const MAX_TOTAL_DIGITS: usize = 36;
+
+/// A sum of amounts too large for the engine to hold exactly: an input
+/// error (exit 1), never a wrapped or saturated figure.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{what}: the total is too large (beyond {} dollars, the most an amount or sum can hold); expected amounts of real money, not edited ones",
+    Money::from_cents(i128::MAX)
+)]
+pub struct TooLarge {
+    /// What was being summed, naming the file, row or key where known.
+    pub what: String,
+}
+
+impl TooLarge {
+    /// The error for a sum of `what`.
+    pub fn new(what: impl Into<String>) -> TooLarge {
+        TooLarge { what: what.into() }
+    }
+}
 
 impl Money {
     /// Zero dollars.
@@ -127,6 +154,50 @@ impl Money {
         Money(cents.mantissa())
     }
 
+    /// `self + other`, or `None` when the sum does not fit: for every sum
+    /// of amounts that came from a run folder, a price file or any other
+    /// total not bounded by RULES 7a.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
+    /// `self − other`, or `None` when the difference does not fit.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        self.0.checked_sub(other.0).map(Money)
+    }
+
+    /// The sum of `amounts`, or `None` as soon as a partial sum does not fit.
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Money>) -> Option<Money> {
+        amounts
+            .into_iter()
+            .try_fold(Money::ZERO, |total, amount| total.checked_add(amount))
+    }
+
+    /// `self + other` on the per-line claims paths, unchecked in release.
+    ///
+    /// Only for sums whose terms are claim amounts or shares of them, at
+    /// most one term per claim row or ledger row read or written by a run:
+    /// RULES 7 bounds each term below 10^26 cents (< 2^86.4), RULES 7a
+    /// bounds the rows of a run below 2^40, so every such sum stays below
+    /// 2^86.4 × 2^40 = 2^126.4 < 2^127 and cannot overflow. Debug builds
+    /// still check it, as every `i128` addition.
+    pub fn add_claim(self, other: Money) -> Money {
+        Money(self.0 + other.0)
+    }
+
+    /// `self − other` under the bound of [`Money::add_claim`].
+    pub fn sub_claim(self, other: Money) -> Money {
+        Money(self.0 - other.0)
+    }
+
+    /// Whether the amount is within RULES 7's input limit, fewer than
+    /// 10^24 dollars: what a claim amount computed from several fields
+    /// (RIF, SynPUF) must still be, so the bound of [`Money::add_claim`]
+    /// holds for every format.
+    pub fn is_claim_amount(self) -> bool {
+        self.0.unsigned_abs() < 10u128.pow(MAX_INTEGER_DIGITS as u32 + 2)
+    }
+
     /// The smaller of two amounts.
     pub fn min(self, other: Money) -> Money {
         if other < self { other } else { self }
@@ -143,36 +214,13 @@ impl fmt::Display for Money {
     }
 }
 
-impl Add for Money {
-    type Output = Money;
-    fn add(self, rhs: Money) -> Money {
-        Money(self.0 + rhs.0)
-    }
-}
-
-impl AddAssign for Money {
-    fn add_assign(&mut self, rhs: Money) {
-        self.0 += rhs.0;
-    }
-}
-
-impl Sub for Money {
-    type Output = Money;
-    fn sub(self, rhs: Money) -> Money {
-        Money(self.0 - rhs.0)
-    }
-}
-
 impl Neg for Money {
     type Output = Money;
+    /// Negation overflows only at `i128::MIN` cents, which no parsed amount
+    /// (at most 10^38 cents) and no rounded decimal (at most 2^96) reaches;
+    /// the engine negates only the latter (stop-loss limits).
     fn neg(self) -> Money {
         Money(-self.0)
-    }
-}
-
-impl Sum for Money {
-    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
-        iter.fold(Money::ZERO, Add::add)
     }
 }
 
@@ -216,6 +264,33 @@ mod tests {
         );
         let too_long = format!("{}.00", "9".repeat(37));
         assert_eq!(Money::parse_total(too_long.as_bytes()), None);
+    }
+
+    #[test]
+    fn checked_arithmetic_refuses_what_does_not_fit() {
+        let largest = Money::parse_total(format!("{}.99", "9".repeat(36)).as_bytes())
+            .expect("36 digits parse");
+        assert_eq!(largest.checked_add(largest), None);
+        assert_eq!(largest.checked_sub(-largest), None);
+        assert_eq!(Money::checked_sum([largest, largest]), None);
+        assert_eq!(
+            Money::checked_sum([largest, -largest, largest]),
+            Some(largest)
+        );
+        assert_eq!(
+            Money::from_cents(250).checked_add(Money::from_cents(-300)),
+            Some(Money::from_cents(-50))
+        );
+        assert_eq!(Money::checked_sum([]), Some(Money::ZERO));
+    }
+
+    #[test]
+    fn claim_amounts_are_below_the_input_limit() {
+        let longest = Money::parse(format!("-{}.99", "9".repeat(24)).as_bytes()).unwrap();
+        assert!(longest.is_claim_amount());
+        assert!(!longest.sub_claim(Money::from_cents(1)).is_claim_amount());
+        // The bound RULES 7a relies on: 2^40 terms of the longest amount fit.
+        assert!(longest.cents().checked_mul(1 << 40).is_some());
     }
 
     #[test]

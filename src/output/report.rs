@@ -558,12 +558,14 @@ fn summary(recon: &Reconciliation) -> Summary {
         a.final_action,
     ];
     let rows_add_up = parts.iter().map(|t| t.rows).sum::<u64>() == a.read.rows;
-    let amounts_add_up = parts.iter().map(|t| t.amount).sum::<Money>() == a.read.amount;
+    // A sum that does not fit does not add up (a run folder's accounting is
+    // checked on reading, so only an edited one gets here).
+    let amounts_add_up = Money::checked_sum(parts.iter().map(|t| t.amount)) == Some(a.read.amount);
 
     let mut episode_types = BTreeMap::new();
     for (index, episode_type) in recon.types.iter().enumerate() {
         let mut counts = EpisodeCounts::default();
-        let mut inside = Money::ZERO;
+        let inside = recon.totals.inside[index];
         let mut ledger_lines = 0;
         for episode in recon
             .episodes
@@ -571,7 +573,6 @@ fn summary(recon: &Reconciliation) -> Summary {
             .filter(|e| e.figures.episode_type == index)
         {
             counts.count(episode.status);
-            inside += episode.figures.actual;
             ledger_lines += episode.figures.claim_lines;
         }
         let tally = a.types[index];
@@ -589,7 +590,7 @@ fn summary(recon: &Reconciliation) -> Summary {
                 final_action_amount: text(a.final_action.amount),
                 inside_amount: text(inside),
                 outside_amount: text(tally.outside),
-                adds_up: inside + tally.outside == a.final_action.amount,
+                adds_up: inside.checked_add(tally.outside) == Some(a.final_action.amount),
             },
         );
     }
@@ -604,13 +605,13 @@ fn summary(recon: &Reconciliation) -> Summary {
                 .or_default() += 1;
         }
     }
-    let priced = || recon.episodes.iter().filter_map(|e| e.priced);
+    let totals = &recon.totals;
     let money = MoneySummary {
-        actual: text(recon.episodes.iter().map(|e| e.figures.actual).sum()),
-        capped: text(recon.episodes.iter().filter_map(|e| e.capped).sum()),
-        target: text(priced().map(|p| p.target).sum()),
-        gain_loss: text(priced().map(|p| p.gain_loss).sum()),
-        reconciliation: text(recon.net_reconciliation()),
+        actual: text(totals.actual),
+        capped: text(totals.capped),
+        target: text(totals.target),
+        gain_loss: text(totals.gain_loss),
+        reconciliation: text(totals.reconciliation),
     };
     let beneficiaries = recon.beneficiaries.as_ref().map(|b| BeneficiarySummary {
         read: b.read,
@@ -626,12 +627,7 @@ fn summary(recon: &Reconciliation) -> Summary {
     let participants = recon.participants.as_ref().map(|p| ParticipantSummary {
         settled: p.rows.len(),
         unsettled: p.unsettled,
-        net_payment_reconciliation: text(
-            p.rows
-                .iter()
-                .map(|r| r.net_payment_reconciliation_amount)
-                .sum(),
-        ),
+        net_payment_reconciliation: text(recon.totals.net_payment.unwrap_or_default()),
     });
     let check = rows_add_up
         && amounts_add_up

@@ -153,6 +153,9 @@ pub struct PriorRun {
     pub summary: serde_json::Value,
     /// Its `--as-of` date, if it had one.
     as_of: Option<Date>,
+    /// The sum of its providers' reconciliation amounts (checked on
+    /// reading, and equal to its summary's `money.reconciliation`).
+    reconciliation: Money,
 }
 
 const EPISODE_COLUMNS: [&str; 19] = [
@@ -279,11 +282,49 @@ impl RowParser<'_> {
     }
 }
 
+/// The running total of one amount column of a run's file. Amounts read
+/// back have up to 36 digits, so two of them may already exceed an `i128`
+/// of cents: the sum is checked, and the row where it stops fitting is an
+/// input error rather than a wrapped total.
+struct ColumnTotal {
+    column: &'static str,
+    total: Money,
+}
+
+impl ColumnTotal {
+    fn new(column: &'static str) -> ColumnTotal {
+        ColumnTotal {
+            column,
+            total: Money::ZERO,
+        }
+    }
+
+    fn add(&mut self, p: &RowParser<'_>, amount: Money) -> Result<(), Error> {
+        self.total = self
+            .total
+            .checked_add(amount)
+            .ok_or_else(|| Error::Format {
+                path: p.path.to_owned(),
+                row: p.row,
+                problem: format!(
+                    "column `{}`: the total up to this row is too large (beyond {} dollars)",
+                    self.column,
+                    Money::from_cents(i128::MAX)
+                ),
+            })?;
+        Ok(())
+    }
+}
+
 impl PriorRun {
     /// Reads `episodes.csv`, `providers.csv` and `summary.json` of a run.
     pub fn load(dir: &Path) -> Result<PriorRun, Error> {
         let episodes_path = dir.join("episodes.csv");
         let mut episodes = Vec::new();
+        let mut actual_total = ColumnTotal::new("actual_amount");
+        let mut capped_total = ColumnTotal::new("capped_amount");
+        // Summed by a true-up; checked here so its error names the row.
+        let mut gain_loss_total = ColumnTotal::new("gain_loss");
         for (row, v) in read_table(&episodes_path, &EPISODE_COLUMNS)? {
             let p = RowParser {
                 path: &episodes_path,
@@ -319,6 +360,12 @@ impl PriorRun {
                 "" => None,
                 text => Some(risk::parse_levels(text).ok_or_else(|| p.error("risk_levels", text))?),
             };
+            let actual = p.optional_money(&actual)?.unwrap_or(Money::ZERO);
+            let capped = p.optional_money(&capped)?;
+            let gain_loss = p.optional_money(&gain_loss)?;
+            actual_total.add(&p, actual)?;
+            capped_total.add(&p, capped.unwrap_or(Money::ZERO))?;
+            gain_loss_total.add(&p, gain_loss.unwrap_or(Money::ZERO))?;
             episodes.push(PriorEpisode {
                 episode_id: id,
                 episode_type,
@@ -331,16 +378,17 @@ impl PriorRun {
                 period,
                 status,
                 claim_lines: p.count(&lines)?,
-                actual: p.optional_money(&actual)?.unwrap_or(Money::ZERO),
-                capped: p.optional_money(&capped)?,
+                actual,
+                capped,
                 target: p.optional_money(&target)?,
-                gain_loss: p.optional_money(&gain_loss)?,
+                gain_loss,
                 cancel,
                 risk_levels,
             });
         }
         let providers_path = dir.join("providers.csv");
         let mut providers = Vec::new();
+        let mut reconciliation_total = ColumnTotal::new("reconciliation_amount");
         for (row, v) in read_table(&providers_path, &PROVIDER_COLUMNS)? {
             let p = RowParser {
                 path: &providers_path,
@@ -358,6 +406,8 @@ impl PriorRun {
                 limit,
                 amount,
             ] = <[String; 10]>::try_from(v).map_err(|_| p.error("row", ""))?;
+            let reconciliation_amount = p.money(&amount)?;
+            reconciliation_total.add(&p, reconciliation_amount)?;
             providers.push(PriorProvider {
                 provider_id: provider,
                 episode_type,
@@ -366,10 +416,13 @@ impl PriorRun {
                 target_total: p.money(&target)?,
                 gain_loss_total: p.money(&gain_loss)?,
                 limit,
-                reconciliation_amount: p.money(&amount)?,
+                reconciliation_amount,
             });
         }
-        let participants = read_participants(dir)?;
+        let (participants, net_payment_total) = match read_participants(dir)? {
+            Some((rows, total)) => (Some(rows), Some(total)),
+            None => (None, None),
+        };
         let summary_path = dir.join("summary.json");
         let text = std::fs::read_to_string(&summary_path).map_err(|source| Error::Io {
             path: summary_path.clone(),
@@ -408,9 +461,7 @@ impl PriorRun {
         };
         // The figures the summary states must be those of the files beside it.
         let stated = |section: &str, key: &str| summary[section][key].clone();
-        let total = |amounts: &mut dyn Iterator<Item = Money>| {
-            serde_json::Value::from(amounts.fold(Money::ZERO, |a, b| a + b).to_string())
-        };
+        let total = |amount: Money| serde_json::Value::from(amount.to_string());
         // A run settles participants exactly when it records a settlement
         // fingerprint and a `participants` section; a folder where the three
         // disagree had a file added or removed by hand.
@@ -451,13 +502,13 @@ impl PriorRun {
             (
                 "money.actual",
                 stated("money", "actual"),
-                total(&mut episodes.iter().map(|e| e.actual)),
+                total(actual_total.total),
                 OUTPUTS,
             ),
             (
                 "money.capped",
                 stated("money", "capped"),
-                total(&mut episodes.iter().filter_map(|e| e.capped)),
+                total(capped_total.total),
                 OUTPUTS,
             ),
             (
@@ -469,11 +520,11 @@ impl PriorRun {
             (
                 "money.reconciliation",
                 stated("money", "reconciliation"),
-                total(&mut providers.iter().map(|p| p.reconciliation_amount)),
+                total(reconciliation_total.total),
                 OUTPUTS,
             ),
         ];
-        if participants.is_some() {
+        if let Some(net_payment_total) = net_payment_total {
             checks.extend([
                 (
                     "participants.settled",
@@ -484,7 +535,7 @@ impl PriorRun {
                 (
                     "participants.net_payment_reconciliation",
                     stated("participants", "net_payment_reconciliation"),
-                    total(&mut rows.iter().map(|p| p.net_payment_reconciliation_amount)),
+                    total(net_payment_total),
                     PARTICIPANTS,
                 ),
             ]);
@@ -508,6 +559,7 @@ impl PriorRun {
             record,
             summary,
             as_of,
+            reconciliation: reconciliation_total.total,
         })
     }
 
@@ -569,6 +621,37 @@ impl PriorRun {
             })
         };
         let rejected_by_reason = reasons(&s["rejected_by_reason"], bad)?;
+        let [read, rejected, after_cutoff, void, superseded, final_action] = [
+            "read",
+            "rejected",
+            "after_cutoff",
+            "void",
+            "superseded",
+            "final_action",
+        ]
+        .map(tally);
+        let (read, rejected, after_cutoff, void, superseded, final_action) = (
+            read?,
+            rejected?,
+            after_cutoff?,
+            void?,
+            superseded?,
+            final_action?,
+        );
+        // The summary checks that these parts add up to `read`; 36-digit
+        // amounts may not fit in their sum, which is an input error here
+        // rather than a wrapped total there.
+        let parts = [rejected, after_cutoff, void, superseded, final_action];
+        if Money::checked_sum(parts.iter().map(|t| t.amount)).is_none() {
+            return Err(Error::Format {
+                path: path.clone(),
+                row: 1,
+                problem: format!(
+                    "key `amounts`: the total of rejected, after_cutoff, void, superseded and final_action is too large (beyond {} dollars)",
+                    Money::from_cents(i128::MAX)
+                ),
+            });
+        }
         let mut type_tallies = Vec::with_capacity(types.len());
         for t in types {
             let v = &s["episode_types"][t.id.as_str()];
@@ -584,12 +667,12 @@ impl PriorRun {
             });
         }
         Ok(Accounting {
-            read: tally("read")?,
-            rejected: tally("rejected")?,
-            after_cutoff: tally("after_cutoff")?,
-            void: tally("void")?,
-            superseded: tally("superseded")?,
-            final_action: tally("final_action")?,
+            read,
+            rejected,
+            after_cutoff,
+            void,
+            superseded,
+            final_action,
             rejected_by_reason,
             types: type_tallies,
         })
@@ -616,15 +699,21 @@ impl PriorRun {
         }))
     }
 
+    /// What the run settles in all: its providers' reconciliation amounts.
+    pub fn reconciliation(&self) -> Money {
+        self.reconciliation
+    }
+
     /// The run's `--as-of` date, if it had one.
     pub fn as_of(&self) -> Option<Date> {
         self.as_of
     }
 }
 
-/// The rows of a run's `participants.csv`; `None` when the run has none
-/// (it did not settle participants).
-fn read_participants(dir: &Path) -> Result<Option<Vec<PriorParticipant>>, Error> {
+/// The rows of a run's `participants.csv` and the total of their net
+/// payments (checked, as [`ColumnTotal`] says); `None` when the run has
+/// none (it did not settle participants).
+fn read_participants(dir: &Path) -> Result<Option<(Vec<PriorParticipant>, Money)>, Error> {
     let path = dir.join(crate::output::report::PARTICIPANTS_FILE);
     match std::fs::metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -632,6 +721,7 @@ fn read_participants(dir: &Path) -> Result<Option<Vec<PriorParticipant>>, Error>
         Ok(_) => {}
     }
     let mut participants = Vec::new();
+    let mut net_total = ColumnTotal::new("net_payment_reconciliation_amount");
     for (row, v) in read_table(&path, &PARTICIPANT_COLUMNS)? {
         let p = RowParser { path: &path, row };
         let [
@@ -647,6 +737,8 @@ fn read_participants(dir: &Path) -> Result<Option<Vec<PriorParticipant>>, Error>
             limit,
             net,
         ] = <[String; 11]>::try_from(v).map_err(|_| p.error("row", ""))?;
+        let net = p.money(&net)?;
+        net_total.add(&p, net)?;
         participants.push(PriorParticipant {
             provider_id,
             period,
@@ -657,10 +749,10 @@ fn read_participants(dir: &Path) -> Result<Option<Vec<PriorParticipant>>, Error>
             reconciliation_amount: p.money(&reconciliation_amount)?,
             quality_adjusted_amount: p.money(&quality_adjusted_amount)?,
             limit,
-            net_payment_reconciliation_amount: p.money(&net)?,
+            net_payment_reconciliation_amount: net,
         });
     }
-    Ok(Some(participants))
+    Ok(Some((participants, net_total.total)))
 }
 
 /// A summary's `rejected_by_reason` object read back; `bad` names a key

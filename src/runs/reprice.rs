@@ -19,10 +19,11 @@ use crate::config::definitions::EpisodeDefinition;
 use crate::config::fingerprint::{RunRecord, TypeRecord, digest};
 use crate::config::prices::TargetPrices;
 use crate::config::risk_factors::RiskFactors;
-use crate::engine::pricing::{self, InexactError, TypePricing};
-use crate::engine::reconcile::{Reconciliation, SettlementInputs};
+use crate::engine::pricing::{self, PriceError, TypePricing};
+use crate::engine::reconcile::{Reconciliation, RunTotals, SettlementInputs};
 use crate::engine::settle;
 use crate::model::money::Money;
+use crate::model::money::TooLarge;
 use crate::output::report::{self, OutputFile};
 use crate::runs::prior_run::{self, PriorRun};
 
@@ -44,9 +45,13 @@ pub enum Error {
         /// What differs.
         what: String,
     },
-    /// A price cannot be computed exactly.
+    /// A price cannot be computed exactly, or a provider's or
+    /// participant's total does not fit.
     #[error(transparent)]
-    Inexact(#[from] InexactError),
+    Pricing(#[from] PriceError),
+    /// A total of the repriced run does not fit.
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
     /// The run's summary does not describe its pricing readably.
     #[error(
         "{run}: summary.json: the pricing of episode type {id} does not read; give --definitions"
@@ -151,11 +156,18 @@ pub fn reprice(
     let accounting = prior.accounting(&types)?;
     let beneficiaries = prior.beneficiaries()?;
     let episodes = pricing::price(figures, &types, prices, with.risk_factors)?;
-    let providers = pricing::reconcile_providers(&episodes, &types);
+    let providers = pricing::reconcile_providers(&episodes, &types)?;
     let participants = with
         .settlement
         .map(|s| settle::settle(&episodes, &s.participants, &s.settlement))
         .transpose()?;
+    let totals = RunTotals::of(
+        &format!("repricing {}", prior.dir.display()),
+        &types,
+        &episodes,
+        &providers,
+        participants.as_ref(),
+    )?;
     Ok(Reconciliation {
         files: Vec::new(),
         claim_files: 0,
@@ -169,6 +181,7 @@ pub fn reprice(
         beneficiaries,
         participants,
         run,
+        totals,
     })
 }
 
@@ -443,13 +456,7 @@ pub fn write_scenarios(
                     participants: s.participants.clone(),
                     settlement: s.settlement.clone(),
                     participants_settled: settled.map(|p| p.rows.len()),
-                    net_payment_reconciliation: settled.map(|p| {
-                        p.rows
-                            .iter()
-                            .map(|r| r.net_payment_reconciliation_amount)
-                            .sum::<Money>()
-                            .to_string()
-                    }),
+                    net_payment_reconciliation: s.priced.totals.net_payment.map(|n| n.to_string()),
                 }
             })
             .collect(),

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::model::money::Money;
+use crate::model::money::{Money, TooLarge};
 use crate::output::report::{self, OutputFile};
 use crate::runs::prior_run::{self, PriorEpisode, PriorParticipant, PriorProvider, PriorRun};
 
@@ -62,6 +62,11 @@ pub enum Error {
         /// The id.
         id: String,
     },
+    /// A change between the runs, or a total of changes, does not fit:
+    /// amounts read back have up to 36 digits, and the difference of two
+    /// may not.
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
 }
 
 /// Which of the fingerprints recorded in two runs' summaries differ. Kept
@@ -171,6 +176,8 @@ pub struct EpisodeChange {
     pub previous: Option<PriorEpisode>,
     /// The current run's row, if it has the episode.
     pub current: Option<PriorEpisode>,
+    /// Current minus previous gain or loss, computed (checked) on matching.
+    gain_loss_change: Money,
 }
 
 impl EpisodeChange {
@@ -188,7 +195,7 @@ impl EpisodeChange {
     /// Current minus previous gain or loss: how much this episode moved
     /// the settlement before stop limits.
     pub fn gain_loss_change(&self) -> Money {
-        self.current_gain_loss() - self.previous_gain_loss()
+        self.gain_loss_change
     }
 }
 
@@ -213,6 +220,8 @@ pub struct ProviderChange {
     pub previous: Option<PriorProvider>,
     /// The current run's row, if it has one.
     pub current: Option<PriorProvider>,
+    /// Current minus previous reconciliation, computed (checked) on matching.
+    amount_due: Money,
 }
 
 impl ProviderChange {
@@ -230,7 +239,7 @@ impl ProviderChange {
     /// what was already settled is not settled twice (positive: the payer
     /// owes the provider).
     pub fn amount_due(&self) -> Money {
-        self.current_reconciliation() - self.previous_reconciliation()
+        self.amount_due
     }
 }
 
@@ -253,6 +262,8 @@ pub struct ParticipantChange {
     pub previous: Option<PriorParticipant>,
     /// The current run's row, if it has one.
     pub current: Option<PriorParticipant>,
+    /// Current minus previous net payment, computed (checked) on matching.
+    amount_due: Money,
 }
 
 impl ParticipantChange {
@@ -270,7 +281,7 @@ impl ParticipantChange {
     /// already paid is not paid twice (positive: Medicare owes the
     /// participant).
     pub fn amount_due(&self) -> Money {
-        self.current_net_payment() - self.previous_net_payment()
+        self.amount_due
     }
 }
 
@@ -301,6 +312,25 @@ pub struct TrueUp {
     pub previous_reported: Money,
     /// `money.reconciliation` of the current run's summary.
     pub current_reported: Money,
+    /// Counts and totals, summed (checked) on comparing.
+    summary: Summary,
+}
+
+/// `current − previous`, or [`TooLarge`] naming `what` in the current run's
+/// `file`: each side may be a 36-digit amount read back.
+fn difference(
+    current_dir: &Path,
+    file: &str,
+    what: impl fmt::Display,
+    current: Money,
+    previous: Money,
+) -> Result<Money, TooLarge> {
+    current.checked_sub(previous).ok_or_else(|| {
+        TooLarge::new(format!(
+            "{}: {what}: the change (current {current} − previous {previous})",
+            current_dir.join(file).display()
+        ))
+    })
 }
 
 /// Compares two runs of the same definitions and target prices.
@@ -356,7 +386,7 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
     }
     let episodes = episodes
         .into_iter()
-        .map(|(id, (before, now))| {
+        .map(|(id, (before, now))| -> Result<EpisodeChange, TooLarge> {
             let change = match (before, now) {
                 (None, _) => Change::New,
                 (_, None) => Change::Dropped,
@@ -367,16 +397,26 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
                 _ => Change::Changed,
             };
             let either = now.or(before).expect("one side is present");
-            EpisodeChange {
+            let previous = before.cloned();
+            let current_row = now.cloned();
+            let gain_loss_change = difference(
+                &current.dir,
+                "episodes.csv",
+                format_args!("episode {id}: gain_loss"),
+                gain_loss(&current_row),
+                gain_loss(&previous),
+            )?;
+            Ok(EpisodeChange {
                 episode_id: id.to_owned(),
                 episode_type: either.episode_type.clone(),
                 beneficiary_id: either.beneficiary_id.clone(),
                 change,
-                previous: before.cloned(),
-                current: now.cloned(),
-            }
+                previous,
+                current: current_row,
+                gain_loss_change,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
 
     type Key<'a> = (&'a str, &'a str, &'a str);
     let mut providers: BTreeMap<Key, (Option<&PriorProvider>, Option<&PriorProvider>)> =
@@ -395,42 +435,68 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
     }
     let providers = providers
         .into_iter()
-        .map(
-            |((provider, episode_type, period), (before, now))| ProviderChange {
+        .map(|((provider, episode_type, period), (before, now))| {
+            let (previous, current_row) = (before.cloned(), now.cloned());
+            let amount_due = difference(
+                &current.dir,
+                "providers.csv",
+                format_args!(
+                    "provider {provider}, episode type {episode_type}, period {period}: reconciliation_amount"
+                ),
+                reconciliation(&current_row),
+                reconciliation(&previous),
+            )?;
+            Ok(ProviderChange {
                 provider_id: provider.to_owned(),
                 episode_type: episode_type.to_owned(),
                 period: period.to_owned(),
-                previous: before.cloned(),
-                current: now.cloned(),
-            },
-        )
-        .collect();
+                previous,
+                current: current_row,
+                amount_due,
+            })
+        })
+        .collect::<Result<Vec<_>, TooLarge>>()?;
 
     // Equal settlement fingerprints mean both runs settled participants or
     // neither did (`PriorRun::load` ties `participants.csv` to the
     // fingerprint), so a one-sided pair is never compared as if the missing
     // side had paid nothing.
     let participants = match (&previous.participants, &current.participants) {
-        (Some(before), Some(now)) => Some(match_participants(before, now)),
+        (Some(before), Some(now)) => Some(match_participants(&current.dir, before, now)?),
         _ => None,
     };
 
+    let previous_reported = reported_reconciliation(previous)?;
+    let current_reported = reported_reconciliation(current)?;
+    let summary = Summary::of(
+        &format!(
+            "true-up of {} against {}",
+            current.dir.display(),
+            previous.dir.display()
+        ),
+        &episodes,
+        &providers,
+        participants.as_deref(),
+        (previous_reported, current_reported),
+    )?;
     Ok(TrueUp {
         previous: previous.dir.clone(),
         current: current.dir.clone(),
         episodes,
         providers,
         participants,
-        previous_reported: reported_reconciliation(previous)?,
-        current_reported: reported_reconciliation(current)?,
+        previous_reported,
+        current_reported,
+        summary,
     })
 }
 
 /// The participant rows of two runs matched by provider and period.
 fn match_participants(
+    current_dir: &Path,
     before: &[PriorParticipant],
     now: &[PriorParticipant],
-) -> Vec<ParticipantChange> {
+) -> Result<Vec<ParticipantChange>, TooLarge> {
     type Pair<'a> = (Option<&'a PriorParticipant>, Option<&'a PriorParticipant>);
     let mut rows: BTreeMap<(&str, &str), Pair> = BTreeMap::new();
     for p in before {
@@ -440,11 +506,24 @@ fn match_participants(
         rows.entry((&p.provider_id, &p.period)).or_default().1 = Some(p);
     }
     rows.into_iter()
-        .map(|((provider, period), (b, n))| ParticipantChange {
-            provider_id: provider.to_owned(),
-            period: period.to_owned(),
-            previous: b.cloned(),
-            current: n.cloned(),
+        .map(|((provider, period), (b, n))| {
+            let (previous, current) = (b.cloned(), n.cloned());
+            let amount_due = difference(
+                current_dir,
+                crate::output::report::PARTICIPANTS_FILE,
+                format_args!(
+                    "participant {provider}, period {period}: net_payment_reconciliation_amount"
+                ),
+                net_payment(&current),
+                net_payment(&previous),
+            )?;
+            Ok(ParticipantChange {
+                provider_id: provider.to_owned(),
+                period: period.to_owned(),
+                previous,
+                current,
+                amount_due,
+            })
         })
         .collect()
 }
@@ -478,19 +557,30 @@ pub struct Totals {
 }
 
 impl Totals {
-    fn of(rows: impl Iterator<Item = (Money, Money, Money)>) -> Totals {
+    /// Sums previous, current and change over `rows`, checked: each is a
+    /// sum of amounts read back (36 digits), so may not fit. `what` names
+    /// the figure in the error.
+    fn of(
+        what: &str,
+        rows: impl Iterator<Item = (Money, Money, Money)>,
+    ) -> Result<Totals, TooLarge> {
         let (mut previous, mut current, mut change) = (Money::ZERO, Money::ZERO, Money::ZERO);
+        let too_large = |side: &str| TooLarge::new(format!("{what}: the {side} total"));
         for (p, c, d) in rows {
-            previous += p;
-            current += c;
-            change += d;
+            previous = previous
+                .checked_add(p)
+                .ok_or_else(|| too_large("previous"))?;
+            current = current.checked_add(c).ok_or_else(|| too_large("current"))?;
+            change = change.checked_add(d).ok_or_else(|| too_large("change"))?;
         }
-        Totals {
+        Ok(Totals {
             previous,
             current,
             change,
-            adds_up: current - previous == change,
-        }
+            // A difference that does not fit does not add up to `change`,
+            // which does.
+            adds_up: current.checked_sub(previous) == Some(change),
+        })
     }
 }
 
@@ -525,35 +615,60 @@ pub struct Summary {
 impl TrueUp {
     /// Counts and totals, with the checks that they add up.
     pub fn summary(&self) -> Summary {
-        let count = |change| self.episodes.iter().filter(|e| e.change == change).count() as u64;
-        let gain_loss = Totals::of(self.episodes.iter().map(|e| {
-            (
-                e.previous_gain_loss(),
-                e.current_gain_loss(),
-                e.gain_loss_change(),
-            )
-        }));
-        let reconciliation = Totals::of(self.providers.iter().map(|p| {
-            (
-                p.previous_reconciliation(),
-                p.current_reconciliation(),
-                p.amount_due(),
-            )
-        }));
-        let participants = self.participants.as_ref().map(|rows| {
-            Totals::of(rows.iter().map(|p| {
+        self.summary
+    }
+}
+
+impl Summary {
+    /// Counts and totals of matched rows; `run` names the comparison in an
+    /// error, `reported` is each run's `money.reconciliation`.
+    fn of(
+        run: &str,
+        episodes: &[EpisodeChange],
+        providers: &[ProviderChange],
+        participants: Option<&[ParticipantChange]>,
+        reported: (Money, Money),
+    ) -> Result<Summary, TooLarge> {
+        let count = |change| episodes.iter().filter(|e| e.change == change).count() as u64;
+        let gain_loss = Totals::of(
+            &format!("{run}: gain_loss"),
+            episodes.iter().map(|e| {
                 (
-                    p.previous_net_payment(),
-                    p.current_net_payment(),
+                    e.previous_gain_loss(),
+                    e.current_gain_loss(),
+                    e.gain_loss_change(),
+                )
+            }),
+        )?;
+        let reconciliation = Totals::of(
+            &format!("{run}: reconciliation"),
+            providers.iter().map(|p| {
+                (
+                    p.previous_reconciliation(),
+                    p.current_reconciliation(),
                     p.amount_due(),
                 )
-            }))
-        });
+            }),
+        )?;
+        let participants = participants
+            .map(|rows| {
+                Totals::of(
+                    &format!("{run}: participants"),
+                    rows.iter().map(|p| {
+                        (
+                            p.previous_net_payment(),
+                            p.current_net_payment(),
+                            p.amount_due(),
+                        )
+                    }),
+                )
+            })
+            .transpose()?;
         let matches_reported = (
-            reconciliation.previous == self.previous_reported,
-            reconciliation.current == self.current_reported,
+            reconciliation.previous == reported.0,
+            reconciliation.current == reported.1,
         );
-        Summary {
+        Ok(Summary {
             new: count(Change::New),
             dropped: count(Change::Dropped),
             changed: count(Change::Changed),
@@ -567,7 +682,7 @@ impl TrueUp {
                 && participants.is_none_or(|p| p.adds_up)
                 && matches_reported.0
                 && matches_reported.1,
-        }
+        })
     }
 }
 

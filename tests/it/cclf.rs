@@ -374,7 +374,7 @@ fn a_revenue_centre_claim_reads_line_by_line_and_its_adjustment_is_final() {
             .iter()
             .all(|l| l.record_type == RecordType::Replacement)
     );
-    let total = claim.lines()[0].allowed + claim.lines()[1].allowed;
+    let total = claim.lines()[0].allowed.add_claim(claim.lines()[1].allowed);
     assert_eq!(total, money("400.35"));
     assert_eq!(
         (r.final_action.rows, r.superseded.rows, r.void.rows),

@@ -43,7 +43,8 @@ fn institutional_totals_on_first_lines(mut lines: Vec<ClaimLine>) -> Vec<ClaimLi
             l.record_type,
             l.processed_date,
         );
-        *totals.entry(key).or_default() += l.allowed;
+        let total = totals.entry(key).or_default();
+        *total = total.add_claim(l.allowed);
     }
     let mut seen: BTreeMap<Version, ()> = BTreeMap::new();
     for l in &mut lines {

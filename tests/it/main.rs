@@ -9,6 +9,7 @@ mod formats;
 mod golden;
 #[cfg(unix)]
 mod interrupt;
+mod overflow;
 mod properties;
 mod reprice;
 mod rif;

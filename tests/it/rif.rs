@@ -365,6 +365,20 @@ fn bad_rows_of_every_kind_are_rejected_with_reason_and_row() {
         case(&[("CLM_FROM_DT", "01-JAN-2031")], "bad_date_range", true);
         case(&[(amount_column, "12.345")], "bad_amount", true);
         case(&[(amount_column, "1,000.00")], "bad_amount", true);
+        // Two 24-digit fields whose sum has 25 digits: still an amount,
+        // so still bounded by RULES 7 (the claims sums rely on it, 7a).
+        let longest = format!("{}.00", "9".repeat(24));
+        if amount_column == "CLM_PMT_AMT" && header.iter().any(|h| h == "NCH_PRMRY_PYR_CLM_PD_AMT")
+        {
+            case(
+                &[
+                    (amount_column, &longest),
+                    ("NCH_PRMRY_PYR_CLM_PD_AMT", &longest),
+                ],
+                "bad_amount",
+                true,
+            );
+        }
         // One field too many (the samples' trailing `|` already is one).
         let mut extra = good.join("|").into_bytes();
         extra.extend_from_slice(b"|x|y");

@@ -487,7 +487,7 @@ fn every_source_row_is_accounted_for() {
         assert_eq!(seen.values().map(|(_, r)| r).sum::<usize>(), rejects);
         // The summary's rule: outcomes = lines made + rejected rows.
         assert_eq!(outcomes.len(), per_row.iter().sum::<usize>() + rejects);
-        let allowed: Money = lines(&outcomes).iter().map(|l| l.allowed).sum();
+        let allowed = Money::checked_sum(lines(&outcomes).iter().map(|l| l.allowed)).unwrap();
         assert_eq!(allowed, money(total), "{path:?}");
     }
 }

@@ -1171,7 +1171,7 @@ fn claim_amount(header: &Header, row: &Row, claim_type: ClaimType) -> Option<Mon
     };
     let mut total = Money::parse(header.field(row, Column::ClmPmtAmt))?;
     for column in CLAIM_COST_SHARING {
-        total += optional_money(column)?;
+        total = total.checked_add(optional_money(column)?)?;
     }
     if claim_type == ClaimType::Ip {
         let per_diem = optional_money(Column::PassThruPerDiemAmt)?;
@@ -1179,9 +1179,12 @@ fn claim_amount(header: &Header, row: &Row, claim_type: ClaimType) -> Option<Mon
             b"" => 0,
             given => digits(given)?,
         };
-        total += Money::from_cents(per_diem.cents() * i128::from(days));
+        let pass_through = per_diem.cents().checked_mul(i128::from(days))?;
+        total = total.checked_add(Money::from_cents(pass_through))?;
     }
-    Some(total)
+    // The sum of several fields is still an amount (RULES 7): a longer one
+    // is `bad_amount`, which keeps every claims-path sum bounded (7a).
+    Some(total).filter(|t| t.is_claim_amount())
 }
 
 /// A line number: digits only, at least 1 (`01` is 1).
@@ -1213,14 +1216,16 @@ fn rif_date(day: Date) -> String {
 pub fn write(lines: &[ClaimLine]) -> String {
     let mut totals: BTreeMap<(Arc<str>, Arc<str>, RecordType, Date), Money> = BTreeMap::new();
     for l in lines {
-        *totals
+        let total = totals
             .entry((
                 l.beneficiary_id.clone(),
                 l.claim_id.clone(),
                 l.record_type,
                 l.processed_date,
             ))
-            .or_default() += l.allowed;
+            .or_default();
+        // Claim lines of one version: bounded by RULES 7a.
+        *total = total.add_claim(l.allowed);
     }
     let mut out = String::from(
         "DML_IND|BENE_ID|CLM_ID|FINAL_ACTION|NCH_CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|NCH_WKLY_PROC_DT|CLM_FREQ_CD|PRVDR_NUM|TAX_NUM|CLM_PMT_AMT|CLM_ADMSN_DT|NCH_BENE_DSCHRG_DT|CLM_DRG_CD|PRNCPAL_DGNS_CD|CLM_LINE_NUM|REV_CNTR_DT|LINE_1ST_EXPNS_DT|HCPCS_CD|LINE_ALOWD_CHRG_AMT\n",

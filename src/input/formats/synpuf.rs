@@ -443,7 +443,7 @@ fn claim_amount(header: &Header, record: &Record) -> Option<Money> {
     };
     let mut total = Money::parse(header.field(record, Column::ClmPmtAmt))?;
     for &column in header.kind.cost_sharing() {
-        total += optional_money(column)?;
+        total = total.checked_add(optional_money(column)?)?;
     }
     if header.kind == Kind::Inpatient {
         let per_diem = optional_money(Column::PassThruPerDiemAmt)?;
@@ -454,9 +454,11 @@ fn claim_amount(header: &Header, record: &Record) -> Option<Money> {
                 .fold(0i128, |acc, &b| acc * 10 + i128::from(b - b'0')),
             _ => return None,
         };
-        total += Money::from_cents(per_diem.cents() * days);
+        total = total.checked_add(Money::from_cents(per_diem.cents().checked_mul(days)?))?;
     }
-    Some(total)
+    // The sum of several fields is still an amount (RULES 7): a longer one
+    // is `bad_amount`, which keeps every claims-path sum bounded (7a).
+    Some(total).filter(|t| t.is_claim_amount())
 }
 
 /// The row's allowed amount over all its lines, `None` when an amount it
@@ -469,7 +471,9 @@ fn row_amount(header: &Header, record: &Record, used: &[usize]) -> Option<Money>
         return used
             .iter()
             .map(|&i| Money::parse(field_at(record, header.slots[i].allowed)))
-            .sum();
+            .try_fold(Money::ZERO, |total, amount| total.checked_add(amount?))
+            // Still an amount (RULES 7), as for institutional claims.
+            .filter(|t| t.is_claim_amount());
     }
     let claim = claim_amount(header, record)?;
     let later_segment = segment(header.field(record, Column::Segment)).is_some_and(|s| s > 1);

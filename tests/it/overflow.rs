@@ -1,0 +1,220 @@
+//! Totals too large to hold (the review's "money arithmetic is unchecked"):
+//! a run folder whose amounts are near the 36-digit limit of totals read
+//! back, such that summing two of them exceeds an `i128` of cents. `reprice`
+//! and `true-up` must refuse it with exit 1 and one line naming the file
+//! and row or key, never panic (debug builds) nor wrap (release builds: the
+//! message is what tells the two apart, since these tests run in debug,
+//! where an unchecked overflow panics and fails the test too).
+
+use std::fs;
+
+use serde_json::Value;
+
+use super::support::{Case, lejr};
+
+/// 36 integer digits: one fits in an `i128` of cents (< 1.7 × 10^38), two
+/// do not.
+const HUGE: &str = "900000000000000000000000000000000000.00";
+
+/// Three episodes, two types, two providers, reconciled into `run`.
+fn case() -> Case {
+    let claims = "\
+A1,1,B1,IP,2026-03-02,2026-03-05,20000.00,,,,,,P1,,470,,,
+A2,1,B2,IP,2026-04-01,2026-04-03,30000.00,,,,,,P2,,470,,,
+";
+    let knee = lejr(0, "").replace("id = \"LEJR\"", "id = \"KNEE\"");
+    let case = Case::new(
+        claims,
+        &[("knee.toml", &knee), ("lejr.toml", &lejr(0, ""))],
+        "LEJR,*,NOMCC,2026,25000.00\nKNEE,*,NOMCC,2026,25000.00\n",
+    );
+    let output = case.cli(&[
+        "reconcile",
+        "--claims",
+        "claims.csv",
+        "--definitions",
+        "definitions",
+        "--target-prices",
+        "target_prices.csv",
+        "--out",
+        "run",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    case
+}
+
+/// Copies `run` to `to`, then rewrites column `column` of `file` to `value`
+/// on every data row whose first field starts with `prefix`.
+fn tampered(case: &Case, to: &str, file: &str, column: &str, rows: &[(&str, &str)]) {
+    for name in fs::read_dir(case.path("run")).unwrap() {
+        let name = name.unwrap().file_name().to_string_lossy().into_owned();
+        let text = fs::read_to_string(case.path(&format!("run/{name}"))).unwrap();
+        case.write(&format!("{to}/{name}"), &text);
+    }
+    let path = format!("{to}/{file}");
+    let text = fs::read_to_string(case.path(&path)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let index = header.iter().position(|c| *c == column).unwrap();
+    let mut out = format!("{}\n", header.join(","));
+    for line in lines {
+        let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+        if let Some((_, value)) = rows.iter().find(|(p, _)| fields[0].starts_with(p)) {
+            fields[index] = (*value).to_owned();
+        }
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    case.write(&path, &out);
+}
+
+/// Sets `key` (a path of object keys) of `folder/summary.json` to `value`.
+fn set_summary(case: &Case, folder: &str, key: &[&str], value: &str) {
+    let path = format!("{folder}/summary.json");
+    let mut summary: Value =
+        serde_json::from_str(&fs::read_to_string(case.path(&path)).unwrap()).unwrap();
+    let mut at = &mut summary;
+    for k in key {
+        at = &mut at[*k];
+    }
+    *at = Value::from(value);
+    case.write(&path, &serde_json::to_string_pretty(&summary).unwrap());
+}
+
+/// `args` must fail with exit 1 and a single line holding every needle and
+/// saying the total is too large.
+fn assert_too_large(case: &Case, args: &[&str], needles: &[&str]) {
+    let output = case.cli(args);
+    let message = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{args:?}: {message}");
+    assert_eq!(
+        message.trim_end().lines().count(),
+        1,
+        "one line: {message:?}"
+    );
+    assert!(!message.contains("panicked"), "{message}");
+    for needle in needles.iter().chain(&["too large"]) {
+        assert!(
+            message.contains(needle),
+            "{args:?}: {needle:?} not in {message:?}"
+        );
+    }
+}
+
+fn reprice(run: &str) -> [&str; 7] {
+    [
+        "reprice",
+        "--run",
+        run,
+        "--target-prices",
+        "target_prices.csv",
+        "--out",
+        "rep",
+    ]
+}
+
+fn true_up<'a>(previous: &'a str, current: &'a str) -> [&'a str; 7] {
+    [
+        "true-up",
+        "--previous",
+        previous,
+        "--current",
+        current,
+        "--out",
+        "tu",
+    ]
+}
+
+#[test]
+fn episodes_whose_actual_amounts_overflow_are_refused() {
+    let case = case();
+    // Every episode's actual (and capped) amount is 36 digits: the second
+    // row's running total does not fit.
+    tampered(&case, "big", "episodes.csv", "actual_amount", &[("", HUGE)]);
+    for args in [reprice("big"), true_up("run", "big")] {
+        assert_too_large(
+            &case,
+            &args,
+            &["big/episodes.csv", "row 3", "`actual_amount`"],
+        );
+    }
+}
+
+#[test]
+fn providers_whose_reconciliation_amounts_overflow_are_refused() {
+    let case = case();
+    tampered(
+        &case,
+        "big",
+        "providers.csv",
+        "reconciliation_amount",
+        &[("", HUGE)],
+    );
+    for args in [reprice("big"), true_up("big", "run")] {
+        assert_too_large(
+            &case,
+            &args,
+            &["big/providers.csv", "row 3", "`reconciliation_amount`"],
+        );
+    }
+}
+
+#[test]
+fn summary_amounts_that_overflow_are_refused_by_reprice() {
+    let case = case();
+    tampered(&case, "big", "episodes.csv", "episode_id", &[]);
+    set_summary(&case, "big", &["amounts", "superseded"], HUGE);
+    set_summary(&case, "big", &["amounts", "final_action"], HUGE);
+    assert_too_large(
+        &case,
+        &reprice("big"),
+        &["big/summary.json", "key `amounts`"],
+    );
+}
+
+#[test]
+fn a_true_up_whose_change_overflows_is_refused() {
+    let case = case();
+    // Each run is consistent (its summary states its providers' sum), but
+    // one provider goes from −9 × 10^35 to +9 × 10^35 dollars: the amount
+    // due does not fit.
+    let negative = format!("-{HUGE}");
+    for (folder, amount) in [("before", negative.as_str()), ("after", HUGE)] {
+        tampered(
+            &case,
+            folder,
+            "providers.csv",
+            "reconciliation_amount",
+            &[("P1", amount), ("P2", "0.00")],
+        );
+        // P1 has a LEJR and a KNEE row; only the first is made huge, the
+        // other zero, so the summary's total is the huge amount.
+        let text = fs::read_to_string(case.path(&format!("{folder}/providers.csv"))).unwrap();
+        let mut seen = false;
+        let fixed: String = text
+            .lines()
+            .map(|line| {
+                if line.starts_with("P1,") {
+                    if seen {
+                        let mut f: Vec<&str> = line.split(',').collect();
+                        *f.last_mut().unwrap() = "0.00";
+                        return format!("{}\n", f.join(","));
+                    }
+                    seen = true;
+                }
+                format!("{line}\n")
+            })
+            .collect();
+        case.write(&format!("{folder}/providers.csv"), &fixed);
+        set_summary(&case, folder, &["money", "reconciliation"], amount);
+    }
+    assert_too_large(
+        &case,
+        &true_up("before", "after"),
+        &[
+            "after/providers.csv",
+            "provider P1",
+            "reconciliation_amount",
+        ],
+    );
+}
