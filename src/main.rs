@@ -16,7 +16,7 @@ use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::money::TooLarge;
 use episode_recon::model::{Date, parse_date};
-use episode_recon::output::report;
+use episode_recon::output::report::{self, CsvView};
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::reprice::{self, SettlementChoice};
 use episode_recon::runs::true_up;
@@ -76,6 +76,8 @@ enum Command {
         /// The canonical CSV file to write.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Work with episode definitions: generate them from the CMS tables.
     #[command(subcommand)]
@@ -97,6 +99,8 @@ enum Command {
         /// Replace an --out folder that is not empty.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Price an earlier run again with other target prices or pricing settings, without its claims.
     #[command(
@@ -120,6 +124,8 @@ enum Command {
         /// Replace an --out folder that is not empty.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Compare the reconciliation amounts of a run under several target price, participants or settlement files.
     #[command(
@@ -140,6 +146,8 @@ enum Command {
         /// Replace an --out folder that is not empty.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Write synthetic claims, definitions and prices of realistic shape, for benchmarks.
     #[command(
@@ -217,6 +225,27 @@ struct ReconcileArgs {
     beneficiaries_format: BeneficiariesFormat,
     #[command(flatten)]
     pricing: PricingArgs,
+    #[command(flatten)]
+    view: ViewArgs,
+}
+
+/// How every command that writes CSV writes it: exact (the contract's
+/// outputs, which runs compare and read back), or for people who open the
+/// files in a spreadsheet.
+#[derive(Args)]
+struct ViewArgs {
+    /// For opening the CSV files in a spreadsheet: prefix with ' every text field (id, code,
+    /// name, path, rejected record) starting with =, +, -, @, tab or CR, so none runs as a
+    /// formula. Amounts, counts and dates never change. The files are then no longer the
+    /// contract's exact outputs: true-up, reprice and scenarios refuse such a run.
+    #[arg(long)]
+    excel_safe: bool,
+}
+
+impl ViewArgs {
+    fn view(&self) -> CsvView {
+        CsvView::excel_safe(self.excel_safe)
+    }
 }
 
 /// The pricing inputs beyond target prices, shared by every command that
@@ -419,11 +448,12 @@ fn main() -> ExitCode {
             beneficiaries,
             beneficiaries_format,
             out,
+            view,
         } => {
             if beneficiaries.is_empty() {
-                convert(claims_format, &claims, &out)
+                convert(claims_format, &claims, &out, view.view())
             } else {
-                convert_beneficiaries(beneficiaries_format, &beneficiaries, &out)
+                convert_beneficiaries(beneficiaries_format, &beneficiaries, &out, view.view())
             }
         }
         Command::TrueUp {
@@ -431,7 +461,8 @@ fn main() -> ExitCode {
             current,
             out,
             force,
-        } => run_true_up(&previous, &current, &out, force),
+            view,
+        } => run_true_up(&previous, &current, &out, force, view.view()),
         Command::Reprice {
             run,
             target_prices,
@@ -439,6 +470,7 @@ fn main() -> ExitCode {
             pricing,
             out,
             force,
+            view,
         } => run_reprice(
             &run,
             &target_prices,
@@ -446,6 +478,7 @@ fn main() -> ExitCode {
             &pricing,
             &out,
             force,
+            view.view(),
         ),
         Command::Scenarios {
             run,
@@ -453,7 +486,8 @@ fn main() -> ExitCode {
             pricing,
             out,
             force,
-        } => run_scenarios(&run, &target_prices, &pricing, &out, force),
+            view,
+        } => run_scenarios(&run, &target_prices, &pricing, &out, force, view.view()),
         Command::Generate {
             beneficiaries,
             seed,
@@ -536,7 +570,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
         .install(|| reconcile::run_with_progress(inputs, &progress))
         .map_err(input)?;
     progress.phase("writing outputs");
-    report::write_outputs(&recon, &args.out, args.force).map_err(input)?;
+    report::write_outputs(&recon, &args.out, args.force, args.view.view()).map_err(input)?;
     progress.finish();
     println!("{}", paragraph(&recon, &args.out));
     Ok(())
@@ -644,6 +678,7 @@ fn run_reprice(
     pricing: &PricingArgs,
     out: &Path,
     force: bool,
+    view: CsvView,
 ) -> Result<(), Failure> {
     let inputs: Vec<&Path> = [run, target_prices]
         .into_iter()
@@ -673,7 +708,7 @@ fn run_reprice(
             run.display()
         )))
     })?;
-    reprice::write(&repriced, &prior, out, force).map_err(input)?;
+    reprice::write(&repriced, &prior, out, force, view).map_err(input)?;
     println!(
         "Repriced {} episodes of {} without reading claims: {} provider row(s) now settle a net {} (the run settled {}; difference {}). Outputs in {}.",
         repriced.episodes.len(),
@@ -693,6 +728,7 @@ fn run_scenarios(
     pricing: &ScenarioPricingArgs,
     out: &Path,
     force: bool,
+    view: CsvView,
 ) -> Result<(), Failure> {
     let inputs: Vec<&Path> = std::iter::once(run)
         .chain(target_prices.iter().map(PathBuf::as_path))
@@ -712,7 +748,7 @@ fn run_scenarios(
     let (risk_factors, settlements) = pricing.load()?;
     let scenarios = reprice::scenarios(&prior, &price_files, risk_factors.as_ref(), &settlements)
         .map_err(input)?;
-    reprice::write_scenarios(&prior, &scenarios, out, force).map_err(input)?;
+    reprice::write_scenarios(&prior, &scenarios, out, force, view).map_err(input)?;
     let totals: Vec<String> = scenarios
         .iter()
         .map(|s| format!("{}: {}", s.label, s.priced.net_reconciliation()))
@@ -752,7 +788,13 @@ fn run_scenarios(
     Ok(())
 }
 
-fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Result<(), Failure> {
+fn run_true_up(
+    previous: &Path,
+    current: &Path,
+    out: &Path,
+    force: bool,
+    view: CsvView,
+) -> Result<(), Failure> {
     report::check_out_dir(out, force, &[previous, current])
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let before = PriorRun::load(previous).map_err(input)?;
@@ -776,7 +818,7 @@ fn run_true_up(previous: &Path, current: &Path, out: &Path, force: bool) -> Resu
         );
     }
     let comparison = true_up::compare(&before, &now).map_err(input)?;
-    true_up::write(&comparison, out, force).map_err(input)?;
+    true_up::write(&comparison, out, force, view).map_err(input)?;
     let s = comparison.summary();
     let participants = s.participants.map_or_else(String::new, |p| {
         format!(
@@ -825,10 +867,11 @@ fn convert_beneficiaries(
     format: BeneficiariesFormat,
     paths: &[PathBuf],
     out: &Path,
+    view: CsvView,
 ) -> Result<(), Failure> {
     let files = episode_recon::input::beneficiaries::expand_paths(paths).map_err(input)?;
-    let converted =
-        episode_recon::tools::convert::convert_beneficiaries(format, &files, out).map_err(input)?;
+    let converted = episode_recon::tools::convert::convert_beneficiaries(format, &files, out, view)
+        .map_err(input)?;
     println!(
         "Wrote {} beneficiary months from {} file(s) to {}; {} row(s) could not be used{}.",
         converted.lines,
@@ -844,9 +887,15 @@ fn convert_beneficiaries(
     Ok(())
 }
 
-fn convert(format: ClaimsFormat, claims: &[PathBuf], out: &Path) -> Result<(), Failure> {
+fn convert(
+    format: ClaimsFormat,
+    claims: &[PathBuf],
+    out: &Path,
+    view: CsvView,
+) -> Result<(), Failure> {
     let files = reconcile::expand_claim_paths(claims).map_err(input)?;
-    let converted = episode_recon::tools::convert::convert(format, &files, out).map_err(input)?;
+    let converted =
+        episode_recon::tools::convert::convert(format, &files, out, view).map_err(input)?;
     println!(
         "Wrote {} claim lines from {} file(s) to {}; {} row(s) could not be mapped{}.",
         converted.lines,

@@ -21,6 +21,8 @@ use crate::engine::reconcile::Reconciliation;
 use crate::engine::risk;
 use crate::model::money::Money;
 
+use Cell::{Figure, Raw, Text};
+
 /// The output folder could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -95,7 +97,7 @@ fn refuse_if_holding(out: &Path, inputs: &[&Path]) -> Result<(), Error> {
 }
 
 /// A writer of one output file.
-type OutputWriter = fn(&Reconciliation, &mut dyn Write) -> io::Result<()>;
+type OutputWriter = fn(&Reconciliation, CsvView, &mut dyn Write) -> io::Result<()>;
 
 /// The output files, in the order they are written.
 pub const OUTPUT_FILES: [&str; 5] = [
@@ -111,8 +113,14 @@ pub const PARTICIPANTS_FILE: &str = "participants.csv";
 
 /// Writes every output into a temporary folder beside `out` and renames it
 /// into place only when all are complete, so a failed run leaves nothing
-/// that looks like a finished one.
-pub fn write_outputs(recon: &Reconciliation, out: &Path, force: bool) -> Result<(), Error> {
+/// that looks like a finished one. `view` is [`CsvView::Exact`] unless the
+/// user asked for `--excel-safe`.
+pub fn write_outputs(
+    recon: &Reconciliation,
+    out: &Path,
+    force: bool,
+    view: CsvView,
+) -> Result<(), Error> {
     let writers: [OutputWriter; 5] = [
         write_episodes,
         write_providers,
@@ -123,12 +131,12 @@ pub fn write_outputs(recon: &Reconciliation, out: &Path, force: bool) -> Result<
     let mut files: Vec<OutputFile> = OUTPUT_FILES
         .iter()
         .zip(writers)
-        .map(|(name, write)| OutputFile::new(name, move |w: &mut dyn Write| write(recon, w)))
+        .map(|(name, write)| OutputFile::new(name, move |w: &mut dyn Write| write(recon, view, w)))
         .collect();
     if recon.participants.is_some() {
         files.push(OutputFile::new(
             PARTICIPANTS_FILE,
-            move |w: &mut dyn Write| write_participants(recon, w),
+            move |w: &mut dyn Write| write_participants(recon, view, w),
         ));
     }
     write_folder(out, force, &files)
@@ -152,10 +160,13 @@ impl<'a> OutputFile<'a> {
         }
     }
 
-    /// A file copied unchanged from `source`.
-    pub fn copy(name: &'a str, source: &'a Path) -> Self {
+    /// A file copied from `source`, a CSV output of this program whose
+    /// columns are `kinds`: unchanged in the exact view, with its text
+    /// fields neutralized in the Excel-safe one ([`copy_in_view`]).
+    pub fn copy(name: &'a str, source: &'a Path, kinds: &'a [Kind], view: CsvView) -> Self {
         OutputFile::new(name, move |w: &mut dyn Write| {
-            io::copy(&mut fs::File::open(source)?, w).map(|_| ())
+            let mut input = io::BufReader::new(fs::File::open(source)?);
+            copy_in_view(&mut input, kinds, view, w)
         })
     }
 }
@@ -223,13 +234,104 @@ fn replace_dir(staging: &Path, out: &Path) -> Result<(), Error> {
     fs::rename(staging, out).map_err(io_error)
 }
 
-/// Writes one CSV field, quoted only when it holds `,`, `"`, CR or LF.
-fn field(out: &mut dyn Write, text: &[u8]) -> io::Result<()> {
+/// How the CSV outputs are written.
+///
+/// The contract's outputs are exact (section 4): ids, codes and rejected
+/// records are written as read, so runs compare with `cmp` and can be read
+/// back. A spreadsheet, though, takes a cell starting with `=`, `+`, `-` or
+/// `@` for a formula, so an id such as `=HYPERLINK(...)` in a claims file
+/// would run when a hospital opens `ledger.csv` in Excel. The Excel-safe
+/// view (`--excel-safe`) is for those people: it alters text fields, and
+/// only text fields, so that none is read as a formula; a run written so is
+/// no longer exact and is not read back (RULES 33f).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CsvView {
+    /// Every field as the contract says: the default.
+    #[default]
+    Exact,
+    /// Text fields that a spreadsheet would take for a formula get a
+    /// leading `'` ([`needs_neutralizing`]); figures never change.
+    ExcelSafe,
+}
+
+impl CsvView {
+    /// The view `--excel-safe` asks for.
+    pub fn excel_safe(on: bool) -> CsvView {
+        if on {
+            CsvView::ExcelSafe
+        } else {
+            CsvView::Exact
+        }
+    }
+
+    /// Whether this is the Excel-safe view.
+    pub fn is_excel_safe(self) -> bool {
+        self == CsvView::ExcelSafe
+    }
+}
+
+/// The first characters that make a spreadsheet read a cell as a formula:
+/// `=`, `+`, `-`, `@`, and TAB and CR, which some spreadsheets skip before
+/// one of those (OWASP, "CSV Injection").
+pub const FORMULA_STARTS: [u8; 6] = *b"=+-@\t\r";
+
+/// The prefix the Excel-safe view puts before such a field: a spreadsheet
+/// shows the rest as text and does not display the quote itself.
+pub const NEUTRALIZING_PREFIX: &[u8] = b"'";
+
+/// Whether the Excel-safe view prefixes the text field `text`: the one
+/// place that decides, for every writer and for copied files alike.
+pub fn needs_neutralizing(text: &[u8]) -> bool {
+    text.first().is_some_and(|b| FORMULA_STARTS.contains(b))
+}
+
+/// What a column holds, which decides whether the Excel-safe view may
+/// alter it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Text from an input or a setting.
+    Text,
+    /// A figure the engine formats.
+    Figure,
+}
+
+/// One value of a CSV row. Every column must say which it is (there is no
+/// conversion into a cell), because the Excel-safe view alters text and
+/// must never alter a figure: a negative amount `-12.50` starts with `-`
+/// as a formula does.
+#[derive(Clone, Copy)]
+pub enum Cell<'a> {
+    /// Text from an input or a setting: ids, codes, names, periods, tracks,
+    /// reasons, file paths, column labels.
+    Text(&'a dyn std::fmt::Display),
+    /// Text kept as bytes because it may not be UTF-8: a rejected row's
+    /// record, written as one field.
+    Raw(&'a [u8]),
+    /// A figure the engine formats itself: money, counts, row and line
+    /// numbers, dates, multipliers, prices, quality scores.
+    Figure(&'a dyn std::fmt::Display),
+}
+
+impl Cell<'_> {
+    /// Text or figure.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Cell::Text(_) | Cell::Raw(_) => Kind::Text,
+            Cell::Figure(_) => Kind::Figure,
+        }
+    }
+}
+
+/// Writes one CSV field, quoted only when it holds `,`, `"`, CR or LF,
+/// with `prefix` (empty, or [`NEUTRALIZING_PREFIX`], which never needs
+/// quoting) before its text.
+fn field(out: &mut dyn Write, prefix: &[u8], text: &[u8]) -> io::Result<()> {
     if text
         .iter()
         .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
     {
         out.write_all(b"\"")?;
+        out.write_all(prefix)?;
         for chunk in text.split_inclusive(|&b| b == b'"') {
             out.write_all(chunk)?;
             if chunk.ends_with(b"\"") {
@@ -238,29 +340,120 @@ fn field(out: &mut dyn Write, text: &[u8]) -> io::Result<()> {
         }
         out.write_all(b"\"")
     } else {
+        out.write_all(prefix)?;
         out.write_all(text)
     }
 }
 
-/// Writes one CSV row of displayable values.
-fn row(out: &mut dyn Write, values: &[&dyn std::fmt::Display]) -> io::Result<()> {
+/// The prefix a field of `kind` holding `text` gets in `view`.
+fn prefix_for(view: CsvView, kind: Kind, text: &[u8]) -> &'static [u8] {
+    if view.is_excel_safe() && kind == Kind::Text && needs_neutralizing(text) {
+        NEUTRALIZING_PREFIX
+    } else {
+        b""
+    }
+}
+
+/// Writes one CSV row, each field quoted only where needed and, in the
+/// Excel-safe view, each text field that a spreadsheet would take for a
+/// formula prefixed.
+pub fn write_row(out: &mut dyn Write, view: CsvView, cells: &[Cell]) -> io::Result<()> {
     let mut buffer = String::new();
-    for (i, value) in values.iter().enumerate() {
+    for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
-        buffer.clear();
-        std::fmt::write(&mut buffer, format_args!("{value}")).map_err(io::Error::other)?;
-        field(out, buffer.as_bytes())?;
+        let text = match cell {
+            Cell::Raw(bytes) => bytes,
+            Cell::Text(value) | Cell::Figure(value) => {
+                buffer.clear();
+                std::fmt::write(&mut buffer, format_args!("{value}")).map_err(io::Error::other)?;
+                buffer.as_bytes()
+            }
+        };
+        field(out, prefix_for(view, cell.kind(), text), text)?;
     }
     out.write_all(b"\n")
 }
 
-/// Writes one CSV row of text fields, quoted only where needed.
-pub fn write_row(out: &mut dyn Write, fields: &[String]) -> io::Result<()> {
-    let values: Vec<&dyn std::fmt::Display> =
-        fields.iter().map(|f| f as &dyn std::fmt::Display).collect();
-    row(out, &values)
+/// Copies a CSV file this program wrote exactly (a run's `ledger.csv` or
+/// `rejects.csv`) into `view`, its columns being `kinds`: the header as it
+/// is, and in the Excel-safe view each text field that needs it prefixed,
+/// byte for byte as [`write_row`] would have written it. The file's own
+/// quoting is kept, so nothing is unquoted and quoted again: a field is
+/// found by counting quotes (doubled inside a quoted field, so a record
+/// ends at the first line end after an even number).
+pub fn copy_in_view(
+    input: &mut dyn io::BufRead,
+    kinds: &[Kind],
+    view: CsvView,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if !view.is_excel_safe() {
+        return io::copy(input, out).map(|_| ());
+    }
+    let mut record = Vec::new();
+    let mut header = true;
+    loop {
+        record.clear();
+        let mut quotes = 0;
+        loop {
+            let start = record.len();
+            if input.read_until(b'\n', &mut record)? == 0 {
+                break;
+            }
+            quotes += record[start..].iter().filter(|&&b| b == b'"').count();
+            if quotes % 2 == 0 {
+                break;
+            }
+        }
+        if record.is_empty() {
+            return Ok(());
+        }
+        if std::mem::take(&mut header) {
+            out.write_all(&record)?;
+            continue;
+        }
+        let body = record.strip_suffix(b"\n").unwrap_or(&record);
+        let mut in_quotes = false;
+        let mut start = 0;
+        let mut column = 0;
+        for end in 0..=body.len() {
+            match body.get(end) {
+                Some(b'"') => {
+                    in_quotes = !in_quotes;
+                    continue;
+                }
+                Some(b',') if !in_quotes => {}
+                Some(_) => continue,
+                None => {}
+            }
+            let raw = &body[start..end];
+            let kind = kinds.get(column).copied().unwrap_or(Kind::Text);
+            if column > 0 {
+                out.write_all(b",")?;
+            }
+            match raw.strip_prefix(b"\"") {
+                // Quoted: the value starts after the opening quote (a
+                // doubled quote there is a value starting with `"`, which
+                // is no formula).
+                Some(inner) => {
+                    out.write_all(b"\"")?;
+                    out.write_all(prefix_for(view, kind, inner))?;
+                    out.write_all(inner)?;
+                }
+                None => {
+                    out.write_all(prefix_for(view, kind, raw))?;
+                    out.write_all(raw)?;
+                }
+            }
+            start = end + 1;
+            column += 1;
+        }
+        if body.len() < record.len() {
+            out.write_all(b"\n")?;
+        }
+    }
 }
 
 /// An optional value: empty when absent.
@@ -290,34 +483,39 @@ pub fn format_target_price(price: Decimal) -> String {
 }
 
 /// `episodes.csv`.
-pub fn write_episodes(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_episodes(
+    recon: &Reconciliation,
+    view: CsvView,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     out.write_all(EPISODES_HEADER.as_bytes())?;
     out.write_all(b"\n")?;
     for episode in &recon.episodes {
         let e = &episode.figures;
         let canceled = e.cancel.is_some();
-        row(
+        write_row(
             out,
+            view,
             &[
-                &e.episode_id,
-                &recon.types[e.episode_type].id,
-                &e.beneficiary_id,
-                &e.provider_id,
-                &e.anchor_claim_id,
-                &e.price_group,
-                &e.start,
-                &e.end,
-                &episode.period,
-                &episode.status.name(),
-                &e.claim_lines,
-                &Optional((!canceled).then_some(e.actual)),
-                &Optional(episode.capped),
-                &Optional(episode.priced.map(|p| p.target)),
-                &Optional(episode.priced.map(|p| p.gain_loss)),
-                &Optional(e.cancel.as_ref()),
-                &Optional(e.risk_levels.as_deref().map(risk::format_levels)),
-                &Optional(episode.risk_multiplier.map(|m| m.normalize())),
-                &Optional(episode.target_price.map(format_target_price)),
+                Text(&e.episode_id),
+                Text(&recon.types[e.episode_type].id),
+                Text(&e.beneficiary_id),
+                Text(&e.provider_id),
+                Text(&e.anchor_claim_id),
+                Text(&e.price_group),
+                Figure(&e.start),
+                Figure(&e.end),
+                Text(&episode.period),
+                Text(&episode.status.name()),
+                Figure(&e.claim_lines),
+                Figure(&Optional((!canceled).then_some(e.actual))),
+                Figure(&Optional(episode.capped)),
+                Figure(&Optional(episode.priced.map(|p| p.target))),
+                Figure(&Optional(episode.priced.map(|p| p.gain_loss))),
+                Text(&Optional(e.cancel.as_ref())),
+                Text(&Optional(e.risk_levels.as_deref().map(risk::format_levels))),
+                Figure(&Optional(episode.risk_multiplier.map(|m| m.normalize()))),
+                Figure(&Optional(episode.target_price.map(format_target_price))),
             ],
         )?;
     }
@@ -325,26 +523,32 @@ pub fn write_episodes(recon: &Reconciliation, out: &mut dyn Write) -> io::Result
 }
 
 /// `participants.csv`, written only with `--participants`.
-pub fn write_participants(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_participants(
+    recon: &Reconciliation,
+    view: CsvView,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     out.write_all(b"provider_id,period,track,quality_score,episodes,target_total,capped_total,reconciliation_amount,quality_adjusted_amount,limit,net_payment_reconciliation_amount\n")?;
     let Some(settled) = &recon.participants else {
         return Ok(());
     };
     for p in &settled.rows {
-        row(
+        write_row(
             out,
+            view,
             &[
-                &p.provider_id,
-                &p.period,
-                &p.track,
-                &p.quality_score,
-                &p.episodes,
-                &p.target_total,
-                &p.capped_total,
-                &p.reconciliation_amount,
-                &p.quality_adjusted_amount,
-                &p.limit.name(),
-                &p.net_payment_reconciliation_amount,
+                Text(&p.provider_id),
+                Text(&p.period),
+                Text(&p.track),
+                // Read as a decimal in [0, 100], written as read.
+                Figure(&p.quality_score),
+                Figure(&p.episodes),
+                Figure(&p.target_total),
+                Figure(&p.capped_total),
+                Figure(&p.reconciliation_amount),
+                Figure(&p.quality_adjusted_amount),
+                Text(&p.limit.name()),
+                Figure(&p.net_payment_reconciliation_amount),
             ],
         )?;
     }
@@ -352,22 +556,27 @@ pub fn write_participants(recon: &Reconciliation, out: &mut dyn Write) -> io::Re
 }
 
 /// `providers.csv`.
-pub fn write_providers(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_providers(
+    recon: &Reconciliation,
+    view: CsvView,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     out.write_all(b"provider_id,episode_type,period,episodes,target_total,actual_total,capped_total,gain_loss_total,limit,reconciliation_amount\n")?;
     for p in &recon.providers {
-        row(
+        write_row(
             out,
+            view,
             &[
-                &p.provider_id,
-                &recon.types[p.episode_type].id,
-                &p.period,
-                &p.episodes,
-                &p.target_total,
-                &p.actual_total,
-                &p.capped_total,
-                &p.gain_loss_total,
-                &p.limit.name(),
-                &p.reconciliation_amount,
+                Text(&p.provider_id),
+                Text(&recon.types[p.episode_type].id),
+                Text(&p.period),
+                Figure(&p.episodes),
+                Figure(&p.target_total),
+                Figure(&p.actual_total),
+                Figure(&p.capped_total),
+                Figure(&p.gain_loss_total),
+                Text(&p.limit.name()),
+                Figure(&p.reconciliation_amount),
             ],
         )?;
     }
@@ -377,25 +586,39 @@ pub fn write_providers(recon: &Reconciliation, out: &mut dyn Write) -> io::Resul
 /// The header of `ledger.csv`.
 pub const LEDGER_HEADER: &str = "episode_id,claim_id,line_number,claim_type,allowed_amount,included_amount,disposition,provider_id,service_date";
 
+/// What each column of `ledger.csv` holds, for copying a run's ledger into
+/// another view ([`copy_in_view`]); [`write_ledger`] checks its cells
+/// against it in debug builds, so the two cannot drift apart.
+pub const LEDGER_KINDS: [Kind; 9] = [
+    Kind::Text,
+    Kind::Text,
+    Kind::Figure,
+    Kind::Text,
+    Kind::Figure,
+    Kind::Figure,
+    Kind::Text,
+    Kind::Text,
+    Kind::Figure,
+];
+
 /// `ledger.csv`.
-pub fn write_ledger(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_ledger(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(LEDGER_HEADER.as_bytes())?;
     out.write_all(b"\n")?;
     let write_line = |out: &mut dyn Write, episode_id: &String, line: &LedgerLine| {
-        row(
-            out,
-            &[
-                episode_id,
-                &line.claim_id,
-                &line.line_number,
-                &line.claim_type,
-                &line.allowed,
-                &line.included,
-                &line.disposition.name(),
-                &Optional(line.provider_id.as_deref()),
-                &line.service_date,
-            ],
-        )
+        let cells = [
+            Text(episode_id),
+            Text(&line.claim_id),
+            Figure(&line.line_number),
+            Text(&line.claim_type),
+            Figure(&line.allowed),
+            Figure(&line.included),
+            Text(&line.disposition.name()),
+            Text(&Optional(line.provider_id.as_deref())),
+            Figure(&line.service_date),
+        ];
+        debug_assert_eq!(cells.map(|c| c.kind()), LEDGER_KINDS);
+        write_row(out, view, &cells)
     };
     let episodes: Vec<_> = recon.episodes.iter().zip(&recon.ledgers).collect();
     // Episodes sharing an id (RULES 19b) are adjacent; their lines are
@@ -423,11 +646,18 @@ pub fn write_ledger(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<(
 }
 
 /// `rejects.csv`.
-pub fn write_rejects(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_rejects(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(REJECTS_HEADER)?;
     for reject in &recon.rejects {
         let file = &recon.files[reject.file as usize];
-        write_reject(out, file, reject.row, reject.reason.name(), &reject.record)?;
+        write_reject(
+            out,
+            view,
+            file,
+            reject.row,
+            reject.reason.name(),
+            &reject.record,
+        )?;
     }
     Ok(())
 }
@@ -435,19 +665,24 @@ pub fn write_rejects(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<
 /// The header row of a rejects file.
 pub const REJECTS_HEADER: &[u8] = b"file,row,reason,record\n";
 
+/// What each column of a rejects file holds: the record is text, judged
+/// as one field (a spreadsheet shows it in one cell).
+pub const REJECTS_KINDS: [Kind; 4] = [Kind::Text, Kind::Figure, Kind::Text, Kind::Text];
+
 /// One row of a rejects file; `record` is written as the file had it, its
-/// bytes kept even when they are not UTF-8 (RULES 3).
+/// bytes kept even when they are not UTF-8 (RULES 3), except for the
+/// Excel-safe view's prefix.
 pub fn write_reject(
     out: &mut dyn Write,
+    view: CsvView,
     file: &str,
     row: u64,
     reason: &str,
     record: &[u8],
 ) -> io::Result<()> {
-    field(out, file.as_bytes())?;
-    write!(out, ",{row},{reason},")?;
-    field(out, record)?;
-    out.write_all(b"\n")
+    let cells = [Text(&file), Figure(&row), Text(&reason), Raw(record)];
+    debug_assert_eq!(cells.map(|c| c.kind()), REJECTS_KINDS);
+    write_row(out, view, &cells)
 }
 
 /// Money as the summary writes it: a string with two decimals.
@@ -472,6 +707,11 @@ struct Summary {
     /// Added after the contract's keys, as it allows: what the run was
     /// made with.
     run: RunRecord,
+    /// `true` when the CSV outputs were written with `--excel-safe` (their
+    /// text altered, so the run is not read back); absent otherwise, so an
+    /// exact run's summary is as before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    excel_safe: bool,
 }
 
 #[derive(Serialize)]
@@ -548,7 +788,7 @@ struct MoneySummary {
 }
 
 /// Builds the summary: the accounting, and checks that it adds up.
-fn summary(recon: &Reconciliation) -> Summary {
+fn summary(recon: &Reconciliation, view: CsvView) -> Summary {
     let a = &recon.accounting;
     let parts = [
         a.rejected,
@@ -667,12 +907,13 @@ fn summary(recon: &Reconciliation) -> Summary {
         participants,
         check,
         run: recon.run.clone(),
+        excel_safe: view.is_excel_safe(),
     }
 }
 
 /// `summary.json`.
-pub fn write_summary(recon: &Reconciliation, out: &mut dyn Write) -> io::Result<()> {
-    write_json(out, &summary(recon))
+pub fn write_summary(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
+    write_json(out, &summary(recon, view))
 }
 
 /// Writes a JSON document as every summary is written: two-space indent,
@@ -684,7 +925,7 @@ pub fn write_json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()>
 
 /// Whether the run's accounting adds up (the summary's `check`).
 pub fn check(recon: &Reconciliation) -> bool {
-    summary(recon).check
+    summary(recon, CsvView::Exact).check
 }
 
 #[cfg(test)]
@@ -694,14 +935,91 @@ mod tests {
     #[test]
     fn quotes_only_when_needed() {
         let mut out = Vec::new();
-        field(&mut out, b"plain").unwrap();
+        field(&mut out, b"", b"plain").unwrap();
         out.push(b'|');
-        field(&mut out, b"P6,1,\"12,50\"").unwrap();
+        field(&mut out, b"", b"P6,1,\"12,50\"").unwrap();
         out.push(b'|');
-        field(&mut out, b"a\nb").unwrap();
+        field(&mut out, b"", b"a\nb").unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "plain|\"P6,1,\"\"12,50\"\"\"|\"a\nb\""
         );
+    }
+
+    fn row_in(view: CsvView, cells: &[Cell]) -> String {
+        let mut out = Vec::new();
+        write_row(&mut out, view, cells).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Every formula start is neutralized in text and left alone in
+    /// figures, and nothing changes in the exact view.
+    #[test]
+    fn excel_safe_prefixes_text_and_never_figures() {
+        let hostile = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tX", "\rX"];
+        for text in hostile {
+            let cells = [Text(&text), Figure(&"-12.50"), Raw(text.as_bytes())];
+            let exact = row_in(CsvView::Exact, &cells);
+            let safe = row_in(CsvView::ExcelSafe, &cells);
+            let quoted = |t: &str| {
+                if t.contains('\r') {
+                    format!("\"{t}\"")
+                } else {
+                    t.to_owned()
+                }
+            };
+            assert_eq!(exact, format!("{0},-12.50,{0}\n", quoted(text)));
+            assert_eq!(
+                safe,
+                format!("{0},-12.50,{0}\n", quoted(&format!("'{text}")))
+            );
+        }
+        let harmless = [Text(&"B1"), Text(&"'=x"), Text(&""), Figure(&"-1")];
+        assert_eq!(
+            row_in(CsvView::ExcelSafe, &harmless),
+            row_in(CsvView::Exact, &harmless)
+        );
+    }
+
+    /// The quote goes inside the CSV quoting, so a spreadsheet sees it as
+    /// the cell's first character.
+    #[test]
+    fn excel_safe_prefix_goes_inside_the_quotes() {
+        let cells = [Text(&"=HYPERLINK(\"x\"),1")];
+        assert_eq!(
+            row_in(CsvView::ExcelSafe, &cells),
+            "\"'=HYPERLINK(\"\"x\"\"),1\"\n"
+        );
+    }
+
+    /// Copying an exact file into the Excel-safe view gives what the
+    /// writer gives in that view, byte for byte; the exact view copies.
+    #[test]
+    fn copy_in_view_equals_writing_in_view() {
+        let rows: [[&str; 4]; 5] = [
+            ["=f.csv", "2", "bad_amount", "=1+1,1,B1,-3.00"],
+            ["f.csv", "3", "bad_date", "\"=HYPERLINK(\"\"x\"\")\",1"],
+            ["f.csv", "4", "bad_date", "\rX,\"a\nb\""],
+            ["f.csv", "5", "bad_date", "-2+3"],
+            ["f.csv", "6", "bad_date", ""],
+        ];
+        let write = |view| {
+            let mut out = REJECTS_HEADER.to_vec();
+            for [file, row, reason, record] in rows {
+                let row: u64 = row.parse().unwrap();
+                write_reject(&mut out, view, file, row, reason, record.as_bytes()).unwrap();
+            }
+            out
+        };
+        let (exact, safe) = (write(CsvView::Exact), write(CsvView::ExcelSafe));
+        assert_ne!(exact, safe);
+        for (view, expected) in [(CsvView::Exact, &exact), (CsvView::ExcelSafe, &safe)] {
+            let mut copied = Vec::new();
+            copy_in_view(&mut exact.as_slice(), &REJECTS_KINDS, view, &mut copied).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&copied),
+                String::from_utf8_lossy(expected)
+            );
+        }
     }
 }

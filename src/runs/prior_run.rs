@@ -36,6 +36,15 @@ pub enum Error {
         /// What the system said.
         source: std::io::Error,
     },
+    /// The run was written with `--excel-safe`: its text fields carry a
+    /// `'` that the run did not read, so its ids no longer match anything.
+    #[error(
+        "{dir}: the run was written with --excel-safe (summary.json has \"excel_safe\": true), so its ids and codes were altered for spreadsheets and cannot be read back; reconcile again without --excel-safe for true-up, reprice and scenarios, and give --excel-safe to those commands instead"
+    )]
+    ExcelSafe {
+        /// The run folder.
+        dir: PathBuf,
+    },
     /// A file is not what episode-recon writes.
     #[error("{path}: row {row}: {problem}; expected the output of `episode-recon reconcile`")]
     Format {
@@ -246,6 +255,24 @@ fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<Str
     Ok(rows)
 }
 
+/// [`Error::ExcelSafe`] when the run's `summary.json` says its CSV files
+/// were written Excel-safe. A summary that is missing or not JSON is left
+/// for [`PriorRun::load`] to report as it reports any other.
+fn refuse_excel_safe(dir: &Path) -> Result<(), Error> {
+    let Ok(text) = std::fs::read_to_string(dir.join("summary.json")) else {
+        return Ok(());
+    };
+    let Ok(summary) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Ok(());
+    };
+    if summary["excel_safe"] == serde_json::Value::Bool(true) {
+        return Err(Error::ExcelSafe {
+            dir: dir.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Parses the fields of one output row, naming the row on failure.
 struct RowParser<'a> {
     path: &'a Path,
@@ -318,7 +345,13 @@ impl ColumnTotal {
 
 impl PriorRun {
     /// Reads `episodes.csv`, `providers.csv` and `summary.json` of a run.
+    ///
+    /// Refuses ([`Error::ExcelSafe`]) a run written with `--excel-safe`
+    /// before reading any of its rows: stripping the `'` back off would
+    /// be a guess (an id may itself start with `'`), and a guessed id
+    /// would silently match the wrong episode (RULES 33f).
     pub fn load(dir: &Path) -> Result<PriorRun, Error> {
+        refuse_excel_safe(dir)?;
         let episodes_path = dir.join("episodes.csv");
         let mut episodes = Vec::new();
         let mut actual_total = ColumnTotal::new("actual_amount");

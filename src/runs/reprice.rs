@@ -22,9 +22,8 @@ use crate::config::risk_factors::RiskFactors;
 use crate::engine::pricing::{self, PriceError, TypePricing};
 use crate::engine::reconcile::{Reconciliation, RunTotals, SettlementInputs};
 use crate::engine::settle;
-use crate::model::money::Money;
-use crate::model::money::TooLarge;
-use crate::output::report::{self, OutputFile};
+use crate::model::money::{Money, TooLarge};
+use crate::output::report::{self, Cell, CsvView, OutputFile};
 use crate::runs::prior_run::{self, PriorRun};
 
 /// Why a run cannot be priced again.
@@ -198,32 +197,35 @@ pub struct RepriceWith<'a> {
 
 /// Writes a repriced run: episodes, providers, participants and summary
 /// anew; ledger and rejects copied from the run, since prices change
-/// neither.
+/// neither (in the Excel-safe view, copied with their text neutralized, so
+/// the folder equals a full `reconcile --excel-safe`). The run itself is
+/// always exact: [`PriorRun::load`] refuses an Excel-safe one.
 pub fn write(
     repriced: &Reconciliation,
     prior: &PriorRun,
     out: &Path,
     force: bool,
+    view: CsvView,
 ) -> Result<(), report::Error> {
     let ledger = prior.dir.join("ledger.csv");
     let rejects = prior.dir.join("rejects.csv");
     let mut files = vec![
         OutputFile::new("episodes.csv", |w: &mut dyn Write| {
-            report::write_episodes(repriced, w)
+            report::write_episodes(repriced, view, w)
         }),
         OutputFile::new("providers.csv", |w: &mut dyn Write| {
-            report::write_providers(repriced, w)
+            report::write_providers(repriced, view, w)
         }),
-        OutputFile::copy("ledger.csv", &ledger),
-        OutputFile::copy("rejects.csv", &rejects),
+        OutputFile::copy("ledger.csv", &ledger, &report::LEDGER_KINDS, view),
+        OutputFile::copy("rejects.csv", &rejects, &report::REJECTS_KINDS, view),
         OutputFile::new("summary.json", |w: &mut dyn Write| {
-            report::write_summary(repriced, w)
+            report::write_summary(repriced, view, w)
         }),
     ];
     if repriced.participants.is_some() {
         files.push(OutputFile::new(
             report::PARTICIPANTS_FILE,
-            |w: &mut dyn Write| report::write_participants(repriced, w),
+            |w: &mut dyn Write| report::write_participants(repriced, view, w),
         ));
     }
     report::write_folder(out, force, &files)
@@ -338,6 +340,10 @@ pub fn scenarios(
 struct ScenariosSummary {
     run: String,
     scenarios: Vec<ScenarioSummary>,
+    /// `true` when the CSV files were written with `--excel-safe`; absent
+    /// otherwise, so an exact comparison's summary is as before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    excel_safe: bool,
 }
 
 /// One scenario in `summary.json`. The settlement keys come after the
@@ -375,24 +381,27 @@ fn side_by_side<K: Ord>(
 }
 
 /// Writes the header `key_columns` + one column per scenario, then each
-/// row's key fields and amounts (empty where a scenario has no row).
+/// row's key fields and amounts (empty where a scenario has no row). The
+/// header is text (scenario labels are file paths as given), as are the
+/// keys; the amounts are figures.
 fn write_side_by_side<const N: usize>(
     w: &mut dyn Write,
+    view: CsvView,
     key_columns: [&str; N],
     scenarios: &[Scenario],
     table: &BTreeMap<[String; N], Vec<Option<Money>>>,
 ) -> std::io::Result<()> {
-    let mut header: Vec<String> = key_columns.iter().map(|c| (*c).to_owned()).collect();
-    header.extend(scenarios.iter().map(|s| s.label.clone()));
-    report::write_row(w, &header)?;
+    let mut header: Vec<Cell> = key_columns.iter().map(|c| Cell::Text(c)).collect();
+    header.extend(scenarios.iter().map(|s| Cell::Text(&s.label)));
+    report::write_row(w, view, &header)?;
     for (key, amounts) in table {
-        let mut row = key.to_vec();
-        row.extend(
-            amounts
-                .iter()
-                .map(|a| a.map(|m| m.to_string()).unwrap_or_default()),
-        );
-        report::write_row(w, &row)?;
+        let amounts: Vec<String> = amounts
+            .iter()
+            .map(|a| a.map(|m| m.to_string()).unwrap_or_default())
+            .collect();
+        let mut row: Vec<Cell> = key.iter().map(|k| Cell::Text(k)).collect();
+        row.extend(amounts.iter().map(|a| Cell::Figure(a)));
+        report::write_row(w, view, &row)?;
     }
     Ok(())
 }
@@ -411,6 +420,7 @@ pub fn write_scenarios(
     scenarios: &[Scenario],
     out: &Path,
     force: bool,
+    view: CsvView,
 ) -> Result<(), report::Error> {
     let providers = side_by_side(scenarios, |priced| {
         priced
@@ -460,11 +470,13 @@ pub fn write_scenarios(
                 }
             })
             .collect(),
+        excel_safe: view.is_excel_safe(),
     };
     let mut files = vec![
         OutputFile::new("scenarios.csv", |w: &mut dyn Write| {
             write_side_by_side(
                 w,
+                view,
                 ["provider_id", "episode_type", "period"],
                 scenarios,
                 &providers,
@@ -478,7 +490,7 @@ pub fn write_scenarios(
         files.insert(
             1,
             OutputFile::new(SCENARIOS_PARTICIPANTS_FILE, |w: &mut dyn Write| {
-                write_side_by_side(w, ["provider_id", "period"], scenarios, &participants)
+                write_side_by_side(w, view, ["provider_id", "period"], scenarios, &participants)
             }),
         );
     }

@@ -29,8 +29,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::model::money::{Money, TooLarge};
-use crate::output::report::{self, OutputFile};
+use crate::output::report::{self, Cell, CsvView, OutputFile};
 use crate::runs::prior_run::{self, PriorEpisode, PriorParticipant, PriorProvider, PriorRun};
+
+use Cell::{Figure, Text};
 
 /// Why two runs could not be compared.
 #[derive(Debug, thiserror::Error)]
@@ -698,16 +700,22 @@ pub const PARTICIPANTS_FILE: &str = "true_up_participants.csv";
 
 /// Writes the three outputs (four when the runs settled participants) into
 /// `out` through [`report::write_folder`], so they appear whole or not at
-/// all; `out` must be new or empty unless `force`.
-pub fn write(true_up: &TrueUp, out: &Path, force: bool) -> Result<(), report::Error> {
+/// all; `out` must be new or empty unless `force`. `view` is
+/// [`CsvView::Exact`] unless the user asked for `--excel-safe`.
+pub fn write(
+    true_up: &TrueUp,
+    out: &Path,
+    force: bool,
+    view: CsvView,
+) -> Result<(), report::Error> {
     let mut files = vec![
-        OutputFile::new(OUTPUT_FILES[0], |w| write_episodes(true_up, w)),
-        OutputFile::new(OUTPUT_FILES[1], |w| write_providers(true_up, w)),
-        OutputFile::new(OUTPUT_FILES[2], |w| write_summary(true_up, w)),
+        OutputFile::new(OUTPUT_FILES[0], |w| write_episodes(true_up, view, w)),
+        OutputFile::new(OUTPUT_FILES[1], |w| write_providers(true_up, view, w)),
+        OutputFile::new(OUTPUT_FILES[2], |w| write_summary(true_up, view, w)),
     ];
     if true_up.participants.is_some() {
         files.push(OutputFile::new(PARTICIPANTS_FILE, |w| {
-            write_participants(true_up, w)
+            write_participants(true_up, view, w)
         }));
     }
     report::write_folder(out, force, &files)
@@ -719,32 +727,37 @@ fn optional<T: ToString>(value: Option<T>) -> String {
 }
 
 /// `true_up_episodes.csv`: every episode of either run, by id.
-pub fn write_episodes(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_episodes(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"episode_id,episode_type,beneficiary_id,change,previous_provider_id,current_provider_id,previous_period,current_period,previous_actual,current_actual,previous_target,current_target,previous_gain_loss,current_gain_loss,gain_loss_change,previous_status,current_status,previous_cancel_reason,current_cancel_reason\n")?;
     for e in &true_up.episodes {
         let (p, c) = (e.previous.as_ref(), e.current.as_ref());
         report::write_row(
             out,
+            view,
             &[
-                e.episode_id.clone(),
-                e.episode_type.clone(),
-                e.beneficiary_id.clone(),
-                e.change.name().to_owned(),
-                optional(p.map(|p| &p.provider_id)),
-                optional(c.map(|c| &c.provider_id)),
-                optional(p.map(|p| &p.period)),
-                optional(c.map(|c| &c.period)),
-                optional(p.filter(|p| p.cancel.is_none()).map(|p| p.actual)),
-                optional(c.filter(|c| c.cancel.is_none()).map(|c| c.actual)),
-                optional(p.and_then(|p| p.target)),
-                optional(c.and_then(|c| c.target)),
-                optional(p.and_then(|p| p.gain_loss)),
-                optional(c.and_then(|c| c.gain_loss)),
-                e.gain_loss_change().to_string(),
-                optional(p.map(|p| p.status.name())),
-                optional(c.map(|c| c.status.name())),
-                optional(p.and_then(|p| p.cancel.as_ref())),
-                optional(c.and_then(|c| c.cancel.as_ref())),
+                Text(&e.episode_id),
+                Text(&e.episode_type),
+                Text(&e.beneficiary_id),
+                Text(&e.change.name()),
+                Text(&optional(p.map(|p| &p.provider_id))),
+                Text(&optional(c.map(|c| &c.provider_id))),
+                Text(&optional(p.map(|p| &p.period))),
+                Text(&optional(c.map(|c| &c.period))),
+                Figure(&optional(
+                    p.filter(|p| p.cancel.is_none()).map(|p| p.actual),
+                )),
+                Figure(&optional(
+                    c.filter(|c| c.cancel.is_none()).map(|c| c.actual),
+                )),
+                Figure(&optional(p.and_then(|p| p.target))),
+                Figure(&optional(c.and_then(|c| c.target))),
+                Figure(&optional(p.and_then(|p| p.gain_loss))),
+                Figure(&optional(c.and_then(|c| c.gain_loss))),
+                Figure(&e.gain_loss_change()),
+                Text(&optional(p.map(|p| p.status.name()))),
+                Text(&optional(c.map(|c| c.status.name()))),
+                Text(&optional(p.and_then(|p| p.cancel.as_ref()))),
+                Text(&optional(c.and_then(|c| c.cancel.as_ref()))),
             ],
         )?;
     }
@@ -753,23 +766,24 @@ pub fn write_episodes(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
 
 /// `true_up_providers.csv`: every `(provider, type, period)` of either run,
 /// with the amount due now.
-pub fn write_providers(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_providers(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"provider_id,episode_type,period,previous_episodes,current_episodes,previous_limit,current_limit,previous_reconciliation,current_reconciliation,amount_due\n")?;
     for p in &true_up.providers {
         let (before, now) = (p.previous.as_ref(), p.current.as_ref());
         report::write_row(
             out,
+            view,
             &[
-                p.provider_id.clone(),
-                p.episode_type.clone(),
-                p.period.clone(),
-                before.map_or(0, |b| b.episodes).to_string(),
-                now.map_or(0, |n| n.episodes).to_string(),
-                optional(before.map(|b| &b.limit)),
-                optional(now.map(|n| &n.limit)),
-                p.previous_reconciliation().to_string(),
-                p.current_reconciliation().to_string(),
-                p.amount_due().to_string(),
+                Text(&p.provider_id),
+                Text(&p.episode_type),
+                Text(&p.period),
+                Figure(&before.map_or(0, |b| b.episodes)),
+                Figure(&now.map_or(0, |n| n.episodes)),
+                Text(&optional(before.map(|b| &b.limit))),
+                Text(&optional(now.map(|n| &n.limit))),
+                Figure(&p.previous_reconciliation()),
+                Figure(&p.current_reconciliation()),
+                Figure(&p.amount_due()),
             ],
         )?;
     }
@@ -780,22 +794,23 @@ pub fn write_providers(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> 
 /// run, with track, quality score and net payment on each side (track and
 /// score empty, payment 0.00, where a side has no row) and the amount due
 /// now. Only a header when the runs did not settle participants.
-pub fn write_participants(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_participants(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"provider_id,period,previous_track,current_track,previous_quality_score,current_quality_score,previous_net_payment,current_net_payment,amount_due\n")?;
     for p in true_up.participants.iter().flatten() {
         let (before, now) = (p.previous.as_ref(), p.current.as_ref());
         report::write_row(
             out,
+            view,
             &[
-                p.provider_id.clone(),
-                p.period.clone(),
-                optional(before.map(|b| &b.track)),
-                optional(now.map(|n| &n.track)),
-                optional(before.map(|b| &b.quality_score)),
-                optional(now.map(|n| &n.quality_score)),
-                p.previous_net_payment().to_string(),
-                p.current_net_payment().to_string(),
-                p.amount_due().to_string(),
+                Text(&p.provider_id),
+                Text(&p.period),
+                Text(&optional(before.map(|b| &b.track))),
+                Text(&optional(now.map(|n| &n.track))),
+                Figure(&optional(before.map(|b| &b.quality_score))),
+                Figure(&optional(now.map(|n| &n.quality_score))),
+                Figure(&p.previous_net_payment()),
+                Figure(&p.current_net_payment()),
+                Figure(&p.amount_due()),
             ],
         )?;
     }
@@ -813,6 +828,10 @@ struct SummaryJson {
     /// After `check`, as keys are added to summaries: null when the runs
     /// did not settle participants.
     participants: Option<ReconciliationJson>,
+    /// `true` when the CSV files were written with `--excel-safe`; absent
+    /// otherwise, so an exact true-up's summary is as before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    excel_safe: bool,
 }
 
 #[derive(Serialize)]
@@ -840,7 +859,7 @@ struct ReconciliationJson {
 }
 
 /// `summary.json`: the counts, the totals, and whether the changes add up.
-pub fn write_summary(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_summary(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
     let s = true_up.summary();
     let json = SummaryJson {
         previous: true_up.previous.display().to_string(),
@@ -870,6 +889,7 @@ pub fn write_summary(true_up: &TrueUp, out: &mut dyn Write) -> io::Result<()> {
             amount_due: p.change.to_string(),
             adds_up: p.adds_up,
         }),
+        excel_safe: view.is_excel_safe(),
     };
     report::write_json(out, &json)
 }

@@ -19,7 +19,7 @@ use crate::input::beneficiaries::{self, BeneficiariesFormat};
 use crate::input::claims::{self, RejectReason, RowOutcome, VersionKey};
 use crate::input::formats::ClaimsFormat;
 use crate::model::ClaimLine;
-use crate::output::report::{REJECTS_HEADER, write_reject, write_row};
+use crate::output::report::{Cell, CsvView, REJECTS_HEADER, write_reject, write_row};
 use crate::runtime::cleanup::StagedFile;
 
 /// A conversion that could not complete.
@@ -100,20 +100,79 @@ pub fn fields(line: &ClaimLine) -> [String; 16] {
     ]
 }
 
+/// Writes one converted line in `view`: [`fields`], each said to be text
+/// or a figure (ids and codes are text; the line number, dates and the
+/// amount are figures, which the Excel-safe view never alters).
+fn write_line(out: &mut dyn Write, view: CsvView, line: &ClaimLine) -> io::Result<()> {
+    use Cell::{Figure, Text};
+    let [
+        claim_id,
+        line_number,
+        beneficiary_id,
+        claim_type,
+        from_date,
+        thru_date,
+        allowed,
+        record_type,
+        processed_date,
+        admission_date,
+        discharge_date,
+        line_date,
+        provider_id,
+        drg,
+        principal_dx,
+        hcpcs,
+    ] = fields(line);
+    write_row(
+        out,
+        view,
+        &[
+            Text(&claim_id),
+            Figure(&line_number),
+            Text(&beneficiary_id),
+            Text(&claim_type),
+            Figure(&from_date),
+            Figure(&thru_date),
+            Figure(&allowed),
+            Text(&record_type),
+            Figure(&processed_date),
+            Figure(&admission_date),
+            Figure(&discharge_date),
+            Figure(&line_date),
+            Text(&provider_id),
+            Text(&drg),
+            Text(&principal_dx),
+            Text(&hcpcs),
+        ],
+    )
+}
+
 /// Converts `files` (read as `format`; `auto` detects each) into the
 /// canonical CSV `out`, and the rows that cannot be mapped into
-/// `out.rejects.csv`.
+/// `out.rejects.csv`, both in `view` ([`CsvView::Exact`] unless the user
+/// asked for `--excel-safe`).
 ///
 /// A row rejected for itself takes the other rows of its version with it
 /// (`claim_has_rejected_row`, contract 5), as a run would: otherwise the
 /// converted file would count part of that claim. Those rows can come
 /// before the bad one, so when any rejected row names a version the files
 /// are read a second time, knowing which versions to hold back.
-pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Converted, Error> {
+pub fn convert(
+    format: ClaimsFormat,
+    files: &[PathBuf],
+    out: &Path,
+    view: CsvView,
+) -> Result<Converted, Error> {
     let rejects_path = out.with_extension("rejects.csv");
     refuse_inputs(files, &[out, rejects_path.as_path()])?;
     let parent = output_parent(out)?;
-    let mut pass = write_pass(format, files, out, &rejects_path, parent, &HashSet::new())?;
+    let targets = Targets {
+        out,
+        rejects_path: &rejects_path,
+        parent,
+        view,
+    };
+    let mut pass = write_pass(format, files, &targets, &HashSet::new())?;
     if !pass.tainted.is_empty() {
         if let Some(pipe) = files.iter().find(|f| !f.is_file()) {
             return Err(Error::Claims(claims::Error::Io {
@@ -125,7 +184,7 @@ pub fn convert(format: ClaimsFormat, files: &[PathBuf], out: &Path) -> Result<Co
             }));
         }
         let tainted = std::mem::take(&mut pass.tainted);
-        pass = write_pass(format, files, out, &rejects_path, parent, &tainted)?;
+        pass = write_pass(format, files, &targets, &tainted)?;
     }
     persist(pass.lines_out, out)?;
     persist(pass.rejects_out, &rejects_path)?;
@@ -146,20 +205,32 @@ fn write_error(path: &Path) -> impl FnOnce(io::Error) -> Error {
     move |source| Error::Io { path, source }
 }
 
+/// Where and how a claims conversion writes.
+struct Targets<'a> {
+    out: &'a Path,
+    rejects_path: &'a Path,
+    parent: &'a Path,
+    view: CsvView,
+}
+
 /// Reads every input once, writing the lines of versions not in `held`
 /// and, per file in row order, the rejected rows and the held versions'
 /// rows.
 fn write_pass(
     format: ClaimsFormat,
     files: &[PathBuf],
-    out: &Path,
-    rejects_path: &Path,
-    parent: &Path,
+    targets: &Targets,
     held: &HashSet<VersionKey>,
 ) -> Result<Pass, Error> {
+    let &Targets {
+        out,
+        rejects_path,
+        parent,
+        view,
+    } = targets;
     let mut lines_out = staged(out, parent)?;
     let mut rejects_out = staged(rejects_path, parent)?;
-    let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    let header: Vec<Cell> = COLUMNS.iter().map(|c| Cell::Text(c)).collect();
     let mut converted = Converted {
         lines: 0,
         rejected: 0,
@@ -167,7 +238,7 @@ fn write_pass(
         rejects_path: rejects_path.to_owned(),
     };
     let mut tainted = HashSet::new();
-    write_row(&mut lines_out, &header).map_err(write_error(out))?;
+    write_row(&mut lines_out, view, &header).map_err(write_error(out))?;
     rejects_out
         .write_all(REJECTS_HEADER)
         .map_err(write_error(rejects_path))?;
@@ -187,7 +258,7 @@ fn write_pass(
                 }
                 RowOutcome::Line(line) => {
                     converted.lines += 1;
-                    failure = write_row(&mut lines_out, &fields(&line)).err();
+                    failure = write_line(&mut lines_out, view, &line).err();
                 }
                 RowOutcome::Rejected(row) => {
                     tainted.extend(row.version);
@@ -213,7 +284,7 @@ fn write_pass(
             };
             converted.rejected += 1;
             let file = path.display().to_string();
-            write_reject(&mut rejects_out, &file, row, reason.name(), &raw)
+            write_reject(&mut rejects_out, view, &file, row, reason.name(), &raw)
                 .map_err(write_error(rejects_path))?;
         }
     }
@@ -249,6 +320,7 @@ pub fn convert_beneficiaries(
     format: BeneficiariesFormat,
     files: &[PathBuf],
     out: &Path,
+    view: CsvView,
 ) -> Result<Converted, Error> {
     let rejects_path = out.with_extension("rejects.csv");
     refuse_inputs(files, &[out, rejects_path.as_path()])?;
@@ -268,21 +340,29 @@ pub fn convert_beneficiaries(
         let enrollee = &enrollment.enrollees[id];
         let date = |d: Option<crate::model::Date>| d.map(|d| d.to_string()).unwrap_or_default();
         for (month, row) in &enrollee.months {
-            let mut fields = vec![
-                id.clone(),
+            let (month, birth, death) = (
                 month.to_string(),
                 date(enrollee.birth_date),
                 date(enrollee.death_date),
-            ];
-            fields.extend(CANONICAL_BENEFICIARY_COLUMNS[4..].iter().map(|flag| {
-                match row.flag(flag) {
+            );
+            let flags: Vec<&str> = CANONICAL_BENEFICIARY_COLUMNS[4..]
+                .iter()
+                .map(|flag| match row.flag(flag) {
                     Some(true) => "Y",
                     Some(false) => "N",
                     None => "",
-                }
-                .to_owned()
-            }));
-            write_row(&mut rows_out, &fields).map_err(write_error(out))?;
+                })
+                .collect();
+            // The id is text; the month and dates are figures, which the
+            // Excel-safe view never alters; the flags are text.
+            let mut cells = vec![
+                Cell::Text(id),
+                Cell::Figure(&month),
+                Cell::Figure(&birth),
+                Cell::Figure(&death),
+            ];
+            cells.extend(flags.iter().map(|f| Cell::Text(f)));
+            write_row(&mut rows_out, view, &cells).map_err(write_error(out))?;
             months += 1;
         }
     }
@@ -295,6 +375,7 @@ pub fn convert_beneficiaries(
     for reject in &rejects {
         write_reject(
             &mut rejects_out,
+            view,
             &names[reject.file as usize],
             reject.row,
             reject.reason.name(),

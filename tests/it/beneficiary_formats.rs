@@ -289,8 +289,13 @@ fn converted_beneficiaries_read_back_as_the_originals() {
         ),
     ] {
         let out = dir.path().join("converted.csv");
-        let converted = episode_recon::tools::convert::convert_beneficiaries(format, &inputs, &out)
-            .expect("the conversion succeeds");
+        let converted = episode_recon::tools::convert::convert_beneficiaries(
+            format,
+            &inputs,
+            &out,
+            episode_recon::output::report::CsvView::Exact,
+        )
+        .expect("the conversion succeeds");
         let original = load_checked(&inputs, format);
         let read_back = load_checked(std::slice::from_ref(&out), BeneficiariesFormat::Canonical);
         assert_eq!(converted.rejected, original.rejects.len() as u64);

@@ -5,6 +5,7 @@ mod beneficiary_formats;
 mod cclf;
 mod cmmi;
 mod eligibility;
+mod excel_safe;
 mod formats;
 mod golden;
 #[cfg(unix)]

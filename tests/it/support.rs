@@ -207,15 +207,18 @@ pub struct Outputs {
 impl Outputs {
     /// Renders a run's outputs with the library's writers.
     pub fn of(recon: &Reconciliation, base: &Path) -> Outputs {
-        let render =
-            |write: fn(&Reconciliation, &mut dyn std::io::Write) -> std::io::Result<()>| {
-                let mut buffer = Vec::new();
-                write(recon, &mut buffer).expect("write to memory");
-                let prefix = format!("{}/", base.display());
-                String::from_utf8(buffer)
-                    .expect("UTF-8 output")
-                    .replace(&prefix, "")
-            };
+        let render = |write: fn(
+            &Reconciliation,
+            report::CsvView,
+            &mut dyn std::io::Write,
+        ) -> std::io::Result<()>| {
+            let mut buffer = Vec::new();
+            write(recon, report::CsvView::Exact, &mut buffer).expect("write to memory");
+            let prefix = format!("{}/", base.display());
+            String::from_utf8(buffer)
+                .expect("UTF-8 output")
+                .replace(&prefix, "")
+        };
         Outputs {
             episodes: render(report::write_episodes),
             providers: render(report::write_providers),

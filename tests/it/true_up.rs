@@ -97,7 +97,7 @@ fn run_to(case: &Case, claims: &[&str], as_of: Option<&str>, name: &str) -> Path
         .reconcile(claims, as_of, false, 1)
         .expect("the run succeeds");
     let dir = case.path(name);
-    report::write_outputs(&recon, &dir, false).expect("outputs written");
+    report::write_outputs(&recon, &dir, false, report::CsvView::Exact).expect("outputs written");
     dir
 }
 
@@ -117,7 +117,7 @@ struct Written {
 }
 
 fn write(t: &TrueUp, out: &Path) -> Written {
-    true_up::write(t, out, false).expect("true-up written");
+    true_up::write(t, out, false, report::CsvView::Exact).expect("true-up written");
     let read = |name: &str| std::fs::read_to_string(out.join(name)).expect(name);
     let mut names: Vec<String> = std::fs::read_dir(out)
         .expect("the folder")
@@ -286,7 +286,8 @@ fn late_claims_change_drop_and_add_episodes_and_settle_the_difference() {
     );
 
     // An output folder that holds files is refused, and left as it was.
-    let err = true_up::write(&t, &case.path("settle"), false).expect_err("not empty");
+    let err = true_up::write(&t, &case.path("settle"), false, report::CsvView::Exact)
+        .expect_err("not empty");
     assert!(matches!(err, report::Error::NotEmpty { .. }), "{err}");
     assert_eq!(
         std::fs::read_to_string(case.path("settle/true_up_providers.csv")).unwrap(),

@@ -1259,7 +1259,8 @@ impl Scene {
 
 /// Every output of a run as bytes, by file name.
 fn outputs(recon: &Reconciliation) -> BTreeMap<&'static str, Vec<u8>> {
-    type Writer = fn(&Reconciliation, &mut dyn std::io::Write) -> std::io::Result<()>;
+    type Writer =
+        fn(&Reconciliation, report::CsvView, &mut dyn std::io::Write) -> std::io::Result<()>;
     let mut files: Vec<(&'static str, Writer)> = vec![
         ("episodes.csv", report::write_episodes),
         ("providers.csv", report::write_providers),
@@ -1274,7 +1275,7 @@ fn outputs(recon: &Reconciliation) -> BTreeMap<&'static str, Vec<u8>> {
         .into_iter()
         .map(|(name, write)| {
             let mut buffer = Vec::new();
-            write(recon, &mut buffer).expect("write to memory");
+            write(recon, report::CsvView::Exact, &mut buffer).expect("write to memory");
             (name, buffer)
         })
         .collect()
@@ -1989,9 +1990,9 @@ proptest! {
     fn reprice_equals_reconcile_with_the_new_inputs(world in world_strategy(), other in pricing_strategy(), given_definitions in any::<bool>()) {
         let scene = scene(&world, Some(&other));
         let run_a = scene.case.path("run_a");
-        report::write_outputs(&scene.run(PLAIN, None), &run_a, false).expect("write run a");
+        report::write_outputs(&scene.run(PLAIN, None), &run_a, false, report::CsvView::Exact).expect("write run a");
         let run_b = scene.case.path("run_b");
-        report::write_outputs(&scene.run(How { other: true, ..PLAIN }, Some(&other)), &run_b, false).expect("write run b");
+        report::write_outputs(&scene.run(How { other: true, ..PLAIN }, Some(&other)), &run_b, false, report::CsvView::Exact).expect("write run b");
         let prior = PriorRun::load(&run_a).expect("run a reads back");
         let definitions = scene.definitions();
         let definitions_dir = scene.case.path("definitions");
@@ -2002,7 +2003,7 @@ proptest! {
             let repriced = reprice::reprice(&prior, given, &loaded.prices, &with)
                 .unwrap_or_else(|e| panic!("reprice with {suffix}: {e}"));
             let out = scene.case.path(&format!("reprice_{suffix}"));
-            reprice::write(&repriced, &prior, &out, false).expect("write the reprice");
+            reprice::write(&repriced, &prior, &out, false, report::CsvView::Exact).expect("write the reprice");
             if let Some(d) = difference(&folder(expected), &folder(&out)) {
                 return Err(TestCaseError::fail(format!("reprice with {suffix}: {d}")));
             }
