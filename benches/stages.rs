@@ -14,13 +14,13 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use episode_recon::config::definitions;
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
+use episode_recon::engine::partitions::BeneficiaryRows;
 use episode_recon::engine::pricing::{self, TypePricing};
-use episode_recon::engine::reconcile::{
-    BeneficiaryRows, EpisodeTypes, reconcile_beneficiary, split_draft,
-};
+use episode_recon::engine::reconcile::{EpisodeTypes, reconcile_beneficiary, split_draft};
 use episode_recon::input::beneficiaries;
-use episode_recon::input::claims::{self, RowOutcome};
+use episode_recon::input::claims;
 use episode_recon::input::formats::rif;
+use episode_recon::model::outcome::RowOutcome;
 use episode_recon::tools::generate::generate;
 
 const BENEFICIARIES: u64 = 2_000;

@@ -6,8 +6,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use episode_recon::input::claims::{self, RowOutcome};
+use episode_recon::input::claims;
 use episode_recon::input::formats::rif;
+use episode_recon::model::outcome::RowOutcome;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -14,6 +14,7 @@ use crate::engine::final_action::Claim;
 use crate::engine::risk;
 use crate::input::beneficiaries::Enrollee;
 use crate::model::money::Money;
+use crate::model::outcome::TypeTally;
 use crate::model::{ClaimLine, ClaimType, Date};
 
 /// Why a considered line contributes what it does.
@@ -104,27 +105,6 @@ pub struct EpisodeDraft {
     pub ledger: Vec<LedgerLine>,
     /// Sum of the included amounts: the episode's actual spending.
     pub actual: Money,
-}
-
-/// The per-type figures of the summary that come from one beneficiary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TypeTally {
-    /// Claims that would have been triggers but had no provider.
-    pub triggers_without_provider: u64,
-    /// Lines in the ledgers of two or more episodes of the type.
-    pub lines_in_several_episodes: u64,
-    /// Final-action money no episode of the type took in, line by line.
-    pub outside: Money,
-}
-
-impl TypeTally {
-    /// Adds another beneficiary's figures.
-    pub fn merge(&mut self, other: TypeTally) {
-        self.triggers_without_provider += other.triggers_without_provider;
-        self.lines_in_several_episodes += other.lines_in_several_episodes;
-        // Per-line claim sums of one run: bounded by RULES 7a.
-        self.outside = self.outside.add_claim(other.outside);
-    }
 }
 
 /// A claim that opens an episode.

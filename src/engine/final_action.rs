@@ -6,35 +6,9 @@
 
 use std::collections::HashSet;
 
-use crate::input::claims::{RejectReason, VersionKey};
 use crate::model::money::Money;
+use crate::model::outcome::{RejectReason, Tally, VersionKey};
 use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source};
-
-/// A count of rows and the sum of their allowed amounts: one cell of the
-/// summary's "nothing is lost" table.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Rows.
-    pub rows: u64,
-    /// Their allowed amounts.
-    pub amount: Money,
-}
-
-impl Tally {
-    /// Counts one row of `amount`: a claim row's, so the sum is bounded
-    /// (RULES 7a, [`Money::add_claim`]).
-    pub fn add(&mut self, amount: Money) {
-        self.rows += 1;
-        self.amount = self.amount.add_claim(amount);
-    }
-
-    /// Adds another tally of the same run's claim rows to this one (the
-    /// bound of [`Tally::add`] is over all of them).
-    pub fn merge(&mut self, other: Tally) {
-        self.rows += other.rows;
-        self.amount = self.amount.add_claim(other.amount);
-    }
-}
 
 /// A row rejected by a version-level check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

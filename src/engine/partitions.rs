@@ -4,9 +4,17 @@
 
 use std::hash::{Hash, Hasher};
 
-use crate::engine::reconcile::{Accounting, BeneficiaryRows, Reject};
-use crate::input::claims::{RowOutcome, VersionKey};
 use crate::model::ClaimLine;
+use crate::model::outcome::{Accounting, Reject, RowOutcome, VersionKey};
+
+/// One beneficiary's rows, as routed from the readers.
+#[derive(Debug, Default)]
+pub struct BeneficiaryRows {
+    /// Rows that passed the row checks.
+    pub lines: Vec<ClaimLine>,
+    /// Versions that had a row rejected by a row check.
+    pub tainted: Vec<VersionKey>,
+}
 
 /// The partition of a beneficiary among `partitions`. The hash has no
 /// random keys, so the routing is the same on every run and machine.

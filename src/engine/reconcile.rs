@@ -21,8 +21,9 @@ use crate::config::fingerprint::RunRecord;
 use crate::config::prices::TargetPrices;
 use crate::config::risk_factors::RiskFactors;
 use crate::config::settlement::{Participants, Settlement};
-use crate::engine::episodes::{self, EpisodeDraft, LedgerLine, TypeTally};
-use crate::engine::final_action::{self, Tally, VersionReject};
+use crate::engine::episodes::{self, EpisodeDraft, LedgerLine};
+use crate::engine::final_action::{self, VersionReject};
+use crate::engine::partitions::BeneficiaryRows;
 use crate::engine::partitions::{ChunkRows, Partitions};
 use crate::engine::pricing::{
     self, EpisodeFigures, PriceError, PricedEpisode, ProviderResult, TypePricing,
@@ -30,10 +31,13 @@ use crate::engine::pricing::{
 use crate::engine::settle::{self, Settled};
 use crate::engine::spill::Spill;
 use crate::input::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
-use crate::input::claims::{self, Chunking, RejectReason, VersionKey};
+use crate::input::claims::{self, Chunking};
 use crate::input::formats::{ClaimsFormat, rif};
+use crate::model::Date;
 use crate::model::money::{Money, TooLarge};
-use crate::model::{ClaimLine, Date};
+use crate::model::outcome::{
+    Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally,
+};
 use crate::runtime::progress::Progress;
 
 /// Everything a run reads, already loaded and validated except the claims.
@@ -154,69 +158,6 @@ pub enum Error {
     },
 }
 
-/// An input row that could not be used: a row of `rejects.csv`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reject {
-    /// Index of the file in [`Reconciliation::files`].
-    pub file: u32,
-    /// 1-based line of the record.
-    pub row: u64,
-    /// Why.
-    pub reason: RejectReason,
-    /// The record as written, without its line end.
-    pub record: Box<[u8]>,
-}
-
-/// The "nothing is lost" accounting of a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Accounting {
-    /// Every data row read.
-    pub read: Tally,
-    /// Rows that could not be used.
-    pub rejected: Tally,
-    /// Rows of versions processed after `--as-of`.
-    pub after_cutoff: Tally,
-    /// Rows of final-action voids.
-    pub void: Tally,
-    /// Rows of versions a later one replaced.
-    pub superseded: Tally,
-    /// Rows of final-action versions.
-    pub final_action: Tally,
-    /// Rejected rows per reason.
-    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
-    /// Per definition (same order as the definitions).
-    pub types: Vec<TypeTally>,
-}
-
-impl Accounting {
-    /// Counts one rejected row.
-    pub fn count_reject(&mut self, reason: RejectReason, amount: Money) {
-        self.rejected.add(amount);
-        *self.rejected_by_reason.entry(reason).or_default() += 1;
-    }
-
-    /// Adds another part of the run's accounting (a chunk's, a
-    /// beneficiary's) to this one.
-    pub fn merge(&mut self, other: &Accounting) {
-        for (total, part) in [
-            (&mut self.read, other.read),
-            (&mut self.rejected, other.rejected),
-            (&mut self.after_cutoff, other.after_cutoff),
-            (&mut self.void, other.void),
-            (&mut self.superseded, other.superseded),
-            (&mut self.final_action, other.final_action),
-        ] {
-            total.merge(part);
-        }
-        for (reason, count) in &other.rejected_by_reason {
-            *self.rejected_by_reason.entry(*reason).or_default() += count;
-        }
-        for (total, part) in self.types.iter_mut().zip(&other.types) {
-            total.merge(*part);
-        }
-    }
-}
-
 /// The result of a run, sorted and ready to write.
 #[derive(Debug)]
 pub struct Reconciliation {
@@ -328,24 +269,6 @@ impl RunTotals {
     }
 }
 
-/// What became of the beneficiaries rows: `beneficiaries` in `summary.json`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BeneficiaryCounts {
-    /// Every data row read.
-    pub read: u64,
-    /// Rows accepted as months of enrollment.
-    pub accepted: u64,
-    /// Rejected rows per reason.
-    pub rejected_by_reason: BTreeMap<RejectReason, u64>,
-}
-
-impl BeneficiaryCounts {
-    /// Rows rejected.
-    pub fn rejected(&self) -> u64 {
-        self.rejected_by_reason.values().sum()
-    }
-}
-
 impl Reconciliation {
     /// How many episodes have a target price.
     pub fn priced_episodes(&self) -> usize {
@@ -383,15 +306,6 @@ pub fn expand_claim_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Err
         }
     }
     Ok(files)
-}
-
-/// One beneficiary's rows, as routed from the readers.
-#[derive(Debug, Default)]
-pub struct BeneficiaryRows {
-    /// Rows that passed the row checks.
-    pub lines: Vec<ClaimLine>,
-    /// Versions that had a row rejected by a row check.
-    pub tainted: Vec<VersionKey>,
 }
 
 /// Splits one partition's rows into its beneficiaries' rows (in no

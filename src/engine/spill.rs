@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::input::claims::VersionKey;
 use crate::model::money::Money;
+use crate::model::outcome::VersionKey;
 use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source};
 use crate::runtime::cleanup::TempDir;
 

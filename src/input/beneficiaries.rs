@@ -31,10 +31,10 @@ use std::sync::Arc;
 
 use chrono::Datelike;
 
-use crate::input::claims::RejectReason;
 use crate::input::formats::enrollment;
 pub use crate::input::formats::enrollment::BeneficiariesFormat;
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
+use crate::model::outcome::RejectReason;
 use crate::model::{Date, parse_date};
 
 /// The columns with a meaning of their own, in the contract's order: the

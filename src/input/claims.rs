@@ -10,152 +10,17 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::input::records::{
     Chunk, ChunkReader, HeaderProblem, Record, RecordReader, TextFields, find_columns,
 };
 use crate::input::text::SharedText;
 use crate::model::money::Money;
+use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
 use crate::model::{
     ClaimLine, ClaimType, Date, LastDate, RecordType, Source, normalize_drg, normalize_dx,
     normalize_hcpcs, parse_date,
 };
-
-/// Why a row could not be used. The names are the contract's, written in
-/// `rejects.csv` and `summary.json`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RejectReason {
-    /// The record cannot be parsed (the file ends inside a quoted field).
-    BadCsv,
-    /// Not as many fields as the header.
-    BadFieldCount,
-    /// Not UTF-8.
-    BadEncoding,
-    /// A required column is empty.
-    MissingField,
-    /// `line_number` is not an integer >= 1.
-    BadLineNumber,
-    /// `claim_type` is not one of the seven.
-    BadClaimType,
-    /// `record_type` is not `O`, `R` or `V`.
-    BadRecordType,
-    /// A date column is not a real date in either form.
-    BadDate,
-    /// `from_date > thru_date`, or `admission_date > discharge_date` on IP.
-    BadDateRange,
-    /// `allowed_amount` is not a whole number of cents.
-    BadAmount,
-    /// A line number appears twice in one claim version.
-    DuplicateLine,
-    /// The rows of one claim version disagree on a claim-level field.
-    InconsistentClaim,
-    /// Another row of the same claim version was rejected.
-    ClaimHasRejectedRow,
-    /// A beneficiaries `month` is not `YYYY-MM` or `YYYYMM` with a real month.
-    BadMonth,
-    /// A beneficiaries flag column holds something other than `Y`, `N` or nothing.
-    BadFlag,
-    /// A beneficiary's month appears on more than one row.
-    DuplicateMonth,
-    /// A beneficiary's rows disagree on its birth or death date.
-    InconsistentBeneficiary,
-}
-
-impl RejectReason {
-    /// Every reason, in the contract's order of checks.
-    pub const ALL: [RejectReason; 17] = [
-        RejectReason::BadCsv,
-        RejectReason::BadFieldCount,
-        RejectReason::BadEncoding,
-        RejectReason::MissingField,
-        RejectReason::BadLineNumber,
-        RejectReason::BadClaimType,
-        RejectReason::BadRecordType,
-        RejectReason::BadDate,
-        RejectReason::BadDateRange,
-        RejectReason::BadAmount,
-        RejectReason::DuplicateLine,
-        RejectReason::InconsistentClaim,
-        RejectReason::ClaimHasRejectedRow,
-        RejectReason::BadMonth,
-        RejectReason::BadFlag,
-        RejectReason::DuplicateMonth,
-        RejectReason::InconsistentBeneficiary,
-    ];
-
-    /// The reason of a contract name, as `summary.json` writes it.
-    pub fn from_name(name: &str) -> Option<RejectReason> {
-        RejectReason::ALL.into_iter().find(|r| r.name() == name)
-    }
-
-    /// The contract's name of the reason.
-    pub fn name(self) -> &'static str {
-        match self {
-            RejectReason::BadCsv => "bad_csv",
-            RejectReason::BadFieldCount => "bad_field_count",
-            RejectReason::BadEncoding => "bad_encoding",
-            RejectReason::MissingField => "missing_field",
-            RejectReason::BadLineNumber => "bad_line_number",
-            RejectReason::BadClaimType => "bad_claim_type",
-            RejectReason::BadRecordType => "bad_record_type",
-            RejectReason::BadDate => "bad_date",
-            RejectReason::BadDateRange => "bad_date_range",
-            RejectReason::BadAmount => "bad_amount",
-            RejectReason::DuplicateLine => "duplicate_line",
-            RejectReason::InconsistentClaim => "inconsistent_claim",
-            RejectReason::ClaimHasRejectedRow => "claim_has_rejected_row",
-            RejectReason::BadMonth => "bad_month",
-            RejectReason::BadFlag => "bad_flag",
-            RejectReason::DuplicateMonth => "duplicate_month",
-            RejectReason::InconsistentBeneficiary => "inconsistent_beneficiary",
-        }
-    }
-}
-
-/// The version a row belongs to: `(beneficiary_id, claim_id, record_type,
-/// processed_date)`. A rejected row that has one takes its version down
-/// with it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct VersionKey {
-    /// The patient.
-    pub beneficiary_id: Arc<str>,
-    /// The claim.
-    pub claim_id: Arc<str>,
-    /// The version's processed date.
-    pub processed_date: Date,
-    /// Original, replacement or void.
-    pub record_type: RecordType,
-}
-
-/// A row that failed a row check.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RejectedRow {
-    /// Where it came from.
-    pub source: Source,
-    /// The first check it failed.
-    pub reason: RejectReason,
-    /// Its version, when the row says which it is; `None` rejects it alone.
-    pub version: Option<VersionKey>,
-    /// Its allowed amount when that parses, else zero (for the summary).
-    pub amount: Money,
-    /// The row as written, without its line end.
-    pub raw: Box<[u8]>,
-}
-
-/// What became of one input row at reading time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RowOutcome {
-    /// Passed every row check.
-    Line(ClaimLine),
-    /// Failed a row check.
-    Rejected(RejectedRow),
-    /// Its version was processed after `--as-of`: not yet received.
-    AfterCutoff {
-        /// Its allowed amount when that parses, else zero.
-        amount: Money,
-    },
-}
 
 /// A claims file that cannot be read at all. These stop the run: the user
 /// must fix the file or the command.

@@ -9,6 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub mod money;
+pub mod outcome;
 
 use chrono::NaiveDate;
 

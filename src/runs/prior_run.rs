@@ -15,14 +15,11 @@ use std::sync::Arc;
 
 use crate::config::fingerprint::RunRecord;
 use crate::engine::eligibility::CancelReason;
-use crate::engine::episodes::TypeTally;
-use crate::engine::final_action::Tally;
 use crate::engine::pricing::{EpisodeFigures, Status, TypePricing};
-use crate::engine::reconcile::{Accounting, BeneficiaryCounts};
 use crate::engine::risk::{self, Levels};
-use crate::input::claims::RejectReason;
 use crate::input::records::{Record, RecordReader, find_columns};
 use crate::model::money::Money;
+use crate::model::outcome::{Accounting, BeneficiaryCounts, RejectReason, Tally, TypeTally};
 use crate::model::{Date, parse_date};
 
 /// A run folder that cannot be read back.

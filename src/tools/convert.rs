@@ -16,9 +16,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::input::beneficiaries::{self, BeneficiariesFormat};
-use crate::input::claims::{self, RejectReason, RowOutcome, VersionKey};
+use crate::input::claims;
 use crate::input::formats::ClaimsFormat;
 use crate::model::ClaimLine;
+use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use crate::output::report::{Cell, CsvView, REJECTS_HEADER, write_reject, write_row};
 use crate::runtime::cleanup::StagedFile;
 

@@ -12,9 +12,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use episode_recon::engine::final_action;
-use episode_recon::input::claims::{Error, RejectReason, RowOutcome};
+use episode_recon::input::claims::Error;
 use episode_recon::input::formats::cclf;
 use episode_recon::model::money::Money;
+use episode_recon::model::outcome::{RejectReason, RowOutcome};
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
 
 fn date(text: &str) -> Date {

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use episode_recon::input::claims::{self, RowOutcome};
+use episode_recon::input::claims;
 use episode_recon::model::money::Money;
+use episode_recon::model::outcome::RowOutcome;
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType};
 use episode_recon::tools::convert;
 use episode_recon::tools::generate::generate;

@@ -762,7 +762,7 @@ fn expected(rows: &[Row], as_of: Option<i32>) -> Expected {
 /// The engine's accounting as `Expected`, from the struct.
 fn accounting_of(recon: &Reconciliation) -> Expected {
     let a = &recon.accounting;
-    let tally = |t: &episode_recon::engine::final_action::Tally| {
+    let tally = |t: &episode_recon::model::outcome::Tally| {
         (t.rows, i64::try_from(t.amount.cents()).unwrap())
     };
     let buckets = BTreeMap::from([

@@ -12,10 +12,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use episode_recon::engine::final_action::{self, Tally};
-use episode_recon::input::claims::{self, Error, RejectedRow, RowOutcome};
+use episode_recon::engine::final_action;
+use episode_recon::input::claims::{self, Error};
 use episode_recon::input::formats::rif;
 use episode_recon::model::money::Money;
+use episode_recon::model::outcome::{RejectedRow, RowOutcome, Tally};
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
 
 // ---------------------------------------------------------------------------

@@ -14,7 +14,8 @@ use episode_recon::config::definitions;
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
-use episode_recon::input::claims::{self, Chunking, RowOutcome};
+use episode_recon::input::claims::{self, Chunking};
+use episode_recon::model::outcome::RowOutcome;
 use episode_recon::model::parse_date;
 use episode_recon::tools::generate::generate;
 

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use episode_recon::input::claims::{Error, RejectReason, RowOutcome, VersionKey};
+use episode_recon::input::claims::Error;
 use episode_recon::input::formats::synpuf::{looks_like_synpuf, read_file};
 use episode_recon::model::money::Money;
+use episode_recon::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
 
 // ---------------------------------------------------------------------------
@@ -138,7 +139,7 @@ impl Expect<'_> {
     }
 }
 
-fn rejected(outcome: &RowOutcome) -> &episode_recon::input::claims::RejectedRow {
+fn rejected(outcome: &RowOutcome) -> &episode_recon::model::outcome::RejectedRow {
     match outcome {
         RowOutcome::Rejected(r) => r,
         other => panic!("expected a reject, got {other:?}"),

@@ -42,10 +42,11 @@
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 
-use crate::input::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
+use crate::input::claims::{self, Error, open};
 use crate::input::records::{self, Record, RecordReader, strip_line_end};
 use crate::input::text::SharedText;
 use crate::model::money::Money;
+use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
 use crate::model::{
     ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
     parse_date,

@@ -35,8 +35,8 @@ use crate::input::beneficiaries::Month;
 use crate::input::beneficiaries::{
     Columns, Error, Field, KNOWN, MappedMonth, Shape, SourceOutcome, SourceRow, flag_field,
 };
-use crate::input::claims::RejectReason;
 use crate::input::records::{self, Record, RecordReader};
+use crate::model::outcome::RejectReason;
 use crate::model::{self, Date};
 
 use super::rif::{self, Lines, Splitter};

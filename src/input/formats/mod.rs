@@ -1,7 +1,7 @@
 //! Claims input formats other than the canonical CSV of the contract.
 //!
 //! Each format reader maps its source rows onto the same
-//! [`crate::input::claims::RowOutcome`]s the canonical reader produces: one outcome
+//! [`crate::model::outcome::RowOutcome`]s the canonical reader produces: one outcome
 //! per data row, a [`crate::model::ClaimLine`] in normal form or a reject
 //! with one of the contract's reasons, so the rest of the engine (final
 //! action, episodes, the summary's "nothing is lost" table) does not know
@@ -29,8 +29,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::input::claims::{self, RowOutcome};
+use crate::input::claims;
 use crate::model::Date;
+use crate::model::outcome::RowOutcome;
 
 /// The claims formats the engine reads, chosen with `--claims-format`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

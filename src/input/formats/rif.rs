@@ -40,10 +40,11 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
 
-use crate::input::claims::{self, Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
+use crate::input::claims::{self, Error, open};
 use crate::input::records;
 use crate::input::text::SharedText;
 use crate::model::money::Money;
+use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
 use crate::model::{
     self, ClaimLine, ClaimType, Date, LastDate, RecordType, Source, normalize_drg, normalize_dx,
     normalize_hcpcs,

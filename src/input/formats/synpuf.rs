@@ -41,10 +41,11 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use crate::input::claims::{Error, RejectReason, RejectedRow, RowOutcome, VersionKey, open};
+use crate::input::claims::{Error, open};
 use crate::input::records::{Record, RecordReader, TextFields};
 use crate::input::text::SharedText;
 use crate::model::money::Money;
+use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
 use crate::model::{
     ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
     parse_date,
