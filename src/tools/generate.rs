@@ -46,10 +46,9 @@ const ANCHOR_DRGS: [&str; 24] = [
 ];
 
 /// Price groups of the shipped types, with a regional target price each.
-const PRICES: [(&str, &str, u32); 15] = [
+const PRICES: [(&str, &str, u32); 14] = [
     ("LEJR", "MCC", 42_000),
     ("LEJR", "NOMCC", 26_000),
-    ("LEJR", "OP", 18_000),
     ("SHFFT", "MCC", 52_000),
     ("SHFFT", "CC", 40_000),
     ("SHFFT", "NOCC", 34_000),
