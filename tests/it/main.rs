@@ -12,6 +12,7 @@ mod golden;
 mod interrupt;
 mod overflow;
 mod properties;
+mod regression;
 mod reprice;
 mod rif;
 mod rules;
