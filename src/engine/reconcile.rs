@@ -158,6 +158,28 @@ pub enum Error {
     },
 }
 
+impl crate::error::Classify for Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Claims(e) => e.kind(),
+            Error::Spill { source, .. } => match source.kind() {
+                // Spill code reports its own mistakes as `InvalidInput`,
+                // and its files read back damaged as `InvalidData`.
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
+                    ErrorKind::Internal
+                }
+                _ => ErrorKind::Environment,
+            },
+            Error::Beneficiaries(e) => e.kind(),
+            Error::Configuration { .. } => ErrorKind::Configuration,
+            Error::Pricing(e) => e.kind(),
+            Error::TooLarge(e) => e.kind(),
+            Error::Strict { .. } => ErrorKind::InputData,
+        }
+    }
+}
+
 /// The result of a run, sorted and ready to write.
 #[derive(Debug)]
 pub struct Reconciliation {

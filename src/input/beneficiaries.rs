@@ -1432,3 +1432,14 @@ B4,2027-01,1951-01-12,,Y,Y,N,U,N
         );
     }
 }
+
+impl crate::error::Classify for Error {
+    /// The input data the user named.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            _ => ErrorKind::InputData,
+        }
+    }
+}

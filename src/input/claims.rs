@@ -710,3 +710,14 @@ mod tests {
         assert_eq!(spots[2].0, 5);
     }
 }
+
+impl crate::error::Classify for Error {
+    /// The input data the user named.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            _ => ErrorKind::InputData,
+        }
+    }
+}

@@ -55,6 +55,18 @@ pub enum Error {
     },
 }
 
+impl crate::error::Classify for Error {
+    /// An `--out` the command cannot use is how it was asked; a write that
+    /// fails is the environment's.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::NotEmpty { .. } | Error::HoldsInput { .. } => ErrorKind::Usage,
+            Error::Io { .. } => ErrorKind::Environment,
+        }
+    }
+}
+
 /// Refuses an `--out` folder that exists and is not empty, unless `force`;
 /// and even with `force`, one that holds the current folder or any of
 /// `inputs`, since replacing it would delete them (`--out . --force` would

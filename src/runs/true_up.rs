@@ -71,6 +71,17 @@ pub enum Error {
     TooLarge(#[from] TooLarge),
 }
 
+impl crate::error::Classify for Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Prior(e) => e.kind(),
+            Error::Incomparable { .. } | Error::SharedEpisodeId { .. } => ErrorKind::InputData,
+            Error::TooLarge(e) => e.kind(),
+        }
+    }
+}
+
 /// Which of the fingerprints recorded in two runs' summaries differ. Kept
 /// apart from the message so callers (and tests) can tell the cases apart
 /// without parsing text.
@@ -536,10 +547,10 @@ fn reported_reconciliation(run: &PriorRun) -> Result<Money, Error> {
         .as_str()
         .and_then(|t| Money::parse_total(t.as_bytes()))
         .ok_or_else(|| {
-            Error::Prior(prior_run::Error::Format {
+            Error::Prior(prior_run::Error::Key {
                 path: run.dir.join("summary.json"),
-                row: 1,
-                problem: "key `money.reconciliation` is missing or not an amount".into(),
+                key: "money.reconciliation".into(),
+                problem: "missing or not an amount".into(),
             })
         })
 }
