@@ -11,19 +11,20 @@ use episode_recon::config::definitions::{self, EpisodeDefinition};
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::config::settlement::{Participants, Settlement};
-use episode_recon::engine::pricing::Status;
-use episode_recon::engine::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
+use episode_recon::engine::reconcile::{self, Inputs, SettlementInputs};
 use episode_recon::error::{Classify, Error, ErrorKind};
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::money::TooLarge;
 use episode_recon::model::{Date, parse_date};
+use episode_recon::output::paragraph;
 use episode_recon::output::report::{self, CsvView};
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::reprice::{self, SettlementChoice};
 use episode_recon::runs::true_up;
 use episode_recon::runtime::cleanup;
 use episode_recon::runtime::progress::Progress;
+use episode_recon::runtime::tunables::{self, Tunables};
 
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
@@ -215,7 +216,7 @@ struct ReconcileArgs {
     claims_format: ClaimsFormat,
     /// Memory for parsed claims before partitions spill to disk beside --out
     /// (e.g. 512MiB, 4GiB; default: half the machine's memory).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = tunables::parse_size)]
     memory_limit: Option<u64>,
     /// Monthly enrollment CSV files (or folders of *.csv), for [eligibility] and [risk].
     #[arg(long, num_args = 1.., value_name = "PATH")]
@@ -379,42 +380,6 @@ fn parse_format(name: &str) -> Result<ClaimsFormat, String> {
         .ok_or_else(|| format!("expected canonical, rif, synpuf, cclf or auto, found {name:?}"))
 }
 
-/// A size such as `512MiB`, `4GiB`, `2G`, `100MB` or a number of bytes.
-fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => {
-            return Err(format!(
-                "expected a size such as 512MiB or 4GiB, found {text:?}"
-            ));
-        }
-    };
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("expected a size such as 512MiB or 4GiB, found {text:?}"))
-}
-
-/// Half the machine's memory, read from `/proc/meminfo`; `None` where that
-/// cannot be read (then nothing spills).
-fn default_memory_limit() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024 / 2)
-}
-
 fn parse_as_of(text: &str) -> Result<Date, String> {
     parse_date(text.as_bytes())
         .ok_or_else(|| format!("expected a date as YYYY-MM-DD or YYYYMMDD, found {text:?}"))
@@ -527,14 +492,13 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let spill_dir = match args.out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let spill_dir = tunables::spill_dir_for(&args.out);
     let inputs = Inputs {
         as_of: args.as_of,
         strict: args.strict,
-        memory_limit: args.memory_limit.or_else(default_memory_limit),
+        memory_limit: args
+            .memory_limit
+            .or_else(|| Tunables::DEFAULT.default_memory_limit()),
         format: args.claims_format,
         spill_dir,
         beneficiaries,
@@ -558,60 +522,8 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     progress.phase("writing outputs");
     report::write_outputs(&recon, &args.out, args.force, args.view.view())?;
     progress.finish();
-    println!("{}", paragraph(&recon, &args.out));
+    println!("{}", paragraph::paragraph(&recon, &args.out));
     Ok(())
-}
-
-/// The run's one-paragraph summary for stdout.
-fn paragraph(recon: &Reconciliation, out: &Path) -> String {
-    let a = &recon.accounting;
-    let priced = recon.priced_episodes();
-    let settled = recon.net_reconciliation();
-    let limited = recon
-        .providers
-        .iter()
-        .filter(|p| p.limit != episode_recon::engine::pricing::Limit::None)
-        .count();
-    let count = |status| recon.episodes.iter().filter(|e| e.status == status).count();
-    let participants = match &recon.participants {
-        Some(settled) => format!(
-            " {} participant(s) settled for a net payment of {}; {} provider period(s) without a participants row.",
-            settled.rows.len(),
-            recon.totals.net_payment.unwrap_or_default(),
-            settled.unsettled
-        ),
-        None => String::new(),
-    };
-    format!(
-        "Read {} rows ({}) from {} claims file(s): {} final action, {} superseded, {} void, {} after cutoff, {} rejected. \
-         Built {} episodes of {} type(s): {} priced, {} without a target price, {} without a risk factor, {} canceled. \
-         {} provider row(s) settle a net {} ({} held by a stop-gain or stop-loss limit).{} \
-         Every row and dollar {}. Outputs in {}.",
-        a.read.rows,
-        a.read.amount,
-        recon.claim_files,
-        a.final_action.rows,
-        a.superseded.rows,
-        a.void.rows,
-        a.after_cutoff.rows,
-        a.rejected.rows,
-        recon.episodes.len(),
-        recon.types.len(),
-        priced,
-        count(Status::NoTargetPrice),
-        count(Status::NoRiskFactor),
-        count(Status::Canceled),
-        recon.providers.len(),
-        settled,
-        limited,
-        participants,
-        if report::check(recon) {
-            "is accounted for"
-        } else {
-            "is NOT accounted for: see summary.json"
-        },
-        out.display(),
-    )
 }
 
 fn check_definitions(dir: &Path) -> Result<(), Error> {
@@ -778,24 +690,6 @@ fn run_true_up(
     report::check_out_dir(out, force, &[previous, current])?;
     let before = PriorRun::load(previous)?;
     let now = PriorRun::load(current)?;
-    // A later run saw at least the claims of an earlier one; a run without
-    // a cutoff saw every claim.
-    let cutoff = |run: &PriorRun| {
-        run.as_of()
-            .map_or("no cutoff".to_owned(), |d| format!("cutoff {d}"))
-    };
-    let swapped = match (before.as_of(), now.as_of()) {
-        (Some(earlier), Some(later)) => later < earlier,
-        (None, Some(_)) => true,
-        (_, None) => false,
-    };
-    if swapped {
-        tracing::warn!(
-            "--previous ({}) saw claims that --current ({}) did not: are the two runs swapped?",
-            cutoff(&before),
-            cutoff(&now)
-        );
-    }
     let comparison = true_up::compare(&before, &now)?;
     true_up::write(&comparison, out, force, view)?;
     let s = comparison.summary();

@@ -270,9 +270,10 @@ pub struct Chunking {
 
 impl Default for Chunking {
     fn default() -> Self {
+        let tunables = crate::runtime::tunables::Tunables::DEFAULT;
         Chunking {
-            chunk_bytes: 4 << 20,
-            batch: 2 * rayon::current_num_threads(),
+            chunk_bytes: tunables.chunk_bytes,
+            batch: tunables.chunk_batch(rayon::current_num_threads()),
         }
     }
 }

@@ -191,10 +191,7 @@ pub fn write_folder(out: &Path, force: bool, files: &[OutputFile]) -> Result<(),
     let name = out
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let parent = crate::runtime::tunables::folder_beside(out);
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
     // Created and registered under the cleanup registry's lock, so an
     // interrupt either removes it or comes before it exists: registering

@@ -346,11 +346,36 @@ fn difference(
     })
 }
 
+/// A warning when `previous` saw claims `current` did not (its cutoff is
+/// later, or it had none and `current` has one): a later run sees at
+/// least the claims of an earlier one, so the two are likely swapped.
+pub fn swapped_runs(previous: &PriorRun, current: &PriorRun) -> Option<String> {
+    let cutoff = |run: &PriorRun| {
+        run.as_of()
+            .map_or("no cutoff".to_owned(), |d| format!("cutoff {d}"))
+    };
+    let swapped = match (previous.as_of(), current.as_of()) {
+        (Some(earlier), Some(later)) => later < earlier,
+        (None, Some(_)) => true,
+        (_, None) => false,
+    };
+    swapped.then(|| {
+        format!(
+            "--previous ({}) saw claims that --current ({}) did not: are the two runs swapped?",
+            cutoff(previous),
+            cutoff(current)
+        )
+    })
+}
+
 /// Compares two runs of the same definitions and target prices.
 ///
 /// Refuses ([`Error::Incomparable`]) runs whose definitions or target
 /// prices fingerprints differ: only a difference in claims is a true-up.
 pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error> {
+    if let Some(warning) = swapped_runs(previous, current) {
+        tracing::warn!("{warning}");
+    }
     let (p, c) = (&previous.record, &current.record);
     let mismatch = if p.definitions_fingerprint != c.definitions_fingerprint {
         Some(Mismatch::Definitions {

@@ -442,10 +442,7 @@ fn refuse_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), Error> {
 
 /// The folder `out` is written into, created if needed.
 fn output_parent(out: &Path) -> Result<&Path, Error> {
-    let parent = match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let parent = crate::runtime::tunables::folder_beside(out);
     std::fs::create_dir_all(parent).map_err(|source| Error::Io {
         path: parent.to_owned(),
         source,
