@@ -10,15 +10,15 @@ use clap::{Args, Parser, Subcommand};
 use episode_recon::config::definitions::{self, EpisodeDefinition};
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
-use episode_recon::config::settlement::{Participants, Settlement};
 use episode_recon::engine::reconcile::{self, Inputs, SettlementInputs};
-use episode_recon::error::{Classify, Error, ErrorKind};
+use episode_recon::error::{Error, ErrorKind};
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::money::TooLarge;
 use episode_recon::model::{Date, parse_date};
 use episode_recon::output::paragraph;
 use episode_recon::output::report::{self, CsvView};
+use episode_recon::runs::pricing_files;
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::reprice::{self, SettlementChoice};
 use episode_recon::runs::true_up;
@@ -277,23 +277,11 @@ impl PricingArgs {
 
     /// Reads and checks the files given.
     fn load(&self) -> Result<(Option<RiskFactors>, Option<SettlementInputs>), Error> {
-        let risk_factors = self
-            .risk_factors
-            .as_deref()
-            .map(RiskFactors::load)
-            .transpose()?;
-        let settlement = match (&self.participants, &self.settlement) {
-            (Some(participants), Some(settlement)) => {
-                let settlement = Settlement::load(settlement)?;
-                let participants = Participants::load(participants, &settlement)?;
-                Some(SettlementInputs {
-                    participants,
-                    settlement,
-                })
-            }
-            _ => None,
-        };
-        Ok((risk_factors, settlement))
+        Ok(pricing_files::load(
+            self.risk_factors.as_deref(),
+            self.participants.as_deref(),
+            self.settlement.as_deref(),
+        )?)
     }
 }
 
@@ -326,47 +314,13 @@ impl ScenarioPricingArgs {
     }
 
     /// Reads and checks the files given: every participants file against
-    /// every settlement file (each must name only tracks of each), in the
-    /// order the scenarios take them, participants file by participants
-    /// file.
+    /// every settlement file, in the order the scenarios take them.
     fn load(&self) -> Result<(Option<RiskFactors>, Vec<SettlementChoice>), Error> {
-        let risk_factors = self
-            .risk_factors
-            .as_deref()
-            .map(RiskFactors::load)
-            .transpose()?;
-        let settlements = self
-            .settlement
-            .iter()
-            .map(|path| Settlement::load(path).map_err(Error::from))
-            .collect::<Result<Vec<_>, Error>>()?;
-        let mut choices = Vec::with_capacity(self.participants.len() * settlements.len());
-        for participants_path in &self.participants {
-            for (settlement_path, settlement) in self.settlement.iter().zip(&settlements) {
-                let participants =
-                    Participants::load(participants_path, settlement).map_err(|e| {
-                        // With several settlement files, say which one a
-                        // track is missing from.
-                        if self.settlement.len() > 1 {
-                            Error::new(
-                                e.kind(),
-                                format!("{e} (checked against {})", settlement_path.display()),
-                            )
-                        } else {
-                            Error::from(e)
-                        }
-                    })?;
-                choices.push(SettlementChoice {
-                    participants: participants_path.display().to_string(),
-                    settlement: settlement_path.display().to_string(),
-                    inputs: SettlementInputs {
-                        participants,
-                        settlement: settlement.clone(),
-                    },
-                });
-            }
-        }
-        Ok((risk_factors, choices))
+        Ok(pricing_files::load_scenarios(
+            self.risk_factors.as_deref(),
+            &self.participants,
+            &self.settlement,
+        )?)
     }
 }
 
