@@ -538,6 +538,17 @@ fn parse_line_number(text: &str) -> Option<u64> {
     text.parse::<u64>().ok().filter(|&n| n >= 1)
 }
 
+impl crate::error::Classify for Error {
+    /// The input data the user named.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            _ => ErrorKind::InputData,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -709,16 +720,5 @@ mod tests {
         assert_eq!(&*raw[0], b"a,\"x\ny\"");
         assert_eq!(&*raw[1], b"b,2");
         assert_eq!(spots[2].0, 5);
-    }
-}
-
-impl crate::error::Classify for Error {
-    /// The input data the user named.
-    fn kind(&self) -> crate::error::ErrorKind {
-        use crate::error::ErrorKind;
-        match self {
-            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
-            _ => ErrorKind::InputData,
-        }
     }
 }
