@@ -6,8 +6,8 @@
 //! with a ledger that says why every claim line landed where it did.
 //!
 //! The folders follow the data's path, and each imports only from the ones
-//! before it (with [`model`], the vocabulary, and [`runtime`], the process,
-//! usable by all):
+//! before it (with [`model`], the vocabulary, [`runtime`], the process,
+//! and [`error`], who fixes what went wrong, usable by all):
 //!
 //! ```text
 //! input ──► engine ──► output
@@ -26,13 +26,16 @@
 //! - [`output`]: the output files, written whole or not at all;
 //! - [`runs`]: working from earlier runs (true-up, reprice, scenarios);
 //! - [`tools`]: converting inputs to the canonical CSV, generating data;
-//! - [`runtime`]: the progress bar and cleanup on interrupt.
+//! - [`runtime`]: the progress bar and cleanup on interrupt;
+//! - [`error`]: every error's group (configuration, input data, usage,
+//!   environment, internal) and its exit status.
 //!
 //! The contract all of this implements is `docs/CONTRACT.md`.
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod engine;
+pub mod error;
 pub mod input;
 pub mod model;
 pub mod output;

@@ -1,6 +1,7 @@
 //! The `episode-recon` command: a thin shell over the library. It parses
 //! flags, calls the library, prints one paragraph, and maps the outcome to
-//! an exit status (0 done, 1 fatal input error, 2 usage error).
+//! an exit status by who fixes the error (0 done, 1 configuration or input
+//! data, 2 usage, 3 environment, 4 internal: see `episode_recon::error`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,19 +10,21 @@ use clap::{Args, Parser, Subcommand};
 use episode_recon::config::definitions::{self, EpisodeDefinition};
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
-use episode_recon::config::settlement::{Participants, Settlement};
-use episode_recon::engine::pricing::Status;
-use episode_recon::engine::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
+use episode_recon::engine::reconcile::{self, Inputs, SettlementInputs};
+use episode_recon::error::{Error, ErrorKind};
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::money::TooLarge;
 use episode_recon::model::{Date, parse_date};
+use episode_recon::output::paragraph;
 use episode_recon::output::report::{self, CsvView};
+use episode_recon::runs::pricing_files;
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::reprice::{self, SettlementChoice};
 use episode_recon::runs::true_up;
 use episode_recon::runtime::cleanup;
 use episode_recon::runtime::progress::Progress;
+use episode_recon::runtime::tunables::{self, Tunables};
 
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
@@ -213,7 +216,7 @@ struct ReconcileArgs {
     claims_format: ClaimsFormat,
     /// Memory for parsed claims before partitions spill to disk beside --out
     /// (e.g. 512MiB, 4GiB; default: half the machine's memory).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = tunables::parse_size)]
     memory_limit: Option<u64>,
     /// Monthly enrollment CSV files (or folders of *.csv), for [eligibility] and [risk].
     #[arg(long, num_args = 1.., value_name = "PATH")]
@@ -273,25 +276,12 @@ impl PricingArgs {
     }
 
     /// Reads and checks the files given.
-    fn load(&self) -> Result<(Option<RiskFactors>, Option<SettlementInputs>), Failure> {
-        let risk_factors = self
-            .risk_factors
-            .as_deref()
-            .map(RiskFactors::load)
-            .transpose()
-            .map_err(input)?;
-        let settlement = match (&self.participants, &self.settlement) {
-            (Some(participants), Some(settlement)) => {
-                let settlement = Settlement::load(settlement).map_err(input)?;
-                let participants = Participants::load(participants, &settlement).map_err(input)?;
-                Some(SettlementInputs {
-                    participants,
-                    settlement,
-                })
-            }
-            _ => None,
-        };
-        Ok((risk_factors, settlement))
+    fn load(&self) -> Result<(Option<RiskFactors>, Option<SettlementInputs>), Error> {
+        Ok(pricing_files::load(
+            self.risk_factors.as_deref(),
+            self.participants.as_deref(),
+            self.settlement.as_deref(),
+        )?)
     }
 }
 
@@ -324,48 +314,13 @@ impl ScenarioPricingArgs {
     }
 
     /// Reads and checks the files given: every participants file against
-    /// every settlement file (each must name only tracks of each), in the
-    /// order the scenarios take them, participants file by participants
-    /// file.
-    fn load(&self) -> Result<(Option<RiskFactors>, Vec<SettlementChoice>), Failure> {
-        let risk_factors = self
-            .risk_factors
-            .as_deref()
-            .map(RiskFactors::load)
-            .transpose()
-            .map_err(input)?;
-        let settlements = self
-            .settlement
-            .iter()
-            .map(|path| Settlement::load(path).map_err(input))
-            .collect::<Result<Vec<_>, Failure>>()?;
-        let mut choices = Vec::with_capacity(self.participants.len() * settlements.len());
-        for participants_path in &self.participants {
-            for (settlement_path, settlement) in self.settlement.iter().zip(&settlements) {
-                let participants =
-                    Participants::load(participants_path, settlement).map_err(|e| {
-                        // With several settlement files, say which one a
-                        // track is missing from.
-                        if self.settlement.len() > 1 {
-                            Failure::Input(format!(
-                                "{e} (checked against {})",
-                                settlement_path.display()
-                            ))
-                        } else {
-                            input(e)
-                        }
-                    })?;
-                choices.push(SettlementChoice {
-                    participants: participants_path.display().to_string(),
-                    settlement: settlement_path.display().to_string(),
-                    inputs: SettlementInputs {
-                        participants,
-                        settlement: settlement.clone(),
-                    },
-                });
-            }
-        }
-        Ok((risk_factors, choices))
+    /// every settlement file, in the order the scenarios take them.
+    fn load(&self) -> Result<(Option<RiskFactors>, Vec<SettlementChoice>), Error> {
+        Ok(pricing_files::load_scenarios(
+            self.risk_factors.as_deref(),
+            &self.participants,
+            &self.settlement,
+        )?)
     }
 }
 
@@ -379,53 +334,9 @@ fn parse_format(name: &str) -> Result<ClaimsFormat, String> {
         .ok_or_else(|| format!("expected canonical, rif, synpuf, cclf or auto, found {name:?}"))
 }
 
-/// A size such as `512MiB`, `4GiB`, `2G`, `100MB` or a number of bytes.
-fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => {
-            return Err(format!(
-                "expected a size such as 512MiB or 4GiB, found {text:?}"
-            ));
-        }
-    };
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(factor))
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("expected a size such as 512MiB or 4GiB, found {text:?}"))
-}
-
-/// Half the machine's memory, read from `/proc/meminfo`; `None` where that
-/// cannot be read (then nothing spills).
-fn default_memory_limit() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024 / 2)
-}
-
 fn parse_as_of(text: &str) -> Result<Date, String> {
     parse_date(text.as_bytes())
         .ok_or_else(|| format!("expected a date as YYYY-MM-DD or YYYYMMDD, found {text:?}"))
-}
-
-/// Why the command failed, and with which exit status.
-enum Failure {
-    /// Bad input data or configuration: exit 1.
-    Input(String),
-    /// The command cannot be carried out as asked: exit 2.
-    Usage(String),
 }
 
 fn main() -> ExitCode {
@@ -496,13 +407,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Input(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(1)
-        }
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
+        Err(error) => {
+            eprintln!("{}", episode_recon::error::report(&error));
+            ExitCode::from(error.exit_code())
         }
     }
 }
@@ -523,35 +430,29 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
-fn input<E: std::fmt::Display>(error: E) -> Failure {
-    Failure::Input(error.to_string())
-}
-
-fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
+fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     let mut inputs: Vec<&Path> = args.claims.iter().map(PathBuf::as_path).collect();
     inputs.extend([args.definitions.as_path(), args.target_prices.as_path()]);
     inputs.extend(args.beneficiaries.iter().map(PathBuf::as_path));
     inputs.extend(args.pricing.paths());
-    report::check_out_dir(&args.out, args.force, &inputs)
-        .map_err(|e| Failure::Usage(e.to_string()))?;
-    let definitions = definitions::load_dir(&args.definitions).map_err(input)?;
-    let prices = TargetPrices::load(&args.target_prices).map_err(input)?;
+    report::check_out_dir(&args.out, args.force, &inputs)?;
+    let definitions = definitions::load_dir(&args.definitions)?;
+    let prices = TargetPrices::load(&args.target_prices)?;
     let (risk_factors, settlement) = args.pricing.load()?;
-    let claims = reconcile::expand_claim_paths(&args.claims).map_err(input)?;
-    let beneficiaries = reconcile::expand_claim_paths(&args.beneficiaries).map_err(input)?;
+    let claims = reconcile::expand_claim_paths(&args.claims)?;
+    let beneficiaries = reconcile::expand_claim_paths(&args.beneficiaries)?;
     let total_bytes = claims
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let spill_dir = match args.out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let spill_dir = tunables::spill_dir_for(&args.out);
     let inputs = Inputs {
         as_of: args.as_of,
         strict: args.strict,
-        memory_limit: args.memory_limit.or_else(default_memory_limit),
+        memory_limit: args
+            .memory_limit
+            .or_else(|| Tunables::DEFAULT.default_memory_limit()),
         format: args.claims_format,
         spill_dir,
         beneficiaries,
@@ -564,72 +465,23 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Failure> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| Failure::Usage(format!("cannot start {threads} threads: {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Environment,
+                format!("cannot start {threads} threads: {e}"),
+            )
+        })?;
     let progress = Progress::for_stderr(quiet, total_bytes);
-    let recon = pool
-        .install(|| reconcile::run_with_progress(inputs, &progress))
-        .map_err(input)?;
+    let recon = pool.install(|| reconcile::run_with_progress(inputs, &progress))?;
     progress.phase("writing outputs");
-    report::write_outputs(&recon, &args.out, args.force, args.view.view()).map_err(input)?;
+    report::write_outputs(&recon, &args.out, args.force, args.view.view())?;
     progress.finish();
-    println!("{}", paragraph(&recon, &args.out));
+    println!("{}", paragraph::paragraph(&recon, &args.out));
     Ok(())
 }
 
-/// The run's one-paragraph summary for stdout.
-fn paragraph(recon: &Reconciliation, out: &Path) -> String {
-    let a = &recon.accounting;
-    let priced = recon.priced_episodes();
-    let settled = recon.net_reconciliation();
-    let limited = recon
-        .providers
-        .iter()
-        .filter(|p| p.limit != episode_recon::engine::pricing::Limit::None)
-        .count();
-    let count = |status| recon.episodes.iter().filter(|e| e.status == status).count();
-    let participants = match &recon.participants {
-        Some(settled) => format!(
-            " {} participant(s) settled for a net payment of {}; {} provider period(s) without a participants row.",
-            settled.rows.len(),
-            recon.totals.net_payment.unwrap_or_default(),
-            settled.unsettled
-        ),
-        None => String::new(),
-    };
-    format!(
-        "Read {} rows ({}) from {} claims file(s): {} final action, {} superseded, {} void, {} after cutoff, {} rejected. \
-         Built {} episodes of {} type(s): {} priced, {} without a target price, {} without a risk factor, {} canceled. \
-         {} provider row(s) settle a net {} ({} held by a stop-gain or stop-loss limit).{} \
-         Every row and dollar {}. Outputs in {}.",
-        a.read.rows,
-        a.read.amount,
-        recon.claim_files,
-        a.final_action.rows,
-        a.superseded.rows,
-        a.void.rows,
-        a.after_cutoff.rows,
-        a.rejected.rows,
-        recon.episodes.len(),
-        recon.types.len(),
-        priced,
-        count(Status::NoTargetPrice),
-        count(Status::NoRiskFactor),
-        count(Status::Canceled),
-        recon.providers.len(),
-        settled,
-        limited,
-        participants,
-        if report::check(recon) {
-            "is accounted for"
-        } else {
-            "is NOT accounted for: see summary.json"
-        },
-        out.display(),
-    )
-}
-
-fn check_definitions(dir: &Path) -> Result<(), Failure> {
-    let definitions = definitions::load_dir(dir).map_err(input)?;
+fn check_definitions(dir: &Path) -> Result<(), Error> {
+    let definitions = definitions::load_dir(dir)?;
     for definition in &definitions {
         println!("{}", describe(definition));
     }
@@ -654,13 +506,13 @@ fn describe(d: &EpisodeDefinition) -> String {
     )
 }
 
-fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Failure> {
+fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Error> {
     let written =
         episode_recon::tools::generate::generate(beneficiaries, seed, out).map_err(|e| {
-            Failure::Input(format!(
-                "{}: cannot write generated data: {e}",
-                out.display()
-            ))
+            Error::new(
+                ErrorKind::Environment,
+                format!("{}: cannot write generated data: {e}", out.display()),
+            )
         })?;
     println!(
         "Wrote {} claim lines and the monthly enrollment of {beneficiaries} beneficiaries ({} with an anchor) into {}.",
@@ -679,17 +531,17 @@ fn run_reprice(
     out: &Path,
     force: bool,
     view: CsvView,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let inputs: Vec<&Path> = [run, target_prices]
         .into_iter()
         .chain(definitions)
         .chain(pricing.paths())
         .collect();
-    report::check_out_dir(out, force, &inputs).map_err(|e| Failure::Usage(e.to_string()))?;
-    let prior = PriorRun::load(run).map_err(input)?;
-    let prices = TargetPrices::load(target_prices).map_err(input)?;
+    report::check_out_dir(out, force, &inputs)?;
+    let prior = PriorRun::load(run)?;
+    let prices = TargetPrices::load(target_prices)?;
     let loaded = match definitions {
-        Some(dir) => Some((dir, definitions::load_dir(dir).map_err(input)?)),
+        Some(dir) => Some((dir, definitions::load_dir(dir)?)),
         None => None,
     };
     let given = loaded.as_ref().map(|(dir, defs)| (*dir, defs.as_slice()));
@@ -698,17 +550,17 @@ fn run_reprice(
         risk_factors: risk_factors.as_ref(),
         settlement: settlement.as_ref(),
     };
-    let repriced = reprice::reprice(&prior, given, &prices, &with).map_err(input)?;
+    let repriced = reprice::reprice(&prior, given, &prices, &with)?;
     let settled = repriced.net_reconciliation();
     let before = prior.reconciliation();
     // Checked before anything is written: both sides may be 36 digits.
     let difference = settled.checked_sub(before).ok_or_else(|| {
-        input(TooLarge::new(format!(
+        Error::from(TooLarge::new(format!(
             "repricing {}: the difference between the new net reconciliation {settled} and the run's {before}",
             run.display()
         )))
     })?;
-    reprice::write(&repriced, &prior, out, force, view).map_err(input)?;
+    reprice::write(&repriced, &prior, out, force, view)?;
     println!(
         "Repriced {} episodes of {} without reading claims: {} provider row(s) now settle a net {} (the run settled {}; difference {}). Outputs in {}.",
         repriced.episodes.len(),
@@ -729,26 +581,20 @@ fn run_scenarios(
     out: &Path,
     force: bool,
     view: CsvView,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let inputs: Vec<&Path> = std::iter::once(run)
         .chain(target_prices.iter().map(PathBuf::as_path))
         .chain(pricing.paths())
         .collect();
-    report::check_out_dir(out, force, &inputs).map_err(|e| Failure::Usage(e.to_string()))?;
-    let prior = PriorRun::load(run).map_err(input)?;
+    report::check_out_dir(out, force, &inputs)?;
+    let prior = PriorRun::load(run)?;
     let price_files = target_prices
         .iter()
-        .map(|path| {
-            Ok((
-                path.display().to_string(),
-                TargetPrices::load(path).map_err(input)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, Failure>>()?;
+        .map(|path| Ok((path.display().to_string(), TargetPrices::load(path)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
     let (risk_factors, settlements) = pricing.load()?;
-    let scenarios = reprice::scenarios(&prior, &price_files, risk_factors.as_ref(), &settlements)
-        .map_err(input)?;
-    reprice::write_scenarios(&prior, &scenarios, out, force, view).map_err(input)?;
+    let scenarios = reprice::scenarios(&prior, &price_files, risk_factors.as_ref(), &settlements)?;
+    reprice::write_scenarios(&prior, &scenarios, out, force, view)?;
     let totals: Vec<String> = scenarios
         .iter()
         .map(|s| format!("{}: {}", s.label, s.priced.net_reconciliation()))
@@ -794,31 +640,12 @@ fn run_true_up(
     out: &Path,
     force: bool,
     view: CsvView,
-) -> Result<(), Failure> {
-    report::check_out_dir(out, force, &[previous, current])
-        .map_err(|e| Failure::Usage(e.to_string()))?;
-    let before = PriorRun::load(previous).map_err(input)?;
-    let now = PriorRun::load(current).map_err(input)?;
-    // A later run saw at least the claims of an earlier one; a run without
-    // a cutoff saw every claim.
-    let cutoff = |run: &PriorRun| {
-        run.as_of()
-            .map_or("no cutoff".to_owned(), |d| format!("cutoff {d}"))
-    };
-    let swapped = match (before.as_of(), now.as_of()) {
-        (Some(earlier), Some(later)) => later < earlier,
-        (None, Some(_)) => true,
-        (_, None) => false,
-    };
-    if swapped {
-        tracing::warn!(
-            "--previous ({}) saw claims that --current ({}) did not: are the two runs swapped?",
-            cutoff(&before),
-            cutoff(&now)
-        );
-    }
-    let comparison = true_up::compare(&before, &now).map_err(input)?;
-    true_up::write(&comparison, out, force, view).map_err(input)?;
+) -> Result<(), Error> {
+    report::check_out_dir(out, force, &[previous, current])?;
+    let before = PriorRun::load(previous)?;
+    let now = PriorRun::load(current)?;
+    let comparison = true_up::compare(&before, &now)?;
+    true_up::write(&comparison, out, force, view)?;
     let s = comparison.summary();
     let participants = s.participants.map_or_else(String::new, |p| {
         format!(
@@ -849,11 +676,10 @@ fn run_true_up(
     Ok(())
 }
 
-fn from_cmmi(dir: &Path, out: &Path) -> Result<(), Failure> {
-    let generated = episode_recon::config::cmmi::from_cmmi(dir).map_err(input)?;
-    episode_recon::config::cmmi::write(&generated, out)
-        .map_err(|e| Failure::Input(format!("{}: cannot write definitions: {e}", out.display())))?;
-    definitions::load_dir(out).map_err(input)?;
+fn from_cmmi(dir: &Path, out: &Path) -> Result<(), Error> {
+    let generated = episode_recon::config::cmmi::from_cmmi(dir)?;
+    episode_recon::config::cmmi::write(&generated, out)?;
+    definitions::load_dir(out)?;
     println!(
         "Wrote {} episode definitions from the CMS tables in {} into {}; all pass check-definitions.",
         generated.len(),
@@ -868,10 +694,10 @@ fn convert_beneficiaries(
     paths: &[PathBuf],
     out: &Path,
     view: CsvView,
-) -> Result<(), Failure> {
-    let files = episode_recon::input::beneficiaries::expand_paths(paths).map_err(input)?;
-    let converted = episode_recon::tools::convert::convert_beneficiaries(format, &files, out, view)
-        .map_err(input)?;
+) -> Result<(), Error> {
+    let files = episode_recon::input::beneficiaries::expand_paths(paths)?;
+    let converted =
+        episode_recon::tools::convert::convert_beneficiaries(format, &files, out, view)?;
     println!(
         "Wrote {} beneficiary months from {} file(s) to {}; {} row(s) could not be used{}.",
         converted.lines,
@@ -892,10 +718,9 @@ fn convert(
     claims: &[PathBuf],
     out: &Path,
     view: CsvView,
-) -> Result<(), Failure> {
-    let files = reconcile::expand_claim_paths(claims).map_err(input)?;
-    let converted =
-        episode_recon::tools::convert::convert(format, &files, out, view).map_err(input)?;
+) -> Result<(), Error> {
+    let files = reconcile::expand_claim_paths(claims)?;
+    let converted = episode_recon::tools::convert::convert(format, &files, out, view)?;
     println!(
         "Wrote {} claim lines from {} file(s) to {}; {} row(s) could not be mapped{}.",
         converted.lines,

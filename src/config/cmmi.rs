@@ -128,6 +128,17 @@ pub enum Error {
     },
 }
 
+impl crate::error::Classify for Error {
+    /// The CMS tables are input data the user gives.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            _ => ErrorKind::InputData,
+        }
+    }
+}
+
 /// One data row: its line and the wanted fields, trimmed, in the order the
 /// columns were asked for.
 struct Row {
@@ -524,22 +535,51 @@ pub fn from_cmmi(dir: &Path) -> Result<Vec<(String, String)>, Error> {
 /// Writes each `(file name, text)` into `out`, creating the folder. Files of
 /// `out` not named are left alone: the folder may hold a README or hand-made
 /// definitions.
-pub fn write(definitions: &[(String, String)], out: &Path) -> io::Result<()> {
-    let named =
-        |path: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    fs::create_dir_all(out).map_err(|e| named(out, e))?;
+pub fn write(definitions: &[(String, String)], out: &Path) -> Result<(), WriteError> {
+    let named = |path: &Path| {
+        let path = path.to_owned();
+        move |source| WriteError::Io { path, source }
+    };
+    fs::create_dir_all(out).map_err(named(out))?;
     for (name, text) in definitions {
         // A name is a file of `out`, never a path that leaves it.
         if Path::new(name).file_name() != Some(name.as_ref()) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{name:?}: expected a plain file name"),
-            ));
+            return Err(WriteError::NotAFileName { name: name.clone() });
         }
         let path = out.join(name);
-        fs::write(&path, text).map_err(|e| named(&path, e))?;
+        fs::write(&path, text).map_err(named(&path))?;
     }
     Ok(())
+}
+
+/// Generated definitions that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The folder or a file could not be written.
+    #[error("{path}: cannot write definitions: {source}")]
+    Io {
+        /// The folder or file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A definition's name would leave the folder: the generator named it.
+    #[error("{name:?}: expected a plain file name for a generated definition")]
+    NotAFileName {
+        /// The name.
+        name: String,
+    },
+}
+
+impl crate::error::Classify for WriteError {
+    /// Writing is the environment's; a bad name is the generator's bug.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            WriteError::Io { .. } => ErrorKind::Environment,
+            WriteError::NotAFileName { .. } => ErrorKind::Internal,
+        }
+    }
 }
 
 /// The four tables, for the header comments.
@@ -1023,6 +1063,6 @@ mod tests {
             "id = \"X\"\n"
         );
         let e = write(&[("../y.toml".to_owned(), String::new())], &out).unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(matches!(e, WriteError::NotAFileName { .. }), "{e}");
     }
 }

@@ -70,6 +70,18 @@ pub enum Error {
     },
 }
 
+impl crate::error::Classify for Error {
+    /// The user's configuration, or the environment when reading it failed
+    /// for a reason the user did not cause.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::Configuration, source),
+            _ => ErrorKind::Configuration,
+        }
+    }
+}
+
 /// A decimal as TOML allows it to be written: a string or a number. Also
 /// read by [`crate::config::settlement`], whose decimals are written the same way.
 #[derive(Debug, Deserialize)]

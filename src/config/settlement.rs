@@ -58,6 +58,18 @@ pub enum Error {
     },
 }
 
+impl crate::error::Classify for Error {
+    /// The user's configuration, or the environment when reading it failed
+    /// for a reason the user did not cause.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::Configuration, source),
+            _ => ErrorKind::Configuration,
+        }
+    }
+}
+
 /// The keys of a track, in the order the canonical text gives them.
 const TRACK_KEYS: [&str; 4] = ["stop_gain", "stop_loss", "quality_gain", "quality_loss"];
 

@@ -45,6 +45,18 @@ pub enum TableError {
     },
 }
 
+impl crate::error::Classify for TableError {
+    /// Target prices, risk factors and participants are the user's
+    /// configuration.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            TableError::Io { source, .. } => ErrorKind::reading(ErrorKind::Configuration, source),
+            TableError::Row { .. } => ErrorKind::Configuration,
+        }
+    }
+}
+
 /// The shape of one kind of table, as its messages name it.
 #[derive(Clone, Copy, Debug)]
 pub struct Table {

@@ -215,6 +215,13 @@ pub struct InexactError {
     pub what: &'static str,
 }
 
+impl crate::error::Classify for InexactError {
+    /// Too many decimal places in the prices or multipliers given.
+    fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::Configuration
+    }
+}
+
 /// Why episodes could not be priced or summed.
 #[derive(Debug, thiserror::Error)]
 pub enum PriceError {
@@ -226,6 +233,15 @@ pub enum PriceError {
     /// file) are not bounded by the claims' 24 digits.
     #[error(transparent)]
     TooLarge(#[from] TooLarge),
+}
+
+impl crate::error::Classify for PriceError {
+    fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            PriceError::Inexact(e) => e.kind(),
+            PriceError::TooLarge(e) => e.kind(),
+        }
+    }
 }
 
 /// `a × b`, exactly, or `None` when the product needs more digits than a

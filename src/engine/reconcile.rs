@@ -39,6 +39,7 @@ use crate::model::outcome::{
     Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally,
 };
 use crate::runtime::progress::Progress;
+use crate::runtime::tunables::Tunables;
 
 /// Everything a run reads, already loaded and validated except the claims.
 #[derive(Debug)]
@@ -156,6 +157,28 @@ pub enum Error {
         /// The row's text.
         record: String,
     },
+}
+
+impl crate::error::Classify for Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Claims(e) => e.kind(),
+            Error::Spill { source, .. } => match source.kind() {
+                // Spill code reports its own mistakes as `InvalidInput`,
+                // and its files read back damaged as `InvalidData`.
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
+                    ErrorKind::Internal
+                }
+                _ => ErrorKind::Environment,
+            },
+            Error::Beneficiaries(e) => e.kind(),
+            Error::Configuration { .. } => ErrorKind::Configuration,
+            Error::Pricing(e) => e.kind(),
+            Error::TooLarge(e) => e.kind(),
+            Error::Strict { .. } => ErrorKind::InputData,
+        }
+    }
 }
 
 /// The result of a run, sorted and ready to write.
@@ -406,10 +429,10 @@ pub fn reconcile_beneficiary(
 
 /// About how many bytes a canonical claim line takes in a file, to size a
 /// chunk's partitions ahead.
-const LINE_BYTES_IN_CSV: usize = 110;
+const LINE_BYTES_IN_CSV: usize = Tunables::DEFAULT.line_bytes_in_csv;
 
 /// Rows of a format read row by row that are routed to partitions at once.
-const SEQUENTIAL_BATCH_ROWS: u64 = 1 << 16;
+const SEQUENTIAL_BATCH_ROWS: u64 = Tunables::DEFAULT.sequential_batch_rows;
 
 /// Runs a whole reconciliation.
 pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
@@ -444,7 +467,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         ..Accounting::default()
     };
     let mut rejects: Vec<Reject> = Vec::new();
-    let partition_count = (rayon::current_num_threads() * 16).max(64);
+    let partition_count = Tunables::DEFAULT.partitions(rayon::current_num_threads());
     let mut partitions = Partitions::new(partition_count);
     let mut spill: Option<Spill> = None;
     let spill_error = |source| Error::Spill {

@@ -80,6 +80,19 @@ pub struct SpillError {
     pub kind: SpillErrorKind,
 }
 
+impl crate::error::Classify for SpillError {
+    /// Spill files are the run's own: failing to write or read them is the
+    /// environment's doing, finding them damaged a bug (or a disk that
+    /// changed them).
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match &self.kind {
+            SpillErrorKind::Io(_) => ErrorKind::Environment,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
 impl fmt::Display for SpillError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.as_os_str().is_empty() {

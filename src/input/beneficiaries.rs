@@ -934,6 +934,17 @@ fn raw_rows(path: &Path, spots: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> 
     Ok(out)
 }
 
+impl crate::error::Classify for Error {
+    /// The input data the user named.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            _ => ErrorKind::InputData,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

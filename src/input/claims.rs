@@ -270,9 +270,10 @@ pub struct Chunking {
 
 impl Default for Chunking {
     fn default() -> Self {
+        let tunables = crate::runtime::tunables::Tunables::DEFAULT;
         Chunking {
-            chunk_bytes: 4 << 20,
-            batch: 2 * rayon::current_num_threads(),
+            chunk_bytes: tunables.chunk_bytes,
+            batch: tunables.chunk_batch(rayon::current_num_threads()),
         }
     }
 }
@@ -535,6 +536,17 @@ fn parse_line_number(text: &str) -> Option<u64> {
         return None;
     }
     text.parse::<u64>().ok().filter(|&n| n >= 1)
+}
+
+impl crate::error::Classify for Error {
+    /// The input data the user named.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            _ => ErrorKind::InputData,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ impl Repeat {
 pub(crate) struct Interner(FxHashMap<Box<str>, Arc<str>>);
 
 impl Interner {
-    const MAX_ENTRIES: usize = 1 << 16;
+    const MAX_ENTRIES: usize = crate::runtime::tunables::Tunables::DEFAULT.interner_cap;
 
     /// The shared, normalized text of `raw`.
     pub(crate) fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {

@@ -44,6 +44,13 @@ pub struct TooLarge {
     pub what: String,
 }
 
+impl crate::error::Classify for TooLarge {
+    /// Amounts that do not fit came from a file: real money always fits.
+    fn kind(&self) -> crate::error::ErrorKind {
+        crate::error::ErrorKind::InputData
+    }
+}
+
 impl TooLarge {
     /// The error for a sum of `what`.
     pub fn new(what: impl Into<String>) -> TooLarge {

@@ -55,6 +55,18 @@ pub enum Error {
     },
 }
 
+impl crate::error::Classify for Error {
+    /// An `--out` the command cannot use is how it was asked; a write that
+    /// fails is the environment's.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::NotEmpty { .. } | Error::HoldsInput { .. } => ErrorKind::Usage,
+            Error::Io { .. } => ErrorKind::Environment,
+        }
+    }
+}
+
 /// Refuses an `--out` folder that exists and is not empty, unless `force`;
 /// and even with `force`, one that holds the current folder or any of
 /// `inputs`, since replacing it would delete them (`--out . --force` would
@@ -179,10 +191,7 @@ pub fn write_folder(out: &Path, force: bool, files: &[OutputFile]) -> Result<(),
     let name = out
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let parent = crate::runtime::tunables::folder_beside(out);
     let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
     // Created and registered under the cleanup registry's lock, so an
     // interrupt either removes it or comes before it exists: registering

@@ -52,6 +52,37 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A key of `summary.json` is missing, or its value is not what the run
+    /// wrote: the position is the key, not a line.
+    #[error("{path}: key `{key}`: {problem}; expected the output of `episode-recon reconcile`")]
+    Key {
+        /// The summary file.
+        path: PathBuf,
+        /// The dotted key (`money.actual`).
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The run's files disagree about what the run was, with no one key or
+    /// row to blame.
+    #[error("{dir}: {problem}; expected the output of `episode-recon reconcile`")]
+    Inconsistent {
+        /// The run folder.
+        dir: PathBuf,
+        /// What disagrees.
+        problem: String,
+    },
+}
+
+impl crate::error::Classify for Error {
+    /// A run folder read back is input data the user named.
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            _ => ErrorKind::InputData,
+        }
+    }
 }
 
 /// One row of an earlier run's `episodes.csv`.
@@ -465,19 +496,21 @@ impl PriorRun {
                 problem: format!("not JSON: {e}"),
             })?;
         let record: RunRecord =
-            serde_json::from_value(summary["run"].clone()).map_err(|e| Error::Format {
+            serde_json::from_value(summary["run"].clone()).map_err(|e| Error::Key {
                 path: summary_path.clone(),
-                row: 1,
-                problem: format!("no readable `run` section ({e}); the run predates fingerprints, so run reconcile again"),
+                key: "run".into(),
+                problem: format!("no readable section ({e}); the run predates fingerprints, so run reconcile again"),
             })?;
-        let inconsistent = |problem: String| Error::Format {
+        const EDITED: &str = "the run's files were edited or do not belong together";
+        let inconsistent = |key: &str, problem: String| Error::Key {
             path: summary_path.clone(),
-            row: 1,
-            problem: format!("{problem}: the run's files were edited or do not belong together"),
+            key: key.into(),
+            problem: format!("{problem}: {EDITED}"),
         };
         if !record.is_consistent() {
             return Err(inconsistent(
-                "the `run` section's fingerprint does not match its episode types".into(),
+                "run",
+                "the section's fingerprint does not match its episode types".into(),
             ));
         }
         let as_of = match &summary["as_of"] {
@@ -486,7 +519,7 @@ impl PriorRun {
                 value
                     .as_str()
                     .and_then(|d| parse_date(d.as_bytes()))
-                    .ok_or_else(|| inconsistent(format!("key `as_of` is malformed ({value})")))?,
+                    .ok_or_else(|| inconsistent("as_of", format!("malformed ({value})")))?,
             ),
         };
         // The figures the summary states must be those of the files beside it.
@@ -513,11 +546,14 @@ impl PriorRun {
                     .collect();
                 names.join(" and ")
             };
-            return Err(inconsistent(format!(
-                "the run has {} but not {}",
-                list(true),
-                list(false)
-            )));
+            return Err(Error::Inconsistent {
+                dir: dir.to_owned(),
+                problem: format!(
+                    "the run has {} but not {}: {EDITED}",
+                    list(true),
+                    list(false)
+                ),
+            });
         }
         let rows = participants.as_deref().unwrap_or_default();
         const OUTPUTS: &str = "episodes.csv and providers.csv give";
@@ -572,9 +608,10 @@ impl PriorRun {
         }
         for (key, said, found, source) in checks {
             if said != found {
-                return Err(inconsistent(format!(
-                    "key `{key}` says {said} where {source} {found}"
-                )));
+                return Err(inconsistent(
+                    key,
+                    format!("says {said} where {source} {found}"),
+                ));
             }
         }
         for name in ["ledger.csv", "rejects.csv"] {
@@ -627,10 +664,10 @@ impl PriorRun {
     /// prices, so a repriced run reports it unchanged.
     pub fn accounting(&self, types: &[TypePricing]) -> Result<Accounting, Error> {
         let path = self.dir.join("summary.json");
-        let bad = |key: &str| Error::Format {
+        let bad = |key: &str| Error::Key {
             path: path.clone(),
-            row: 1,
-            problem: format!("key `{key}` is missing or malformed"),
+            key: key.into(),
+            problem: "missing or malformed".into(),
         };
         let s = &self.summary;
         let count = |section: &str, key: &str| {
@@ -673,11 +710,11 @@ impl PriorRun {
         // rather than a wrapped total there.
         let parts = [rejected, after_cutoff, void, superseded, final_action];
         if Money::checked_sum(parts.iter().map(|t| t.amount)).is_none() {
-            return Err(Error::Format {
+            return Err(Error::Key {
                 path: path.clone(),
-                row: 1,
+                key: "amounts".into(),
                 problem: format!(
-                    "key `amounts`: the total of rejected, after_cutoff, void, superseded and final_action is too large (beyond {} dollars)",
+                    "the total of rejected, after_cutoff, void, superseded and final_action is too large (beyond {} dollars)",
                     Money::from_cents(i128::MAX)
                 ),
             });
@@ -712,10 +749,10 @@ impl PriorRun {
     /// for a run made without `--beneficiaries`.
     pub fn beneficiaries(&self) -> Result<Option<BeneficiaryCounts>, Error> {
         let path = self.dir.join("summary.json");
-        let bad = |key: &str| Error::Format {
+        let bad = |key: &str| Error::Key {
             path: path.clone(),
-            row: 1,
-            problem: format!("key `beneficiaries.{key}` is missing or malformed"),
+            key: format!("beneficiaries.{key}"),
+            problem: "missing or malformed".into(),
         };
         let section = &self.summary["beneficiaries"];
         if section.is_null() {
@@ -795,8 +832,9 @@ fn reasons(
     object
         .iter()
         .map(|(name, n)| {
-            let reason = RejectReason::from_name(name).ok_or_else(|| bad(name))?;
-            Ok((reason, n.as_u64().ok_or_else(|| bad(name))?))
+            let key = format!("rejected_by_reason.{name}");
+            let reason = RejectReason::from_name(name).ok_or_else(|| bad(&key))?;
+            Ok((reason, n.as_u64().ok_or_else(|| bad(&key))?))
         })
         .collect()
 }

@@ -63,6 +63,19 @@ pub enum Error {
     },
 }
 
+impl crate::error::Classify for Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Prior(e) => e.kind(),
+            Error::NeedsClaims { .. } => ErrorKind::Configuration,
+            Error::Pricing(e) => e.kind(),
+            Error::TooLarge(e) => e.kind(),
+            Error::BadRecord { .. } => ErrorKind::InputData,
+        }
+    }
+}
+
 /// The types to price with and the run record of the result: from new
 /// definitions after checking that only their pricing changed, else as the
 /// run recorded them.

@@ -71,6 +71,17 @@ pub enum Error {
     TooLarge(#[from] TooLarge),
 }
 
+impl crate::error::Classify for Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Prior(e) => e.kind(),
+            Error::Incomparable { .. } | Error::SharedEpisodeId { .. } => ErrorKind::InputData,
+            Error::TooLarge(e) => e.kind(),
+        }
+    }
+}
+
 /// Which of the fingerprints recorded in two runs' summaries differ. Kept
 /// apart from the message so callers (and tests) can tell the cases apart
 /// without parsing text.
@@ -335,11 +346,36 @@ fn difference(
     })
 }
 
+/// A warning when `previous` saw claims `current` did not (its cutoff is
+/// later, or it had none and `current` has one): a later run sees at
+/// least the claims of an earlier one, so the two are likely swapped.
+pub fn swapped_runs(previous: &PriorRun, current: &PriorRun) -> Option<String> {
+    let cutoff = |run: &PriorRun| {
+        run.as_of()
+            .map_or("no cutoff".to_owned(), |d| format!("cutoff {d}"))
+    };
+    let swapped = match (previous.as_of(), current.as_of()) {
+        (Some(earlier), Some(later)) => later < earlier,
+        (None, Some(_)) => true,
+        (_, None) => false,
+    };
+    swapped.then(|| {
+        format!(
+            "--previous ({}) saw claims that --current ({}) did not: are the two runs swapped?",
+            cutoff(previous),
+            cutoff(current)
+        )
+    })
+}
+
 /// Compares two runs of the same definitions and target prices.
 ///
 /// Refuses ([`Error::Incomparable`]) runs whose definitions or target
 /// prices fingerprints differ: only a difference in claims is a true-up.
 pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error> {
+    if let Some(warning) = swapped_runs(previous, current) {
+        tracing::warn!("{warning}");
+    }
     let (p, c) = (&previous.record, &current.record);
     let mismatch = if p.definitions_fingerprint != c.definitions_fingerprint {
         Some(Mismatch::Definitions {
@@ -536,10 +572,10 @@ fn reported_reconciliation(run: &PriorRun) -> Result<Money, Error> {
         .as_str()
         .and_then(|t| Money::parse_total(t.as_bytes()))
         .ok_or_else(|| {
-            Error::Prior(prior_run::Error::Format {
+            Error::Prior(prior_run::Error::Key {
                 path: run.dir.join("summary.json"),
-                row: 1,
-                problem: "key `money.reconciliation` is missing or not an amount".into(),
+                key: "money.reconciliation".into(),
+                problem: "missing or not an amount".into(),
             })
         })
 }

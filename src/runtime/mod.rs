@@ -2,7 +2,10 @@
 //! removed whatever way the process ends.
 //!
 //! - [`progress`]: the progress bar on stderr;
-//! - [`cleanup`]: temporary folders removed on failure, Ctrl-C and SIGTERM.
+//! - [`cleanup`]: temporary folders removed on failure, Ctrl-C and SIGTERM;
+//! - [`tunables`]: the engine's chunk, partition, interner and memory
+//!   settings, and where staged and spill files go.
 
 pub mod cleanup;
 pub mod progress;
+pub mod tunables;

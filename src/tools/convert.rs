@@ -40,6 +40,36 @@ pub enum Error {
         /// What the system said.
         source: io::Error,
     },
+    /// `--out` (or its rejects file beside it) is one of the inputs, which
+    /// the conversion would replace.
+    #[error("{path}: this is the input {input}; expected a new file for the converted rows")]
+    OverwritesInput {
+        /// The output file.
+        path: PathBuf,
+        /// The input it is.
+        input: PathBuf,
+    },
+    /// A conversion with rejected rows reads its input twice, which a pipe
+    /// cannot give.
+    #[error(
+        "{path}: a rejected row takes other rows of its version with it, which needs a second read of the input: convert from a file, not a pipe"
+    )]
+    NeedsSecondRead {
+        /// The input that is not a file.
+        path: PathBuf,
+    },
+}
+
+impl crate::error::Classify for Error {
+    fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            Error::Claims(e) => e.kind(),
+            Error::Beneficiaries(e) => e.kind(),
+            Error::Io { .. } => ErrorKind::Environment,
+            Error::OverwritesInput { .. } | Error::NeedsSecondRead { .. } => ErrorKind::Usage,
+        }
+    }
 }
 
 /// What a conversion wrote.
@@ -176,13 +206,7 @@ pub fn convert(
     let mut pass = write_pass(format, files, &targets, &HashSet::new())?;
     if !pass.tainted.is_empty() {
         if let Some(pipe) = files.iter().find(|f| !f.is_file()) {
-            return Err(Error::Claims(claims::Error::Io {
-                path: pipe.clone(),
-                source: io::Error::other(
-                    "a rejected row takes other rows of its version with it, which needs a second \
-                     read of the input: convert from a file, not a pipe",
-                ),
-            }));
+            return Err(Error::NeedsSecondRead { path: pipe.clone() });
         }
         let tainted = std::mem::take(&mut pass.tainted);
         pass = write_pass(format, files, &targets, &tainted)?;
@@ -407,12 +431,9 @@ fn refuse_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), Error> {
             canonical(written).is_some_and(|w| canonical(input) == Some(w))
         };
         if let Some(input) = inputs.iter().find(|input| same(input)) {
-            return Err(Error::Io {
+            return Err(Error::OverwritesInput {
                 path: written.to_path_buf(),
-                source: io::Error::other(format!(
-                    "this is the input {}; expected a new file for the converted rows",
-                    input.display()
-                )),
+                input: input.clone(),
             });
         }
     }
@@ -421,10 +442,7 @@ fn refuse_inputs(inputs: &[PathBuf], outputs: &[&Path]) -> Result<(), Error> {
 
 /// The folder `out` is written into, created if needed.
 fn output_parent(out: &Path) -> Result<&Path, Error> {
-    let parent = match out.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let parent = crate::runtime::tunables::folder_beside(out);
     std::fs::create_dir_all(parent).map_err(|source| Error::Io {
         path: parent.to_owned(),
         source,

@@ -318,9 +318,11 @@ fn a_failed_conversion_leaves_no_half_written_file() {
             "input.rif",
         ],
     );
-    assert_eq!(run.status.code(), Some(1));
+    // A usage error (exit 2), as an --out folder holding an input is.
+    assert_eq!(run.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("this is the input"), "{stderr}");
+    assert!(!stderr.contains("cannot write"), "{stderr}");
     assert_eq!(std::fs::read(&input).expect("read"), before);
 }
 

@@ -6,6 +6,7 @@ mod cclf;
 mod cmmi;
 mod eligibility;
 mod excel_safe;
+mod exit_status;
 mod formats;
 mod golden;
 #[cfg(unix)]

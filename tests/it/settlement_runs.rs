@@ -318,7 +318,7 @@ fn a_true_up_with_participants_on_one_side_only_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(
-        message.contains("key `participants.net_payment_reconciliation` says \"1516.95\" where participants.csv gives \"1516.94\""),
+        message.contains("key `participants.net_payment_reconciliation`: says \"1516.95\" where participants.csv gives \"1516.94\""),
         "{message}"
     );
     // A participants file added to a run that settled nobody.

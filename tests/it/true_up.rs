@@ -365,7 +365,7 @@ fn a_run_whose_files_disagree_is_refused() {
         "summary.json",
         "\"reconciliation\": \"2390.00\"",
         "\"reconciliation\": \"2390.01\"",
-        "key `money.reconciliation` says \"2390.01\" where episodes.csv and providers.csv give \"2390.00\"",
+        "key `money.reconciliation`: says \"2390.01\" where episodes.csv and providers.csv give \"2390.00\"",
     );
     let providers = std::fs::read_to_string(later.join("providers.csv")).unwrap();
     let row = providers.lines().nth(1).expect("a provider row");
@@ -373,7 +373,7 @@ fn a_run_whose_files_disagree_is_refused() {
         "providers.csv",
         &format!("{row}\n"),
         "",
-        "key `providers` says",
+        "key `providers`: says",
     );
     refused(
         "summary.json",

@@ -1,0 +1,149 @@
+//! The engine's tunables in one place: how files are cut for parallel
+//! parsing, how many partitions rows are routed to, how much text is
+//! shared, how much memory parsed claims may take before they spill, and
+//! where spill files go. None of them changes a result, only time and
+//! memory; the readers and the engine take their values from here.
+
+use std::path::{Path, PathBuf};
+
+/// The engine's tunables, with [`Tunables::DEFAULT`] the values a run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tunables {
+    /// Bytes of a claims file per chunk parsed in parallel (whole records;
+    /// a chunk grows to hold a longer one).
+    pub chunk_bytes: usize,
+    /// Chunks parsed in parallel per worker thread before their results
+    /// are merged: bounds the bytes in flight to `chunk_bytes × batch`.
+    pub chunks_per_thread: usize,
+    /// About how many bytes a canonical claim line takes in a file, to size
+    /// a chunk's partitions ahead.
+    pub line_bytes_in_csv: usize,
+    /// Rows of a format read row by row (not chunked) routed to partitions
+    /// at once.
+    pub sequential_batch_rows: u64,
+    /// Partitions rows are routed to (by beneficiary) per worker thread...
+    pub partitions_per_thread: usize,
+    /// ...and at least this many, so a small machine still spills in
+    /// small pieces.
+    pub min_partitions: usize,
+    /// Distinct values of one text column (providers, codes) a reader
+    /// shares before it forgets them all, so a column of unique values
+    /// cannot hold memory for the whole file.
+    pub interner_cap: usize,
+    /// The share of the machine's memory parsed claims may take before
+    /// partitions spill to disk, when `--memory-limit` is not given, as
+    /// `numerator / denominator`.
+    pub default_memory_share: (u64, u64),
+}
+
+impl Tunables {
+    /// The values every run uses.
+    pub const DEFAULT: Tunables = Tunables {
+        chunk_bytes: 4 << 20,
+        chunks_per_thread: 2,
+        line_bytes_in_csv: 110,
+        sequential_batch_rows: 1 << 16,
+        partitions_per_thread: 16,
+        min_partitions: 64,
+        interner_cap: 1 << 16,
+        default_memory_share: (1, 2),
+    };
+
+    /// Partitions for `threads` worker threads.
+    pub fn partitions(&self, threads: usize) -> usize {
+        (threads * self.partitions_per_thread).max(self.min_partitions)
+    }
+
+    /// Chunks parsed in parallel for `threads` worker threads.
+    pub fn chunk_batch(&self, threads: usize) -> usize {
+        self.chunks_per_thread * threads
+    }
+
+    /// The memory limit when none is given: the default share of the
+    /// machine's memory, read from `/proc/meminfo`; `None` where that
+    /// cannot be read (then nothing spills).
+    pub fn default_memory_limit(&self) -> Option<u64> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        let (numerator, denominator) = self.default_memory_share;
+        Some(kib * 1024 / denominator * numerator)
+    }
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables::DEFAULT
+    }
+}
+
+/// The folder files staged for `out` (outputs before they are renamed into
+/// place, spill files) go to: the one `out` is in, so they are on the same
+/// disk (a rename is atomic; a memory-backed temporary folder would defeat
+/// the memory limit), or the current folder for a bare name.
+pub fn folder_beside(out: &Path) -> &Path {
+    match out.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// [`folder_beside`], owned.
+pub fn spill_dir_for(out: &Path) -> PathBuf {
+    folder_beside(out).to_owned()
+}
+
+/// A size such as `512MiB`, `4GiB`, `2G`, `100MB` or a number of bytes
+/// (`--memory-limit`); the error says what was expected.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let expected = || format!("expected a size such as 512MiB or 4GiB, found {text:?}");
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(expected()),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|&n| n > 0)
+        .ok_or_else(expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_with_binary_units() {
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("4g"), Ok(4 << 30));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("4 parsecs").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn files_are_staged_beside_out() {
+        assert_eq!(folder_beside(Path::new("out")), Path::new("."));
+        assert_eq!(folder_beside(Path::new("a/b/out")), Path::new("a/b"));
+        assert_eq!(spill_dir_for(Path::new("/x/out")), PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn partitions_grow_with_threads_from_a_floor() {
+        let t = Tunables::DEFAULT;
+        assert_eq!(t.partitions(1), 64);
+        assert_eq!(t.partitions(8), 128);
+    }
+}
