@@ -507,7 +507,8 @@ fn convert_refuses_to_write_over_one_of_its_inputs() {
         dir.path(),
         &["convert", "--claims", "claims.csv", "--out", "claims.csv"],
     );
-    assert_fails(&output, 1, &["claims.csv", "this is the input"]);
+    // A usage error since errors were grouped by who fixes them (exit 2).
+    assert_fails(&output, 2, &["claims.csv", "this is the input"]);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("claims.csv")).expect("read"),
         claims
