@@ -42,15 +42,12 @@
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 
+use crate::input::claim_rows::{ClaimFields, RowChecks, parse_line_number, text as text_of};
 use crate::input::claims::{self, Error, open};
 use crate::input::records::{self, Record, RecordReader, strip_line_end};
-use crate::input::text::SharedText;
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
-use crate::model::{
-    ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
-    parse_date,
-};
+use crate::model::outcome::{RejectReason, RowOutcome};
+use crate::model::{ClaimType, Date, RecordType, parse_date};
 
 /// The four CCLF layouts this reader takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -663,198 +660,84 @@ fn record_type(code: &[u8]) -> Option<RecordType> {
     }
 }
 
-/// A line number: digits only, at least 1 (`01` is 1).
-fn parse_line_number(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(text)
-        .ok()?
-        .parse::<u64>()
-        .ok()
-        .filter(|&n| n >= 1)
-}
-
-/// A field as text; the row checks reject a row that is not UTF-8 before
-/// any field is read as text, so the empty fallback is never taken.
-fn text(field: &[u8]) -> &str {
-    std::str::from_utf8(field).unwrap_or_default()
+/// A line number as [`parse_line_number`] reads it, of at most 18
+/// characters (the guide's field is narrower still).
+fn line_number(text: &str) -> Option<u64> {
+    (text.len() <= 18)
+        .then(|| parse_line_number(text))
+        .flatten()
 }
 
 /// The row checks of one file.
 struct RowChecker<'h> {
     header: &'h Header,
-    file: u32,
-    as_of: Option<Date>,
-    shared: SharedText,
+    checks: RowChecks,
 }
 
 impl RowChecker<'_> {
     fn check(&mut self, row: &Row) -> RowOutcome {
-        let source = Source {
-            file: self.file,
-            row: row.line,
-            offset: row.offset,
-        };
-        let reject = |reason, version, amount| {
-            RowOutcome::Rejected(RejectedRow {
-                source,
-                reason,
-                version,
-                amount,
-                raw: row.raw.as_slice().into(),
-            })
-        };
-        let header = self.header;
+        let source = self.checks.source(row.line, row.offset);
         if !row.complete {
-            return reject(RejectReason::BadCsv, None, Money::ZERO);
+            return RowChecks::shape_reject(source, &row.raw, RejectReason::BadCsv);
         }
+        let header = self.header;
         if !row.has_width(header.width) {
-            return reject(RejectReason::BadFieldCount, None, Money::ZERO);
+            return RowChecks::shape_reject(source, &row.raw, RejectReason::BadFieldCount);
         }
-        let field = |column| header.field(row, column);
-        let record_type = record_type(field(Column::AdjsmtTypeCd));
-        let processed_date = parse_date(match field(Column::EfctvDt) {
-            b"" => field(Column::ThruDt),
-            given => given,
-        });
-        let amount = Money::parse(field(header.amount_column()));
-        if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
-            && processed > cutoff
-        {
-            return RowOutcome::AfterCutoff {
-                amount: amount.unwrap_or_default(),
-            };
-        }
-        match self.parse_line(row, source, record_type, processed_date, amount) {
-            Ok(line) => RowOutcome::Line(line),
-            Err(reason) => {
-                let version = self.version_key(row, record_type, processed_date);
-                reject(reason, version, amount.unwrap_or_default())
-            }
-        }
-    }
-
-    /// The version a row names, if it names one readably.
-    fn version_key(
-        &mut self,
-        row: &Row,
-        record_type: Option<RecordType>,
-        processed_date: Option<Date>,
-    ) -> Option<VersionKey> {
-        let header = self.header;
-        let id = |field: &[u8]| -> Option<String> {
-            std::str::from_utf8(field)
-                .ok()
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let beneficiary = id(header.beneficiary(row))?;
-        let claim = id(header.field(row, Column::CurClmUniqId))?;
-        Some(VersionKey {
-            beneficiary_id: self.shared.beneficiary.get(&beneficiary, str::to_owned),
-            claim_id: self.shared.claim.get(&claim, str::to_owned),
-            processed_date: processed_date?,
-            record_type: record_type?,
-        })
-    }
-
-    /// Runs the row checks in the contract's order and builds the line.
-    fn parse_line(
-        &mut self,
-        row: &Row,
-        source: Source,
-        record_type: Option<RecordType>,
-        processed_date: Option<Date>,
-        amount: Option<Money>,
-    ) -> Result<ClaimLine, RejectReason> {
-        use RejectReason::*;
-        if std::str::from_utf8(&row.raw).is_err() || std::str::from_utf8(&row.text).is_err() {
-            return Err(BadEncoding);
-        }
-        let header = self.header;
         let kind = header.kind;
-        let field = |column| text(header.field(row, column));
-        let optional = |column| Some(field(column)).filter(|s| !s.is_empty());
-
-        let mut required = vec![
-            Column::CurClmUniqId,
-            Column::ClmTypeCd,
-            Column::FromDt,
-            Column::ThruDt,
-            header.amount_column(),
-        ];
-        if kind != Kind::PartA {
-            required.push(Column::ClmLineNum);
-        }
-        if header.beneficiary(row).is_empty() || required.iter().any(|&c| field(c).is_empty()) {
-            return Err(MissingField);
-        }
-        let line_number = match kind {
-            Kind::PartA => 1,
-            _ => parse_line_number(field(Column::ClmLineNum).as_bytes()).ok_or(BadLineNumber)?,
-        };
-        let claim_type = kind
-            .claim_type(field(Column::ClmTypeCd).as_bytes())
-            .ok_or(BadClaimType)?;
-        let record_type = record_type.ok_or(BadRecordType)?;
-
-        let date = |column| parse_date(field(column).as_bytes()).ok_or(BadDate);
-        let from_date = date(Column::FromDt)?;
-        let thru_date = date(Column::ThruDt)?;
-        let processed_date = processed_date.ok_or(BadDate)?;
+        let field = |column| header.field(row, column);
+        // Field by field: a fixed-width cut may split a character, so a
+        // field of a UTF-8 row is not surely UTF-8 itself.
+        let text = |column| text_of(field(column));
+        let amount_column = header.amount_column();
         // CCLF2: the revenue centre date, else the line from date.
-        let line_given = match (kind, field(Column::InstnlRevCtrDt)) {
-            (Kind::Revenue, "") | (Kind::Physician | Kind::Dme, _) => field(Column::LineFromDt),
+        let line_date = match (kind, text(Column::InstnlRevCtrDt)) {
+            (Kind::Revenue, "") | (Kind::Physician | Kind::Dme, _) => text(Column::LineFromDt),
             (Kind::Revenue, given) => given,
             (Kind::PartA, _) => "",
         };
-        let line_date = match line_given {
-            "" => from_date,
-            given => parse_date(given.as_bytes()).ok_or(BadDate)?,
-        };
-        if from_date > thru_date {
-            return Err(BadDateRange);
-        }
-        let allowed = amount.ok_or(BadAmount)?;
-
-        let provider = kind.provider().iter().find_map(|&c| optional(c));
         let (drg, principal_dx, hcpcs) = match kind {
-            Kind::PartA => (
-                optional(Column::DrgCd),
-                optional(Column::PrncplDgnsCd),
-                None,
-            ),
-            Kind::Revenue => (None, None, optional(Column::LineHcpcsCd)),
-            Kind::Physician => (
-                None,
-                optional(Column::Dgns1Cd),
-                optional(Column::LineHcpcsCd),
-            ),
-            Kind::Dme => (None, None, optional(Column::LineHcpcsCd)),
+            Kind::PartA => (text(Column::DrgCd), text(Column::PrncplDgnsCd), ""),
+            Kind::Revenue | Kind::Dme => ("", "", text(Column::LineHcpcsCd)),
+            Kind::Physician => ("", text(Column::Dgns1Cd), text(Column::LineHcpcsCd)),
         };
-        let shared = &mut self.shared;
-        Ok(ClaimLine {
+        let fields = ClaimFields {
             source,
-            beneficiary_id: shared
-                .beneficiary
-                .get(text(header.beneficiary(row)), str::to_owned),
-            claim_id: shared.claim.get(field(Column::CurClmUniqId), str::to_owned),
-            line_number,
-            claim_type,
-            record_type,
-            processed_date,
-            from_date,
-            thru_date,
-            admission_date: from_date,
-            discharge_date: thru_date,
-            line_date,
-            allowed,
-            provider_id: provider.map(|s| shared.provider.get(s, str::to_owned)),
-            drg: drg.map(|s| shared.drg.get(s, normalize_drg)),
-            principal_dx: principal_dx.map(|s| shared.diagnosis.get(s, normalize_dx)),
-            hcpcs: hcpcs.map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
-        })
+            raw: &row.raw,
+            utf8: std::str::from_utf8(&row.raw).is_ok() && std::str::from_utf8(&row.text).is_ok(),
+            processed_date: parse_date(match field(Column::EfctvDt) {
+                b"" => field(Column::ThruDt),
+                given => given,
+            }),
+            amount: Money::parse(field(amount_column)),
+            missing: text(Column::ClmTypeCd).is_empty()
+                || text(amount_column).is_empty()
+                || (kind != Kind::PartA && text(Column::ClmLineNum).is_empty()),
+            line_number: match kind {
+                Kind::PartA => Some(1),
+                _ => line_number(text(Column::ClmLineNum)),
+            },
+            claim_type: kind.claim_type(field(Column::ClmTypeCd)),
+            record_type: record_type(field(Column::AdjsmtTypeCd)),
+            beneficiary_id: text_of(header.beneficiary(row)),
+            claim_id: text(Column::CurClmUniqId),
+            claim_prefix: "",
+            from_date: text(Column::FromDt).as_bytes(),
+            thru_date: text(Column::ThruDt).as_bytes(),
+            admission_date: b"",
+            discharge_date: b"",
+            line_date: line_date.as_bytes(),
+            provider_id: kind
+                .provider()
+                .iter()
+                .map(|&c| text(c))
+                .find(|s| !s.is_empty())
+                .unwrap_or_default(),
+            drg,
+            principal_dx,
+            hcpcs,
+        };
+        self.checks.check(&fields)
     }
 }
 
@@ -906,9 +789,7 @@ pub fn read_from(
     };
     let mut checker = RowChecker {
         header: &header,
-        file,
-        as_of,
-        shared: SharedText::default(),
+        checks: RowChecks::new(file, as_of, parse_date),
     };
     while rows.next(&mut row).map_err(io_error)? {
         sink(checker.check(&row));
