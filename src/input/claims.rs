@@ -1,6 +1,6 @@
 //! Reading the canonical claims CSV into checked claim lines.
 //!
-//! Every row read becomes exactly one [`RowOutcome`]: a [`ClaimLine`] in
+//! Every row read becomes exactly one [`RowOutcome`]: a [`crate::model::ClaimLine`] in
 //! normal form, a rejected row with its reason, or a row after the run-out
 //! cutoff. Rows are never dropped, so the summary can show that what was read
 //! adds up. The checks of one row run in the contract's order (section 5) and
@@ -8,13 +8,13 @@
 //! a claim version belong to [`crate::engine::final_action`].
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns, parse_line_number};
-use crate::input::records::{
-    Chunk, ChunkReader, HeaderProblem, Record, RecordReader, TextFields, find_columns,
-};
+pub use crate::input::driver::Chunking;
+use crate::input::driver::{self, FormatReader, ParseChunk};
+use crate::input::records::{Chunk, HeaderProblem, Record, RecordReader, TextFields, find_columns};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
 use crate::model::{ClaimType, Date, LastDate, RecordType, parse_date};
@@ -169,9 +169,38 @@ pub(crate) fn open(path: &Path) -> Result<BufReader<File>, Error> {
         })
 }
 
+/// The canonical CSV as the driver reads it.
+struct Canonical;
+
+impl FormatReader for Canonical {
+    type Header = Header;
+
+    fn quoting(&self) -> bool {
+        true
+    }
+
+    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(Header, usize, u64)>, Error> {
+        driver::record_header(chunk, path, |record| Header::resolve(record, path))
+    }
+}
+
+impl ParseChunk for Canonical {
+    fn parse(
+        &self,
+        header: &Header,
+        file: u32,
+        as_of: Option<Date>,
+        chunk: &Chunk,
+        sink: &mut dyn FnMut(RowOutcome),
+    ) -> io::Result<()> {
+        let mut checker = RowChecker::new(header, file, as_of);
+        driver::each_record(chunk, |record| sink(checker.check(record)))
+    }
+}
+
 /// Reads one claims file, handing every data row's outcome to `sink` in file
 /// order. `file` is the file's index in the run, recorded in each
-/// [`Source`]; `as_of` is the run-out cutoff.
+/// [`crate::model::Source`]; `as_of` is the run-out cutoff.
 pub fn read_file(
     path: &Path,
     file: u32,
@@ -181,50 +210,15 @@ pub fn read_file(
     read_from(open(path)?, path, file, as_of, sink)
 }
 
-/// [`read_file`] on any buffered input; `path` names it in errors.
+/// [`read_file`] on any input; `path` names it in errors.
 pub fn read_from(
-    input: impl BufRead,
+    input: impl Read,
     path: &Path,
     file: u32,
     as_of: Option<Date>,
-    mut sink: impl FnMut(RowOutcome),
+    sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let mut reader = RecordReader::new(input);
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut record = Record::default();
-    if !reader.read(&mut record).map_err(io_error)? {
-        return Err(Error::NoHeader {
-            path: path.to_owned(),
-        });
-    }
-    let header = Header::resolve(&record, path)?;
-    let mut checker = RowChecker::new(&header, file, as_of);
-    while reader.read(&mut record).map_err(io_error)? {
-        sink(checker.check(&record));
-    }
-    Ok(())
-}
-
-/// How a file is cut for parallel parsing.
-#[derive(Clone, Copy, Debug)]
-pub struct Chunking {
-    /// Bytes per chunk (whole records; a chunk grows to hold a longer one).
-    pub chunk_bytes: usize,
-    /// Chunks parsed in parallel before their results are merged: bounds
-    /// the bytes in flight to `chunk_bytes × batch`.
-    pub batch: usize,
-}
-
-impl Default for Chunking {
-    fn default() -> Self {
-        Chunking {
-            chunk_bytes: 4 << 20,
-            batch: 2 * rayon::current_num_threads(),
-        }
-    }
+    driver::read(&Canonical, input, path, file, as_of, sink)
 }
 
 /// Reads one claims file in chunks parsed in parallel on the current rayon
@@ -239,71 +233,9 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
     chunking: Chunking,
     init: impl Fn() -> T + Sync,
     fold: impl Fn(&mut T, RowOutcome) + Sync,
-    mut merge: impl FnMut(T, u64) -> Result<(), E>,
+    merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
-    use rayon::prelude::*;
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let input = File::open(path).map_err(io_error)?;
-    let mut chunks = ChunkReader::new(input, chunking.chunk_bytes);
-    // The header is the file's first record; blank lines before it may
-    // fill whole chunks, so chunks are joined until it is complete.
-    let no_header = || Error::NoHeader {
-        path: path.to_owned(),
-    };
-    let mut first = chunks
-        .next_chunk()
-        .map_err(io_error)?
-        .ok_or_else(no_header)?;
-    let mut record = Record::default();
-    let reader = loop {
-        let mut reader = RecordReader::resume(&first.bytes[..], first.offset, first.first_line);
-        if reader.read(&mut record).map_err(io_error)? {
-            break reader;
-        }
-        let next = chunks
-            .next_chunk()
-            .map_err(io_error)?
-            .ok_or_else(no_header)?;
-        first.bytes.extend_from_slice(&next.bytes);
-    };
-    let header = Header::resolve(&record, path)?;
-    let consumed = reader.bytes_read() as usize;
-    let next_line = reader.next_line();
-    let rest = Chunk {
-        offset: consumed as u64,
-        first_line: next_line,
-        bytes: first.bytes[consumed..].to_vec(),
-    };
-    let parse = |chunk: &Chunk| -> io::Result<T> {
-        let mut reader = RecordReader::resume(&chunk.bytes[..], chunk.offset, chunk.first_line);
-        let mut record = Record::default();
-        let mut checker = RowChecker::new(&header, file, as_of);
-        let mut acc = init();
-        while reader.read(&mut record)? {
-            fold(&mut acc, checker.check(&record));
-        }
-        Ok(acc)
-    };
-    let mut batch = vec![rest];
-    loop {
-        while batch.len() < chunking.batch.max(1) {
-            match chunks.next_chunk().map_err(io_error)? {
-                Some(chunk) => batch.push(chunk),
-                None => break,
-            }
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let results: Vec<io::Result<T>> = batch.par_iter().map(parse).collect();
-        for (chunk, result) in batch.iter().zip(results) {
-            merge(result.map_err(io_error)?, chunk.bytes.len() as u64)?;
-        }
-        batch.clear();
-    }
+    driver::read_chunked(&Canonical, path, file, as_of, chunking, init, fold, merge)
 }
 
 /// The raw text of rows at `rows` (sorted by line) of one file, re-read by

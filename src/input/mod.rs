@@ -7,6 +7,8 @@
 //! - `claim_rows`: the row checks of contract section 5, once for every
 //!   claims format: a format maps its rows onto the canonical columns and
 //!   the checks, the cutoff and the claim line are built there;
+//! - `driver`: one reader for every format: header, chunks, parallel
+//!   batches, file order;
 //! - [`formats`]: RIF, DE-SynPUF and CCLF claims, and the enrollment formats,
 //!   mapped onto the same rows;
 //! - [`beneficiaries`]: monthly enrollment, checked per row and per
@@ -17,6 +19,7 @@
 pub mod beneficiaries;
 mod claim_rows;
 pub mod claims;
+mod driver;
 pub mod folders;
 pub mod formats;
 pub mod records;

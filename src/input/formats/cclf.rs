@@ -44,7 +44,8 @@ use std::path::Path;
 
 use crate::input::claim_rows::{ClaimFields, RowChecks, parse_line_number, text as text_of};
 use crate::input::claims::{self, Error, open};
-use crate::input::records::{self, Record, RecordReader, strip_line_end};
+use crate::input::driver::{self, FormatReader, ParseChunk, io_error};
+use crate::input::records::{self, Chunk, Lines, Record};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
 use crate::model::{ClaimType, Date, RecordType, parse_date};
@@ -303,96 +304,109 @@ impl Form {
     }
 }
 
-/// The rows of a file: lines split on `|` or at fixed positions, or comma
-/// CSV records.
-enum Rows<R> {
-    Lines {
-        input: R,
-        line: u64,
-        offset: u64,
-        fixed: Option<&'static FixedLayout>,
-    },
-    Comma {
-        reader: RecordReader<R>,
-        record: Record,
-    },
-}
-
-impl<R: BufRead> Rows<R> {
-    fn new(input: R, form: Form) -> Self {
-        let lines = |input, fixed| Rows::Lines {
-            input,
-            line: 0,
-            offset: 0,
-            fixed,
-        };
-        match form {
-            Form::Comma => Rows::Comma {
-                reader: RecordReader::new(input),
-                record: Record::default(),
-            },
-            Form::Pipe => lines(input, None),
-            Form::Fixed(layout) => lines(input, Some(layout)),
+impl Row {
+    /// The row of one line (without its line end): split on `|`, or at
+    /// the positions of a fixed-width `layout`.
+    fn fill_line(&mut self, line: u64, offset: u64, raw: &[u8], fixed: Option<&FixedLayout>) {
+        self.clear();
+        self.raw.extend_from_slice(raw);
+        self.line = line;
+        self.offset = offset;
+        self.complete = true;
+        match fixed {
+            // A record of another length has no fields, so it fails the
+            // width check as a delimited row of the wrong field count does.
+            Some(layout) if raw.len() == layout.record_length => {
+                for &(_, start, length) in layout.fields {
+                    self.push_field(&raw[start - 1..start - 1 + length]);
+                }
+            }
+            Some(_) => {}
+            None => raw.split(|&b| b == b'|').for_each(|f| self.push_field(f)),
         }
     }
 
-    /// Reads the next non-empty row; `Ok(false)` at the end.
-    fn next(&mut self, row: &mut Row) -> io::Result<bool> {
-        row.clear();
-        match self {
-            Rows::Lines {
-                input,
-                line,
-                offset,
-                fixed,
-            } => loop {
-                row.raw.clear();
-                let read = input.read_until(b'\n', &mut row.raw)?;
-                if read == 0 {
-                    return Ok(false);
-                }
-                row.offset = *offset;
-                *offset += read as u64;
-                *line += 1;
-                strip_line_end(&mut row.raw);
-                if *line == 1 && row.raw.starts_with(b"\xEF\xBB\xBF") {
-                    row.raw.drain(..3);
-                }
-                if row.raw.trim_ascii().is_empty() {
-                    continue;
-                }
-                row.line = *line;
-                row.complete = true;
-                let raw = std::mem::take(&mut row.raw);
-                match fixed {
-                    // A record of another length has no fields, so it fails
-                    // the width check as a delimited row of the wrong field
-                    // count does.
-                    Some(layout) if raw.len() == layout.record_length => {
-                        for &(_, start, length) in layout.fields {
-                            row.push_field(&raw[start - 1..start - 1 + length]);
-                        }
-                    }
-                    Some(_) => {}
-                    None => raw.split(|&b| b == b'|').for_each(|f| row.push_field(f)),
-                }
-                row.raw = raw;
-                return Ok(true);
-            },
-            Rows::Comma { reader, record } => {
-                if !reader.read(record)? {
-                    return Ok(false);
-                }
-                row.raw.extend_from_slice(record.raw());
-                row.line = record.line();
-                row.offset = record.offset();
-                row.complete = record.is_complete();
-                for field in record.iter() {
-                    row.push_field(field);
-                }
-                Ok(true)
+    /// The row of one comma CSV record.
+    fn fill_record(&mut self, record: &Record) {
+        self.clear();
+        self.raw.extend_from_slice(record.raw());
+        self.line = record.line();
+        self.offset = record.offset();
+        self.complete = record.is_complete();
+        for field in record.iter() {
+            self.push_field(field);
+        }
+    }
+}
+
+/// CCLF as the driver reads it, in the form its first line shows.
+struct Cclf {
+    form: Form,
+}
+
+impl FormatReader for Cclf {
+    type Header = Header;
+
+    fn quoting(&self) -> bool {
+        matches!(self.form, Form::Comma)
+    }
+
+    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(Header, usize, u64)>, Error> {
+        let mut row = Row::default();
+        match self.form {
+            // A fixed-width file has no header: its rows start at once.
+            Form::Fixed(layout) => Ok(Some((layout.header(), 0, chunk.first_line))),
+            Form::Comma => driver::record_header(chunk, path, |record| {
+                row.fill_record(record);
+                Header::resolve(&row, path)
+            }),
+            Form::Pipe => {
+                let mut lines = Lines::skipping_blank(chunk);
+                let Some((line, offset, raw)) = lines.next() else {
+                    return Ok(None);
+                };
+                row.fill_line(line, offset, raw, None);
+                let header = Header::resolve(&row, path)?;
+                let (next_line, next_offset) = lines.next_position();
+                Ok(Some((
+                    header,
+                    (next_offset - chunk.offset) as usize,
+                    next_line,
+                )))
             }
         }
+    }
+}
+
+impl ParseChunk for Cclf {
+    fn parse(
+        &self,
+        header: &Header,
+        file: u32,
+        as_of: Option<Date>,
+        chunk: &Chunk,
+        sink: &mut dyn FnMut(RowOutcome),
+    ) -> io::Result<()> {
+        let mut checker = RowChecker {
+            header,
+            checks: RowChecks::new(file, as_of, parse_date),
+        };
+        let mut row = Row::default();
+        let fixed = match self.form {
+            Form::Comma => {
+                return driver::each_record(chunk, |record| {
+                    row.fill_record(record);
+                    sink(checker.check(&row));
+                });
+            }
+            Form::Fixed(layout) => Some(layout),
+            Form::Pipe => None,
+        };
+        for (line, offset, raw) in Lines::skipping_blank(chunk) {
+            row.fill_line(line, offset, raw, fixed);
+            sink(checker.check(&row));
+        }
+        Ok(())
     }
 }
 
@@ -743,7 +757,7 @@ impl RowChecker<'_> {
 
 /// Reads one CCLF1, CCLF2, CCLF5 or CCLF6 file, delimited or fixed width,
 /// handing every data row's outcome to `sink` in file order. `file` is the
-/// file's index in the run, recorded in each [`Source`] (whose `row` is the
+/// file's index in the run, recorded in each [`crate::model::Source`] (whose `row` is the
 /// 1-based line, the header, when there is one, being line 1, and `offset`
 /// the byte offset of the row); `as_of` is the
 /// run-out cutoff, compared with the processed date (`CLM_EFCTV_DT`, or
@@ -767,34 +781,11 @@ pub fn read_from(
     path: &Path,
     file: u32,
     as_of: Option<Date>,
-    mut sink: impl FnMut(RowOutcome),
+    sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let (form, start) = Form::of(&mut input).map_err(io_error)?;
-    let mut rows = Rows::new(io::Cursor::new(start).chain(input), form);
-    let mut row = Row::default();
-    let header = match form {
-        Form::Fixed(layout) => layout.header(),
-        Form::Pipe | Form::Comma => {
-            if !rows.next(&mut row).map_err(io_error)? {
-                return Err(Error::NoHeader {
-                    path: path.to_owned(),
-                });
-            }
-            Header::resolve(&row, path)?
-        }
-    };
-    let mut checker = RowChecker {
-        header: &header,
-        checks: RowChecks::new(file, as_of, parse_date),
-    };
-    while rows.next(&mut row).map_err(io_error)? {
-        sink(checker.check(&row));
-    }
-    Ok(())
+    let (form, start) = Form::of(&mut input).map_err(|e| io_error(path, e))?;
+    let input = io::Cursor::new(start).chain(input);
+    driver::read(&Cclf { form }, input, path, file, as_of, sink)
 }
 
 /// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,

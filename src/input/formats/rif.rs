@@ -42,13 +42,11 @@ use rustc_hash::FxHashSet;
 
 use crate::input::claim_rows::{ClaimFields, RowChecks, columns, parse_line_number};
 use crate::input::claims::{self, Error, open};
-use crate::input::records;
+use crate::input::driver::{self, FormatReader, SEQUENTIAL_CHUNK_BYTES, Started, io_error};
+use crate::input::records::{self, Lines};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use crate::model::{self, ClaimLine, ClaimType, Date, LastDate, RecordType};
-
-/// Bytes per chunk when a file is read on one thread.
-const CHUNK_BYTES: usize = 1 << 20;
 
 columns! {
     /// The RIF columns the reader uses; others are ignored.
@@ -316,50 +314,6 @@ impl<'a> Row<'a> {
     }
 }
 
-/// The non-empty lines of a run of whole lines, without their line ends,
-/// each with its 1-based line number and byte offset in the file.
-pub(crate) struct Lines<'a> {
-    bytes: &'a [u8],
-    line: u64,
-    offset: u64,
-}
-
-impl<'a> Lines<'a> {
-    pub(crate) fn of(chunk: &'a records::Chunk) -> Self {
-        Lines {
-            bytes: &chunk.bytes,
-            line: chunk.first_line,
-            offset: chunk.offset,
-        }
-    }
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = (u64, u64, &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.bytes.is_empty() {
-            let length = memchr::memchr(b'\n', self.bytes).map_or(self.bytes.len(), |i| i + 1);
-            let (whole, rest) = self.bytes.split_at(length);
-            let (line, offset) = (self.line, self.offset);
-            self.bytes = rest;
-            self.line += 1;
-            self.offset += length as u64;
-            let mut text = match whole.strip_suffix(b"\n") {
-                Some(text) => text.strip_suffix(b"\r").unwrap_or(text),
-                None => whole,
-            };
-            if offset == 0 {
-                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-            }
-            if !text.is_empty() {
-                return Some((line, offset, text));
-            }
-        }
-        None
-    }
-}
-
 /// Where each known column sits in one file's header.
 #[derive(Debug)]
 struct Header {
@@ -457,7 +411,7 @@ impl Header {
 
 /// Reads one RIF claims file, handing every data row's outcome to `sink` in
 /// file order. `file` is the file's index in the run, recorded in each
-/// [`Source`] (whose `row` is the 1-based line, the header being line 1, and
+/// [`crate::model::Source`] (whose `row` is the 1-based line, the header being line 1, and
 /// `offset` the byte offset of the row); `as_of` is the run-out cutoff.
 ///
 /// A file that cannot be read, has no header, or lacks a key column
@@ -495,8 +449,11 @@ fn read_sequential(
     rereadable: bool,
     mut sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let mut chunks = records::ChunkReader::unquoted(input, CHUNK_BYTES);
-    let (header, rest) = read_header(&mut chunks, path)?;
+    let Started {
+        header,
+        rest,
+        mut chunks,
+    } = driver::start(&Rif, input, path, SEQUENTIAL_CHUNK_BYTES)?;
     let rows_start = rest.offset;
     let rebuild = |end| versions_carried(path, &header, rows_start, end);
     let mut settled = Settled::new(rereadable.then_some(&rebuild as Rebuild));
@@ -524,48 +481,33 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
     chunking: claims::Chunking,
     init: impl Fn() -> T + Sync,
     fold: impl Fn(&mut T, RowOutcome) + Sync,
-    mut merge: impl FnMut(T, u64) -> Result<(), E>,
+    merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
-    use rayon::prelude::*;
     let input = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let mut chunks = records::ChunkReader::unquoted(input, chunking.chunk_bytes);
-    let (header, rest) = read_header(&mut chunks, path)?;
+    let Started {
+        header,
+        rest,
+        chunks,
+    } = driver::start(&Rif, input, path, chunking.chunk_bytes)?;
     let rows_start = rest.offset;
     let rebuild = |end| versions_carried(path, &header, rows_start, end);
     let mut settled = Settled::new(is_regular_file(path).then_some(&rebuild as Rebuild));
-    let mut batch = vec![rest];
-    loop {
-        while batch.len() < chunking.batch.max(1) {
-            match chunks.next_chunk().map_err(|e| io_error(path, e))? {
-                Some(chunk) => batch.push(chunk),
-                None => break,
+    driver::run_batches(
+        path,
+        chunks,
+        rest,
+        chunking.batch,
+        |chunk| Ok(parse_chunk(&header, file, as_of, chunk)),
+        |parsed| settled.settle(parsed),
+        |parsed| {
+            let mut acc = init();
+            for outcome in parsed.outcomes {
+                fold(&mut acc, outcome);
             }
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut parsed: Vec<ParsedChunk> = batch
-            .par_iter()
-            .map(|chunk| parse_chunk(&header, file, as_of, chunk))
-            .collect();
-        for chunk in &mut parsed {
-            settled.settle(chunk)?;
-        }
-        let folded: Vec<T> = parsed
-            .into_par_iter()
-            .map(|chunk| {
-                let mut acc = init();
-                for outcome in chunk.outcomes {
-                    fold(&mut acc, outcome);
-                }
-                acc
-            })
-            .collect();
-        for (chunk, acc) in batch.iter().zip(folded) {
-            merge(acc, chunk.bytes.len() as u64)?;
-        }
-        batch.clear();
-    }
+            acc
+        },
+        merge,
+    )
 }
 
 /// Whether `path` can be read a second time from any offset (not a pipe or
@@ -574,43 +516,33 @@ fn is_regular_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
-fn io_error(path: &Path, source: io::Error) -> Error {
-    Error::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
+/// RIF as the driver reads it: one row a line, split on unescaped pipes,
+/// the header the first non-empty line.
+struct Rif;
 
-/// Reads the header, the first non-empty line, and returns it with the
-/// chunk of rows that follow it.
-fn read_header<R: Read>(
-    chunks: &mut records::ChunkReader<R>,
-    path: &Path,
-) -> Result<(Header, records::Chunk), Error> {
-    let no_header = || Error::NoHeader {
-        path: path.to_owned(),
-    };
-    let mut first = chunks
-        .next_chunk()
-        .map_err(|e| io_error(path, e))?
-        .ok_or_else(no_header)?;
-    // Chunks of blank lines before the header are joined until it is found.
-    loop {
-        let mut lines = Lines::of(&first);
-        if let Some((line, _, raw)) = lines.next() {
-            let header = Header::resolve(&Splitter::default().split(raw), line, path)?;
-            let rest = records::Chunk {
-                bytes: lines.bytes.to_vec(),
-                offset: lines.offset,
-                first_line: lines.line,
-            };
-            return Ok((header, rest));
-        }
-        let next = chunks
-            .next_chunk()
-            .map_err(|e| io_error(path, e))?
-            .ok_or_else(no_header)?;
-        first.bytes.extend_from_slice(&next.bytes);
+impl FormatReader for Rif {
+    type Header = Header;
+
+    fn quoting(&self) -> bool {
+        false
+    }
+
+    fn header(
+        &self,
+        chunk: &records::Chunk,
+        path: &Path,
+    ) -> Result<Option<(Header, usize, u64)>, Error> {
+        let mut lines = Lines::of(chunk);
+        let Some((line, _, raw)) = lines.next() else {
+            return Ok(None);
+        };
+        let header = Header::resolve(&Splitter::default().split(raw), line, path)?;
+        let (next_line, next_offset) = lines.next_position();
+        Ok(Some((
+            header,
+            (next_offset - chunk.offset) as usize,
+            next_line,
+        )))
     }
 }
 
@@ -671,7 +603,8 @@ fn versions_carried(
 ) -> Result<FxHashSet<VersionSeen>, Error> {
     let mut input = open(path)?;
     io::Seek::seek(&mut input, io::SeekFrom::Start(start)).map_err(|e| io_error(path, e))?;
-    let mut chunks = records::ChunkReader::unquoted(input.take(end - start), CHUNK_BYTES);
+    let mut chunks =
+        records::ChunkReader::unquoted(input.take(end - start), SEQUENTIAL_CHUNK_BYTES);
     let mut versions = FxHashSet::default();
     let mut read = 0;
     while let Some(mut chunk) = chunks.next_chunk().map_err(|e| io_error(path, e))? {

@@ -8,7 +8,7 @@
 //! columns: `HCPCS_CD_1` to `HCPCS_CD_45` on institutional claims,
 //! `HCPCS_CD_n`, `LINE_ALOWD_CHRG_AMT_n`, `TAX_NUM_n`, `PRF_PHYSN_NPI_n` for
 //! `n` = 1 to 13 on carrier claims. The reader turns one such wide row into
-//! several [`ClaimLine`]s, all with the row's [`Source`].
+//! several [`ClaimLine`]s, all with the row's [`crate::model::Source`].
 //!
 //! The file kind comes from the header: `CLM_ADMSN_DT` makes it inpatient,
 //! else `CLM_PMT_AMT` outpatient, else a `LINE_ALOWD_CHRG_AMT_n` column
@@ -36,14 +36,15 @@
 //!
 //! Rows rejected by the version-level checks of [`crate::engine::final_action`] are
 //! found again with [`crate::input::claims::raw_rows`]: the file is CSV, read by
-//! the same [`RecordReader`].
+//! the same [`crate::input::records::RecordReader`].
 
-use std::io::BufRead;
+use std::io::{self, Read};
 use std::path::Path;
 
 use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns};
 use crate::input::claims::{Error, open};
-use crate::input::records::{Record, RecordReader, TextFields};
+use crate::input::driver::{self, FormatReader, ParseChunk};
+use crate::input::records::{Chunk, Record, TextFields};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
 use crate::model::{ClaimLine, ClaimType, Date, RecordType, parse_date};
@@ -591,7 +592,7 @@ impl RowChecker<'_> {
 /// Reads one DE-SynPUF inpatient, outpatient or carrier claims file, handing
 /// the outcomes of every data row to `sink` in file order: the row's claim
 /// lines in line order, or one reject, or one after-cutoff outcome. `file`
-/// is the file's index in the run, recorded in each [`Source`] (`row` is the
+/// is the file's index in the run, recorded in each [`crate::model::Source`] (`row` is the
 /// 1-based line, the header being line 1; every line of a row has the row's
 /// `Source`); `as_of` is the run-out cutoff, compared with `CLM_THRU_DT`.
 ///
@@ -608,36 +609,49 @@ pub fn read_file(
     read_from(open(path)?, path, file, as_of, sink)
 }
 
-/// [`read_file`] on any buffered input; `path` names it in errors.
+/// [`read_file`] on any input; `path` names it in errors.
 pub fn read_from(
-    input: impl BufRead,
+    input: impl Read,
     path: &Path,
     file: u32,
     as_of: Option<Date>,
-    mut sink: impl FnMut(RowOutcome),
+    sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut reader = RecordReader::new(input);
-    let mut record = Record::default();
-    if !reader.read(&mut record).map_err(io_error)? {
-        return Err(Error::NoHeader {
-            path: path.to_owned(),
-        });
+    driver::read(&Synpuf, input, path, file, as_of, sink)
+}
+
+/// DE-SynPUF as the driver reads it: comma CSV records, one wide row each.
+struct Synpuf;
+
+impl FormatReader for Synpuf {
+    type Header = Header;
+
+    fn quoting(&self) -> bool {
+        true
     }
-    let header = Header::resolve(&record, path)?;
-    let mut checker = RowChecker {
-        header: &header,
-        checks: RowChecks::new(file, as_of, parse_date),
-        lines: Vec::new(),
-        used: Vec::new(),
-    };
-    while reader.read(&mut record).map_err(io_error)? {
-        checker.check(&record, &mut sink);
+
+    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(Header, usize, u64)>, Error> {
+        driver::record_header(chunk, path, |record| Header::resolve(record, path))
     }
-    Ok(())
+}
+
+impl ParseChunk for Synpuf {
+    fn parse(
+        &self,
+        header: &Header,
+        file: u32,
+        as_of: Option<Date>,
+        chunk: &Chunk,
+        mut sink: &mut dyn FnMut(RowOutcome),
+    ) -> io::Result<()> {
+        let mut checker = RowChecker {
+            header,
+            checks: RowChecks::new(file, as_of, parse_date),
+            lines: Vec::new(),
+            used: Vec::new(),
+        };
+        driver::each_record(chunk, |record| checker.check(record, &mut sink))
+    }
 }
 
 #[cfg(test)]
