@@ -1,6 +1,6 @@
 //! Reading the canonical claims CSV into checked claim lines.
 //!
-//! Every row read becomes exactly one [`RowOutcome`]: a [`ClaimLine`] in
+//! Every row read becomes exactly one [`RowOutcome`]: a [`crate::model::ClaimLine`] in
 //! normal form, a rejected row with its reason, or a row after the run-out
 //! cutoff. Rows are never dropped, so the summary can show that what was read
 //! adds up. The checks of one row run in the contract's order (section 5) and
@@ -8,19 +8,16 @@
 //! a claim version belong to [`crate::engine::final_action`].
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::input::records::{
-    Chunk, ChunkReader, HeaderProblem, Record, RecordReader, TextFields, find_columns,
-};
-use crate::input::text::SharedText;
+use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns, parse_line_number};
+pub use crate::input::driver::Chunking;
+use crate::input::driver::{self, FormatReader, ParseChunk};
+use crate::input::records::{Chunk, HeaderProblem, Record, RecordReader, TextFields, find_columns};
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
-use crate::model::{
-    ClaimLine, ClaimType, Date, LastDate, RecordType, Source, normalize_drg, normalize_dx,
-    normalize_hcpcs, parse_date,
-};
+use crate::model::outcome::{RejectReason, RowOutcome};
+use crate::model::{ClaimType, Date, LastDate, RecordType, parse_date};
 
 /// A claims file that cannot be read at all. These stop the run: the user
 /// must fix the file or the command.
@@ -76,82 +73,35 @@ pub enum Error {
     },
 }
 
-/// The columns the engine knows; others are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Column {
-    ClaimId,
-    LineNumber,
-    BeneficiaryId,
-    ClaimType,
-    FromDate,
-    ThruDate,
-    AllowedAmount,
-    RecordType,
-    ProcessedDate,
-    AdmissionDate,
-    DischargeDate,
-    LineDate,
-    ProviderId,
-    Npi,
-    Drg,
-    PrincipalDx,
-    DxCodes,
-    ProcedureCodes,
-    Hcpcs,
-    RevenueCode,
+columns! {
+    /// The columns the engine knows; others are ignored.
+    enum Column {
+        ClaimId => "claim_id",
+        LineNumber => "line_number",
+        BeneficiaryId => "beneficiary_id",
+        ClaimType => "claim_type",
+        FromDate => "from_date",
+        ThruDate => "thru_date",
+        AllowedAmount => "allowed_amount",
+        RecordType => "record_type",
+        ProcessedDate => "processed_date",
+        AdmissionDate => "admission_date",
+        DischargeDate => "discharge_date",
+        LineDate => "line_date",
+        ProviderId => "provider_id",
+        Npi => "npi",
+        Drg => "drg",
+        PrincipalDx => "principal_dx",
+        DxCodes => "dx_codes",
+        ProcedureCodes => "procedure_codes",
+        Hcpcs => "hcpcs",
+        RevenueCode => "revenue_code",
+    }
 }
 
 impl Column {
-    const ALL: [Column; 20] = [
-        Column::ClaimId,
-        Column::LineNumber,
-        Column::BeneficiaryId,
-        Column::ClaimType,
-        Column::FromDate,
-        Column::ThruDate,
-        Column::AllowedAmount,
-        Column::RecordType,
-        Column::ProcessedDate,
-        Column::AdmissionDate,
-        Column::DischargeDate,
-        Column::LineDate,
-        Column::ProviderId,
-        Column::Npi,
-        Column::Drg,
-        Column::PrincipalDx,
-        Column::DxCodes,
-        Column::ProcedureCodes,
-        Column::Hcpcs,
-        Column::RevenueCode,
-    ];
-
     /// The first seven are required.
     const REQUIRED: usize = 7;
-
-    fn name(self) -> &'static str {
-        match self {
-            Column::ClaimId => "claim_id",
-            Column::LineNumber => "line_number",
-            Column::BeneficiaryId => "beneficiary_id",
-            Column::ClaimType => "claim_type",
-            Column::FromDate => "from_date",
-            Column::ThruDate => "thru_date",
-            Column::AllowedAmount => "allowed_amount",
-            Column::RecordType => "record_type",
-            Column::ProcessedDate => "processed_date",
-            Column::AdmissionDate => "admission_date",
-            Column::DischargeDate => "discharge_date",
-            Column::LineDate => "line_date",
-            Column::ProviderId => "provider_id",
-            Column::Npi => "npi",
-            Column::Drg => "drg",
-            Column::PrincipalDx => "principal_dx",
-            Column::DxCodes => "dx_codes",
-            Column::ProcedureCodes => "procedure_codes",
-            Column::Hcpcs => "hcpcs",
-            Column::RevenueCode => "revenue_code",
-        }
-    }
 }
 
 /// Where each known column sits in one file's header, resolved once.
@@ -219,9 +169,38 @@ pub(crate) fn open(path: &Path) -> Result<BufReader<File>, Error> {
         })
 }
 
+/// The canonical CSV as the driver reads it.
+struct Canonical;
+
+impl FormatReader for Canonical {
+    type Header = Header;
+
+    fn quoting(&self) -> bool {
+        true
+    }
+
+    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(Header, usize, u64)>, Error> {
+        driver::record_header(chunk, path, |record| Header::resolve(record, path))
+    }
+}
+
+impl ParseChunk for Canonical {
+    fn parse(
+        &self,
+        header: &Header,
+        file: u32,
+        as_of: Option<Date>,
+        chunk: &Chunk,
+        sink: &mut dyn FnMut(RowOutcome),
+    ) -> io::Result<()> {
+        let mut checker = RowChecker::new(header, file, as_of);
+        driver::each_record(chunk, |record| sink(checker.check(record)))
+    }
+}
+
 /// Reads one claims file, handing every data row's outcome to `sink` in file
 /// order. `file` is the file's index in the run, recorded in each
-/// [`Source`]; `as_of` is the run-out cutoff.
+/// [`crate::model::Source`]; `as_of` is the run-out cutoff.
 pub fn read_file(
     path: &Path,
     file: u32,
@@ -231,51 +210,15 @@ pub fn read_file(
     read_from(open(path)?, path, file, as_of, sink)
 }
 
-/// [`read_file`] on any buffered input; `path` names it in errors.
+/// [`read_file`] on any input; `path` names it in errors.
 pub fn read_from(
-    input: impl BufRead,
+    input: impl Read,
     path: &Path,
     file: u32,
     as_of: Option<Date>,
-    mut sink: impl FnMut(RowOutcome),
+    sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let mut reader = RecordReader::new(input);
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut record = Record::default();
-    if !reader.read(&mut record).map_err(io_error)? {
-        return Err(Error::NoHeader {
-            path: path.to_owned(),
-        });
-    }
-    let header = Header::resolve(&record, path)?;
-    let mut checker = RowChecker::new(&header, file, as_of);
-    while reader.read(&mut record).map_err(io_error)? {
-        sink(checker.check(&record));
-    }
-    Ok(())
-}
-
-/// How a file is cut for parallel parsing.
-#[derive(Clone, Copy, Debug)]
-pub struct Chunking {
-    /// Bytes per chunk (whole records; a chunk grows to hold a longer one).
-    pub chunk_bytes: usize,
-    /// Chunks parsed in parallel before their results are merged: bounds
-    /// the bytes in flight to `chunk_bytes × batch`.
-    pub batch: usize,
-}
-
-impl Default for Chunking {
-    fn default() -> Self {
-        let tunables = crate::runtime::tunables::Tunables::DEFAULT;
-        Chunking {
-            chunk_bytes: tunables.chunk_bytes,
-            batch: tunables.chunk_batch(rayon::current_num_threads()),
-        }
-    }
+    driver::read(&Canonical, input, path, file, as_of, sink)
 }
 
 /// Reads one claims file in chunks parsed in parallel on the current rayon
@@ -290,71 +233,9 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
     chunking: Chunking,
     init: impl Fn() -> T + Sync,
     fold: impl Fn(&mut T, RowOutcome) + Sync,
-    mut merge: impl FnMut(T, u64) -> Result<(), E>,
+    merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
-    use rayon::prelude::*;
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let input = File::open(path).map_err(io_error)?;
-    let mut chunks = ChunkReader::new(input, chunking.chunk_bytes);
-    // The header is the file's first record; blank lines before it may
-    // fill whole chunks, so chunks are joined until it is complete.
-    let no_header = || Error::NoHeader {
-        path: path.to_owned(),
-    };
-    let mut first = chunks
-        .next_chunk()
-        .map_err(io_error)?
-        .ok_or_else(no_header)?;
-    let mut record = Record::default();
-    let reader = loop {
-        let mut reader = RecordReader::resume(&first.bytes[..], first.offset, first.first_line);
-        if reader.read(&mut record).map_err(io_error)? {
-            break reader;
-        }
-        let next = chunks
-            .next_chunk()
-            .map_err(io_error)?
-            .ok_or_else(no_header)?;
-        first.bytes.extend_from_slice(&next.bytes);
-    };
-    let header = Header::resolve(&record, path)?;
-    let consumed = reader.bytes_read() as usize;
-    let next_line = reader.next_line();
-    let rest = Chunk {
-        offset: consumed as u64,
-        first_line: next_line,
-        bytes: first.bytes[consumed..].to_vec(),
-    };
-    let parse = |chunk: &Chunk| -> io::Result<T> {
-        let mut reader = RecordReader::resume(&chunk.bytes[..], chunk.offset, chunk.first_line);
-        let mut record = Record::default();
-        let mut checker = RowChecker::new(&header, file, as_of);
-        let mut acc = init();
-        while reader.read(&mut record)? {
-            fold(&mut acc, checker.check(&record));
-        }
-        Ok(acc)
-    };
-    let mut batch = vec![rest];
-    loop {
-        while batch.len() < chunking.batch.max(1) {
-            match chunks.next_chunk().map_err(io_error)? {
-                Some(chunk) => batch.push(chunk),
-                None => break,
-            }
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let results: Vec<io::Result<T>> = batch.par_iter().map(parse).collect();
-        for (chunk, result) in batch.iter().zip(results) {
-            merge(result.map_err(io_error)?, chunk.bytes.len() as u64)?;
-        }
-        batch.clear();
-    }
+    driver::read_chunked(&Canonical, path, file, as_of, chunking, init, fold, merge)
 }
 
 /// The raw text of rows at `rows` (sorted by line) of one file, re-read by
@@ -378,164 +259,74 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
     Ok(out)
 }
 
-/// The row checks of one file.
+/// The row checks of one file: the canonical columns are the contract's,
+/// so the mapping onto them is one to one.
 struct RowChecker<'h> {
     header: &'h Header,
-    file: u32,
-    as_of: Option<Date>,
-    shared: SharedText,
-    /// The last date read by column (the processed date's slot also holds
-    /// the thru date it defaults to).
-    dates: [LastDate; Column::ALL.len()],
+    checks: RowChecks,
+    /// The last processed date read (or the thru date it defaults to).
+    processed: LastDate,
 }
 
 impl<'h> RowChecker<'h> {
     fn new(header: &'h Header, file: u32, as_of: Option<Date>) -> Self {
         RowChecker {
             header,
-            file,
-            as_of,
-            shared: SharedText::default(),
-            dates: Default::default(),
+            checks: RowChecks::new(file, as_of, parse_date),
+            processed: LastDate::default(),
         }
     }
 
     fn check(&mut self, record: &Record) -> RowOutcome {
-        let source = Source {
-            file: self.file,
-            row: record.line(),
-            offset: record.offset(),
-        };
-        let reject = |reason, version, amount| {
-            RowOutcome::Rejected(RejectedRow {
-                source,
-                reason,
-                version,
-                amount,
-                raw: record.raw().into(),
-            })
-        };
+        let source = self.checks.source(record.line(), record.offset());
         if !record.is_complete() {
-            return reject(RejectReason::BadCsv, None, Money::ZERO);
+            return RowChecks::shape_reject(source, record.raw(), RejectReason::BadCsv);
         }
         if record.len() != self.header.width {
-            return reject(RejectReason::BadFieldCount, None, Money::ZERO);
+            return RowChecks::shape_reject(source, record.raw(), RejectReason::BadFieldCount);
         }
-        let field = |column| self.header.field(record, column);
-        let amount = Money::parse(field(Column::AllowedAmount));
+        let header = self.header;
+        let field = |column| header.field(record, column);
+        // The record is validated as UTF-8 once; a field of a record that
+        // is not is read alone, for the version a reject names.
+        let fields = record.text();
+        let text = |column| match &fields {
+            Some(fields) => header.text(fields, column),
+            None => claim_rows::text(field(column)),
+        };
         let processed = match field(Column::ProcessedDate) {
             b"" => field(Column::ThruDate),
             given => given,
         };
-        let processed_date =
-            self.dates[Column::ProcessedDate as usize].parse(processed, parse_date);
-        if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
-            && processed > cutoff
-        {
-            return RowOutcome::AfterCutoff {
-                amount: amount.unwrap_or_default(),
-            };
-        }
-        match self.parse_line(record, source, processed_date) {
-            Ok(line) => RowOutcome::Line(line),
-            Err(reason) => {
-                let version = self.version_key(record, processed_date);
-                reject(reason, version, amount.unwrap_or_default())
-            }
-        }
-    }
-
-    /// The version a rejected row names, if it names one readably.
-    fn version_key(&self, record: &Record, processed_date: Option<Date>) -> Option<VersionKey> {
-        let text = |column| std::str::from_utf8(self.header.field(record, column)).ok();
-        let beneficiary_id = text(Column::BeneficiaryId).filter(|s| !s.is_empty())?;
-        let claim_id = text(Column::ClaimId).filter(|s| !s.is_empty())?;
-        let record_type = RecordType::parse(text(Column::RecordType)?)?;
-        Some(VersionKey {
-            beneficiary_id: beneficiary_id.into(),
-            claim_id: claim_id.into(),
-            processed_date: processed_date?,
-            record_type,
-        })
-    }
-
-    /// Runs the row checks in the contract's order and builds the line.
-    fn parse_line(
-        &mut self,
-        record: &Record,
-        source: Source,
-        processed_date: Option<Date>,
-    ) -> Result<ClaimLine, RejectReason> {
-        use RejectReason::*;
-        let fields = record.text().ok_or(BadEncoding)?;
-        let header = self.header;
-        let text = |column| header.text(&fields, column);
-        let optional = |column| Some(text(column)).filter(|s| !s.is_empty());
-        if Column::ALL[..Column::REQUIRED]
-            .iter()
-            .any(|&c| text(c).is_empty())
-        {
-            return Err(MissingField);
-        }
-        let line_number = parse_line_number(text(Column::LineNumber)).ok_or(BadLineNumber)?;
-        let claim_type = ClaimType::parse(text(Column::ClaimType)).ok_or(BadClaimType)?;
-        let record_type = RecordType::parse(text(Column::RecordType)).ok_or(BadRecordType)?;
-
-        let dates = &mut self.dates;
-        let mut date = |column: Column| {
-            dates[column as usize]
-                .parse(text(column).as_bytes(), parse_date)
-                .ok_or(BadDate)
-        };
-        let from_date = date(Column::FromDate)?;
-        let thru_date = date(Column::ThruDate)?;
-        let processed_date = processed_date.ok_or(BadDate)?;
-        let mut optional_date = |column, default: Date| match text(column) {
-            "" => Ok(default),
-            _ => date(column),
-        };
-        let admission_date = optional_date(Column::AdmissionDate, from_date)?;
-        let discharge_date = optional_date(Column::DischargeDate, thru_date)?;
-        let line_date = optional_date(Column::LineDate, from_date)?;
-        if from_date > thru_date || (claim_type == ClaimType::Ip && admission_date > discharge_date)
-        {
-            return Err(BadDateRange);
-        }
-        let allowed = Money::parse(text(Column::AllowedAmount).as_bytes()).ok_or(BadAmount)?;
-
-        let shared = &mut self.shared;
-        Ok(ClaimLine {
+        let row = ClaimFields {
             source,
-            beneficiary_id: shared
-                .beneficiary
-                .get(text(Column::BeneficiaryId), str::to_owned),
-            claim_id: shared.claim.get(text(Column::ClaimId), str::to_owned),
-            line_number,
-            claim_type,
-            record_type,
-            processed_date,
-            from_date,
-            thru_date,
-            admission_date,
-            discharge_date,
-            line_date,
-            allowed,
-            provider_id: optional(Column::ProviderId)
-                .map(|s| shared.provider.get(s, str::to_owned)),
-            drg: optional(Column::Drg).map(|s| shared.drg.get(s, normalize_drg)),
-            principal_dx: optional(Column::PrincipalDx)
-                .map(|s| shared.diagnosis.get(s, normalize_dx)),
-            hcpcs: optional(Column::Hcpcs).map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
-        })
+            raw: record.raw(),
+            utf8: fields.is_some(),
+            processed_date: self.processed.parse(processed, parse_date),
+            amount: Money::parse(field(Column::AllowedAmount)),
+            missing: Column::ALL[..Column::REQUIRED]
+                .iter()
+                .any(|&c| text(c).is_empty()),
+            line_number: parse_line_number(text(Column::LineNumber)),
+            claim_type: ClaimType::parse(text(Column::ClaimType)),
+            record_type: std::str::from_utf8(field(Column::RecordType))
+                .ok()
+                .and_then(RecordType::parse),
+            beneficiary_id: text(Column::BeneficiaryId),
+            claim_id: text(Column::ClaimId),
+            claim_prefix: "",
+            from_date: field(Column::FromDate),
+            thru_date: field(Column::ThruDate),
+            admission_date: field(Column::AdmissionDate),
+            discharge_date: field(Column::DischargeDate),
+            line_date: field(Column::LineDate),
+            provider_id: text(Column::ProviderId),
+            drg: text(Column::Drg),
+            principal_dx: text(Column::PrincipalDx),
+            hcpcs: text(Column::Hcpcs),
+        };
+        self.checks.check(&row)
     }
-}
-
-/// `line_number`: digits only, at least 1 (`01` is 1).
-fn parse_line_number(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<u64>().ok().filter(|&n| n >= 1)
 }
 
 impl crate::error::Classify for Error {

@@ -3,8 +3,12 @@
 //!
 //! - [`records`]: the lenient CSV tokenizer, with each record's first line
 //!   and raw text, and chunks of whole records for parallel parsing;
-//! - [`claims`]: the canonical claims CSV, and the row checks of contract
-//!   section 5 that every claims format shares;
+//! - [`claims`]: the canonical claims CSV;
+//! - `claim_rows`: the row checks of contract section 5, once for every
+//!   claims format: a format maps its rows onto the canonical columns and
+//!   the checks, the cutoff and the claim line are built there;
+//! - `driver`: one reader for every format: header, chunks, parallel
+//!   batches, file order;
 //! - [`formats`]: RIF, DE-SynPUF and CCLF claims, and the enrollment formats,
 //!   mapped onto the same rows;
 //! - [`beneficiaries`]: monthly enrollment, checked per row and per
@@ -13,7 +17,9 @@
 //! - [`text`]: shared text for the ids that repeat row after row.
 
 pub mod beneficiaries;
+mod claim_rows;
 pub mod claims;
+mod driver;
 pub mod folders;
 pub mod formats;
 pub mod records;

@@ -305,6 +305,74 @@ pub fn lines_at(
     Ok(out)
 }
 
+/// The lines of a run of whole lines (a [`Chunk`] of a format without
+/// quoting), without their line ends or a BOM at the start of the file,
+/// each with its 1-based line number and byte offset in the file. Empty
+/// lines are skipped, and with [`Lines::skipping_blank`] lines of blanks
+/// too.
+pub(crate) struct Lines<'a> {
+    bytes: &'a [u8],
+    line: u64,
+    offset: u64,
+    skip_blank: bool,
+}
+
+impl<'a> Lines<'a> {
+    /// The non-empty lines of `chunk` (RIF).
+    pub(crate) fn of(chunk: &'a Chunk) -> Self {
+        Lines {
+            bytes: &chunk.bytes,
+            line: chunk.first_line,
+            offset: chunk.offset,
+            skip_blank: false,
+        }
+    }
+
+    /// The lines of `chunk` that hold more than blanks (CCLF).
+    pub(crate) fn skipping_blank(chunk: &'a Chunk) -> Self {
+        Lines {
+            skip_blank: true,
+            ..Lines::of(chunk)
+        }
+    }
+
+    /// The line number and byte offset of the next line.
+    pub(crate) fn next_position(&self) -> (u64, u64) {
+        (self.line, self.offset)
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (u64, u64, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.bytes.is_empty() {
+            let length = memchr::memchr(b'\n', self.bytes).map_or(self.bytes.len(), |i| i + 1);
+            let (whole, rest) = self.bytes.split_at(length);
+            let (line, offset) = (self.line, self.offset);
+            self.bytes = rest;
+            self.line += 1;
+            self.offset += length as u64;
+            let mut text = match whole.strip_suffix(b"\n") {
+                Some(text) => text.strip_suffix(b"\r").unwrap_or(text),
+                None => whole,
+            };
+            if offset == 0 {
+                text = text.strip_prefix(BOM).unwrap_or(text);
+            }
+            let skip = if self.skip_blank {
+                text.trim_ascii().is_empty()
+            } else {
+                text.is_empty()
+            };
+            if !skip {
+                return Some((line, offset, text));
+            }
+        }
+        None
+    }
+}
+
 /// Whether `raw` ends inside a quoted field, so the record continues on the
 /// next line. Mirrors the quote states of [`Record::split_fields`].
 fn quote_open(raw: &[u8]) -> bool {

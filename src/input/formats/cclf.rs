@@ -42,15 +42,13 @@
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 
+use crate::input::claim_rows::{ClaimFields, RowChecks, parse_line_number, text as text_of};
 use crate::input::claims::{self, Error, open};
-use crate::input::records::{self, Record, RecordReader, strip_line_end};
-use crate::input::text::SharedText;
+use crate::input::driver::{self, FormatReader, ParseChunk, io_error};
+use crate::input::records::{self, Chunk, Lines, Record};
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
-use crate::model::{
-    ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
-    parse_date,
-};
+use crate::model::outcome::{RejectReason, RowOutcome};
+use crate::model::{ClaimType, Date, RecordType, parse_date};
 
 /// The four CCLF layouts this reader takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -306,96 +304,109 @@ impl Form {
     }
 }
 
-/// The rows of a file: lines split on `|` or at fixed positions, or comma
-/// CSV records.
-enum Rows<R> {
-    Lines {
-        input: R,
-        line: u64,
-        offset: u64,
-        fixed: Option<&'static FixedLayout>,
-    },
-    Comma {
-        reader: RecordReader<R>,
-        record: Record,
-    },
-}
-
-impl<R: BufRead> Rows<R> {
-    fn new(input: R, form: Form) -> Self {
-        let lines = |input, fixed| Rows::Lines {
-            input,
-            line: 0,
-            offset: 0,
-            fixed,
-        };
-        match form {
-            Form::Comma => Rows::Comma {
-                reader: RecordReader::new(input),
-                record: Record::default(),
-            },
-            Form::Pipe => lines(input, None),
-            Form::Fixed(layout) => lines(input, Some(layout)),
+impl Row {
+    /// The row of one line (without its line end): split on `|`, or at
+    /// the positions of a fixed-width `layout`.
+    fn fill_line(&mut self, line: u64, offset: u64, raw: &[u8], fixed: Option<&FixedLayout>) {
+        self.clear();
+        self.raw.extend_from_slice(raw);
+        self.line = line;
+        self.offset = offset;
+        self.complete = true;
+        match fixed {
+            // A record of another length has no fields, so it fails the
+            // width check as a delimited row of the wrong field count does.
+            Some(layout) if raw.len() == layout.record_length => {
+                for &(_, start, length) in layout.fields {
+                    self.push_field(&raw[start - 1..start - 1 + length]);
+                }
+            }
+            Some(_) => {}
+            None => raw.split(|&b| b == b'|').for_each(|f| self.push_field(f)),
         }
     }
 
-    /// Reads the next non-empty row; `Ok(false)` at the end.
-    fn next(&mut self, row: &mut Row) -> io::Result<bool> {
-        row.clear();
-        match self {
-            Rows::Lines {
-                input,
-                line,
-                offset,
-                fixed,
-            } => loop {
-                row.raw.clear();
-                let read = input.read_until(b'\n', &mut row.raw)?;
-                if read == 0 {
-                    return Ok(false);
-                }
-                row.offset = *offset;
-                *offset += read as u64;
-                *line += 1;
-                strip_line_end(&mut row.raw);
-                if *line == 1 && row.raw.starts_with(b"\xEF\xBB\xBF") {
-                    row.raw.drain(..3);
-                }
-                if row.raw.trim_ascii().is_empty() {
-                    continue;
-                }
-                row.line = *line;
-                row.complete = true;
-                let raw = std::mem::take(&mut row.raw);
-                match fixed {
-                    // A record of another length has no fields, so it fails
-                    // the width check as a delimited row of the wrong field
-                    // count does.
-                    Some(layout) if raw.len() == layout.record_length => {
-                        for &(_, start, length) in layout.fields {
-                            row.push_field(&raw[start - 1..start - 1 + length]);
-                        }
-                    }
-                    Some(_) => {}
-                    None => raw.split(|&b| b == b'|').for_each(|f| row.push_field(f)),
-                }
-                row.raw = raw;
-                return Ok(true);
-            },
-            Rows::Comma { reader, record } => {
-                if !reader.read(record)? {
-                    return Ok(false);
-                }
-                row.raw.extend_from_slice(record.raw());
-                row.line = record.line();
-                row.offset = record.offset();
-                row.complete = record.is_complete();
-                for field in record.iter() {
-                    row.push_field(field);
-                }
-                Ok(true)
+    /// The row of one comma CSV record.
+    fn fill_record(&mut self, record: &Record) {
+        self.clear();
+        self.raw.extend_from_slice(record.raw());
+        self.line = record.line();
+        self.offset = record.offset();
+        self.complete = record.is_complete();
+        for field in record.iter() {
+            self.push_field(field);
+        }
+    }
+}
+
+/// CCLF as the driver reads it, in the form its first line shows.
+struct Cclf {
+    form: Form,
+}
+
+impl FormatReader for Cclf {
+    type Header = Header;
+
+    fn quoting(&self) -> bool {
+        matches!(self.form, Form::Comma)
+    }
+
+    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(Header, usize, u64)>, Error> {
+        let mut row = Row::default();
+        match self.form {
+            // A fixed-width file has no header: its rows start at once.
+            Form::Fixed(layout) => Ok(Some((layout.header(), 0, chunk.first_line))),
+            Form::Comma => driver::record_header(chunk, path, |record| {
+                row.fill_record(record);
+                Header::resolve(&row, path)
+            }),
+            Form::Pipe => {
+                let mut lines = Lines::skipping_blank(chunk);
+                let Some((line, offset, raw)) = lines.next() else {
+                    return Ok(None);
+                };
+                row.fill_line(line, offset, raw, None);
+                let header = Header::resolve(&row, path)?;
+                let (next_line, next_offset) = lines.next_position();
+                Ok(Some((
+                    header,
+                    (next_offset - chunk.offset) as usize,
+                    next_line,
+                )))
             }
         }
+    }
+}
+
+impl ParseChunk for Cclf {
+    fn parse(
+        &self,
+        header: &Header,
+        file: u32,
+        as_of: Option<Date>,
+        chunk: &Chunk,
+        sink: &mut dyn FnMut(RowOutcome),
+    ) -> io::Result<()> {
+        let mut checker = RowChecker {
+            header,
+            checks: RowChecks::new(file, as_of, parse_date),
+        };
+        let mut row = Row::default();
+        let fixed = match self.form {
+            Form::Comma => {
+                return driver::each_record(chunk, |record| {
+                    row.fill_record(record);
+                    sink(checker.check(&row));
+                });
+            }
+            Form::Fixed(layout) => Some(layout),
+            Form::Pipe => None,
+        };
+        for (line, offset, raw) in Lines::skipping_blank(chunk) {
+            row.fill_line(line, offset, raw, fixed);
+            sink(checker.check(&row));
+        }
+        Ok(())
     }
 }
 
@@ -663,204 +674,90 @@ fn record_type(code: &[u8]) -> Option<RecordType> {
     }
 }
 
-/// A line number: digits only, at least 1 (`01` is 1).
-fn parse_line_number(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(text)
-        .ok()?
-        .parse::<u64>()
-        .ok()
-        .filter(|&n| n >= 1)
-}
-
-/// A field as text; the row checks reject a row that is not UTF-8 before
-/// any field is read as text, so the empty fallback is never taken.
-fn text(field: &[u8]) -> &str {
-    std::str::from_utf8(field).unwrap_or_default()
+/// A line number as [`parse_line_number`] reads it, of at most 18
+/// characters (the guide's field is narrower still).
+fn line_number(text: &str) -> Option<u64> {
+    (text.len() <= 18)
+        .then(|| parse_line_number(text))
+        .flatten()
 }
 
 /// The row checks of one file.
 struct RowChecker<'h> {
     header: &'h Header,
-    file: u32,
-    as_of: Option<Date>,
-    shared: SharedText,
+    checks: RowChecks,
 }
 
 impl RowChecker<'_> {
     fn check(&mut self, row: &Row) -> RowOutcome {
-        let source = Source {
-            file: self.file,
-            row: row.line,
-            offset: row.offset,
-        };
-        let reject = |reason, version, amount| {
-            RowOutcome::Rejected(RejectedRow {
-                source,
-                reason,
-                version,
-                amount,
-                raw: row.raw.as_slice().into(),
-            })
-        };
-        let header = self.header;
+        let source = self.checks.source(row.line, row.offset);
         if !row.complete {
-            return reject(RejectReason::BadCsv, None, Money::ZERO);
+            return RowChecks::shape_reject(source, &row.raw, RejectReason::BadCsv);
         }
+        let header = self.header;
         if !row.has_width(header.width) {
-            return reject(RejectReason::BadFieldCount, None, Money::ZERO);
+            return RowChecks::shape_reject(source, &row.raw, RejectReason::BadFieldCount);
         }
-        let field = |column| header.field(row, column);
-        let record_type = record_type(field(Column::AdjsmtTypeCd));
-        let processed_date = parse_date(match field(Column::EfctvDt) {
-            b"" => field(Column::ThruDt),
-            given => given,
-        });
-        let amount = Money::parse(field(header.amount_column()));
-        if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
-            && processed > cutoff
-        {
-            return RowOutcome::AfterCutoff {
-                amount: amount.unwrap_or_default(),
-            };
-        }
-        match self.parse_line(row, source, record_type, processed_date, amount) {
-            Ok(line) => RowOutcome::Line(line),
-            Err(reason) => {
-                let version = self.version_key(row, record_type, processed_date);
-                reject(reason, version, amount.unwrap_or_default())
-            }
-        }
-    }
-
-    /// The version a row names, if it names one readably.
-    fn version_key(
-        &mut self,
-        row: &Row,
-        record_type: Option<RecordType>,
-        processed_date: Option<Date>,
-    ) -> Option<VersionKey> {
-        let header = self.header;
-        let id = |field: &[u8]| -> Option<String> {
-            std::str::from_utf8(field)
-                .ok()
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let beneficiary = id(header.beneficiary(row))?;
-        let claim = id(header.field(row, Column::CurClmUniqId))?;
-        Some(VersionKey {
-            beneficiary_id: self.shared.beneficiary.get(&beneficiary, str::to_owned),
-            claim_id: self.shared.claim.get(&claim, str::to_owned),
-            processed_date: processed_date?,
-            record_type: record_type?,
-        })
-    }
-
-    /// Runs the row checks in the contract's order and builds the line.
-    fn parse_line(
-        &mut self,
-        row: &Row,
-        source: Source,
-        record_type: Option<RecordType>,
-        processed_date: Option<Date>,
-        amount: Option<Money>,
-    ) -> Result<ClaimLine, RejectReason> {
-        use RejectReason::*;
-        if std::str::from_utf8(&row.raw).is_err() || std::str::from_utf8(&row.text).is_err() {
-            return Err(BadEncoding);
-        }
-        let header = self.header;
         let kind = header.kind;
-        let field = |column| text(header.field(row, column));
-        let optional = |column| Some(field(column)).filter(|s| !s.is_empty());
-
-        let mut required = vec![
-            Column::CurClmUniqId,
-            Column::ClmTypeCd,
-            Column::FromDt,
-            Column::ThruDt,
-            header.amount_column(),
-        ];
-        if kind != Kind::PartA {
-            required.push(Column::ClmLineNum);
-        }
-        if header.beneficiary(row).is_empty() || required.iter().any(|&c| field(c).is_empty()) {
-            return Err(MissingField);
-        }
-        let line_number = match kind {
-            Kind::PartA => 1,
-            _ => parse_line_number(field(Column::ClmLineNum).as_bytes()).ok_or(BadLineNumber)?,
-        };
-        let claim_type = kind
-            .claim_type(field(Column::ClmTypeCd).as_bytes())
-            .ok_or(BadClaimType)?;
-        let record_type = record_type.ok_or(BadRecordType)?;
-
-        let date = |column| parse_date(field(column).as_bytes()).ok_or(BadDate);
-        let from_date = date(Column::FromDt)?;
-        let thru_date = date(Column::ThruDt)?;
-        let processed_date = processed_date.ok_or(BadDate)?;
+        let field = |column| header.field(row, column);
+        // Field by field: a fixed-width cut may split a character, so a
+        // field of a UTF-8 row is not surely UTF-8 itself.
+        let text = |column| text_of(field(column));
+        let amount_column = header.amount_column();
         // CCLF2: the revenue centre date, else the line from date.
-        let line_given = match (kind, field(Column::InstnlRevCtrDt)) {
-            (Kind::Revenue, "") | (Kind::Physician | Kind::Dme, _) => field(Column::LineFromDt),
+        let line_date = match (kind, text(Column::InstnlRevCtrDt)) {
+            (Kind::Revenue, "") | (Kind::Physician | Kind::Dme, _) => text(Column::LineFromDt),
             (Kind::Revenue, given) => given,
             (Kind::PartA, _) => "",
         };
-        let line_date = match line_given {
-            "" => from_date,
-            given => parse_date(given.as_bytes()).ok_or(BadDate)?,
-        };
-        if from_date > thru_date {
-            return Err(BadDateRange);
-        }
-        let allowed = amount.ok_or(BadAmount)?;
-
-        let provider = kind.provider().iter().find_map(|&c| optional(c));
         let (drg, principal_dx, hcpcs) = match kind {
-            Kind::PartA => (
-                optional(Column::DrgCd),
-                optional(Column::PrncplDgnsCd),
-                None,
-            ),
-            Kind::Revenue => (None, None, optional(Column::LineHcpcsCd)),
-            Kind::Physician => (
-                None,
-                optional(Column::Dgns1Cd),
-                optional(Column::LineHcpcsCd),
-            ),
-            Kind::Dme => (None, None, optional(Column::LineHcpcsCd)),
+            Kind::PartA => (text(Column::DrgCd), text(Column::PrncplDgnsCd), ""),
+            Kind::Revenue | Kind::Dme => ("", "", text(Column::LineHcpcsCd)),
+            Kind::Physician => ("", text(Column::Dgns1Cd), text(Column::LineHcpcsCd)),
         };
-        let shared = &mut self.shared;
-        Ok(ClaimLine {
+        let fields = ClaimFields {
             source,
-            beneficiary_id: shared
-                .beneficiary
-                .get(text(header.beneficiary(row)), str::to_owned),
-            claim_id: shared.claim.get(field(Column::CurClmUniqId), str::to_owned),
-            line_number,
-            claim_type,
-            record_type,
-            processed_date,
-            from_date,
-            thru_date,
-            admission_date: from_date,
-            discharge_date: thru_date,
-            line_date,
-            allowed,
-            provider_id: provider.map(|s| shared.provider.get(s, str::to_owned)),
-            drg: drg.map(|s| shared.drg.get(s, normalize_drg)),
-            principal_dx: principal_dx.map(|s| shared.diagnosis.get(s, normalize_dx)),
-            hcpcs: hcpcs.map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
-        })
+            raw: &row.raw,
+            utf8: std::str::from_utf8(&row.raw).is_ok() && std::str::from_utf8(&row.text).is_ok(),
+            processed_date: parse_date(match field(Column::EfctvDt) {
+                b"" => field(Column::ThruDt),
+                given => given,
+            }),
+            amount: Money::parse(field(amount_column)),
+            missing: text(Column::ClmTypeCd).is_empty()
+                || text(amount_column).is_empty()
+                || (kind != Kind::PartA && text(Column::ClmLineNum).is_empty()),
+            line_number: match kind {
+                Kind::PartA => Some(1),
+                _ => line_number(text(Column::ClmLineNum)),
+            },
+            claim_type: kind.claim_type(field(Column::ClmTypeCd)),
+            record_type: record_type(field(Column::AdjsmtTypeCd)),
+            beneficiary_id: text_of(header.beneficiary(row)),
+            claim_id: text(Column::CurClmUniqId),
+            claim_prefix: "",
+            from_date: text(Column::FromDt).as_bytes(),
+            thru_date: text(Column::ThruDt).as_bytes(),
+            admission_date: b"",
+            discharge_date: b"",
+            line_date: line_date.as_bytes(),
+            provider_id: kind
+                .provider()
+                .iter()
+                .map(|&c| text(c))
+                .find(|s| !s.is_empty())
+                .unwrap_or_default(),
+            drg,
+            principal_dx,
+            hcpcs,
+        };
+        self.checks.check(&fields)
     }
 }
 
 /// Reads one CCLF1, CCLF2, CCLF5 or CCLF6 file, delimited or fixed width,
 /// handing every data row's outcome to `sink` in file order. `file` is the
-/// file's index in the run, recorded in each [`Source`] (whose `row` is the
+/// file's index in the run, recorded in each [`crate::model::Source`] (whose `row` is the
 /// 1-based line, the header, when there is one, being line 1, and `offset`
 /// the byte offset of the row); `as_of` is the
 /// run-out cutoff, compared with the processed date (`CLM_EFCTV_DT`, or
@@ -884,36 +781,11 @@ pub fn read_from(
     path: &Path,
     file: u32,
     as_of: Option<Date>,
-    mut sink: impl FnMut(RowOutcome),
+    sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let (form, start) = Form::of(&mut input).map_err(io_error)?;
-    let mut rows = Rows::new(io::Cursor::new(start).chain(input), form);
-    let mut row = Row::default();
-    let header = match form {
-        Form::Fixed(layout) => layout.header(),
-        Form::Pipe | Form::Comma => {
-            if !rows.next(&mut row).map_err(io_error)? {
-                return Err(Error::NoHeader {
-                    path: path.to_owned(),
-                });
-            }
-            Header::resolve(&row, path)?
-        }
-    };
-    let mut checker = RowChecker {
-        header: &header,
-        file,
-        as_of,
-        shared: SharedText::default(),
-    };
-    while rows.next(&mut row).map_err(io_error)? {
-        sink(checker.check(&row));
-    }
-    Ok(())
+    let (form, start) = Form::of(&mut input).map_err(|e| io_error(path, e))?;
+    let input = io::Cursor::new(start).chain(input);
+    driver::read(&Cclf { form }, input, path, file, as_of, sink)
 }
 
 /// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,

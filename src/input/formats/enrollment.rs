@@ -39,7 +39,8 @@ use crate::input::records::{self, Record, RecordReader};
 use crate::model::outcome::RejectReason;
 use crate::model::{self, Date};
 
-use super::rif::{self, Lines, Splitter};
+use super::rif::{self, Splitter};
+use crate::input::records::Lines;
 
 /// Bytes per chunk when an MBSF file is read.
 const CHUNK_BYTES: usize = 1 << 20;

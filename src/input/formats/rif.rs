@@ -40,126 +40,54 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
 
+use crate::input::claim_rows::{ClaimFields, RowChecks, columns, parse_line_number};
 use crate::input::claims::{self, Error, open};
-use crate::input::records;
-use crate::input::text::SharedText;
+use crate::input::driver::{self, FormatReader, SEQUENTIAL_CHUNK_BYTES, Started, io_error};
+use crate::input::records::{self, Lines};
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
-use crate::model::{
-    self, ClaimLine, ClaimType, Date, LastDate, RecordType, Source, normalize_drg, normalize_dx,
-    normalize_hcpcs,
-};
+use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
+use crate::model::{self, ClaimLine, ClaimType, Date, LastDate, RecordType};
 
-/// Bytes per chunk when a file is read on one thread.
-const CHUNK_BYTES: usize = 1 << 20;
-
-/// The RIF columns the reader uses; others are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Column {
-    BeneId,
-    ClmId,
-    ClmTypeCd,
-    FromDt,
-    ThruDt,
-    DmlInd,
-    FinalAction,
-    FreqCd,
-    WklyProcDt,
-    ClmLineNum,
-    LineNum,
-    PrvdrNum,
-    TaxNum,
-    AdmsnDt,
-    DschrgDt,
-    Line1stExpnsDt,
-    RevCntrDt,
-    DrgCd,
-    PrncpalDgnsCd,
-    HcpcsCd,
-    LineAlowdChrgAmt,
-    ClmPmtAmt,
-    PrmryPyrClmPdAmt,
-    IpDdctblAmt,
-    PtaCoinsrncAmt,
-    BloodDdctblAmt,
-    PtbDdctblAmt,
-    PtbCoinsrncAmt,
-    PassThruPerDiemAmt,
-    UtlztnDayCnt,
+columns! {
+    /// The RIF columns the reader uses; others are ignored.
+    enum Column {
+        BeneId => "BENE_ID",
+        ClmId => "CLM_ID",
+        ClmTypeCd => "NCH_CLM_TYPE_CD",
+        FromDt => "CLM_FROM_DT",
+        ThruDt => "CLM_THRU_DT",
+        DmlInd => "DML_IND",
+        FinalAction => "FINAL_ACTION",
+        FreqCd => "CLM_FREQ_CD",
+        WklyProcDt => "NCH_WKLY_PROC_DT",
+        ClmLineNum => "CLM_LINE_NUM",
+        LineNum => "LINE_NUM",
+        PrvdrNum => "PRVDR_NUM",
+        TaxNum => "TAX_NUM",
+        AdmsnDt => "CLM_ADMSN_DT",
+        DschrgDt => "NCH_BENE_DSCHRG_DT",
+        Line1stExpnsDt => "LINE_1ST_EXPNS_DT",
+        RevCntrDt => "REV_CNTR_DT",
+        DrgCd => "CLM_DRG_CD",
+        PrncpalDgnsCd => "PRNCPAL_DGNS_CD",
+        HcpcsCd => "HCPCS_CD",
+        LineAlowdChrgAmt => "LINE_ALOWD_CHRG_AMT",
+        ClmPmtAmt => "CLM_PMT_AMT",
+        PrmryPyrClmPdAmt => "NCH_PRMRY_PYR_CLM_PD_AMT",
+        IpDdctblAmt => "NCH_BENE_IP_DDCTBL_AMT",
+        PtaCoinsrncAmt => "NCH_BENE_PTA_COINSRNC_LBLTY_AM",
+        BloodDdctblAmt => "NCH_BENE_BLOOD_DDCTBL_LBLTY_AM",
+        PtbDdctblAmt => "NCH_BENE_PTB_DDCTBL_AMT",
+        PtbCoinsrncAmt => "NCH_BENE_PTB_COINSRNC_AMT",
+        PassThruPerDiemAmt => "CLM_PASS_THRU_PER_DIEM_AMT",
+        UtlztnDayCnt => "CLM_UTLZTN_DAY_CNT",
+    }
 }
 
 impl Column {
-    const ALL: [Column; 30] = [
-        Column::BeneId,
-        Column::ClmId,
-        Column::ClmTypeCd,
-        Column::FromDt,
-        Column::ThruDt,
-        Column::DmlInd,
-        Column::FinalAction,
-        Column::FreqCd,
-        Column::WklyProcDt,
-        Column::ClmLineNum,
-        Column::LineNum,
-        Column::PrvdrNum,
-        Column::TaxNum,
-        Column::AdmsnDt,
-        Column::DschrgDt,
-        Column::Line1stExpnsDt,
-        Column::RevCntrDt,
-        Column::DrgCd,
-        Column::PrncpalDgnsCd,
-        Column::HcpcsCd,
-        Column::LineAlowdChrgAmt,
-        Column::ClmPmtAmt,
-        Column::PrmryPyrClmPdAmt,
-        Column::IpDdctblAmt,
-        Column::PtaCoinsrncAmt,
-        Column::BloodDdctblAmt,
-        Column::PtbDdctblAmt,
-        Column::PtbCoinsrncAmt,
-        Column::PassThruPerDiemAmt,
-        Column::UtlztnDayCnt,
-    ];
-
     /// The first five are the key columns: a file without one of them is
     /// not a claims file this reader can map.
     const KEY: usize = 5;
-
-    fn name(self) -> &'static str {
-        match self {
-            Column::BeneId => "BENE_ID",
-            Column::ClmId => "CLM_ID",
-            Column::ClmTypeCd => "NCH_CLM_TYPE_CD",
-            Column::FromDt => "CLM_FROM_DT",
-            Column::ThruDt => "CLM_THRU_DT",
-            Column::DmlInd => "DML_IND",
-            Column::FinalAction => "FINAL_ACTION",
-            Column::FreqCd => "CLM_FREQ_CD",
-            Column::WklyProcDt => "NCH_WKLY_PROC_DT",
-            Column::ClmLineNum => "CLM_LINE_NUM",
-            Column::LineNum => "LINE_NUM",
-            Column::PrvdrNum => "PRVDR_NUM",
-            Column::TaxNum => "TAX_NUM",
-            Column::AdmsnDt => "CLM_ADMSN_DT",
-            Column::DschrgDt => "NCH_BENE_DSCHRG_DT",
-            Column::Line1stExpnsDt => "LINE_1ST_EXPNS_DT",
-            Column::RevCntrDt => "REV_CNTR_DT",
-            Column::DrgCd => "CLM_DRG_CD",
-            Column::PrncpalDgnsCd => "PRNCPAL_DGNS_CD",
-            Column::HcpcsCd => "HCPCS_CD",
-            Column::LineAlowdChrgAmt => "LINE_ALOWD_CHRG_AMT",
-            Column::ClmPmtAmt => "CLM_PMT_AMT",
-            Column::PrmryPyrClmPdAmt => "NCH_PRMRY_PYR_CLM_PD_AMT",
-            Column::IpDdctblAmt => "NCH_BENE_IP_DDCTBL_AMT",
-            Column::PtaCoinsrncAmt => "NCH_BENE_PTA_COINSRNC_LBLTY_AM",
-            Column::BloodDdctblAmt => "NCH_BENE_BLOOD_DDCTBL_LBLTY_AM",
-            Column::PtbDdctblAmt => "NCH_BENE_PTB_DDCTBL_AMT",
-            Column::PtbCoinsrncAmt => "NCH_BENE_PTB_COINSRNC_AMT",
-            Column::PassThruPerDiemAmt => "CLM_PASS_THRU_PER_DIEM_AMT",
-            Column::UtlztnDayCnt => "CLM_UTLZTN_DAY_CNT",
-        }
-    }
 }
 
 /// The claim-level amounts added to `CLM_PMT_AMT` on an institutional claim
@@ -386,50 +314,6 @@ impl<'a> Row<'a> {
     }
 }
 
-/// The non-empty lines of a run of whole lines, without their line ends,
-/// each with its 1-based line number and byte offset in the file.
-pub(crate) struct Lines<'a> {
-    bytes: &'a [u8],
-    line: u64,
-    offset: u64,
-}
-
-impl<'a> Lines<'a> {
-    pub(crate) fn of(chunk: &'a records::Chunk) -> Self {
-        Lines {
-            bytes: &chunk.bytes,
-            line: chunk.first_line,
-            offset: chunk.offset,
-        }
-    }
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = (u64, u64, &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.bytes.is_empty() {
-            let length = memchr::memchr(b'\n', self.bytes).map_or(self.bytes.len(), |i| i + 1);
-            let (whole, rest) = self.bytes.split_at(length);
-            let (line, offset) = (self.line, self.offset);
-            self.bytes = rest;
-            self.line += 1;
-            self.offset += length as u64;
-            let mut text = match whole.strip_suffix(b"\n") {
-                Some(text) => text.strip_suffix(b"\r").unwrap_or(text),
-                None => whole,
-            };
-            if offset == 0 {
-                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-            }
-            if !text.is_empty() {
-                return Some((line, offset, text));
-            }
-        }
-        None
-    }
-}
-
 /// Where each known column sits in one file's header.
 #[derive(Debug)]
 struct Header {
@@ -527,7 +411,7 @@ impl Header {
 
 /// Reads one RIF claims file, handing every data row's outcome to `sink` in
 /// file order. `file` is the file's index in the run, recorded in each
-/// [`Source`] (whose `row` is the 1-based line, the header being line 1, and
+/// [`crate::model::Source`] (whose `row` is the 1-based line, the header being line 1, and
 /// `offset` the byte offset of the row); `as_of` is the run-out cutoff.
 ///
 /// A file that cannot be read, has no header, or lacks a key column
@@ -565,8 +449,11 @@ fn read_sequential(
     rereadable: bool,
     mut sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let mut chunks = records::ChunkReader::unquoted(input, CHUNK_BYTES);
-    let (header, rest) = read_header(&mut chunks, path)?;
+    let Started {
+        header,
+        rest,
+        mut chunks,
+    } = driver::start(&Rif, input, path, SEQUENTIAL_CHUNK_BYTES)?;
     let rows_start = rest.offset;
     let rebuild = |end| versions_carried(path, &header, rows_start, end);
     let mut settled = Settled::new(rereadable.then_some(&rebuild as Rebuild));
@@ -594,48 +481,33 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
     chunking: claims::Chunking,
     init: impl Fn() -> T + Sync,
     fold: impl Fn(&mut T, RowOutcome) + Sync,
-    mut merge: impl FnMut(T, u64) -> Result<(), E>,
+    merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
-    use rayon::prelude::*;
     let input = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let mut chunks = records::ChunkReader::unquoted(input, chunking.chunk_bytes);
-    let (header, rest) = read_header(&mut chunks, path)?;
+    let Started {
+        header,
+        rest,
+        chunks,
+    } = driver::start(&Rif, input, path, chunking.chunk_bytes)?;
     let rows_start = rest.offset;
     let rebuild = |end| versions_carried(path, &header, rows_start, end);
     let mut settled = Settled::new(is_regular_file(path).then_some(&rebuild as Rebuild));
-    let mut batch = vec![rest];
-    loop {
-        while batch.len() < chunking.batch.max(1) {
-            match chunks.next_chunk().map_err(|e| io_error(path, e))? {
-                Some(chunk) => batch.push(chunk),
-                None => break,
+    driver::run_batches(
+        path,
+        chunks,
+        rest,
+        chunking.batch,
+        |chunk| Ok(parse_chunk(&header, file, as_of, chunk)),
+        |parsed| settled.settle(parsed),
+        |parsed| {
+            let mut acc = init();
+            for outcome in parsed.outcomes {
+                fold(&mut acc, outcome);
             }
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut parsed: Vec<ParsedChunk> = batch
-            .par_iter()
-            .map(|chunk| parse_chunk(&header, file, as_of, chunk))
-            .collect();
-        for chunk in &mut parsed {
-            settled.settle(chunk)?;
-        }
-        let folded: Vec<T> = parsed
-            .into_par_iter()
-            .map(|chunk| {
-                let mut acc = init();
-                for outcome in chunk.outcomes {
-                    fold(&mut acc, outcome);
-                }
-                acc
-            })
-            .collect();
-        for (chunk, acc) in batch.iter().zip(folded) {
-            merge(acc, chunk.bytes.len() as u64)?;
-        }
-        batch.clear();
-    }
+            acc
+        },
+        merge,
+    )
 }
 
 /// Whether `path` can be read a second time from any offset (not a pipe or
@@ -644,43 +516,33 @@ fn is_regular_file(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
-fn io_error(path: &Path, source: io::Error) -> Error {
-    Error::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
+/// RIF as the driver reads it: one row a line, split on unescaped pipes,
+/// the header the first non-empty line.
+struct Rif;
 
-/// Reads the header, the first non-empty line, and returns it with the
-/// chunk of rows that follow it.
-fn read_header<R: Read>(
-    chunks: &mut records::ChunkReader<R>,
-    path: &Path,
-) -> Result<(Header, records::Chunk), Error> {
-    let no_header = || Error::NoHeader {
-        path: path.to_owned(),
-    };
-    let mut first = chunks
-        .next_chunk()
-        .map_err(|e| io_error(path, e))?
-        .ok_or_else(no_header)?;
-    // Chunks of blank lines before the header are joined until it is found.
-    loop {
-        let mut lines = Lines::of(&first);
-        if let Some((line, _, raw)) = lines.next() {
-            let header = Header::resolve(&Splitter::default().split(raw), line, path)?;
-            let rest = records::Chunk {
-                bytes: lines.bytes.to_vec(),
-                offset: lines.offset,
-                first_line: lines.line,
-            };
-            return Ok((header, rest));
-        }
-        let next = chunks
-            .next_chunk()
-            .map_err(|e| io_error(path, e))?
-            .ok_or_else(no_header)?;
-        first.bytes.extend_from_slice(&next.bytes);
+impl FormatReader for Rif {
+    type Header = Header;
+
+    fn quoting(&self) -> bool {
+        false
+    }
+
+    fn header(
+        &self,
+        chunk: &records::Chunk,
+        path: &Path,
+    ) -> Result<Option<(Header, usize, u64)>, Error> {
+        let mut lines = Lines::of(chunk);
+        let Some((line, _, raw)) = lines.next() else {
+            return Ok(None);
+        };
+        let header = Header::resolve(&Splitter::default().split(raw), line, path)?;
+        let (next_line, next_offset) = lines.next_position();
+        Ok(Some((
+            header,
+            (next_offset - chunk.offset) as usize,
+            next_line,
+        )))
     }
 }
 
@@ -741,7 +603,8 @@ fn versions_carried(
 ) -> Result<FxHashSet<VersionSeen>, Error> {
     let mut input = open(path)?;
     io::Seek::seek(&mut input, io::SeekFrom::Start(start)).map_err(|e| io_error(path, e))?;
-    let mut chunks = records::ChunkReader::unquoted(input.take(end - start), CHUNK_BYTES);
+    let mut chunks =
+        records::ChunkReader::unquoted(input.take(end - start), SEQUENTIAL_CHUNK_BYTES);
     let mut versions = FxHashSet::default();
     let mut read = 0;
     while let Some(mut chunk) = chunks.next_chunk().map_err(|e| io_error(path, e))? {
@@ -890,11 +753,14 @@ impl VersionSeen {
     }
 }
 
-/// The row checks of one file.
+/// The row checks of one file, with what RIF adds: which row of an
+/// institutional claim version carries its claim-level amount.
 struct RowChecker<'h> {
     header: &'h Header,
-    file: u32,
-    as_of: Option<Date>,
+    checks: RowChecks,
+    /// The last processed date read (or the thru date it defaults to): a
+    /// claim's rows repeat it.
+    processed: LastDate,
     /// The institutional claim versions whose claim-level amount a row of
     /// this chunk has already carried.
     seen: FxHashSet<VersionSeen>,
@@ -904,23 +770,17 @@ struct RowChecker<'h> {
     /// The version whose claim-level amount the last checked row carried,
     /// for [`Settled`] to settle across chunks.
     carried: Option<VersionSeen>,
-    shared: SharedText,
-    /// The last date read by column (the processed date's slot also holds
-    /// the thru date it defaults to): a claim's rows repeat their dates.
-    dates: [LastDate; Column::ALL.len()],
 }
 
 impl<'h> RowChecker<'h> {
     fn new(header: &'h Header, file: u32, as_of: Option<Date>) -> Self {
         RowChecker {
             header,
-            file,
-            as_of,
+            checks: RowChecks::new(file, as_of, parse_date),
+            processed: LastDate::default(),
             seen: FxHashSet::default(),
             last_seen: None,
             carried: None,
-            shared: SharedText::default(),
-            dates: Default::default(),
         }
     }
 }
@@ -928,74 +788,85 @@ impl<'h> RowChecker<'h> {
 impl RowChecker<'_> {
     fn check(&mut self, row: &Row, line: u64, offset: u64) -> RowOutcome {
         self.carried = None;
-        let source = Source {
-            file: self.file,
-            row: line,
-            offset,
-        };
-        let reject = |reason, version, amount| {
-            RowOutcome::Rejected(RejectedRow {
-                source,
-                reason,
-                version,
-                amount,
-                raw: row.raw.into(),
-            })
-        };
+        let source = self.checks.source(line, offset);
         let header = self.header;
         if !row.has_width(header.width) {
-            return reject(RejectReason::BadFieldCount, None, Money::ZERO);
+            return RowChecks::shape_reject(source, row.raw, RejectReason::BadFieldCount);
         }
         let field = |column| header.field(row, column);
+        let text = |column| header.text(row, column);
         let kind = kind(field(Column::ClmTypeCd));
+        let institutional = kind.is_some_and(|k| k.institutional);
+        let claim_type = kind.map(|k| k.claim_type);
         // CLM_FREQ_CD is an institutional field: a carrier or DME row of a
         // joined layout does not take its version from it.
         let frequency = match kind {
             Some(k) if !k.institutional => b"",
             _ => field(Column::FreqCd),
         };
-        let record_type = record_type(field(Column::DmlInd), field(Column::FinalAction), frequency);
         let processed = match field(Column::WklyProcDt) {
             b"" => field(Column::ThruDt),
             given => given,
         };
-        let processed_date = self.dates[Column::WklyProcDt as usize].parse(processed, parse_date);
-        let version = self.version_key(row, record_type, processed_date);
-        let carries_claim_amount = match kind {
-            Some(k) if k.institutional => self.first_row_of_version(row, version.as_ref()),
-            _ => false,
+        let amount_column = kind.map(|k| {
+            if k.institutional {
+                Column::ClmPmtAmt
+            } else {
+                Column::LineAlowdChrgAmt
+            }
+        });
+        let line_number_text = header.line_number(kind).map(|i| row.text(i));
+        // The kinds whose CMS layouts have these dates (IP, SNF, HHA; IP,
+        // SNF, hospice): in a joined layout, another kind's row takes the
+        // defaults, as its own file would give it.
+        let admission_date = match claim_type {
+            Some(ClaimType::Ip | ClaimType::Snf | ClaimType::Hha) => field(Column::AdmsnDt),
+            _ => b"",
         };
-        let amount = allowed(header, row, kind, carries_claim_amount);
-        if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
-            && processed > cutoff
-        {
-            return RowOutcome::AfterCutoff {
-                amount: amount.unwrap_or_default(),
-            };
-        }
-        match self.parse_line(row, source, kind, record_type, processed_date, amount) {
-            Ok(line) => RowOutcome::Line(line),
-            Err(reason) => reject(reason, version, amount.unwrap_or_default()),
-        }
-    }
-
-    /// The version a row names, if it names one readably.
-    fn version_key(
-        &mut self,
-        row: &Row,
-        record_type: Option<RecordType>,
-        processed_date: Option<Date>,
-    ) -> Option<VersionKey> {
-        let header = self.header;
-        let id = |column| Some(header.text(row, column)).filter(|s| !s.is_empty());
-        let beneficiary = id(Column::BeneId)?;
-        let claim = id(Column::ClmId)?;
-        Some(VersionKey {
-            beneficiary_id: self.shared.beneficiary.get(beneficiary, str::to_owned),
-            claim_id: self.shared.claim.get(claim, str::to_owned),
-            processed_date: processed_date?,
-            record_type: record_type?,
-        })
+        let discharge_date = match claim_type {
+            Some(ClaimType::Ip | ClaimType::Snf | ClaimType::Hos) => field(Column::DschrgDt),
+            _ => b"",
+        };
+        let (line_date, provider) = if institutional {
+            (Column::RevCntrDt, Column::PrvdrNum)
+        } else {
+            (Column::Line1stExpnsDt, Column::TaxNum)
+        };
+        let mut fields = ClaimFields {
+            source,
+            raw: row.raw,
+            utf8: row.is_utf8(),
+            processed_date: self.processed.parse(processed, parse_date),
+            // Known once the row's version is: see below.
+            amount: None,
+            missing: text(Column::ClmTypeCd).is_empty()
+                || amount_column.is_some_and(|c| text(c).is_empty())
+                || line_number_text == Some(""),
+            line_number: match line_number_text {
+                Some(given) => parse_line_number(given),
+                None => Some(1),
+            },
+            claim_type,
+            record_type: record_type(field(Column::DmlInd), field(Column::FinalAction), frequency),
+            beneficiary_id: text(Column::BeneId),
+            claim_id: text(Column::ClmId),
+            claim_prefix: "",
+            from_date: field(Column::FromDt),
+            thru_date: field(Column::ThruDt),
+            admission_date,
+            discharge_date,
+            line_date: field(line_date),
+            provider_id: text(provider),
+            drg: text(Column::DrgCd),
+            principal_dx: text(Column::PrncpalDgnsCd),
+            hcpcs: text(Column::HcpcsCd),
+        };
+        let carries_claim_amount = institutional && {
+            let version = self.checks.version_key(&fields);
+            self.first_row_of_version(row, version.as_ref())
+        };
+        fields.amount = allowed(header, row, kind, carries_claim_amount);
+        self.checks.check(&fields)
     }
 
     /// Whether this row is the first of its claim version in the file, and
@@ -1033,115 +904,6 @@ impl RowChecker<'_> {
         }
         self.last_seen = Some(seen);
         first
-    }
-
-    /// Runs the row checks in the contract's order and builds the line.
-    fn parse_line(
-        &mut self,
-        row: &Row,
-        source: Source,
-        kind: Option<Kind>,
-        record_type: Option<RecordType>,
-        processed_date: Option<Date>,
-        amount: Option<Money>,
-    ) -> Result<ClaimLine, RejectReason> {
-        use RejectReason::*;
-        if row.text.is_none() {
-            return Err(BadEncoding);
-        }
-        let header = self.header;
-        let field = |column| header.text(row, column);
-        let optional = |column| Some(field(column)).filter(|s| !s.is_empty());
-        let amount_column = kind.map(|k| {
-            if k.institutional {
-                Column::ClmPmtAmt
-            } else {
-                Column::LineAlowdChrgAmt
-            }
-        });
-        let line_number_text = header.line_number(kind).map(|i| row.text(i));
-        if Column::ALL[..Column::KEY]
-            .iter()
-            .chain(&amount_column)
-            .any(|&c| field(c).is_empty())
-            || line_number_text == Some("")
-        {
-            return Err(MissingField);
-        }
-        let line_number = match line_number_text {
-            Some(given) => parse_line_number(given).ok_or(BadLineNumber)?,
-            None => 1,
-        };
-        let kind = kind.ok_or(BadClaimType)?;
-        let record_type = record_type.ok_or(BadRecordType)?;
-
-        let dates = &mut self.dates;
-        let mut date = |column: Column| {
-            dates[column as usize]
-                .parse(field(column).as_bytes(), parse_date)
-                .ok_or(BadDate)
-        };
-        let from_date = date(Column::FromDt)?;
-        let thru_date = date(Column::ThruDt)?;
-        let processed_date = processed_date.ok_or(BadDate)?;
-        let mut optional_date = |column, default: Date| match field(column) {
-            "" => Ok(default),
-            _ => date(column),
-        };
-        // The kinds whose CMS layouts have these dates (IP, SNF, HHA; IP,
-        // SNF, hospice): in a joined layout, another kind's row takes the
-        // defaults, as its own file would give it.
-        let admission_date = match kind.claim_type {
-            ClaimType::Ip | ClaimType::Snf | ClaimType::Hha => {
-                optional_date(Column::AdmsnDt, from_date)?
-            }
-            _ => from_date,
-        };
-        let discharge_date = match kind.claim_type {
-            ClaimType::Ip | ClaimType::Snf | ClaimType::Hos => {
-                optional_date(Column::DschrgDt, thru_date)?
-            }
-            _ => thru_date,
-        };
-        let line_date_column = if kind.institutional {
-            Column::RevCntrDt
-        } else {
-            Column::Line1stExpnsDt
-        };
-        let line_date = optional_date(line_date_column, from_date)?;
-        if from_date > thru_date
-            || (kind.claim_type == ClaimType::Ip && admission_date > discharge_date)
-        {
-            return Err(BadDateRange);
-        }
-        let allowed = amount.ok_or(BadAmount)?;
-
-        let provider_column = if kind.institutional {
-            Column::PrvdrNum
-        } else {
-            Column::TaxNum
-        };
-        let shared = &mut self.shared;
-        Ok(ClaimLine {
-            source,
-            beneficiary_id: shared.beneficiary.get(field(Column::BeneId), str::to_owned),
-            claim_id: shared.claim.get(field(Column::ClmId), str::to_owned),
-            line_number,
-            claim_type: kind.claim_type,
-            record_type,
-            processed_date,
-            from_date,
-            thru_date,
-            admission_date,
-            discharge_date,
-            line_date,
-            allowed,
-            provider_id: optional(provider_column).map(|s| shared.provider.get(s, str::to_owned)),
-            drg: optional(Column::DrgCd).map(|s| shared.drg.get(s, normalize_drg)),
-            principal_dx: optional(Column::PrncpalDgnsCd)
-                .map(|s| shared.diagnosis.get(s, normalize_dx)),
-            hcpcs: optional(Column::HcpcsCd).map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
-        })
     }
 }
 
@@ -1186,14 +948,6 @@ fn claim_amount(header: &Header, row: &Row, claim_type: ClaimType) -> Option<Mon
     // The sum of several fields is still an amount (RULES 7): a longer one
     // is `bad_amount`, which keeps every claims-path sum bounded (7a).
     Some(total).filter(|t| t.is_claim_amount())
-}
-
-/// A line number: digits only, at least 1 (`01` is 1).
-fn parse_line_number(text: &str) -> Option<u64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<u64>().ok().filter(|&n| n >= 1)
 }
 
 /// A RIF date, `dd-MMM-yyyy` in upper case.

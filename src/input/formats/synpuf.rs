@@ -8,7 +8,7 @@
 //! columns: `HCPCS_CD_1` to `HCPCS_CD_45` on institutional claims,
 //! `HCPCS_CD_n`, `LINE_ALOWD_CHRG_AMT_n`, `TAX_NUM_n`, `PRF_PHYSN_NPI_n` for
 //! `n` = 1 to 13 on carrier claims. The reader turns one such wide row into
-//! several [`ClaimLine`]s, all with the row's [`Source`].
+//! several [`ClaimLine`]s, all with the row's [`crate::model::Source`].
 //!
 //! The file kind comes from the header: `CLM_ADMSN_DT` makes it inpatient,
 //! else `CLM_PMT_AMT` outpatient, else a `LINE_ALOWD_CHRG_AMT_n` column
@@ -36,20 +36,18 @@
 //!
 //! Rows rejected by the version-level checks of [`crate::engine::final_action`] are
 //! found again with [`crate::input::claims::raw_rows`]: the file is CSV, read by
-//! the same [`RecordReader`].
+//! the same [`crate::input::records::RecordReader`].
 
-use std::io::BufRead;
+use std::io::{self, Read};
 use std::path::Path;
 
+use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns};
 use crate::input::claims::{Error, open};
-use crate::input::records::{Record, RecordReader, TextFields};
-use crate::input::text::SharedText;
+use crate::input::driver::{self, FormatReader, ParseChunk};
+use crate::input::records::{Chunk, Record, TextFields};
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
-use crate::model::{
-    ClaimLine, ClaimType, Date, RecordType, Source, normalize_drg, normalize_dx, normalize_hcpcs,
-    parse_date,
-};
+use crate::model::outcome::{RejectReason, RowOutcome};
+use crate::model::{ClaimLine, ClaimType, Date, RecordType, parse_date};
 
 /// The three DE-SynPUF claims files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,79 +111,34 @@ const INSTITUTIONAL_SLOTS: usize = 45;
 /// Line slots 1 to 13 on carrier claims.
 const CARRIER_SLOTS: usize = 13;
 
-/// The single (not numbered) columns the reader uses; others are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Column {
-    DesynpufId,
-    ClmId,
-    FromDt,
-    ThruDt,
-    Segment,
-    PrvdrNum,
-    ClmPmtAmt,
-    PrmryPyrClmPdAmt,
-    AdmsnDt,
-    DschrgDt,
-    DrgCd,
-    Dgns1,
-    PassThruPerDiemAmt,
-    UtlztnDayCnt,
-    IpDdctblAmt,
-    PtaCoinsrncAmt,
-    BloodDdctblAmt,
-    PtbDdctblAmt,
-    PtbCoinsrncAmt,
+columns! {
+    /// The single (not numbered) columns the reader uses; others are ignored.
+    enum Column {
+        DesynpufId => "DESYNPUF_ID",
+        ClmId => "CLM_ID",
+        FromDt => "CLM_FROM_DT",
+        ThruDt => "CLM_THRU_DT",
+        Segment => "SEGMENT",
+        PrvdrNum => "PRVDR_NUM",
+        ClmPmtAmt => "CLM_PMT_AMT",
+        PrmryPyrClmPdAmt => "NCH_PRMRY_PYR_CLM_PD_AMT",
+        AdmsnDt => "CLM_ADMSN_DT",
+        DschrgDt => "NCH_BENE_DSCHRG_DT",
+        DrgCd => "CLM_DRG_CD",
+        Dgns1 => "ICD9_DGNS_CD_1",
+        PassThruPerDiemAmt => "CLM_PASS_THRU_PER_DIEM_AMT",
+        UtlztnDayCnt => "CLM_UTLZTN_DAY_CNT",
+        IpDdctblAmt => "NCH_BENE_IP_DDCTBL_AMT",
+        PtaCoinsrncAmt => "NCH_BENE_PTA_COINSRNC_LBLTY_AM",
+        BloodDdctblAmt => "NCH_BENE_BLOOD_DDCTBL_LBLTY_AM",
+        PtbDdctblAmt => "NCH_BENE_PTB_DDCTBL_AMT",
+        PtbCoinsrncAmt => "NCH_BENE_PTB_COINSRNC_AMT",
+    }
 }
 
 impl Column {
-    const ALL: [Column; 19] = [
-        Column::DesynpufId,
-        Column::ClmId,
-        Column::FromDt,
-        Column::ThruDt,
-        Column::Segment,
-        Column::PrvdrNum,
-        Column::ClmPmtAmt,
-        Column::PrmryPyrClmPdAmt,
-        Column::AdmsnDt,
-        Column::DschrgDt,
-        Column::DrgCd,
-        Column::Dgns1,
-        Column::PassThruPerDiemAmt,
-        Column::UtlztnDayCnt,
-        Column::IpDdctblAmt,
-        Column::PtaCoinsrncAmt,
-        Column::BloodDdctblAmt,
-        Column::PtbDdctblAmt,
-        Column::PtbCoinsrncAmt,
-    ];
-
     /// The first four are the key columns of every kind.
     const KEY: usize = 4;
-
-    fn name(self) -> &'static str {
-        match self {
-            Column::DesynpufId => "DESYNPUF_ID",
-            Column::ClmId => "CLM_ID",
-            Column::FromDt => "CLM_FROM_DT",
-            Column::ThruDt => "CLM_THRU_DT",
-            Column::Segment => "SEGMENT",
-            Column::PrvdrNum => "PRVDR_NUM",
-            Column::ClmPmtAmt => "CLM_PMT_AMT",
-            Column::PrmryPyrClmPdAmt => "NCH_PRMRY_PYR_CLM_PD_AMT",
-            Column::AdmsnDt => "CLM_ADMSN_DT",
-            Column::DschrgDt => "NCH_BENE_DSCHRG_DT",
-            Column::DrgCd => "CLM_DRG_CD",
-            Column::Dgns1 => "ICD9_DGNS_CD_1",
-            Column::PassThruPerDiemAmt => "CLM_PASS_THRU_PER_DIEM_AMT",
-            Column::UtlztnDayCnt => "CLM_UTLZTN_DAY_CNT",
-            Column::IpDdctblAmt => "NCH_BENE_IP_DDCTBL_AMT",
-            Column::PtaCoinsrncAmt => "NCH_BENE_PTA_COINSRNC_LBLTY_AM",
-            Column::BloodDdctblAmt => "NCH_BENE_BLOOD_DDCTBL_LBLTY_AM",
-            Column::PtbDdctblAmt => "NCH_BENE_PTB_DDCTBL_AMT",
-            Column::PtbCoinsrncAmt => "NCH_BENE_PTB_COINSRNC_AMT",
-        }
-    }
 }
 
 /// The numbered columns of one line slot `n`.
@@ -384,11 +337,6 @@ impl Header {
     fn field<'r>(&self, record: &'r Record, column: Column) -> &'r [u8] {
         field_at(record, self.index[column as usize])
     }
-
-    /// The trimmed text of `column`, empty when the column is absent.
-    fn text<'r>(&self, fields: &TextFields<'r>, column: Column) -> &'r str {
-        text_at(fields, self.index[column as usize])
-    }
 }
 
 fn field_at(record: &Record, position: Option<usize>) -> &[u8] {
@@ -481,12 +429,11 @@ fn row_amount(header: &Header, record: &Record, used: &[usize]) -> Option<Money>
     Some(if later_segment { Money::ZERO } else { claim })
 }
 
-/// The row checks of one file.
+/// The row checks of one file, with what DE-SynPUF adds: one wide row
+/// makes several claim lines, or one reject.
 struct RowChecker<'h> {
     header: &'h Header,
-    file: u32,
-    as_of: Option<Date>,
-    shared: SharedText,
+    checks: RowChecks,
     /// The lines of the current row, reused from row to row.
     lines: Vec<ClaimLine>,
     /// The used line slots of the current carrier row (indices into the
@@ -496,189 +443,123 @@ struct RowChecker<'h> {
 
 impl RowChecker<'_> {
     /// Checks one source row and hands its outcomes to `sink`: its claim
-    /// lines, or exactly one reject or one after-cutoff outcome.
+    /// lines, or exactly one reject or one after-cutoff outcome. The row is
+    /// checked whole, as one claim line standing for all of them (line 1,
+    /// the row's amount), then made into its lines.
     fn check(&mut self, record: &Record, sink: &mut impl FnMut(RowOutcome)) {
-        let source = Source {
-            file: self.file,
-            row: record.line(),
-            offset: record.offset(),
-        };
-        let reject = |reason, version, amount| {
-            RowOutcome::Rejected(RejectedRow {
-                source,
-                reason,
-                version,
-                amount,
-                raw: record.raw().into(),
-            })
-        };
+        let source = self.checks.source(record.line(), record.offset());
         if !record.is_complete() {
-            return sink(reject(RejectReason::BadCsv, None, Money::ZERO));
+            return sink(RowChecks::shape_reject(
+                source,
+                record.raw(),
+                RejectReason::BadCsv,
+            ));
         }
-        if record.len() != self.header.width {
-            return sink(reject(RejectReason::BadFieldCount, None, Money::ZERO));
+        let header = self.header;
+        if record.len() != header.width {
+            return sink(RowChecks::shape_reject(
+                source,
+                record.raw(),
+                RejectReason::BadFieldCount,
+            ));
         }
+        let kind = header.kind;
         self.used.clear();
-        if self.header.kind == Kind::Carrier {
-            let slots = &self.header.slots;
+        if kind == Kind::Carrier {
+            let slots = &header.slots;
             self.used
                 .extend((0..slots.len()).filter(|&i| slot_used(record, &slots[i])));
         }
-        let amount = row_amount(self.header, record, &self.used);
-        let processed_date = parse_date(self.header.field(record, Column::ThruDt));
-        if let (Some(cutoff), Some(processed)) = (self.as_of, processed_date)
-            && processed > cutoff
-        {
-            return sink(RowOutcome::AfterCutoff {
-                amount: amount.unwrap_or_default(),
-            });
-        }
-        match self.parse_lines(record, source, processed_date, amount) {
-            Ok(()) => {
-                for line in self.lines.drain(..) {
-                    sink(RowOutcome::Line(line));
-                }
-            }
-            Err(reason) => {
-                self.lines.clear();
-                let version = self.version_key(record, processed_date);
-                sink(reject(reason, version, amount.unwrap_or_default()));
-            }
-        }
-    }
-
-    /// The version a rejected row names, if it names one readably: every
-    /// DE-SynPUF claim is an original processed on its thru date.
-    fn version_key(&mut self, record: &Record, processed_date: Option<Date>) -> Option<VersionKey> {
-        let header = self.header;
-        let id = |column| {
-            std::str::from_utf8(header.field(record, column))
-                .ok()
-                .filter(|s| !s.is_empty())
+        let used = &self.used;
+        // The record is validated as UTF-8 once; a field of a record that
+        // is not is read alone, for the version a reject names.
+        let fields = record.text();
+        let text_at = |position| match &fields {
+            Some(fields) => text_at(fields, position),
+            None => claim_rows::text(field_at(record, position)),
         };
-        let beneficiary = id(Column::DesynpufId)?;
-        let claim = id(Column::ClmId)?;
-        let prefix = header.kind.claim_prefix();
-        Some(VersionKey {
-            beneficiary_id: self.shared.beneficiary.get(beneficiary, str::to_owned),
-            claim_id: self.shared.claim.get(claim, |c| format!("{prefix}{c}")),
-            processed_date: processed_date?,
-            record_type: RecordType::Original,
-        })
-    }
-
-    /// Runs the row checks in the contract's order and fills `self.lines`;
-    /// `amount` is the row's [`row_amount`].
-    fn parse_lines(
-        &mut self,
-        record: &Record,
-        source: Source,
-        processed_date: Option<Date>,
-        amount: Option<Money>,
-    ) -> Result<(), RejectReason> {
-        use RejectReason::*;
-        let header = self.header;
-        let kind = header.kind;
-        let fields = record.text().ok_or(BadEncoding)?;
-        let text = |column| header.text(&fields, column);
-        let optional = |column| Some(text(column)).filter(|s| !s.is_empty());
-
+        let text = |column: Column| text_at(header.index[column as usize]);
+        let field = |column| header.field(record, column);
         // missing_field: the keys, the claim amount, and on a carrier row at
         // least one line, each with its allowed amount.
-        let used = &self.used;
-        let keys_missing = Column::ALL[..Column::KEY]
-            .iter()
-            .any(|&c| text(c).is_empty());
         let amount_missing = match kind {
             Kind::Carrier => {
                 used.is_empty()
                     || used
                         .iter()
-                        .any(|&i| text_at(&fields, header.slots[i].allowed).is_empty())
+                        .any(|&i| text_at(header.slots[i].allowed).is_empty())
             }
             _ => text(Column::ClmPmtAmt).is_empty(),
         };
-        if keys_missing || amount_missing {
-            return Err(MissingField);
-        }
-        // bad_line_number: the segment sets the institutional line numbers.
-        let segment = match kind {
-            Kind::Carrier => 1,
-            _ => segment(text(Column::Segment).as_bytes()).ok_or(BadLineNumber)?,
-        };
-
-        let date = |column| parse_date(text(column).as_bytes()).ok_or(BadDate);
-        let optional_date = |column, default: Date| match text(column) {
-            "" => Ok(default),
-            given => parse_date(given.as_bytes()).ok_or(BadDate),
-        };
-        let from_date = date(Column::FromDt)?;
-        let thru_date = date(Column::ThruDt)?;
-        let processed_date = processed_date.ok_or(BadDate)?;
-        let (admission_date, discharge_date) = match kind {
+        let (admission_date, discharge_date, drg) = match kind {
             Kind::Inpatient => (
-                optional_date(Column::AdmsnDt, from_date)?,
-                optional_date(Column::DschrgDt, thru_date)?,
+                field(Column::AdmsnDt),
+                field(Column::DschrgDt),
+                text(Column::DrgCd),
             ),
-            _ => (from_date, thru_date),
+            _ => (&b""[..], &b""[..], ""),
         };
-        if from_date > thru_date || admission_date > discharge_date {
-            return Err(BadDateRange);
-        }
-        let amount = amount.ok_or(BadAmount)?;
-
-        let shared = &mut self.shared;
-        let prefix = kind.claim_prefix();
-        let provider = match kind {
+        // A carrier claim's provider: its first line's tax number, else
+        // that line's performing physician.
+        let provider_id = match kind {
             Kind::Carrier => used
                 .first()
-                .map(|&i| match text_at(&fields, header.slots[i].tax_num) {
-                    "" => text_at(&fields, header.slots[i].npi),
+                .map_or("", |&i| match text_at(header.slots[i].tax_num) {
+                    "" => text_at(header.slots[i].npi),
                     tax_num => tax_num,
-                })
-                .filter(|s| !s.is_empty()),
-            _ => optional(Column::PrvdrNum),
+                }),
+            _ => text(Column::PrvdrNum),
         };
-        let claim = ClaimLine {
+        let row = ClaimFields {
             source,
-            beneficiary_id: shared
-                .beneficiary
-                .get(text(Column::DesynpufId), str::to_owned),
-            claim_id: shared
-                .claim
-                .get(text(Column::ClmId), |c| format!("{prefix}{c}")),
-            line_number: 1,
-            claim_type: kind.claim_type(),
-            record_type: RecordType::Original,
-            processed_date,
-            from_date,
-            thru_date,
+            raw: record.raw(),
+            utf8: fields.is_some(),
+            processed_date: parse_date(field(Column::ThruDt)),
+            amount: row_amount(header, record, used),
+            missing: amount_missing,
+            // The segment sets the institutional line numbers.
+            line_number: match kind {
+                Kind::Carrier => Some(1),
+                _ => segment(field(Column::Segment)),
+            },
+            claim_type: Some(kind.claim_type()),
+            record_type: Some(RecordType::Original),
+            beneficiary_id: text(Column::DesynpufId),
+            claim_id: text(Column::ClmId),
+            claim_prefix: kind.claim_prefix(),
+            from_date: field(Column::FromDt),
+            thru_date: field(Column::ThruDt),
             admission_date,
             discharge_date,
-            line_date: from_date,
-            allowed: Money::ZERO,
-            provider_id: provider.map(|s| shared.provider.get(s, str::to_owned)),
-            drg: match kind {
-                Kind::Inpatient => {
-                    optional(Column::DrgCd).map(|s| shared.drg.get(s, normalize_drg))
-                }
-                _ => None,
-            },
-            principal_dx: optional(Column::Dgns1).map(|s| shared.diagnosis.get(s, normalize_dx)),
-            hcpcs: None,
+            line_date: b"",
+            provider_id,
+            drg,
+            principal_dx: text(Column::Dgns1),
+            hcpcs: "",
         };
+        let claim = match self.checks.check(&row) {
+            RowOutcome::Line(claim) => claim,
+            other => return sink(other),
+        };
+        let checks = &mut self.checks;
         let mut hcpcs = |slot: &Slot| {
-            Some(text_at(&fields, slot.hcpcs))
+            Some(text_at(slot.hcpcs))
                 .filter(|s| !s.is_empty())
-                .map(|s| shared.hcpcs.get(s, normalize_hcpcs))
+                .map(|s| checks.hcpcs(s))
         };
+        let lines = &mut self.lines;
+        lines.clear();
         match kind {
             Kind::Carrier => {
                 for &i in used {
                     let slot = &header.slots[i];
-                    let allowed =
-                        Money::parse(text_at(&fields, slot.allowed).as_bytes()).ok_or(BadAmount)?;
-                    self.lines.push(ClaimLine {
+                    // Every used slot's amount parsed into the row's, so
+                    // this holds; a row is still never half read.
+                    let Some(allowed) = Money::parse(text_at(slot.allowed).as_bytes()) else {
+                        lines.clear();
+                        return sink(self.checks.reject(&row, RejectReason::BadAmount));
+                    };
+                    lines.push(ClaimLine {
                         line_number: i as u64 + 1,
                         allowed,
                         hcpcs: hcpcs(slot),
@@ -687,29 +568,31 @@ impl RowChecker<'_> {
                 }
             }
             _ => {
-                let base = (segment - 1) * INSTITUTIONAL_SLOTS as u64;
+                let base = (claim.line_number - 1) * INSTITUTIONAL_SLOTS as u64;
                 for (i, slot) in header.slots.iter().enumerate() {
                     let code = hcpcs(slot);
                     if i > 0 && code.is_none() {
                         continue;
                     }
-                    self.lines.push(ClaimLine {
+                    lines.push(ClaimLine {
                         line_number: base + i as u64 + 1,
-                        allowed: if i == 0 { amount } else { Money::ZERO },
+                        allowed: if i == 0 { claim.allowed } else { Money::ZERO },
                         hcpcs: code,
                         ..claim.clone()
                     });
                 }
             }
         }
-        Ok(())
+        for line in lines.drain(..) {
+            sink(RowOutcome::Line(line));
+        }
     }
 }
 
 /// Reads one DE-SynPUF inpatient, outpatient or carrier claims file, handing
 /// the outcomes of every data row to `sink` in file order: the row's claim
 /// lines in line order, or one reject, or one after-cutoff outcome. `file`
-/// is the file's index in the run, recorded in each [`Source`] (`row` is the
+/// is the file's index in the run, recorded in each [`crate::model::Source`] (`row` is the
 /// 1-based line, the header being line 1; every line of a row has the row's
 /// `Source`); `as_of` is the run-out cutoff, compared with `CLM_THRU_DT`.
 ///
@@ -726,38 +609,49 @@ pub fn read_file(
     read_from(open(path)?, path, file, as_of, sink)
 }
 
-/// [`read_file`] on any buffered input; `path` names it in errors.
+/// [`read_file`] on any input; `path` names it in errors.
 pub fn read_from(
-    input: impl BufRead,
+    input: impl Read,
     path: &Path,
     file: u32,
     as_of: Option<Date>,
-    mut sink: impl FnMut(RowOutcome),
+    sink: impl FnMut(RowOutcome),
 ) -> Result<(), Error> {
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut reader = RecordReader::new(input);
-    let mut record = Record::default();
-    if !reader.read(&mut record).map_err(io_error)? {
-        return Err(Error::NoHeader {
-            path: path.to_owned(),
-        });
+    driver::read(&Synpuf, input, path, file, as_of, sink)
+}
+
+/// DE-SynPUF as the driver reads it: comma CSV records, one wide row each.
+struct Synpuf;
+
+impl FormatReader for Synpuf {
+    type Header = Header;
+
+    fn quoting(&self) -> bool {
+        true
     }
-    let header = Header::resolve(&record, path)?;
-    let mut checker = RowChecker {
-        header: &header,
-        file,
-        as_of,
-        shared: SharedText::default(),
-        lines: Vec::new(),
-        used: Vec::new(),
-    };
-    while reader.read(&mut record).map_err(io_error)? {
-        checker.check(&record, &mut sink);
+
+    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(Header, usize, u64)>, Error> {
+        driver::record_header(chunk, path, |record| Header::resolve(record, path))
     }
-    Ok(())
+}
+
+impl ParseChunk for Synpuf {
+    fn parse(
+        &self,
+        header: &Header,
+        file: u32,
+        as_of: Option<Date>,
+        chunk: &Chunk,
+        mut sink: &mut dyn FnMut(RowOutcome),
+    ) -> io::Result<()> {
+        let mut checker = RowChecker {
+            header,
+            checks: RowChecks::new(file, as_of, parse_date),
+            lines: Vec::new(),
+            used: Vec::new(),
+        };
+        driver::each_record(chunk, |record| checker.check(record, &mut sink))
+    }
 }
 
 #[cfg(test)]

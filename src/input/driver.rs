@@ -1,0 +1,272 @@
+//! One driver for every claims format: the file is cut into chunks of
+//! whole rows, the first row found is the header, and the chunks after it
+//! are checked on one thread or in parallel on the current rayon pool.
+//!
+//! A format says how its header resolves and how a chunk of whole rows
+//! becomes outcomes ([`FormatReader`]); the driver owns the rest: where
+//! the header is (after any blank lines, however many chunks they fill),
+//! the chunks' line numbers and byte offsets, the batches parsed in
+//! parallel, and handing the results over in file order. Reading on one
+//! thread goes through the same chunks, so a file gives the same outcomes
+//! whichever way it is read.
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::input::claims::Error;
+use crate::input::records::{Chunk, ChunkReader, Record, RecordReader};
+use crate::model::Date;
+use crate::model::outcome::RowOutcome;
+
+/// Bytes per chunk when a file is read on one thread.
+pub(crate) const SEQUENTIAL_CHUNK_BYTES: usize = 1 << 20;
+
+/// A claims format as the driver reads it: how its rows are cut and how
+/// its header resolves.
+pub(crate) trait FormatReader: Sync {
+    /// The resolved header, shared by every chunk of a file.
+    type Header: Sync;
+
+    /// Whether a quoted field may hold a line break, so that chunks are cut
+    /// only at a line end outside quotes.
+    fn quoting(&self) -> bool;
+
+    /// The header, when `chunk` (the start of the file) holds its first
+    /// row: resolved, with the bytes of `chunk` it took and the line after
+    /// it. `None` when `chunk` holds no row yet (only blank lines).
+    fn header(
+        &self,
+        chunk: &Chunk,
+        path: &Path,
+    ) -> Result<Option<(Self::Header, usize, u64)>, Error>;
+}
+
+/// A format whose rows are checked chunk by chunk, each chunk on its own
+/// (with [`crate::input::claim_rows::RowChecks`]): no rule spans chunks, so
+/// [`read`] and [`read_chunked`] serve it whole. (RIF, whose claim amount
+/// is carried by the first row of a version in the file, settles between
+/// chunks with [`start`] and [`run_batches`] itself.)
+pub(crate) trait ParseChunk: FormatReader {
+    /// Checks the rows of one chunk of whole rows, handing their outcomes
+    /// to `sink` in file order.
+    fn parse(
+        &self,
+        header: &Self::Header,
+        file: u32,
+        as_of: Option<Date>,
+        chunk: &Chunk,
+        sink: &mut dyn FnMut(RowOutcome),
+    ) -> io::Result<()>;
+}
+
+/// The error of a failed read of `path`.
+pub(crate) fn io_error(path: &Path, source: io::Error) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A file being read: its header and its chunks, the first of them the
+/// rows just after the header.
+pub(crate) struct Started<R, H> {
+    pub(crate) header: H,
+    pub(crate) rest: Chunk,
+    pub(crate) chunks: ChunkReader<R>,
+}
+
+/// Cuts `input` into chunks of about `chunk_bytes` and resolves the
+/// header from the first rows; chunks of blank lines before it are joined
+/// until it is complete.
+pub(crate) fn start<F: FormatReader, R: Read>(
+    format: &F,
+    input: R,
+    path: &Path,
+    chunk_bytes: usize,
+) -> Result<Started<R, F::Header>, Error> {
+    let mut chunks = if format.quoting() {
+        ChunkReader::new(input, chunk_bytes)
+    } else {
+        ChunkReader::unquoted(input, chunk_bytes)
+    };
+    let no_header = || Error::NoHeader {
+        path: path.to_owned(),
+    };
+    let mut first = chunks
+        .next_chunk()
+        .map_err(|e| io_error(path, e))?
+        .ok_or_else(no_header)?;
+    loop {
+        if let Some((header, consumed, next_line)) = format.header(&first, path)? {
+            let rest = Chunk {
+                offset: first.offset + consumed as u64,
+                first_line: next_line,
+                bytes: first.bytes.get(consumed..).unwrap_or_default().to_vec(),
+            };
+            return Ok(Started {
+                header,
+                rest,
+                chunks,
+            });
+        }
+        let next = chunks
+            .next_chunk()
+            .map_err(|e| io_error(path, e))?
+            .ok_or_else(no_header)?;
+        first.bytes.extend_from_slice(&next.bytes);
+    }
+}
+
+/// Reads `input` (the file at `path`) on this thread, handing every data
+/// row's outcome to `sink` in file order.
+pub(crate) fn read<F: ParseChunk>(
+    format: &F,
+    input: impl Read,
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    mut sink: impl FnMut(RowOutcome),
+) -> Result<(), Error> {
+    let Started {
+        header,
+        rest,
+        mut chunks,
+    } = start(format, input, path, SEQUENTIAL_CHUNK_BYTES)?;
+    let mut chunk = Some(rest);
+    while let Some(next) = chunk {
+        format
+            .parse(&header, file, as_of, &next, &mut sink)
+            .map_err(|e| io_error(path, e))?;
+        chunk = chunks.next_chunk().map_err(|e| io_error(path, e))?;
+    }
+    Ok(())
+}
+
+/// How a file is cut for parallel parsing.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunking {
+    /// Bytes per chunk (whole records; a chunk grows to hold a longer one).
+    pub chunk_bytes: usize,
+    /// Chunks parsed in parallel before their results are merged: bounds
+    /// the bytes in flight to `chunk_bytes × batch`.
+    pub batch: usize,
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        let tunables = crate::runtime::tunables::Tunables::DEFAULT;
+        Chunking {
+            chunk_bytes: tunables.chunk_bytes,
+            batch: tunables.chunk_batch(rayon::current_num_threads()),
+        }
+    }
+}
+
+/// The chunks of a started file in batches of `batch`: each chunk made into
+/// `P` by `parse` in parallel, then `settle`d in file order (the place for a
+/// rule that spans chunks), then made into `T` by `finish` in parallel, and
+/// handed to `merge` in file order with the chunk's byte count.
+// Three stages and their input: fewer arguments would hide the order.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_batches<R: Read, P: Send, T: Send, E: From<Error>>(
+    path: &Path,
+    mut chunks: ChunkReader<R>,
+    rest: Chunk,
+    batch_size: usize,
+    parse: impl Fn(&Chunk) -> io::Result<P> + Sync,
+    mut settle: impl FnMut(&mut P) -> Result<(), Error>,
+    finish: impl Fn(P) -> T + Sync,
+    mut merge: impl FnMut(T, u64) -> Result<(), E>,
+) -> Result<(), E> {
+    use rayon::prelude::*;
+    let mut batch = vec![rest];
+    loop {
+        while batch.len() < batch_size.max(1) {
+            match chunks.next_chunk().map_err(|e| io_error(path, e))? {
+                Some(chunk) => batch.push(chunk),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let parsed: Vec<io::Result<P>> = batch.par_iter().map(&parse).collect();
+        let mut settled = Vec::with_capacity(parsed.len());
+        for result in parsed {
+            let mut parsed = result.map_err(|e| io_error(path, e))?;
+            settle(&mut parsed)?;
+            settled.push(parsed);
+        }
+        let finished: Vec<T> = settled.into_par_iter().map(&finish).collect();
+        for (chunk, acc) in batch.iter().zip(finished) {
+            merge(acc, chunk.bytes.len() as u64)?;
+        }
+        batch.clear();
+    }
+}
+
+/// The header of a CSV file whose first record is at the start of `chunk`
+/// (after blank lines), resolved by `resolve`.
+pub(crate) fn record_header<H>(
+    chunk: &Chunk,
+    path: &Path,
+    resolve: impl FnOnce(&Record) -> Result<H, Error>,
+) -> Result<Option<(H, usize, u64)>, Error> {
+    let mut reader = RecordReader::resume(&chunk.bytes[..], chunk.offset, chunk.first_line);
+    let mut record = Record::default();
+    if !reader.read(&mut record).map_err(|e| io_error(path, e))? {
+        return Ok(None);
+    }
+    let consumed = (reader.bytes_read() - chunk.offset) as usize;
+    Ok(Some((resolve(&record)?, consumed, reader.next_line())))
+}
+
+/// Each CSV record of `chunk` in turn, to `check`.
+pub(crate) fn each_record(chunk: &Chunk, mut check: impl FnMut(&Record)) -> io::Result<()> {
+    let mut reader = RecordReader::resume(&chunk.bytes[..], chunk.offset, chunk.first_line);
+    let mut record = Record::default();
+    while reader.read(&mut record)? {
+        check(&record);
+    }
+    Ok(())
+}
+
+/// Reads the file at `path` in chunks parsed in parallel on the current
+/// rayon pool. Each chunk's rows are folded into a fresh `init()`
+/// accumulator, in file order within the chunk; `merge` receives the
+/// accumulators in file order, with the chunk's byte count. Every row
+/// reaches exactly one fold, with the outcome [`read`] gives it.
+// The arguments of the public `read_file_chunked`s, plus the format.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn read_chunked<F: ParseChunk, T: Send, E: From<Error>>(
+    format: &F,
+    path: &Path,
+    file: u32,
+    as_of: Option<Date>,
+    chunking: Chunking,
+    init: impl Fn() -> T + Sync,
+    fold: impl Fn(&mut T, RowOutcome) + Sync,
+    merge: impl FnMut(T, u64) -> Result<(), E>,
+) -> Result<(), E> {
+    let input = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+    let Started {
+        header,
+        rest,
+        chunks,
+    } = start(format, input, path, chunking.chunk_bytes)?;
+    let parse = |chunk: &Chunk| {
+        let mut acc = init();
+        format.parse(&header, file, as_of, chunk, &mut |o| fold(&mut acc, o))?;
+        Ok(acc)
+    };
+    run_batches(
+        path,
+        chunks,
+        rest,
+        chunking.batch,
+        parse,
+        |_| Ok(()),
+        |acc| acc,
+        merge,
+    )
+}
