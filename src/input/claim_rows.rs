@@ -11,7 +11,10 @@
 //! the version it names. A new format writes only its field mapping, so it
 //! cannot check in another order or build its lines another way.
 
+use std::path::Path;
 use std::sync::Arc;
+
+use crate::input::claims::Error;
 
 use crate::input::text::SharedText;
 use crate::model::money::Money;
@@ -271,6 +274,32 @@ impl RowChecks {
             hcpcs: optional(row.hcpcs).map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
         })
     }
+}
+
+/// Where each of a format's columns sits among a header's `names`, in
+/// order: `find` gives the column a name stands for (its index in the
+/// format's list, and its name for a message), `None` for a name the
+/// format ignores. A column named twice is fatal, as the contract asks.
+pub(crate) fn column_positions<'n, const N: usize>(
+    names: impl IntoIterator<Item = &'n [u8]>,
+    find: impl Fn(&[u8]) -> Option<(usize, &'static str)>,
+    path: &Path,
+    row: u64,
+) -> Result<[Option<usize>; N], Error> {
+    let mut index = [None; N];
+    for (position, name) in names.into_iter().enumerate() {
+        let Some((column, column_name)) = find(name) else {
+            continue;
+        };
+        if index[column].replace(position).is_some() {
+            return Err(Error::DuplicateColumn {
+                path: path.to_owned(),
+                row,
+                column: column_name,
+            });
+        }
+    }
+    Ok(index)
 }
 
 /// A text field that is not empty.

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns, parse_line_number};
 pub use crate::input::driver::Chunking;
-use crate::input::driver::{self, FormatReader, ParseChunk};
-use crate::input::records::{Chunk, HeaderProblem, Record, RecordReader, TextFields, find_columns};
+use crate::input::driver::{self, ChunkRows, CsvFormat, ParseChunk};
+use crate::input::records::{HeaderProblem, Record, RecordReader, TextFields, find_columns};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
 use crate::model::{ClaimType, Date, LastDate, RecordType, parse_date};
@@ -172,29 +172,18 @@ pub(crate) fn open(path: &Path) -> Result<BufReader<File>, Error> {
 /// The canonical CSV as the driver reads it.
 struct Canonical;
 
-impl FormatReader for Canonical {
+impl CsvFormat for Canonical {
     type Header = Header;
 
-    fn quoting(&self) -> bool {
-        true
-    }
-
-    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(Header, usize, u64)>, Error> {
-        driver::record_header(chunk, path, |record| Header::resolve(record, path))
+    fn resolve(record: &Record, path: &Path) -> Result<Header, Error> {
+        Header::resolve(record, path)
     }
 }
 
 impl ParseChunk for Canonical {
-    fn parse(
-        &self,
-        header: &Header,
-        file: u32,
-        as_of: Option<Date>,
-        chunk: &Chunk,
-        sink: &mut dyn FnMut(RowOutcome),
-    ) -> io::Result<()> {
-        let mut checker = RowChecker::new(header, file, as_of);
-        driver::each_record(chunk, |record| sink(checker.check(record)))
+    fn parse(&self, header: &Header, rows: ChunkRows<'_>) -> io::Result<()> {
+        let mut checker = RowChecker::new(header, rows.checks);
+        driver::each_record(rows.chunk, |record| (rows.sink)(checker.check(record)))
     }
 }
 
@@ -269,10 +258,10 @@ struct RowChecker<'h> {
 }
 
 impl<'h> RowChecker<'h> {
-    fn new(header: &'h Header, file: u32, as_of: Option<Date>) -> Self {
+    fn new(header: &'h Header, checks: RowChecks) -> Self {
         RowChecker {
             header,
-            checks: RowChecks::new(file, as_of, parse_date),
+            checks,
             processed: LastDate::default(),
         }
     }

@@ -13,6 +13,7 @@
 use std::io::{self, Read};
 use std::path::Path;
 
+use crate::input::claim_rows::RowChecks;
 use crate::input::claims::Error;
 use crate::input::records::{Chunk, ChunkReader, Record, RecordReader};
 use crate::model::Date;
@@ -47,16 +48,42 @@ pub(crate) trait FormatReader: Sync {
 /// is carried by the first row of a version in the file, settles between
 /// chunks with [`start`] and [`run_batches`] itself.)
 pub(crate) trait ParseChunk: FormatReader {
+    /// How the format writes a date.
+    const PARSE_DATE: fn(&[u8]) -> Option<Date> = crate::model::parse_date;
+
     /// Checks the rows of one chunk of whole rows, handing their outcomes
-    /// to `sink` in file order.
-    fn parse(
-        &self,
-        header: &Self::Header,
-        file: u32,
-        as_of: Option<Date>,
-        chunk: &Chunk,
-        sink: &mut dyn FnMut(RowOutcome),
-    ) -> io::Result<()>;
+    /// to the sink in file order.
+    fn parse(&self, header: &Self::Header, rows: ChunkRows<'_>) -> io::Result<()>;
+}
+
+/// One chunk of whole rows to check: the rows, the checks of the file
+/// (fresh for the chunk), and where the outcomes go.
+pub(crate) struct ChunkRows<'c> {
+    pub(crate) chunk: &'c Chunk,
+    pub(crate) checks: RowChecks,
+    pub(crate) sink: &'c mut dyn FnMut(RowOutcome),
+}
+
+/// A format of comma CSV records (the canonical CSV, DE-SynPUF): its
+/// header is its first record, so only how that resolves is its own.
+pub(crate) trait CsvFormat: Sync {
+    /// The resolved header.
+    type Header: Sync;
+
+    /// Resolves the header record of the file at `path`.
+    fn resolve(record: &Record, path: &Path) -> Result<Self::Header, Error>;
+}
+
+impl<F: CsvFormat> FormatReader for F {
+    type Header = F::Header;
+
+    fn quoting(&self) -> bool {
+        true
+    }
+
+    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(F::Header, usize, u64)>, Error> {
+        record_header(chunk, path, |record| F::resolve(record, path))
+    }
 }
 
 /// The error of a failed read of `path`.
@@ -134,9 +161,12 @@ pub(crate) fn read<F: ParseChunk>(
     } = start(format, input, path, SEQUENTIAL_CHUNK_BYTES)?;
     let mut chunk = Some(rest);
     while let Some(next) = chunk {
-        format
-            .parse(&header, file, as_of, &next, &mut sink)
-            .map_err(|e| io_error(path, e))?;
+        let rows = ChunkRows {
+            chunk: &next,
+            checks: RowChecks::new(file, as_of, F::PARSE_DATE),
+            sink: &mut sink,
+        };
+        format.parse(&header, rows).map_err(|e| io_error(path, e))?;
         chunk = chunks.next_chunk().map_err(|e| io_error(path, e))?;
     }
     Ok(())
@@ -256,7 +286,12 @@ pub(crate) fn read_chunked<F: ParseChunk, T: Send, E: From<Error>>(
     } = start(format, input, path, chunking.chunk_bytes)?;
     let parse = |chunk: &Chunk| {
         let mut acc = init();
-        format.parse(&header, file, as_of, chunk, &mut |o| fold(&mut acc, o))?;
+        let rows = ChunkRows {
+            chunk,
+            checks: RowChecks::new(file, as_of, F::PARSE_DATE),
+            sink: &mut |o| fold(&mut acc, o),
+        };
+        format.parse(&header, rows)?;
         Ok(acc)
     };
     run_batches(

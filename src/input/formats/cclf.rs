@@ -42,9 +42,11 @@
 use std::io::{self, BufRead, Read};
 use std::path::Path;
 
-use crate::input::claim_rows::{ClaimFields, RowChecks, parse_line_number, text as text_of};
+use crate::input::claim_rows::{
+    ClaimFields, RowChecks, column_positions, parse_line_number, text as text_of,
+};
 use crate::input::claims::{self, Error, open};
-use crate::input::driver::{self, FormatReader, ParseChunk, io_error};
+use crate::input::driver::{self, ChunkRows, FormatReader, ParseChunk, io_error};
 use crate::input::records::{self, Chunk, Lines, Record};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
@@ -379,32 +381,25 @@ impl FormatReader for Cclf {
 }
 
 impl ParseChunk for Cclf {
-    fn parse(
-        &self,
-        header: &Header,
-        file: u32,
-        as_of: Option<Date>,
-        chunk: &Chunk,
-        sink: &mut dyn FnMut(RowOutcome),
-    ) -> io::Result<()> {
+    fn parse(&self, header: &Header, rows: ChunkRows<'_>) -> io::Result<()> {
         let mut checker = RowChecker {
             header,
-            checks: RowChecks::new(file, as_of, parse_date),
+            checks: rows.checks,
         };
         let mut row = Row::default();
         let fixed = match self.form {
             Form::Comma => {
-                return driver::each_record(chunk, |record| {
+                return driver::each_record(rows.chunk, |record| {
                     row.fill_record(record);
-                    sink(checker.check(&row));
+                    (rows.sink)(checker.check(&row));
                 });
             }
             Form::Fixed(layout) => Some(layout),
             Form::Pipe => None,
         };
-        for (line, offset, raw) in Lines::skipping_blank(chunk) {
+        for (line, offset, raw) in Lines::skipping_blank(rows.chunk) {
             row.fill_line(line, offset, raw, fixed);
-            sink(checker.check(&row));
+            (rows.sink)(checker.check(&row));
         }
         Ok(())
     }
@@ -562,27 +557,19 @@ impl Header {
                 row: line,
             });
         }
+        // A header ending in a delimiter names no column after it.
         let width = match row.spans.len() {
             n if n > 1 && row.get(n - 1) == Some(b"") => n - 1,
             n => n,
         };
-        let mut index = [None; Column::ALL.len()];
-        for position in 0..width {
+        let names = (0..width).map(|position| {
             let name = row.get(position).unwrap_or_default();
-            let name = name
-                .strip_prefix(b"\"")
+            name.strip_prefix(b"\"")
                 .and_then(|n| n.strip_suffix(b"\""))
-                .unwrap_or(name);
-            if let Some(column) = Column::find(name)
-                && index[column as usize].replace(position).is_some()
-            {
-                return Err(Error::DuplicateColumn {
-                    path: path.to_owned(),
-                    row: line,
-                    column: column.name(),
-                });
-            }
-        }
+                .unwrap_or(name)
+        });
+        let find = |name: &[u8]| Column::find(name).map(|c| (c as usize, c.name()));
+        let index = column_positions(names, find, path, line)?;
         let has = |column: Column| index[column as usize].is_some();
         let missing = |column| Error::MissingColumn {
             path: path.to_owned(),

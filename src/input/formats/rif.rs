@@ -40,7 +40,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
 
-use crate::input::claim_rows::{ClaimFields, RowChecks, columns, parse_line_number};
+use crate::input::claim_rows::{
+    ClaimFields, RowChecks, column_positions, columns, parse_line_number,
+};
 use crate::input::claims::{self, Error, open};
 use crate::input::driver::{self, FormatReader, SEQUENTIAL_CHUNK_BYTES, Started, io_error};
 use crate::input::records::{self, Lines};
@@ -331,27 +333,15 @@ impl Header {
             });
         }
         // A header ending in `|` names no column after it.
-        let width = match row.spans.len() {
-            n if n > 1 && row.get(n - 1) == Some(b"") => n - 1,
-            n => n,
-        };
-        let mut index = [None; Column::ALL.len()];
-        for position in 0..width {
-            let name = row.get(position).unwrap_or_default();
-            let Some(column) = Column::ALL
+        let width = row.width();
+        let names = (0..width).map(|position| row.get(position).unwrap_or_default());
+        let find = |name: &[u8]| {
+            let column = Column::ALL
                 .iter()
-                .position(|c| name.eq_ignore_ascii_case(c.name().as_bytes()))
-            else {
-                continue;
-            };
-            if index[column].replace(position).is_some() {
-                return Err(Error::DuplicateColumn {
-                    path: path.to_owned(),
-                    row: line,
-                    column: Column::ALL[column].name(),
-                });
-            }
-        }
+                .position(|c| name.eq_ignore_ascii_case(c.name().as_bytes()))?;
+            Some((column, Column::ALL[column].name()))
+        };
+        let index = column_positions(names, find, path, line)?;
         let required = || {
             let keys: Vec<_> = Column::ALL[..Column::KEY]
                 .iter()

@@ -43,8 +43,8 @@ use std::path::Path;
 
 use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns};
 use crate::input::claims::{Error, open};
-use crate::input::driver::{self, FormatReader, ParseChunk};
-use crate::input::records::{Chunk, Record, TextFields};
+use crate::input::driver::{self, ChunkRows, CsvFormat, ParseChunk};
+use crate::input::records::{Record, TextFields};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
 use crate::model::{ClaimLine, ClaimType, Date, RecordType, parse_date};
@@ -623,34 +623,24 @@ pub fn read_from(
 /// DE-SynPUF as the driver reads it: comma CSV records, one wide row each.
 struct Synpuf;
 
-impl FormatReader for Synpuf {
+impl CsvFormat for Synpuf {
     type Header = Header;
 
-    fn quoting(&self) -> bool {
-        true
-    }
-
-    fn header(&self, chunk: &Chunk, path: &Path) -> Result<Option<(Header, usize, u64)>, Error> {
-        driver::record_header(chunk, path, |record| Header::resolve(record, path))
+    fn resolve(record: &Record, path: &Path) -> Result<Header, Error> {
+        Header::resolve(record, path)
     }
 }
 
 impl ParseChunk for Synpuf {
-    fn parse(
-        &self,
-        header: &Header,
-        file: u32,
-        as_of: Option<Date>,
-        chunk: &Chunk,
-        mut sink: &mut dyn FnMut(RowOutcome),
-    ) -> io::Result<()> {
+    fn parse(&self, header: &Header, rows: ChunkRows<'_>) -> io::Result<()> {
         let mut checker = RowChecker {
             header,
-            checks: RowChecks::new(file, as_of, parse_date),
+            checks: rows.checks,
             lines: Vec::new(),
             used: Vec::new(),
         };
-        driver::each_record(chunk, |record| checker.check(record, &mut sink))
+        let mut sink = rows.sink;
+        driver::each_record(rows.chunk, |record| checker.check(record, &mut sink))
     }
 }
 
