@@ -262,6 +262,10 @@ pub fn build_group(
 
     // Rules 2.4 and 2.5, claim by claim so each ledger comes out sorted.
     let mut shares = Vec::with_capacity(episodes.len());
+    // Per member type, what one line gave its episodes: reset per line,
+    // allocated once.
+    let mut taken = vec![Money::ZERO; members.len()];
+    let mut ledgers = vec![0u32; members.len()];
     for claim in claims {
         // The anchor claim of any episode of the group, canceled or not, is
         // in that episode alone (RULES 11b).
@@ -285,8 +289,8 @@ pub fn build_group(
                     shares.push((episode_index, *member, share));
                 }
             }
-            let mut taken = vec![Money::ZERO; members.len()];
-            let mut ledgers = vec![0u32; members.len()];
+            taken.fill(Money::ZERO);
+            ledgers.fill(0);
             for &(episode_index, member, (included, disposition)) in &shares {
                 let episode = &mut episodes[episode_index].1;
                 // Shares of claim lines, one per ledger row: the sums are

@@ -131,8 +131,6 @@ pub struct PricedEpisode {
     pub figures: EpisodeFigures,
     /// `2026` or `2026Q3`, from the date `period_date` names.
     pub period: String,
-    /// What became of it.
-    pub status: Status,
     /// Actual spending after the high-cost cap and low-cost floor; `None`
     /// when canceled.
     pub capped: Option<Money>,
@@ -144,6 +142,22 @@ pub struct PricedEpisode {
     pub risk_multiplier: Option<Decimal>,
     /// Effective target and gain or loss; `Some` exactly when priced.
     pub priced: Option<Priced>,
+}
+
+impl PricedEpisode {
+    /// What became of it, from what pricing found: derived rather than
+    /// stored, so that it cannot disagree with the figures it describes.
+    pub fn status(&self) -> Status {
+        if self.figures.cancel.is_some() {
+            Status::Canceled
+        } else if self.priced.is_some() {
+            Status::Priced
+        } else if self.target_price.is_none() {
+            Status::NoTargetPrice
+        } else {
+            Status::NoRiskFactor
+        }
+    }
 }
 
 /// The money of a priced episode.
@@ -282,7 +296,6 @@ pub fn price(
                 return Ok(PricedEpisode {
                     figures,
                     period,
-                    status: Status::Canceled,
                     capped: None,
                     target_price: None,
                     risk_multiplier: None,
@@ -304,9 +317,7 @@ pub fn price(
                         what,
                     },
                 )?;
-            let (status, priced) = match (target_price, risk_multiplier) {
-                (None, _) => (Status::NoTargetPrice, None),
-                (Some(_), None) => (Status::NoRiskFactor, None),
+            let priced = match (target_price, risk_multiplier) {
                 (Some(price), Some(risk)) => {
                     let inexact = || InexactError {
                         episode_id: figures.episode_id.clone(),
@@ -324,14 +335,14 @@ pub fn price(
                             figures.episode_id
                         ))
                     })?;
-                    let priced = Priced { target, gain_loss };
-                    (Status::Priced, Some(priced))
+                    Some(Priced { target, gain_loss })
                 }
+                // No price row (whatever the risk), or no multiplier.
+                _ => None,
             };
             Ok(PricedEpisode {
                 figures,
                 period,
-                status,
                 capped: Some(capped),
                 target_price,
                 risk_multiplier,
@@ -553,7 +564,6 @@ mod tests {
                 actual,
             },
             period: "2026".into(),
-            status: Status::Priced,
             capped: Some(actual),
             target_price: None,
             risk_multiplier: Some(Decimal::ONE),

@@ -369,8 +369,9 @@ pub struct BeneficiaryResult {
 #[derive(Debug)]
 pub struct EpisodeTypes<'d> {
     definitions: &'d [EpisodeDefinition],
-    /// Each overlap group's definition indices, in id order.
-    groups: Vec<Vec<usize>>,
+    /// Each overlap group's definition indices, in id order, with the
+    /// definitions themselves (as `episodes::build_group` takes them).
+    groups: Vec<(Vec<usize>, Vec<&'d EpisodeDefinition>)>,
 }
 
 impl<'d> EpisodeTypes<'d> {
@@ -383,9 +384,16 @@ impl<'d> EpisodeTypes<'d> {
                 .or_default()
                 .push(index);
         }
+        let groups = groups
+            .into_values()
+            .map(|indices| {
+                let members = indices.iter().map(|&i| &definitions[i]).collect();
+                (indices, members)
+            })
+            .collect();
         EpisodeTypes {
             definitions,
-            groups: groups.into_values().collect(),
+            groups,
         }
     }
 }
@@ -413,10 +421,8 @@ pub fn reconcile_beneficiary(
     let beneficiary = episodes::Beneficiary {
         enrollee: enrollment.and_then(|e| e.enrollees.get(&*first.head().beneficiary_id)),
     };
-    for group in &types.groups {
-        let members: Vec<&EpisodeDefinition> =
-            group.iter().map(|&i| &types.definitions[i]).collect();
-        let (drafts, tallies) = episodes::build_group(&resolved.claims, &members, beneficiary);
+    for (group, members) in &types.groups {
+        let (drafts, tallies) = episodes::build_group(&resolved.claims, members, beneficiary);
         result
             .episodes
             .extend(drafts.into_iter().map(|(member, d)| (group[member], d)));

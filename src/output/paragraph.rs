@@ -16,7 +16,13 @@ pub fn paragraph(recon: &Reconciliation, out: &Path) -> String {
         .iter()
         .filter(|p| p.limit != Limit::None)
         .count();
-    let count = |status| recon.episodes.iter().filter(|e| e.status == status).count();
+    let count = |status| {
+        recon
+            .episodes
+            .iter()
+            .filter(|e| e.status() == status)
+            .count()
+    };
     let participants = match &recon.participants {
         Some(settled) => format!(
             " {} participant(s) settled for a net payment of {}; {} provider period(s) without a participants row.",

@@ -515,7 +515,7 @@ pub fn write_episodes(
                 Figure(&e.start),
                 Figure(&e.end),
                 Text(&episode.period),
-                Text(&episode.status.name()),
+                Text(&episode.status().name()),
                 Figure(&e.claim_lines),
                 Figure(&Optional((!canceled).then_some(e.actual))),
                 Figure(&Optional(episode.capped)),
@@ -821,7 +821,7 @@ fn summary(recon: &Reconciliation, view: CsvView) -> Summary {
             .iter()
             .filter(|e| e.figures.episode_type == index)
         {
-            counts.count(episode.status);
+            counts.count(episode.status());
             ledger_lines += episode.figures.claim_lines;
         }
         let tally = a.types[index];
@@ -847,7 +847,7 @@ fn summary(recon: &Reconciliation, view: CsvView) -> Summary {
     let mut episodes = EpisodeCounts::default();
     let mut canceled_by_reason: BTreeMap<String, u64> = BTreeMap::new();
     for episode in &recon.episodes {
-        episodes.count(episode.status);
+        episodes.count(episode.status());
         if let Some(reason) = &episode.figures.cancel {
             *canceled_by_reason
                 .entry(reason.name().to_owned())
