@@ -67,7 +67,7 @@ enum Command {
         /// Format of the input files: canonical, rif, synpuf, cclf, or auto.
         #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
         claims_format: ClaimsFormat,
-        /// Claims files, or folders whose *.csv files are read in name order.
+        /// Claims files (`-` for standard input; FIFOs too), or folders whose *.csv files are read in name order.
         #[arg(long, num_args = 1.., required_unless_present = "beneficiaries", conflicts_with = "beneficiaries")]
         claims: Vec<PathBuf>,
         /// Beneficiaries files instead of claims: written as the canonical monthly enrollment CSV.
@@ -187,7 +187,7 @@ enum DefinitionsCommand {
 
 #[derive(Args)]
 struct ReconcileArgs {
-    /// Claims CSV files, or folders whose *.csv files are read in name order.
+    /// Claims files (`-` for standard input; FIFOs and process substitutions too), or folders whose *.csv files are read in name order.
     #[arg(long, required = true, num_args = 1..)]
     claims: Vec<PathBuf>,
     /// Folder of *.toml episode definitions.

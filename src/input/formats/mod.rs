@@ -25,11 +25,11 @@ pub mod rif;
 pub mod synpuf;
 
 use std::fmt;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use crate::input::claims;
+use crate::input::driver::{self, Chunking, Reading, io_error};
+use crate::input::source::Source;
 use crate::model::Date;
 use crate::model::outcome::RowOutcome;
 
@@ -93,35 +93,98 @@ impl ClaimsFormat {
     /// assert_eq!(ClaimsFormat::Cclf.of_file(&csv).unwrap(), ClaimsFormat::Cclf);
     /// ```
     pub fn of_file(self, path: &Path) -> Result<ClaimsFormat, claims::Error> {
+        let mut source = Source::open(path, None).map_err(|e| io_error(path, e))?;
+        self.of_source(&mut source)
+    }
+
+    /// [`ClaimsFormat::of_file`] on an opened input, which it peeks at
+    /// without consuming anything (a FIFO or standard input is then read
+    /// whole by the reader).
+    pub fn of_source(self, source: &mut Source) -> Result<ClaimsFormat, claims::Error> {
         if self != ClaimsFormat::Auto {
             return Ok(self);
         }
-        let io_error = |source| claims::Error::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
-        let mut bytes = Vec::new();
-        // Blank lines before the header are skipped, as every reader does.
-        while bytes.trim_ascii().is_empty() {
-            bytes.clear();
-            if reader.read_until(b'\n', &mut bytes).map_err(io_error)? == 0 {
-                break;
-            }
-        }
-        let header = String::from_utf8_lossy(&bytes);
+        let name = source.name().to_path_buf();
+        let first = source.first_line().map_err(|e| io_error(&name, e))?;
+        let header = String::from_utf8_lossy(first);
         Ok(if rif::looks_like_rif(&header) {
             ClaimsFormat::Rif
         } else if synpuf::looks_like_synpuf(&header) {
             ClaimsFormat::Synpuf
-        } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(&bytes) {
+        } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(first) {
             ClaimsFormat::Cclf
         } else {
             ClaimsFormat::Canonical
         })
     }
 
-    /// Reads one file of this (resolved) format row by row.
+    /// Reads one input in chunks parsed in parallel on the current rayon
+    /// pool: every format's one entry. Each chunk's rows are folded into a
+    /// fresh `init()` accumulator, in file order within the chunk; `merge`
+    /// receives the accumulators in file order, with the chunk's byte
+    /// count. Every data row reaches exactly one fold, with the same
+    /// outcome whatever the chunking. `reading` says where the rows stand
+    /// in the run and how the input is cut. [`ClaimsFormat::Auto`] is
+    /// resolved first, from the input's first line.
+    ///
+    /// A file that cannot be read, has no header, names a column twice or
+    /// lacks a key column is a fatal [`claims::Error`] naming the file and
+    /// column; every other problem is a row's reject.
+    pub fn read_chunked<T: Send, E: From<claims::Error>>(
+        self,
+        mut source: Source,
+        reading: Reading,
+        init: impl Fn() -> T + Sync,
+        fold: impl Fn(&mut T, RowOutcome) + Sync,
+        merge: impl FnMut(T, u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let path = source.name().to_path_buf();
+        let path = path.as_path();
+        match self.of_source(&mut source)? {
+            ClaimsFormat::Rif => {
+                let reread = source.rereads_itself().then(|| path.to_path_buf());
+                let reread = reread.as_deref();
+                rif::read_chunked(source, path, reread, reading, init, fold, merge)
+            }
+            ClaimsFormat::Synpuf => {
+                let reader = &synpuf::Synpuf;
+                driver::read_chunked(reader, source, path, reading, init, fold, merge)
+            }
+            ClaimsFormat::Cclf => {
+                let first = source.first_line().map_err(|e| io_error(path, e))?;
+                let reader = &cclf::Cclf::of_first_line(first);
+                driver::read_chunked(reader, source, path, reading, init, fold, merge)
+            }
+            ClaimsFormat::Canonical | ClaimsFormat::Auto => {
+                let reader = &claims::Canonical;
+                driver::read_chunked(reader, source, path, reading, init, fold, merge)
+            }
+        }
+    }
+
+    /// Reads one input chunk by chunk, handing every data row's outcome
+    /// to `sink` in file order: [`ClaimsFormat::read_chunked`] one chunk
+    /// at a time.
+    pub fn read(
+        self,
+        source: Source,
+        file: u32,
+        as_of: Option<Date>,
+        mut sink: impl FnMut(RowOutcome),
+    ) -> Result<(), claims::Error> {
+        let reading = Reading {
+            file,
+            as_of,
+            chunking: Chunking::sequential(),
+        };
+        self.read_chunked(source, reading, Vec::new, Vec::push, |outcomes, _| {
+            outcomes.into_iter().for_each(&mut sink);
+            Ok::<(), claims::Error>(())
+        })
+    }
+
+    /// [`ClaimsFormat::read`] on the file (or `-`, standard input) at
+    /// `path`.
     pub fn read_file(
         self,
         path: &Path,
@@ -129,14 +192,8 @@ impl ClaimsFormat {
         as_of: Option<Date>,
         sink: impl FnMut(RowOutcome),
     ) -> Result<(), claims::Error> {
-        match self {
-            ClaimsFormat::Rif => rif::read_file(path, file, as_of, sink),
-            ClaimsFormat::Synpuf => synpuf::read_file(path, file, as_of, sink),
-            ClaimsFormat::Cclf => cclf::read_file(path, file, as_of, sink),
-            ClaimsFormat::Canonical | ClaimsFormat::Auto => {
-                claims::read_file(path, file, as_of, sink)
-            }
-        }
+        let source = Source::open(path, None).map_err(|e| io_error(path, e))?;
+        self.read(source, file, as_of, sink)
     }
 
     /// The raw text of rows (line, byte offset) of one file of this format.
