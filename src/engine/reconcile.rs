@@ -32,13 +32,14 @@ use crate::engine::settle::{self, Settled};
 use crate::engine::spill::Spill;
 use crate::input::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
 use crate::input::claims::{self, Chunking, Reading};
-use crate::input::formats::ClaimsFormat;
+use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Source, Spools};
 use crate::model::Date;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
     Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally,
 };
+use crate::runtime::NOTICE;
 use crate::runtime::progress::Progress;
 use crate::runtime::tunables::Tunables;
 
@@ -306,32 +307,6 @@ impl Reconciliation {
     }
 }
 
-/// The claims files a list of paths names: a file as itself, a folder as
-/// its `*.csv` files in name order.
-pub fn expand_claim_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Error> {
-    let mut files = Vec::new();
-    for path in paths {
-        let io_error = |source| claims::Error::Io {
-            path: path.clone(),
-            source,
-        };
-        if path.is_dir() {
-            let found = crate::input::folders::files_in(path, "csv").map_err(io_error)?;
-            if found.is_empty() {
-                let none = std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "the folder holds no *.csv file",
-                );
-                return Err(io_error(none));
-            }
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    Ok(files)
-}
-
 /// Splits one partition's rows into its beneficiaries' rows (in no
 /// particular order: every output is sorted later).
 fn by_beneficiary(segments: Vec<BeneficiaryRows>) -> impl Iterator<Item = BeneficiaryRows> {
@@ -547,12 +522,23 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             source,
         };
         let mut source = Source::open(path, Some(&mut spools)).map_err(io_error)?;
-        let format = claims_format.of_source(&mut source)?;
+        let detected = claims_format.detect(&mut source)?;
         read_files.push(ReadFile {
-            format,
+            detected,
             reread: source.reread_path().map(Path::to_path_buf),
         });
-        tracing::info!(file = %path.display(), %format, "reading claims");
+        let format = match detected {
+            Detected::Claims(format) => format,
+            Detected::NotClaims(what) => {
+                tracing::warn!("skipping {}: this is {what}", path.display());
+                continue;
+            }
+        };
+        if claims_format == ClaimsFormat::Auto {
+            tracing::info!(target: NOTICE, "reading {} as {format} claims", path.display());
+        } else {
+            tracing::info!(file = %path.display(), %format, "reading claims");
+        }
         let new_chunk =
             || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV);
         let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
@@ -698,7 +684,10 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     );
     Ok(Reconciliation {
         files,
-        claim_files: paths.len(),
+        claim_files: read_files
+            .iter()
+            .filter(|f| matches!(f.detected, Detected::Claims(_)))
+            .count(),
         types,
         episodes,
         ledgers,
@@ -902,7 +891,7 @@ pub fn split_draft(
 /// How a claims file was read: its format, and where its rows can be read
 /// again (itself, or the spool of a stream).
 struct ReadFile {
-    format: ClaimsFormat,
+    detected: Detected,
     reread: Option<PathBuf>,
 }
 
@@ -933,7 +922,11 @@ fn fetch_raw(
                 source: gone,
             });
         };
-        let raw = read.format.raw_rows(again, &spots)?;
+        // A skipped file has no rows, so no rejects.
+        let Detected::Claims(format) = read.detected else {
+            continue;
+        };
+        let raw = format.raw_rows(again, &spots)?;
         out.extend(rows.into_iter().zip(raw).map(|(r, record)| Reject {
             file,
             row: r.source.row,

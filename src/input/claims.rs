@@ -31,6 +31,28 @@ pub enum Error {
         /// What the system said.
         source: io::Error,
     },
+    /// A folder given does not name the files it should.
+    #[error(transparent)]
+    Folder(#[from] crate::input::folders::FolderError),
+    /// `--claims-format auto` found a file CMS extracts ship beside claims
+    /// that holds none.
+    #[error("{path}: this is {what}; it holds no claims")]
+    NotClaims {
+        /// The file as given.
+        path: PathBuf,
+        /// What the file is, and what to do with it.
+        what: &'static str,
+    },
+    /// `--claims-format auto` recognised no format in the first line.
+    #[error(
+        "{path}: format not recognised (the first line starts {start:?}); expected a header of the canonical CSV, RIF, DE-SynPUF or CCLF claims, or give --claims-format"
+    )]
+    UnknownFormat {
+        /// The file as given.
+        path: PathBuf,
+        /// The start of the first non-blank line.
+        start: String,
+    },
     /// The file has no header row.
     #[error("{path}: row 1: expected a header row naming the claim columns, found an empty file")]
     NoHeader {
@@ -284,6 +306,7 @@ impl crate::error::Classify for Error {
         use crate::error::ErrorKind;
         match self {
             Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            Error::Folder(error) => error.kind(),
             _ => ErrorKind::InputData,
         }
     }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::input::beneficiaries::{self, BeneficiariesFormat};
 use crate::input::claims;
-use crate::input::formats::ClaimsFormat;
+use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Source, Spools};
 use crate::model::ClaimLine;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
@@ -276,10 +276,18 @@ fn write_pass(
             None => Source::open(path, Some(spools)),
         }
         .map_err(read_error)?;
-        let format = format.of_source(&mut source)?;
         // Opened with spools, every input can be read again.
         let again = source.reread_path().unwrap_or(path).to_path_buf();
         reread.push(again.clone());
+        let format = match format.detect(&mut source)? {
+            Detected::Claims(format) => format,
+            Detected::NotClaims(what) => {
+                if read_from.is_none() {
+                    tracing::warn!("skipping {}: this is {what}", path.display());
+                }
+                continue;
+            }
+        };
         let mut failure: Option<io::Error> = None;
         let mut rejects: Vec<(u64, RejectReason, RawText)> = Vec::new();
         format.read(source, file, None, |outcome| {

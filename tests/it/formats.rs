@@ -624,3 +624,88 @@ fn convert_keeps_the_raw_bytes_of_a_rejected_row() {
     let expected = b"file,row,reason,record\nclaims.csv,2,bad_encoding,\"C1,1,B\xff1,PB,2026-03-02,2026-03-02,10.00\"\n";
     assert_eq!(rejects, expected.to_vec());
 }
+
+/// Regression (issue #16): `--claims-format auto` on a CMS extract's
+/// folder stopped at its beneficiary summary with "missing required column
+/// claim_id", and picked up only `*.csv`. Now the folder's `.txt` files are
+/// read, the files that are not claims are skipped with a notice naming
+/// each, the format of each claims file is said at the default verbosity,
+/// and a file that fits no format is refused with its first bytes.
+#[test]
+fn auto_on_a_cms_folder_skips_what_is_not_claims() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let episode = root.join("tests/fixtures/rif/episode");
+    let extract = dir.path().join("extract");
+    std::fs::create_dir(&extract).expect("folder");
+    for name in [
+        "inpatient.txt",
+        "snf.txt",
+        "carrier.txt",
+        "beneficiary_2024.txt",
+    ] {
+        std::fs::copy(episode.join(name), extract.join(name)).expect("copy");
+    }
+    std::fs::write(
+        extract.join("pde.csv"),
+        "DML_IND|PDE_ID|CLM_GRP_ID|FINAL_ACTION|BENE_ID|SRVC_DT\nI|P1|G1|Y|B1|01-JAN-2024\n",
+    )
+    .expect("write");
+    std::fs::write(
+        extract.join("export_summary.csv"),
+        "BENE_ID,CARRIER_CLAIMS,DME_CLAIMS\nB1,3,0\n",
+    )
+    .expect("write");
+    let run = |out: &str| {
+        cli_in(
+            dir.path(),
+            &[
+                "reconcile",
+                "--claims-format",
+                "auto",
+                "--claims",
+                "extract",
+                "--definitions",
+                &root
+                    .join("episode-definitions/bpci-advanced")
+                    .display()
+                    .to_string(),
+                "--target-prices",
+                &episode.join("target_prices.csv").display().to_string(),
+                "--out",
+                out,
+            ],
+        )
+    };
+    let output = run("out");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    for skipped in ["beneficiary_2024.txt", "pde.csv", "export_summary.csv"] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("skipping") && l.contains(skipped))
+            .unwrap_or_else(|| panic!("no notice for {skipped}: {stderr}"));
+        assert!(
+            line.contains("holds no claims") || line.contains("this is"),
+            "{line}"
+        );
+    }
+    for read in ["inpatient.txt", "snf.txt", "carrier.txt"] {
+        assert!(
+            stderr.contains(&format!("{read} as rif claims")),
+            "{read}: {stderr}"
+        );
+    }
+    // The same claims given file by file give the same episodes.
+    let direct = Outputs::read(&dir.path().join("out"));
+    assert!(direct.episodes.lines().count() > 1, "{}", direct.episodes);
+
+    std::fs::write(extract.join("notes.csv"), "hello,world\n").expect("write");
+    let output = run("out-2");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("notes.csv: format not recognised (the first line starts \"hello,world\")"),
+        "{stderr}"
+    );
+}

@@ -210,22 +210,12 @@ const REQUIRED: &str = "CUR_CLM_UNIQ_ID, BENE_MBI_ID or BENE_HIC_NUM, CLM_TYPE_C
     named by CLM_LINE_PROD_REV_CTR_CD), or CLM_LINE_NUM with CLM_LINE_ALOWD_CHRG_AMT or \
     CLM_LINE_CVRD_PD_AMT (CCLF5, CCLF6)";
 
-/// The header's names: its first line split on `|` when it holds one, else
-/// on `,`; without a BOM, quotes and surrounding blanks.
-fn header_names(header: &str) -> impl Iterator<Item = &str> {
-    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
-    let line = header.lines().next().unwrap_or_default();
-    let delimiter = if line.contains('|') { '|' } else { ',' };
-    line.split(delimiter)
-        .map(|name| name.trim().trim_matches('"').trim())
-}
-
 /// Whether a header line is a CCLF claims header (CCLF1, CCLF2, CCLF5 or CCLF6,
 /// pipe or comma delimited): naming `CUR_CLM_UNIQ_ID`, `CLM_TYPE_CD` and
 /// `BENE_MBI_ID` or `BENE_HIC_NUM`, compared without case. For
 /// `--claims-format auto`.
 pub fn looks_like_cclf(header: &str) -> bool {
-    let has = |wanted: &str| header_names(header).any(|n| n.eq_ignore_ascii_case(wanted));
+    let has = |wanted: &str| super::names_column(header, wanted);
     has("CUR_CLM_UNIQ_ID") && has("CLM_TYPE_CD") && (has("BENE_MBI_ID") || has("BENE_HIC_NUM"))
 }
 

@@ -196,14 +196,9 @@ fn digits(text: &[u8]) -> Option<u32> {
 /// `BENE_ID` and `NCH_CLM_TYPE_CD` or `CLM_ID` (names compared without case
 /// and surrounding blanks). For `--claims-format auto`.
 pub fn looks_like_rif(header: &str) -> bool {
-    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
-    let line = header.lines().next().unwrap_or_default();
-    if !line.contains('|') {
-        return false;
-    }
-    let names = || line.split('|').map(str::trim);
-    let has = |name: &str| names().any(|n| n.eq_ignore_ascii_case(name));
-    has("BENE_ID") && (has("NCH_CLM_TYPE_CD") || has("CLM_ID"))
+    let piped = header.lines().next().is_some_and(|line| line.contains('|'));
+    let has = |name| super::names_column(header, name);
+    piped && has("BENE_ID") && (has("NCH_CLM_TYPE_CD") || has("CLM_ID"))
 }
 
 /// One line of the file split on `|`: its raw bytes and its fields.

@@ -219,14 +219,6 @@ impl Slot {
     }
 }
 
-/// The header names seen, case-insensitively, without quotes and blanks.
-fn header_names(header: &str) -> impl Iterator<Item = &str> {
-    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
-    let line = header.lines().next().unwrap_or_default();
-    line.split(',')
-        .map(|name| name.trim().trim_matches('"').trim())
-}
-
 /// Whether a header line is a DE-SynPUF claims header: comma-separated,
 /// naming `DESYNPUF_ID`, `CLM_ID`, and a column of one of the three claims
 /// files (`CLM_ADMSN_DT` inpatient, `CLM_PMT_AMT` inpatient or outpatient,
@@ -234,9 +226,9 @@ fn header_names(header: &str) -> impl Iterator<Item = &str> {
 /// without case. For `--claims-format auto`. The beneficiary summary and
 /// drug event files of DE-SynPUF name no `CLM_ID`, so they are not taken.
 pub fn looks_like_synpuf(header: &str) -> bool {
-    let has = |wanted: &str| header_names(header).any(|n| n.eq_ignore_ascii_case(wanted));
+    let has = |wanted: &str| super::names_column(header, wanted);
     let has_line_amount =
-        header_names(header).any(|n| matches!(Family::parse(n), Some((Family::Allowed, _))));
+        super::header_names(header).any(|n| matches!(Family::parse(n), Some((Family::Allowed, _))));
     has("DESYNPUF_ID")
         && has("CLM_ID")
         && (has("CLM_ADMSN_DT") || has("CLM_PMT_AMT") || has_line_amount)
