@@ -47,7 +47,7 @@ use crate::input::claim_rows::{
 };
 use crate::input::claims::{self, Error, open};
 use crate::input::driver::{self, ChunkRows, FormatReader, ParseChunk, io_error};
-use crate::input::records::{self, Chunk, Lines, Record};
+use crate::input::records::{self, Chunk, Dialect, Lines, Record};
 use crate::input::source::Source;
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
@@ -230,6 +230,8 @@ struct Row {
     offset: u64,
     /// False when a comma file ends inside a quoted field.
     complete: bool,
+    /// Where a pipe line's fields are, before they are copied into `text`.
+    cuts: Vec<(usize, usize)>,
 }
 
 impl Row {
@@ -301,7 +303,15 @@ impl Row {
                 }
             }
             Some(_) => {}
-            None => raw.split(|&b| b == b'|').for_each(|f| self.push_field(f)),
+            None => {
+                let mut cuts = std::mem::take(&mut self.cuts);
+                // Nothing to unescape in CCLF's pipes, so no copy is made.
+                records::split_fields(Dialect::Pipe, raw, false, &mut cuts, &mut Vec::new());
+                for &(start, end) in &cuts {
+                    self.push_field(&raw[start..end]);
+                }
+                self.cuts = cuts;
+            }
         }
     }
 

@@ -323,7 +323,10 @@ mod tests {
         use ClaimsFormat::*;
         let claims = [
             ("DML_IND|BENE_ID|CLM_ID|NCH_CLM_TYPE_CD\n", Rif),
-            ("\u{feff}DESYNPUF_ID,CLM_ID,CLM_FROM_DT,CLM_PMT_AMT\n", Synpuf),
+            (
+                "\u{feff}DESYNPUF_ID,CLM_ID,CLM_FROM_DT,CLM_PMT_AMT\n",
+                Synpuf,
+            ),
             ("CUR_CLM_UNIQ_ID|BENE_MBI_ID|CLM_TYPE_CD\n", Cclf),
             ("\n\"claim_id\",line_number\n", Canonical),
             ("", Canonical),
@@ -333,8 +336,14 @@ mod tests {
         }
         let beside = [
             ("DML_IND|PDE_ID|BENE_ID|SRVC_DT\n", "Part D"),
-            ("DML_IND|BENE_ID|BENE_BIRTH_DT|DEATH_DT\n", "beneficiary summary"),
-            ("DESYNPUF_ID,BENE_BIRTH_DT,BENE_DEATH_DT\n", "beneficiary summary"),
+            (
+                "DML_IND|BENE_ID|BENE_BIRTH_DT|DEATH_DT\n",
+                "beneficiary summary",
+            ),
+            (
+                "DESYNPUF_ID,BENE_BIRTH_DT,BENE_DEATH_DT\n",
+                "beneficiary summary",
+            ),
             ("beneficiary_id,month,birth_date\n", "beneficiaries file"),
             ("BENE_ID,CARRIER_CLAIMS,DME_CLAIMS\n", "counts"),
         ];

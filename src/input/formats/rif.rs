@@ -47,7 +47,7 @@ use crate::input::claims::{Error, open};
 use crate::input::driver::{
     self, FormatReader, Reading, SEQUENTIAL_CHUNK_BYTES, Started, io_error,
 };
-use crate::input::records::{self, Lines};
+use crate::input::records::{self, Dialect, Lines};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use crate::model::{self, ClaimLine, ClaimType, Date, LastDate, RecordType};
@@ -224,45 +224,15 @@ pub(crate) struct Splitter {
 impl Splitter {
     /// Splits one line (without its line end) on unescaped pipes.
     pub(crate) fn split<'a>(&'a mut self, raw: &'a [u8]) -> Row<'a> {
-        self.spans.clear();
         let text = std::str::from_utf8(raw).ok();
-        let escaped = memchr::memchr_iter(b'\\', raw).any(|i| raw.get(i + 1) == Some(&b'|'));
-        if !escaped {
-            let mut start = 0;
-            for i in memchr::memchr_iter(b'|', raw) {
-                self.spans.push((start, i));
-                start = i + 1;
-            }
-            self.spans.push((start, raw.len()));
-            return Row {
-                raw,
-                text,
-                spans: &self.spans,
-                unescaped: None,
-            };
-        }
-        self.unescaped.clear();
-        let mut start = 0;
-        let mut bytes = raw.iter().copied().peekable();
-        while let Some(byte) = bytes.next() {
-            match byte {
-                b'\\' if bytes.peek() == Some(&b'|') => {
-                    bytes.next();
-                    self.unescaped.push(b'|');
-                }
-                b'|' => {
-                    self.spans.push((start, self.unescaped.len()));
-                    start = self.unescaped.len();
-                }
-                _ => self.unescaped.push(byte),
-            }
-        }
-        self.spans.push((start, self.unescaped.len()));
+        let escaped = Dialect::EscapedPipe.needs_unescaping(raw);
+        let (spans, unescaped) = (&mut self.spans, &mut self.unescaped);
+        records::split_fields(Dialect::EscapedPipe, raw, escaped, spans, unescaped);
         Row {
             raw,
             text,
             spans: &self.spans,
-            unescaped: Some(&self.unescaped),
+            unescaped: escaped.then_some(&self.unescaped[..]),
         }
     }
 }
