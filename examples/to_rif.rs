@@ -6,8 +6,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use episode_recon::input::claims;
-use episode_recon::input::formats::rif;
+use episode_recon::input::formats::{ClaimsFormat, rif};
 use episode_recon::model::outcome::RowOutcome;
 
 fn main() -> ExitCode {
@@ -17,7 +16,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let mut lines = Vec::new();
-    if let Err(e) = claims::read_file(Path::new(input), 0, None, |outcome| {
+    if let Err(e) = ClaimsFormat::Canonical.read_file(Path::new(input), 0, None, |outcome| {
         if let RowOutcome::Line(line) = outcome {
             lines.push(line);
         }

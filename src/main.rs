@@ -67,7 +67,7 @@ enum Command {
         /// Format of the input files: canonical, rif, synpuf, cclf, or auto.
         #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
         claims_format: ClaimsFormat,
-        /// Claims files, or folders whose *.csv files are read in name order.
+        /// Claims files (`-` for standard input; FIFOs too), or folders whose *.csv files are read in name order.
         #[arg(long, num_args = 1.., required_unless_present = "beneficiaries", conflicts_with = "beneficiaries")]
         claims: Vec<PathBuf>,
         /// Beneficiaries files instead of claims: written as the canonical monthly enrollment CSV.
@@ -187,7 +187,7 @@ enum DefinitionsCommand {
 
 #[derive(Args)]
 struct ReconcileArgs {
-    /// Claims CSV files, or folders whose *.csv files are read in name order.
+    /// Claims files (`-` for standard input; FIFOs and process substitutions too), or folders whose *.csv files are read in name order.
     #[arg(long, required = true, num_args = 1..)]
     claims: Vec<PathBuf>,
     /// Folder of *.toml episode definitions.
@@ -415,16 +415,17 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (_, 0) => "warn",
-        (_, 1) => "info",
-        _ => "debug",
+    let (level, notices) = match (quiet, verbose) {
+        (true, _) => ("error", "error"),
+        (_, 0) => ("warn", "info"),
+        (_, 1) => ("info", "info"),
+        _ => ("debug", "debug"),
     };
+    let notice = episode_recon::runtime::NOTICE;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
-            "episode_recon={level}"
+            "episode_recon={level},{notice}={notices}"
         )))
         .with_target(false)
         .init();
@@ -439,8 +440,8 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     let definitions = definitions::load_dir(&args.definitions)?;
     let prices = TargetPrices::load(&args.target_prices)?;
     let (risk_factors, settlement) = args.pricing.load()?;
-    let claims = reconcile::expand_claim_paths(&args.claims)?;
-    let beneficiaries = reconcile::expand_claim_paths(&args.beneficiaries)?;
+    let claims = args.claims_format.expand(&args.claims)?;
+    let beneficiaries = episode_recon::input::beneficiaries::expand_paths(&args.beneficiaries)?;
     let total_bytes = claims
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -719,7 +720,7 @@ fn convert(
     out: &Path,
     view: CsvView,
 ) -> Result<(), Error> {
-    let files = reconcile::expand_claim_paths(claims)?;
+    let files = format.expand(claims)?;
     let converted = episode_recon::tools::convert::convert(format, &files, out, view)?;
     println!(
         "Wrote {} claim lines from {} file(s) to {}; {} row(s) could not be mapped{}.",

@@ -534,7 +534,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<EpisodeDefinition>, Error> {
         path: dir.to_owned(),
         source,
     };
-    let files = crate::input::folders::files_in(dir, "toml").map_err(io_error)?;
+    let files = crate::input::folders::files_in(dir, &["toml"]).map_err(io_error)?;
     if files.is_empty() {
         return Err(Error::Empty {
             dir: dir.to_owned(),

@@ -31,13 +31,15 @@ use crate::engine::pricing::{
 use crate::engine::settle::{self, Settled};
 use crate::engine::spill::Spill;
 use crate::input::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
-use crate::input::claims::{self, Chunking};
-use crate::input::formats::{ClaimsFormat, rif};
+use crate::input::claims::{self, Chunking, Reading};
+use crate::input::formats::{ClaimsFormat, Detected};
+use crate::input::source::{Source, Spools};
 use crate::model::Date;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
     Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally,
 };
+use crate::runtime::NOTICE;
 use crate::runtime::progress::Progress;
 use crate::runtime::tunables::Tunables;
 
@@ -305,32 +307,6 @@ impl Reconciliation {
     }
 }
 
-/// The claims files a list of paths names: a file as itself, a folder as
-/// its `*.csv` files in name order.
-pub fn expand_claim_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Error> {
-    let mut files = Vec::new();
-    for path in paths {
-        let io_error = |source| claims::Error::Io {
-            path: path.clone(),
-            source,
-        };
-        if path.is_dir() {
-            let found = crate::input::folders::files_in(path, "csv").map_err(io_error)?;
-            if found.is_empty() {
-                let none = std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "the folder holds no *.csv file",
-                );
-                return Err(io_error(none));
-            }
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    Ok(files)
-}
-
 /// Splits one partition's rows into its beneficiaries' rows (in no
 /// particular order: every output is sorted later).
 fn by_beneficiary(segments: Vec<BeneficiaryRows>) -> impl Iterator<Item = BeneficiaryRows> {
@@ -437,9 +413,6 @@ pub fn reconcile_beneficiary(
 /// chunk's partitions ahead.
 const LINE_BYTES_IN_CSV: usize = Tunables::DEFAULT.line_bytes_in_csv;
 
-/// Rows of a format read row by row that are routed to partitions at once.
-const SEQUENTIAL_BATCH_ROWS: u64 = Tunables::DEFAULT.sequential_batch_rows;
-
 /// Runs a whole reconciliation.
 pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
     run_with_progress(inputs, &Progress::new(false, 0))
@@ -538,42 +511,43 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         Ok(())
     };
     let chunking = Chunking::default();
-    let mut formats = Vec::with_capacity(paths.len());
+    // Streams (FIFOs, standard input) are copied aside as they are read,
+    // so rows rejected by the version checks can be found again.
+    let mut spools = Spools::new(&spill_dir);
+    let mut read_files = Vec::with_capacity(paths.len());
     for (file_index, path) in paths.iter().enumerate() {
         let file = u32::try_from(file_index).unwrap_or(u32::MAX);
-        let format = claims_format.of_file(path)?;
-        formats.push(format);
-        tracing::info!(file = %path.display(), %format, "reading claims");
+        let io_error = |source| claims::Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut source = Source::open(path, Some(&mut spools)).map_err(io_error)?;
+        let detected = claims_format.detect(&mut source)?;
+        read_files.push(ReadFile {
+            detected,
+            reread: source.reread_path().map(Path::to_path_buf),
+        });
+        let format = match detected {
+            Detected::Claims(format) => format,
+            Detected::NotClaims(what) => {
+                tracing::warn!("skipping {}: this is {what}", path.display());
+                continue;
+            }
+        };
+        if claims_format == ClaimsFormat::Auto {
+            tracing::info!(target: NOTICE, "reading {} as {format} claims", path.display());
+        } else {
+            tracing::info!(file = %path.display(), %format, "reading claims");
+        }
         let new_chunk =
             || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV);
         let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
-        if format == ClaimsFormat::Canonical {
-            claims::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
-        } else if format == ClaimsFormat::Rif {
-            rif::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
-        } else {
-            // Other formats are read row by row, in batches of rows.
-            let mut chunk = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
-            let mut failure = None;
-            format.read_file(path, file, as_of, |outcome| {
-                // After a failure (--strict met its first reject) the rest
-                // of the file is only skipped over, not kept.
-                if failure.is_some() {
-                    return;
-                }
-                chunk.add(file, outcome);
-                if chunk.rows >= SEQUENTIAL_BATCH_ROWS && failure.is_none() {
-                    let batch = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
-                    let full = std::mem::replace(&mut chunk, batch);
-                    failure = absorb(full, 0).err();
-                }
-            })?;
-            if let Some(error) = failure {
-                return Err(error);
-            }
-            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-            absorb(chunk, bytes)?;
-        }
+        let reading = Reading {
+            file,
+            as_of,
+            chunking,
+        };
+        format.read_chunked(source, reading, new_chunk, route, &mut absorb)?;
     }
     if let Some(spill) = &mut spill {
         spill.finish().map_err(spill_error)?;
@@ -588,7 +562,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             .map_err(spill_error)?
             .filter(|v| (v.source.file, v.source.row) < (row_reject.file, row_reject.row));
         let first = match version_reject {
-            Some(v) => fetch_raw(&paths, &formats, vec![v])?
+            Some(v) => fetch_raw(&paths, &read_files, vec![v])?
                 .pop()
                 .unwrap_or(row_reject),
             None => row_reject,
@@ -645,7 +619,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     drafts.sort_by(|a, b| {
         (&a.0.episode_id, &a.0.beneficiary_id).cmp(&(&b.0.episode_id, &b.0.beneficiary_id))
     });
-    rejects.extend(fetch_raw(&paths, &formats, version_rejects)?);
+    rejects.extend(fetch_raw(&paths, &read_files, version_rejects)?);
 
     let files: Vec<String> = paths
         .iter()
@@ -710,7 +684,10 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     );
     Ok(Reconciliation {
         files,
-        claim_files: paths.len(),
+        claim_files: read_files
+            .iter()
+            .filter(|f| matches!(f.detected, Detected::Claims(_)))
+            .count(),
         types,
         episodes,
         ledgers,
@@ -911,11 +888,18 @@ pub fn split_draft(
     (figures, draft.ledger)
 }
 
+/// How a claims file was read: its format, and where its rows can be read
+/// again (itself, or the spool of a stream).
+struct ReadFile {
+    detected: Detected,
+    reread: Option<PathBuf>,
+}
+
 /// The raw text of rows rejected by version checks, read again from their
 /// files (one pass per file that has any).
 fn fetch_raw(
     paths: &[PathBuf],
-    formats: &[ClaimsFormat],
+    files: &[ReadFile],
     rejects: Vec<VersionReject>,
 ) -> Result<Vec<Reject>, claims::Error> {
     let mut by_file: BTreeMap<u32, Vec<VersionReject>> = BTreeMap::new();
@@ -929,7 +913,20 @@ fn fetch_raw(
             .iter()
             .map(|r| (r.source.row, r.source.offset))
             .collect();
-        let raw = formats[file as usize].raw_rows(Path::new(&paths[file as usize]), &spots)?;
+        let read = &files[file as usize];
+        let Some(again) = &read.reread else {
+            // Every claims file of a run is opened with spools.
+            let gone = std::io::Error::other("the input was a stream that was not kept");
+            return Err(claims::Error::Io {
+                path: paths[file as usize].clone(),
+                source: gone,
+            });
+        };
+        // A skipped file has no rows, so no rejects.
+        let Detected::Claims(format) = read.detected else {
+            continue;
+        };
+        let raw = format.raw_rows(again, &spots)?;
         out.extend(rows.into_iter().zip(raw).map(|(r, record)| Reject {
             file,
             row: r.source.row,

@@ -225,6 +225,9 @@ pub struct Beneficiaries {
 /// A beneficiaries file that cannot be read at all: the run stops.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A folder given does not name the files it should.
+    #[error(transparent)]
+    Folder(#[from] crate::input::folders::FolderError),
     /// The file or folder could not be read.
     #[error("{path}: cannot read beneficiaries file: {source}")]
     Io {
@@ -250,25 +253,7 @@ pub enum Error {
 /// every "first", does not depend on the file system). A folder with no
 /// such file is an error rather than silently no enrollment.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    let mut files = Vec::new();
-    for path in paths {
-        let io_error = |source| Error::Io {
-            path: path.clone(),
-            source,
-        };
-        if path.is_dir() {
-            let found = crate::input::folders::files_in(path, "csv").map_err(io_error)?;
-            if found.is_empty() {
-                let none =
-                    io::Error::new(io::ErrorKind::NotFound, "the folder holds no *.csv file");
-                return Err(io_error(none));
-            }
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    Ok(files)
+    Ok(crate::input::folders::expand(paths, &["csv"])?)
 }
 
 /// Reads and checks the beneficiaries files `paths` (already expanded, see
@@ -940,6 +925,7 @@ impl crate::error::Classify for Error {
         use crate::error::ErrorKind;
         match self {
             Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            Error::Folder(error) => error.kind(),
             _ => ErrorKind::InputData,
         }
     }

@@ -12,12 +12,12 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns, parse_line_number};
-pub use crate::input::driver::Chunking;
 use crate::input::driver::{self, ChunkRows, CsvFormat, ParseChunk};
+pub use crate::input::driver::{Chunking, Reading};
 use crate::input::records::{HeaderProblem, Record, RecordReader, TextFields, find_columns};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
-use crate::model::{ClaimType, Date, LastDate, RecordType, parse_date};
+use crate::model::{ClaimType, LastDate, RecordType, parse_date};
 
 /// A claims file that cannot be read at all. These stop the run: the user
 /// must fix the file or the command.
@@ -30,6 +30,28 @@ pub enum Error {
         path: PathBuf,
         /// What the system said.
         source: io::Error,
+    },
+    /// A folder given does not name the files it should.
+    #[error(transparent)]
+    Folder(#[from] crate::input::folders::FolderError),
+    /// `--claims-format auto` found a file CMS extracts ship beside claims
+    /// that holds none.
+    #[error("{path}: this is {what}; it holds no claims")]
+    NotClaims {
+        /// The file as given.
+        path: PathBuf,
+        /// What the file is, and what to do with it.
+        what: &'static str,
+    },
+    /// `--claims-format auto` recognised no format in the first line.
+    #[error(
+        "{path}: format not recognised (the first line starts {start:?}); expected a header of the canonical CSV, RIF, DE-SynPUF or CCLF claims, or give --claims-format"
+    )]
+    UnknownFormat {
+        /// The file as given.
+        path: PathBuf,
+        /// The start of the first non-blank line.
+        start: String,
     },
     /// The file has no header row.
     #[error("{path}: row 1: expected a header row naming the claim columns, found an empty file")]
@@ -106,7 +128,7 @@ impl Column {
 
 /// Where each known column sits in one file's header, resolved once.
 #[derive(Debug)]
-struct Header {
+pub(crate) struct Header {
     index: [Option<usize>; Column::ALL.len()],
     width: usize,
 }
@@ -170,7 +192,7 @@ pub(crate) fn open(path: &Path) -> Result<BufReader<File>, Error> {
 }
 
 /// The canonical CSV as the driver reads it.
-struct Canonical;
+pub(crate) struct Canonical;
 
 impl CsvFormat for Canonical {
     type Header = Header;
@@ -185,46 +207,6 @@ impl ParseChunk for Canonical {
         let mut checker = RowChecker::new(header, rows.checks);
         driver::each_record(rows.chunk, |record| (rows.sink)(checker.check(record)))
     }
-}
-
-/// Reads one claims file, handing every data row's outcome to `sink` in file
-/// order. `file` is the file's index in the run, recorded in each
-/// [`crate::model::Source`]; `as_of` is the run-out cutoff.
-pub fn read_file(
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    read_from(open(path)?, path, file, as_of, sink)
-}
-
-/// [`read_file`] on any input; `path` names it in errors.
-pub fn read_from(
-    input: impl Read,
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    driver::read(&Canonical, input, path, file, as_of, sink)
-}
-
-/// Reads one claims file in chunks parsed in parallel on the current rayon
-/// pool. Each chunk's rows are folded into a fresh `init()` accumulator, in
-/// file order within the chunk; `merge` receives the accumulators in file
-/// order, with the chunk's byte count. Every row reaches exactly one fold,
-/// with the same outcome [`read_file`] would give it.
-pub fn read_file_chunked<T: Send, E: From<Error>>(
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    chunking: Chunking,
-    init: impl Fn() -> T + Sync,
-    fold: impl Fn(&mut T, RowOutcome) + Sync,
-    merge: impl FnMut(T, u64) -> Result<(), E>,
-) -> Result<(), E> {
-    driver::read_chunked(&Canonical, path, file, as_of, chunking, init, fold, merge)
 }
 
 /// The raw text of rows at `rows` (sorted by line) of one file, re-read by
@@ -324,6 +306,7 @@ impl crate::error::Classify for Error {
         use crate::error::ErrorKind;
         match self {
             Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            Error::Folder(error) => error.kind(),
             _ => ErrorKind::InputData,
         }
     }
@@ -332,6 +315,15 @@ impl crate::error::Classify for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read_file(
+        path: &Path,
+        file: u32,
+        as_of: Option<crate::model::Date>,
+        sink: impl FnMut(RowOutcome),
+    ) -> Result<(), Error> {
+        crate::input::formats::ClaimsFormat::Canonical.read_file(path, file, as_of, sink)
+    }
 
     const HEADER: &str = "claim_id,line_number,beneficiary_id,claim_type,from_date,thru_date,allowed_amount,record_type,processed_date,admission_date,discharge_date,line_date,provider_id,drg,principal_dx,hcpcs";
 

@@ -144,32 +144,17 @@ pub(crate) fn start<F: FormatReader, R: Read>(
     }
 }
 
-/// Reads `input` (the file at `path`) on this thread, handing every data
-/// row's outcome to `sink` in file order.
-pub(crate) fn read<F: ParseChunk>(
-    format: &F,
-    input: impl Read,
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    mut sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    let Started {
-        header,
-        rest,
-        mut chunks,
-    } = start(format, input, path, SEQUENTIAL_CHUNK_BYTES)?;
-    let mut chunk = Some(rest);
-    while let Some(next) = chunk {
-        let rows = ChunkRows {
-            chunk: &next,
-            checks: RowChecks::new(file, as_of, F::PARSE_DATE),
-            sink: &mut sink,
-        };
-        format.parse(&header, rows).map_err(|e| io_error(path, e))?;
-        chunk = chunks.next_chunk().map_err(|e| io_error(path, e))?;
-    }
-    Ok(())
+/// How one input of a run is read: where its rows stand in the run, the
+/// cutoff their checks apply, and how it is cut.
+#[derive(Clone, Copy, Debug)]
+pub struct Reading {
+    /// The input's index in the run, recorded in each row's
+    /// [`crate::model::Source`].
+    pub file: u32,
+    /// The run-out cutoff: versions processed after it are not yet received.
+    pub as_of: Option<Date>,
+    /// How the input is cut into chunks.
+    pub chunking: Chunking,
 }
 
 /// How a file is cut for parallel parsing.
@@ -180,6 +165,17 @@ pub struct Chunking {
     /// Chunks parsed in parallel before their results are merged: bounds
     /// the bytes in flight to `chunk_bytes × batch`.
     pub batch: usize,
+}
+
+impl Chunking {
+    /// One chunk at a time, for reading on the calling thread's pace (row
+    /// by row into a sink): what is in flight stays one chunk.
+    pub fn sequential() -> Chunking {
+        Chunking {
+            chunk_bytes: SEQUENTIAL_CHUNK_BYTES,
+            batch: 1,
+        }
+    }
 }
 
 impl Default for Chunking {
@@ -261,34 +257,30 @@ pub(crate) fn each_record(chunk: &Chunk, mut check: impl FnMut(&Record)) -> io::
     Ok(())
 }
 
-/// Reads the file at `path` in chunks parsed in parallel on the current
-/// rayon pool. Each chunk's rows are folded into a fresh `init()`
-/// accumulator, in file order within the chunk; `merge` receives the
-/// accumulators in file order, with the chunk's byte count. Every row
-/// reaches exactly one fold, with the outcome [`read`] gives it.
-// The arguments of the public `read_file_chunked`s, plus the format.
-#[allow(clippy::too_many_arguments)]
+/// Reads `input` (named `path` in errors) in chunks parsed in parallel on
+/// the current rayon pool. Each chunk's rows are folded into a fresh
+/// `init()` accumulator, in file order within the chunk; `merge` receives
+/// the accumulators in file order, with the chunk's byte count. Every row
+/// reaches exactly one fold, whatever the chunking.
 pub(crate) fn read_chunked<F: ParseChunk, T: Send, E: From<Error>>(
     format: &F,
+    input: impl Read,
     path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    chunking: Chunking,
+    reading: Reading,
     init: impl Fn() -> T + Sync,
     fold: impl Fn(&mut T, RowOutcome) + Sync,
     merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
-    let input = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let Started {
         header,
         rest,
         chunks,
-    } = start(format, input, path, chunking.chunk_bytes)?;
+    } = start(format, input, path, reading.chunking.chunk_bytes)?;
     let parse = |chunk: &Chunk| {
         let mut acc = init();
         let rows = ChunkRows {
             chunk,
-            checks: RowChecks::new(file, as_of, F::PARSE_DATE),
+            checks: RowChecks::new(reading.file, reading.as_of, F::PARSE_DATE),
             sink: &mut |o| fold(&mut acc, o),
         };
         format.parse(&header, rows)?;
@@ -298,7 +290,7 @@ pub(crate) fn read_chunked<F: ParseChunk, T: Send, E: From<Error>>(
         path,
         chunks,
         rest,
-        chunking.batch,
+        reading.chunking.batch,
         parse,
         |_| Ok(()),
         |acc| acc,

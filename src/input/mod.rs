@@ -14,6 +14,9 @@
 //! - [`beneficiaries`]: monthly enrollment, checked per row and per
 //!   beneficiary;
 //! - [`folders`]: which files a folder given as input stands for;
+//! - [`source`]: opening an input once (a file, a FIFO, standard input),
+//!   peeking at its first line without consuming it, and finding its rows
+//!   again after reading;
 //! - [`text`]: shared text for the ids that repeat row after row.
 
 pub mod beneficiaries;
@@ -23,4 +26,5 @@ mod driver;
 pub mod folders;
 pub mod formats;
 pub mod records;
+pub mod source;
 mod text;

@@ -8,6 +8,12 @@
 //! it knows no column names and no claim rules.
 //!
 //! It streams: one record is held at a time, in buffers that are reused.
+//!
+//! Its field splitting is the one tokenizer of every delimited format
+//! ([`split_fields`] with a [`Dialect`]): comma CSV with quotes, CCLF's
+//! plain pipes, and RIF's pipes with `\|` escapes. Formats whose rows are
+//! single lines (RIF, pipe CCLF) cut their chunks into lines ([`Lines`])
+//! and split each with it; fixed-width CCLF has no delimiters to split.
 
 use std::io::{self, BufRead, Read};
 
@@ -94,51 +100,110 @@ impl Record {
     /// Splits `raw` into fields under the lenient quote rules; `quoted`
     /// says whether `raw` holds any quote at all (the reader knows).
     fn split_fields(&mut self) {
-        self.spans.clear();
-        if !self.quoted {
-            let mut start = 0;
-            for i in memchr::memchr_iter(b',', &self.raw) {
-                self.spans.push((start, i));
-                start = i + 1;
-            }
-            self.spans.push((start, self.raw.len()));
-            return;
+        let (raw, spans, unquoted) = (&self.raw, &mut self.spans, &mut self.unquoted);
+        split_fields(Dialect::Csv, raw, self.quoted, spans, unquoted);
+    }
+}
+
+/// How a format delimits its fields: the one tokenizer's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// Comma-separated with the lenient quote rules: a quote opens a quoted
+    /// field only at the field's first byte, `""` inside one is a quote,
+    /// text after the closing quote belongs to the field, and a quote
+    /// inside an unquoted field is kept (the canonical CSV, DE-SynPUF,
+    /// comma CCLF).
+    Csv,
+    /// Pipe-delimited, nothing quoted or escaped (CCLF).
+    Pipe,
+    /// Pipe-delimited, `\|` a pipe inside a field (RIF/CCW extracts).
+    EscapedPipe,
+}
+
+impl Dialect {
+    /// The byte between fields.
+    pub fn delimiter(self) -> u8 {
+        match self {
+            Dialect::Csv => b',',
+            Dialect::Pipe | Dialect::EscapedPipe => b'|',
         }
-        self.unquoted.clear();
-        let mut in_quotes = false;
-        let mut at_field_start = true;
+    }
+
+    /// Whether `raw` holds a quote or escape this dialect must undo, so
+    /// its fields cannot be plain ranges of it.
+    pub fn needs_unescaping(self, raw: &[u8]) -> bool {
+        match self {
+            Dialect::Csv => memchr::memchr(b'"', raw).is_some(),
+            Dialect::Pipe => false,
+            Dialect::EscapedPipe => {
+                memchr::memchr_iter(b'\\', raw).any(|i| raw.get(i + 1) == Some(&b'|'))
+            }
+        }
+    }
+}
+
+/// Splits one record's raw bytes (without its line end) into fields under
+/// `dialect`, as `(start, end)` spans: of `raw` itself when `special` is
+/// false (the common case, with no copy), else of `unquoted`, which gets
+/// the fields' text with quotes and escapes undone. `special` must be
+/// [`Dialect::needs_unescaping`] of `raw` (a reader that scanned `raw`
+/// already knows it). Spans are untrimmed.
+pub fn split_fields(
+    dialect: Dialect,
+    raw: &[u8],
+    special: bool,
+    spans: &mut Vec<(usize, usize)>,
+    unquoted: &mut Vec<u8>,
+) {
+    spans.clear();
+    let delimiter = dialect.delimiter();
+    if !special {
         let mut start = 0;
-        let mut bytes = self.raw.iter().copied().peekable();
-        while let Some(byte) = bytes.next() {
-            if in_quotes {
-                if byte == b'"' {
-                    if bytes.peek() == Some(&b'"') {
-                        bytes.next();
-                        self.unquoted.push(b'"');
-                    } else {
-                        // Text after the closing quote belongs to the field.
-                        in_quotes = false;
-                    }
+        for i in memchr::memchr_iter(delimiter, raw) {
+            spans.push((start, i));
+            start = i + 1;
+        }
+        spans.push((start, raw.len()));
+        return;
+    }
+    unquoted.clear();
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    let mut start = 0;
+    let mut bytes = raw.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        if in_quotes {
+            if byte == b'"' {
+                if bytes.peek() == Some(&b'"') {
+                    bytes.next();
+                    unquoted.push(b'"');
                 } else {
-                    self.unquoted.push(byte);
+                    // Text after the closing quote belongs to the field.
+                    in_quotes = false;
                 }
+            } else {
+                unquoted.push(byte);
+            }
+            continue;
+        }
+        match byte {
+            _ if byte == delimiter => {
+                spans.push((start, unquoted.len()));
+                start = unquoted.len();
+                at_field_start = true;
                 continue;
             }
-            match byte {
-                b',' => {
-                    self.spans.push((start, self.unquoted.len()));
-                    start = self.unquoted.len();
-                    at_field_start = true;
-                    continue;
-                }
-                b'"' if at_field_start => in_quotes = true,
-                // A quote inside an unquoted field is kept.
-                _ => self.unquoted.push(byte),
+            b'"' if dialect == Dialect::Csv && at_field_start => in_quotes = true,
+            b'\\' if dialect == Dialect::EscapedPipe && bytes.peek() == Some(&b'|') => {
+                bytes.next();
+                unquoted.push(b'|');
             }
-            at_field_start = false;
+            // A quote inside an unquoted field is kept.
+            _ => unquoted.push(byte),
         }
-        self.spans.push((start, self.unquoted.len()));
+        at_field_start = false;
     }
+    spans.push((start, unquoted.len()));
 }
 
 /// The fields of a record known to be UTF-8.
@@ -507,6 +572,39 @@ mod tests {
                 expected.push((record.line(), record.offset(), record.raw().to_vec()));
             }
             assert_eq!(rows, expected, "target {target}");
+        }
+    }
+
+    #[test]
+    fn one_tokenizer_for_every_dialect() {
+        let split = |dialect: Dialect, raw: &str| {
+            let (mut spans, mut unquoted) = (Vec::new(), Vec::new());
+            let raw = raw.as_bytes();
+            let special = dialect.needs_unescaping(raw);
+            split_fields(dialect, raw, special, &mut spans, &mut unquoted);
+            let text = if special { &unquoted[..] } else { raw };
+            spans
+                .iter()
+                .map(|&(a, b)| String::from_utf8_lossy(&text[a..b]).into_owned())
+                .collect::<Vec<_>>()
+        };
+        let cases: [(Dialect, &str, &[&str]); 9] = [
+            (Dialect::Csv, "a,b,", &["a", "b", ""]),
+            (
+                Dialect::Csv,
+                r#""a,1"x,b"c,"""""#,
+                &["a,1x", r#"b"c"#, r#"""#],
+            ),
+            (Dialect::Csv, "a|b", &["a|b"]),
+            (Dialect::Pipe, r"a|b\|c", &["a", r"b\", "c"]),
+            (Dialect::Pipe, r#""a|b""#, &[r#""a"#, r#"b""#]),
+            (Dialect::EscapedPipe, r"a|b\|c|", &["a", "b|c", ""]),
+            (Dialect::EscapedPipe, r"a\b|c", &[r"a\b", "c"]),
+            (Dialect::EscapedPipe, r#""a|b""#, &[r#""a"#, r#"b""#]),
+            (Dialect::EscapedPipe, "", &[""]),
+        ];
+        for (dialect, raw, fields) in cases {
+            assert_eq!(split(dialect, raw), fields, "{dialect:?} {raw:?}");
         }
     }
 

@@ -9,3 +9,9 @@
 pub mod cleanup;
 pub mod progress;
 pub mod tunables;
+
+/// The `tracing` target of notices: one-line facts a user should see at the
+/// default verbosity (which format each claims file was read as, a file
+/// skipped), silenced by `--quiet`. The binary enables it at `info` while
+/// the rest of the crate logs at `warn`.
+pub const NOTICE: &str = "episode_recon::notice";

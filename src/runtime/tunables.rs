@@ -18,9 +18,6 @@ pub struct Tunables {
     /// About how many bytes a canonical claim line takes in a file, to size
     /// a chunk's partitions ahead.
     pub line_bytes_in_csv: usize,
-    /// Rows of a format read row by row (not chunked) routed to partitions
-    /// at once.
-    pub sequential_batch_rows: u64,
     /// Partitions rows are routed to (by beneficiary) per worker thread...
     pub partitions_per_thread: usize,
     /// ...and at least this many, so a small machine still spills in
@@ -42,7 +39,6 @@ impl Tunables {
         chunk_bytes: 4 << 20,
         chunks_per_thread: 2,
         line_bytes_in_csv: 110,
-        sequential_batch_rows: 1 << 16,
         partitions_per_thread: 16,
         min_partitions: 64,
         interner_cap: 1 << 16,

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use crate::input::beneficiaries::{self, BeneficiariesFormat};
 use crate::input::claims;
-use crate::input::formats::ClaimsFormat;
+use crate::input::formats::{ClaimsFormat, Detected};
+use crate::input::source::{Source, Spools};
 use crate::model::ClaimLine;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use crate::output::report::{Cell, CsvView, REJECTS_HEADER, write_reject, write_row};
@@ -49,15 +50,6 @@ pub enum Error {
         /// The input it is.
         input: PathBuf,
     },
-    /// A conversion with rejected rows reads its input twice, which a pipe
-    /// cannot give.
-    #[error(
-        "{path}: a rejected row takes other rows of its version with it, which needs a second read of the input: convert from a file, not a pipe"
-    )]
-    NeedsSecondRead {
-        /// The input that is not a file.
-        path: PathBuf,
-    },
 }
 
 impl crate::error::Classify for Error {
@@ -67,7 +59,7 @@ impl crate::error::Classify for Error {
             Error::Claims(e) => e.kind(),
             Error::Beneficiaries(e) => e.kind(),
             Error::Io { .. } => ErrorKind::Environment,
-            Error::OverwritesInput { .. } | Error::NeedsSecondRead { .. } => ErrorKind::Usage,
+            Error::OverwritesInput { .. } => ErrorKind::Usage,
         }
     }
 }
@@ -203,13 +195,14 @@ pub fn convert(
         parent,
         view,
     };
-    let mut pass = write_pass(format, files, &targets, &HashSet::new())?;
+    // A stream (FIFO, standard input) is spooled as it is read, so that a
+    // second pass, and the raw text of held rows, read the spool.
+    let mut spools = Spools::new(parent);
+    let mut pass = write_pass(format, files, None, &mut spools, &targets, &HashSet::new())?;
     if !pass.tainted.is_empty() {
-        if let Some(pipe) = files.iter().find(|f| !f.is_file()) {
-            return Err(Error::NeedsSecondRead { path: pipe.clone() });
-        }
         let tainted = std::mem::take(&mut pass.tainted);
-        pass = write_pass(format, files, &targets, &tainted)?;
+        let again = std::mem::take(&mut pass.reread);
+        pass = write_pass(format, files, Some(&again), &mut spools, &targets, &tainted)?;
     }
     persist(pass.lines_out, out)?;
     persist(pass.rejects_out, &rejects_path)?;
@@ -223,6 +216,8 @@ struct Pass {
     converted: Converted,
     /// The versions a rejected row named.
     tainted: HashSet<VersionKey>,
+    /// Where each input can be read again: itself, or its spool.
+    reread: Vec<PathBuf>,
 }
 
 fn write_error(path: &Path) -> impl FnOnce(io::Error) -> Error {
@@ -238,12 +233,14 @@ struct Targets<'a> {
     view: CsvView,
 }
 
-/// Reads every input once, writing the lines of versions not in `held`
-/// and, per file in row order, the rejected rows and the held versions'
-/// rows.
+/// Reads every input once (from `read_from`, where a first pass left it to
+/// be read again), writing the lines of versions not in `held` and, per
+/// file in row order, the rejected rows and the held versions' rows.
 fn write_pass(
     format: ClaimsFormat,
     files: &[PathBuf],
+    read_from: Option<&[PathBuf]>,
+    spools: &mut Spools,
     targets: &Targets,
     held: &HashSet<VersionKey>,
 ) -> Result<Pass, Error> {
@@ -267,12 +264,33 @@ fn write_pass(
     rejects_out
         .write_all(REJECTS_HEADER)
         .map_err(write_error(rejects_path))?;
+    let mut reread = Vec::with_capacity(files.len());
     for (index, path) in files.iter().enumerate() {
         let file = u32::try_from(index).unwrap_or(u32::MAX);
-        let format = format.of_file(path)?;
+        let read_error = |source| claims::Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut source = match read_from.and_then(|again| again.get(index)) {
+            Some(again) => Source::open(again, None),
+            None => Source::open(path, Some(spools)),
+        }
+        .map_err(read_error)?;
+        // Opened with spools, every input can be read again.
+        let again = source.reread_path().unwrap_or(path).to_path_buf();
+        reread.push(again.clone());
+        let format = match format.detect(&mut source)? {
+            Detected::Claims(format) => format,
+            Detected::NotClaims(what) => {
+                if read_from.is_none() {
+                    tracing::warn!("skipping {}: this is {what}", path.display());
+                }
+                continue;
+            }
+        };
         let mut failure: Option<io::Error> = None;
         let mut rejects: Vec<(u64, RejectReason, RawText)> = Vec::new();
-        format.read_file(path, file, None, |outcome| {
+        format.read(source, file, None, |outcome| {
             if failure.is_some() {
                 return;
             }
@@ -296,12 +314,12 @@ fn write_pass(
             return Err(write_error(out)(source));
         }
         rejects.sort_by_key(|(row, _, _)| *row);
-        let again: Vec<(u64, u64)> = rejects
+        let spots: Vec<(u64, u64)> = rejects
             .iter()
             .filter_map(|(row, _, raw)| raw.as_ref().err().map(|&offset| (*row, offset)))
             .collect();
         // In row order, as `again` is.
-        let mut raws = format.raw_rows(path, &again)?.into_iter();
+        let mut raws = format.raw_rows(&again, &spots)?.into_iter();
         for (row, reason, raw) in rejects {
             let raw = match raw {
                 Ok(raw) => raw,
@@ -318,6 +336,7 @@ fn write_pass(
         rejects_out,
         converted,
         tainted,
+        reread,
     })
 }
 

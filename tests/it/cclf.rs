@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use episode_recon::engine::final_action;
 use episode_recon::input::claims::Error;
-use episode_recon::input::formats::cclf;
+use episode_recon::input::formats::{ClaimsFormat, cclf};
 use episode_recon::model::money::Money;
 use episode_recon::model::outcome::{RejectReason, RowOutcome};
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
@@ -36,7 +36,8 @@ fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
 
 fn outcomes(path: &Path, as_of: Option<&str>) -> Vec<RowOutcome> {
     let mut out = Vec::new();
-    cclf::read_file(path, 3, as_of.map(date), |o| out.push(o))
+    ClaimsFormat::Cclf
+        .read_file(path, 3, as_of.map(date), |o| out.push(o))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     out
 }
@@ -230,7 +231,7 @@ fn bad_rows_are_rejected_with_reason_and_row() {
 fn headers_without_a_key_column_are_fatal() {
     let read = |text: &str| {
         let (_dir, path) = temp_file("cclf.txt", text);
-        cclf::read_file(&path, 0, None, |_| {})
+        ClaimsFormat::Cclf.read_file(&path, 0, None, |_| {})
     };
     assert!(matches!(
         read("CUR_CLM_UNIQ_ID|CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|CLM_PMT_AMT\n"),

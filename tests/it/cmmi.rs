@@ -17,6 +17,7 @@ use episode_recon::config::definitions::{self, EpisodeDefinition, PeriodKind};
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
+use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::ClaimType;
 
 use crate::support::cli_in;
@@ -231,7 +232,8 @@ fn run_sample(definitions: Vec<EpisodeDefinition>, prices: &str) -> Reconciliati
     )
     .expect("write prices");
     let prices = TargetPrices::load(&price_file).expect("valid prices");
-    let claims = reconcile::expand_claim_paths(&[root().join("sample-claims/claims")])
+    let claims = ClaimsFormat::Canonical
+        .expand(&[root().join("sample-claims/claims")])
         .expect("the sample's claims");
     // The TEAM types check enrollment and adjust for risk; the BPCI
     // Advanced ones do neither, and take the same inputs without harm.

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use episode_recon::input::claims;
 use episode_recon::model::money::Money;
 use episode_recon::model::outcome::RowOutcome;
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType};
@@ -14,7 +13,8 @@ use episode_recon::tools::convert;
 use episode_recon::tools::generate::generate;
 
 use crate::support::{Outputs, SAMPLE_TEAM_FILES, cli_in, generated_enrollment, sample_team_files};
-use episode_recon::input::formats::rif;
+use episode_recon::input::formats::{ClaimsFormat, rif};
+use episode_recon::input::source::Source;
 
 /// Generated canonical lines with each institutional version's amount moved
 /// to its first line, the form in which RIF carries claim-level amounts.
@@ -84,12 +84,13 @@ fn canonical_csv(lines: &[ClaimLine]) -> String {
 fn generated_lines(dir: &Path, beneficiaries: u64, seed: u64) -> Vec<ClaimLine> {
     generate(beneficiaries, seed, &dir.join("data")).expect("generate claims");
     let mut lines = Vec::new();
-    claims::read_file(&dir.join("data/claims/claims.csv"), 0, None, |outcome| {
-        if let RowOutcome::Line(line) = outcome {
-            lines.push(line);
-        }
-    })
-    .expect("generated claims read");
+    ClaimsFormat::Canonical
+        .read_file(&dir.join("data/claims/claims.csv"), 0, None, |outcome| {
+            if let RowOutcome::Line(line) = outcome {
+                lines.push(line);
+            }
+        })
+        .expect("generated claims read");
     lines
 }
 
@@ -520,25 +521,28 @@ fn rif_chunks_give_the_sequential_outcomes() {
 }
 
 fn rif_chunks_match_the_stream(path: &Path, name: &str) {
-    use episode_recon::input::claims::Chunking;
+    use episode_recon::input::claims::{Chunking, Reading};
     use proptest::prelude::*;
     for as_of in [None, Some("2026-06-30")] {
         let as_of = as_of.map(|d| episode_recon::model::parse_date(d.as_bytes()).expect("date"));
         let mut sequential = Vec::new();
-        let stream = std::fs::File::open(path).expect("open");
-        rif::read_from(stream, path, 0, as_of, |o| sequential.push(o)).expect("readable");
+        // Bytes that cannot be read again: every version is remembered.
+        let stream = Source::from_bytes(path, std::fs::read(path).expect("read"));
+        ClaimsFormat::Rif
+            .read(stream, 0, as_of, |o| sequential.push(o))
+            .expect("readable");
         let mut from_file = Vec::new();
-        rif::read_file(path, 0, as_of, |o| from_file.push(o)).expect("readable");
+        ClaimsFormat::Rif
+            .read_file(path, 0, as_of, |o| from_file.push(o))
+            .expect("readable");
         assert_eq!(from_file, sequential, "{name}");
         proptest!(ProptestConfig::with_cases(16), |(chunk_bytes in 1usize..600, batch in 1usize..4, threads in 1usize..4)| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
             let mut chunked = Vec::new();
             pool.install(|| {
-                rif::read_file_chunked(
-                    path,
-                    0,
-                    as_of,
-                    Chunking { chunk_bytes, batch },
+                ClaimsFormat::Rif.read_chunked(
+                    Source::open(path, None).expect("open"),
+                    Reading { file: 0, as_of, chunking: Chunking { chunk_bytes, batch } },
                     Vec::new,
                     |rows: &mut Vec<RowOutcome>, o| rows.push(o),
                     |rows, _| -> Result<(), episode_recon::input::claims::Error> {
@@ -567,7 +571,9 @@ fn an_unsorted_rif_file_reads_from_a_pipe() {
     let file = dir.path().join("claims.rif");
     std::fs::write(&file, text).expect("write");
     let mut from_file = Vec::new();
-    rif::read_file(&file, 0, None, |o| from_file.push(o)).expect("readable");
+    ClaimsFormat::Rif
+        .read_file(&file, 0, None, |o| from_file.push(o))
+        .expect("readable");
     let allowed: Vec<_> = from_file
         .iter()
         .map(|o| match o {
@@ -588,7 +594,9 @@ fn an_unsorted_rif_file_reads_from_a_pipe() {
         std::thread::spawn(move || std::fs::write(fifo, text).expect("write to the pipe"))
     };
     let mut from_pipe = Vec::new();
-    rif::read_file(&fifo, 0, None, |o| from_pipe.push(o)).expect("a pipe is readable");
+    ClaimsFormat::Rif
+        .read_file(&fifo, 0, None, |o| from_pipe.push(o))
+        .expect("a pipe is readable");
     writer.join().expect("writer");
     assert_eq!(from_pipe, from_file);
 }
@@ -615,4 +623,89 @@ fn convert_keeps_the_raw_bytes_of_a_rejected_row() {
     let rejects = std::fs::read(dir.path().join("c.rejects.csv")).expect("rejects");
     let expected = b"file,row,reason,record\nclaims.csv,2,bad_encoding,\"C1,1,B\xff1,PB,2026-03-02,2026-03-02,10.00\"\n";
     assert_eq!(rejects, expected.to_vec());
+}
+
+/// Regression (issue #16): `--claims-format auto` on a CMS extract's
+/// folder stopped at its beneficiary summary with "missing required column
+/// claim_id", and picked up only `*.csv`. Now the folder's `.txt` files are
+/// read, the files that are not claims are skipped with a notice naming
+/// each, the format of each claims file is said at the default verbosity,
+/// and a file that fits no format is refused with its first bytes.
+#[test]
+fn auto_on_a_cms_folder_skips_what_is_not_claims() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let episode = root.join("tests/fixtures/rif/episode");
+    let extract = dir.path().join("extract");
+    std::fs::create_dir(&extract).expect("folder");
+    for name in [
+        "inpatient.txt",
+        "snf.txt",
+        "carrier.txt",
+        "beneficiary_2024.txt",
+    ] {
+        std::fs::copy(episode.join(name), extract.join(name)).expect("copy");
+    }
+    std::fs::write(
+        extract.join("pde.csv"),
+        "DML_IND|PDE_ID|CLM_GRP_ID|FINAL_ACTION|BENE_ID|SRVC_DT\nI|P1|G1|Y|B1|01-JAN-2024\n",
+    )
+    .expect("write");
+    std::fs::write(
+        extract.join("export_summary.csv"),
+        "BENE_ID,CARRIER_CLAIMS,DME_CLAIMS\nB1,3,0\n",
+    )
+    .expect("write");
+    let run = |out: &str| {
+        cli_in(
+            dir.path(),
+            &[
+                "reconcile",
+                "--claims-format",
+                "auto",
+                "--claims",
+                "extract",
+                "--definitions",
+                &root
+                    .join("episode-definitions/bpci-advanced")
+                    .display()
+                    .to_string(),
+                "--target-prices",
+                &episode.join("target_prices.csv").display().to_string(),
+                "--out",
+                out,
+            ],
+        )
+    };
+    let output = run("out");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    for skipped in ["beneficiary_2024.txt", "pde.csv", "export_summary.csv"] {
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("skipping") && l.contains(skipped))
+            .unwrap_or_else(|| panic!("no notice for {skipped}: {stderr}"));
+        assert!(
+            line.contains("holds no claims") || line.contains("this is"),
+            "{line}"
+        );
+    }
+    for read in ["inpatient.txt", "snf.txt", "carrier.txt"] {
+        assert!(
+            stderr.contains(&format!("{read} as rif claims")),
+            "{read}: {stderr}"
+        );
+    }
+    // The same claims given file by file give the same episodes.
+    let direct = Outputs::read(&dir.path().join("out"));
+    assert!(direct.episodes.lines().count() > 1, "{}", direct.episodes);
+
+    std::fs::write(extract.join("notes.csv"), "hello,world\n").expect("write");
+    let output = run("out-2");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("notes.csv: format not recognised (the first line starts \"hello,world\")"),
+        "{stderr}"
+    );
 }

@@ -19,6 +19,7 @@ mod rif;
 mod rules;
 mod scale;
 mod settlement_runs;
+mod streams;
 mod support;
 mod synpuf;
 mod true_up;

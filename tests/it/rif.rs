@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use episode_recon::engine::final_action;
-use episode_recon::input::claims::{self, Error};
-use episode_recon::input::formats::rif;
+use episode_recon::input::claims::Error;
+use episode_recon::input::formats::{ClaimsFormat, rif};
 use episode_recon::model::money::Money;
 use episode_recon::model::outcome::{RejectedRow, RowOutcome, Tally};
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
@@ -41,7 +41,8 @@ fn money(text: &str) -> Money {
 /// Every outcome of one file, read as file `index`.
 fn outcomes_of(path: &Path, index: u32, as_of: Option<&str>) -> Vec<RowOutcome> {
     let mut out = Vec::new();
-    rif::read_file(path, index, as_of.map(date), |o| out.push(o))
+    ClaimsFormat::Rif
+        .read_file(path, index, as_of.map(date), |o| out.push(o))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     out
 }
@@ -468,7 +469,9 @@ fn a_file_without_a_key_column_is_a_fatal_error_naming_it() {
             "ip.txt",
             format!("{}\n{}\n", pick(&header), pick(&row)).as_bytes(),
         );
-        let err = rif::read_file(&path, 0, None, |_| {}).unwrap_err();
+        let err = ClaimsFormat::Rif
+            .read_file(&path, 0, None, |_| {})
+            .unwrap_err();
         assert!(
             matches!(err, Error::MissingColumn { .. }),
             "{column}: {err:?}"
@@ -483,7 +486,8 @@ fn a_file_without_a_key_column_is_a_fatal_error_naming_it() {
         "x.txt",
         b"BENE_ID|CLM_ID|NCH_CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT\n",
     );
-    let err = rif::read_file(&path, 0, None, |_| {})
+    let err = ClaimsFormat::Rif
+        .read_file(&path, 0, None, |_| {})
         .unwrap_err()
         .to_string();
     assert!(err.contains("LINE_ALOWD_CHRG_AMT or CLM_PMT_AMT"), "{err}");
@@ -491,13 +495,14 @@ fn a_file_without_a_key_column_is_a_fatal_error_naming_it() {
         "x.txt",
         b"BENE_ID|CLM_ID|NCH_CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|CLM_PMT_AMT|clm_id\n",
     );
-    let err = rif::read_file(&path, 0, None, |_| {})
+    let err = ClaimsFormat::Rif
+        .read_file(&path, 0, None, |_| {})
         .unwrap_err()
         .to_string();
     assert!(err.contains("column `CLM_ID` is named twice"), "{err}");
     let (_dir, path) = temp_file("x.txt", b"\n\n");
     assert!(matches!(
-        rif::read_file(&path, 0, None, |_| {}),
+        ClaimsFormat::Rif.read_file(&path, 0, None, |_| {}),
         Err(Error::NoHeader { .. })
     ));
 }
@@ -747,11 +752,12 @@ Q1,1,B2,HOS,2026-06-01,2026-06-30,5000.00,,,,,,151001,,,C34.90,,0651
 ";
     let (_dir, path) = temp_file("claims.csv", canonical.as_bytes());
     let mut canonical_lines = Vec::new();
-    claims::read_file(&path, 0, None, |o| match o {
-        RowOutcome::Line(line) => canonical_lines.push(line),
-        other => panic!("canonical row rejected: {other:?}"),
-    })
-    .unwrap();
+    ClaimsFormat::Canonical
+        .read_file(&path, 0, None, |o| match o {
+            RowOutcome::Line(line) => canonical_lines.push(line),
+            other => panic!("canonical row rejected: {other:?}"),
+        })
+        .unwrap();
     assert_eq!(canonical_lines.len(), 11);
 
     let text = rif::write(&canonical_lines);

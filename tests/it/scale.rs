@@ -14,7 +14,9 @@ use episode_recon::config::definitions;
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
-use episode_recon::input::claims::{self, Chunking};
+use episode_recon::input::claims::{self, Chunking, Reading};
+use episode_recon::input::formats::ClaimsFormat;
+use episode_recon::input::source::Source;
 use episode_recon::model::outcome::RowOutcome;
 use episode_recon::model::parse_date;
 use episode_recon::tools::generate::generate;
@@ -277,7 +279,8 @@ type ReadResult = Result<Vec<RowOutcome>, String>;
 fn read_sequential(path: &Path, as_of: Option<&str>) -> ReadResult {
     let as_of = as_of.map(|d| parse_date(d.as_bytes()).expect("a date"));
     let mut rows = Vec::new();
-    claims::read_file(path, 0, as_of, |outcome| rows.push(outcome))
+    ClaimsFormat::Canonical
+        .read_file(path, 0, as_of, |outcome| rows.push(outcome))
         .map(|()| rows)
         .map_err(|e| e.to_string())
 }
@@ -295,11 +298,13 @@ fn read_chunked(
         .expect("a pool");
     let mut rows = Vec::new();
     pool.install(|| {
-        claims::read_file_chunked(
-            path,
-            0,
-            as_of,
-            chunking,
+        ClaimsFormat::Canonical.read_chunked(
+            Source::open(path, None).expect("open"),
+            Reading {
+                file: 0,
+                as_of,
+                chunking,
+            },
             Vec::new,
             |chunk: &mut Vec<RowOutcome>, outcome| chunk.push(outcome),
             |chunk, _bytes| {

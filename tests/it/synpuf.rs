@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use episode_recon::input::claims::Error;
-use episode_recon::input::formats::synpuf::{looks_like_synpuf, read_file};
+use episode_recon::input::formats::ClaimsFormat;
+use episode_recon::input::formats::synpuf::looks_like_synpuf;
 use episode_recon::model::money::Money;
 use episode_recon::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
@@ -32,7 +33,9 @@ fn fixture(name: &str) -> PathBuf {
 fn read_with(path: &Path, as_of: Option<&str>) -> Vec<RowOutcome> {
     let as_of = as_of.map(date);
     let mut out = Vec::new();
-    read_file(path, 3, as_of, |o| out.push(o)).unwrap();
+    ClaimsFormat::Synpuf
+        .read_file(path, 3, as_of, |o| out.push(o))
+        .unwrap();
     out
 }
 
@@ -524,7 +527,9 @@ fn header_problems_are_fatal_and_name_the_column() {
     let error = |header: &str| {
         let path = dir.path().join("h.csv");
         std::fs::write(&path, format!("{header}\n")).unwrap();
-        read_file(&path, 0, None, |_| {}).unwrap_err()
+        ClaimsFormat::Synpuf
+            .read_file(&path, 0, None, |_| {})
+            .unwrap_err()
     };
     let keys = "\"DESYNPUF_ID\",\"CLM_ID\",\"CLM_FROM_DT\",\"CLM_THRU_DT\"";
     let message = error(keys).to_string();
@@ -565,7 +570,7 @@ fn header_problems_are_fatal_and_name_the_column() {
     let empty = dir.path().join("empty.csv");
     std::fs::write(&empty, "").unwrap();
     assert!(matches!(
-        read_file(&empty, 0, None, |_| {}),
+        ClaimsFormat::Synpuf.read_file(&empty, 0, None, |_| {}),
         Err(Error::NoHeader { .. })
     ));
 }

@@ -39,7 +39,7 @@
 //! `1000-01-01` and `9999-12-31` are the guide's "no value" and read as
 //! empty.
 
-use std::io::{self, BufRead, Read};
+use std::io;
 use std::path::Path;
 
 use crate::input::claim_rows::{
@@ -47,10 +47,11 @@ use crate::input::claim_rows::{
 };
 use crate::input::claims::{self, Error, open};
 use crate::input::driver::{self, ChunkRows, FormatReader, ParseChunk, io_error};
-use crate::input::records::{self, Chunk, Lines, Record};
+use crate::input::records::{self, Chunk, Dialect, Lines, Record};
+use crate::input::source::Source;
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
-use crate::model::{ClaimType, Date, RecordType, parse_date};
+use crate::model::{ClaimType, RecordType, parse_date};
 
 /// The four CCLF layouts this reader takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -209,22 +210,12 @@ const REQUIRED: &str = "CUR_CLM_UNIQ_ID, BENE_MBI_ID or BENE_HIC_NUM, CLM_TYPE_C
     named by CLM_LINE_PROD_REV_CTR_CD), or CLM_LINE_NUM with CLM_LINE_ALOWD_CHRG_AMT or \
     CLM_LINE_CVRD_PD_AMT (CCLF5, CCLF6)";
 
-/// The header's names: its first line split on `|` when it holds one, else
-/// on `,`; without a BOM, quotes and surrounding blanks.
-fn header_names(header: &str) -> impl Iterator<Item = &str> {
-    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
-    let line = header.lines().next().unwrap_or_default();
-    let delimiter = if line.contains('|') { '|' } else { ',' };
-    line.split(delimiter)
-        .map(|name| name.trim().trim_matches('"').trim())
-}
-
 /// Whether a header line is a CCLF claims header (CCLF1, CCLF2, CCLF5 or CCLF6,
 /// pipe or comma delimited): naming `CUR_CLM_UNIQ_ID`, `CLM_TYPE_CD` and
 /// `BENE_MBI_ID` or `BENE_HIC_NUM`, compared without case. For
 /// `--claims-format auto`.
 pub fn looks_like_cclf(header: &str) -> bool {
-    let has = |wanted: &str| header_names(header).any(|n| n.eq_ignore_ascii_case(wanted));
+    let has = |wanted: &str| super::names_column(header, wanted);
     has("CUR_CLM_UNIQ_ID") && has("CLM_TYPE_CD") && (has("BENE_MBI_ID") || has("BENE_HIC_NUM"))
 }
 
@@ -239,6 +230,8 @@ struct Row {
     offset: u64,
     /// False when a comma file ends inside a quoted field.
     complete: bool,
+    /// Where a pipe line's fields are, before they are copied into `text`.
+    cuts: Vec<(usize, usize)>,
 }
 
 impl Row {
@@ -280,29 +273,15 @@ enum Form {
 }
 
 impl Form {
-    /// The form of `input`'s first non-empty line, and the bytes read to
-    /// learn it (up to and including that line), which are the start of the
-    /// rows.
-    fn of(input: &mut impl BufRead) -> io::Result<(Form, Vec<u8>)> {
-        let mut read = Vec::new();
-        let first = loop {
-            let start = read.len();
-            if input.read_until(b'\n', &mut read)? == 0 {
-                break &read[start..];
-            }
-            let line = &read[start..];
-            if !line.trim_ascii().is_empty() {
-                break line;
-            }
-        };
-        let form = if first.contains(&b'|') {
+    /// The form a file's first non-empty line shows.
+    fn of_line(first: &[u8]) -> Form {
+        if first.contains(&b'|') {
             Form::Pipe
         } else if let Some(layout) = FixedLayout::of_line(first) {
             Form::Fixed(layout)
         } else {
             Form::Comma
-        };
-        Ok((form, read))
+        }
     }
 }
 
@@ -324,7 +303,15 @@ impl Row {
                 }
             }
             Some(_) => {}
-            None => raw.split(|&b| b == b'|').for_each(|f| self.push_field(f)),
+            None => {
+                let mut cuts = std::mem::take(&mut self.cuts);
+                // Nothing to unescape in CCLF's pipes, so no copy is made.
+                records::split_fields(Dialect::Pipe, raw, false, &mut cuts, &mut Vec::new());
+                for &(start, end) in &cuts {
+                    self.push_field(&raw[start..end]);
+                }
+                self.cuts = cuts;
+            }
         }
     }
 
@@ -342,8 +329,17 @@ impl Row {
 }
 
 /// CCLF as the driver reads it, in the form its first line shows.
-struct Cclf {
+pub(crate) struct Cclf {
     form: Form,
+}
+
+impl Cclf {
+    /// The reader of a file whose first non-empty line is `first`.
+    pub(crate) fn of_first_line(first: &[u8]) -> Cclf {
+        Cclf {
+            form: Form::of_line(first),
+        }
+    }
 }
 
 impl FormatReader for Cclf {
@@ -542,7 +538,7 @@ pub fn looks_like_fixed_width_cclf(first_line: &[u8]) -> bool {
 
 /// Where each known column sits in one file's header, and the layout.
 #[derive(Debug)]
-struct Header {
+pub(crate) struct Header {
     kind: Kind,
     width: usize,
     index: [Option<usize>; Column::ALL.len()],
@@ -742,53 +738,18 @@ impl RowChecker<'_> {
     }
 }
 
-/// Reads one CCLF1, CCLF2, CCLF5 or CCLF6 file, delimited or fixed width,
-/// handing every data row's outcome to `sink` in file order. `file` is the
-/// file's index in the run, recorded in each [`crate::model::Source`] (whose `row` is the
-/// 1-based line, the header, when there is one, being line 1, and `offset`
-/// the byte offset of the row); `as_of` is the
-/// run-out cutoff, compared with the processed date (`CLM_EFCTV_DT`, or
-/// `CLM_THRU_DT` when empty).
-///
-/// A file that cannot be read, has no header, names a column twice, lacks a
-/// key column (a CCLF2 without `CLM_LINE_CVRD_PD_AMT` included) is a fatal
-/// [`Error`] naming the file and column.
-pub fn read_file(
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    read_from(open(path)?, path, file, as_of, sink)
-}
-
-/// [`read_file`] on any buffered input; `path` names it in errors.
-pub fn read_from(
-    mut input: impl BufRead,
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    let (form, start) = Form::of(&mut input).map_err(|e| io_error(path, e))?;
-    let input = io::Cursor::new(start).chain(input);
-    driver::read(&Cclf { form }, input, path, file, as_of, sink)
-}
-
 /// The raw text of the rows at `rows` (`(line, offset)` pairs) of one file,
 /// without line ends: for the rejects of version-level checks. A comma file
 /// is re-read as CSV ([`claims::raw_rows`]), a pipe or fixed-width file line
 /// by line.
 pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
-    let io_error = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = open(path)?;
-    if let (Form::Comma, _) = Form::of(&mut file).map_err(io_error)? {
+    let mut source = Source::open(path, None).map_err(|e| io_error(path, e))?;
+    let first = source.first_line().map_err(|e| io_error(path, e))?;
+    if let Form::Comma = Form::of_line(first) {
         return claims::raw_rows(path, rows);
     }
-    records::lines_at(&mut file, rows.iter().map(|&(_, offset)| offset)).map_err(io_error)
+    records::lines_at(&mut open(path)?, rows.iter().map(|&(_, offset)| offset))
+        .map_err(|e| io_error(path, e))
 }
 
 #[cfg(test)]

@@ -25,13 +25,65 @@ pub mod rif;
 pub mod synpuf;
 
 use std::fmt;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::input::claims;
+use crate::input::driver::{self, Chunking, Reading, io_error};
+use crate::input::source::Source;
 use crate::model::Date;
 use crate::model::outcome::RowOutcome;
+
+/// The column names of a header line, as format detection compares them:
+/// split on `|` when the line holds one, else on `,`; without a byte-order
+/// mark, quotes and surrounding blanks.
+pub(crate) fn header_names(header: &str) -> impl Iterator<Item = &str> {
+    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+    let line = header.lines().next().unwrap_or_default();
+    let delimiter = if line.contains('|') { '|' } else { ',' };
+    line.split(delimiter)
+        .map(|name| name.trim().trim_matches('"').trim())
+}
+
+/// Whether a header line names `wanted`, compared without case.
+pub(crate) fn names_column(header: &str, wanted: &str) -> bool {
+    header_names(header).any(|name| name.eq_ignore_ascii_case(wanted))
+}
+
+/// What `auto` makes of a file from its first line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detected {
+    /// Claims of this format (never [`ClaimsFormat::Auto`]).
+    Claims(ClaimsFormat),
+    /// A file that CMS extracts ship beside claims but that holds none
+    /// (beneficiary summaries, drug events, counts): what it is, and what
+    /// to do with it.
+    NotClaims(&'static str),
+}
+
+/// The files of CMS extracts that are not claims, by a column only they
+/// name (the claims formats' headers were tried first), and what they are.
+const NOT_CLAIMS: [(&str, &str); 5] = [
+    (
+        "PDE_ID",
+        "a Part D drug event file (Part D is outside the episodes)",
+    ),
+    (
+        "BENE_BIRTH_DT",
+        "a beneficiary summary file: give it with --beneficiaries",
+    ),
+    (
+        "BENE_DOB",
+        "a beneficiary demographics file (CCLF8): give it with --beneficiaries",
+    ),
+    (
+        "birth_date",
+        "a beneficiaries file: give it with --beneficiaries",
+    ),
+    (
+        "CARRIER_CLAIMS",
+        "an extract's claim counts summary, not claims",
+    ),
+];
 
 /// The claims formats the engine reads, chosen with `--claims-format`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -74,6 +126,18 @@ impl ClaimsFormat {
         .find(|f| f.name().eq_ignore_ascii_case(name))
     }
 
+    /// The files a list of claims inputs stands for: a file (or `-`) as
+    /// itself, a folder as its files in name order with the extensions
+    /// this format ships with (CMS extracts come as `.txt` and `.dat` as
+    /// often as `.csv`).
+    pub fn expand(self, paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Error> {
+        let extensions: &[&str] = match self {
+            ClaimsFormat::Canonical | ClaimsFormat::Synpuf => &["csv"],
+            ClaimsFormat::Rif | ClaimsFormat::Cclf | ClaimsFormat::Auto => &["csv", "txt", "dat"],
+        };
+        Ok(crate::input::folders::expand(paths, extensions)?)
+    }
+
     /// The format of one file: this one, or for [`ClaimsFormat::Auto`] the
     /// one its header line names (the canonical CSV when none matches, so
     /// its reader reports what is missing).
@@ -93,35 +157,122 @@ impl ClaimsFormat {
     /// assert_eq!(ClaimsFormat::Cclf.of_file(&csv).unwrap(), ClaimsFormat::Cclf);
     /// ```
     pub fn of_file(self, path: &Path) -> Result<ClaimsFormat, claims::Error> {
+        let mut source = Source::open(path, None).map_err(|e| io_error(path, e))?;
+        self.of_source(&mut source)
+    }
+
+    /// [`ClaimsFormat::of_file`] on an opened input, which it peeks at
+    /// without consuming anything (a FIFO or standard input is then read
+    /// whole by the reader). A file `auto` finds is not claims is an error.
+    pub fn of_source(self, source: &mut Source) -> Result<ClaimsFormat, claims::Error> {
+        match self.detect(source)? {
+            Detected::Claims(format) => Ok(format),
+            Detected::NotClaims(what) => Err(claims::Error::NotClaims {
+                path: source.name().to_path_buf(),
+                what,
+            }),
+        }
+    }
+
+    /// The format of an opened input: this one, or for
+    /// [`ClaimsFormat::Auto`] what its first line shows, peeked without
+    /// consuming anything. Under `auto` a first line that no format (and
+    /// no known file beside claims) matches is an error showing its start.
+    pub fn detect(self, source: &mut Source) -> Result<Detected, claims::Error> {
         if self != ClaimsFormat::Auto {
-            return Ok(self);
+            return Ok(Detected::Claims(self));
         }
-        let io_error = |source| claims::Error::Io {
-            path: path.to_owned(),
-            source,
-        };
-        let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
-        let mut bytes = Vec::new();
-        // Blank lines before the header are skipped, as every reader does.
-        while bytes.trim_ascii().is_empty() {
-            bytes.clear();
-            if reader.read_until(b'\n', &mut bytes).map_err(io_error)? == 0 {
-                break;
-            }
-        }
-        let header = String::from_utf8_lossy(&bytes);
-        Ok(if rif::looks_like_rif(&header) {
+        let name = source.name().to_path_buf();
+        let first = source.first_line().map_err(|e| io_error(&name, e))?;
+        let header = String::from_utf8_lossy(first);
+        let claims = if rif::looks_like_rif(&header) {
             ClaimsFormat::Rif
         } else if synpuf::looks_like_synpuf(&header) {
             ClaimsFormat::Synpuf
-        } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(&bytes) {
+        } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(first) {
             ClaimsFormat::Cclf
-        } else {
+        } else if let Some(&(_, what)) = NOT_CLAIMS
+            .iter()
+            .find(|(column, _)| names_column(&header, column))
+        {
+            return Ok(Detected::NotClaims(what));
+        } else if names_column(&header, "claim_id") || first.is_empty() {
+            // An empty file is left to the canonical reader, which says so.
             ClaimsFormat::Canonical
+        } else {
+            let start: String = header.trim_end().chars().take(80).collect();
+            return Err(claims::Error::UnknownFormat { path: name, start });
+        };
+        Ok(Detected::Claims(claims))
+    }
+
+    /// Reads one input in chunks parsed in parallel on the current rayon
+    /// pool: every format's one entry. Each chunk's rows are folded into a
+    /// fresh `init()` accumulator, in file order within the chunk; `merge`
+    /// receives the accumulators in file order, with the chunk's byte
+    /// count. Every data row reaches exactly one fold, with the same
+    /// outcome whatever the chunking. `reading` says where the rows stand
+    /// in the run and how the input is cut. [`ClaimsFormat::Auto`] is
+    /// resolved first, from the input's first line.
+    ///
+    /// A file that cannot be read, has no header, names a column twice or
+    /// lacks a key column is a fatal [`claims::Error`] naming the file and
+    /// column; every other problem is a row's reject.
+    pub fn read_chunked<T: Send, E: From<claims::Error>>(
+        self,
+        mut source: Source,
+        reading: Reading,
+        init: impl Fn() -> T + Sync,
+        fold: impl Fn(&mut T, RowOutcome) + Sync,
+        merge: impl FnMut(T, u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let path = source.name().to_path_buf();
+        let path = path.as_path();
+        match self.of_source(&mut source)? {
+            ClaimsFormat::Rif => {
+                let reread = source.rereads_itself().then(|| path.to_path_buf());
+                let reread = reread.as_deref();
+                rif::read_chunked(source, path, reread, reading, init, fold, merge)
+            }
+            ClaimsFormat::Synpuf => {
+                let reader = &synpuf::Synpuf;
+                driver::read_chunked(reader, source, path, reading, init, fold, merge)
+            }
+            ClaimsFormat::Cclf => {
+                let first = source.first_line().map_err(|e| io_error(path, e))?;
+                let reader = &cclf::Cclf::of_first_line(first);
+                driver::read_chunked(reader, source, path, reading, init, fold, merge)
+            }
+            ClaimsFormat::Canonical | ClaimsFormat::Auto => {
+                let reader = &claims::Canonical;
+                driver::read_chunked(reader, source, path, reading, init, fold, merge)
+            }
+        }
+    }
+
+    /// Reads one input chunk by chunk, handing every data row's outcome
+    /// to `sink` in file order: [`ClaimsFormat::read_chunked`] one chunk
+    /// at a time.
+    pub fn read(
+        self,
+        source: Source,
+        file: u32,
+        as_of: Option<Date>,
+        mut sink: impl FnMut(RowOutcome),
+    ) -> Result<(), claims::Error> {
+        let reading = Reading {
+            file,
+            as_of,
+            chunking: Chunking::sequential(),
+        };
+        self.read_chunked(source, reading, Vec::new, Vec::push, |outcomes, _| {
+            outcomes.into_iter().for_each(&mut sink);
+            Ok::<(), claims::Error>(())
         })
     }
 
-    /// Reads one file of this (resolved) format row by row.
+    /// [`ClaimsFormat::read`] on the file (or `-`, standard input) at
+    /// `path`.
     pub fn read_file(
         self,
         path: &Path,
@@ -129,14 +280,8 @@ impl ClaimsFormat {
         as_of: Option<Date>,
         sink: impl FnMut(RowOutcome),
     ) -> Result<(), claims::Error> {
-        match self {
-            ClaimsFormat::Rif => rif::read_file(path, file, as_of, sink),
-            ClaimsFormat::Synpuf => synpuf::read_file(path, file, as_of, sink),
-            ClaimsFormat::Cclf => cclf::read_file(path, file, as_of, sink),
-            ClaimsFormat::Canonical | ClaimsFormat::Auto => {
-                claims::read_file(path, file, as_of, sink)
-            }
-        }
+        let source = Source::open(path, None).map_err(|e| io_error(path, e))?;
+        self.read(source, file, as_of, sink)
     }
 
     /// The raw text of rows (line, byte offset) of one file of this format.
@@ -159,5 +304,56 @@ impl ClaimsFormat {
 impl fmt::Display for ClaimsFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(first: &str) -> Result<Detected, String> {
+        let mut source = Source::from_bytes(Path::new("f"), first.as_bytes().to_vec());
+        ClaimsFormat::Auto
+            .detect(&mut source)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn auto_tells_claims_from_the_files_beside_them() {
+        use ClaimsFormat::*;
+        let claims = [
+            ("DML_IND|BENE_ID|CLM_ID|NCH_CLM_TYPE_CD\n", Rif),
+            (
+                "\u{feff}DESYNPUF_ID,CLM_ID,CLM_FROM_DT,CLM_PMT_AMT\n",
+                Synpuf,
+            ),
+            ("CUR_CLM_UNIQ_ID|BENE_MBI_ID|CLM_TYPE_CD\n", Cclf),
+            ("\n\"claim_id\",line_number\n", Canonical),
+            ("", Canonical),
+        ];
+        for (first, format) in claims {
+            assert_eq!(detect(first), Ok(Detected::Claims(format)), "{first:?}");
+        }
+        let beside = [
+            ("DML_IND|PDE_ID|BENE_ID|SRVC_DT\n", "Part D"),
+            (
+                "DML_IND|BENE_ID|BENE_BIRTH_DT|DEATH_DT\n",
+                "beneficiary summary",
+            ),
+            (
+                "DESYNPUF_ID,BENE_BIRTH_DT,BENE_DEATH_DT\n",
+                "beneficiary summary",
+            ),
+            ("beneficiary_id,month,birth_date\n", "beneficiaries file"),
+            ("BENE_ID,CARRIER_CLAIMS,DME_CLAIMS\n", "counts"),
+        ];
+        for (first, what) in beside {
+            match detect(first) {
+                Ok(Detected::NotClaims(said)) => assert!(said.contains(what), "{said}"),
+                other => panic!("{first:?}: {other:?}"),
+            }
+        }
+        let unknown = detect("hello,world\n").unwrap_err();
+        assert!(unknown.ends_with("format not recognised (the first line starts \"hello,world\"); expected a header of the canonical CSV, RIF, DE-SynPUF or CCLF claims, or give --claims-format"), "{unknown}");
     }
 }

@@ -43,9 +43,11 @@ use rustc_hash::FxHashSet;
 use crate::input::claim_rows::{
     ClaimFields, RowChecks, column_positions, columns, parse_line_number,
 };
-use crate::input::claims::{self, Error, open};
-use crate::input::driver::{self, FormatReader, SEQUENTIAL_CHUNK_BYTES, Started, io_error};
-use crate::input::records::{self, Lines};
+use crate::input::claims::{Error, open};
+use crate::input::driver::{
+    self, FormatReader, Reading, SEQUENTIAL_CHUNK_BYTES, Started, io_error,
+};
+use crate::input::records::{self, Dialect, Lines};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use crate::model::{self, ClaimLine, ClaimType, Date, LastDate, RecordType};
@@ -194,14 +196,9 @@ fn digits(text: &[u8]) -> Option<u32> {
 /// `BENE_ID` and `NCH_CLM_TYPE_CD` or `CLM_ID` (names compared without case
 /// and surrounding blanks). For `--claims-format auto`.
 pub fn looks_like_rif(header: &str) -> bool {
-    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
-    let line = header.lines().next().unwrap_or_default();
-    if !line.contains('|') {
-        return false;
-    }
-    let names = || line.split('|').map(str::trim);
-    let has = |name: &str| names().any(|n| n.eq_ignore_ascii_case(name));
-    has("BENE_ID") && (has("NCH_CLM_TYPE_CD") || has("CLM_ID"))
+    let piped = header.lines().next().is_some_and(|line| line.contains('|'));
+    let has = |name| super::names_column(header, name);
+    piped && has("BENE_ID") && (has("NCH_CLM_TYPE_CD") || has("CLM_ID"))
 }
 
 /// One line of the file split on `|`: its raw bytes and its fields.
@@ -227,45 +224,15 @@ pub(crate) struct Splitter {
 impl Splitter {
     /// Splits one line (without its line end) on unescaped pipes.
     pub(crate) fn split<'a>(&'a mut self, raw: &'a [u8]) -> Row<'a> {
-        self.spans.clear();
         let text = std::str::from_utf8(raw).ok();
-        let escaped = memchr::memchr_iter(b'\\', raw).any(|i| raw.get(i + 1) == Some(&b'|'));
-        if !escaped {
-            let mut start = 0;
-            for i in memchr::memchr_iter(b'|', raw) {
-                self.spans.push((start, i));
-                start = i + 1;
-            }
-            self.spans.push((start, raw.len()));
-            return Row {
-                raw,
-                text,
-                spans: &self.spans,
-                unescaped: None,
-            };
-        }
-        self.unescaped.clear();
-        let mut start = 0;
-        let mut bytes = raw.iter().copied().peekable();
-        while let Some(byte) = bytes.next() {
-            match byte {
-                b'\\' if bytes.peek() == Some(&b'|') => {
-                    bytes.next();
-                    self.unescaped.push(b'|');
-                }
-                b'|' => {
-                    self.spans.push((start, self.unescaped.len()));
-                    start = self.unescaped.len();
-                }
-                _ => self.unescaped.push(byte),
-            }
-        }
-        self.spans.push((start, self.unescaped.len()));
+        let escaped = Dialect::EscapedPipe.needs_unescaping(raw);
+        let (spans, unescaped) = (&mut self.spans, &mut self.unescaped);
+        records::split_fields(Dialect::EscapedPipe, raw, escaped, spans, unescaped);
         Row {
             raw,
             text,
             spans: &self.spans,
-            unescaped: Some(&self.unescaped),
+            unescaped: escaped.then_some(&self.unescaped[..]),
         }
     }
 }
@@ -399,94 +366,39 @@ impl Header {
     }
 }
 
-/// Reads one RIF claims file, handing every data row's outcome to `sink` in
-/// file order. `file` is the file's index in the run, recorded in each
-/// [`crate::model::Source`] (whose `row` is the 1-based line, the header being line 1, and
-/// `offset` the byte offset of the row); `as_of` is the run-out cutoff.
-///
-/// A file that cannot be read, has no header, or lacks a key column
-/// (`BENE_ID`, `CLM_ID`, `NCH_CLM_TYPE_CD`, `CLM_FROM_DT`, `CLM_THRU_DT`,
-/// and an amount column) is a fatal [`Error`] naming the file and column.
-pub fn read_file(
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    read_sequential(open(path)?, path, file, as_of, is_regular_file(path), sink)
-}
-
-/// [`read_file`] on any input; `path` names it in errors. The input cannot
-/// be read twice, so every institutional claim version is remembered (see
-/// [`Settled`]).
-pub fn read_from(
-    input: impl Read,
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    read_sequential(input, path, file, as_of, false, sink)
-}
-
-/// Reads `input` chunk by chunk on this thread; `rereadable` when `input`
-/// is the file at `path` from its start.
-fn read_sequential(
-    input: impl Read,
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    rereadable: bool,
-    mut sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    let Started {
-        header,
-        rest,
-        mut chunks,
-    } = driver::start(&Rif, input, path, SEQUENTIAL_CHUNK_BYTES)?;
-    let rows_start = rest.offset;
-    let rebuild = |end| versions_carried(path, &header, rows_start, end);
-    let mut settled = Settled::new(rereadable.then_some(&rebuild as Rebuild));
-    let mut chunk = Some(rest);
-    while let Some(next) = chunk {
-        let mut parsed = parse_chunk(&header, file, as_of, &next);
-        settled.settle(&mut parsed)?;
-        parsed.outcomes.into_iter().for_each(&mut sink);
-        chunk = chunks.next_chunk().map_err(|e| io_error(path, e))?;
-    }
-    Ok(())
-}
-
-/// [`read_file`] in chunks parsed in parallel on the current rayon pool,
-/// with the accumulator protocol of [`claims::read_file_chunked`]: every
-/// row's outcome is the one [`read_file`] gives it.
+/// Reads RIF rows from `input` (named `path` in errors) in chunks parsed
+/// in parallel on the current rayon pool, with the accumulator protocol of
+/// [`crate::input::formats::ClaimsFormat::read_chunked`]. `reread` is where
+/// the rows can be read again when `input` is a regular file, `None` for a
+/// stream.
 ///
 /// The one rule that spans rows, an institutional claim amount carried by
 /// the first row of its version in the file, is settled between parsing and
 /// folding, in file order (see [`Settled`]).
-pub fn read_file_chunked<T: Send, E: From<Error>>(
+pub(crate) fn read_chunked<T: Send, E: From<Error>>(
+    input: impl Read,
     path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    chunking: claims::Chunking,
+    reread: Option<&Path>,
+    reading: Reading,
     init: impl Fn() -> T + Sync,
     fold: impl Fn(&mut T, RowOutcome) + Sync,
     merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
-    let input = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
     let Started {
         header,
         rest,
         chunks,
-    } = driver::start(&Rif, input, path, chunking.chunk_bytes)?;
+    } = driver::start(&Rif, input, path, reading.chunking.chunk_bytes)?;
+    let Reading { file, as_of, .. } = reading;
     let rows_start = rest.offset;
-    let rebuild = |end| versions_carried(path, &header, rows_start, end);
-    let mut settled = Settled::new(is_regular_file(path).then_some(&rebuild as Rebuild));
+    let rebuild = |again: &Path, end| versions_carried(again, &header, rows_start, end);
+    let rebuild = reread.map(|again| move |end| rebuild(again, end));
+    let mut settled = Settled::new(rebuild.as_ref().map(|r| r as Rebuild));
     driver::run_batches(
         path,
         chunks,
         rest,
-        chunking.batch,
+        reading.chunking.batch,
         |chunk| Ok(parse_chunk(&header, file, as_of, chunk)),
         |parsed| settled.settle(parsed),
         |parsed| {
@@ -498,12 +410,6 @@ pub fn read_file_chunked<T: Send, E: From<Error>>(
         },
         merge,
     )
-}
-
-/// Whether `path` can be read a second time from any offset (not a pipe or
-/// a terminal), as [`Settled`] needs when a file is out of claim order.
-fn is_regular_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// RIF as the driver reads it: one row a line, split on unescaped pipes,

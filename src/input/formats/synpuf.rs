@@ -38,16 +38,16 @@
 //! found again with [`crate::input::claims::raw_rows`]: the file is CSV, read by
 //! the same [`crate::input::records::RecordReader`].
 
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns};
-use crate::input::claims::{Error, open};
+use crate::input::claims::Error;
 use crate::input::driver::{self, ChunkRows, CsvFormat, ParseChunk};
 use crate::input::records::{Record, TextFields};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
-use crate::model::{ClaimLine, ClaimType, Date, RecordType, parse_date};
+use crate::model::{ClaimLine, ClaimType, RecordType, parse_date};
 
 /// The three DE-SynPUF claims files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,14 +219,6 @@ impl Slot {
     }
 }
 
-/// The header names seen, case-insensitively, without quotes and blanks.
-fn header_names(header: &str) -> impl Iterator<Item = &str> {
-    let header = header.strip_prefix('\u{feff}').unwrap_or(header);
-    let line = header.lines().next().unwrap_or_default();
-    line.split(',')
-        .map(|name| name.trim().trim_matches('"').trim())
-}
-
 /// Whether a header line is a DE-SynPUF claims header: comma-separated,
 /// naming `DESYNPUF_ID`, `CLM_ID`, and a column of one of the three claims
 /// files (`CLM_ADMSN_DT` inpatient, `CLM_PMT_AMT` inpatient or outpatient,
@@ -234,9 +226,9 @@ fn header_names(header: &str) -> impl Iterator<Item = &str> {
 /// without case. For `--claims-format auto`. The beneficiary summary and
 /// drug event files of DE-SynPUF name no `CLM_ID`, so they are not taken.
 pub fn looks_like_synpuf(header: &str) -> bool {
-    let has = |wanted: &str| header_names(header).any(|n| n.eq_ignore_ascii_case(wanted));
+    let has = |wanted: &str| super::names_column(header, wanted);
     let has_line_amount =
-        header_names(header).any(|n| matches!(Family::parse(n), Some((Family::Allowed, _))));
+        super::header_names(header).any(|n| matches!(Family::parse(n), Some((Family::Allowed, _))));
     has("DESYNPUF_ID")
         && has("CLM_ID")
         && (has("CLM_ADMSN_DT") || has("CLM_PMT_AMT") || has_line_amount)
@@ -245,7 +237,7 @@ pub fn looks_like_synpuf(header: &str) -> bool {
 /// Where each column the reader uses sits in one file's header, and the
 /// file's kind.
 #[derive(Debug)]
-struct Header {
+pub(crate) struct Header {
     kind: Kind,
     width: usize,
     index: [Option<usize>; Column::ALL.len()],
@@ -589,39 +581,14 @@ impl RowChecker<'_> {
     }
 }
 
-/// Reads one DE-SynPUF inpatient, outpatient or carrier claims file, handing
-/// the outcomes of every data row to `sink` in file order: the row's claim
-/// lines in line order, or one reject, or one after-cutoff outcome. `file`
-/// is the file's index in the run, recorded in each [`crate::model::Source`] (`row` is the
-/// 1-based line, the header being line 1; every line of a row has the row's
-/// `Source`); `as_of` is the run-out cutoff, compared with `CLM_THRU_DT`.
-///
-/// A file that cannot be read, has no header, names a column twice, or
-/// lacks a key column (`DESYNPUF_ID`, `CLM_ID`, `CLM_FROM_DT`,
-/// `CLM_THRU_DT`, and `CLM_PMT_AMT` or `LINE_ALOWD_CHRG_AMT_n`) is a fatal
-/// [`Error`] naming the file and column.
-pub fn read_file(
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    read_from(open(path)?, path, file, as_of, sink)
-}
-
-/// [`read_file`] on any input; `path` names it in errors.
-pub fn read_from(
-    input: impl Read,
-    path: &Path,
-    file: u32,
-    as_of: Option<Date>,
-    sink: impl FnMut(RowOutcome),
-) -> Result<(), Error> {
-    driver::read(&Synpuf, input, path, file, as_of, sink)
-}
-
-/// DE-SynPUF as the driver reads it: comma CSV records, one wide row each.
-struct Synpuf;
+/// DE-SynPUF as the driver reads it: comma CSV records, one wide row each,
+/// whose outcomes are the row's claim lines in line order, or one reject,
+/// or one after-cutoff outcome (every line of a row has the row's
+/// `Source`; `as_of` is compared with `CLM_THRU_DT`). A file without a
+/// header, naming a column twice, or lacking a key column (`DESYNPUF_ID`,
+/// `CLM_ID`, `CLM_FROM_DT`, `CLM_THRU_DT`, and `CLM_PMT_AMT` or
+/// `LINE_ALOWD_CHRG_AMT_n`) is a fatal [`Error`] naming the file and column.
+pub(crate) struct Synpuf;
 
 impl CsvFormat for Synpuf {
     type Header = Header;
