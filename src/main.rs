@@ -3,6 +3,7 @@
 //! an exit status by who fixes the error (0 done, 1 configuration or input
 //! data, 2 usage, 3 environment, 4 internal: see `episode_recon::error`).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -421,8 +422,11 @@ fn init_logging(verbose: u8, quiet: bool) {
         (_, 1) => "info",
         _ => "debug",
     };
+    // Colour codes only for a person at a terminal: in a log file or a
+    // pipe they are noise that every reader has to strip.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
             "episode_recon={level}"
         )))
