@@ -77,9 +77,12 @@ enum Command {
         /// Format of the beneficiaries files: canonical, rif, synpuf, cclf, or auto.
         #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_beneficiaries_format)]
         beneficiaries_format: BeneficiariesFormat,
-        /// The canonical CSV file to write.
+        /// The canonical CSV file to write (new, as is its rejects file, unless --force).
         #[arg(long)]
         out: PathBuf,
+        /// Replace an --out file, and its rejects file, that exist.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         view: ViewArgs,
     },
@@ -360,13 +363,24 @@ fn main() -> ExitCode {
             beneficiaries,
             beneficiaries_format,
             out,
+            force,
             view,
         } => {
-            if beneficiaries.is_empty() {
-                convert(claims_format, &claims, &out, view.view())
-            } else {
-                convert_beneficiaries(beneficiaries_format, &beneficiaries, &out, view.view())
-            }
+            let rejects = episode_recon::tools::convert::rejects_path(&out);
+            report::check_out_files(&[&out, &rejects], force)
+                .map_err(Error::from)
+                .and_then(|()| {
+                    if beneficiaries.is_empty() {
+                        convert(claims_format, &claims, &out, view.view())
+                    } else {
+                        convert_beneficiaries(
+                            beneficiaries_format,
+                            &beneficiaries,
+                            &out,
+                            view.view(),
+                        )
+                    }
+                })
         }
         Command::TrueUp {
             previous,

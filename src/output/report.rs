@@ -34,6 +34,13 @@ pub enum Error {
         /// The folder.
         path: PathBuf,
     },
+    /// `--out` is a file (of `convert`) that exists, or its rejects file
+    /// does.
+    #[error("{path}: output file exists; expected a new file (use --force to replace it)")]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
     /// `--out` holds the current folder or an input, which replacing it
     /// would delete.
     #[error(
@@ -61,7 +68,9 @@ impl crate::error::Classify for Error {
     fn kind(&self) -> crate::error::ErrorKind {
         use crate::error::ErrorKind;
         match self {
-            Error::NotEmpty { .. } | Error::HoldsInput { .. } => ErrorKind::Usage,
+            Error::NotEmpty { .. } | Error::Exists { .. } | Error::HoldsInput { .. } => {
+                ErrorKind::Usage
+            }
             Error::Io { .. } => ErrorKind::Environment,
         }
     }
@@ -86,6 +95,22 @@ pub fn check_out_dir(out: &Path, force: bool, inputs: &[&Path]) -> Result<(), Er
             path: out.to_owned(),
             source,
         }),
+    }
+}
+
+/// Refuses output files that exist, unless `force`: the files of a
+/// command that writes files rather than a folder (`convert`), refused as
+/// [`check_out_dir`] refuses a folder that is not empty, so no command
+/// replaces earlier work silently. Called before the inputs are read.
+pub fn check_out_files(files: &[&Path], force: bool) -> Result<(), Error> {
+    if force {
+        return Ok(());
+    }
+    match files.iter().find(|file| fs::symlink_metadata(file).is_ok()) {
+        Some(file) => Err(Error::Exists {
+            path: file.to_path_buf(),
+        }),
+        None => Ok(()),
     }
 }
 
