@@ -679,10 +679,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             .filter(|r| r.reason != RejectReason::ClaimHasRejectedRow)
             .min_by_key(|r| (r.file, r.row));
         if let Some(first) = first {
-            return Err(Error::strict(
-                files[first.file as usize].clone(),
-                first,
-            ));
+            return Err(Error::strict(files[first.file as usize].clone(), first));
         }
     }
     rejects.sort_by(|a, b| (&files[a.file as usize], a.row).cmp(&(&files[b.file as usize], b.row)));

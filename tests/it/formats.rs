@@ -346,7 +346,11 @@ fn convert_refuses_an_existing_out_unless_forced() {
         cli_in(dir.path(), &args)
     };
     let first = convert("claims.csv", false);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let written = std::fs::read(dir.path().join("claims.csv")).expect("read");
     std::fs::write(dir.path().join("claims.csv"), "earlier\n").expect("write");
 
@@ -366,12 +370,22 @@ fn convert_refuses_an_existing_out_unless_forced() {
     let beside = convert("other.csv", false);
     assert_eq!(beside.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&beside.stderr);
-    assert!(stderr.contains("other.rejects.csv: output file exists"), "{stderr}");
+    assert!(
+        stderr.contains("other.rejects.csv: output file exists"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("other.csv").exists());
 
     let forced = convert("claims.csv", true);
-    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
-    assert_eq!(std::fs::read(dir.path().join("claims.csv")).expect("read"), written);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("claims.csv")).expect("read"),
+        written
+    );
 }
 
 /// `--claims-format` takes only the formats the engine reads.
