@@ -173,6 +173,23 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The `--out` of a command that stages its outputs (and so may leave
+    /// temporary entries beside it when killed).
+    fn out(&self) -> Option<&Path> {
+        match self {
+            Command::Reconcile(args) => Some(&args.out),
+            Command::Convert { out, .. }
+            | Command::TrueUp { out, .. }
+            | Command::Reprice { out, .. }
+            | Command::Scenarios { out, .. } => Some(out),
+            Command::CheckDefinitions { .. }
+            | Command::Definitions(_)
+            | Command::Generate { .. } => None,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum DefinitionsCommand {
     /// Generate one definition per BPCI Advanced clinical episode category from the CMS clinical-logic tables.
@@ -353,6 +370,12 @@ fn main() -> ExitCode {
     // a new command from forgetting it; for one that writes nothing it
     // only turns the signal into exit status 130.
     cleanup::install_interrupt_handler();
+    // SIGKILL runs no handler: what a killed run left beside --out (spill
+    // and staging folders, staged files, a folder set aside by --force) is
+    // removed, or put back, before this one checks --out or writes.
+    if let Some(out) = cli.command.out() {
+        cleanup::remove_leftovers(tunables::folder_beside(out));
+    }
     let result = match cli.command {
         Command::Reconcile(args) => run_reconcile(args, cli.quiet),
         Command::CheckDefinitions { dir } => check_definitions(&dir),

@@ -3,6 +3,10 @@
 //! `scenarios` and `true-up`, and the staged files of `convert`, are
 //! removed by the interrupt handler, and the exit status is not zero.
 //!
+//! SIGKILL runs no handler: what a killed run leaves is removed by the next
+//! run instead, which [`a_killed_reconcile_leaves_nothing_after_the_next_run`]
+//! checks with a real `kill -9`.
+//!
 //! Each test starts the binary, watches the folder `--out` goes into, and
 //! signals the process the moment a hidden entry (the staging) appears
 //! there. An attempt counts only when the signal landed while the outputs
@@ -100,6 +104,100 @@ fn terminate(child: &Child) {
     // waited for, so its pid cannot have been reused.
     let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
     assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+}
+
+/// Sends SIGKILL to `child`: no handler runs, nothing is removed.
+fn kill(child: &Child) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    // SAFETY: as in `terminate`.
+    let sent = unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+}
+
+/// `reconcile` killed with SIGKILL the moment an entry named `prefix`
+/// appears in `dest` (a spill folder, a staging folder), then reconciled
+/// again: the killed run leaves its hidden entries and no `--out`; the next
+/// run removes them (their process is dead and their lock free) and
+/// succeeds, leaving nothing hidden.
+fn killed_then_run_again(name: &str, prefix: &str, extra: &[&str]) {
+    let base = fixture();
+    let args = |dest: &str| {
+        let mut args = strings(&[
+            "reconcile",
+            "--claims",
+            "gen/claims",
+            "--definitions",
+            "gen/definitions",
+            "--target-prices",
+            "gen/target_prices.csv",
+            "--beneficiaries",
+            "gen/beneficiaries",
+            "--risk-factors",
+            "gen/risk_factors.csv",
+            "--threads",
+            "1",
+            "--out",
+        ]);
+        args.push(out_in(dest, "out"));
+        args.extend(strings(extra));
+        args
+    };
+    for attempt in 0..ATTEMPTS {
+        let relative = format!("killed-{name}-{attempt}");
+        let dest = base.join(&relative);
+        std::fs::create_dir(&dest).expect("destination folder");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+            .args(args(&relative))
+            .current_dir(base)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let killed = loop {
+            if hidden(&dest).iter().any(|n| n.starts_with(prefix)) {
+                kill(&child);
+                break true;
+            }
+            if child.try_wait().expect("wait").is_some() {
+                break false;
+            }
+        };
+        child.wait().expect("wait");
+        if !killed || dest.join("out").exists() {
+            continue;
+        }
+        let left = hidden(&dest);
+        assert!(
+            left.iter().any(|n| n.starts_with(prefix)),
+            "{name}: the killed run left {left:?}"
+        );
+        let again = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+            .args(args(&relative))
+            .current_dir(base)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            again.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert_eq!(hidden(&dest), Vec::<String>::new(), "{name}: left {left:?}");
+        assert!(dest.join("out/summary.json").is_file(), "{name}");
+        eprintln!("{name}: killed on attempt {attempt}");
+        return;
+    }
+    panic!("{name}: no run out of {ATTEMPTS} was killed before it finished");
+}
+
+#[test]
+fn a_killed_reconcile_leaves_nothing_after_the_next_run() {
+    // Spilling from the first chunk: its folder appears early.
+    killed_then_run_again(
+        "spill",
+        ".episode-recon-spill-",
+        &["--memory-limit", "1KiB"],
+    );
+    killed_then_run_again("staging", ".out.partial-", &[]);
 }
 
 /// Runs `args` (which write `dest/out`, and `out` there names the output)
