@@ -334,9 +334,10 @@ fn a_failed_conversion_leaves_no_half_written_file() {
 #[test]
 fn convert_refuses_an_existing_out_unless_forced() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let carrier = root.join("tests/fixtures/rif/episode/carrier.txt");
-    let carrier = carrier.to_str().expect("UTF-8 path");
+    let carrier = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/rif/episode/carrier.txt"
+    );
     let convert = |out: &str, force: bool| {
         let mut args = vec!["convert", "--claims-format", "rif", "--claims", carrier];
         args.extend(["--out", out]);

@@ -122,23 +122,8 @@ fn kill(child: &Child) {
 fn killed_then_run_again(name: &str, prefix: &str, extra: &[&str]) {
     let base = fixture();
     let args = |dest: &str| {
-        let mut args = strings(&[
-            "reconcile",
-            "--claims",
-            "gen/claims",
-            "--definitions",
-            "gen/definitions",
-            "--target-prices",
-            "gen/target_prices.csv",
-            "--beneficiaries",
-            "gen/beneficiaries",
-            "--risk-factors",
-            "gen/risk_factors.csv",
-            "--threads",
-            "1",
-            "--out",
-        ]);
-        args.push(out_in(dest, "out"));
+        let mut args = reconcile_into(dest);
+        args.extend(strings(&["--threads", "1"]));
         args.extend(strings(extra));
         args
     };
@@ -263,30 +248,29 @@ fn out_in(dest: &str, name: &str) -> String {
     PathBuf::from(dest).join(name).display().to_string()
 }
 
+/// The arguments of reconciling the generated data into `dest/out`.
+fn reconcile_into(dest: &str) -> Vec<String> {
+    let mut args = strings(&[
+        "reconcile",
+        "--claims",
+        "gen/claims",
+        "--definitions",
+        "gen/definitions",
+        "--target-prices",
+        "gen/target_prices.csv",
+        "--beneficiaries",
+        "gen/beneficiaries",
+        "--risk-factors",
+        "gen/risk_factors.csv",
+        "--out",
+    ]);
+    args.push(out_in(dest, "out"));
+    args
+}
+
 #[test]
 fn interrupted_reconcile_leaves_no_staging_folder() {
-    interrupted_leaves_nothing(
-        "reconcile",
-        |dest| {
-            let mut args = strings(&[
-                "reconcile",
-                "--claims",
-                "gen/claims",
-                "--definitions",
-                "gen/definitions",
-                "--target-prices",
-                "gen/target_prices.csv",
-                "--beneficiaries",
-                "gen/beneficiaries",
-                "--risk-factors",
-                "gen/risk_factors.csv",
-                "--out",
-            ]);
-            args.push(out_in(dest, "out"));
-            args
-        },
-        "out",
-    );
+    interrupted_leaves_nothing("reconcile", reconcile_into, "out");
 }
 
 #[test]
