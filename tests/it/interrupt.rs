@@ -33,34 +33,9 @@ fn fixture() -> &'static Path {
     FIXTURE
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temporary folder");
-            let run = |args: &[&str]| {
-                let output = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
-                    .args(args)
-                    .current_dir(dir.path())
-                    .output()
-                    .expect("the binary runs");
-                assert!(
-                    output.status.success(),
-                    "{args:?}: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            };
+            let run = |args: &[&str]| run_to_success(dir.path(), args);
             run(&["generate", "--beneficiaries", BENEFICIARIES, "--out", "gen"]);
-            run(&[
-                "reconcile",
-                "--claims",
-                "gen/claims",
-                "--definitions",
-                "gen/definitions",
-                "--target-prices",
-                "gen/target_prices.csv",
-                "--beneficiaries",
-                "gen/beneficiaries",
-                "--risk-factors",
-                "gen/risk_factors.csv",
-                "--out",
-                "run",
-            ]);
+            run(&[&RECONCILE_GENERATED[..], &["--out", "run"]].concat());
             // Other prices (every target price 5% higher), so the scenarios
             // differ and their table is full.
             let prices = std::fs::read_to_string(dir.path().join("gen/target_prices.csv"))
@@ -106,6 +81,50 @@ fn terminate(child: &Child) {
     assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
 }
 
+/// Runs the binary in `base` with `args` and checks that it succeeds.
+fn run_to_success<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(base: &Path, args: &[S]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+        .args(args)
+        .current_dir(base)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Starts the binary in `base` with `args`, its stderr to `stderr`.
+fn start(base: &Path, args: &[String], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+        .args(args)
+        .current_dir(base)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Sends `signal` to `child` the moment `appeared` holds of the hidden
+/// entries of `dest`: true, or false when the child ended first.
+fn signal_on(
+    child: &mut Child,
+    dest: &Path,
+    appeared: impl Fn(&[String]) -> bool,
+    signal: fn(&Child),
+) -> bool {
+    loop {
+        if appeared(&hidden(dest)) {
+            signal(child);
+            return true;
+        }
+        if child.try_wait().expect("wait").is_some() {
+            return false;
+        }
+    }
+}
+
 /// Sends SIGKILL to `child`: no handler runs, nothing is removed.
 fn kill(child: &Child) {
     let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
@@ -131,22 +150,9 @@ fn killed_then_run_again(name: &str, prefix: &str, extra: &[&str]) {
         let relative = format!("killed-{name}-{attempt}");
         let dest = base.join(&relative);
         std::fs::create_dir(&dest).expect("destination folder");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
-            .args(args(&relative))
-            .current_dir(base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let killed = loop {
-            if hidden(&dest).iter().any(|n| n.starts_with(prefix)) {
-                kill(&child);
-                break true;
-            }
-            if child.try_wait().expect("wait").is_some() {
-                break false;
-            }
-        };
+        let mut child = start(base, &args(&relative), Stdio::null());
+        let appeared = |names: &[String]| names.iter().any(|n| n.starts_with(prefix));
+        let killed = signal_on(&mut child, &dest, appeared, kill);
         child.wait().expect("wait");
         if !killed || dest.join("out").exists() {
             continue;
@@ -156,16 +162,7 @@ fn killed_then_run_again(name: &str, prefix: &str, extra: &[&str]) {
             left.iter().any(|n| n.starts_with(prefix)),
             "{name}: the killed run left {left:?}"
         );
-        let again = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
-            .args(args(&relative))
-            .current_dir(base)
-            .output()
-            .expect("the binary runs");
-        assert!(
-            again.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&again.stderr)
-        );
+        run_to_success(base, &args(&relative));
         assert_eq!(hidden(&dest), Vec::<String>::new(), "{name}: left {left:?}");
         assert!(dest.join("out/summary.json").is_file(), "{name}");
         eprintln!("{name}: killed on attempt {attempt}");
@@ -195,22 +192,9 @@ fn interrupted_leaves_nothing(name: &str, args: impl Fn(&str) -> Vec<String>, ou
         let dest = base.join(format!("dest-{name}-{attempt}"));
         std::fs::create_dir(&dest).expect("destination folder");
         let relative = format!("dest-{name}-{attempt}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
-            .args(args(&relative))
-            .current_dir(base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let signalled = loop {
-            if !hidden(&dest).is_empty() {
-                terminate(&child);
-                break true;
-            }
-            if child.try_wait().expect("wait").is_some() {
-                break false;
-            }
-        };
+        let mut child = start(base, &args(&relative), Stdio::piped());
+        let appeared = |names: &[String]| !names.is_empty();
+        let signalled = signal_on(&mut child, &dest, appeared, terminate);
         let output = child.wait_with_output().expect("wait");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(
@@ -248,23 +232,25 @@ fn out_in(dest: &str, name: &str) -> String {
     PathBuf::from(dest).join(name).display().to_string()
 }
 
+/// Reconciling the generated data, but for `--out`.
+const RECONCILE_GENERATED: [&str; 11] = [
+    "reconcile",
+    "--claims",
+    "gen/claims",
+    "--definitions",
+    "gen/definitions",
+    "--target-prices",
+    "gen/target_prices.csv",
+    "--beneficiaries",
+    "gen/beneficiaries",
+    "--risk-factors",
+    "gen/risk_factors.csv",
+];
+
 /// The arguments of reconciling the generated data into `dest/out`.
 fn reconcile_into(dest: &str) -> Vec<String> {
-    let mut args = strings(&[
-        "reconcile",
-        "--claims",
-        "gen/claims",
-        "--definitions",
-        "gen/definitions",
-        "--target-prices",
-        "gen/target_prices.csv",
-        "--beneficiaries",
-        "gen/beneficiaries",
-        "--risk-factors",
-        "gen/risk_factors.csv",
-        "--out",
-    ]);
-    args.push(out_in(dest, "out"));
+    let mut args = strings(&RECONCILE_GENERATED);
+    args.extend(["--out".to_owned(), out_in(dest, "out")]);
     args
 }
 
