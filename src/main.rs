@@ -3,6 +3,7 @@
 //! an exit status by who fixes the error (0 done, 1 configuration or input
 //! data, 2 usage, 3 environment, 4 internal: see `episode_recon::error`).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -76,9 +77,12 @@ enum Command {
         /// Format of the beneficiaries files: canonical, rif, synpuf, cclf, or auto.
         #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_beneficiaries_format)]
         beneficiaries_format: BeneficiariesFormat,
-        /// The canonical CSV file to write.
+        /// The canonical CSV file to write (new, as is its rejects file, unless --force).
         #[arg(long)]
         out: PathBuf,
+        /// Replace an --out file, and its rejects file, that exist.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         view: ViewArgs,
     },
@@ -167,6 +171,23 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+impl Command {
+    /// The `--out` of a command that stages its outputs (and so may leave
+    /// temporary entries beside it when killed).
+    fn out(&self) -> Option<&Path> {
+        match self {
+            Command::Reconcile(args) => Some(&args.out),
+            Command::Convert { out, .. }
+            | Command::TrueUp { out, .. }
+            | Command::Reprice { out, .. }
+            | Command::Scenarios { out, .. } => Some(out),
+            Command::CheckDefinitions { .. }
+            | Command::Definitions(_)
+            | Command::Generate { .. } => None,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -349,6 +370,12 @@ fn main() -> ExitCode {
     // a new command from forgetting it; for one that writes nothing it
     // only turns the signal into exit status 130.
     cleanup::install_interrupt_handler();
+    // SIGKILL runs no handler: what a killed run left beside --out (spill
+    // and staging folders, staged files, a folder set aside by --force) is
+    // removed, or put back, before this one checks --out or writes.
+    if let Some(out) = cli.command.out() {
+        cleanup::remove_leftovers(tunables::folder_beside(out));
+    }
     let result = match cli.command {
         Command::Reconcile(args) => run_reconcile(args, cli.quiet),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
@@ -359,13 +386,24 @@ fn main() -> ExitCode {
             beneficiaries,
             beneficiaries_format,
             out,
+            force,
             view,
         } => {
-            if beneficiaries.is_empty() {
-                convert(claims_format, &claims, &out, view.view())
-            } else {
-                convert_beneficiaries(beneficiaries_format, &beneficiaries, &out, view.view())
-            }
+            let rejects = episode_recon::tools::convert::rejects_path(&out);
+            report::check_out_files(&[&out, &rejects], force)
+                .map_err(Error::from)
+                .and_then(|()| {
+                    if beneficiaries.is_empty() {
+                        convert(claims_format, &claims, &out, view.view())
+                    } else {
+                        convert_beneficiaries(
+                            beneficiaries_format,
+                            &beneficiaries,
+                            &out,
+                            view.view(),
+                        )
+                    }
+                })
         }
         Command::TrueUp {
             previous,
@@ -422,8 +460,11 @@ fn init_logging(verbose: u8, quiet: bool) {
         _ => ("debug", "debug"),
     };
     let notice = episode_recon::runtime::NOTICE;
+    // Colour codes only for a person at a terminal: in a log file or a
+    // pipe they are noise that every reader has to strip.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
             "episode_recon={level},{notice}={notices}"
         )))

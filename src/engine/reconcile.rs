@@ -147,7 +147,7 @@ pub enum Error {
     TooLarge(#[from] TooLarge),
     /// `--strict` met a rejected row.
     #[error(
-        "{file}: row {row}: rejected ({reason}) and --strict is set; expected no rejected rows; the row reads {record:?}"
+        "{file}: row {row}: rejected ({reason}){field} and --strict is set; expected no rejected rows; the row reads {record}"
     )]
     Strict {
         /// The file as given.
@@ -156,7 +156,10 @@ pub enum Error {
         row: u64,
         /// The reject reason.
         reason: &'static str,
-        /// The row's text.
+        /// ` (the field ...)`, or nothing when the record as a whole failed.
+        field: String,
+        /// The start of the row's text, quoted and escaped to one line:
+        /// see [`shown_record`].
         record: String,
     },
 }
@@ -650,12 +653,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             .filter(|r| r.reason != RejectReason::ClaimHasRejectedRow)
             .min_by_key(|r| (r.file, r.row));
         if let Some(first) = first {
-            return Err(Error::Strict {
-                file: files[first.file as usize].clone(),
-                row: first.row,
-                reason: first.reason.name(),
-                record: String::from_utf8_lossy(&first.record).into_owned(),
-            });
+            return Err(Error::strict(files[first.file as usize].clone(), first));
         }
     }
     rejects.sort_by(|a, b| (&files[a.file as usize], a.row).cmp(&(&files[b.file as usize], b.row)));
@@ -704,13 +702,44 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
 
 /// The `--strict` fatal error for a claims row `reject` of `paths`.
 fn strict_error(paths: &[PathBuf], reject: &Reject) -> Error {
-    Error::Strict {
-        file: paths
-            .get(reject.file as usize)
-            .map_or_else(String::new, |p| p.display().to_string()),
-        row: reject.row,
-        reason: reject.reason.name(),
-        record: String::from_utf8_lossy(&reject.record).into_owned(),
+    let file = paths
+        .get(reject.file as usize)
+        .map_or_else(String::new, |p| p.display().to_string());
+    Error::strict(file, reject)
+}
+
+impl Error {
+    /// The `--strict` error for `reject`, a row of `file`.
+    fn strict(file: String, reject: &Reject) -> Error {
+        Error::Strict {
+            file,
+            row: reject.row,
+            reason: reject.reason.name(),
+            field: reject
+                .reason
+                .field()
+                .map_or_else(String::new, |field| format!(" ({field})")),
+            record: shown_record(&reject.record),
+        }
+    }
+}
+
+/// How many characters of a rejected record an error message shows.
+const SHOWN_RECORD_CHARS: usize = 200;
+
+/// The start of `record` for an error message: its first
+/// [`SHOWN_RECORD_CHARS`] characters, quoted and escaped so the message
+/// stays one line, then how many more there were. A record that never
+/// closes its quote runs to the end of the file, so it can be megabytes:
+/// the whole of it on one line would bury the message, and `rejects.csv`
+/// (without `--strict`) keeps it whole.
+fn shown_record(record: &[u8]) -> String {
+    let text = String::from_utf8_lossy(record);
+    let mut chars = text.chars();
+    let shown: String = chars.by_ref().take(SHOWN_RECORD_CHARS).collect();
+    match chars.count() {
+        0 => format!("{shown:?}"),
+        more => format!("{shown:?}... ({more} more characters not shown)"),
     }
 }
 
@@ -935,4 +964,31 @@ fn fetch_raw(
         }));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_of_200_characters_is_shown_whole() {
+        let record = "é".repeat(200);
+        assert_eq!(shown_record(record.as_bytes()), format!("\"{record}\""));
+    }
+
+    #[test]
+    fn a_longer_record_is_cut_at_a_character_and_says_how_much() {
+        // 201 two-byte characters, then a line end: 202 characters.
+        let record = format!("{}\n", "é".repeat(201));
+        let shown = shown_record(record.as_bytes());
+        assert_eq!(
+            shown,
+            format!("\"{}\"... (2 more characters not shown)", "é".repeat(200))
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_shown_replaced_on_one_line() {
+        assert_eq!(shown_record(b"a\xff\nb"), "\"a\u{fffd}\\nb\"");
+    }
 }

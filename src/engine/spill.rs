@@ -465,7 +465,7 @@ impl Spill {
     /// partitions. `parent` should be on the disk that has room (the output
     /// folder's parent, say), not necessarily the system's temp folder.
     pub fn new(parent: &Path, partitions: usize) -> io::Result<Spill> {
-        let dir = TempDir::new_in(parent, "episode-recon-spill")?;
+        let dir = TempDir::new_in(parent, crate::runtime::cleanup::SPILL_PREFIX)?;
         let partitions = (0..partitions)
             .map(|i| Partition {
                 path: dir.path().join(format!("partition-{i:05}.bin")),

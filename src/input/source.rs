@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::runtime::cleanup::TempDir;
+use crate::runtime::cleanup::{SPOOL_PREFIX, TempDir};
 
 /// The name that stands for standard input.
 pub const STDIN: &str = "-";
@@ -217,10 +217,9 @@ impl Spools {
     fn create(&mut self) -> io::Result<(File, PathBuf)> {
         let dir = match &mut self.dir {
             Some(dir) => dir,
-            None => {
-                let prefix = format!(".episode-recon-spool-{}-", std::process::id());
-                self.dir.insert(TempDir::new_in(&self.parent, &prefix)?)
-            }
+            None => self
+                .dir
+                .insert(TempDir::new_in(&self.parent, SPOOL_PREFIX)?),
         };
         self.made += 1;
         let path = dir.path().join(format!("input-{}", self.made));

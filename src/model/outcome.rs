@@ -75,6 +75,33 @@ impl RejectReason {
         RejectReason::ALL.into_iter().find(|r| r.name() == name)
     }
 
+    /// The field that failed, as a phrase for a message (`the field
+    /// allowed_amount`), in the canonical columns' names: for another
+    /// format, the canonical column its field maps to. `None` when the
+    /// record as a whole failed (unreadable, wrong field count, not UTF-8)
+    /// or another row did.
+    pub fn field(self) -> Option<&'static str> {
+        Some(match self {
+            RejectReason::BadCsv
+            | RejectReason::BadFieldCount
+            | RejectReason::BadEncoding
+            | RejectReason::ClaimHasRejectedRow => return None,
+            RejectReason::MissingField => "a required field is empty",
+            RejectReason::BadLineNumber | RejectReason::DuplicateLine => "the field line_number",
+            RejectReason::BadClaimType => "the field claim_type",
+            RejectReason::BadRecordType => "the field record_type",
+            RejectReason::BadDate => "a date field",
+            RejectReason::BadDateRange => {
+                "the fields from_date and thru_date, or admission_date and discharge_date"
+            }
+            RejectReason::BadAmount => "the field allowed_amount",
+            RejectReason::InconsistentClaim => "a claim-level field",
+            RejectReason::BadMonth | RejectReason::DuplicateMonth => "the field month",
+            RejectReason::BadFlag => "a flag field",
+            RejectReason::InconsistentBeneficiary => "the fields birth_date and death_date",
+        })
+    }
+
     /// The contract's name of the reason.
     pub fn name(self) -> &'static str {
         match self {

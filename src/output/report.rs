@@ -20,6 +20,7 @@ use crate::engine::pricing::Status;
 use crate::engine::reconcile::Reconciliation;
 use crate::engine::risk;
 use crate::model::money::Money;
+use crate::runtime::cleanup::{self, OwnerLock, TempDir};
 
 use Cell::{Figure, Raw, Text};
 
@@ -32,6 +33,13 @@ pub enum Error {
     )]
     NotEmpty {
         /// The folder.
+        path: PathBuf,
+    },
+    /// `--out` is a file (of `convert`) that exists, or its rejects file
+    /// does.
+    #[error("{path}: output file exists; expected a new file (use --force to replace it)")]
+    Exists {
+        /// The file.
         path: PathBuf,
     },
     /// `--out` holds the current folder or an input, which replacing it
@@ -61,7 +69,9 @@ impl crate::error::Classify for Error {
     fn kind(&self) -> crate::error::ErrorKind {
         use crate::error::ErrorKind;
         match self {
-            Error::NotEmpty { .. } | Error::HoldsInput { .. } => ErrorKind::Usage,
+            Error::NotEmpty { .. } | Error::Exists { .. } | Error::HoldsInput { .. } => {
+                ErrorKind::Usage
+            }
             Error::Io { .. } => ErrorKind::Environment,
         }
     }
@@ -86,6 +96,22 @@ pub fn check_out_dir(out: &Path, force: bool, inputs: &[&Path]) -> Result<(), Er
             path: out.to_owned(),
             source,
         }),
+    }
+}
+
+/// Refuses output files that exist, unless `force`: the files of a
+/// command that writes files rather than a folder (`convert`), refused as
+/// [`check_out_dir`] refuses a folder that is not empty, so no command
+/// replaces earlier work silently. Called before the inputs are read.
+pub fn check_out_files(files: &[&Path], force: bool) -> Result<(), Error> {
+    if force {
+        return Ok(());
+    }
+    match files.iter().find(|file| fs::symlink_metadata(file).is_ok()) {
+        Some(file) => Err(Error::Exists {
+            path: file.to_path_buf(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -183,36 +209,33 @@ impl<'a> OutputFile<'a> {
     }
 }
 
-/// Writes `files` into a staging folder beside `out`, then renames it to
-/// `out`: every command's outputs appear whole or not at all. `out` must be
-/// new or empty unless `force`.
+/// Writes `files` into a staging folder beside `out`, then puts it in
+/// place of `out` ([`replace_dir`]): every command's outputs appear whole
+/// or not at all. `out` must be new or empty unless `force`.
 pub fn write_folder(out: &Path, force: bool, files: &[OutputFile]) -> Result<(), Error> {
     check_out_dir(out, force, &[])?;
-    let name = out
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let name = out_name(out);
     let parent = crate::runtime::tunables::folder_beside(out);
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    // Created and registered under the cleanup registry's lock, so an
-    // interrupt either removes it or comes before it exists: registering
-    // first and creating after could recreate it once the handler is done.
-    let created = crate::runtime::cleanup::create_registered(
-        || fs::create_dir_all(&staging).map(|()| staging.as_path()),
-        |path| path,
-    );
-    if let Err(source) = created {
-        return Err(Error::Io {
-            path: staging,
+    fs::create_dir_all(parent).map_err(|source| Error::Io {
+        path: parent.to_owned(),
+        source,
+    })?;
+    // `.{name}.partial-{pid}-{n}`: registered for removal on interrupt,
+    // locked as this process's while it lives, removed when dropped (on
+    // any error).
+    let staging =
+        TempDir::new_in(parent, &format!("{name}.partial")).map_err(|source| Error::Io {
+            path: parent.join(format!(".{name}.partial-{}", std::process::id())),
             source,
-        });
-    }
-    let result = write_staged(files, &staging).and_then(|()| replace_dir(&staging, out));
-    if result.is_err() {
-        // Best effort: the error being reported matters more than this one.
-        let _ = fs::remove_dir_all(&staging);
-    }
-    crate::runtime::cleanup::unregister(&staging);
-    result
+        })?;
+    write_staged(files, staging.path())?;
+    replace_dir(staging, out)
+}
+
+/// The file name of `out`, for the hidden names beside it.
+fn out_name(out: &Path) -> String {
+    out.file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned())
 }
 
 fn write_staged(files: &[OutputFile], staging: &Path) -> Result<(), Error> {
@@ -230,17 +253,77 @@ fn write_staged(files: &[OutputFile], staging: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Moves the staged folder to `out`, replacing an existing (empty, or
-/// `--force`d) one.
-fn replace_dir(staging: &Path, out: &Path) -> Result<(), Error> {
+/// Puts the complete `staging` folder in place of `out`, replacing an
+/// existing (empty, or `--force`d) one so that no kill, at any moment,
+/// leaves a mixture that looks like a run: `out` is first moved aside
+/// whole ([`set_aside`]), the staged folder renamed in ([`move_in`]), and
+/// only then the old one removed ([`remove_set_aside`]). Each step is one
+/// rename or one removal of a hidden folder; what a killed process leaves
+/// between them is put right by the next run
+/// ([`cleanup::remove_leftovers`](crate::runtime::cleanup::remove_leftovers)).
+fn replace_dir(staging: TempDir, out: &Path) -> Result<(), Error> {
     let io_error = |source| Error::Io {
         path: out.to_owned(),
         source,
     };
-    if out.exists() {
-        fs::remove_dir_all(out).map_err(io_error)?;
+    let aside = set_aside_path(out, std::process::id());
+    let set_aside = set_aside(out, &aside).map_err(io_error)?;
+    if let Err(error) = move_in(staging.path(), out) {
+        // Put the earlier run back: the failed replacement changed nothing.
+        if set_aside.is_some() {
+            let _ = fs::rename(&aside, out);
+        }
+        return Err(io_error(error));
     }
-    fs::rename(staging, out).map_err(io_error)
+    staging.keep();
+    if let Some(lock) = set_aside {
+        remove_set_aside(&aside, lock);
+    }
+    Ok(())
+}
+
+/// Where [`set_aside`] moves `out` for process `pid`: hidden, beside it.
+pub fn set_aside_path(out: &Path, pid: u32) -> PathBuf {
+    crate::runtime::tunables::folder_beside(out).join(cleanup::set_aside_name(&out_name(out), pid))
+}
+
+/// First step of a replacement: locks `out` as this process's and renames
+/// it to `aside`; `None` when `out` does not exist (nothing to replace).
+/// The lock follows the folder, so the next run knows it is in use until
+/// this process has removed it or died.
+pub fn set_aside(out: &Path, aside: &Path) -> io::Result<Option<OwnerLock>> {
+    if fs::symlink_metadata(out).is_err() {
+        return Ok(None);
+    }
+    let lock = OwnerLock::try_lock(out)?.ok_or_else(|| {
+        io::Error::other("another process is replacing or setting aside this folder")
+    })?;
+    // One of this process id's, which this process is not using: left by a
+    // dead process that had the same id.
+    if fs::symlink_metadata(aside).is_ok() {
+        fs::remove_dir_all(aside)?;
+    }
+    fs::rename(out, aside)?;
+    Ok(Some(lock))
+}
+
+/// Second step: renames the complete staged folder to `out`, which does
+/// not exist (it was set aside, or never was).
+pub fn move_in(staging: &Path, out: &Path) -> io::Result<()> {
+    fs::rename(staging, out)
+}
+
+/// Last step: removes the folder set aside, then lets go of its lock. A
+/// failure is only logged: the new outputs are in place, and the next run
+/// removes what is left.
+pub fn remove_set_aside(aside: &Path, lock: OwnerLock) {
+    if let Err(error) = fs::remove_dir_all(aside) {
+        tracing::warn!(
+            "cannot remove {}, the folder replaced: {error}",
+            aside.display()
+        );
+    }
+    drop(lock);
 }
 
 /// How the CSV outputs are written.
@@ -940,6 +1023,98 @@ pub fn check(recon: &Reconciliation) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder's files and their contents, hidden entries included.
+    fn listing(dir: &Path) -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let text = fs::read_to_string(e.path()).unwrap_or_else(|_| "<folder>".into());
+                (e.file_name().into_string().unwrap(), text)
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// A `--force`d replacement killed after each of its steps: once the
+    /// next run has removed what the dead process left, `--out` is the
+    /// earlier run whole or the new one whole, never a mixture, never
+    /// missing, and nothing hidden is left.
+    #[cfg(unix)]
+    #[test]
+    fn a_replacement_killed_after_any_step_leaves_one_whole_run() {
+        let dead = crate::runtime::cleanup::dead_pid();
+        let old = [("episodes.csv", "old"), ("participants.csv", "old")];
+        let new = [("episodes.csv", "new"), ("ledger.csv", "new")];
+        let as_listing = |files: &[(&str, &str)]| -> Vec<(String, String)> {
+            files
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect()
+        };
+        for steps in 0..=3 {
+            let parent = tempfile::tempdir().unwrap();
+            let out = parent.path().join("run");
+            fs::create_dir(&out).unwrap();
+            for (name, text) in old {
+                fs::write(out.join(name), text).unwrap();
+            }
+            // Staged whole, by the dead process.
+            let staging = parent.path().join(format!(".run.partial-{dead}-0"));
+            fs::create_dir(&staging).unwrap();
+            for (name, text) in new {
+                fs::write(staging.join(name), text).unwrap();
+            }
+            let aside = set_aside_path(&out, dead);
+            assert_eq!(aside, parent.path().join(format!(".run.replaced-{dead}")));
+            if steps >= 1 {
+                // The lock is dropped at the end of the step: the process died.
+                let lock = set_aside(&out, &aside).unwrap().unwrap();
+                if steps >= 2 {
+                    move_in(&staging, &out).unwrap();
+                }
+                if steps >= 3 {
+                    remove_set_aside(&aside, lock);
+                }
+            }
+            crate::runtime::cleanup::remove_leftovers(parent.path());
+            let expected = if steps >= 2 { &new[..] } else { &old[..] };
+            assert_eq!(listing(&out), as_listing(expected), "after {steps} step(s)");
+            assert_eq!(
+                listing(parent.path()),
+                [("run".to_owned(), "<folder>".to_owned())],
+                "after {steps} step(s)"
+            );
+        }
+    }
+
+    /// Replacing a folder with `force` leaves the new outputs only, and no
+    /// staging or set-aside folder.
+    #[test]
+    fn a_forced_write_replaces_the_folder_whole() {
+        let parent = tempfile::tempdir().unwrap();
+        let out = parent.path().join("run");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("participants.csv"), "old").unwrap();
+        let files = [OutputFile::new("episodes.csv", |w: &mut dyn Write| {
+            w.write_all(b"new")
+        })];
+        assert!(matches!(
+            write_folder(&out, false, &files),
+            Err(Error::NotEmpty { .. })
+        ));
+        write_folder(&out, true, &files).unwrap();
+        assert_eq!(
+            listing(&out),
+            [("episodes.csv".to_owned(), "new".to_owned())]
+        );
+        assert_eq!(
+            listing(parent.path()),
+            [("run".to_owned(), "<folder>".to_owned())]
+        );
+    }
 
     #[test]
     fn quotes_only_when_needed() {

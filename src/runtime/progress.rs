@@ -71,6 +71,30 @@ struct Bar {
     reveal: Mutex<Option<Reveal>>,
 }
 
+impl Bar {
+    /// Puts `style` on the bar with its own `length` and `position`, and a
+    /// rate measured from now: the one way a phase changes what the bar
+    /// counts.
+    ///
+    /// indicatif draws on every change (and its ticker thread at any
+    /// moment), so the order matters: a counting style put on first would
+    /// be drawn with the previous phase's position and rate, as in
+    /// `293,642,003 / 64 (172,072,306/s)` when the bytes read were carried
+    /// into the count of partitions. The spinner, which shows no numbers,
+    /// stands in while they change, and the new style comes last.
+    fn show(&self, style: ProgressStyle, length: Option<u64>, position: u64) {
+        self.bar.set_style(spinner_style());
+        self.bar.set_position(position);
+        match length {
+            Some(length) => self.bar.set_length(length),
+            None => self.bar.unset_length(),
+        }
+        // After the position and length: the rate then counts from here.
+        self.bar.reset_eta();
+        self.bar.set_style(style);
+    }
+}
+
 /// A pending reveal: dropping or sending on `stop` cancels it.
 #[derive(Debug)]
 struct Reveal {
@@ -163,7 +187,7 @@ impl Progress {
     pub fn phase(&self, name: &'static str) {
         let Some(b) = &self.bar else { return };
         b.mode.store(MODE_SPINNER, Ordering::Relaxed);
-        b.bar.set_style(spinner_style());
+        b.show(spinner_style(), None, 0);
         b.bar.set_prefix(name);
     }
 
@@ -190,13 +214,13 @@ impl Progress {
                         Ordering::Relaxed,
                     )
                     .is_ok();
+                let read = self.counters.bytes.load(Ordering::Relaxed);
                 if switched {
-                    b.bar
-                        .set_style(reading_style(&self.counters, b.total_bytes));
-                    b.bar.set_length(b.total_bytes);
+                    let style = reading_style(&self.counters, b.total_bytes);
+                    b.show(style, Some(b.total_bytes), read);
+                } else {
+                    b.bar.set_position(read);
                 }
-                b.bar
-                    .set_position(self.counters.bytes.load(Ordering::Relaxed));
             }
             // A phase counting its own work keeps its own bar.
             _ => {}
@@ -208,10 +232,7 @@ impl Progress {
     pub fn set_work(&self, total: u64) {
         let Some(b) = &self.bar else { return };
         b.mode.store(MODE_WORK, Ordering::Relaxed);
-        b.bar.set_style(work_style());
-        b.bar.set_length(total);
-        b.bar.set_position(0);
-        b.bar.reset_eta();
+        b.show(work_style(), Some(total), 0);
     }
 
     /// Records `done` more units of the current phase's work.
@@ -438,6 +459,49 @@ mod tests {
         all_phases(&p);
         drop(p);
         assert_eq!(term.text(), "");
+    }
+
+    /// The phase switch from reading to counting work: the reading bar's
+    /// position (bytes) and rate must not be carried into the new phase,
+    /// which once drew `293,642,003 / 64 (172,072,306/s)`.
+    #[test]
+    fn a_new_phase_starts_from_its_own_position_length_and_rate() {
+        let term = Capture::default();
+        // Drawing as often as indicatif allows, so every frame is seen.
+        let target = ProgressDrawTarget::term_like_with_hz(Box::new(term.clone()), u8::MAX);
+        let p = Progress::with_target(1 << 30, target, Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(50));
+        p.phase("reading claims");
+        for _ in 0..5 {
+            p.add_rows(1_000, 100 << 20);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let b = p.bar.as_ref().unwrap();
+        assert_eq!(b.bar.position(), 500 << 20);
+        assert!(b.bar.per_sec() > 1_000_000.0, "{}", b.bar.per_sec());
+        p.phase("building episodes");
+        p.set_work(64);
+        assert_eq!(b.bar.position(), 0);
+        assert_eq!(b.bar.length(), Some(64));
+        assert!(b.bar.per_sec() < 64.0, "{}", b.bar.per_sec());
+        p.add_work(3);
+        assert_eq!(b.bar.position(), 3);
+        // What was drawn once the bar counts partitions: never bytes.
+        std::thread::sleep(Duration::from_millis(250));
+        let text = term.text();
+        // Frames are not separated by line ends here: each one counting
+        // partitions starts with the phase's name.
+        let frames: Vec<&str> = text.split("building episodes: ").skip(1).collect();
+        assert!(!frames.is_empty(), "{text}");
+        for frame in frames {
+            let (position, rest) = frame.split_once(" / 64 (").unwrap_or(("?", ""));
+            let rate = rest.split_once("/s)").map_or("?", |(rate, _)| rate);
+            assert!(position == "0" || position == "3", "{frame}");
+            // 3 partitions in a few milliseconds at most; the bytes' rate
+            // is in the billions.
+            assert!(rate.parse::<f64>().is_ok_and(|r| r < 1e5), "{frame}");
+        }
+        drop(p);
     }
 
     #[test]

@@ -78,6 +78,12 @@ pub struct Converted {
     pub rejects_path: PathBuf,
 }
 
+/// The rejects file written beside `out`: `out` with `.rejects.csv` in
+/// place of its extension.
+pub fn rejects_path(out: &Path) -> PathBuf {
+    out.with_extension("rejects.csv")
+}
+
 /// The canonical columns a converted file has: every one the engine reads.
 pub const COLUMNS: [&str; 16] = [
     "claim_id",
@@ -186,7 +192,7 @@ pub fn convert(
     out: &Path,
     view: CsvView,
 ) -> Result<Converted, Error> {
-    let rejects_path = out.with_extension("rejects.csv");
+    let rejects_path = rejects_path(out);
     refuse_inputs(files, &[out, rejects_path.as_path()])?;
     let parent = output_parent(out)?;
     let targets = Targets {
@@ -366,7 +372,7 @@ pub fn convert_beneficiaries(
     out: &Path,
     view: CsvView,
 ) -> Result<Converted, Error> {
-    let rejects_path = out.with_extension("rejects.csv");
+    let rejects_path = rejects_path(out);
     refuse_inputs(files, &[out, rejects_path.as_path()])?;
     let parent = output_parent(out)?;
     let columns = beneficiaries::Columns::default();

@@ -1237,6 +1237,52 @@ fn strict_with_a_record_spanning_lines_still_prints_one_line() {
     assert_fatal(&case, &output, &["claims.csv", "row 2", "bad_amount"]);
 }
 
+/// A rejected record can be megabytes (a quoted field that never closes
+/// runs to the end of the file): the message shows its first 200
+/// characters, says how much was left out, and names the field that failed.
+#[test]
+fn strict_shows_the_start_of_a_long_record_and_the_field() {
+    let long = "x".repeat(5_000);
+    let case = case_of(&[row(&[("npi", &long), ("allowed_amount", "9.999")])]);
+    let output = case.cli(&reconcile_args(&["claims.csv"], &["--strict"]));
+    assert_fatal(&case, &output, &["claims.csv", "row 2", "bad_amount"]);
+    let err = stderr(&output);
+    assert!(err.len() < 600, "{} bytes: {err}", err.len());
+    assert!(err.contains("(the field allowed_amount)"), "{err}");
+    let record = row(&[("npi", &long), ("allowed_amount", "9.999")]);
+    let shown: String = record.chars().take(200).collect();
+    let cut = record.len() - 200;
+    assert!(
+        err.contains(&format!("{shown:?}... ({cut} more characters not shown)")),
+        "{err}"
+    );
+}
+
+/// A short record is shown whole, with no note of a cut.
+#[test]
+fn strict_shows_a_short_record_whole() {
+    let case = case_of(&[row(&[("claim_type", "ZZ")])]);
+    let output = case.cli(&reconcile_args(&["claims.csv"], &["--strict"]));
+    assert_fatal(&case, &output, &["(the field claim_type)"]);
+    let record = row(&[("claim_type", "ZZ")]);
+    let err = stderr(&output);
+    assert!(err.trim_end().ends_with(&format!("{record:?}")), "{err}");
+}
+
+/// Log lines written to a file or a pipe carry no terminal colour codes.
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    let case = good_case();
+    let output = case.cli(&{
+        let mut args = vec!["-v"];
+        args.extend(reconcile_args(&["claims.csv"], &[]));
+        args
+    });
+    let err = stderr(&output);
+    assert!(err.contains("INFO"), "a log line: {err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
+
 #[test]
 fn strict_without_rejects_succeeds() {
     let case = good_case();

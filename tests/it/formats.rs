@@ -284,6 +284,7 @@ fn a_failed_conversion_leaves_no_half_written_file() {
                 "missing.rif",
                 "--out",
                 out,
+                "--force",
             ],
         );
         assert_eq!(run.status.code(), Some(1), "{out}");
@@ -317,6 +318,7 @@ fn a_failed_conversion_leaves_no_half_written_file() {
             "input.rif",
             "--out",
             "input.rif",
+            "--force",
         ],
     );
     // A usage error (exit 2), as an --out folder holding an input is.
@@ -325,6 +327,67 @@ fn a_failed_conversion_leaves_no_half_written_file() {
     assert!(stderr.contains("this is the input"), "{stderr}");
     assert!(!stderr.contains("cannot write"), "{stderr}");
     assert_eq!(std::fs::read(&input).expect("read"), before);
+}
+
+/// `convert` refuses an `--out` file (or its rejects file) that exists, as
+/// the other commands refuse an `--out` folder that is not empty: same
+/// words, same exit status 2; `--force` replaces both.
+#[test]
+fn convert_refuses_an_existing_out_unless_forced() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let carrier = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/rif/episode/carrier.txt"
+    );
+    let convert = |out: &str, force: bool| {
+        let mut args = vec!["convert", "--claims-format", "rif", "--claims", carrier];
+        args.extend(["--out", out]);
+        if force {
+            args.push("--force");
+        }
+        cli_in(dir.path(), &args)
+    };
+    let first = convert("claims.csv", false);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let written = std::fs::read(dir.path().join("claims.csv")).expect("read");
+    std::fs::write(dir.path().join("claims.csv"), "earlier\n").expect("write");
+
+    let again = convert("claims.csv", false);
+    assert_eq!(again.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(
+        stderr,
+        "error: claims.csv: output file exists; expected a new file (use --force to replace it)\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("claims.csv")).expect("read"),
+        "earlier\n"
+    );
+    // The rejects file alone is enough to refuse: it would be replaced.
+    std::fs::write(dir.path().join("other.rejects.csv"), "mine\n").expect("write");
+    let beside = convert("other.csv", false);
+    assert_eq!(beside.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&beside.stderr);
+    assert!(
+        stderr.contains("other.rejects.csv: output file exists"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("other.csv").exists());
+
+    let forced = convert("claims.csv", true);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("claims.csv")).expect("read"),
+        written
+    );
 }
 
 /// `--claims-format` takes only the formats the engine reads.

@@ -3,6 +3,10 @@
 //! `scenarios` and `true-up`, and the staged files of `convert`, are
 //! removed by the interrupt handler, and the exit status is not zero.
 //!
+//! SIGKILL runs no handler: what a killed run leaves is removed by the next
+//! run instead, which [`a_killed_reconcile_leaves_nothing_after_the_next_run`]
+//! checks with a real `kill -9`.
+//!
 //! Each test starts the binary, watches the folder `--out` goes into, and
 //! signals the process the moment a hidden entry (the staging) appears
 //! there. An attempt counts only when the signal landed while the outputs
@@ -29,34 +33,9 @@ fn fixture() -> &'static Path {
     FIXTURE
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temporary folder");
-            let run = |args: &[&str]| {
-                let output = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
-                    .args(args)
-                    .current_dir(dir.path())
-                    .output()
-                    .expect("the binary runs");
-                assert!(
-                    output.status.success(),
-                    "{args:?}: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            };
+            let run = |args: &[&str]| run_to_success(dir.path(), args);
             run(&["generate", "--beneficiaries", BENEFICIARIES, "--out", "gen"]);
-            run(&[
-                "reconcile",
-                "--claims",
-                "gen/claims",
-                "--definitions",
-                "gen/definitions",
-                "--target-prices",
-                "gen/target_prices.csv",
-                "--beneficiaries",
-                "gen/beneficiaries",
-                "--risk-factors",
-                "gen/risk_factors.csv",
-                "--out",
-                "run",
-            ]);
+            run(&[&RECONCILE_GENERATED[..], &["--out", "run"]].concat());
             // Other prices (every target price 5% higher), so the scenarios
             // differ and their table is full.
             let prices = std::fs::read_to_string(dir.path().join("gen/target_prices.csv"))
@@ -102,6 +81,107 @@ fn terminate(child: &Child) {
     assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
 }
 
+/// Runs the binary in `base` with `args` and checks that it succeeds.
+fn run_to_success<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(base: &Path, args: &[S]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+        .args(args)
+        .current_dir(base)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Starts the binary in `base` with `args`, its stderr to `stderr`.
+fn start(base: &Path, args: &[String], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+        .args(args)
+        .current_dir(base)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Sends `signal` to `child` the moment `appeared` holds of the hidden
+/// entries of `dest`: true, or false when the child ended first.
+fn signal_on(
+    child: &mut Child,
+    dest: &Path,
+    appeared: impl Fn(&[String]) -> bool,
+    signal: fn(&Child),
+) -> bool {
+    loop {
+        if appeared(&hidden(dest)) {
+            signal(child);
+            return true;
+        }
+        if child.try_wait().expect("wait").is_some() {
+            return false;
+        }
+    }
+}
+
+/// Sends SIGKILL to `child`: no handler runs, nothing is removed.
+fn kill(child: &Child) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    // SAFETY: as in `terminate`.
+    let sent = unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
+}
+
+/// `reconcile` killed with SIGKILL the moment an entry named `prefix`
+/// appears in `dest` (a spill folder, a staging folder), then reconciled
+/// again: the killed run leaves its hidden entries and no `--out`; the next
+/// run removes them (their process is dead and their lock free) and
+/// succeeds, leaving nothing hidden.
+fn killed_then_run_again(name: &str, prefix: &str, extra: &[&str]) {
+    let base = fixture();
+    let args = |dest: &str| {
+        let mut args = reconcile_into(dest);
+        args.extend(strings(&["--threads", "1"]));
+        args.extend(strings(extra));
+        args
+    };
+    for attempt in 0..ATTEMPTS {
+        let relative = format!("killed-{name}-{attempt}");
+        let dest = base.join(&relative);
+        std::fs::create_dir(&dest).expect("destination folder");
+        let mut child = start(base, &args(&relative), Stdio::null());
+        let appeared = |names: &[String]| names.iter().any(|n| n.starts_with(prefix));
+        let killed = signal_on(&mut child, &dest, appeared, kill);
+        child.wait().expect("wait");
+        if !killed || dest.join("out").exists() {
+            continue;
+        }
+        let left = hidden(&dest);
+        assert!(
+            left.iter().any(|n| n.starts_with(prefix)),
+            "{name}: the killed run left {left:?}"
+        );
+        run_to_success(base, &args(&relative));
+        assert_eq!(hidden(&dest), Vec::<String>::new(), "{name}: left {left:?}");
+        assert!(dest.join("out/summary.json").is_file(), "{name}");
+        eprintln!("{name}: killed on attempt {attempt}");
+        return;
+    }
+    panic!("{name}: no run out of {ATTEMPTS} was killed before it finished");
+}
+
+#[test]
+fn a_killed_reconcile_leaves_nothing_after_the_next_run() {
+    // Spilling from the first chunk: its folder appears early.
+    killed_then_run_again(
+        "spill",
+        ".episode-recon-spill-",
+        &["--memory-limit", "1KiB"],
+    );
+    killed_then_run_again("staging", ".out.partial-", &[]);
+}
+
 /// Runs `args` (which write `dest/out`, and `out` there names the output)
 /// until one run is signalled while its outputs are staged; checks that
 /// no run leaves a hidden entry in `dest` and that the signalled one
@@ -112,22 +192,9 @@ fn interrupted_leaves_nothing(name: &str, args: impl Fn(&str) -> Vec<String>, ou
         let dest = base.join(format!("dest-{name}-{attempt}"));
         std::fs::create_dir(&dest).expect("destination folder");
         let relative = format!("dest-{name}-{attempt}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
-            .args(args(&relative))
-            .current_dir(base)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let signalled = loop {
-            if !hidden(&dest).is_empty() {
-                terminate(&child);
-                break true;
-            }
-            if child.try_wait().expect("wait").is_some() {
-                break false;
-            }
-        };
+        let mut child = start(base, &args(&relative), Stdio::piped());
+        let appeared = |names: &[String]| !names.is_empty();
+        let signalled = signal_on(&mut child, &dest, appeared, terminate);
         let output = child.wait_with_output().expect("wait");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(
@@ -165,30 +232,31 @@ fn out_in(dest: &str, name: &str) -> String {
     PathBuf::from(dest).join(name).display().to_string()
 }
 
+/// Reconciling the generated data, but for `--out`.
+const RECONCILE_GENERATED: [&str; 11] = [
+    "reconcile",
+    "--claims",
+    "gen/claims",
+    "--definitions",
+    "gen/definitions",
+    "--target-prices",
+    "gen/target_prices.csv",
+    "--beneficiaries",
+    "gen/beneficiaries",
+    "--risk-factors",
+    "gen/risk_factors.csv",
+];
+
+/// The arguments of reconciling the generated data into `dest/out`.
+fn reconcile_into(dest: &str) -> Vec<String> {
+    let mut args = strings(&RECONCILE_GENERATED);
+    args.extend(["--out".to_owned(), out_in(dest, "out")]);
+    args
+}
+
 #[test]
 fn interrupted_reconcile_leaves_no_staging_folder() {
-    interrupted_leaves_nothing(
-        "reconcile",
-        |dest| {
-            let mut args = strings(&[
-                "reconcile",
-                "--claims",
-                "gen/claims",
-                "--definitions",
-                "gen/definitions",
-                "--target-prices",
-                "gen/target_prices.csv",
-                "--beneficiaries",
-                "gen/beneficiaries",
-                "--risk-factors",
-                "gen/risk_factors.csv",
-                "--out",
-            ]);
-            args.push(out_in(dest, "out"));
-            args
-        },
-        "out",
-    );
+    interrupted_leaves_nothing("reconcile", reconcile_into, "out");
 }
 
 #[test]

@@ -307,6 +307,7 @@ fn fix_what_review_found_in_the_rif_and_cclf_readers_convert_stages_its_outputs_
             "missing.csv",
             "--out",
             "c.csv",
+            "--force",
         ],
     );
     assert_fails(&output, 1, &["missing.csv"]);
@@ -505,9 +506,17 @@ fn convert_refuses_to_write_over_one_of_its_inputs() {
     std::fs::write(dir.path().join("claims.csv"), &claims).expect("write");
     let output = cli_in(
         dir.path(),
-        &["convert", "--claims", "claims.csv", "--out", "claims.csv"],
+        &[
+            "convert",
+            "--claims",
+            "claims.csv",
+            "--out",
+            "claims.csv",
+            "--force",
+        ],
     );
-    // A usage error since errors were grouped by who fixes them (exit 2).
+    // A usage error since errors were grouped by who fixes them (exit 2);
+    // even with --force, since convert refuses an existing --out.
     assert_fails(&output, 2, &["claims.csv", "this is the input"]);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("claims.csv")).expect("read"),
