@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::support::{SAMPLE_TEAM_FILES, cli_in};
+use crate::support::{SAMPLE_ARGS, SAMPLE_TEAM_FILES, cli_in};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -30,17 +30,8 @@ fn run_ok(args: &[&str]) -> String {
 fn sample_run(dir: &Path, name: &str, as_of: Option<&str>) -> PathBuf {
     let out = dir.join(name);
     let out_text = out.to_str().expect("UTF-8 path");
-    let mut args = vec![
-        "reconcile",
-        "--claims",
-        "sample-claims/claims",
-        "--definitions",
-        "episode-definitions",
-        "--target-prices",
-        "sample-claims/target_prices.csv",
-        "--out",
-        out_text,
-    ];
+    let mut args = vec!["reconcile", "--out", out_text];
+    args.extend(SAMPLE_ARGS);
     args.extend(SAMPLE_TEAM_FILES);
     if let Some(date) = as_of {
         args.extend(["--as-of", date]);

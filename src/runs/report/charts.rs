@@ -6,6 +6,7 @@
 //! file name), only fixed labels and axis numbers, so no text from the
 //! run's files ever reaches an SVG.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::drawing::DrawingAreaErrorKind;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -49,6 +50,21 @@ fn axis_dollars(value: &f64) -> String {
     let cents = Money::from_cents(rounded as i128 * 100);
     let text = super::grouped(&cents.to_string());
     text.trim_end_matches(".00").to_owned()
+}
+
+/// The mesh of a chart of episodes or money: dollars up the side, no
+/// labels along (each bar is labelled, or is an episode of a sorted run).
+fn dollar_axis(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+    chart
+        .configure_mesh()
+        .max_light_lines(0)
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(5)
+        .y_label_formatter(&|y| axis_dollars(y))
+        .draw()
 }
 
 /// The colour of each part of the flow of rows, in order.
@@ -171,14 +187,7 @@ pub fn episodes(points: &[EpisodePoint]) -> Drawn {
             .x_label_area_size(20)
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..n as f64, 0f64..top * 1.08)?;
-        chart
-            .configure_mesh()
-            .max_light_lines(0)
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(5)
-            .y_label_formatter(&|y| axis_dollars(y))
-            .draw()?;
+        dollar_axis(&mut chart)?;
         let bars = points.len() <= MOST_BARS;
         if bars {
             chart.draw_series(points.iter().enumerate().map(|(i, p)| {
@@ -264,14 +273,7 @@ pub fn waterfall(labels: &[&str], steps: &[Step]) -> Drawn {
             .x_label_area_size(28)
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..n as f64, (low - 3.0 * pad)..(high + pad))?;
-        chart
-            .configure_mesh()
-            .max_light_lines(0)
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(5)
-            .y_label_formatter(&|y| axis_dollars(y))
-            .draw()?;
+        dollar_axis(&mut chart)?;
         chart.draw_series(spans.iter().enumerate().map(|(i, &(from, to, total))| {
             let colour = match (total, to >= from) {
                 (true, _) => PALETTE[0],
