@@ -156,6 +156,24 @@ enum Command {
         #[command(flatten)]
         view: ViewArgs,
     },
+    /// Write a run as one self-contained HTML page: the overview, each provider and type, the settlement, cancellations and rejects.
+    #[command(
+        after_help = "Example:\n  episode-recon report --run out --out report.html\n  episode-recon report --run later --previous initial --out report.html\n\nReads the run folder only (never the claims), streaming its ledger and rejects.\nThe page fetches nothing: charts are inline SVG, and it prints as it shows."
+    )]
+    Report {
+        /// Output folder of an earlier `reconcile`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Output folder of an earlier run of the same inputs: adds what changed since (the true-up).
+        #[arg(long)]
+        previous: Option<PathBuf>,
+        /// The HTML file to write (new unless --force).
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace an --out file that exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write synthetic claims, definitions and prices of realistic shape, for benchmarks.
     #[command(
         after_help = "Example (about a million claim lines):\n  episode-recon generate --beneficiaries 20000 --seed 1 --out /tmp/gen\n  episode-recon reconcile --claims /tmp/gen/claims --beneficiaries /tmp/gen/beneficiaries \\\n    --definitions /tmp/gen/definitions --target-prices /tmp/gen/target_prices.csv \\\n    --risk-factors /tmp/gen/risk_factors.csv --out /tmp/gen-out\n\ndefinitions-claims-only/ holds the same types without [eligibility] and [risk]."
@@ -182,7 +200,8 @@ impl Command {
             Command::Convert { out, .. }
             | Command::TrueUp { out, .. }
             | Command::Reprice { out, .. }
-            | Command::Scenarios { out, .. } => Some(out),
+            | Command::Scenarios { out, .. }
+            | Command::Report { out, .. } => Some(out),
             Command::CheckDefinitions { .. }
             | Command::Definitions(_)
             | Command::Generate { .. } => None,
@@ -437,6 +456,12 @@ fn main() -> ExitCode {
             force,
             view,
         } => run_scenarios(&run, &target_prices, &pricing, &out, force, view.view()),
+        Command::Report {
+            run,
+            previous,
+            out,
+            force,
+        } => run_report(&run, previous.as_deref(), &out, force),
         Command::Generate {
             beneficiaries,
             seed,
@@ -713,6 +738,19 @@ fn run_true_up(
         } else {
             "do NOT add up: see summary.json"
         },
+        out.display()
+    );
+    Ok(())
+}
+
+fn run_report(run: &Path, previous: Option<&Path>, out: &Path, force: bool) -> Result<(), Error> {
+    let runs: Vec<&Path> = std::iter::once(run).chain(previous).collect();
+    let html = episode_recon::runs::report::build(run, previous)?;
+    episode_recon::runs::report::write(&html, out, force, &runs)?;
+    println!(
+        "Wrote the report of {} ({} KiB) to {}.",
+        run.display(),
+        html.len().div_ceil(1024),
         out.display()
     );
     Ok(())

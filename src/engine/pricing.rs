@@ -378,10 +378,12 @@ fn multiplier(
 
 /// The high-cost cap and low-cost floor of an episode's `(type, price
 /// group, period)`, where its type has them.
-#[derive(Clone, Copy, Debug, Default)]
-struct Bounds {
-    floor: Option<Money>,
-    cap: Option<Money>,
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// The low-cost floor.
+    pub floor: Option<Money>,
+    /// The high-cost cap.
+    pub cap: Option<Money>,
 }
 
 impl Bounds {
@@ -392,32 +394,53 @@ impl Bounds {
     }
 }
 
-/// Rule 3.3: for each episode, the cap and floor of its `(type, price
-/// group, period)`: the actuals at ranks `ceil(p/100 · n)` and `ceil(q/100 ·
-/// n)` of the sorted actuals of the group's `n` episodes that are not
-/// canceled, priced or not.
+/// A `(type index, price group, period)`: where rule 3.3 draws its bounds.
+pub type BoundsGroup<'e> = (usize, &'e str, &'e str);
+
+/// Rule 3.3 for each episode: the cap and floor of its `(type, price
+/// group, period)`.
 fn spending_bounds(
     episodes: &[EpisodeFigures],
     periods: &[String],
     types: &[TypePricing],
 ) -> Vec<Bounds> {
-    let group_of = |i: usize| {
-        (
-            episodes[i].episode_type,
-            episodes[i].price_group.as_str(),
-            periods[i].as_str(),
-        )
-    };
+    let bounds = group_bounds(episodes, periods, types);
+    episodes
+        .iter()
+        .zip(periods)
+        .map(|(e, period)| {
+            let group = (e.episode_type, e.price_group.as_str(), period.as_str());
+            bounds.get(&group).copied().unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Rule 3.3: the cap and floor of each `(type, price group, period)` whose
+/// type has them: the actuals at ranks `ceil(p/100 · n)` and `ceil(q/100 ·
+/// n)` of the sorted actuals of the group's `n` episodes that are not
+/// canceled, priced or not. `periods[i]` is episode `i`'s period. Public
+/// so that the report draws the bounds pricing applied, not a copy of
+/// the rule.
+pub fn group_bounds<'e>(
+    episodes: &'e [EpisodeFigures],
+    periods: &'e [String],
+    types: &[TypePricing],
+) -> BTreeMap<BoundsGroup<'e>, Bounds> {
     let bounded = |pricing: &Pricing| {
         pricing.high_cost_percentile.is_some() || pricing.low_cost_percentile.is_some()
     };
-    let mut groups: BTreeMap<(usize, &str, &str), Vec<Money>> = BTreeMap::new();
-    for (i, episode) in episodes.iter().enumerate() {
+    let mut groups: BTreeMap<BoundsGroup<'e>, Vec<Money>> = BTreeMap::new();
+    for (episode, period) in episodes.iter().zip(periods) {
         if episode.cancel.is_none() && bounded(&types[episode.episode_type].pricing) {
-            groups.entry(group_of(i)).or_default().push(episode.actual);
+            let group = (
+                episode.episode_type,
+                episode.price_group.as_str(),
+                period.as_str(),
+            );
+            groups.entry(group).or_default().push(episode.actual);
         }
     }
-    let bounds: BTreeMap<(usize, &str, &str), Bounds> = groups
+    groups
         .into_iter()
         .map(|(key, mut actuals)| {
             let pricing = &types[key.0].pricing;
@@ -429,9 +452,6 @@ fn spending_bounds(
             };
             (key, bounds)
         })
-        .collect();
-    (0..episodes.len())
-        .map(|i| bounds.get(&group_of(i)).copied().unwrap_or_default())
         .collect()
 }
 

@@ -5,9 +5,11 @@
 //!   read and checked together;
 //! - [`reprice`]: a run priced again (and several price files, tracks or
 //!   participants side by side: scenarios);
-//! - [`true_up`]: two runs compared, and what is now due.
+//! - [`true_up`]: two runs compared, and what is now due;
+//! - [`report`]: a run as one HTML page for the people who act on it.
 
 pub mod pricing_files;
 pub mod prior_run;
+pub mod report;
 pub mod reprice;
 pub mod true_up;

@@ -137,6 +137,10 @@ pub struct PriorProvider {
     pub episodes: u64,
     /// Sum of targets.
     pub target_total: Money,
+    /// Sum of actual spending.
+    pub actual_total: Money,
+    /// Sum of capped spending.
+    pub capped_total: Money,
     /// Sum of gains and losses before limits.
     pub gain_loss_total: Money,
     /// `none`, `stop_gain` or `stop_loss`.
@@ -161,6 +165,8 @@ pub struct PriorParticipant {
     pub episodes: u64,
     /// Sum of effective targets.
     pub target_total: Money,
+    /// Sum of capped spending.
+    pub capped_total: Money,
     /// `target_total − capped_total` before the quality adjustment.
     pub reconciliation_amount: Money,
     /// After the quality adjustment.
@@ -246,6 +252,68 @@ const PARTICIPANT_COLUMNS: [&str; 11] = [
 
 /// Rows of one CSV output, the named columns of each as text.
 fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<String>)>, Error> {
+    let mut rows = Vec::new();
+    stream_table(path, columns, |row| {
+        let values = (0..columns.len())
+            .map(|j| row.text(j).map(str::to_owned))
+            .collect::<Result<Vec<String>, _>>()?;
+        rows.push((row.line, values));
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// One row of a run's CSV output as [`stream_table`] hands it over: the
+/// named columns, by their position in the list asked for.
+pub struct Row<'r> {
+    /// 1-based line where the row starts.
+    pub line: u64,
+    path: &'r Path,
+    record: &'r Record,
+    index: &'r [usize],
+}
+
+impl<'r> Row<'r> {
+    /// Column `j` as text; an error naming the row when it is not UTF-8.
+    pub fn text(&self, j: usize) -> Result<&'r str, Error> {
+        self.record
+            .text()
+            .and_then(|t| t.get(self.index[j]))
+            .ok_or_else(|| self.error("not UTF-8".into()))
+    }
+
+    /// Column `j`, its bytes that are not UTF-8 replaced: for a field kept
+    /// as it was read whatever its bytes (a rejected record).
+    pub fn lossy(&self, j: usize) -> std::borrow::Cow<'r, str> {
+        String::from_utf8_lossy(self.record.get(self.index[j]).unwrap_or_default())
+    }
+
+    /// Column `j` as an amount with two decimals.
+    pub fn money(&self, j: usize) -> Result<Money, Error> {
+        let text = self.text(j)?;
+        Money::parse_total(text.as_bytes())
+            .ok_or_else(|| self.error(format!("amount {text:?} does not parse")))
+    }
+
+    /// An error in this row.
+    pub fn error(&self, problem: String) -> Error {
+        Error::Format {
+            path: self.path.to_owned(),
+            row: self.line,
+            problem,
+        }
+    }
+}
+
+/// Reads one CSV output row by row, handing each row to `each` without
+/// keeping it: the ledger of a large run does not fit in memory, and the
+/// report reads it this way. A row with fewer fields than a column asked
+/// for is an error, before `each` sees it.
+pub fn stream_table(
+    path: &Path,
+    columns: &[&'static str],
+    mut each: impl FnMut(Row<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
     let io_error = |source| Error::Io {
         path: path.to_owned(),
         source,
@@ -255,7 +323,8 @@ fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<Str
         row,
         problem,
     };
-    let mut reader = RecordReader::new(BufReader::new(File::open(path).map_err(io_error)?));
+    let file = File::open(path).map_err(io_error)?;
+    let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, file));
     let mut record = Record::default();
     if !reader.read(&mut record).map_err(io_error)? {
         return Err(format(1, "the file is empty".into()));
@@ -267,20 +336,19 @@ fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<Str
         .zip(columns)
         .map(|(i, name)| i.ok_or_else(|| format(1, format!("missing column `{name}`"))))
         .collect::<Result<_, _>>()?;
-    let mut rows = Vec::new();
+    let widest = index.iter().max().map_or(0, |i| i + 1);
     while reader.read(&mut record).map_err(io_error)? {
-        let row = record.line();
-        let text = record
-            .text()
-            .ok_or_else(|| format(row, "not UTF-8".into()))?;
-        let values = index
-            .iter()
-            .map(|&i| text.get(i).map(str::to_owned))
-            .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| format(row, "too few fields".into()))?;
-        rows.push((row, values));
+        if record.len() < widest {
+            return Err(format(record.line(), "too few fields".into()));
+        }
+        each(Row {
+            line: record.line(),
+            path,
+            record: &record,
+            index: &index,
+        })?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// [`Error::ExcelSafe`] when the run's `summary.json` says its CSV files
@@ -461,8 +529,8 @@ impl PriorRun {
                 period,
                 count,
                 target,
-                _actual,
-                _capped,
+                actual,
+                capped,
                 gain_loss,
                 limit,
                 amount,
@@ -475,6 +543,8 @@ impl PriorRun {
                 period,
                 episodes: p.count(&count)?,
                 target_total: p.money(&target)?,
+                actual_total: p.money(&actual)?,
+                capped_total: p.money(&capped)?,
                 gain_loss_total: p.money(&gain_loss)?,
                 limit,
                 reconciliation_amount,
@@ -628,6 +698,24 @@ impl PriorRun {
             as_of,
             reconciliation: reconciliation_total.total,
         })
+    }
+
+    /// The pricing of each of the run's episode types (sorted by id), as
+    /// its summary recorded it; `Err` names a type whose record does not
+    /// read back.
+    pub fn types(&self) -> Result<Vec<TypePricing>, String> {
+        self.record
+            .definitions
+            .iter()
+            .map(|t| {
+                let pricing = t.pricing.to_pricing().ok_or_else(|| t.id.clone())?;
+                Ok(TypePricing {
+                    id: t.id.clone(),
+                    post_days: t.post_days,
+                    pricing,
+                })
+            })
+            .collect()
     }
 
     /// The episode figures to price again, with each episode's type as an
@@ -798,7 +886,7 @@ fn read_participants(dir: &Path) -> Result<Option<(Vec<PriorParticipant>, Money)
             quality_score,
             episodes,
             target_total,
-            _capped_total,
+            capped_total,
             reconciliation_amount,
             quality_adjusted_amount,
             limit,
@@ -813,6 +901,7 @@ fn read_participants(dir: &Path) -> Result<Option<(Vec<PriorParticipant>, Money)
             quality_score,
             episodes: p.count(&episodes)?,
             target_total: p.money(&target_total)?,
+            capped_total: p.money(&capped_total)?,
             reconciliation_amount: p.money(&reconciliation_amount)?,
             quality_adjusted_amount: p.money(&quality_adjusted_amount)?,
             limit,

@@ -85,22 +85,10 @@ fn types_for(
     prices: &TargetPrices,
 ) -> Result<(Vec<TypePricing>, RunRecord), Error> {
     let Some((folder, definitions)) = definitions else {
-        let types = prior
-            .record
-            .definitions
-            .iter()
-            .map(|t| {
-                let pricing = t.pricing.to_pricing().ok_or_else(|| Error::BadRecord {
-                    run: prior.dir.clone(),
-                    id: t.id.clone(),
-                })?;
-                Ok(TypePricing {
-                    id: t.id.clone(),
-                    post_days: t.post_days,
-                    pricing,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let types = prior.types().map_err(|id| Error::BadRecord {
+            run: prior.dir.clone(),
+            id,
+        })?;
         return Ok((
             types,
             RunRecord::new(prior.record.definitions.clone(), prices),

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Outputs, SAMPLE_TEAM_FILES, cli_in};
+use crate::support::{Outputs, SAMPLE_ARGS, SAMPLE_TEAM_FILES, cli_in};
 
 fn golden(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -120,14 +120,7 @@ fn example_04_team_settlement() {
 #[test]
 fn bundled_sample() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut args = vec![
-        "--claims",
-        "sample-claims/claims",
-        "--definitions",
-        "episode-definitions",
-        "--target-prices",
-        "sample-claims/target_prices.csv",
-    ];
+    let mut args = SAMPLE_ARGS.to_vec();
     args.extend(SAMPLE_TEAM_FILES);
     let (actual, stdout) = reconcile_in(root, &args);
     assert!(

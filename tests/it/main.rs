@@ -14,6 +14,7 @@ mod interrupt;
 mod overflow;
 mod properties;
 mod regression;
+mod report;
 mod reprice;
 mod rif;
 mod rules;

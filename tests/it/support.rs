@@ -16,6 +16,17 @@ use episode_recon::output::report;
 /// The canonical claims header, every column in the contract's order.
 pub const CLAIMS_HEADER: &str = "claim_id,line_number,beneficiary_id,claim_type,from_date,thru_date,allowed_amount,record_type,processed_date,admission_date,discharge_date,line_date,provider_id,npi,drg,principal_dx,hcpcs,revenue_code";
 
+/// The claims, definitions and target prices of the README's sample run
+/// (paths from the repository root), before [`SAMPLE_TEAM_FILES`].
+pub const SAMPLE_ARGS: [&str; 6] = [
+    "--claims",
+    "sample-claims/claims",
+    "--definitions",
+    "episode-definitions",
+    "--target-prices",
+    "sample-claims/target_prices.csv",
+];
+
 /// The enrollment, risk and settlement files of the bundled sample, as the
 /// README's command gives them (paths from the repository root): the
 /// shipped TEAM definitions need the first four.

@@ -686,17 +686,12 @@ fn a_previous_run_with_the_later_cutoff_is_warned_about() {
         let out = dir.path().join(as_of);
         let mut args = vec![
             "reconcile",
-            "--claims",
-            "sample-claims/claims",
-            "--definitions",
-            "episode-definitions",
-            "--target-prices",
-            "sample-claims/target_prices.csv",
             "--as-of",
             as_of,
             "--out",
             out.to_str().expect("UTF-8"),
         ];
+        args.extend(super::support::SAMPLE_ARGS);
         args.extend(super::support::SAMPLE_TEAM_FILES);
         let output = super::support::cli_in(root, &args);
         assert!(output.status.success());
