@@ -8,14 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use episode_recon::config::definitions::{self, EpisodeDefinition};
+use episode_recon::config::definitions;
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::engine::reconcile::{self, Inputs, SettlementInputs};
 use episode_recon::error::{Error, ErrorKind};
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::formats::ClaimsFormat;
-use episode_recon::model::money::TooLarge;
 use episode_recon::model::{Date, parse_date};
 use episode_recon::output::paragraph;
 use episode_recon::output::report::{self, CsvView};
@@ -550,27 +549,9 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
 fn check_definitions(dir: &Path) -> Result<(), Error> {
     let definitions = definitions::load_dir(dir)?;
     for definition in &definitions {
-        println!("{}", describe(definition));
+        println!("{}", definition.describe());
     }
     Ok(())
-}
-
-/// One line per episode type: id, trigger kind and code count, window.
-fn describe(d: &EpisodeDefinition) -> String {
-    let (drg, hcpcs) = (d.trigger.drg.len(), d.trigger.hcpcs.len());
-    let trigger = match (drg, hcpcs) {
-        (0, n) => format!("outpatient trigger, {n} HCPCS"),
-        (n, 0) => format!("inpatient trigger, {n} MS-DRG"),
-        (n, m) => format!("multi-setting trigger, {n} MS-DRG + {m} HCPCS"),
-    };
-    format!(
-        "{}\t{}\twindow {} day(s) before the anchor to {} day(s) after discharge (discharge = day 1)\t{}",
-        d.id,
-        trigger,
-        d.window.lookback_days,
-        d.window.post_days,
-        d.file.display()
-    )
 }
 
 fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Error> {
@@ -618,26 +599,9 @@ fn run_reprice(
         settlement: settlement.as_ref(),
     };
     let repriced = reprice::reprice(&prior, given, &prices, &with)?;
-    let settled = repriced.net_reconciliation();
-    let before = prior.reconciliation();
-    // Checked before anything is written: both sides may be 36 digits.
-    let difference = settled.checked_sub(before).ok_or_else(|| {
-        Error::from(TooLarge::new(format!(
-            "repricing {}: the difference between the new net reconciliation {settled} and the run's {before}",
-            run.display()
-        )))
-    })?;
+    let paragraph = reprice::paragraph(&repriced, &prior, run, out)?;
     reprice::write(&repriced, &prior, out, force, view)?;
-    println!(
-        "Repriced {} episodes of {} without reading claims: {} provider row(s) now settle a net {} (the run settled {}; difference {}). Outputs in {}.",
-        repriced.episodes.len(),
-        run.display(),
-        repriced.providers.len(),
-        settled,
-        before,
-        difference,
-        out.display()
-    );
+    println!("{paragraph}");
     Ok(())
 }
 
@@ -662,42 +626,13 @@ fn run_scenarios(
     let (risk_factors, settlements) = pricing.load()?;
     let scenarios = reprice::scenarios(&prior, &price_files, risk_factors.as_ref(), &settlements)?;
     reprice::write_scenarios(&prior, &scenarios, out, force, view)?;
-    let totals: Vec<String> = scenarios
-        .iter()
-        .map(|s| format!("{}: {}", s.label, s.priced.net_reconciliation()))
-        .collect();
-    let under = if settlements.is_empty() {
-        format!("{} price file(s)", scenarios.len())
-    } else {
-        format!(
-            "{} scenario(s) ({} price file(s) x {} participants file(s) x {} settlement file(s))",
-            scenarios.len(),
-            price_files.len(),
-            pricing.participants.len(),
-            pricing.settlement.len()
-        )
-    };
-    let net_payments = if settlements.is_empty() {
-        String::new()
-    } else {
-        let payments: Vec<String> = scenarios
-            .iter()
-            .map(|s| {
-                let net = s.priced.totals.net_payment.unwrap_or_default();
-                format!("{}: {}", s.label, net)
-            })
-            .collect();
-        format!("; participants' net payment {}", payments.join(", "))
-    };
-    println!(
-        "Priced the {} episodes of {} under {}; net reconciliation {}{}. Outputs in {}.",
-        prior.episodes.len(),
-        run.display(),
-        under,
-        totals.join(", "),
-        net_payments,
-        out.display()
+    let files = (
+        price_files.len(),
+        pricing.participants.len(),
+        pricing.settlement.len(),
     );
+    let paragraph = reprice::scenarios_paragraph(&prior, &scenarios, files, run, out);
+    println!("{paragraph}");
     Ok(())
 }
 
@@ -713,33 +648,7 @@ fn run_true_up(
     let now = PriorRun::load(current)?;
     let comparison = true_up::compare(&before, &now)?;
     true_up::write(&comparison, out, force, view)?;
-    let s = comparison.summary();
-    let participants = s.participants.map_or_else(String::new, |p| {
-        format!(
-            " Participants were paid {} and are now owed {}: {} is due.",
-            p.previous, p.current, p.change
-        )
-    });
-    println!(
-        "Compared {} with {}: {} new, {} dropped, {} changed and {} unchanged episode(s). \
-         Providers were settled {} and are now owed {}: {} is due.{} The changes {}. Outputs in {}.",
-        previous.display(),
-        current.display(),
-        s.new,
-        s.dropped,
-        s.changed,
-        s.unchanged,
-        s.reconciliation.previous,
-        s.reconciliation.current,
-        s.reconciliation.change,
-        participants,
-        if s.check {
-            "add up"
-        } else {
-            "do NOT add up: see summary.json"
-        },
-        out.display()
-    );
+    println!("{}", comparison.paragraph(previous, current, out));
     Ok(())
 }
 

@@ -462,6 +462,25 @@ pub struct Pricing {
 }
 
 impl EpisodeDefinition {
+    /// One line for `check-definitions`: id, trigger kind and code count,
+    /// window, file.
+    pub fn describe(&self) -> String {
+        let (drg, hcpcs) = (self.trigger.drg.len(), self.trigger.hcpcs.len());
+        let trigger = match (drg, hcpcs) {
+            (0, n) => format!("outpatient trigger, {n} HCPCS"),
+            (n, 0) => format!("inpatient trigger, {n} MS-DRG"),
+            (n, m) => format!("multi-setting trigger, {n} MS-DRG + {m} HCPCS"),
+        };
+        format!(
+            "{}\t{}\twindow {} day(s) before the anchor to {} day(s) after discharge (discharge = day 1)\t{}",
+            self.id,
+            trigger,
+            self.window.lookback_days,
+            self.window.post_days,
+            self.file.display()
+        )
+    }
+
     /// Everything about this type that decides which lines an episode takes
     /// in: id, triggers and price groups, window, inclusion, exclusion. Two
     /// definitions with the same text here build the same episodes from the

@@ -269,6 +269,81 @@ pub struct Scenario {
 /// pair that reads as "with" and that no CSV writer needs to quote.
 pub const LABEL_JOINER: &str = " + ";
 
+/// The paragraph `reprice` prints, made before anything is written: the
+/// difference between the new and the run's net reconciliation can exceed
+/// what money holds (both sides may be 36 digits in an edited run folder).
+pub fn paragraph(
+    repriced: &Reconciliation,
+    prior: &PriorRun,
+    run: &Path,
+    out: &Path,
+) -> Result<String, TooLarge> {
+    let settled = repriced.net_reconciliation();
+    let before = prior.reconciliation();
+    let difference = settled.checked_sub(before).ok_or_else(|| {
+        TooLarge::new(format!(
+            "repricing {}: the difference between the new net reconciliation {settled} and the run's {before}",
+            run.display()
+        ))
+    })?;
+    Ok(format!(
+        "Repriced {} episodes of {} without reading claims: {} provider row(s) now settle a net {} (the run settled {}; difference {}). Outputs in {}.",
+        repriced.episodes.len(),
+        run.display(),
+        repriced.providers.len(),
+        settled,
+        before,
+        difference,
+        out.display()
+    ))
+}
+
+/// The paragraph `scenarios` prints: the net reconciliation (and with
+/// participants, the net payment) of each scenario.
+pub fn scenarios_paragraph(
+    prior: &PriorRun,
+    scenarios: &[Scenario],
+    files: (usize, usize, usize),
+    run: &Path,
+    out: &Path,
+) -> String {
+    let (price_files, participants_files, settlement_files) = files;
+    let totals: Vec<String> = scenarios
+        .iter()
+        .map(|s| format!("{}: {}", s.label, s.priced.net_reconciliation()))
+        .collect();
+    let settles = scenarios.iter().any(|s| s.settlement.is_some());
+    let under = if settles {
+        format!(
+            "{} scenario(s) ({price_files} price file(s) x {participants_files} participants file(s) x {settlement_files} settlement file(s))",
+            scenarios.len(),
+        )
+    } else {
+        format!("{} price file(s)", scenarios.len())
+    };
+    let net_payments = if settles {
+        let payments: Vec<String> = scenarios
+            .iter()
+            .map(|s| {
+                let net = s.priced.totals.net_payment.unwrap_or_default();
+                format!("{}: {}", s.label, net)
+            })
+            .collect();
+        format!("; participants' net payment {}", payments.join(", "))
+    } else {
+        String::new()
+    };
+    format!(
+        "Priced the {} episodes of {} under {}; net reconciliation {}{}. Outputs in {}.",
+        prior.episodes.len(),
+        run.display(),
+        under,
+        totals.join(", "),
+        net_payments,
+        out.display()
+    )
+}
+
 /// Prices `prior` under every combination, in this order: every price file
 /// × every settlement choice (the caller lists those participants file by
 /// participants file, each against every settlement file in turn), so the

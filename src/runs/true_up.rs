@@ -655,6 +655,38 @@ impl TrueUp {
     pub fn summary(&self) -> Summary {
         self.summary
     }
+
+    /// The paragraph `true-up` prints: what changed between `previous` and
+    /// `current`, what is due, and whether the changes add up.
+    pub fn paragraph(&self, previous: &Path, current: &Path, out: &Path) -> String {
+        let s = &self.summary;
+        let participants = s.participants.map_or_else(String::new, |p| {
+            format!(
+                " Participants were paid {} and are now owed {}: {} is due.",
+                p.previous, p.current, p.change
+            )
+        });
+        format!(
+            "Compared {} with {}: {} new, {} dropped, {} changed and {} unchanged episode(s). \
+             Providers were settled {} and are now owed {}: {} is due.{} The changes {}. Outputs in {}.",
+            previous.display(),
+            current.display(),
+            s.new,
+            s.dropped,
+            s.changed,
+            s.unchanged,
+            s.reconciliation.previous,
+            s.reconciliation.current,
+            s.reconciliation.change,
+            participants,
+            if s.check {
+                "add up"
+            } else {
+                "do NOT add up: see summary.json"
+            },
+            out.display()
+        )
+    }
 }
 
 impl Summary {
