@@ -5,7 +5,7 @@
 
 use std::process::Output;
 
-use crate::support::{CLAIMS_HEADER, Case, Outputs, lejr};
+use crate::support::{CLAIMS_HEADER, Case, Outputs, lejr, stderr};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -150,10 +150,6 @@ fn reconcile_args<'a>(claims: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     ]);
     args.extend_from_slice(extra);
     args
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// No `.out.partial-*` folder is left in the case folder.

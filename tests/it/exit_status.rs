@@ -7,7 +7,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use super::support::{Case, lejr};
+use super::support::{Case, assert_fails_in_one_line, lejr, stderr};
 
 fn case() -> Case {
     Case::new(
@@ -18,40 +18,14 @@ fn case() -> Case {
 }
 
 fn reconcile(case: &Case, out: &str) -> Output {
-    case.cli(&[
-        "reconcile",
-        "--claims",
-        "claims.csv",
-        "--definitions",
-        "definitions",
-        "--target-prices",
-        "target_prices.csv",
-        "--out",
-        out,
-    ])
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Exit `code`, one `error:` line holding every needle, no bug report.
-fn assert_fails(output: &Output, code: i32, needles: &[&str]) {
-    let err = stderr(output);
-    assert_eq!(output.status.code(), Some(code), "{err}");
-    assert!(err.starts_with("error: "), "{err:?}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
-    assert!(!err.contains("please report"), "{err}");
-    for needle in needles {
-        assert!(err.contains(needle), "{needle:?} not in {err:?}");
-    }
+    case.reconcile_cli(out, &[])
 }
 
 #[test]
 fn a_missing_input_the_user_named_is_theirs_exit_1() {
     let case = case();
     fs::remove_file(case.path("claims.csv")).unwrap();
-    assert_fails(
+    assert_fails_in_one_line(
         &reconcile(&case, "out"),
         1,
         &["claims.csv", "cannot read claims file"],
@@ -62,14 +36,14 @@ fn a_missing_input_the_user_named_is_theirs_exit_1() {
 fn a_bad_price_file_is_configuration_exit_1() {
     let case = case();
     case.write("target_prices.csv", "episode_type\n");
-    assert_fails(&reconcile(&case, "out"), 1, &["target_prices.csv", "row 1"]);
+    assert_fails_in_one_line(&reconcile(&case, "out"), 1, &["target_prices.csv", "row 1"]);
 }
 
 #[test]
 fn an_out_folder_that_is_not_empty_is_usage_exit_2() {
     let case = case();
     case.write("out/kept.txt", "kept");
-    assert_fails(&reconcile(&case, "out"), 2, &["out", "--force"]);
+    assert_fails_in_one_line(&reconcile(&case, "out"), 2, &["out", "--force"]);
 }
 
 /// Outputs the system refuses to write (here a folder under `/sys`, which
@@ -83,7 +57,7 @@ fn outputs_the_system_refuses_are_the_environments_exit_3() {
         return; // no sysfs here: nothing to refuse the write
     }
     let case = case();
-    assert_fails(
+    assert_fails_in_one_line(
         &reconcile(&case, out),
         3,
         &["/sys/", "cannot write outputs"],
@@ -110,7 +84,7 @@ fn a_summary_key_that_disagrees_is_named_by_its_key() {
         "--out",
         "due",
     ]);
-    assert_fails(
+    assert_fails_in_one_line(
         &output,
         1,
         &["summary.json: key `money.actual`: says \"1.00\" where"],
@@ -139,7 +113,7 @@ fn a_missing_summary_count_is_named_by_its_key() {
         "--out",
         "again",
     ]);
-    assert_fails(
+    assert_fails_in_one_line(
         &output,
         1,
         &["summary.json: key `rows.void`: missing or malformed"],

@@ -20,7 +20,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use super::support::{CLAIMS_HEADER, Case, cli_in, lejr};
+use super::support::{CLAIMS_HEADER, Case, assert_fails, cli_in, lejr, stderr};
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -46,39 +46,12 @@ const PRICE: &str = "LEJR,330001,NOMCC,2026,30000.00\n";
 
 /// `reconcile` of the case's `claims.csv` into `out`, with `extra` flags.
 fn reconcile(case: &Case, out: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "reconcile",
-        "--claims",
-        "claims.csv",
-        "--definitions",
-        "definitions",
-        "--target-prices",
-        "target_prices.csv",
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    case.cli(&args)
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    case.reconcile_cli(out, extra)
 }
 
 /// Asserts that `output` succeeded, showing its stderr otherwise.
 fn assert_success(output: &Output) {
     assert!(output.status.success(), "{}", stderr(output));
-}
-
-/// Asserts that `output` failed with `code`, without a panic, and that its
-/// stderr holds every needle.
-fn assert_fails(output: &Output, code: i32, needles: &[&str]) {
-    let message = stderr(output);
-    assert_eq!(output.status.code(), Some(code), "{message}");
-    assert!(!message.contains("panicked"), "{message}");
-    for needle in needles {
-        assert!(message.contains(needle), "{needle:?} not in {message:?}");
-    }
 }
 
 /// Column `column` of every data row of a CSV text without quoted fields.

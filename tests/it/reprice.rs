@@ -19,7 +19,7 @@ use proptest::sample::Index;
 use proptest::test_runner::Config as ProptestConfig;
 use serde_json::Value;
 
-use super::support::{Case, cli_in, lejr};
+use super::support::{Case, cli_in, lejr, stderr};
 
 /// The five outputs of a run.
 const FILES: [&str; 5] = [
@@ -31,10 +31,6 @@ const FILES: [&str; 5] = [
 ];
 
 const PRICES_HEADER: &str = "episode_type,provider_id,price_group,period,target_price";
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// Runs the binary in `dir` and insists that it succeeds.
 fn run_ok(dir: &Path, args: &[&str]) -> Output {

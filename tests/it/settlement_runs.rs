@@ -22,13 +22,12 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::true_up::{self, Error, Mismatch};
 use serde_json::{Value, json};
 
-use super::support::{CLAIMS_HEADER, Case};
+use super::support::{CLAIMS_HEADER, Case, stderr};
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -54,10 +53,6 @@ fn example_case() -> Case {
         case.write(name, &text);
     }
     case
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Runs the binary in the case folder and insists that it succeeds.

@@ -191,6 +191,23 @@ impl Case {
     pub fn cli(&self, args: &[&str]) -> Output {
         cli_in(self.dir.path(), args)
     }
+
+    /// Runs `reconcile` on the case's files into `out`, with `extra` flags.
+    pub fn reconcile_cli(&self, out: &str, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "reconcile",
+            "--claims",
+            "claims.csv",
+            "--definitions",
+            "definitions",
+            "--target-prices",
+            "target_prices.csv",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        self.cli(&args)
+    }
 }
 
 /// Runs the built binary from `dir`.
@@ -302,4 +319,30 @@ fn rows(text: &str) -> Vec<Vec<String>> {
         .skip(1)
         .map(|l| l.split(',').map(str::to_owned).collect())
         .collect()
+}
+
+/// What the command wrote on stderr.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that `output` failed with `code`, without a panic, and that its
+/// stderr holds every needle.
+pub fn assert_fails(output: &Output, code: i32, needles: &[&str]) {
+    let message = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    for needle in needles {
+        assert!(message.contains(needle), "{needle:?} not in {message:?}");
+    }
+}
+
+/// [`assert_fails`], and the message is one `error:` line that asks for no
+/// bug report: what every error the user can fix looks like.
+pub fn assert_fails_in_one_line(output: &Output, code: i32, needles: &[&str]) {
+    assert_fails(output, code, needles);
+    let err = stderr(output);
+    assert!(err.starts_with("error: "), "{err:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(!err.contains("please report"), "{err}");
 }
