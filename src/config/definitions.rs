@@ -14,6 +14,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use crate::config::toml_file::{self, TomlError};
 use crate::model::{ClaimType, ClaimTypeSet, Date, normalize_drg, normalize_dx, normalize_hcpcs};
 
 /// A definitions folder or file that cannot be used. The user fixes these.
@@ -33,29 +34,9 @@ pub enum Error {
         /// The folder.
         dir: PathBuf,
     },
-    /// The file is not valid TOML, or has an unknown key or a value of the
-    /// wrong type.
-    #[error("{file}: line {line}: {message}")]
-    Malformed {
-        /// The file.
-        file: PathBuf,
-        /// 1-based line of the problem.
-        line: usize,
-        /// What the TOML reader said.
-        message: String,
-    },
-    /// A value is out of range or otherwise invalid.
-    #[error("{file}: key `{key}`: expected {expected}, found {found}")]
-    Invalid {
-        /// The file.
-        file: PathBuf,
-        /// The dotted key.
-        key: String,
-        /// What was expected.
-        expected: String,
-        /// What the file says.
-        found: String,
-    },
+    /// The file's TOML or one of its values.
+    #[error(transparent)]
+    Toml(#[from] TomlError),
     /// Two files define the same episode type.
     #[error(
         "{file}: key `id`: episode type \"{id}\" is already defined in {first}; expected each id once"
@@ -583,31 +564,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<EpisodeDefinition>, Error> {
 
 /// Parses and validates one definition; `file` is used in messages.
 pub fn parse(text: &str, file: &Path) -> Result<EpisodeDefinition, Error> {
-    let raw: RawDefinition = toml::from_str(text).map_err(|e| {
-        let (line, message) = toml_problem(text, &e);
-        Error::Malformed {
-            file: file.to_owned(),
-            line,
-            message,
-        }
-    })?;
+    let raw: RawDefinition = toml_file::parse(text, file)?;
     Validator { file, text }.definition(raw)
-}
-
-/// Where a TOML reader's error is in `text` (its 1-based line) and what it
-/// says, led by that line, which names the key the message is about. Shared
-/// with [`crate::config::settlement`], so that both TOML inputs report alike.
-pub(crate) fn toml_problem(text: &str, error: &toml::de::Error) -> (usize, String) {
-    let start = error.span().map_or(0, |span| span.start);
-    let line = text[..start].matches('\n').count() + 1;
-    let source = text.lines().nth(line - 1).unwrap_or_default().trim();
-    let message = error.message().replace('\n', " ");
-    let message = if source.is_empty() {
-        message
-    } else {
-        format!("`{source}`: {message}")
-    };
-    (line, message)
 }
 
 /// Turns raw values into validated ones, naming the file and key of the
@@ -629,12 +587,7 @@ impl fmt::Debug for Literal<'_> {
 
 impl Validator<'_> {
     fn invalid(&self, key: &str, expected: &str, found: impl fmt::Debug) -> Error {
-        Error::Invalid {
-            file: self.file.to_owned(),
-            key: key.to_owned(),
-            expected: expected.to_owned(),
-            found: format!("{found:?}"),
-        }
+        TomlError::invalid(self.file, key, expected, format!("{found:?}")).into()
     }
 
     fn definition(&self, raw: RawDefinition) -> Result<EpisodeDefinition, Error> {

@@ -6,6 +6,8 @@
 //! - [`prices`], [`risk_factors`]: target prices and risk multipliers, each
 //!   with its `*` fallback; [`table`] reads these small CSV files;
 //! - [`settlement`]: participants and their tracks;
+//! - [`toml_file`]: reading a TOML input, and its errors, alike for
+//!   definitions and settlement;
 //! - [`fingerprint`]: what a run was made with, recorded in its summary so
 //!   later commands can tell runs apart.
 
@@ -16,3 +18,4 @@ pub mod prices;
 pub mod risk_factors;
 pub mod settlement;
 pub mod table;
+pub mod toml_file;

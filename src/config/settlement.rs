@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::config::definitions::{SpannedDecimal, literal, read_decimal, toml_problem};
+use crate::config::definitions::{SpannedDecimal, literal, read_decimal};
 use crate::config::prices::is_period;
 use crate::config::table::{Table, TableError, rate_field, read_table, sorted_rows};
+use crate::config::toml_file::{self, TomlError};
 
 /// A settlement file that cannot be used. The messages are those of
 /// [`crate::config::definitions::Error`], the other TOML input.
@@ -34,28 +35,9 @@ pub enum Error {
         /// What the system said.
         source: std::io::Error,
     },
-    /// The file is not valid TOML, or has a value of the wrong type.
-    #[error("{file}: line {line}: {message}")]
-    Malformed {
-        /// The file.
-        file: PathBuf,
-        /// 1-based line of the problem.
-        line: usize,
-        /// What the TOML reader said.
-        message: String,
-    },
-    /// A key is unknown, or a value out of range or otherwise invalid.
-    #[error("{file}: key `{key}`: expected {expected}, found {found}")]
-    Invalid {
-        /// The file.
-        file: PathBuf,
-        /// The dotted key (`track.3.stop_gain`).
-        key: String,
-        /// What was expected.
-        expected: String,
-        /// What the file says, as written.
-        found: String,
-    },
+    /// The file's TOML or one of its values.
+    #[error(transparent)]
+    Toml(#[from] TomlError),
 }
 
 impl crate::error::Classify for Error {
@@ -157,19 +139,9 @@ impl Settlement {
 /// messages. Tracks are checked in name order, so the first mistake
 /// reported does not depend on how TOML orders tables.
 fn parse(text: &str, file: &Path) -> Result<Settlement, Error> {
-    let raw: RawSettlement = toml::from_str(text).map_err(|e| {
-        let (line, message) = toml_problem(text, &e);
-        Error::Malformed {
-            file: file.to_owned(),
-            line,
-            message,
-        }
-    })?;
-    let invalid = |key: String, expected: &str, found: String| Error::Invalid {
-        file: file.to_owned(),
-        key,
-        expected: expected.to_owned(),
-        found,
+    let raw: RawSettlement = toml_file::parse(text, file)?;
+    let invalid = |key: String, expected: &str, found: String| {
+        Error::from(TomlError::invalid(file, key, expected, found))
     };
     if raw.track.is_empty() {
         return Err(invalid(
