@@ -516,9 +516,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     let inputs = Inputs {
         as_of: args.as_of,
         strict: args.strict,
-        memory_limit: args
-            .memory_limit
-            .or_else(|| Tunables::DEFAULT.default_memory_limit()),
+        memory_limit: Tunables::DEFAULT.memory_limit(args.memory_limit),
         format: args.claims_format,
         spill_dir,
         beneficiaries,

@@ -74,6 +74,9 @@ pub struct Inputs {
     pub risk_factors: Option<RiskFactors>,
     /// Participants and their settlement tracks, to settle per participant.
     pub settlement: Option<SettlementInputs>,
+    /// Chunk size, partitions and the other settings that change how fast
+    /// and in how much memory a run goes, never its outputs.
+    pub tunables: Tunables,
 }
 
 /// `--participants` and `--settlement`, which are given together.
@@ -106,6 +109,7 @@ impl Inputs {
             beneficiaries_format: BeneficiariesFormat::Canonical,
             risk_factors: None,
             settlement: None,
+            tunables: Tunables::DEFAULT,
         }
     }
 }
@@ -412,10 +416,6 @@ pub fn reconcile_beneficiary(
     result
 }
 
-/// About how many bytes a canonical claim line takes in a file, to size a
-/// chunk's partitions ahead.
-const LINE_BYTES_IN_CSV: usize = Tunables::DEFAULT.line_bytes_in_csv;
-
 /// Runs a whole reconciliation.
 pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
     run_with_progress(inputs, &Progress::new(false, 0))
@@ -436,6 +436,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         beneficiaries_format,
         risk_factors,
         settlement,
+        tunables,
     } = inputs;
     let enrollment = load_enrollment(
         &definitions,
@@ -449,7 +450,8 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         ..Accounting::default()
     };
     let mut rejects: Vec<Reject> = Vec::new();
-    let partition_count = Tunables::DEFAULT.partitions(rayon::current_num_threads());
+    let threads = rayon::current_num_threads();
+    let partition_count = tunables.partitions(threads);
     let mut partitions = Partitions::new(partition_count);
     let mut spill: Option<Spill> = None;
     let spill_error = |source| Error::Spill {
@@ -513,7 +515,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         }
         Ok(())
     };
-    let chunking = Chunking::default();
+    let chunking = Chunking::of(&tunables, threads);
     // Streams (FIFOs, standard input) are copied aside as they are read,
     // so rows rejected by the version checks can be found again.
     let mut spools = Spools::new(&spill_dir);
@@ -542,8 +544,12 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         } else {
             tracing::info!(file = %path.display(), %format, "reading claims");
         }
-        let new_chunk =
-            || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV);
+        let new_chunk = || {
+            ChunkRows::new(
+                partition_count,
+                chunking.chunk_bytes / tunables.line_bytes_in_csv,
+            )
+        };
         let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
         let reading = Reading {
             file,

@@ -18,6 +18,7 @@ use crate::input::claims::Error;
 use crate::input::records::{Chunk, ChunkReader, Record, RecordReader};
 use crate::model::Date;
 use crate::model::outcome::RowOutcome;
+use crate::runtime::tunables::Tunables;
 
 /// Bytes per chunk when a file is read on one thread.
 pub(crate) const SEQUENTIAL_CHUNK_BYTES: usize = 1 << 20;
@@ -178,13 +179,20 @@ impl Chunking {
     }
 }
 
-impl Default for Chunking {
-    fn default() -> Self {
-        let tunables = crate::runtime::tunables::Tunables::DEFAULT;
+impl Chunking {
+    /// The chunking `tunables` give `threads` worker threads.
+    pub fn of(tunables: &Tunables, threads: usize) -> Chunking {
         Chunking {
             chunk_bytes: tunables.chunk_bytes,
-            batch: tunables.chunk_batch(rayon::current_num_threads()),
+            batch: tunables.chunk_batch(threads),
         }
+    }
+}
+
+impl Default for Chunking {
+    /// [`Chunking::of`] the default tunables, for the current rayon pool.
+    fn default() -> Self {
+        Chunking::of(&Tunables::DEFAULT, rayon::current_num_threads())
     }
 }
 

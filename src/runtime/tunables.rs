@@ -55,6 +55,12 @@ impl Tunables {
         self.chunks_per_thread * threads
     }
 
+    /// The memory limit of a run: `given` (`--memory-limit`), else
+    /// [`Tunables::default_memory_limit`].
+    pub fn memory_limit(&self, given: Option<u64>) -> Option<u64> {
+        given.or_else(|| self.default_memory_limit())
+    }
+
     /// The memory limit when none is given: the default share of the
     /// machine's memory, read from `/proc/meminfo`; `None` where that
     /// cannot be read (then nothing spills).

@@ -19,6 +19,7 @@ use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::input::source::Source;
 use episode_recon::model::outcome::RowOutcome;
 use episode_recon::model::parse_date;
+use episode_recon::runtime::tunables::Tunables;
 use episode_recon::tools::generate::generate;
 
 // ---------------------------------------------------------------------------
@@ -81,6 +82,28 @@ fn library_run(
     spill_dir: &Path,
     strict: bool,
 ) -> Result<Reconciliation, reconcile::Error> {
+    let tunables = Tunables::DEFAULT;
+    library_run_tuned(
+        dir,
+        claims,
+        threads,
+        memory_limit,
+        spill_dir,
+        strict,
+        tunables,
+    )
+}
+
+/// [`library_run`] with other `tunables`.
+fn library_run_tuned(
+    dir: &Path,
+    claims: Vec<PathBuf>,
+    threads: usize,
+    memory_limit: Option<u64>,
+    spill_dir: &Path,
+    strict: bool,
+    tunables: Tunables,
+) -> Result<Reconciliation, reconcile::Error> {
     let definitions = definitions::load_dir(&dir.join("definitions")).expect("valid definitions");
     let prices = TargetPrices::load(&dir.join("target_prices.csv")).expect("valid prices");
     let risk_factors = RiskFactors::load(&dir.join("risk_factors.csv")).expect("valid factors");
@@ -90,6 +113,7 @@ fn library_run(
         spill_dir: spill_dir.to_owned(),
         beneficiaries: vec![dir.join("beneficiaries/beneficiaries.csv")],
         risk_factors: Some(risk_factors),
+        tunables,
         ..Inputs::new(claims, definitions, prices)
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -149,7 +173,42 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 // ---------------------------------------------------------------------------
-// 1. Threads, file order and memory limit do not change a byte.
+// 1. Threads, file order, memory limit and tunables do not change a byte.
+
+proptest! {
+    #![proptest_config(config(8))]
+
+    /// The engine's tunables (src/runtime/tunables.rs) change how fast and
+    /// in how much memory a run goes, never what it writes: tiny chunks
+    /// (records cut at every place), one partition or many.
+    #[test]
+    fn outputs_do_not_depend_on_the_tunables(
+        beneficiaries in 20u64..80,
+        seed in any::<u64>(),
+        chunk_bytes in 64usize..8192,
+        chunks_per_thread in 1usize..4,
+        partitions_per_thread in 1usize..4,
+        min_partitions in 1usize..8,
+        memory_limit in prop::sample::select(vec![Some(1u64), None]),
+    ) {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        generate(beneficiaries, seed, dir.path()).expect("generated data");
+        let claims = vec![dir.path().join("claims/claims.csv")];
+        let spill_dir = tempfile::tempdir().expect("spill folder");
+        let reference = library_run(dir.path(), claims.clone(), 2, None, spill_dir.path(), false)
+            .expect("the reference run succeeds");
+        let tunables = Tunables {
+            chunk_bytes,
+            chunks_per_thread,
+            partitions_per_thread,
+            min_partitions,
+            ..Tunables::DEFAULT
+        };
+        let tuned = library_run_tuned(dir.path(), claims, 2, memory_limit, spill_dir.path(), false, tunables)
+            .expect("the tuned run succeeds");
+        prop_assert_eq!(Outputs::of(&reference, dir.path()), Outputs::of(&tuned, dir.path()), "{:?}", tunables);
+    }
+}
 
 proptest! {
     #![proptest_config(config(16))]
