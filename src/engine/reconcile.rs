@@ -461,124 +461,51 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         risk_factors,
         settlement,
     } = inputs;
-    let enrollment = load_enrollment(
-        &definitions,
-        &paths,
-        &beneficiary_paths,
-        beneficiaries_format,
-    )?;
-    check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())?;
-    let mut accounting = Accounting {
-        types: vec![TypeTally::default(); definitions.len()],
-        ..Accounting::default()
-    };
-    let mut rejects: Vec<Reject> = Vec::new();
     let partition_count = Tunables::DEFAULT.partitions(rayon::current_num_threads());
-    let mut partitions = Partitions::new(partition_count);
-    let mut spill: Option<Spill> = None;
     let spill_error = |source| Error::Spill {
         dir: spill_dir.clone(),
         source,
     };
-
-    progress.phase("reading claims");
-    // With --strict (RULES 26): whether a row that passed the row checks has
-    // been routed yet (such a row can still get a version-level reject, from
-    // rows read later), and the first row-level reject once one is known.
-    let mut routed_any = false;
-    let mut first_row_reject: Option<Reject> = None;
-    // Moves one chunk's rows into the partitions, spilling them all when
-    // they pass the memory limit. Chunks come in reading order.
-    let mut absorb = |mut chunk: ChunkRows, bytes: u64| -> Result<(), Error> {
-        progress.add_rows(chunk.rows, bytes);
-        if strict
-            && first_row_reject.is_none()
-            && let Some(first) = chunk.rejects.iter().min_by_key(|r| r.row)
-        {
-            let earlier = routed_any
-                || chunk
-                    .partitions
-                    .iter()
-                    .flat_map(|p| &p.lines)
-                    .any(|line| line.source.row < first.row);
-            if !earlier {
-                // Nothing before it can be rejected at all: it is the
-                // contract's first, so the rest is never read.
-                tracing::info!(
-                    rows = accounting.read.rows + chunk.rows,
-                    "--strict: stopped reading at the first rejected row"
-                );
-                return Err(strict_error(&paths, first));
-            }
-            tracing::info!(
-                row = first.row,
-                "--strict: a row is rejected; reading on, since a later row can still \
-                     reject an earlier one's version"
-            );
-            first_row_reject = Some(first.clone());
-        }
-        routed_any = routed_any || chunk.partitions.iter().any(|p| !p.lines.is_empty());
-        accounting.merge(&chunk.accounting);
-        rejects.append(&mut chunk.rejects);
-        partitions.absorb(&mut chunk);
-        if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
-            let spill = match &mut spill {
-                Some(spill) => spill,
-                None => spill.insert(Spill::new(&spill_dir, partition_count).map_err(spill_error)?),
-            };
-            tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
-            for (index, segments) in partitions.drain().into_iter().enumerate() {
-                for part in segments {
-                    spill
-                        .append(index, &part.lines, &part.tainted)
-                        .map_err(spill_error)?;
-                }
-            }
-        }
-        Ok(())
-    };
-    let chunking = Chunking::default();
-    let mut formats = Vec::with_capacity(paths.len());
-    for (file_index, path) in paths.iter().enumerate() {
-        let file = u32::try_from(file_index).unwrap_or(u32::MAX);
-        let format = claims_format.of_file(path)?;
-        formats.push(format);
-        tracing::info!(file = %path.display(), %format, "reading claims");
-        let new_chunk =
-            || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV);
-        let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
-        if format == ClaimsFormat::Canonical {
-            claims::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
-        } else if format == ClaimsFormat::Rif {
-            rif::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
-        } else {
-            // Other formats are read row by row, in batches of rows.
-            let mut chunk = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
-            let mut failure = None;
-            format.read_file(path, file, as_of, |outcome| {
-                // After a failure (--strict met its first reject) the rest
-                // of the file is only skipped over, not kept.
-                if failure.is_some() {
-                    return;
-                }
-                chunk.add(file, outcome);
-                if chunk.rows >= SEQUENTIAL_BATCH_ROWS && failure.is_none() {
-                    let batch = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
-                    let full = std::mem::replace(&mut chunk, batch);
-                    failure = absorb(full, 0).err();
-                }
-            })?;
-            if let Some(error) = failure {
-                return Err(error);
-            }
-            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-            absorb(chunk, bytes)?;
-        }
-    }
-    if let Some(spill) = &mut spill {
-        spill.finish().map_err(spill_error)?;
-        tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
-    }
+    // The enrollment is read on a thread of its own while the claims are
+    // read: neither needs the other until episodes are built. Its errors
+    // still come first, as if it had been read first (and a configuration
+    // problem before any claims file is read).
+    let (enrollment, claims) = std::thread::scope(|scope| {
+        let loading = scope.spawn(|| {
+            load_enrollment(
+                &definitions,
+                &paths,
+                &beneficiary_paths,
+                beneficiaries_format,
+            )
+        });
+        let claims = check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())
+            .and_then(|()| {
+                let reading = Reading {
+                    format: claims_format,
+                    types: definitions.len(),
+                    as_of,
+                    strict,
+                    memory_limit,
+                    spill_dir: &spill_dir,
+                    partition_count,
+                };
+                read_claims(&paths, &reading, progress)
+            });
+        let enrollment = loading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (enrollment, claims)
+    });
+    let enrollment = enrollment?;
+    let ClaimsRead {
+        mut accounting,
+        mut rejects,
+        mut partitions,
+        spill,
+        formats,
+        first_row_reject,
+    } = claims?;
 
     if let Some(row_reject) = first_row_reject {
         // --strict with a row-level reject: only the version checks can
@@ -722,6 +649,170 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         participants,
         run,
         totals,
+    })
+}
+
+/// How the claims are read: the run's options that reading needs.
+#[derive(Clone, Copy, Debug)]
+struct Reading<'a> {
+    format: ClaimsFormat,
+    /// How many episode types the accounting counts.
+    types: usize,
+    as_of: Option<Date>,
+    strict: bool,
+    memory_limit: Option<u64>,
+    spill_dir: &'a Path,
+    partition_count: usize,
+}
+
+/// The claims as read: routed into partitions (some spilled), counted,
+/// with their row-level rejects.
+struct ClaimsRead {
+    accounting: Accounting,
+    rejects: Vec<Reject>,
+    partitions: Partitions,
+    spill: Option<Spill>,
+    /// Each claims file's resolved format, to read rejected rows again.
+    formats: Vec<ClaimsFormat>,
+    /// With `--strict`, the first row-level reject once one is known and
+    /// rows before it passed (a version check may still name an earlier
+    /// row).
+    first_row_reject: Option<Reject>,
+}
+
+/// Reads every claims file in order, routing its rows by beneficiary into
+/// partitions and spilling them past the memory limit.
+fn read_claims(
+    paths: &[PathBuf],
+    reading: &Reading<'_>,
+    progress: &Progress,
+) -> Result<ClaimsRead, Error> {
+    let Reading {
+        format: claims_format,
+        types,
+        as_of,
+        strict,
+        memory_limit,
+        spill_dir,
+        partition_count,
+    } = *reading;
+    let mut accounting = Accounting {
+        types: vec![TypeTally::default(); types],
+        ..Accounting::default()
+    };
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut partitions = Partitions::new(partition_count);
+    let mut spill: Option<Spill> = None;
+    let spill_error = |source| Error::Spill {
+        dir: spill_dir.to_owned(),
+        source,
+    };
+
+    progress.phase("reading claims");
+    // With --strict (RULES 26): whether a row that passed the row checks has
+    // been routed yet (such a row can still get a version-level reject, from
+    // rows read later), and the first row-level reject once one is known.
+    let mut routed_any = false;
+    let mut first_row_reject: Option<Reject> = None;
+    // Moves one chunk's rows into the partitions, spilling them all when
+    // they pass the memory limit. Chunks come in reading order.
+    let mut absorb = |mut chunk: ChunkRows, bytes: u64| -> Result<(), Error> {
+        progress.add_rows(chunk.rows, bytes);
+        if strict
+            && first_row_reject.is_none()
+            && let Some(first) = chunk.rejects.iter().min_by_key(|r| r.row)
+        {
+            let earlier = routed_any
+                || chunk
+                    .partitions
+                    .iter()
+                    .flat_map(|p| &p.lines)
+                    .any(|line| line.source.row < first.row);
+            if !earlier {
+                // Nothing before it can be rejected at all: it is the
+                // contract's first, so the rest is never read.
+                tracing::info!(
+                    rows = accounting.read.rows + chunk.rows,
+                    "--strict: stopped reading at the first rejected row"
+                );
+                return Err(strict_error(paths, first));
+            }
+            tracing::info!(
+                row = first.row,
+                "--strict: a row is rejected; reading on, since a later row can still \
+                     reject an earlier one's version"
+            );
+            first_row_reject = Some(first.clone());
+        }
+        routed_any = routed_any || chunk.partitions.iter().any(|p| !p.lines.is_empty());
+        accounting.merge(&chunk.accounting);
+        rejects.append(&mut chunk.rejects);
+        partitions.absorb(&mut chunk);
+        if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
+            let spill = match &mut spill {
+                Some(spill) => spill,
+                None => spill.insert(Spill::new(spill_dir, partition_count).map_err(spill_error)?),
+            };
+            tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
+            for (index, segments) in partitions.drain().into_iter().enumerate() {
+                for part in segments {
+                    spill
+                        .append(index, &part.lines, &part.tainted)
+                        .map_err(spill_error)?;
+                }
+            }
+        }
+        Ok(())
+    };
+    let chunking = Chunking::default();
+    let mut formats = Vec::with_capacity(paths.len());
+    for (file_index, path) in paths.iter().enumerate() {
+        let file = u32::try_from(file_index).unwrap_or(u32::MAX);
+        let format = claims_format.of_file(path)?;
+        formats.push(format);
+        tracing::info!(file = %path.display(), %format, "reading claims");
+        let new_chunk =
+            || ChunkRows::new(partition_count, chunking.chunk_bytes / LINE_BYTES_IN_CSV);
+        let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
+        if format == ClaimsFormat::Canonical {
+            claims::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
+        } else if format == ClaimsFormat::Rif {
+            rif::read_file_chunked(path, file, as_of, chunking, new_chunk, route, &mut absorb)?;
+        } else {
+            // Other formats are read row by row, in batches of rows.
+            let mut chunk = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
+            let mut failure = None;
+            format.read_file(path, file, as_of, |outcome| {
+                // After a failure (--strict met its first reject) the rest
+                // of the file is only skipped over, not kept.
+                if failure.is_some() {
+                    return;
+                }
+                chunk.add(file, outcome);
+                if chunk.rows >= SEQUENTIAL_BATCH_ROWS && failure.is_none() {
+                    let batch = ChunkRows::new(partition_count, SEQUENTIAL_BATCH_ROWS as usize);
+                    let full = std::mem::replace(&mut chunk, batch);
+                    failure = absorb(full, 0).err();
+                }
+            })?;
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            absorb(chunk, bytes)?;
+        }
+    }
+    if let Some(spill) = &mut spill {
+        spill.finish().map_err(spill_error)?;
+        tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
+    }
+    Ok(ClaimsRead {
+        accounting,
+        rejects,
+        partitions,
+        spill,
+        formats,
+        first_row_reject,
     })
 }
 
