@@ -865,7 +865,9 @@ struct Loader {
 /// each, and the rejects.
 #[derive(Debug, Default)]
 struct Pending {
-    candidates: HashMap<String, Vec<Candidate>>,
+    /// By beneficiary; looked up once a row, so with a fast hash (the
+    /// order is never seen: every output is sorted).
+    candidates: rustc_hash::FxHashMap<String, Vec<Candidate>>,
     rejects: Vec<BeneficiaryReject>,
     read: u64,
     /// Source rows that passed the row checks holding no month: accepted
@@ -874,7 +876,7 @@ struct Pending {
     /// What the run keeps of a month, and the text values seen.
     names: Names,
     /// Each text value's index in `names.values`.
-    interned: HashMap<Box<str>, u32>,
+    interned: rustc_hash::FxHashMap<Box<str>, u32>,
     /// The flags of every month taken, `names.flags.len()` each.
     flags: Vec<u8>,
     /// The text attributes of every month taken, `names.texts` each.
@@ -933,12 +935,18 @@ impl Pending {
             row: outcome.line,
             offset: outcome.offset,
         };
-        let texts: Vec<u32> = checked.texts.iter().map(|t| self.intern(t)).collect();
+        let row_texts = self.texts.len();
+        for text in &checked.texts {
+            let id = self.intern(text);
+            self.texts.push(id);
+        }
+        // Every month of a row has its texts.
+        for _ in 1..checked.months.len() {
+            self.texts
+                .extend_from_within(row_texts..row_texts + checked.texts.len());
+        }
         self.flags.extend_from_slice(&checked.flags);
         let first = self.months;
-        for _ in &checked.months {
-            self.texts.extend_from_slice(&texts);
-        }
         self.months += checked.months.len();
         let months = checked
             .months
