@@ -574,6 +574,74 @@ fn missing_and_malformed_inputs_are_fatal() {
     );
 }
 
+/// The enrollment is read while the claims are, yet fatal errors still
+/// come as if it were read first: a broken beneficiaries header is named
+/// though the configuration and the claims header are broken too; with
+/// that fixed, the configuration's problem (before any claims file is
+/// read); with that fixed too, the claims header.
+#[test]
+fn fatal_errors_keep_their_order_though_enrollment_is_read_alongside() {
+    let risk = "[risk]\nfactors = [\"age\"]";
+    let definition = lejr(TEAM_ELIGIBILITY, risk, "");
+    let case = Case::new(
+        "",
+        &[("lejr.toml", definition.as_str())],
+        "LEJR,*,NOMCC,2026,20000\n",
+    );
+    case.write("claims.csv", "claim_id,line_number\nA1,1\n");
+    case.write(
+        "beneficiaries.csv",
+        "beneficiary_id,birth_date\nB1,1950-01-01\n",
+    );
+    let mut args = vec![
+        "reconcile",
+        "--claims",
+        "claims.csv",
+        "--definitions",
+        "definitions",
+        "--target-prices",
+        "target_prices.csv",
+        "--out",
+        "out",
+        "--beneficiaries",
+        "beneficiaries.csv",
+    ];
+    let failure = |args: &[&str]| {
+        let run = case.cli(args);
+        assert_eq!(run.status.code(), Some(1));
+        String::from_utf8_lossy(&run.stderr).into_owned()
+    };
+    let message = failure(&args);
+    assert!(
+        message.contains("beneficiaries.csv: row 1: missing required column `month`"),
+        "{message}"
+    );
+    assert!(!message.contains("claims.csv"), "{message}");
+
+    let months = month("B1", "2026-03", "1950-01-01", "", "YYNNN", "");
+    case.write(
+        "beneficiaries.csv",
+        &format!("{BENEFICIARIES_HEADER}\n{months}\n"),
+    );
+    let message = failure(&args);
+    assert!(
+        message.contains("key `risk`: [risk] needs risk factor multipliers"),
+        "{message}"
+    );
+    assert!(!message.contains("claims.csv"), "{message}");
+
+    case.write(
+        "risk_factors.csv",
+        "episode_type,factor,level,multiplier\n*,age,70,1.00\n",
+    );
+    args.extend(["--risk-factors", "risk_factors.csv"]);
+    let message = failure(&args);
+    assert!(
+        message.contains("claims.csv: row 1: missing required column `beneficiary_id`"),
+        "{message}"
+    );
+}
+
 /// Risk: B1 born 1951-03-02 is 75 on the anchor start 2026-03-02 (the
 /// birthday counts) → `75-84`; `hcc` 2 with bands [1, 2, 3, 4] is `2`.
 /// Multipliers: LEJR's own `75-84` row 1.05 (not the `*` row 1.10), the `*`
