@@ -1085,17 +1085,23 @@ fn settle(
     late: &mut Vec<(Spot, RejectReason)>,
 ) -> Option<(Enrollee, u64)> {
     rows.sort_unstable_by_key(|c| (c.month, c.spot));
-    let repeated: BTreeSet<Spot> = rows
+    // Sorted vectors rather than sets: this runs once per beneficiary,
+    // and most have no repeated month at all.
+    let mut repeated: Vec<Spot> = rows
         .windows(2)
         .filter(|pair| pair[0].month == pair[1].month)
         .flat_map(|pair| [pair[0].spot, pair[1].spot])
         .collect();
+    repeated.sort_unstable();
+    repeated.dedup();
     late.extend(repeated.iter().map(|s| (*s, RejectReason::DuplicateMonth)));
-    let kept: Vec<Candidate> = rows
-        .into_iter()
-        .filter(|c| !repeated.contains(&c.spot))
-        .collect();
-    let spots: BTreeSet<Spot> = kept.iter().map(|c| c.spot).collect();
+    let mut kept = rows;
+    if !repeated.is_empty() {
+        kept.retain(|c| repeated.binary_search(&c.spot).is_err());
+    }
+    let mut spots: Vec<Spot> = kept.iter().map(|c| c.spot).collect();
+    spots.sort_unstable();
+    spots.dedup();
     let first = kept.first()?;
     let dates = (first.birth_date, first.death_date);
     if kept.iter().any(|c| (c.birth_date, c.death_date) != dates) {
