@@ -4,7 +4,9 @@
 #   (b) the full reconciliation on 1 thread and on all cores,
 #   (c) the same with enrollment: the shipped TEAM definitions' eligibility
 #       and risk, joined with --beneficiaries (every beneficiary's months),
-# and print the ratios, rows per second and peak memory.
+# and print the ratios (with / without enrollment also in CPU time, which
+# the load of other work on the machine moves much less than wall time),
+# rows per second and peak memory.
 #
 # Usage: benches/e2e.sh [BENEFICIARIES] [RUNS]
 #   BENEFICIARIES  about 50 claim lines each (default 20000: about 1M lines)
@@ -37,8 +39,10 @@ benes=$(($(wc -l <"$work/data/beneficiaries/beneficiaries.csv") - 1))
 read -r parse_s parse_kib < <(best_of target/release/examples/parse_only "$claims")
 read -r one_s one_kib < <(best_of "${reconcile[@]}" --threads 1)
 read -r all_s all_kib < <(best_of "${reconcile[@]}")
+all_cpu=$(cat "$work/best.cpu")
 read -r lim_s lim_kib < <(best_of "${reconcile[@]}" --memory-limit 512MiB)
 read -r enr_s enr_kib < <(best_of "${enrolled[@]}")
+enr_cpu=$(cat "$work/best.cpu")
 # Price the finished run again (same prices), as an analyst's what-if does.
 # The same claims as a RIF file: the RIF reader against the canonical path.
 target/release/examples/to_rif "$claims" "$work/claims.rif"
@@ -55,7 +59,7 @@ awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s
     -v pm="$parse_kib" -v om="$one_kib" -v am="$all_kib" -v cores="$cores" \
     -v r="$reprice_s" -v rm="$reprice_kib" -v l="$lim_s" -v lm="$lim_kib" \
     -v rp="$rif_parse_s" -v rr="$rif_s" -v rrm="$rif_kib" \
-    -v en="$enr_s" -v enm="$enr_kib" -v benes="$benes" 'BEGIN {
+    -v en="$enr_s" -v enm="$enr_kib" -v benes="$benes" -v ac="$all_cpu" -v ec="$enr_cpu" 'BEGIN {
   printf "input: %d claim lines, %.1f MiB (generated, seed 1)\n", rows, bytes / 1048576
   printf "%-34s %8s %12s %10s %12s\n", "command", "seconds", "rows/s", "peak MiB", "vs parse"
   printf "%-34s %8.2f %12.0f %10.1f %12s\n", "parse only (csv crate, sum)", p, rows / p, pm / 1024, "1.00x"
@@ -69,5 +73,6 @@ awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s
   printf "RIF reconcile / canonical reconcile (%d threads): %.2f\n", cores, rr / a
   printf "reprice / reconcile (%d threads): %.3f\n", cores, r / a
   printf "with / without enrollment (%d beneficiary months; %d threads): %.2f\n", benes, cores, en / a
+  printf "  in CPU time (user + system, least of the runs): %.2f s / %.2f s = %.2f\n", ec, ac, ec / ac
   printf "speed-up %d threads vs 1: %.2fx; peak memory / input size: %.2f\n", cores, o / a, am * 1024 / bytes
 }'

@@ -1,5 +1,6 @@
-//! One reconciliation run, end to end: read claims in parallel chunks (or
-//! row by row for other formats), route them by beneficiary into partitions
+//! One reconciliation run, end to end: read claims in parallel chunks
+//! (while the enrollment loads on a thread of its own), route them by
+//! beneficiary into partitions
 //! (spilled to disk past the memory limit), resolve final action and build
 //! episodes per beneficiary in parallel, then price episodes and reconcile
 //! providers.
@@ -438,130 +439,56 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         settlement,
         tunables,
     } = inputs;
-    let enrollment = load_enrollment(
-        &definitions,
-        &paths,
-        &beneficiary_paths,
-        beneficiaries_format,
-    )?;
-    check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())?;
-    let mut accounting = Accounting {
-        types: vec![TypeTally::default(); definitions.len()],
-        ..Accounting::default()
-    };
-    let mut rejects: Vec<Reject> = Vec::new();
     let threads = rayon::current_num_threads();
     let partition_count = tunables.partitions(threads);
-    let mut partitions = Partitions::new(partition_count);
-    let mut spill: Option<Spill> = None;
     let spill_error = |source| Error::Spill {
         dir: spill_dir.clone(),
         source,
     };
-
-    progress.phase("reading claims");
-    // With --strict (RULES 26): whether a row that passed the row checks has
-    // been routed yet (such a row can still get a version-level reject, from
-    // rows read later), and the first row-level reject once one is known.
-    let mut routed_any = false;
-    let mut first_row_reject: Option<Reject> = None;
-    // Moves one chunk's rows into the partitions, spilling them all when
-    // they pass the memory limit. Chunks come in reading order.
-    let mut absorb = |mut chunk: ChunkRows, bytes: u64| -> Result<(), Error> {
-        progress.add_rows(chunk.rows, bytes);
-        if strict
-            && first_row_reject.is_none()
-            && let Some(first) = chunk.rejects.iter().min_by_key(|r| r.row)
-        {
-            let earlier = routed_any
-                || chunk
-                    .partitions
-                    .iter()
-                    .flat_map(|p| &p.lines)
-                    .any(|line| line.source.row < first.row);
-            if !earlier {
-                // Nothing before it can be rejected at all: it is the
-                // contract's first, so the rest is never read.
-                tracing::info!(
-                    rows = accounting.read.rows + chunk.rows,
-                    "--strict: stopped reading at the first rejected row"
-                );
-                return Err(strict_error(&paths, first));
-            }
-            tracing::info!(
-                row = first.row,
-                "--strict: a row is rejected; reading on, since a later row can still \
-                     reject an earlier one's version"
-            );
-            first_row_reject = Some(first.clone());
-        }
-        routed_any = routed_any || chunk.partitions.iter().any(|p| !p.lines.is_empty());
-        accounting.merge(&chunk.accounting);
-        rejects.append(&mut chunk.rejects);
-        partitions.absorb(&mut chunk);
-        if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
-            let spill = match &mut spill {
-                Some(spill) => spill,
-                None => spill.insert(Spill::new(&spill_dir, partition_count).map_err(spill_error)?),
-            };
-            tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
-            for (index, segments) in partitions.drain().into_iter().enumerate() {
-                for part in segments {
-                    spill
-                        .append(index, &part.lines, &part.tainted)
-                        .map_err(spill_error)?;
-                }
-            }
-        }
-        Ok(())
-    };
-    let chunking = Chunking::of(&tunables, threads);
-    // Streams (FIFOs, standard input) are copied aside as they are read,
-    // so rows rejected by the version checks can be found again.
-    let mut spools = Spools::new(&spill_dir);
-    let mut read_files = Vec::with_capacity(paths.len());
-    for (file_index, path) in paths.iter().enumerate() {
-        let file = u32::try_from(file_index).unwrap_or(u32::MAX);
-        let io_error = |source| claims::Error::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut source = Source::open(path, Some(&mut spools)).map_err(io_error)?;
-        let detected = claims_format.detect(&mut source)?;
-        read_files.push(ReadFile {
-            detected,
-            reread: source.reread_path().map(Path::to_path_buf),
-        });
-        let format = match detected {
-            Detected::Claims(format) => format,
-            Detected::NotClaims(what) => {
-                tracing::warn!("skipping {}: this is {what}", path.display());
-                continue;
-            }
-        };
-        if claims_format == ClaimsFormat::Auto {
-            tracing::info!(target: NOTICE, "reading {} as {format} claims", path.display());
-        } else {
-            tracing::info!(file = %path.display(), %format, "reading claims");
-        }
-        let new_chunk = || {
-            ChunkRows::new(
-                partition_count,
-                chunking.chunk_bytes / tunables.line_bytes_in_csv,
+    // The enrollment is read on a thread of its own while the claims are
+    // read: neither needs the other until episodes are built. Its errors
+    // still come first, as if it had been read first (and a configuration
+    // problem before any claims file is read).
+    let (enrollment, claims) = std::thread::scope(|scope| {
+        let loading = scope.spawn(|| {
+            load_enrollment(
+                &definitions,
+                &paths,
+                &beneficiary_paths,
+                beneficiaries_format,
             )
-        };
-        let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
-        let reading = Reading {
-            file,
-            as_of,
-            chunking,
-        };
-        format.read_chunked(source, reading, new_chunk, route, &mut absorb)?;
-    }
-    if let Some(spill) = &mut spill {
-        spill.finish().map_err(spill_error)?;
-        tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
-    }
+        });
+        let claims = check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())
+            .and_then(|()| {
+                let reading = ClaimsReading {
+                    format: claims_format,
+                    types: definitions.len(),
+                    as_of,
+                    strict,
+                    memory_limit,
+                    spill_dir: &spill_dir,
+                    partition_count,
+                    threads,
+                    tunables: &tunables,
+                };
+                read_claims(&paths, &reading, progress)
+            });
+        let enrollment = loading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (enrollment, claims)
+    });
+    let enrollment = enrollment?;
+    let ClaimsRead {
+        mut accounting,
+        mut rejects,
+        mut partitions,
+        spill,
+        read_files,
+        // Kept (not read) until the rejected rows are fetched from them.
+        spools: _spools,
+        first_row_reject,
+    } = claims?;
 
     if let Some(row_reject) = first_row_reject {
         // --strict with a row-level reject: only the version checks can
@@ -703,6 +630,183 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         participants,
         run,
         totals,
+    })
+}
+
+/// How the claims are read: the run's options that reading needs.
+#[derive(Clone, Copy, Debug)]
+struct ClaimsReading<'a> {
+    format: ClaimsFormat,
+    /// How many episode types the accounting counts.
+    types: usize,
+    as_of: Option<Date>,
+    strict: bool,
+    memory_limit: Option<u64>,
+    spill_dir: &'a Path,
+    partition_count: usize,
+    /// Worker threads of the pool the claims are read on.
+    threads: usize,
+    tunables: &'a Tunables,
+}
+
+/// The claims as read: routed into partitions (some spilled), counted,
+/// with their row-level rejects.
+struct ClaimsRead {
+    accounting: Accounting,
+    rejects: Vec<Reject>,
+    partitions: Partitions,
+    spill: Option<Spill>,
+    /// How each claims file was read, to read rejected rows again.
+    read_files: Vec<ReadFile>,
+    /// The copies of stream inputs, kept until rejected rows are read.
+    spools: Spools,
+    /// With `--strict`, the first row-level reject once one is known and
+    /// rows before it passed (a version check may still name an earlier
+    /// row).
+    first_row_reject: Option<Reject>,
+}
+
+/// Reads every claims file in order, routing its rows by beneficiary into
+/// partitions and spilling them past the memory limit.
+fn read_claims(
+    paths: &[PathBuf],
+    reading: &ClaimsReading<'_>,
+    progress: &Progress,
+) -> Result<ClaimsRead, Error> {
+    let ClaimsReading {
+        format: claims_format,
+        types,
+        as_of,
+        strict,
+        memory_limit,
+        spill_dir,
+        partition_count,
+        threads,
+        tunables,
+    } = *reading;
+    let mut accounting = Accounting {
+        types: vec![TypeTally::default(); types],
+        ..Accounting::default()
+    };
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut partitions = Partitions::new(partition_count);
+    let mut spill: Option<Spill> = None;
+    let spill_error = |source| Error::Spill {
+        dir: spill_dir.to_owned(),
+        source,
+    };
+
+    progress.phase("reading claims");
+    // With --strict (RULES 26): whether a row that passed the row checks has
+    // been routed yet (such a row can still get a version-level reject, from
+    // rows read later), and the first row-level reject once one is known.
+    let mut routed_any = false;
+    let mut first_row_reject: Option<Reject> = None;
+    // Moves one chunk's rows into the partitions, spilling them all when
+    // they pass the memory limit. Chunks come in reading order.
+    let mut absorb = |mut chunk: ChunkRows, bytes: u64| -> Result<(), Error> {
+        progress.add_rows(chunk.rows, bytes);
+        if strict
+            && first_row_reject.is_none()
+            && let Some(first) = chunk.rejects.iter().min_by_key(|r| r.row)
+        {
+            let earlier = routed_any
+                || chunk
+                    .partitions
+                    .iter()
+                    .flat_map(|p| &p.lines)
+                    .any(|line| line.source.row < first.row);
+            if !earlier {
+                // Nothing before it can be rejected at all: it is the
+                // contract's first, so the rest is never read.
+                tracing::info!(
+                    rows = accounting.read.rows + chunk.rows,
+                    "--strict: stopped reading at the first rejected row"
+                );
+                return Err(strict_error(paths, first));
+            }
+            tracing::info!(
+                row = first.row,
+                "--strict: a row is rejected; reading on, since a later row can still \
+                     reject an earlier one's version"
+            );
+            first_row_reject = Some(first.clone());
+        }
+        routed_any = routed_any || chunk.partitions.iter().any(|p| !p.lines.is_empty());
+        accounting.merge(&chunk.accounting);
+        rejects.append(&mut chunk.rejects);
+        partitions.absorb(&mut chunk);
+        if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
+            let spill = match &mut spill {
+                Some(spill) => spill,
+                None => spill.insert(Spill::new(spill_dir, partition_count).map_err(spill_error)?),
+            };
+            tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
+            for (index, segments) in partitions.drain().into_iter().enumerate() {
+                for part in segments {
+                    spill
+                        .append(index, &part.lines, &part.tainted)
+                        .map_err(spill_error)?;
+                }
+            }
+        }
+        Ok(())
+    };
+    let chunking = Chunking::of(tunables, threads);
+    // Streams (FIFOs, standard input) are copied aside as they are read,
+    // so rows rejected by the version checks can be found again.
+    let mut spools = Spools::new(spill_dir);
+    let mut read_files = Vec::with_capacity(paths.len());
+    for (file_index, path) in paths.iter().enumerate() {
+        let file = u32::try_from(file_index).unwrap_or(u32::MAX);
+        let io_error = |source| claims::Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut source = Source::open(path, Some(&mut spools)).map_err(io_error)?;
+        let detected = claims_format.detect(&mut source)?;
+        read_files.push(ReadFile {
+            detected,
+            reread: source.reread_path().map(Path::to_path_buf),
+        });
+        let format = match detected {
+            Detected::Claims(format) => format,
+            Detected::NotClaims(what) => {
+                tracing::warn!("skipping {}: this is {what}", path.display());
+                continue;
+            }
+        };
+        if claims_format == ClaimsFormat::Auto {
+            tracing::info!(target: NOTICE, "reading {} as {format} claims", path.display());
+        } else {
+            tracing::info!(file = %path.display(), %format, "reading claims");
+        }
+        let new_chunk = || {
+            ChunkRows::new(
+                partition_count,
+                chunking.chunk_bytes / tunables.line_bytes_in_csv,
+            )
+        };
+        let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
+        let reading = Reading {
+            file,
+            as_of,
+            chunking,
+        };
+        format.read_chunked(source, reading, new_chunk, route, &mut absorb)?;
+    }
+    if let Some(spill) = &mut spill {
+        spill.finish().map_err(spill_error)?;
+        tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
+    }
+    Ok(ClaimsRead {
+        accounting,
+        rejects,
+        partitions,
+        spill,
+        read_files,
+        spools,
+        first_row_reject,
     })
 }
 

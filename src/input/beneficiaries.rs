@@ -142,36 +142,163 @@ impl fmt::Display for Month {
     }
 }
 
-/// One accepted month of a beneficiary: its flags and the attributes the
-/// risk factors asked for.
-///
-/// Column names are shared between rows (one allocation per file and
-/// column), and a row holds only the values it has: a month is one of
-/// millions, and most files have a handful of flags.
+/// The flags and attributes a run keeps of every month, by index: what
+/// [`Columns`] asks for, resolved once per run, so that a month stores
+/// only its values (a byte per flag, an interned text per attribute) and
+/// a beneficiary's months take one allocation each rather than several
+/// per month: a run holds millions of months.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MonthRow {
-    flags: Vec<(Arc<str>, bool)>,
-    attributes: Vec<(Arc<str>, Box<str>)>,
+pub(crate) struct Names {
+    /// The five standard flags, then the extra flags the definitions name.
+    flags: Vec<String>,
+    /// The attributes asked for: each a flag (kept as `Y`/`N`) or a text
+    /// of its own, by index among [`Names::texts`].
+    attributes: Vec<(String, Attribute)>,
+    /// How many attributes are texts.
+    texts: usize,
+    /// Every text attribute value read, once each; a month's text is an
+    /// index into it, plus one (0 is no value).
+    values: Vec<Box<str>>,
 }
 
-impl MonthRow {
+impl Names {
+    /// What the run keeps, from what the definitions ask for. A name the
+    /// definitions use as a flag that is one of the other known columns
+    /// keeps its own meaning; a standard flag asked for as an attribute
+    /// is kept as that flag's `Y`/`N`.
+    fn of(columns: &Columns) -> Names {
+        let mut flags: Vec<String> = KNOWN[FIRST_FLAG..]
+            .iter()
+            .map(|n| (*n).to_owned())
+            .collect();
+        for name in &columns.extra_flags {
+            if !KNOWN.contains(&name.as_str()) && !flags.contains(name) {
+                flags.push(name.clone());
+            }
+        }
+        let mut attributes: Vec<(String, Attribute)> = Vec::new();
+        let mut texts = 0;
+        for name in &columns.attributes {
+            if attributes.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            let source = match flags.iter().position(|n| n == name) {
+                Some(k) => Attribute::Flag(k),
+                None => {
+                    texts += 1;
+                    Attribute::Text(texts - 1)
+                }
+            };
+            attributes.push((name.clone(), source));
+        }
+        Names {
+            flags,
+            attributes,
+            texts,
+            values: Vec::new(),
+        }
+    }
+}
+
+/// A flag's value as a month stores it.
+const ABSENT: u8 = 0;
+const NO: u8 = 1;
+const YES: u8 = 2;
+
+/// One accepted month of a beneficiary: its flags and the attributes the
+/// risk factors asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct MonthRow<'a> {
+    names: &'a Names,
+    /// One code per flag of [`Names::flags`].
+    flags: &'a [u8],
+    /// One value per text attribute (see [`Names::values`]).
+    texts: &'a [u32],
+}
+
+impl MonthRow<'_> {
     /// The flag `name`: `Some(true)` for `Y`, `Some(false)` for `N`, `None`
     /// when the value is empty, the column is absent or is not a flag
     /// column. Absent is not `Y` (contract 1.5), which callers decide.
     pub fn flag(&self, name: &str) -> Option<bool> {
-        self.flags
-            .iter()
-            .find(|(n, _)| &**n == name)
-            .map(|&(_, value)| value)
+        let k = self.names.flags.iter().position(|n| n == name)?;
+        self.flag_at(k)
+    }
+
+    fn flag_at(&self, k: usize) -> Option<bool> {
+        match self.flags.get(k).copied() {
+            Some(YES) => Some(true),
+            Some(NO) => Some(false),
+            _ => None,
+        }
     }
 
     /// The attribute `name` as trimmed text (`Y`/`N` for a flag column),
     /// `None` when empty, absent or not asked for in [`Columns`].
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(n, _)| &**n == name)
-            .map(|(_, value)| &**value)
+        let (_, source) = self.names.attributes.iter().find(|(n, _)| n == name)?;
+        match *source {
+            Attribute::Flag(k) => self.flag_at(k).map(|yes| if yes { "Y" } else { "N" }),
+            Attribute::Text(k) => {
+                let value = usize::try_from(*self.texts.get(k)?).ok()?.checked_sub(1)?;
+                self.names.values.get(value).map(|v| &**v)
+            }
+        }
+    }
+}
+
+/// A beneficiary's accepted months, in month order, with their values
+/// side by side (one allocation each, whatever the number of months).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Months {
+    names: Arc<Names>,
+    months: Box<[Month]>,
+    /// `months.len() × names.flags.len()` codes.
+    flags: Box<[u8]>,
+    /// `months.len() × names.texts` values.
+    texts: Box<[u32]>,
+}
+
+impl Months {
+    /// The month `month`, when accepted.
+    pub fn get(&self, month: &Month) -> Option<MonthRow<'_>> {
+        let i = self.months.binary_search(month).ok()?;
+        Some(self.row(i))
+    }
+
+    /// Whether `month` is accepted.
+    pub fn contains_key(&self, month: &Month) -> bool {
+        self.months.binary_search(month).is_ok()
+    }
+
+    /// The accepted months, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &Month> {
+        self.months.iter()
+    }
+
+    /// Each accepted month with its row, in month order.
+    pub fn iter(&self) -> impl Iterator<Item = (Month, MonthRow<'_>)> {
+        (0..self.months.len()).map(|i| (self.months[i], self.row(i)))
+    }
+
+    /// How many months are accepted.
+    pub fn len(&self) -> usize {
+        self.months.len()
+    }
+
+    /// Whether no month is accepted.
+    pub fn is_empty(&self) -> bool {
+        self.months.is_empty()
+    }
+
+    /// The `i`-th month's row; `i < self.len()`.
+    fn row(&self, i: usize) -> MonthRow<'_> {
+        let (f, t) = (self.names.flags.len(), self.names.texts);
+        MonthRow {
+            names: &self.names,
+            flags: self.flags.get(i * f..(i + 1) * f).unwrap_or_default(),
+            texts: self.texts.get(i * t..(i + 1) * t).unwrap_or_default(),
+        }
     }
 }
 
@@ -184,7 +311,7 @@ pub struct Enrollee {
     pub death_date: Option<Date>,
     /// Its accepted months; a month not here is missing (never enrolled,
     /// or its row was rejected).
-    pub months: BTreeMap<Month, MonthRow>,
+    pub months: Months,
 }
 
 /// A rejected beneficiaries row, as `rejects.csv` writes it.
@@ -268,7 +395,10 @@ pub fn load(
     columns: &Columns,
     format: BeneficiariesFormat,
 ) -> Result<Beneficiaries, Error> {
-    let mut loader = Loader::default();
+    let mut loader = Loader {
+        pending: Pending::new(columns),
+        ..Loader::default()
+    };
     for (i, path) in paths.iter().enumerate() {
         let resolved = format.of_file(path)?;
         loader.formats.push(resolved);
@@ -280,15 +410,10 @@ pub fn load(
             other => {
                 let Loader {
                     columns_seen,
-                    candidates,
-                    rejects,
-                    read,
-                    accepted_empty,
+                    pending,
                     ..
                 } = &mut loader;
-                let mut sink = |outcome: SourceOutcome| {
-                    take(candidates, rejects, read, accepted_empty, file, outcome);
-                };
+                let mut sink = |outcome: SourceOutcome| pending.take(file, outcome);
                 let seen = enrollment::read_file(other, path, columns, &mut sink)?;
                 columns_seen.extend(seen);
             }
@@ -320,7 +445,9 @@ struct Candidate {
     month: Month,
     birth_date: Option<Date>,
     death_date: Option<Date>,
-    values: MonthRow,
+    /// Where its values are in [`Pending`]'s arenas: the `at`-th month
+    /// taken.
+    at: usize,
 }
 
 /// A value of a source row as its format reads it, before the row checks
@@ -392,12 +519,17 @@ pub(crate) struct SourceRow<'a> {
     pub texts: Vec<&'a str>,
 }
 
-/// A source row that passed the row checks: its dates and its months.
+/// A source row that passed the row checks: its dates, its months with
+/// their flags (one code per flag of the run's [`Names`], month after
+/// month), and its text attributes (the same in every month).
 #[derive(Debug)]
-pub(crate) struct Checked {
+pub(crate) struct Checked<'r> {
     birth_date: Option<Date>,
     death_date: Option<Date>,
-    months: Vec<(Month, MonthRow)>,
+    months: Vec<Month>,
+    flags: Vec<u8>,
+    /// One per text attribute of the run, empty for no value.
+    texts: Vec<&'r str>,
 }
 
 /// What one source row became, handed from a format's reader to the
@@ -413,27 +545,34 @@ pub(crate) struct SourceOutcome<'r> {
     /// The beneficiary (irrelevant when rejected).
     pub beneficiary_id: &'r str,
     /// The row's dates and months, or the first row check it failed.
-    pub checked: Result<Checked, RejectReason>,
+    pub checked: Result<Checked<'r>, RejectReason>,
 }
 
 /// Where an attribute's value comes from.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Attribute {
-    /// The flag at this index of [`Shape::flags`], kept as `Y`/`N`.
+    /// The flag at this index of [`Names::flags`], kept as `Y`/`N`.
     Flag(usize),
-    /// The text at this index of [`SourceRow::texts`].
+    /// The text attribute at this index (of [`Names::texts`]).
     Text(usize),
 }
 
 /// What one file's rows hold beyond the beneficiary, month and dates,
-/// resolved from its header once: its flags and the attributes asked for.
+/// resolved from its header once: where its flags and text attributes go
+/// among the run's [`Names`].
 #[derive(Debug)]
 pub(crate) struct Shape {
-    /// Flag names: the standard ones the file gives, then the extra flags
-    /// the definitions name that the file has.
-    flags: Vec<Arc<str>>,
-    /// Asked-for attributes the file has.
-    attributes: Vec<(Arc<str>, Attribute)>,
+    /// How many flags the run keeps.
+    run_flags: usize,
+    /// How many text attributes the run keeps.
+    run_texts: usize,
+    /// For each flag the file gives (the standard ones, then the extra
+    /// flags the definitions name that the file has), its index among the
+    /// run's flags.
+    flag_slots: Vec<Option<usize>>,
+    /// For each of [`SourceRow::texts`], its index among the run's text
+    /// attributes.
+    text_slots: Vec<usize>,
 }
 
 /// A [`Shape`] with where its columns are in the file's header.
@@ -468,39 +607,55 @@ impl Shape {
                 None => Ok(first),
             }
         };
-        let mut flags: Vec<Arc<str>> = standard.iter().map(|name| Arc::from(*name)).collect();
+        let run = Names::of(columns);
+        let mut flags: Vec<&str> = standard.to_vec();
         let mut extra_flag_columns = Vec::new();
         for name in &columns.extra_flags {
             // Standard flags are in already; the other known columns are
             // not flags whatever a definition says.
-            if KNOWN.contains(&name.as_str()) || flags.iter().any(|n| **n == **name) {
+            if KNOWN.contains(&name.as_str()) || flags.contains(&name.as_str()) {
                 continue;
             }
             if let Some(i) = position(name)? {
-                flags.push(Arc::from(name.as_str()));
+                flags.push(name);
                 extra_flag_columns.push(i);
             }
         }
-        let mut attributes: Vec<(Arc<str>, Attribute)> = Vec::new();
+        let mut asked: Vec<&str> = Vec::new();
+        let mut text_slots = Vec::new();
         let mut text_columns = Vec::new();
         for name in &columns.attributes {
-            if attributes.iter().any(|(n, _)| **n == **name) {
+            if asked.contains(&name.as_str()) {
                 continue;
             }
-            if let Some(k) = flags.iter().position(|n| **n == **name) {
-                attributes.push((flags[k].clone(), Attribute::Flag(k)));
-            } else if !KNOWN[FIRST_FLAG..].contains(&name.as_str())
+            asked.push(name);
+            // A flag's attribute is read from the flag's code.
+            if flags.contains(&name.as_str()) || KNOWN[FIRST_FLAG..].contains(&name.as_str()) {
+                continue;
+            }
+            let slot = run.attributes.iter().find_map(|(n, source)| match source {
+                Attribute::Text(t) if n == name => Some(*t),
+                _ => None,
+            });
+            // A run's flag the file does not have is no text either.
+            if let Some(slot) = slot
                 && let Some(i) = position(name)?
             {
-                attributes.push((
-                    Arc::from(name.as_str()),
-                    Attribute::Text(text_columns.len()),
-                ));
+                text_slots.push(slot);
                 text_columns.push(i);
             }
         }
+        let flag_slots = flags
+            .iter()
+            .map(|name| run.flags.iter().position(|n| n == name))
+            .collect();
         Ok(ShapePlan {
-            shape: Shape { flags, attributes },
+            shape: Shape {
+                run_flags: run.flags.len(),
+                run_texts: run.texts,
+                flag_slots,
+                text_slots,
+            },
             extra_flag_columns,
             text_columns,
         })
@@ -512,7 +667,7 @@ impl Shape {
     /// `bad_month`, `bad_date` (birth or death date), `bad_flag`. The
     /// record-level checks (`bad_csv`, `bad_field_count`, `bad_encoding`)
     /// come before, in the format's reader.
-    pub(crate) fn check(&self, row: &SourceRow) -> Result<Checked, RejectReason> {
+    pub(crate) fn check<'r>(&self, row: &SourceRow<'r>) -> Result<Checked<'r>, RejectReason> {
         use RejectReason::*;
         if row.beneficiary_id.is_empty() || row.period == Field::Absent {
             return Err(MissingField);
@@ -522,41 +677,36 @@ impl Shape {
         }
         let birth_date = row.birth_date.known().map_err(|()| BadDate)?;
         let death_date = row.death_date.known().map_err(|()| BadDate)?;
-        let mut out = Vec::with_capacity(row.months.len());
-        for mapped in &row.months {
-            let flags: Vec<Option<bool>> = mapped
-                .flags
-                .iter()
-                .map(|f| f.known().map_err(|()| BadFlag))
-                .collect::<Result<_, _>>()?;
-            let mut values = MonthRow {
-                flags: Vec::with_capacity(self.flags.len()),
-                attributes: Vec::with_capacity(self.attributes.len()),
-            };
-            for (name, value) in self.flags.iter().zip(&flags) {
-                if let Some(value) = value {
-                    values.flags.push((name.clone(), *value));
-                }
-            }
-            for (name, source) in &self.attributes {
-                let value = match *source {
-                    Attribute::Flag(k) => match flags.get(k).copied().flatten() {
-                        Some(true) => "Y",
-                        Some(false) => "N",
-                        None => "",
-                    },
-                    Attribute::Text(k) => row.texts.get(k).copied().unwrap_or_default(),
+        let mut months = Vec::with_capacity(row.months.len());
+        let mut flags = vec![ABSENT; row.months.len() * self.run_flags];
+        for (m, mapped) in row.months.iter().enumerate() {
+            let base = m * self.run_flags;
+            for (j, field) in mapped.flags.iter().enumerate() {
+                let code = match field.known().map_err(|()| BadFlag)? {
+                    None => ABSENT,
+                    Some(false) => NO,
+                    Some(true) => YES,
                 };
-                if !value.is_empty() {
-                    values.attributes.push((name.clone(), value.into()));
+                if let Some(slot) = self.flag_slots.get(j).copied().flatten()
+                    && let Some(kept) = flags.get_mut(base + slot)
+                {
+                    *kept = code;
                 }
             }
-            out.push((mapped.month, values));
+            months.push(mapped.month);
+        }
+        let mut texts = vec![""; self.run_texts];
+        for (value, &slot) in row.texts.iter().zip(&self.text_slots) {
+            if let Some(kept) = texts.get_mut(slot) {
+                *kept = value;
+            }
         }
         Ok(Checked {
             birth_date,
             death_date,
-            months: out,
+            months,
+            flags,
+            texts,
         })
     }
 }
@@ -639,7 +789,7 @@ impl Layout {
 
     /// The record-level row checks, then the row as a [`SourceRow`] of one
     /// month for the value checks.
-    fn check<'r>(&self, record: &'r Record) -> (&'r str, Result<Checked, RejectReason>) {
+    fn check<'r>(&self, record: &'r Record) -> (&'r str, Result<Checked<'r>, RejectReason>) {
         use RejectReason::*;
         if !record.is_complete() {
             return ("", Err(BadCsv));
@@ -689,60 +839,117 @@ impl Layout {
 /// The state between the files of one input.
 #[derive(Debug, Default)]
 struct Loader {
-    candidates: HashMap<String, Vec<Candidate>>,
-    rejects: Vec<BeneficiaryReject>,
-    read: u64,
-    /// Source rows that passed the row checks holding no month: accepted
-    /// at once, as no later check can concern them.
-    accepted_empty: u64,
+    pending: Pending,
     columns_seen: BTreeSet<String>,
     /// Each file's resolved format, to read rejected rows again.
     formats: Vec<BeneficiariesFormat>,
 }
 
-/// Counts one source row and files its months under its beneficiary, or
-/// its reject with its text.
-fn take(
-    candidates: &mut HashMap<String, Vec<Candidate>>,
-    rejects: &mut Vec<BeneficiaryReject>,
-    read: &mut u64,
-    accepted_empty: &mut u64,
-    file: u32,
-    outcome: SourceOutcome,
-) {
-    *read += 1;
-    let checked = match outcome.checked {
-        Ok(checked) => checked,
-        Err(reason) => {
-            rejects.push(BeneficiaryReject {
-                file,
-                row: outcome.line,
-                reason,
-                record: outcome.raw.into(),
-            });
+/// The rows taken so far: accepted months waiting for their beneficiary's
+/// other rows, with their values in arenas rather than one allocation
+/// each, and the rejects.
+#[derive(Debug, Default)]
+struct Pending {
+    /// By beneficiary; looked up once a row, so with a fast hash (the
+    /// order is never seen: every output is sorted).
+    candidates: rustc_hash::FxHashMap<String, Vec<Candidate>>,
+    rejects: Vec<BeneficiaryReject>,
+    read: u64,
+    /// Source rows that passed the row checks holding no month: accepted
+    /// at once, as no later check can concern them.
+    accepted_empty: u64,
+    /// What the run keeps of a month, and the text values seen.
+    names: Names,
+    /// Each text value's index in `names.values`.
+    interned: rustc_hash::FxHashMap<Box<str>, u32>,
+    /// The flags of every month taken, `names.flags.len()` each.
+    flags: Vec<u8>,
+    /// The text attributes of every month taken, `names.texts` each.
+    texts: Vec<u32>,
+    /// Months taken so far.
+    months: usize,
+}
+
+impl Pending {
+    fn new(columns: &Columns) -> Pending {
+        Pending {
+            names: Names::of(columns),
+            ..Pending::default()
+        }
+    }
+
+    /// A text attribute's value as a month stores it: 0 for none, else
+    /// one more than its index among the values seen.
+    fn intern(&mut self, text: &str) -> u32 {
+        if text.is_empty() {
+            return 0;
+        }
+        if let Some(&id) = self.interned.get(text) {
+            return id;
+        }
+        self.names.values.push(text.into());
+        // More distinct values than u32 can count would not fit in memory
+        // as months either; saturating keeps this total.
+        let id = u32::try_from(self.names.values.len()).unwrap_or(u32::MAX);
+        self.interned.insert(text.into(), id);
+        id
+    }
+
+    /// Counts one source row and files its months under its beneficiary,
+    /// or its reject with its text.
+    fn take(&mut self, file: u32, outcome: SourceOutcome) {
+        self.read += 1;
+        let checked = match outcome.checked {
+            Ok(checked) => checked,
+            Err(reason) => {
+                self.rejects.push(BeneficiaryReject {
+                    file,
+                    row: outcome.line,
+                    reason,
+                    record: outcome.raw.into(),
+                });
+                return;
+            }
+        };
+        if checked.months.is_empty() {
+            self.accepted_empty += 1;
             return;
         }
-    };
-    if checked.months.is_empty() {
-        *accepted_empty += 1;
-        return;
-    }
-    let spot = Spot {
-        file,
-        row: outcome.line,
-        offset: outcome.offset,
-    };
-    let months = checked.months.into_iter().map(|(month, values)| Candidate {
-        spot,
-        month,
-        birth_date: checked.birth_date,
-        death_date: checked.death_date,
-        values,
-    });
-    match candidates.get_mut(outcome.beneficiary_id) {
-        Some(rows) => rows.extend(months),
-        None => {
-            candidates.insert(outcome.beneficiary_id.to_owned(), months.collect());
+        let spot = Spot {
+            file,
+            row: outcome.line,
+            offset: outcome.offset,
+        };
+        let row_texts = self.texts.len();
+        for text in &checked.texts {
+            let id = self.intern(text);
+            self.texts.push(id);
+        }
+        // Every month of a row has its texts.
+        for _ in 1..checked.months.len() {
+            self.texts
+                .extend_from_within(row_texts..row_texts + checked.texts.len());
+        }
+        self.flags.extend_from_slice(&checked.flags);
+        let first = self.months;
+        self.months += checked.months.len();
+        let months = checked
+            .months
+            .into_iter()
+            .enumerate()
+            .map(|(i, month)| Candidate {
+                spot,
+                month,
+                birth_date: checked.birth_date,
+                death_date: checked.death_date,
+                at: first + i,
+            });
+        match self.candidates.get_mut(outcome.beneficiary_id) {
+            Some(rows) => rows.extend(months),
+            None => {
+                self.candidates
+                    .insert(outcome.beneficiary_id.to_owned(), months.collect());
+            }
         }
     }
 }
@@ -776,30 +983,38 @@ impl Loader {
                 beneficiary_id,
                 checked,
             };
-            take(
-                &mut self.candidates,
-                &mut self.rejects,
-                &mut self.read,
-                &mut self.accepted_empty,
-                file,
-                outcome,
-            );
+            self.pending.take(file, outcome);
         }
         Ok(())
     }
 
     /// The per-beneficiary checks, then the rejected rows' text.
     fn finish(self, paths: &[PathBuf], first_file: u32) -> Result<Beneficiaries, Error> {
-        let mut enrollees = HashMap::with_capacity(self.candidates.len());
+        let Pending {
+            candidates,
+            rejects,
+            read,
+            accepted_empty,
+            names,
+            flags,
+            texts,
+            ..
+        } = self.pending;
+        let values = Values {
+            names: Arc::new(names),
+            flags,
+            texts,
+        };
+        let mut enrollees = HashMap::with_capacity(candidates.len());
         let mut late: Vec<(Spot, RejectReason)> = Vec::new();
-        let mut accepted = self.accepted_empty;
-        for (beneficiary_id, rows) in self.candidates {
-            if let Some((enrollee, rows)) = settle(rows, &mut late) {
+        let mut accepted = accepted_empty;
+        for (beneficiary_id, rows) in candidates {
+            if let Some((enrollee, rows)) = settle(rows, &values, &mut late) {
                 accepted += rows;
                 enrollees.insert(beneficiary_id, enrollee);
             }
         }
-        let mut rejects = self.rejects;
+        let mut rejects = rejects;
         late.sort_unstable();
         for group in late.chunk_by(|a, b| a.0.file == b.0.file) {
             let file = group[0].0.file;
@@ -830,7 +1045,7 @@ impl Loader {
         Ok(Beneficiaries {
             enrollees,
             rejects,
-            read: self.read,
+            read,
             accepted,
             rejected_by_reason,
             columns_seen: self.columns_seen,
@@ -851,20 +1066,27 @@ impl Loader {
 /// `read = accepted + rejected` counts rows of the files as given.
 fn settle(
     mut rows: Vec<Candidate>,
+    values: &Values,
     late: &mut Vec<(Spot, RejectReason)>,
 ) -> Option<(Enrollee, u64)> {
     rows.sort_unstable_by_key(|c| (c.month, c.spot));
-    let repeated: BTreeSet<Spot> = rows
+    // Sorted vectors rather than sets: this runs once per beneficiary,
+    // and most have no repeated month at all.
+    let mut repeated: Vec<Spot> = rows
         .windows(2)
         .filter(|pair| pair[0].month == pair[1].month)
         .flat_map(|pair| [pair[0].spot, pair[1].spot])
         .collect();
+    repeated.sort_unstable();
+    repeated.dedup();
     late.extend(repeated.iter().map(|s| (*s, RejectReason::DuplicateMonth)));
-    let kept: Vec<Candidate> = rows
-        .into_iter()
-        .filter(|c| !repeated.contains(&c.spot))
-        .collect();
-    let spots: BTreeSet<Spot> = kept.iter().map(|c| c.spot).collect();
+    let mut kept = rows;
+    if !repeated.is_empty() {
+        kept.retain(|c| repeated.binary_search(&c.spot).is_err());
+    }
+    let mut spots: Vec<Spot> = kept.iter().map(|c| c.spot).collect();
+    spots.sort_unstable();
+    spots.dedup();
     let first = kept.first()?;
     let dates = (first.birth_date, first.death_date);
     if kept.iter().any(|c| (c.birth_date, c.death_date) != dates) {
@@ -878,9 +1100,37 @@ fn settle(
     let enrollee = Enrollee {
         birth_date: dates.0,
         death_date: dates.1,
-        months: kept.into_iter().map(|c| (c.month, c.values)).collect(),
+        months: values.months(&kept),
     };
     Some((enrollee, spots.len() as u64))
+}
+
+/// Every month's values, as [`Pending`] gathered them, with the run's names.
+struct Values {
+    names: Arc<Names>,
+    flags: Vec<u8>,
+    texts: Vec<u32>,
+}
+
+impl Values {
+    /// The months of `kept` (sorted by month, each once) with their
+    /// values copied out of the arenas.
+    fn months(&self, kept: &[Candidate]) -> Months {
+        let (f, t) = (self.names.flags.len(), self.names.texts);
+        let mut flags = Vec::with_capacity(kept.len() * f);
+        let mut texts = Vec::with_capacity(kept.len() * t);
+        for c in kept {
+            // `at` counts the months taken, whose values were all stored.
+            flags.extend_from_slice(self.flags.get(c.at * f..(c.at + 1) * f).unwrap_or_default());
+            texts.extend_from_slice(self.texts.get(c.at * t..(c.at + 1) * t).unwrap_or_default());
+        }
+        Months {
+            names: Arc::clone(&self.names),
+            months: kept.iter().map(|c| c.month).collect(),
+            flags: flags.into(),
+            texts: texts.into(),
+        }
+    }
 }
 
 /// The lines at `spots` of a file without quoting (one row a line).
@@ -1105,8 +1355,14 @@ mod tests {
             ["2026-02", "2026-03"]
         );
         assert_eq!(b1.birth_date, Some(date("1950-01-01")));
-        assert_eq!(b1.months[&month("2026-02")].flag("part_a"), Some(true));
-        assert_eq!(b1.months[&month("2026-03")].flag("part_a"), None);
+        assert_eq!(
+            b1.months.get(&month("2026-02")).unwrap().flag("part_a"),
+            Some(true)
+        );
+        assert_eq!(
+            b1.months.get(&month("2026-03")).unwrap().flag("part_a"),
+            None
+        );
         assert_eq!(loaded.enrollees["B2"].months.len(), 1);
         assert_eq!((loaded.read, loaded.accepted), (6, 3));
     }
@@ -1182,7 +1438,7 @@ mod tests {
         );
         assert!(loaded.rejects.is_empty());
         let b1 = &loaded.enrollees["B1"];
-        let january = &b1.months[&month("2026-01")];
+        let january = b1.months.get(&month("2026-01")).unwrap();
         assert_eq!(january.flag("part_a"), Some(true));
         assert_eq!(january.flag("dual"), Some(false));
         assert_eq!(january.flag("esrd"), None);
@@ -1191,7 +1447,7 @@ mod tests {
         assert_eq!(january.attribute("hcc_count"), Some("3"));
         assert_eq!(january.attribute("region"), None);
         assert_eq!(january.attribute("nowhere"), None);
-        let february = &b1.months[&month("2026-02")];
+        let february = b1.months.get(&month("2026-02")).unwrap();
         assert_eq!(february.flag("part_a"), Some(false));
         assert_eq!(february.flag("esrd"), Some(true));
         assert_eq!(february.attribute("dual"), Some("Y"));
@@ -1218,7 +1474,11 @@ mod tests {
         let plain = load_one(text, &Columns::default());
         assert!(plain.rejects.is_empty());
         assert_eq!(
-            plain.enrollees["B1"].months[&month("2026-02")].flag("hospice"),
+            plain.enrollees["B1"]
+                .months
+                .get(&month("2026-02"))
+                .unwrap()
+                .flag("hospice"),
             None
         );
 
@@ -1233,7 +1493,7 @@ mod tests {
         };
         let named = load_one(text, &columns);
         assert_eq!(reasons(&named), [(0, 2, "bad_flag")]);
-        let february = &named.enrollees["B1"].months[&month("2026-02")];
+        let february = named.enrollees["B1"].months.get(&month("2026-02")).unwrap();
         assert_eq!(february.flag("hospice"), Some(true));
         assert_eq!(february.flag("part_a"), Some(true));
         assert_eq!(february.attribute("hospice"), Some("Y"));
@@ -1357,15 +1617,24 @@ B4,2027-01,1951-01-12,,Y,Y,N,U,N
         assert_eq!(loaded.enrollees["B3"].death_date, Some(date("2026-06-03")));
         let b2 = &loaded.enrollees["B2"];
         assert_eq!(
-            b2.months[&month("2026-04")].flag("managed_care"),
+            b2.months
+                .get(&month("2026-04"))
+                .unwrap()
+                .flag("managed_care"),
             Some(true)
         );
         assert_eq!(
-            b2.months[&month("2026-05")].flag("managed_care"),
+            b2.months
+                .get(&month("2026-05"))
+                .unwrap()
+                .flag("managed_care"),
             Some(false)
         );
         let b1 = &loaded.enrollees["B1"];
-        assert_eq!(b1.months[&month("2025-12")].attribute("dual"), Some("Y"));
+        assert_eq!(
+            b1.months.get(&month("2025-12")).unwrap().attribute("dual"),
+            Some("Y")
+        );
         assert_eq!(b1.birth_date, Some(date("1947-09-15")));
     }
 

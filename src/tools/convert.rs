@@ -389,7 +389,7 @@ pub fn convert_beneficiaries(
     for id in ids {
         let enrollee = &enrollment.enrollees[id];
         let date = |d: Option<crate::model::Date>| d.map(|d| d.to_string()).unwrap_or_default();
-        for (month, row) in &enrollee.months {
+        for (month, row) in enrollee.months.iter() {
             let (month, birth, death) = (
                 month.to_string(),
                 date(enrollee.birth_date),

@@ -40,7 +40,7 @@ fn reasons(loaded: &Beneficiaries) -> Vec<(u32, u64, &'static str)> {
 
 /// The five flags of a month as `YNN-…` (`-` for absent).
 fn flags(loaded: &Beneficiaries, id: &str, m: Month) -> String {
-    let row = &loaded.enrollees[id].months[&m];
+    let row = loaded.enrollees[id].months.get(&m).unwrap();
     ["part_a", "part_b", "managed_care", "esrd", "dual"]
         .iter()
         .map(|f| match row.flag(f) {

@@ -92,6 +92,8 @@ struct Team<'a> {
     risk_factors: Option<&'a str>,
     participants: Option<&'a str>,
     settlement: Option<&'a str>,
+    /// Files written last, over any of the above (a broken header).
+    overrides: Vec<(&'a str, String)>,
 }
 
 impl Team<'_> {
@@ -131,6 +133,9 @@ impl Team<'_> {
                 case.write(name, text);
                 args.extend([flag, name]);
             }
+        }
+        for (name, text) in &self.overrides {
+            case.write(name, text);
         }
         let run = case.cli(&args);
         if run.status.success() {
@@ -570,6 +575,59 @@ fn missing_and_malformed_inputs_are_fatal() {
     assert_eq!(code, 1);
     assert!(
         message.contains("key `pricing.low_cost_percentile`: expected a percentile below pricing.high_cost_percentile, found \"99\""),
+        "{message}"
+    );
+}
+
+/// The enrollment is read while the claims are, yet fatal errors still
+/// come as if it were read first: a broken beneficiaries header is named
+/// though the configuration and the claims header are broken too; with
+/// that fixed, the configuration's problem (before any claims file is
+/// read); with that fixed too, the claims header.
+#[test]
+fn fatal_errors_keep_their_order_though_enrollment_is_read_alongside() {
+    let risk = "[risk]\nfactors = [\"age\"]";
+    let months = month("B1", "2026-03", "1950-01-01", "", "YYNNN", "");
+    let broken_claims = ("claims.csv", "claim_id,line_number\nA1,1\n".to_owned());
+    let broken_beneficiaries = (
+        "beneficiaries.csv",
+        "beneficiary_id,birth_date\nB1,1950-01-01\n".to_owned(),
+    );
+    let base = || Team {
+        definitions: vec![("lejr.toml", lejr(TEAM_ELIGIBILITY, risk, ""))],
+        prices: "LEJR,*,NOMCC,2026,20000\n",
+        beneficiaries: Some(vec![months.clone()]),
+        overrides: vec![broken_claims.clone()],
+        ..Team::default()
+    };
+    let failure = |team: Team| {
+        let (code, message) = team.run().unwrap_err();
+        assert_eq!(code, 1, "{message}");
+        message
+    };
+    let message = failure(Team {
+        overrides: vec![broken_claims.clone(), broken_beneficiaries],
+        ..base()
+    });
+    assert!(
+        message.contains("beneficiaries.csv: row 1: missing required column `month`"),
+        "{message}"
+    );
+    assert!(!message.contains("claims.csv"), "{message}");
+
+    let message = failure(base());
+    assert!(
+        message.contains("key `risk`: [risk] needs risk factor multipliers"),
+        "{message}"
+    );
+    assert!(!message.contains("claims.csv"), "{message}");
+
+    let message = failure(Team {
+        risk_factors: Some("episode_type,factor,level,multiplier\n*,age,70,1.00\n"),
+        ..base()
+    });
+    assert!(
+        message.contains("claims.csv: row 1: missing required column `beneficiary_id`"),
         "{message}"
     );
 }

@@ -497,7 +497,7 @@ impl MbsfHeader {
         row: &rif::Row<'r>,
     ) -> (
         &'r str,
-        Result<crate::input::beneficiaries::Checked, RejectReason>,
+        Result<crate::input::beneficiaries::Checked<'r>, RejectReason>,
     ) {
         if !row.has_width(self.width) {
             return ("", Err(RejectReason::BadFieldCount));
