@@ -39,6 +39,7 @@ use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
     Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally,
 };
+use crate::model::warning::Warning;
 use crate::runtime::NOTICE;
 use crate::runtime::progress::Progress;
 use crate::runtime::tunables::Tunables;
@@ -216,6 +217,10 @@ pub struct Reconciliation {
     pub run: RunRecord,
     /// The run's money totals, summed (checked) once when it was made.
     pub totals: RunTotals,
+    /// What the run read but most likely was not meant (already shown on
+    /// stderr): the pricing files' first, then the claims files' in
+    /// reading order.
+    pub warnings: Vec<Warning>,
 }
 
 /// The money totals of a run that `summary.json` and the command's
@@ -444,6 +449,9 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         beneficiaries_format,
     )?;
     check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())?;
+    let ids: Vec<&str> = definitions.iter().map(|d| d.id.as_str()).collect();
+    let mut warnings = pricing::unknown_types(&ids, &prices, risk_factors.as_ref());
+    warnings.iter().for_each(Warning::emit);
     let mut accounting = Accounting {
         types: vec![TypeTally::default(); definitions.len()],
         ..Accounting::default()
@@ -533,7 +541,9 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         let format = match detected {
             Detected::Claims(format) => format,
             Detected::NotClaims(what) => {
-                tracing::warn!("skipping {}: this is {what}", path.display());
+                let warning = Warning::not_claims(path, &what);
+                warning.emit();
+                warnings.push(warning);
                 continue;
             }
         };
@@ -550,7 +560,17 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             as_of,
             chunking,
         };
-        format.read_chunked(source, reading, new_chunk, route, &mut absorb)?;
+        let mut file_rows = 0;
+        let absorb_counting = |chunk: ChunkRows, bytes| {
+            file_rows += chunk.rows;
+            absorb(chunk, bytes)
+        };
+        format.read_chunked(source, reading, new_chunk, route, absorb_counting)?;
+        if file_rows == 0 {
+            let warning = Warning::empty_claims_file(path);
+            warning.emit();
+            warnings.push(warning);
+        }
     }
     if let Some(spill) = &mut spill {
         spill.finish().map_err(spill_error)?;
@@ -697,6 +717,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         participants,
         run,
         totals,
+        warnings,
     })
 }
 

@@ -18,17 +18,7 @@ fn case() -> Case {
 }
 
 fn reconcile(case: &Case, out: &str) -> Output {
-    case.cli(&[
-        "reconcile",
-        "--claims",
-        "claims.csv",
-        "--definitions",
-        "definitions",
-        "--target-prices",
-        "target_prices.csv",
-        "--out",
-        out,
-    ])
+    case.cli_reconcile(&["claims.csv"], out, &[])
 }
 
 fn stderr(output: &Output) -> String {

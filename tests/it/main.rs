@@ -24,3 +24,4 @@ mod streams;
 mod support;
 mod synpuf;
 mod true_up;
+mod warnings;

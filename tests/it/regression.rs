@@ -46,19 +46,7 @@ const PRICE: &str = "LEJR,330001,NOMCC,2026,30000.00\n";
 
 /// `reconcile` of the case's `claims.csv` into `out`, with `extra` flags.
 fn reconcile(case: &Case, out: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "reconcile",
-        "--claims",
-        "claims.csv",
-        "--definitions",
-        "definitions",
-        "--target-prices",
-        "target_prices.csv",
-        "--out",
-        out,
-    ];
-    args.extend_from_slice(extra);
-    case.cli(&args)
+    case.cli_reconcile(&["claims.csv"], out, extra)
 }
 
 fn stderr(output: &Output) -> String {

@@ -191,6 +191,23 @@ impl Case {
     pub fn cli(&self, args: &[&str]) -> Output {
         cli_in(self.dir.path(), args)
     }
+
+    /// Runs `reconcile` of `claims` with the case's `definitions` folder
+    /// and `target_prices.csv` into `out`, with `extra` flags.
+    pub fn cli_reconcile(&self, claims: &[&str], out: &str, extra: &[&str]) -> Output {
+        let mut args = vec!["reconcile", "--claims"];
+        args.extend(claims);
+        args.extend([
+            "--definitions",
+            "definitions",
+            "--target-prices",
+            "target_prices.csv",
+            "--out",
+            out,
+        ]);
+        args.extend(extra);
+        self.cli(&args)
+    }
 }
 
 /// Runs the built binary from `dir`.
