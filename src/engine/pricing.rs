@@ -182,6 +182,10 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// Every limit, in the order of this enum (the README's table is
+    /// checked against it).
+    pub const ALL: [Limit; 3] = [Limit::None, Limit::StopGain, Limit::StopLoss];
+
     /// The contract's name.
     pub fn name(self) -> &'static str {
         match self {

@@ -13,6 +13,7 @@ mod golden;
 mod interrupt;
 mod overflow;
 mod properties;
+mod readme;
 mod regression;
 mod report;
 mod reprice;
