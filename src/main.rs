@@ -14,6 +14,7 @@ use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::engine::reconcile::{self, Inputs, SettlementInputs};
 use episode_recon::error::{Error, ErrorKind};
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
+use episode_recon::input::folders;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::{Date, parse_date};
 use episode_recon::output::paragraph;
@@ -82,6 +83,8 @@ enum Command {
         /// Replace an --out file, and its rejects file, that exist.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        same_file: SameFileArgs,
         #[command(flatten)]
         view: ViewArgs,
     },
@@ -268,7 +271,28 @@ struct ReconcileArgs {
     #[command(flatten)]
     pricing: PricingArgs,
     #[command(flatten)]
+    same_file: SameFileArgs,
+    #[command(flatten)]
     view: ViewArgs,
+}
+
+/// Whether one file may be given twice among the claims (or the
+/// beneficiaries) files: by default it is a usage error, since each of its
+/// rows would be rejected as a duplicate of itself (RULES 24).
+#[derive(Args)]
+struct SameFileArgs {
+    /// Read a file given twice (or a folder and a file in it) twice, as meant: its rows are then
+    /// duplicate_line (duplicate_month for beneficiaries). Standard input is never read twice.
+    #[arg(long)]
+    allow_same_file: bool,
+}
+
+impl SameFileArgs {
+    /// Refuses a file given twice in a list, unless allowed, and standard
+    /// input given twice in any.
+    fn check(&self, lists: &[(&'static str, &[PathBuf])]) -> Result<(), Error> {
+        Ok(folders::check_distinct(lists, self.allow_same_file)?)
+    }
 }
 
 /// How every command that writes CSV writes it: exact (the contract's
@@ -405,6 +429,7 @@ fn main() -> ExitCode {
             beneficiaries_format,
             out,
             force,
+            same_file,
             view,
         } => {
             let rejects = episode_recon::tools::convert::rejects_path(&out);
@@ -412,11 +437,12 @@ fn main() -> ExitCode {
                 .map_err(Error::from)
                 .and_then(|()| {
                     if beneficiaries.is_empty() {
-                        convert(claims_format, &claims, &out, view.view())
+                        convert(claims_format, &claims, &same_file, &out, view.view())
                     } else {
                         convert_beneficiaries(
                             beneficiaries_format,
                             &beneficiaries,
+                            &same_file,
                             &out,
                             view.view(),
                         )
@@ -507,6 +533,8 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     let (risk_factors, settlement) = args.pricing.load()?;
     let claims = args.claims_format.expand(&args.claims)?;
     let beneficiaries = episode_recon::input::beneficiaries::expand_paths(&args.beneficiaries)?;
+    args.same_file
+        .check(&[("--claims", &claims), ("--beneficiaries", &beneficiaries)])?;
     let total_bytes = claims
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -679,10 +707,12 @@ fn from_cmmi(dir: &Path, out: &Path) -> Result<(), Error> {
 fn convert_beneficiaries(
     format: BeneficiariesFormat,
     paths: &[PathBuf],
+    same_file: &SameFileArgs,
     out: &Path,
     view: CsvView,
 ) -> Result<(), Error> {
     let files = episode_recon::input::beneficiaries::expand_paths(paths)?;
+    same_file.check(&[("--beneficiaries", &files)])?;
     let converted =
         episode_recon::tools::convert::convert_beneficiaries(format, &files, out, view)?;
     println!(
@@ -703,10 +733,12 @@ fn convert_beneficiaries(
 fn convert(
     format: ClaimsFormat,
     claims: &[PathBuf],
+    same_file: &SameFileArgs,
     out: &Path,
     view: CsvView,
 ) -> Result<(), Error> {
     let files = format.expand(claims)?;
+    same_file.check(&[("--claims", &files)])?;
     let converted = episode_recon::tools::convert::convert(format, &files, out, view)?;
     println!(
         "Wrote {} claim lines from {} file(s) to {}; {} row(s) could not be mapped{}.",

@@ -12,7 +12,8 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use crate::config::definitions::parse_plain_decimal;
-use crate::config::table::{Table, TableError, read_table, sorted_rows};
+use crate::config::table::{Table, TableError, TypeRows, read_table, sorted_rows};
+use crate::model::warning::Warning;
 
 /// The fallback provider of a price row.
 pub const ANY_PROVIDER: &str = "*";
@@ -35,6 +36,8 @@ const TABLE: Table = Table {
 #[derive(Clone, Debug, Default)]
 pub struct TargetPrices {
     prices: HashMap<PriceKey, Decimal>,
+    /// Which episode types the rows name, to point out a mistyped one.
+    types: TypeRows,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -84,12 +87,23 @@ impl TargetPrices {
     /// Reads and checks a target price file.
     pub fn load(path: &Path) -> Result<TargetPrices, TableError> {
         let mut prices = HashMap::new();
-        read_table(path, &TABLE, |_, fields| {
+        let mut types = TypeRows::new(path);
+        read_table(path, &TABLE, |row, fields| {
             let (key, price) = parse_row(fields)?;
+            types.note(&key.episode_type, row);
             prices.insert(key, price);
             Ok(())
         })?;
-        Ok(TargetPrices { prices })
+        Ok(TargetPrices { prices, types })
+    }
+
+    /// A warning per episode type of the rows that is not in `known` (the
+    /// definitions' ids, in id order): such rows can match no episode, and
+    /// are most likely a typo that leaves the meant type's episodes
+    /// `no_target_price`. `*` is no fallback here (the provider is), so it
+    /// is an unknown type too.
+    pub fn unknown_types(&self, known: &[&str]) -> Vec<Warning> {
+        self.types.unknown(known, None, "price nothing")
     }
 }
 

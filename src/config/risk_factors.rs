@@ -11,7 +11,8 @@ use std::path::Path;
 
 use rust_decimal::Decimal;
 
-use crate::config::table::{Table, TableError, rate_field, read_table, sorted_rows};
+use crate::config::table::{Table, TableError, TypeRows, rate_field, read_table, sorted_rows};
+use crate::model::warning::Warning;
 
 /// The fallback episode type of a factor row.
 pub const ANY_TYPE: &str = "*";
@@ -28,6 +29,8 @@ const TABLE: Table = Table {
 #[derive(Clone, Debug, Default)]
 pub struct RiskFactors {
     multipliers: HashMap<FactorKey, Decimal>,
+    /// Which episode types the rows name, to point out a mistyped one.
+    types: TypeRows,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -41,7 +44,8 @@ impl RiskFactors {
     /// Reads and checks a risk factor file.
     pub fn load(path: &Path) -> Result<RiskFactors, TableError> {
         let mut multipliers = HashMap::new();
-        read_table(path, &TABLE, |_, fields| {
+        let mut types = TypeRows::new(path);
+        read_table(path, &TABLE, |row, fields| {
             let &[episode_type, factor, level, multiplier] = fields else {
                 unreachable!("read_table hands over one field per column");
             };
@@ -56,10 +60,19 @@ impl RiskFactors {
                 |m| m > Decimal::ZERO,
                 "a decimal > 0",
             )?;
+            types.note(&key.episode_type, row);
             multipliers.insert(key, multiplier);
             Ok(())
         })?;
-        Ok(RiskFactors { multipliers })
+        Ok(RiskFactors { multipliers, types })
+    }
+
+    /// A warning per episode type of the rows that is neither in `known`
+    /// (the definitions' ids, in id order) nor the fallback `*`: the
+    /// contract ignores such rows, and one is most likely a typo that
+    /// leaves the meant type on the fallback's multipliers.
+    pub fn unknown_types(&self, known: &[&str]) -> Vec<Warning> {
+        self.types.unknown(known, Some(ANY_TYPE), "adjust nothing")
     }
 
     /// The multiplier of a type's `(factor, level)`: its own row, else the

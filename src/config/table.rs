@@ -10,7 +10,7 @@
 //! tables cannot drift apart in what they accept or how they say it; each
 //! table's module only checks and keeps the values of a row.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ use rust_decimal::Decimal;
 
 use crate::config::definitions::{MAX_RATE_DECIMALS, parse_plain_decimal};
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
+use crate::model::warning::{Warning, WarningKind};
 
 /// A table file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +192,64 @@ fn row_fields<'r>(
     Ok(fields)
 }
 
+/// Which episode types a table's rows name, each with its first row and
+/// row count: kept while reading so that rows of a type no definition has
+/// (a typo such as `LEJX`, which the contract silently ignores) can be
+/// pointed out once the definitions are known ([`TypeRows::unknown`]).
+#[derive(Clone, Debug, Default)]
+pub struct TypeRows {
+    /// The file as given.
+    file: String,
+    /// Per episode type: its first row and how many rows it has.
+    types: BTreeMap<String, (u64, u64)>,
+}
+
+/// How many known types a warning lists before it says "and N more".
+const LISTED_TYPES: usize = 10;
+
+impl TypeRows {
+    /// Counts for `path`, empty.
+    pub fn new(path: &Path) -> TypeRows {
+        TypeRows {
+            file: path.display().to_string(),
+            types: BTreeMap::new(),
+        }
+    }
+
+    /// Notes a row of `episode_type` at line `row`.
+    pub fn note(&mut self, episode_type: &str, row: u64) {
+        let (_, count) = self
+            .types
+            .entry(episode_type.to_owned())
+            .or_insert((row, 0));
+        *count += 1;
+    }
+
+    /// A warning per episode type of the rows that is neither in `known`
+    /// (the definitions' ids, in id order) nor `fallback` (the table's
+    /// `*`, if it has one), in type order. `unused` says what such rows
+    /// then do ("price nothing").
+    pub fn unknown(&self, known: &[&str], fallback: Option<&str>, unused: &str) -> Vec<Warning> {
+        let mut listed: Vec<&str> = known.iter().take(LISTED_TYPES).copied().collect();
+        if known.len() > LISTED_TYPES {
+            listed.push("...");
+        }
+        let listed = listed.join(", ");
+        self.types
+            .iter()
+            .filter(|(t, _)| !known.contains(&t.as_str()) && fallback != Some(t.as_str()))
+            .map(|(episode_type, (first, count))| Warning {
+                kind: WarningKind::UnknownEpisodeType,
+                file: self.file.clone(),
+                detail: format!(
+                    "{count} row(s) of episode type {episode_type:?} (the first on row {first}), \
+                     which no definition has ({listed}): a typo? They {unused}"
+                ),
+            })
+            .collect()
+    }
+}
+
 /// A table's rows in canonical text form (one line each, `\n`-ended),
 /// sorted: the same text for two files that give the same values, whatever
 /// their row order, which is what a fingerprint of the table needs.
@@ -314,6 +373,46 @@ mod tests {
             e.to_string()
                 .starts_with(&format!("{}: cannot read pairs: ", missing.display())),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn rows_of_a_type_neither_known_nor_the_fallback_are_warned_of_once_per_type() {
+        let mut rows = TypeRows::new(Path::new("t.csv"));
+        for (t, row) in [("LEJX", 2), ("*", 3), ("LEJR", 4), ("LEJX", 7), ("lejr", 9)] {
+            rows.note(t, row);
+        }
+        let details: Vec<String> = rows
+            .unknown(&["LEJR", "SF"], Some("*"), "price nothing")
+            .into_iter()
+            .map(|w| {
+                assert_eq!(
+                    (w.kind, w.file.as_str()),
+                    (WarningKind::UnknownEpisodeType, "t.csv")
+                );
+                w.detail
+            })
+            .collect();
+        assert_eq!(
+            details,
+            [
+                "2 row(s) of episode type \"LEJX\" (the first on row 2), which no definition \
+                 has (LEJR, SF): a typo? They price nothing",
+                "1 row(s) of episode type \"lejr\" (the first on row 9), which no definition \
+                 has (LEJR, SF): a typo? They price nothing",
+            ]
+        );
+        // Without a fallback, `*` is a type like any other.
+        assert_eq!(rows.unknown(&["LEJR", "SF"], None, "x").len(), 3);
+        // A long list of types is cut short.
+        let many: Vec<String> = (0..12).map(|i| format!("T{i:02}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let w = rows.unknown(&many, Some("*"), "x");
+        assert!(
+            w[0].detail
+                .contains("(T00, T01, T02, T03, T04, T05, T06, T07, T08, T09, ...)"),
+            "{}",
+            w[0].detail
         );
     }
 }

@@ -31,6 +31,17 @@ pub enum Disposition {
 }
 
 impl Disposition {
+    /// Every disposition, exclusions in the order they are tried (the
+    /// README's table is checked against it).
+    pub const ALL: [Disposition; 6] = [
+        Disposition::Anchor,
+        Disposition::Included,
+        Disposition::Prorated,
+        Disposition::Excluded(ExclusionRule::Drg),
+        Disposition::Excluded(ExclusionRule::Hcpcs),
+        Disposition::Excluded(ExclusionRule::PrincipalDx),
+    ];
+
     /// The contract's name (`anchor`, `excluded:drg`, ...).
     pub fn name(self) -> &'static str {
         match self {

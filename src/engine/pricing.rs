@@ -18,6 +18,7 @@ use crate::engine::eligibility::CancelReason;
 use crate::engine::risk::Levels;
 use crate::model::Date;
 use crate::model::money::{Money, TooLarge};
+use crate::model::warning::Warning;
 
 /// What the global steps need of an episode type: its id and pricing. They
 /// never see triggers or windows, which is what lets `reprice` run from an
@@ -181,6 +182,10 @@ pub enum Limit {
 }
 
 impl Limit {
+    /// Every limit, in the order of this enum (the README's table is
+    /// checked against it).
+    pub const ALL: [Limit; 3] = [Limit::None, Limit::StopGain, Limit::StopLoss];
+
     /// The contract's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -264,6 +269,22 @@ pub fn exact_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
     let (a, b) = (a.normalize(), b.normalize());
     let product = a.checked_mul(b)?;
     (product.scale() == a.scale() + b.scale() || product.is_zero()).then_some(product)
+}
+
+/// The warnings of the pricing files a run prices with: rows of an
+/// episode type that is none of `known` (the run's types, in id order),
+/// target prices first, then risk factors. A type that is defined but has
+/// no episode in this run is no warning: its rows are simply not needed.
+pub fn unknown_types(
+    known: &[&str],
+    prices: &TargetPrices,
+    risk: Option<&RiskFactors>,
+) -> Vec<Warning> {
+    let mut warnings = prices.unknown_types(known);
+    if let Some(risk) = risk {
+        warnings.extend(risk.unknown_types(known));
+    }
+    warnings
 }
 
 /// Prices every episode. `episodes` may be in any order; the result is in

@@ -40,6 +40,7 @@ use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
     Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally,
 };
+use crate::model::warning::Warning;
 use crate::runtime::NOTICE;
 use crate::runtime::progress::Progress;
 use crate::runtime::tunables::Tunables;
@@ -221,6 +222,10 @@ pub struct Reconciliation {
     pub run: RunRecord,
     /// The run's money totals, summed (checked) once when it was made.
     pub totals: RunTotals,
+    /// What the run read but most likely was not meant (already shown on
+    /// stderr): the pricing files' first, then the claims files' in
+    /// reading order.
+    pub warnings: Vec<Warning>,
 }
 
 /// The money totals of a run that `summary.json` and the command's
@@ -460,6 +465,9 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         });
         let claims = check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())
             .and_then(|()| {
+                let ids: Vec<&str> = definitions.iter().map(|d| d.id.as_str()).collect();
+                let mut warnings = pricing::unknown_types(&ids, &prices, risk_factors.as_ref());
+                warnings.iter().for_each(Warning::emit);
                 let reading = ClaimsReading {
                     format: claims_format,
                     types: definitions.len(),
@@ -471,7 +479,11 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                     threads,
                     tunables: &tunables,
                 };
-                read_claims(&paths, &reading, progress)
+                let mut read = read_claims(&paths, &reading, progress)?;
+                // The pricing files' warnings first, then the claims files'.
+                warnings.append(&mut read.warnings);
+                read.warnings = warnings;
+                Ok(read)
             });
         let enrollment = loading
             .join()
@@ -488,6 +500,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         // Kept (not read) until the rejected rows are fetched from them.
         spools: _spools,
         first_row_reject,
+        warnings,
     } = claims?;
 
     if let Some(row_reject) = first_row_reject {
@@ -630,6 +643,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         participants,
         run,
         totals,
+        warnings,
     })
 }
 
@@ -660,6 +674,9 @@ struct ClaimsRead {
     read_files: Vec<ReadFile>,
     /// The copies of stream inputs, kept until rejected rows are read.
     spools: Spools,
+    /// What the claims files held that was most likely not meant, in
+    /// reading order.
+    warnings: Vec<Warning>,
     /// With `--strict`, the first row-level reject once one is known and
     /// rows before it passed (a version check may still name an earlier
     /// row).
@@ -757,6 +774,7 @@ fn read_claims(
     // so rows rejected by the version checks can be found again.
     let mut spools = Spools::new(spill_dir);
     let mut read_files = Vec::with_capacity(paths.len());
+    let mut warnings = Vec::new();
     for (file_index, path) in paths.iter().enumerate() {
         let file = u32::try_from(file_index).unwrap_or(u32::MAX);
         let io_error = |source| claims::Error::Io {
@@ -772,7 +790,9 @@ fn read_claims(
         let format = match detected {
             Detected::Claims(format) => format,
             Detected::NotClaims(what) => {
-                tracing::warn!("skipping {}: this is {what}", path.display());
+                let warning = Warning::not_claims(path, &what);
+                warning.emit();
+                warnings.push(warning);
                 continue;
             }
         };
@@ -793,7 +813,17 @@ fn read_claims(
             as_of,
             chunking,
         };
-        format.read_chunked(source, reading, new_chunk, route, &mut absorb)?;
+        let mut file_rows = 0;
+        let absorb_counting = |chunk: ChunkRows, bytes| {
+            file_rows += chunk.rows;
+            absorb(chunk, bytes)
+        };
+        format.read_chunked(source, reading, new_chunk, route, absorb_counting)?;
+        if file_rows == 0 {
+            let warning = Warning::empty_claims_file(path);
+            warning.emit();
+            warnings.push(warning);
+        }
     }
     if let Some(spill) = &mut spill {
         spill.finish().map_err(spill_error)?;
@@ -807,6 +837,7 @@ fn read_claims(
         read_files,
         spools,
         first_row_reject,
+        warnings,
     })
 }
 

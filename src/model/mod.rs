@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 pub mod money;
 pub mod outcome;
+pub mod warning;
 
 use chrono::NaiveDate;
 

@@ -32,11 +32,17 @@ pub fn paragraph(recon: &Reconciliation, out: &Path) -> String {
         ),
         None => String::new(),
     };
+    // Said again at the end, where it is read: the lines on stderr may
+    // have scrolled away behind the progress of a long run.
+    let warnings = match recon.warnings.len() {
+        0 => String::new(),
+        n => format!(" {n} warning(s) about the inputs: see stderr or summary.json."),
+    };
     format!(
         "Read {} rows ({}) from {} claims file(s): {} final action, {} superseded, {} void, {} after cutoff, {} rejected. \
          Built {} episodes of {} type(s): {} priced, {} without a target price, {} without a risk factor, {} canceled. \
          {} provider row(s) settle a net {} ({} held by a stop-gain or stop-loss limit).{} \
-         Every row and dollar {}. Outputs in {}.",
+         Every row and dollar {}.{} Outputs in {}.",
         a.read.rows,
         a.read.amount,
         recon.claim_files,
@@ -60,6 +66,7 @@ pub fn paragraph(recon: &Reconciliation, out: &Path) -> String {
         } else {
             "is NOT accounted for: see summary.json"
         },
+        warnings,
         out.display(),
     )
 }

@@ -20,6 +20,7 @@ use crate::engine::pricing::Status;
 use crate::engine::reconcile::Reconciliation;
 use crate::engine::risk;
 use crate::model::money::Money;
+use crate::model::warning::Warning;
 use crate::runtime::cleanup::{self, OwnerLock, TempDir};
 
 use Cell::{Figure, Raw, Text};
@@ -799,11 +800,35 @@ struct Summary {
     /// Added after the contract's keys, as it allows: what the run was
     /// made with.
     run: RunRecord,
+    /// Added after `run`: what the run read but most likely was not meant
+    /// (RULES 48); absent when there is none, so a run without any is as
+    /// before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<WarningEntry>,
     /// `true` when the CSV outputs were written with `--excel-safe` (their
     /// text altered, so the run is not read back); absent otherwise, so an
     /// exact run's summary is as before.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     excel_safe: bool,
+}
+
+/// A warning as every `summary.json` lists it.
+#[derive(Serialize)]
+pub struct WarningEntry {
+    kind: &'static str,
+    file: String,
+    detail: String,
+}
+
+impl WarningEntry {
+    /// The entry of `warning`.
+    pub fn of(warning: &Warning) -> WarningEntry {
+        WarningEntry {
+            kind: warning.kind.name(),
+            file: warning.file.clone(),
+            detail: warning.detail.clone(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -999,6 +1024,7 @@ fn summary(recon: &Reconciliation, view: CsvView) -> Summary {
         participants,
         check,
         run: recon.run.clone(),
+        warnings: recon.warnings.iter().map(WarningEntry::of).collect(),
         excel_safe: view.is_excel_safe(),
     }
 }

@@ -20,6 +20,7 @@ use crate::engine::risk::{self, Levels};
 use crate::input::records::{Record, RecordReader, find_columns};
 use crate::model::money::Money;
 use crate::model::outcome::{Accounting, BeneficiaryCounts, RejectReason, Tally, TypeTally};
+use crate::model::warning::{Warning, WarningKind};
 use crate::model::{Date, parse_date};
 
 /// A run folder that cannot be read back.
@@ -852,6 +853,41 @@ impl PriorRun {
             accepted: count("accepted")?,
             rejected_by_reason: reasons(&section["rejected_by_reason"], bad)?,
         }))
+    }
+
+    /// The warnings the run recorded about its claims (an empty file, a
+    /// file skipped as no claims), which a repriced run keeps since it
+    /// reads the same claims; warnings about pricing files are left out,
+    /// as a reprice takes its pricing files anew. None for a summary
+    /// without `warnings` (a run that had none).
+    pub fn claims_warnings(&self) -> Result<Vec<Warning>, Error> {
+        let section = &self.summary["warnings"];
+        if section.is_null() {
+            return Ok(Vec::new());
+        }
+        let bad = |index: usize| Error::Key {
+            path: self.dir.join("summary.json"),
+            key: format!("warnings.{index}"),
+            problem: "expected an object of `kind` (a warning's name), `file` and `detail`".into(),
+        };
+        let entries = section.as_array().ok_or_else(|| Error::Key {
+            path: self.dir.join("summary.json"),
+            key: "warnings".into(),
+            problem: "expected an array".into(),
+        })?;
+        let mut warnings = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let text = |key: &str| entry[key].as_str().ok_or_else(|| bad(index));
+            let kind = WarningKind::parse(text("kind")?).ok_or_else(|| bad(index))?;
+            if !kind.is_about_pricing() {
+                warnings.push(Warning {
+                    kind,
+                    file: text("file")?.to_owned(),
+                    detail: text("detail")?.to_owned(),
+                });
+            }
+        }
+        Ok(warnings)
     }
 
     /// What the run settles in all: its providers' reconciliation amounts.

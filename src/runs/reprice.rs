@@ -23,6 +23,7 @@ use crate::engine::pricing::{self, PriceError, TypePricing};
 use crate::engine::reconcile::{Reconciliation, RunTotals, SettlementInputs};
 use crate::engine::settle;
 use crate::model::money::{Money, TooLarge};
+use crate::model::warning::Warning;
 use crate::output::report::{self, Cell, CsvView, OutputFile};
 use crate::runs::prior_run::{self, PriorRun};
 
@@ -134,8 +135,30 @@ fn types_for(
 
 /// Prices the episodes of `prior` again. `definitions`, when given (with
 /// their folder, for messages), may differ from the run's only in their
-/// `[pricing]` tables.
+/// `[pricing]` tables. Warnings about the pricing files given are shown
+/// on stderr; the run's own warnings about its claims are kept, unshown.
 pub fn reprice(
+    prior: &PriorRun,
+    definitions: Option<(&Path, &[EpisodeDefinition])>,
+    prices: &TargetPrices,
+    with: &RepriceWith<'_>,
+) -> Result<Reconciliation, Error> {
+    let repriced = price_again(prior, definitions, prices, with)?;
+    pricing_warnings(&repriced).for_each(Warning::emit);
+    Ok(repriced)
+}
+
+/// The warnings of a repriced run about the pricing files it was given.
+fn pricing_warnings(repriced: &Reconciliation) -> impl Iterator<Item = &Warning> {
+    repriced
+        .warnings
+        .iter()
+        .filter(|w| w.kind.is_about_pricing())
+}
+
+/// [`reprice`] without showing warnings: `scenarios` shows each once,
+/// however many scenarios a file is in.
+fn price_again(
     prior: &PriorRun,
     definitions: Option<(&Path, &[EpisodeDefinition])>,
     prices: &TargetPrices,
@@ -155,6 +178,10 @@ pub fn reprice(
     })?;
     let accounting = prior.accounting(&types)?;
     let beneficiaries = prior.beneficiaries()?;
+    // In the order a full reconcile finds them: pricing files, then claims.
+    let ids: Vec<&str> = types.iter().map(|t| t.id.as_str()).collect();
+    let mut warnings = pricing::unknown_types(&ids, prices, with.risk_factors);
+    warnings.extend(prior.claims_warnings()?);
     let episodes = pricing::price(figures, &types, prices, with.risk_factors)?;
     let providers = pricing::reconcile_providers(&episodes, &types)?;
     let participants = with
@@ -182,6 +209,7 @@ pub fn reprice(
         participants,
         run,
         totals,
+        warnings,
     })
 }
 
@@ -404,11 +432,29 @@ pub fn scenarios(
                 target_prices: prices_name.clone(),
                 participants: choice.map(|c| c.participants.clone()),
                 settlement: choice.map(|c| c.settlement.clone()),
-                priced: reprice(prior, None, prices, &with)?,
+                priced: price_again(prior, None, prices, &with)?,
             });
         }
     }
+    scenario_warnings(&out).for_each(Warning::emit);
     Ok(out)
+}
+
+/// The warnings about the pricing files of a comparison, each once (a
+/// risk factors file is in every scenario), in the order the scenarios
+/// first meet them.
+fn scenario_warnings(scenarios: &[Scenario]) -> impl Iterator<Item = &Warning> {
+    let mut seen = Vec::new();
+    scenarios
+        .iter()
+        .flat_map(|s| pricing_warnings(&s.priced))
+        .filter(move |w| {
+            let new = !seen.contains(w);
+            if new {
+                seen.push(*w);
+            }
+            new
+        })
 }
 
 /// `summary.json` of a scenario comparison, keys in this order.
@@ -416,6 +462,10 @@ pub fn scenarios(
 struct ScenariosSummary {
     run: String,
     scenarios: Vec<ScenarioSummary>,
+    /// The pricing files' warnings, each once; absent when there is none,
+    /// so a comparison without any is as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<report::WarningEntry>,
     /// `true` when the CSV files were written with `--excel-safe`; absent
     /// otherwise, so an exact comparison's summary is as before.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -545,6 +595,9 @@ pub fn write_scenarios(
                     net_payment_reconciliation: s.priced.totals.net_payment.map(|n| n.to_string()),
                 }
             })
+            .collect(),
+        warnings: scenario_warnings(scenarios)
+            .map(report::WarningEntry::of)
             .collect(),
         excel_safe: view.is_excel_safe(),
     };

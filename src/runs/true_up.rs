@@ -163,6 +163,15 @@ pub enum Change {
 }
 
 impl Change {
+    /// Every change, in the order of this enum (the README's table is
+    /// checked against it).
+    pub const ALL: [Change; 4] = [
+        Change::New,
+        Change::Dropped,
+        Change::Changed,
+        Change::Unchanged,
+    ];
+
     /// The name written in `true_up_episodes.csv`.
     pub fn name(self) -> &'static str {
         match self {

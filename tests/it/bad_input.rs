@@ -1476,18 +1476,7 @@ fn an_unknown_flag_is_a_usage_error() {
 fn force_never_replaces_a_folder_holding_the_inputs() {
     let case = good_case();
     for out in [".", "definitions"] {
-        let output = case.cli(&[
-            "reconcile",
-            "--claims",
-            "claims.csv",
-            "--definitions",
-            "definitions",
-            "--target-prices",
-            "target_prices.csv",
-            "--out",
-            out,
-            "--force",
-        ]);
+        let output = case.cli_reconcile(&["claims.csv"], out, &["--force"]);
         assert_usage_error(&output);
         assert!(
             stderr(&output).contains("--force would replace this folder"),

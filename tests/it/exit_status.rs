@@ -18,7 +18,7 @@ fn case() -> Case {
 }
 
 fn reconcile(case: &Case, out: &str) -> Output {
-    case.reconcile_cli(out, &[])
+    case.cli_reconcile(&["claims.csv"], out, &[])
 }
 
 #[test]

@@ -46,7 +46,7 @@ const PRICE: &str = "LEJR,330001,NOMCC,2026,30000.00\n";
 
 /// `reconcile` of the case's `claims.csv` into `out`, with `extra` flags.
 fn reconcile(case: &Case, out: &str, extra: &[&str]) -> Output {
-    case.reconcile_cli(out, extra)
+    case.cli_reconcile(&["claims.csv"], out, extra)
 }
 
 /// Asserts that `output` succeeded, showing its stderr otherwise.

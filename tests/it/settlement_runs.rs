@@ -71,21 +71,20 @@ fn run_ok(case: &Case, args: &[&str]) -> String {
 /// enrollment and risk factors, and `settle` (participants and settlement
 /// flags, or none), into `out`.
 fn reconcile(case: &Case, claims: &[&str], settle: &[&str], out: &str) {
-    let mut args = vec!["reconcile", "--claims"];
-    args.extend(claims);
-    args.extend([
-        "--definitions",
-        "definitions",
-        "--target-prices",
-        "target_prices.csv",
+    let mut extra = vec![
         "--beneficiaries",
         "beneficiaries.csv",
         "--risk-factors",
         "risk_factors.csv",
-    ]);
-    args.extend(settle);
-    args.extend(["--out", out]);
-    run_ok(case, &args);
+    ];
+    extra.extend(settle);
+    let output = case.cli_reconcile(claims, out, &extra);
+    assert!(
+        output.status.success(),
+        "{claims:?} {settle:?} failed ({:?}): {}",
+        output.status.code(),
+        stderr(&output)
+    );
 }
 
 fn read(case: &Case, path: &str) -> String {

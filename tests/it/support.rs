@@ -192,20 +192,20 @@ impl Case {
         cli_in(self.dir.path(), args)
     }
 
-    /// Runs `reconcile` on the case's files into `out`, with `extra` flags.
-    pub fn reconcile_cli(&self, out: &str, extra: &[&str]) -> Output {
-        let mut args = vec![
-            "reconcile",
-            "--claims",
-            "claims.csv",
+    /// Runs `reconcile` of `claims` with the case's `definitions` folder
+    /// and `target_prices.csv` into `out`, with `extra` flags.
+    pub fn cli_reconcile(&self, claims: &[&str], out: &str, extra: &[&str]) -> Output {
+        let mut args = vec!["reconcile", "--claims"];
+        args.extend(claims);
+        args.extend([
             "--definitions",
             "definitions",
             "--target-prices",
             "target_prices.csv",
             "--out",
             out,
-        ];
-        args.extend_from_slice(extra);
+        ]);
+        args.extend(extra);
         self.cli(&args)
     }
 }
