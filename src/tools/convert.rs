@@ -16,13 +16,14 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::input::beneficiaries::{self, BeneficiariesFormat};
-use crate::input::claims;
+use crate::input::claims::{self, Chunking, Reading};
 use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Source, Spools};
-use crate::model::ClaimLine;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
+use crate::model::{ClaimLine, IsoDate};
 use crate::output::report::{Cell, CsvView, REJECTS_HEADER, write_reject, write_row};
 use crate::runtime::cleanup::StagedFile;
+use crate::runtime::progress::Progress;
 
 /// A conversion that could not complete.
 #[derive(Debug, thiserror::Error)]
@@ -107,79 +108,89 @@ pub const COLUMNS: [&str; 16] = [
 /// The canonical fields of a line, in [`COLUMNS`] order: the line as the
 /// engine sees it.
 pub fn fields(line: &ClaimLine) -> [String; 16] {
-    let text =
-        |value: &Option<std::sync::Arc<str>>| value.as_deref().unwrap_or_default().to_owned();
-    [
-        line.claim_id.to_string(),
-        line.line_number.to_string(),
-        line.beneficiary_id.to_string(),
-        line.claim_type.to_string(),
-        line.from_date.to_string(),
-        line.thru_date.to_string(),
-        line.allowed.to_string(),
-        line.record_type.code().to_owned(),
-        line.processed_date.to_string(),
-        line.admission_date.to_string(),
-        line.discharge_date.to_string(),
-        line.line_date.to_string(),
-        text(&line.provider_id),
-        text(&line.drg),
-        text(&line.principal_dx),
-        text(&line.hcpcs),
-    ]
+    with_cells(line, |cells| {
+        cells.map(|cell| match cell {
+            Cell::Text(value) | Cell::Figure(value) => value.to_string(),
+            Cell::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        })
+    })
 }
 
-/// Writes one converted line in `view`: [`fields`], each said to be text
-/// or a figure (ids and codes are text; the line number, dates and the
-/// amount are figures, which the Excel-safe view never alters).
-fn write_line(out: &mut dyn Write, view: CsvView, line: &ClaimLine) -> io::Result<()> {
+/// Hands the canonical cells of a line, in [`COLUMNS`] order, to `use_cells`:
+/// each said to be text or a figure (ids and codes are text; the line
+/// number, dates and the amount are figures, which the Excel-safe view
+/// never alters). The one list of what a converted line holds; the cells
+/// borrow the line, so writing one allocates nothing.
+fn with_cells<R>(line: &ClaimLine, use_cells: impl FnOnce([Cell; 16]) -> R) -> R {
     use Cell::{Figure, Text};
+    let [provider_id, drg, principal_dx, hcpcs] = [
+        &line.provider_id,
+        &line.drg,
+        &line.principal_dx,
+        &line.hcpcs,
+    ]
+    .map(|value| value.as_deref().unwrap_or_default());
     let [
-        claim_id,
-        line_number,
-        beneficiary_id,
-        claim_type,
         from_date,
         thru_date,
-        allowed,
-        record_type,
         processed_date,
         admission_date,
         discharge_date,
         line_date,
-        provider_id,
-        drg,
-        principal_dx,
-        hcpcs,
-    ] = fields(line);
-    write_row(
-        out,
-        view,
-        &[
-            Text(&claim_id),
-            Figure(&line_number),
-            Text(&beneficiary_id),
-            Text(&claim_type),
-            Figure(&from_date),
-            Figure(&thru_date),
-            Figure(&allowed),
-            Text(&record_type),
-            Figure(&processed_date),
-            Figure(&admission_date),
-            Figure(&discharge_date),
-            Figure(&line_date),
-            Text(&provider_id),
-            Text(&drg),
-            Text(&principal_dx),
-            Text(&hcpcs),
-        ],
-    )
+    ] = [
+        line.from_date,
+        line.thru_date,
+        line.processed_date,
+        line.admission_date,
+        line.discharge_date,
+        line.line_date,
+    ]
+    .map(IsoDate);
+    use_cells([
+        Text(&line.claim_id),
+        Figure(&line.line_number),
+        Text(&line.beneficiary_id),
+        Text(&line.claim_type),
+        Figure(&from_date),
+        Figure(&thru_date),
+        Figure(&line.allowed),
+        Text(&line.record_type.code()),
+        Figure(&processed_date),
+        Figure(&admission_date),
+        Figure(&discharge_date),
+        Figure(&line_date),
+        Text(&provider_id),
+        Text(&drg),
+        Text(&principal_dx),
+        Text(&hcpcs),
+    ])
+}
+
+/// Writes one converted line, its [`with_cells`], in `view`.
+fn write_line(out: &mut dyn Write, view: CsvView, line: &ClaimLine) -> io::Result<()> {
+    with_cells(line, |cells| write_row(out, view, &cells))
+}
+
+/// How a claims conversion runs: the view it writes in
+/// ([`CsvView::Exact`] unless the user asked for `--excel-safe`), how the
+/// inputs are cut for parsing in parallel, and where progress goes.
+#[derive(Clone, Copy, Debug)]
+pub struct Converting<'a> {
+    /// The view both files are written in.
+    pub view: CsvView,
+    /// How each input is cut into chunks (take [`Chunking::default`] on
+    /// the pool the conversion runs on).
+    pub chunking: Chunking,
+    /// Rows and bytes read, and the pass under way.
+    pub progress: &'a Progress,
 }
 
 /// Converts `files` (read as `format`; `auto` detects each) into the
 /// canonical CSV `out`, and the rows that cannot be mapped into
-/// `out.rejects.csv`, both in `view` ([`CsvView::Exact`] unless the user
-/// asked for `--excel-safe`).
+/// `out.rejects.csv`, both in `how.view`. Each input is parsed and its
+/// lines formatted in parallel on the current rayon pool, chunk by chunk,
+/// and the chunks written in file order, so the files are the same
+/// whatever the threads and chunks.
 ///
 /// A row rejected for itself takes the other rows of its version with it
 /// (`claim_has_rejected_row`, contract 5), as a run would: otherwise the
@@ -190,7 +201,7 @@ pub fn convert(
     format: ClaimsFormat,
     files: &[PathBuf],
     out: &Path,
-    view: CsvView,
+    how: Converting,
 ) -> Result<Converted, Error> {
     let rejects_path = rejects_path(out);
     refuse_inputs(files, &[out, rejects_path.as_path()])?;
@@ -199,15 +210,18 @@ pub fn convert(
         out,
         rejects_path: &rejects_path,
         parent,
-        view,
+        how,
     };
     // A stream (FIFO, standard input) is spooled as it is read, so that a
     // second pass, and the raw text of held rows, read the spool.
     let mut spools = Spools::new(parent);
+    how.progress.phase("converting claims");
     let mut pass = write_pass(format, files, None, &mut spools, &targets, &HashSet::new())?;
     if !pass.tainted.is_empty() {
         let tainted = std::mem::take(&mut pass.tainted);
         let again = std::mem::take(&mut pass.reread);
+        how.progress
+            .phase_reading_again("converting again, holding back the claims with rejected rows");
         pass = write_pass(format, files, Some(&again), &mut spools, &targets, &tainted)?;
     }
     persist(pass.lines_out, out)?;
@@ -236,7 +250,7 @@ struct Targets<'a> {
     out: &'a Path,
     rejects_path: &'a Path,
     parent: &'a Path,
-    view: CsvView,
+    how: Converting<'a>,
 }
 
 /// Reads every input once (from `read_from`, where a first pass left it to
@@ -254,8 +268,13 @@ fn write_pass(
         out,
         rejects_path,
         parent,
-        view,
+        how,
     } = targets;
+    let Converting {
+        view,
+        chunking,
+        progress,
+    } = how;
     let mut lines_out = staged(out, parent)?;
     let mut rejects_out = staged(rejects_path, parent)?;
     let header: Vec<Cell> = COLUMNS.iter().map(|c| Cell::Text(c)).collect();
@@ -294,31 +313,28 @@ fn write_pass(
                 continue;
             }
         };
-        let mut failure: Option<io::Error> = None;
+        // Each chunk's lines are formatted where it is parsed, in
+        // parallel; the chunks' text is written in file order.
+        let fold = |chunk: &mut ChunkOut, outcome| chunk.add(outcome, held, view);
         let mut rejects: Vec<(u64, RejectReason, RawText)> = Vec::new();
-        format.read(source, file, None, |outcome| {
-            if failure.is_some() {
-                return;
+        let merge = |chunk: ChunkOut, bytes| -> Result<(), Error> {
+            progress.add_rows(chunk.rows, bytes);
+            if let Some(source) = chunk.failure {
+                return Err(write_error(out)(source));
             }
-            match outcome {
-                RowOutcome::Line(line) if held.contains(&version_of(&line)) => {
-                    let (row, offset) = (line.source.row, line.source.offset);
-                    rejects.push((row, RejectReason::ClaimHasRejectedRow, Err(offset)));
-                }
-                RowOutcome::Line(line) => {
-                    converted.lines += 1;
-                    failure = write_line(&mut lines_out, view, &line).err();
-                }
-                RowOutcome::Rejected(row) => {
-                    tainted.extend(row.version);
-                    rejects.push((row.source.row, row.reason, Ok(row.raw)));
-                }
-                RowOutcome::AfterCutoff { .. } => converted.after_cutoff += 1,
-            }
-        })?;
-        if let Some(source) = failure {
-            return Err(write_error(out)(source));
-        }
+            lines_out.write_all(&chunk.text).map_err(write_error(out))?;
+            converted.lines += chunk.lines;
+            converted.after_cutoff += chunk.after_cutoff;
+            tainted.extend(chunk.tainted);
+            rejects.extend(chunk.rejects);
+            Ok(())
+        };
+        let reading = Reading {
+            file,
+            as_of: None,
+            chunking,
+        };
+        format.read_chunked(source, reading, ChunkOut::default, fold, merge)?;
         rejects.sort_by_key(|(row, _, _)| *row);
         let spots: Vec<(u64, u64)> = rejects
             .iter()
@@ -349,6 +365,52 @@ fn write_pass(
 /// A rejected row's text, or the byte offset to read it again from (a
 /// held line keeps no text).
 type RawText = Result<Box<[u8]>, u64>;
+
+/// What one chunk of an input converts to: the canonical text of its
+/// lines, and the rows set aside, with their row numbers.
+#[derive(Default)]
+struct ChunkOut {
+    /// The chunk's converted lines, in file order.
+    text: Vec<u8>,
+    /// Lines in `text`.
+    lines: u64,
+    /// Rows read.
+    rows: u64,
+    after_cutoff: u64,
+    /// Rows rejected for themselves, and rows of held versions.
+    rejects: Vec<(u64, RejectReason, RawText)>,
+    /// The versions a rejected row named.
+    tainted: Vec<VersionKey>,
+    /// Why a line could not be formatted; the rest of the chunk is then
+    /// not written.
+    failure: Option<io::Error>,
+}
+
+impl ChunkOut {
+    /// Adds one row's outcome: a line written in `view` unless its
+    /// version is `held`, or a row set aside.
+    fn add(&mut self, outcome: RowOutcome, held: &HashSet<VersionKey>, view: CsvView) {
+        self.rows += 1;
+        match outcome {
+            RowOutcome::Line(line) if !held.is_empty() && held.contains(&version_of(&line)) => {
+                let (row, offset) = (line.source.row, line.source.offset);
+                self.rejects
+                    .push((row, RejectReason::ClaimHasRejectedRow, Err(offset)));
+            }
+            RowOutcome::Line(line) => {
+                self.lines += 1;
+                if self.failure.is_none() {
+                    self.failure = write_line(&mut self.text, view, &line).err();
+                }
+            }
+            RowOutcome::Rejected(row) => {
+                self.tainted.extend(row.version);
+                self.rejects.push((row.source.row, row.reason, Ok(row.raw)));
+            }
+            RowOutcome::AfterCutoff { .. } => self.after_cutoff += 1,
+        }
+    }
+}
 
 /// The version a line belongs to.
 fn version_of(line: &ClaimLine) -> VersionKey {
