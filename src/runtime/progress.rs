@@ -191,16 +191,6 @@ impl Progress {
         b.bar.set_prefix(name);
     }
 
-    /// Starts a phase that reads the inputs again from their start (the
-    /// second pass of `convert`): rows and bytes count from zero again, so
-    /// the bar is measured against the same total instead of running past
-    /// it.
-    pub fn phase_reading_again(&self, name: &'static str) {
-        self.counters.rows.store(0, Ordering::Relaxed);
-        self.counters.bytes.store(0, Ordering::Relaxed);
-        self.phase(name);
-    }
-
     /// Records `rows` rows and `bytes` bytes read; called per chunk.
     ///
     /// Two atomic adds (and a store of the bar's position); the drawing
@@ -511,20 +501,6 @@ mod tests {
             // is in the billions.
             assert!(rate.parse::<f64>().is_ok_and(|r| r < 1e5), "{frame}");
         }
-        drop(p);
-    }
-
-    #[test]
-    fn reading_again_counts_from_the_start() {
-        let p = Progress::with_target(1000, ProgressDrawTarget::hidden(), Duration::ZERO);
-        p.phase("converting claims");
-        p.add_rows(10, 1000);
-        p.phase_reading_again("converting again");
-        assert_eq!((p.rows(), p.bytes()), (0, 0));
-        p.add_rows(4, 400);
-        let b = p.bar.as_ref().unwrap();
-        assert_eq!((p.rows(), p.bytes()), (4, 400));
-        assert_eq!((b.bar.position(), b.bar.length()), (400, Some(1000)));
         drop(p);
     }
 
