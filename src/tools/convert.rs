@@ -221,7 +221,7 @@ pub fn convert(
         hold_back(&mut read, out, parent)?;
     }
     let mut rejects_out = staged(&rejects_path, parent)?;
-    let rejected = write_rejects(
+    let rejected = write_set_aside(
         &mut read.inputs,
         files,
         how.view,
@@ -520,7 +520,7 @@ fn hold_back(read: &mut Read, out: &Path, parent: &Path) -> Result<(), Error> {
 /// Writes each input's rows set aside to `out` (staged for `out_path`),
 /// in row order, input after input: the raw text of held rows is read
 /// again from where the input can be. Returns how many were written.
-fn write_rejects(
+fn write_set_aside(
     inputs: &mut [Input],
     files: &[PathBuf],
     view: CsvView,
