@@ -83,6 +83,9 @@ enum Command {
         /// Replace an --out file, and its rejects file, that exist.
         #[arg(long)]
         force: bool,
+        /// Worker threads (default: all cores).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
         #[command(flatten)]
         same_file: SameFileArgs,
         #[command(flatten)]
@@ -430,6 +433,7 @@ fn main() -> ExitCode {
             out,
             force,
             same_file,
+            threads,
             view,
         } => {
             let rejects = episode_recon::tools::convert::rejects_path(&out);
@@ -437,7 +441,15 @@ fn main() -> ExitCode {
                 .map_err(Error::from)
                 .and_then(|()| {
                     if beneficiaries.is_empty() {
-                        convert(claims_format, &claims, &same_file, &out, view.view())
+                        convert(
+                            claims_format,
+                            &claims,
+                            &same_file,
+                            &out,
+                            threads,
+                            view.view(),
+                            cli.quiet,
+                        )
                     } else {
                         convert_beneficiaries(
                             beneficiaries_format,
@@ -535,11 +547,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     let beneficiaries = episode_recon::input::beneficiaries::expand_paths(&args.beneficiaries)?;
     args.same_file
         .check(&[("--claims", &claims), ("--beneficiaries", &beneficiaries)])?;
-    let total_bytes = claims
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let total_bytes = total_bytes(&claims);
     let spill_dir = tunables::spill_dir_for(&args.out);
     let inputs = Inputs {
         as_of: args.as_of,
@@ -553,16 +561,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
         settlement,
         ..Inputs::new(claims, definitions, prices)
     };
-    let threads = args.threads.map_or(0, usize::from);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Environment,
-                format!("cannot start {threads} threads: {e}"),
-            )
-        })?;
+    let pool = thread_pool(args.threads)?;
     let progress = Progress::for_stderr(quiet, total_bytes);
     let recon = pool.install(|| reconcile::run_with_progress(inputs, &progress))?;
     progress.phase("writing outputs");
@@ -570,6 +569,29 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     progress.finish();
     println!("{}", paragraph::paragraph(&recon, &args.out));
     Ok(())
+}
+
+/// The worker threads `--threads` asks for (all cores when not given).
+fn thread_pool(threads: Option<u16>) -> Result<rayon::ThreadPool, Error> {
+    let threads = threads.map_or(0, usize::from);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Environment,
+                format!("cannot start {threads} threads: {e}"),
+            )
+        })
+}
+
+/// The bytes of the claims files, for the progress bar (0 for a stream).
+fn total_bytes(claims: &[PathBuf]) -> u64 {
+    claims
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 fn check_definitions(dir: &Path) -> Result<(), Error> {
@@ -735,11 +757,26 @@ fn convert(
     claims: &[PathBuf],
     same_file: &SameFileArgs,
     out: &Path,
+    threads: Option<u16>,
     view: CsvView,
+    quiet: bool,
 ) -> Result<(), Error> {
+    use episode_recon::input::claims::Chunking;
+    use episode_recon::tools::convert::{self, Converting};
     let files = format.expand(claims)?;
     same_file.check(&[("--claims", &files)])?;
-    let converted = episode_recon::tools::convert::convert(format, &files, out, view)?;
+    let pool = thread_pool(threads)?;
+    let progress = Progress::for_stderr(quiet, total_bytes(&files));
+    let converted = pool.install(|| {
+        let how = Converting {
+            view,
+            // On the pool, so the batch fits its threads.
+            chunking: Chunking::default(),
+            progress: &progress,
+        };
+        convert::convert(format, &files, out, how)
+    })?;
+    progress.finish();
     println!(
         "Wrote {} claim lines from {} file(s) to {}; {} row(s) could not be mapped{}.",
         converted.lines,

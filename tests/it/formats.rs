@@ -772,3 +772,86 @@ fn auto_on_a_cms_folder_skips_what_is_not_claims() {
         "{stderr}"
     );
 }
+
+/// `convert` writes the same bytes whatever the threads and chunks: its
+/// lines are formatted chunk by chunk in parallel and written in file
+/// order, and its two passes (a rejected row holds back its version) read
+/// the same chunks. The inputs hold rows rejected for themselves and rows
+/// held back, in canonical and RIF files, and a file that is not claims.
+#[test]
+fn convert_gives_the_same_bytes_on_any_threads_and_chunks() {
+    use episode_recon::input::claims::Chunking;
+    use episode_recon::output::report::CsvView;
+    use episode_recon::runtime::progress::Progress;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temporary folder");
+    // A version whose bad row comes after three good ones, and ids a
+    // spreadsheet would take for formulas, one of them quoted.
+    let own = dir.path().join("own.csv");
+    std::fs::write(
+        &own,
+        "claim_id,line_number,beneficiary_id,claim_type,from_date,thru_date,allowed_amount,provider_id\n\
+         H1,1,B7,PB,2026-04-03,2026-04-03,10.00,P1\n\
+         H1,2,B7,PB,2026-04-03,2026-04-03,11.00,P1\n\
+         =H2,1,B7,PB,2026-04-03,2026-04-03,-3.00,\"@P,2\"\n\
+         H1,3,B7,PB,2026-04-03,2026-04-03,12.00,P1\n\
+         H1,4,B7,PB,2026-04-03,2026-04-03,x,P1\n\
+         H3,1,-B8,PB,2026-04-03,2026-04-03,13.00,P1\n",
+    )
+    .expect("write");
+    let mut files: Vec<_> = [
+        "sample-claims/claims/2025-claims.csv",
+        "sample-claims/claims/2026-claims.csv",
+        "tests/fixtures/rif/episode/beneficiary_2024.txt",
+        "tests/fixtures/rif/episode/carrier.txt",
+        "tests/fixtures/rif/episode/inpatient.txt",
+        "tests/fixtures/rif/episode/snf.txt",
+    ]
+    .iter()
+    .map(|file| root.join(file))
+    .collect();
+    files.push(own);
+    let progress = Progress::new(false, 0);
+    let run = |threads: usize, chunking: Chunking, view: CsvView, name: &str| {
+        let out = dir.path().join(name);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
+        let how = convert::Converting {
+            view,
+            chunking,
+            progress: &progress,
+        };
+        let converted = pool
+            .install(|| convert::convert(ClaimsFormat::Auto, &files, &out, how))
+            .expect("converts");
+        let read = |path: &Path| std::fs::read(path).expect("written");
+        let (lines, rejects) = (read(&out), read(&converted.rejects_path));
+        (converted.lines, converted.rejected, lines, rejects)
+    };
+    for view in [CsvView::Exact, CsvView::ExcelSafe] {
+        let one = run(1, Chunking::sequential(), view, "one.csv");
+        let (lines, rejected, text, rejects) = &one;
+        let rejects_text = String::from_utf8_lossy(rejects);
+        assert!(*lines > 1000 && *rejected >= 6, "{lines} {rejected}");
+        assert!(rejects_text.contains(",bad_amount,"), "{rejects_text}");
+        assert!(
+            rejects_text.contains(",claim_has_rejected_row,"),
+            "{rejects_text}"
+        );
+        // The header and one line a converted line.
+        assert_eq!(
+            text.iter().filter(|&&b| b == b'\n').count() as u64,
+            lines + 1
+        );
+        for chunk_bytes in [1, 7, 100] {
+            let chunking = Chunking {
+                chunk_bytes,
+                batch: 3,
+            };
+            let four = run(4, chunking, view, "four.csv");
+            assert!(four == one, "{view:?}, chunks of {chunk_bytes} bytes");
+        }
+    }
+}
