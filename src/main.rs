@@ -737,18 +737,8 @@ fn convert_beneficiaries(
     same_file.check(&[("--beneficiaries", &files)])?;
     let converted =
         episode_recon::tools::convert::convert_beneficiaries(format, &files, out, view)?;
-    println!(
-        "Wrote {} beneficiary months from {} file(s) to {}; {} row(s) could not be used{}.",
-        converted.lines,
-        files.len(),
-        out.display(),
-        converted.rejected,
-        if converted.rejected > 0 {
-            format!(" (see {})", converted.rejects_path.display())
-        } else {
-            String::new()
-        }
-    );
+    let rows = episode_recon::tools::convert::Rows::Beneficiaries;
+    println!("{}", converted.paragraph(rows, files.len(), out));
     Ok(())
 }
 
@@ -778,16 +768,8 @@ fn convert(
     })?;
     progress.finish();
     println!(
-        "Wrote {} claim lines from {} file(s) to {}; {} row(s) could not be mapped{}.",
-        converted.lines,
-        files.len(),
-        out.display(),
-        converted.rejected,
-        if converted.rejected > 0 {
-            format!(" (see {})", converted.rejects_path.display())
-        } else {
-            String::new()
-        }
+        "{}",
+        converted.paragraph(convert::Rows::Claims, files.len(), out)
     );
     Ok(())
 }

@@ -79,6 +79,38 @@ pub struct Converted {
     pub rejects_path: PathBuf,
 }
 
+/// What a conversion wrote: claim lines, or beneficiary months.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// `convert --claims`.
+    Claims,
+    /// `convert --beneficiaries`.
+    Beneficiaries,
+}
+
+impl Converted {
+    /// The line `convert` prints: how many `rows` were written from how
+    /// many `files` to `out`, and where the rows that could not be used
+    /// went.
+    pub fn paragraph(&self, rows: Rows, files: usize, out: &Path) -> String {
+        let (written, not_used) = match rows {
+            Rows::Claims => ("claim lines", "could not be mapped"),
+            Rows::Beneficiaries => ("beneficiary months", "could not be used"),
+        };
+        let see = if self.rejected > 0 {
+            format!(" (see {})", self.rejects_path.display())
+        } else {
+            String::new()
+        };
+        format!(
+            "Wrote {} {written} from {files} file(s) to {}; {} row(s) {not_used}{see}.",
+            self.lines,
+            out.display(),
+            self.rejected,
+        )
+    }
+}
+
 /// The rejects file written beside `out`: `out` with `.rejects.csv` in
 /// place of its extension.
 pub fn rejects_path(out: &Path) -> PathBuf {
