@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::input::compressed;
 use crate::runtime::cleanup::{SPOOL_PREFIX, TempDir};
 
 /// The name that stands for standard input.
@@ -42,7 +43,8 @@ pub struct Source {
     consumed: usize,
     rest: Box<dyn Read + Send>,
     reread: Option<PathBuf>,
-    regular: bool,
+    /// A plain regular file: its offsets are the file's.
+    seekable: bool,
 }
 
 impl std::fmt::Debug for Source {
@@ -57,34 +59,38 @@ impl std::fmt::Debug for Source {
 impl Source {
     /// Opens `path` (`-` for standard input). A regular file is re-read
     /// from itself; any other input is copied, as it is read, into a spool
-    /// file in `spools` when given, and cannot be re-read without one.
+    /// file in `spools` when given, and cannot be re-read without one. A
+    /// compressed input (gzip, zstd) is read as its decompressed text
+    /// ([`compressed::decoded`]); its spool is a copy of the compressed
+    /// bytes, and it is re-read by decompressing it again.
     pub fn open(path: &Path, spools: Option<&mut Spools>) -> io::Result<Source> {
-        let (rest, regular): (Box<dyn Read + Send>, bool) = if is_stdin(path) {
+        let (raw, regular): (Box<dyn Read + Send>, bool) = if is_stdin(path) {
             (Box::new(io::stdin()), false)
         } else {
             let file = File::open(path)?;
             let regular = file.metadata()?.is_file();
             (Box::new(file), regular)
         };
-        let (rest, reread) = match spools {
-            _ if regular => (rest, Some(path.to_path_buf())),
+        let (raw, reread) = match spools {
+            _ if regular => (raw, Some(path.to_path_buf())),
             Some(spools) => {
                 let (copy, spool) = spools.create()?;
                 let tee: Box<dyn Read + Send> = Box::new(Tee {
-                    inner: rest,
+                    inner: raw,
                     copy: BufWriter::with_capacity(1 << 20, copy),
                 });
                 (tee, Some(spool))
             }
-            None => (rest, None),
+            None => (raw, None),
         };
+        let (rest, compression) = compressed::decoded(raw, path)?;
         Ok(Source {
             name: path.to_path_buf(),
             head: Vec::new(),
             consumed: 0,
             rest,
             reread,
-            regular,
+            seekable: regular && compression.is_none(),
         })
     }
 
@@ -97,7 +103,7 @@ impl Source {
             consumed: 0,
             rest: Box::new(io::empty()),
             reread: None,
-            regular: false,
+            seekable: false,
         }
     }
 
@@ -107,17 +113,18 @@ impl Source {
     }
 
     /// Where the input's bytes can be read again, at the same offsets, once
-    /// it has been read: the file itself, or its spool; `None` for a stream
-    /// opened without spools.
+    /// it has been read (with [`compressed::Reopened`]): the file itself,
+    /// or its spool; `None` for a stream opened without spools.
     pub fn reread_path(&self) -> Option<&Path> {
         self.reread.as_deref()
     }
 
-    /// Whether the input is a regular file, which can be read again from
-    /// any offset even while it is being read (a spool is complete only
-    /// once its stream has been read).
+    /// Whether the input is a plain regular file, which can be read again
+    /// from any offset even while it is being read (a spool is complete
+    /// only once its stream has been read, and a compressed file is read
+    /// again only by decompressing it from its start).
     pub fn rereads_itself(&self) -> bool {
-        self.regular
+        self.seekable
     }
 
     /// The first line that is not blank, with its line end, peeked without
