@@ -63,6 +63,47 @@ impl Compression {
         }
     }
 
+    /// The compression named `name` as on the command line (`gzip`,
+    /// `zstd`).
+    pub fn parse(name: &str) -> Option<Compression> {
+        [Compression::Gzip, Compression::Zstd]
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The extension a file of this compression takes after its text's
+    /// (`claims.csv.zst`), which a folder given as input is read for.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gz",
+            Compression::Zstd => "zst",
+        }
+    }
+
+    /// `text` compressed into one whole gzip member or zstd frame (with its
+    /// checksum, as the `zstd` tool writes): members and frames
+    /// concatenated are one input, so blocks can be compressed apart, in
+    /// parallel ([`crate::tools::compress`]). Both at their tools' default
+    /// levels.
+    pub fn encode(self, text: &[u8]) -> io::Result<Vec<u8>> {
+        use std::io::Write;
+        let out = Vec::with_capacity(text.len() / 4);
+        match self {
+            Compression::Gzip => {
+                let level = flate2::Compression::default();
+                let mut encoder = flate2::write::GzEncoder::new(out, level);
+                encoder.write_all(text)?;
+                encoder.finish()
+            }
+            Compression::Zstd => {
+                let mut encoder = zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)?;
+                encoder.include_checksum(true)?;
+                encoder.write_all(text)?;
+                encoder.finish()
+            }
+        }
+    }
+
     /// The streaming decoder of this compression over `raw`.
     fn decoder(self, raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
         Ok(match self {
@@ -71,6 +112,9 @@ impl Compression {
         })
     }
 }
+
+/// The `zstd` tool's default level.
+const ZSTD_LEVEL: i32 = 3;
 
 /// The longest magic number looked for.
 const MAGIC_BYTES: usize = 4;
@@ -341,20 +385,14 @@ impl Seek for Reopened {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     fn gzip(text: &[u8]) -> Vec<u8> {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(text).unwrap();
-        encoder.finish().unwrap()
+        Compression::Gzip.encode(text).unwrap()
     }
 
     /// With the checksum the `zstd` tool writes, so that corruption shows.
     fn zstd(text: &[u8]) -> Vec<u8> {
-        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
-        encoder.include_checksum(true).unwrap();
-        encoder.write_all(text).unwrap();
-        encoder.finish().unwrap()
+        Compression::Zstd.encode(text).unwrap()
     }
 
     /// The error of reading `bytes`, which must fail.
