@@ -601,11 +601,11 @@ fn generate(
 ) -> Result<(), Error> {
     let generate = episode_recon::tools::generate::generate_compressed;
     let written = generate(beneficiaries, seed, compression, out).map_err(|e| {
-            Error::new(
-                ErrorKind::Environment,
-                format!("{}: cannot write generated data: {e}", out.display()),
-            )
-        })?;
+        Error::new(
+            ErrorKind::Environment,
+            format!("{}: cannot write generated data: {e}", out.display()),
+        )
+    })?;
     println!(
         "Wrote {} claim lines and the monthly enrollment of {beneficiaries} beneficiaries ({} with an anchor) into {}.",
         written.rows,

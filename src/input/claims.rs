@@ -184,9 +184,9 @@ impl Header {
 /// again by offset, with its path in the error.
 pub(crate) fn open(path: &Path) -> Result<Reopened, Error> {
     Reopened::open(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The canonical CSV as the driver reads it.

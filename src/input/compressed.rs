@@ -297,7 +297,9 @@ impl Reopened {
     pub fn open(path: &Path) -> io::Result<Reopened> {
         let mut file = File::open(path)?;
         let mut magic = Vec::with_capacity(MAGIC_BYTES);
-        (&mut file).take(MAGIC_BYTES as u64).read_to_end(&mut magic)?;
+        (&mut file)
+            .take(MAGIC_BYTES as u64)
+            .read_to_end(&mut magic)?;
         file.rewind()?;
         if Compression::of_magic(&magic).is_none() {
             return Ok(Reopened::Plain(BufReader::with_capacity(
@@ -446,7 +448,10 @@ mod tests {
             let cut = compressed[..compressed.len() - 20].to_vec();
             let e = read_error(cut);
             assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{name}: {e}");
-            assert!(e.to_string().starts_with(&format!("the {name} data is ")), "{e}");
+            assert!(
+                e.to_string().starts_with(&format!("the {name} data is ")),
+                "{e}"
+            );
             let mut corrupt = compressed.clone();
             let middle = corrupt.len() / 2;
             corrupt[middle..middle + 8].copy_from_slice(b"\xff\x00\xff\x00\xff\x00\xff\x00");
@@ -479,7 +484,8 @@ mod tests {
         let text = lines(0, 200_000);
         // The first line, and the lines after these places.
         let after = [17, 1_500_000, 2_900_000].into_iter();
-        let starts = after.map(|near| near + text[near..].iter().position(|&b| b == b'\n').unwrap() + 1);
+        let starts =
+            after.map(|near| near + text[near..].iter().position(|&b| b == b'\n').unwrap() + 1);
         let offsets: Vec<u64> = std::iter::once(0).chain(starts).map(|s| s as u64).collect();
         let line_at = |offset: u64| {
             let rest = &text[offset as usize..];

@@ -89,9 +89,11 @@ pub fn expand(paths: &[PathBuf], extensions: &[&str]) -> Result<Vec<PathBuf>, Fo
             files.push(path.clone());
             continue;
         }
-        let found = files_where(path, |p| is_input(p, extensions)).map_err(|source| FolderError::Unreadable {
-            path: path.clone(),
-            source,
+        let found = files_where(path, |p| is_input(p, extensions)).map_err(|source| {
+            FolderError::Unreadable {
+                path: path.clone(),
+                source,
+            }
         })?;
         if found.is_empty() {
             let wanted: Vec<String> = extensions.iter().map(|e| format!("*.{e}")).collect();
@@ -112,7 +114,14 @@ mod tests {
     #[test]
     fn folders_expand_to_their_files_of_the_wanted_kinds_in_name_order() {
         let dir = tempfile::tempdir().unwrap();
-        let names = ["b.txt", "a.csv", "c.dat", "notes.md", "a.csv.gz", "b.txt.zst"];
+        let names = [
+            "b.txt",
+            "a.csv",
+            "c.dat",
+            "notes.md",
+            "a.csv.gz",
+            "b.txt.zst",
+        ];
         for name in names.into_iter().chain(["c.dat.gz", "d.gz", "e.csv.bz2"]) {
             std::fs::write(dir.path().join(name), "x").unwrap();
         }
@@ -122,7 +131,11 @@ mod tests {
         let names: Vec<_> = files.iter().map(|f| f.file_name().unwrap()).collect();
         assert_eq!(names, ["a.csv", "a.csv.gz", "b.txt", "b.txt.zst", "-"]);
         let definitions = files_in(dir.path(), &["csv"]).unwrap();
-        assert_eq!(definitions, [dir.path().join("a.csv")], "only the plain files");
+        assert_eq!(
+            definitions,
+            [dir.path().join("a.csv")],
+            "only the plain files"
+        );
 
         let e = expand(&[dir.path().to_owned()], &["parquet"]).unwrap_err();
         assert!(matches!(e, FolderError::Empty { .. }), "{e}");

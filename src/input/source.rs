@@ -291,6 +291,53 @@ mod tests {
     }
 
     #[test]
+    fn a_compressed_input_is_read_as_text_and_reread_compressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = b"\n\na,b\n1,2\n".to_vec();
+        let gz = compressed::Compression::Gzip.encode(&text).unwrap();
+        let path = dir.path().join("c.csv.gz");
+        std::fs::write(&path, &gz).unwrap();
+        let mut spools = Spools::new(dir.path());
+        let mut source = Source::open(&path, Some(&mut spools)).unwrap();
+        assert_eq!(source.first_line().unwrap(), b"a,b\n");
+        assert_eq!(read_all(&mut source), text);
+        // Re-read from the file itself, by decompressing it again: no
+        // spool, and no seeking in it while it is read.
+        assert_eq!(source.reread_path(), Some(path.as_path()));
+        assert!(!source.rereads_itself());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// A stream's spool is a copy of what came in: the compressed bytes,
+    /// read again as the file would be.
+    #[cfg(unix)]
+    #[test]
+    fn a_compressed_stream_is_spooled_compressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("claims.csv.zst");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let text: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("row {i}\n").into_bytes())
+            .collect();
+        let zst = compressed::Compression::Zstd.encode(&text).unwrap();
+        let writer = {
+            let (fifo, zst) = (fifo.clone(), zst.clone());
+            std::thread::spawn(move || std::fs::write(fifo, zst).unwrap())
+        };
+        let mut spools = Spools::new(dir.path());
+        let mut source = Source::open(&fifo, Some(&mut spools)).unwrap();
+        assert_eq!(source.first_line().unwrap(), b"row 0\n");
+        assert!(read_all(&mut source) == text);
+        writer.join().unwrap();
+        let spool = source.reread_path().unwrap().to_path_buf();
+        assert!(std::fs::read(&spool).unwrap() == zst);
+    }
+
+    #[test]
     fn a_regular_file_is_reread_from_itself() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.csv");

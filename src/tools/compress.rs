@@ -113,8 +113,8 @@ mod tests {
 
     fn decompressed(bytes: Vec<u8>) -> Vec<u8> {
         let name = std::path::Path::new("x");
-        let (mut text, _) = crate::input::compressed::decoded(Box::new(io::Cursor::new(bytes)), name)
-            .unwrap();
+        let (mut text, _) =
+            crate::input::compressed::decoded(Box::new(io::Cursor::new(bytes)), name).unwrap();
         let mut all = Vec::new();
         text.read_to_end(&mut all).unwrap();
         all
@@ -131,7 +131,10 @@ mod tests {
         for compression in [Compression::Gzip, Compression::Zstd] {
             let mut written = Vec::new();
             for threads in [1, 2] {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
                 let bytes = pool.install(|| {
                     let mut encoder = Encoder::new(Vec::new(), Some(compression));
                     encoder.block_bytes = TEST_BLOCK;

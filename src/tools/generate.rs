@@ -183,7 +183,10 @@ fn create(
         None => name.to_owned(),
     };
     let file = fs::File::create(folder.join(name))?;
-    Ok(Encoder::new(BufWriter::with_capacity(1 << 20, file), compression))
+    Ok(Encoder::new(
+        BufWriter::with_capacity(1 << 20, file),
+        compression,
+    ))
 }
 
 /// A definition's text without the named tables: the generated

@@ -31,10 +31,10 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use crate::input::beneficiaries::Month;
-use crate::input::compressed;
 use crate::input::beneficiaries::{
     Columns, Error, Field, KNOWN, MappedMonth, Shape, SourceOutcome, SourceRow, flag_field,
 };
+use crate::input::compressed;
 use crate::input::records::{self, Record, RecordReader};
 use crate::model::outcome::RejectReason;
 use crate::model::{self, Date};
