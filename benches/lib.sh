@@ -2,11 +2,12 @@
 #
 # best_of CMD...: runs CMD $runs times under /usr/bin/time; prints
 # "seconds peak_kib" of the fastest run and keeps that run's stdout in
-# $work/best.out. Needs $runs and $work set.
+# $work/best.out. Needs $runs and $work set. With time_format set (a
+# /usr/bin/time format starting with %e), prints those fields instead.
 best_of() {
   local best="" best_mem="" secs mem
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/stdout" 2>"$work/stderr" || {
+    /usr/bin/time -f "${time_format:-%e %M}" -o "$work/time" "$@" >"$work/stdout" 2>"$work/stderr" || {
       cat "$work/stderr" >&2
       return 1
     }

@@ -164,28 +164,17 @@ fn decode(
     blocks: &SyncSender<io::Result<Vec<u8>>>,
 ) {
     loop {
-        let mut block = vec![0; BLOCK_BYTES];
-        let mut filled = 0;
-        let result = loop {
-            match decoder.read(&mut block[filled..]) {
-                Ok(0) => break Ok(true),
-                Ok(n) => {
-                    filled += n;
-                    if filled == block.len() {
-                        break Ok(false);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(corrupt(e, compression)),
-            }
-        };
-        block.truncate(filled);
-        let end = match result {
-            Ok(end) => end,
+        // Read into spare capacity: no block is zeroed first.
+        let mut block = Vec::with_capacity(BLOCK_BYTES);
+        let read = (&mut decoder)
+            .take(BLOCK_BYTES as u64)
+            .read_to_end(&mut block);
+        let end = match read {
+            Ok(n) => n < BLOCK_BYTES,
             Err(e) => {
                 // What was decoded before the error is text like the rest.
                 let _ = blocks.send(Ok(block));
-                let _ = blocks.send(Err(e));
+                let _ = blocks.send(Err(corrupt(e, compression)));
                 return;
             }
         };
