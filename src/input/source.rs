@@ -261,33 +261,39 @@ mod tests {
         assert_eq!(read_all(&mut blank), b"\n \n");
     }
 
+    /// A FIFO is read once and spooled; the spool is a copy of what came
+    /// in, so a compressed stream's is compressed, read again as the file
+    /// would be.
     #[cfg(unix)]
     #[test]
     fn a_fifo_is_read_once_and_spooled_for_rereading() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("claims.csv");
-        let status = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(status.success());
         let text: Vec<u8> = (0..20_000)
             .flat_map(|i| format!("row {i}\n").into_bytes())
             .collect();
-        let writer = {
-            let (fifo, text) = (fifo.clone(), text.clone());
-            std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
-        };
-        let mut spools = Spools::new(dir.path());
-        let mut source = Source::open(&fifo, Some(&mut spools)).unwrap();
-        assert_eq!(source.first_line().unwrap(), b"row 0\n");
-        assert_eq!(read_all(&mut source), text);
-        writer.join().unwrap();
-        let spool = source.reread_path().unwrap().to_path_buf();
-        assert_ne!(spool, fifo);
-        assert_eq!(std::fs::read(&spool).unwrap(), text);
-        drop(spools);
-        assert!(!spool.exists(), "spools are removed with their folder");
+        let zst = compressed::Compression::Zstd.encode(&text).unwrap();
+        for (name, written) in [("claims.csv", text.clone()), ("claims.csv.zst", zst)] {
+            let dir = tempfile::tempdir().unwrap();
+            let fifo = dir.path().join(name);
+            let status = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let writer = {
+                let (fifo, written) = (fifo.clone(), written.clone());
+                std::thread::spawn(move || std::fs::write(fifo, written).unwrap())
+            };
+            let mut spools = Spools::new(dir.path());
+            let mut source = Source::open(&fifo, Some(&mut spools)).unwrap();
+            assert_eq!(source.first_line().unwrap(), b"row 0\n");
+            assert!(read_all(&mut source) == text, "{name}");
+            writer.join().unwrap();
+            let spool = source.reread_path().unwrap().to_path_buf();
+            assert_ne!(spool, fifo);
+            assert!(std::fs::read(&spool).unwrap() == written, "{name}");
+            drop(spools);
+            assert!(!spool.exists(), "spools are removed with their folder");
+        }
     }
 
     #[test]
@@ -306,35 +312,6 @@ mod tests {
         assert_eq!(source.reread_path(), Some(path.as_path()));
         assert!(!source.rereads_itself());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    /// A stream's spool is a copy of what came in: the compressed bytes,
-    /// read again as the file would be.
-    #[cfg(unix)]
-    #[test]
-    fn a_compressed_stream_is_spooled_compressed() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("claims.csv.zst");
-        let status = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let text: Vec<u8> = (0..20_000)
-            .flat_map(|i| format!("row {i}\n").into_bytes())
-            .collect();
-        let zst = compressed::Compression::Zstd.encode(&text).unwrap();
-        let writer = {
-            let (fifo, zst) = (fifo.clone(), zst.clone());
-            std::thread::spawn(move || std::fs::write(fifo, zst).unwrap())
-        };
-        let mut spools = Spools::new(dir.path());
-        let mut source = Source::open(&fifo, Some(&mut spools)).unwrap();
-        assert_eq!(source.first_line().unwrap(), b"row 0\n");
-        assert!(read_all(&mut source) == text);
-        writer.join().unwrap();
-        let spool = source.reread_path().unwrap().to_path_buf();
-        assert!(std::fs::read(&spool).unwrap() == zst);
     }
 
     #[test]
