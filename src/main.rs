@@ -14,6 +14,7 @@ use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::engine::reconcile::{self, Inputs, SettlementInputs};
 use episode_recon::error::{Error, ErrorKind};
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
+use episode_recon::input::compressed::Compression;
 use episode_recon::input::folders;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::{Date, parse_date};
@@ -193,6 +194,10 @@ enum Command {
         /// Folder to write claims/, definitions/ and target_prices.csv into.
         #[arg(long)]
         out: PathBuf,
+        /// Write the claims and beneficiaries files compressed, on every
+        /// core: zstd (claims.csv.zst), gzip (claims.csv.gz) or none.
+        #[arg(long, value_name = "KIND", default_value = "none", value_parser = parse_compression)]
+        compress: Compress,
     },
 }
 
@@ -400,6 +405,20 @@ fn parse_format(name: &str) -> Result<ClaimsFormat, String> {
         .ok_or_else(|| format!("expected canonical, rif, synpuf, cclf or auto, found {name:?}"))
 }
 
+/// A compression or none, as `--compress` takes it (an `Option` field
+/// would make clap take the option itself as optional).
+#[derive(Clone, Copy, Debug)]
+struct Compress(Option<Compression>);
+
+fn parse_compression(name: &str) -> Result<Compress, String> {
+    if name.eq_ignore_ascii_case("none") {
+        return Ok(Compress(None));
+    }
+    Compression::parse(name)
+        .map(|c| Compress(Some(c)))
+        .ok_or_else(|| format!("expected zstd, gzip or none, found {name:?}"))
+}
+
 fn parse_as_of(text: &str) -> Result<Date, String> {
     parse_date(text.as_bytes())
         .ok_or_else(|| format!("expected a date as YYYY-MM-DD or YYYYMMDD, found {text:?}"))
@@ -503,7 +522,8 @@ fn main() -> ExitCode {
             beneficiaries,
             seed,
             out,
-        } => generate(beneficiaries, seed, &out),
+            compress,
+        } => generate(beneficiaries, seed, compress.0, &out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -602,14 +622,19 @@ fn check_definitions(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn generate(beneficiaries: u64, seed: u64, out: &Path) -> Result<(), Error> {
-    let written =
-        episode_recon::tools::generate::generate(beneficiaries, seed, out).map_err(|e| {
-            Error::new(
-                ErrorKind::Environment,
-                format!("{}: cannot write generated data: {e}", out.display()),
-            )
-        })?;
+fn generate(
+    beneficiaries: u64,
+    seed: u64,
+    compression: Option<Compression>,
+    out: &Path,
+) -> Result<(), Error> {
+    let generate = episode_recon::tools::generate::generate_compressed;
+    let written = generate(beneficiaries, seed, compression, out).map_err(|e| {
+        Error::new(
+            ErrorKind::Environment,
+            format!("{}: cannot write generated data: {e}", out.display()),
+        )
+    })?;
     println!(
         "Wrote {} claim lines and the monthly enrollment of {beneficiaries} beneficiaries ({} with an anchor) into {}.",
         written.rows,

@@ -24,13 +24,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Datelike;
 
+use crate::input::compressed::{self, Reopened};
 use crate::input::formats::enrollment;
 pub use crate::input::formats::enrollment::BeneficiariesFormat;
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
@@ -960,7 +960,7 @@ impl Loader {
             path: path.to_owned(),
             source,
         };
-        let input = File::open(path).map_err(io_error)?;
+        let input = compressed::open(path).map_err(io_error)?;
         let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, input));
         let mut record = Record::default();
         if !reader.read(&mut record).map_err(io_error)? {
@@ -1139,7 +1139,7 @@ fn lines_at(path: &Path, spots: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> 
         path: path.to_owned(),
         source,
     };
-    let mut input = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut input = Reopened::open(path).map_err(io_error)?;
     crate::input::records::lines_at(&mut input, spots.iter().map(|&(_, offset)| offset))
         .map_err(io_error)
 }
@@ -1151,7 +1151,7 @@ fn raw_rows(path: &Path, spots: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> 
         path: path.to_owned(),
         source,
     };
-    let mut input = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut input = Reopened::open(path).map_err(io_error)?;
     let mut record = Record::default();
     let mut out = Vec::with_capacity(spots.len());
     for &(line, offset) in spots {

@@ -7,11 +7,11 @@
 //! the first that fails is the row's reason; checks that need several rows of
 //! a claim version belong to [`crate::engine::final_action`].
 
-use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns, parse_line_number};
+use crate::input::compressed::Reopened;
 use crate::input::driver::{self, ChunkRows, CsvFormat, ParseChunk};
 pub use crate::input::driver::{Chunking, Reading};
 use crate::input::records::{HeaderProblem, Record, RecordReader, TextFields, find_columns};
@@ -180,15 +180,13 @@ impl Header {
     }
 }
 
-/// Opens a claims file (of any format) for reading, with its path in the
-/// error.
-pub(crate) fn open(path: &Path) -> Result<BufReader<File>, Error> {
-    File::open(path)
-        .map(|file| BufReader::with_capacity(1 << 20, file))
-        .map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
+/// Opens a claims file (of any format, plain or compressed) to find rows
+/// again by offset, with its path in the error.
+pub(crate) fn open(path: &Path) -> Result<Reopened, Error> {
+    Reopened::open(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The canonical CSV as the driver reads it.

@@ -13,6 +13,8 @@
 //!   mapped onto the same rows;
 //! - [`beneficiaries`]: monthly enrollment, checked per row and per
 //!   beneficiary;
+//! - [`compressed`]: gzip and zstd inputs, decoded on a thread of their
+//!   own, and their rows found again by decompressing forward;
 //! - [`folders`]: which files a folder given as input stands for;
 //! - [`source`]: opening an input once (a file, a FIFO, standard input),
 //!   peeking at its first line without consuming it, and finding its rows
@@ -22,6 +24,7 @@
 pub mod beneficiaries;
 mod claim_rows;
 pub mod claims;
+pub mod compressed;
 mod driver;
 pub mod folders;
 pub mod formats;

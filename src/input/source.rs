@@ -19,6 +19,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::input::compressed;
 use crate::runtime::cleanup::{SPOOL_PREFIX, TempDir};
 
 /// The name that stands for standard input.
@@ -42,7 +43,8 @@ pub struct Source {
     consumed: usize,
     rest: Box<dyn Read + Send>,
     reread: Option<PathBuf>,
-    regular: bool,
+    /// A plain regular file: its offsets are the file's.
+    seekable: bool,
 }
 
 impl std::fmt::Debug for Source {
@@ -57,34 +59,38 @@ impl std::fmt::Debug for Source {
 impl Source {
     /// Opens `path` (`-` for standard input). A regular file is re-read
     /// from itself; any other input is copied, as it is read, into a spool
-    /// file in `spools` when given, and cannot be re-read without one.
+    /// file in `spools` when given, and cannot be re-read without one. A
+    /// compressed input (gzip, zstd) is read as its decompressed text
+    /// ([`compressed::decoded`]); its spool is a copy of the compressed
+    /// bytes, and it is re-read by decompressing it again.
     pub fn open(path: &Path, spools: Option<&mut Spools>) -> io::Result<Source> {
-        let (rest, regular): (Box<dyn Read + Send>, bool) = if is_stdin(path) {
+        let (raw, regular): (Box<dyn Read + Send>, bool) = if is_stdin(path) {
             (Box::new(io::stdin()), false)
         } else {
             let file = File::open(path)?;
             let regular = file.metadata()?.is_file();
             (Box::new(file), regular)
         };
-        let (rest, reread) = match spools {
-            _ if regular => (rest, Some(path.to_path_buf())),
+        let (raw, reread) = match spools {
+            _ if regular => (raw, Some(path.to_path_buf())),
             Some(spools) => {
                 let (copy, spool) = spools.create()?;
                 let tee: Box<dyn Read + Send> = Box::new(Tee {
-                    inner: rest,
+                    inner: raw,
                     copy: BufWriter::with_capacity(1 << 20, copy),
                 });
                 (tee, Some(spool))
             }
-            None => (rest, None),
+            None => (raw, None),
         };
+        let (rest, compression) = compressed::decoded(raw, path)?;
         Ok(Source {
             name: path.to_path_buf(),
             head: Vec::new(),
             consumed: 0,
             rest,
             reread,
-            regular,
+            seekable: regular && compression.is_none(),
         })
     }
 
@@ -97,7 +103,7 @@ impl Source {
             consumed: 0,
             rest: Box::new(io::empty()),
             reread: None,
-            regular: false,
+            seekable: false,
         }
     }
 
@@ -107,17 +113,18 @@ impl Source {
     }
 
     /// Where the input's bytes can be read again, at the same offsets, once
-    /// it has been read: the file itself, or its spool; `None` for a stream
-    /// opened without spools.
+    /// it has been read (with [`compressed::Reopened`]): the file itself,
+    /// or its spool; `None` for a stream opened without spools.
     pub fn reread_path(&self) -> Option<&Path> {
         self.reread.as_deref()
     }
 
-    /// Whether the input is a regular file, which can be read again from
-    /// any offset even while it is being read (a spool is complete only
-    /// once its stream has been read).
+    /// Whether the input is a plain regular file, which can be read again
+    /// from any offset even while it is being read (a spool is complete
+    /// only once its stream has been read, and a compressed file is read
+    /// again only by decompressing it from its start).
     pub fn rereads_itself(&self) -> bool {
-        self.regular
+        self.seekable
     }
 
     /// The first line that is not blank, with its line end, peeked without
@@ -254,33 +261,57 @@ mod tests {
         assert_eq!(read_all(&mut blank), b"\n \n");
     }
 
+    /// A FIFO is read once and spooled; the spool is a copy of what came
+    /// in, so a compressed stream's is compressed, read again as the file
+    /// would be.
     #[cfg(unix)]
     #[test]
     fn a_fifo_is_read_once_and_spooled_for_rereading() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("claims.csv");
-        let status = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(status.success());
         let text: Vec<u8> = (0..20_000)
             .flat_map(|i| format!("row {i}\n").into_bytes())
             .collect();
-        let writer = {
-            let (fifo, text) = (fifo.clone(), text.clone());
-            std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
-        };
+        let zst = compressed::Compression::Zstd.encode(&text).unwrap();
+        for (name, written) in [("claims.csv", text.clone()), ("claims.csv.zst", zst)] {
+            let dir = tempfile::tempdir().unwrap();
+            let fifo = dir.path().join(name);
+            let status = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let writer = {
+                let (fifo, written) = (fifo.clone(), written.clone());
+                std::thread::spawn(move || std::fs::write(fifo, written).unwrap())
+            };
+            let mut spools = Spools::new(dir.path());
+            let mut source = Source::open(&fifo, Some(&mut spools)).unwrap();
+            assert_eq!(source.first_line().unwrap(), b"row 0\n");
+            assert!(read_all(&mut source) == text, "{name}");
+            writer.join().unwrap();
+            let spool = source.reread_path().unwrap().to_path_buf();
+            assert_ne!(spool, fifo);
+            assert!(std::fs::read(&spool).unwrap() == written, "{name}");
+            drop(spools);
+            assert!(!spool.exists(), "spools are removed with their folder");
+        }
+    }
+
+    #[test]
+    fn a_compressed_input_is_read_as_text_and_reread_compressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = b"\n\na,b\n1,2\n".to_vec();
+        let gz = compressed::Compression::Gzip.encode(&text).unwrap();
+        let path = dir.path().join("c.csv.gz");
+        std::fs::write(&path, &gz).unwrap();
         let mut spools = Spools::new(dir.path());
-        let mut source = Source::open(&fifo, Some(&mut spools)).unwrap();
-        assert_eq!(source.first_line().unwrap(), b"row 0\n");
+        let mut source = Source::open(&path, Some(&mut spools)).unwrap();
+        assert_eq!(source.first_line().unwrap(), b"a,b\n");
         assert_eq!(read_all(&mut source), text);
-        writer.join().unwrap();
-        let spool = source.reread_path().unwrap().to_path_buf();
-        assert_ne!(spool, fifo);
-        assert_eq!(std::fs::read(&spool).unwrap(), text);
-        drop(spools);
-        assert!(!spool.exists(), "spools are removed with their folder");
+        // Re-read from the file itself, by decompressing it again: no
+        // spool, and no seeking in it while it is read.
+        assert_eq!(source.reread_path(), Some(path.as_path()));
+        assert!(!source.rereads_itself());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

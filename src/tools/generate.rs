@@ -14,8 +14,10 @@ use std::path::Path;
 
 use chrono::{Datelike, Days, NaiveDate};
 
+use crate::input::compressed::Compression;
 use crate::model::ClaimType;
 use crate::model::money::Money;
+use crate::tools::compress::Encoder;
 
 /// The shipped definitions, written beside the generated claims so a
 /// generated folder is a complete, realistic run.
@@ -112,6 +114,18 @@ const RISK_FACTORS: &str = "episode_type,factor,level,multiplier
 /// and `[risk]`), `out/target_prices.csv` and `out/risk_factors.csv` for
 /// `beneficiaries` beneficiaries.
 pub fn generate(beneficiaries: u64, seed: u64, out: &Path) -> io::Result<Generated> {
+    generate_compressed(beneficiaries, seed, None, out)
+}
+
+/// [`generate`], with the claims and beneficiaries files written
+/// compressed with `compression` on every core (`claims.csv.zst`,
+/// `beneficiaries.csv.gz`): the same text.
+pub fn generate_compressed(
+    beneficiaries: u64,
+    seed: u64,
+    compression: Option<Compression>,
+    out: &Path,
+) -> io::Result<Generated> {
     fs::create_dir_all(out.join("claims"))?;
     fs::create_dir_all(out.join("definitions"))?;
     fs::create_dir_all(out.join("definitions-claims-only"))?;
@@ -138,9 +152,8 @@ pub fn generate(beneficiaries: u64, seed: u64, out: &Path) -> io::Result<Generat
     }
     fs::write(out.join("target_prices.csv"), prices)?;
 
-    let file = fs::File::create(out.join("claims").join("claims.csv"))?;
     let mut writer = ClaimWriter {
-        out: BufWriter::with_capacity(1 << 20, file),
+        out: create(&out.join("claims"), "claims.csv", compression)?,
         generated: Generated::default(),
     };
     writeln!(writer.out, "{HEADER}")?;
@@ -152,10 +165,28 @@ pub fn generate(beneficiaries: u64, seed: u64, out: &Path) -> io::Result<Generat
         }
         .write(&mut rng, &mut writer)?;
     }
-    writer.out.flush()?;
+    writer.out.finish()?.flush()?;
     fs::write(out.join("risk_factors.csv"), RISK_FACTORS)?;
-    write_beneficiaries(beneficiaries, seed, &out.join("beneficiaries"))?;
+    write_beneficiaries(beneficiaries, seed, compression, &out.join("beneficiaries"))?;
     Ok(writer.generated)
+}
+
+/// A text file `name` created in `folder`, written through an [`Encoder`]
+/// (its name takes the compression's extension).
+fn create(
+    folder: &Path,
+    name: &str,
+    compression: Option<Compression>,
+) -> io::Result<Encoder<BufWriter<fs::File>>> {
+    let name = match compression {
+        Some(compression) => format!("{name}.{}", compression.extension()),
+        None => name.to_owned(),
+    };
+    let file = fs::File::create(folder.join(name))?;
+    Ok(Encoder::new(
+        BufWriter::with_capacity(1 << 20, file),
+        compression,
+    ))
 }
 
 /// A definition's text without the named tables: the generated
@@ -185,10 +216,14 @@ fn without_tables(text: &str, tables: &[&str]) -> String {
 /// is enrolled in Parts A and B throughout, as in fee-for-service
 /// Medicare; a small share has a gap, Medicare Advantage months, ESRD or a
 /// death, so that every eligibility check is exercised.
-fn write_beneficiaries(beneficiaries: u64, seed: u64, folder: &Path) -> io::Result<()> {
+fn write_beneficiaries(
+    beneficiaries: u64,
+    seed: u64,
+    compression: Option<Compression>,
+    folder: &Path,
+) -> io::Result<()> {
     fs::create_dir_all(folder)?;
-    let file = fs::File::create(folder.join("beneficiaries.csv"))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut out = create(folder, "beneficiaries.csv", compression)?;
     writeln!(out, "{BENEFICIARIES_HEADER}")?;
     let (first_year, first_month, months) = ENROLLMENT_MONTHS;
     for beneficiary in 0..beneficiaries {
@@ -232,7 +267,7 @@ fn write_beneficiaries(beneficiaries: u64, seed: u64, folder: &Path) -> io::Resu
             )?;
         }
     }
-    out.flush()
+    out.finish()?.flush()
 }
 
 /// The year and month `offset` months after `year`-`month`.

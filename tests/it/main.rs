@@ -4,6 +4,7 @@ mod bad_input;
 mod beneficiary_formats;
 mod cclf;
 mod cmmi;
+mod compressed;
 mod eligibility;
 mod excel_safe;
 mod exit_status;

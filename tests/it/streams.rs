@@ -9,14 +9,14 @@ use std::process::{Command, Stdio};
 
 use crate::support::SAMPLE_TEAM_FILES;
 
-const GOLDEN: &str = "tests/golden/sample/expected";
-const LATE_FILE: &str = "sample-claims/claims/2026-claims.csv";
+pub(crate) const GOLDEN: &str = "tests/golden/sample/expected";
+pub(crate) const LATE_FILE: &str = "sample-claims/claims/2026-claims.csv";
 
 /// The README's sample run with the 2026 claims file given as `late`
 /// (read from `stdin` when given), in `auto` format, from the repository
 /// root; the outputs are compared with the golden run once `late` is
 /// named as the golden run names the file.
-fn sample_run_reads_the_late_file_from(late: &str, stdin: Option<Vec<u8>>, out: &Path) {
+pub(crate) fn sample_run_reads_the_late_file_from(late: &str, stdin: Option<Vec<u8>>, out: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut command = Command::new(env!("CARGO_BIN_EXE_episode-recon"));
     command

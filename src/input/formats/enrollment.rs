@@ -27,7 +27,6 @@
 //! `docs/INPUT-FORMATS.md` ("Beneficiaries").
 
 use std::fmt;
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -35,6 +34,7 @@ use crate::input::beneficiaries::Month;
 use crate::input::beneficiaries::{
     Columns, Error, Field, KNOWN, MappedMonth, Shape, SourceOutcome, SourceRow, flag_field,
 };
+use crate::input::compressed;
 use crate::input::records::{self, Record, RecordReader};
 use crate::model::outcome::RejectReason;
 use crate::model::{self, Date};
@@ -101,7 +101,7 @@ impl BeneficiariesFormat {
             path: path.to_owned(),
             source,
         };
-        let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+        let mut reader = BufReader::new(compressed::open(path).map_err(io_error)?);
         let mut bytes = Vec::new();
         while bytes.trim_ascii().is_empty() {
             bytes.clear();
@@ -560,7 +560,7 @@ fn read_mbsf(
     columns: &Columns,
     sink: &mut dyn FnMut(SourceOutcome),
 ) -> Result<Vec<String>, Error> {
-    let input = File::open(path).map_err(io_error(path))?;
+    let input = compressed::open(path).map_err(io_error(path))?;
     let mut chunks = records::ChunkReader::unquoted(input, CHUNK_BYTES);
     let mut splitter = Splitter::default();
     let mut header: Option<MbsfHeader> = None;
@@ -641,7 +641,7 @@ fn read_synpuf(
     columns: &Columns,
     sink: &mut dyn FnMut(SourceOutcome),
 ) -> Result<Vec<String>, Error> {
-    let input = File::open(path).map_err(io_error(path))?;
+    let input = compressed::open(path).map_err(io_error(path))?;
     let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, input));
     let mut record = Record::default();
     if !reader.read(&mut record).map_err(io_error(path))? {

@@ -129,7 +129,7 @@ impl ClaimsFormat {
     /// The files a list of claims inputs stands for: a file (or `-`) as
     /// itself, a folder as its files in name order with the extensions
     /// this format ships with (CMS extracts come as `.txt` and `.dat` as
-    /// often as `.csv`).
+    /// often as `.csv`), plain or compressed (`.csv.gz`, `.txt.zst`).
     pub fn expand(self, paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Error> {
         let extensions: &[&str] = match self {
             ClaimsFormat::Canonical | ClaimsFormat::Synpuf => &["csv"],
