@@ -635,12 +635,7 @@ fn generate(
             format!("{}: cannot write generated data: {e}", out.display()),
         )
     })?;
-    println!(
-        "Wrote {} claim lines and the monthly enrollment of {beneficiaries} beneficiaries ({} with an anchor) into {}.",
-        written.rows,
-        written.anchors,
-        out.display()
-    );
+    println!("{}", written.paragraph(beneficiaries, out));
     Ok(())
 }
 

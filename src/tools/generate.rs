@@ -83,6 +83,18 @@ pub struct Generated {
     pub anchors: u64,
 }
 
+impl Generated {
+    /// The line `generate` prints for `beneficiaries` written into `out`.
+    pub fn paragraph(&self, beneficiaries: u64, out: &Path) -> String {
+        format!(
+            "Wrote {} claim lines and the monthly enrollment of {beneficiaries} beneficiaries ({} with an anchor) into {}.",
+            self.rows,
+            self.anchors,
+            out.display()
+        )
+    }
+}
+
 /// The beneficiaries CSV header the generator writes: the contract's
 /// columns and `hcc_count`, a risk factor of TEAM (42 CFR 512.545).
 pub const BENEFICIARIES_HEADER: &str = "beneficiary_id,month,birth_date,death_date,part_a,part_b,managed_care,esrd,dual,hcc_count,social_risk";
