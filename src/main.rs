@@ -3,12 +3,6 @@
 //! an exit status by who fixes the error (0 done, 1 configuration or input
 //! data, 2 usage, 3 environment, 4 internal: see `episode_recon::error`).
 
-/// Faster than the system allocator for the many small, short-lived
-/// allocations of parsing and routing across threads (measured in
-/// benches/revisions.sh; README, "Crates").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
