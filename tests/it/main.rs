@@ -4,6 +4,8 @@ mod bad_input;
 mod beneficiary_formats;
 mod cclf;
 mod cmmi;
+#[cfg(unix)]
+mod crash;
 mod eligibility;
 mod excel_safe;
 mod exit_status;
