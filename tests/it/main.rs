@@ -6,6 +6,8 @@ mod cclf;
 mod cmmi;
 #[cfg(unix)]
 mod crash;
+#[cfg(target_os = "linux")]
+mod disk_full;
 mod eligibility;
 mod excel_safe;
 mod exit_status;
