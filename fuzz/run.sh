@@ -10,10 +10,12 @@
 # Why not `cargo fuzz`: it needs an install (a minute or two of compiling
 # in CI) and a nightly toolchain for its default sanitizer. These are the
 # flags it passes with `--sanitizer none`, all stable, so plain cargo
-# builds the same binaries (RULES 57). New inputs libFuzzer finds go to
-# fuzz/corpus/<target>/ (commit the ones worth keeping, after
-# `-merge=1`); a crash is written to fuzz/artifacts/<target>/ and the
-# script, having run every target, exits with status 1.
+# builds the same binaries (RULES 49). The committed seeds in
+# fuzz/corpus/<target>/ are only read: new inputs libFuzzer finds go to
+# fuzz/found/<target>/ (not committed; merge the ones worth keeping into
+# the corpus with the binary's `-merge=1`). A crash is written to
+# fuzz/artifacts/<target>/ and the script, having run every target, exits
+# with status 1.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -37,11 +39,11 @@ cargo build --release --locked --bins --target "$host" --target-dir "$target_dir
 
 failed=()
 for target in "${targets[@]}"; do
-  mkdir -p "corpus/$target" "artifacts/$target"
+  mkdir -p "found/$target" "artifacts/$target"
   printf '\n==> fuzz %s for %ss\n' "$target" "$seconds"
   "$target_dir/$host/release/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="artifacts/$target/" \
-    "corpus/$target" 2>&1 | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==|SUMMARY|thread|panicked|Done)' || true
+    "found/$target" "corpus/$target" 2>&1 | grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==|SUMMARY|thread|panicked|Done)' || true
   if compgen -G "artifacts/$target/crash-*" >/dev/null || compgen -G "artifacts/$target/oom-*" >/dev/null \
     || compgen -G "artifacts/$target/timeout-*" >/dev/null; then
     echo "fuzz target $target found a failing input: fuzz/artifacts/$target/" >&2

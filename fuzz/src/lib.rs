@@ -1,8 +1,9 @@
 //! The invariants every fuzz target checks, beyond "it did not panic".
 //!
-//! A reader given arbitrary bytes must (contract 1.1, RULES 46):
-//! - give every data row exactly one outcome: rows numbered in strictly
-//!   increasing order, never more outcomes than lines;
+//! A reader given arbitrary bytes must (RULES 49):
+//! - give every data row exactly one outcome (a DE-SynPUF carrier row one
+//!   per claim line): rows numbered in increasing order, never more
+//!   outcomes than lines;
 //! - give the same outcomes however the file is cut into chunks (the
 //!   parallel reader and the row-by-row one must agree);
 //! - keep accepted amounts exact: an accepted line's amount is a claim
@@ -86,15 +87,24 @@ pub fn check_claims(format: ClaimsFormat, data: &[u8]) {
     );
     assert_eq!(whole, cut, "the outcomes depend on how the input is cut");
     let Ok(outcomes) = whole else { return };
-    check_rows(data, &outcomes);
+    let mut source = Source::from_bytes(Path::new(NAME), data.to_vec());
+    // A DE-SynPUF carrier row is one claim with up to 13 line slots: one
+    // outcome per claim line, all of one row. Every other format has one
+    // outcome per row.
+    let lines_per_row = match format.of_source(&mut source) {
+        Ok(ClaimsFormat::Synpuf) => 13,
+        _ => 1,
+    };
+    check_rows(data, &outcomes, lines_per_row);
     check_lines_round_trip(format, &outcomes);
 }
 
-/// One outcome per row, each where the input has it.
-fn check_rows(data: &[u8], outcomes: &[RowOutcome]) {
+/// One outcome per row (per claim line of a row for DE-SynPUF), each
+/// where the input has it.
+fn check_rows(data: &[u8], outcomes: &[RowOutcome], lines_per_row: u64) {
     let lines = line_count(data);
     assert!(
-        outcomes.len() as u64 <= lines,
+        outcomes.len() as u64 <= lines * lines_per_row,
         "{} outcomes from {lines} lines",
         outcomes.len()
     );
@@ -123,8 +133,9 @@ fn check_rows(data: &[u8], outcomes: &[RowOutcome]) {
             }
             RowOutcome::AfterCutoff { .. } => continue,
         };
+        let repeats = lines_per_row > 1 && source.row == previous;
         assert!(
-            source.row > previous,
+            source.row > previous || repeats,
             "row {} after row {previous}: a row twice, or out of order",
             source.row
         );
