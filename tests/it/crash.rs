@@ -1,7 +1,7 @@
 //! Crash safety: every command that writes, killed with SIGKILL at random
 //! points, leaves `--out` absent, the old complete output, or the new
 //! complete output — never a mixture, never a partial file — and the next
-//! run (with `--force`) leaves no leftovers (RULES 58).
+//! run (with `--force`) leaves no leftovers (RULES 50).
 //!
 //! SIGKILL runs no handler, so this is what the staging and the atomic
 //! rename of `--force` guarantee on their own, and what the next run's
