@@ -36,12 +36,13 @@ done
 seed risk_factors sample-claims/risk_factors.csv
 for f in models/*/settlement.toml tests/fixtures/hostile/settlement.toml; do seed settlement "$f"; done
 for f in sample-claims/participants.csv tests/fixtures/hostile/participants.csv; do seed participants "$f"; done
-# A prior run: its four files joined at the target's cut.
+# A prior run: its files joined at the target's cut, in the target's order.
 for run in tests/golden/sample/expected tests/fixtures/hostile/exact; do
   [ -f "$run/episodes.csv" ] || continue
   mkdir -p fuzz/corpus/prior_run
   { head -n 40 "$run/episodes.csv"; printf '\n#%%%%\n'; head -n 40 "$run/providers.csv"
     printf '\n#%%%%\n'; cat "$run/summary.json"
+    printf '\n#%%%%\n'; head -n 40 "$run/ledger.csv"; printf '\n#%%%%\n'; head -n 40 "$run/rejects.csv"
     if [ -f "$run/participants.csv" ]; then printf '\n#%%%%\n'; cat "$run/participants.csv"; fi
   } > "fuzz/corpus/prior_run/$(echo "$run" | tr '/' '_')"
 done

@@ -1,7 +1,7 @@
 //! A prior run folder as `reprice` and `true-up` read it, from arbitrary
 //! bytes: the input is cut at each `\n#%%\n` into `episodes.csv`,
-//! `providers.csv`, `summary.json` and `participants.csv` (a missing part
-//! is a missing file). Loading it, everything `reprice` asks of it, and a
+//! `providers.csv`, `summary.json`, `ledger.csv`, `rejects.csv` and
+//! `participants.csv` (a missing part is a missing file). Loading it, everything `reprice` asks of it, and a
 //! true-up of the run against itself either work or fail with an error
 //! naming a file of the run, never a panic.
 #![no_main]
@@ -11,10 +11,12 @@ use episode_recon::runs::true_up;
 
 /// Where the input is cut into the run's files.
 const CUT: &[u8] = b"\n#%%\n";
-const FILES: [&str; 4] = [
+const FILES: [&str; 6] = [
     "episodes.csv",
     "providers.csv",
     "summary.json",
+    "ledger.csv",
+    "rejects.csv",
     "participants.csv",
 ];
 
