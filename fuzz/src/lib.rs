@@ -1,8 +1,8 @@
 //! The invariants every fuzz target checks, beyond "it did not panic".
 //!
 //! A reader given arbitrary bytes must (RULES 49):
-//! - give every data row exactly one outcome (a DE-SynPUF carrier row one
-//!   per claim line): rows numbered in increasing order, never more
+//! - give every data row exactly one outcome (a DE-SynPUF row one per
+//!   claim line): rows numbered in increasing order, never more
 //!   outcomes than lines;
 //! - give the same outcomes however the file is cut into chunks (the
 //!   parallel reader and the row-by-row one must agree);
@@ -88,11 +88,11 @@ pub fn check_claims(format: ClaimsFormat, data: &[u8]) {
     assert_eq!(whole, cut, "the outcomes depend on how the input is cut");
     let Ok(outcomes) = whole else { return };
     let mut source = Source::from_bytes(Path::new(NAME), data.to_vec());
-    // A DE-SynPUF carrier row is one claim with up to 13 line slots: one
-    // outcome per claim line, all of one row. Every other format has one
-    // outcome per row.
+    // A DE-SynPUF row is one claim with up to 45 line slots (13 on
+    // carrier claims): one outcome per claim line, all of one row. Every
+    // other format has one outcome per row.
     let lines_per_row = match format.of_source(&mut source) {
-        Ok(ClaimsFormat::Synpuf) => 13,
+        Ok(ClaimsFormat::Synpuf) => 45,
         _ => 1,
     };
     check_rows(data, &outcomes, lines_per_row);
