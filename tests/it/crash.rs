@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::support::{RECONCILE_GENERATED, REPRICE_GENERATED, run_to_success, write_higher_prices};
+
 /// Beneficiaries generated: a run short enough to try many times.
 const BENEFICIARIES: &str = "200";
 
@@ -68,16 +70,7 @@ fn bin() -> Command {
 /// Runs `args` in `base` to success, returning how long it took.
 fn run_ok(base: &Path, args: &[String]) -> Duration {
     let start = Instant::now();
-    let output = bin()
-        .args(args)
-        .current_dir(base)
-        .output()
-        .expect("the binary runs");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_to_success(base, args);
     start.elapsed()
 }
 
@@ -173,20 +166,6 @@ fn copy(from: &Path, to: &Path) {
     }
 }
 
-const RECONCILE: [&str; 11] = [
-    "reconcile",
-    "--claims",
-    "gen/claims",
-    "--definitions",
-    "gen/definitions",
-    "--target-prices",
-    "gen/target_prices.csv",
-    "--beneficiaries",
-    "gen/beneficiaries",
-    "--risk-factors",
-    "gen/risk_factors.csv",
-];
-
 fn with_out(mut args: Vec<String>, out: &str) -> Vec<String> {
     args.extend(["--out".to_owned(), out.to_owned()]);
     args
@@ -200,25 +179,13 @@ fn killed_runs_leave_old_or_new_output_never_a_mixture() {
         base,
         &strings(&["generate", "--beneficiaries", BENEFICIARIES, "--out", "gen"]),
     );
-    // Other prices, every one 5% higher: a run that differs from `run`.
-    let prices = std::fs::read_to_string(base.join("gen/target_prices.csv")).expect("prices");
-    let mut other = String::new();
-    for (n, line) in prices.lines().enumerate() {
-        match line.rsplit_once(',') {
-            Some((key, price)) if n > 0 => {
-                let price: f64 = price.parse().expect("a generated price");
-                other.push_str(&format!("{key},{:.2}\n", price * 1.05));
-            }
-            _ => other.push_str(&format!("{line}\n")),
-        }
-    }
-    std::fs::write(base.join("gen/target_prices_b.csv"), other).expect("other prices");
-    run_ok(base, &with_out(strings(&RECONCILE), "run"));
-    let mut other_run = strings(&RECONCILE);
+    write_higher_prices(base);
+    run_ok(base, &with_out(strings(&RECONCILE_GENERATED), "run"));
+    let mut other_run = strings(&RECONCILE_GENERATED);
     other_run[6] = "gen/target_prices_b.csv".to_owned();
     run_ok(base, &with_out(other_run, "run_b"));
     // The same claims received by mid-2026: what a true-up starts from.
-    let mut early = with_out(strings(&RECONCILE), "early");
+    let mut early = with_out(strings(&RECONCILE_GENERATED), "early");
     early.extend(strings(&["--as-of", "2026-06-30"]));
     run_ok(base, &early);
 
@@ -228,7 +195,7 @@ fn killed_runs_leave_old_or_new_output_never_a_mixture() {
         base,
         "reconcile-spilling",
         |out| {
-            let mut args = with_out(strings(&RECONCILE), out);
+            let mut args = with_out(strings(&RECONCILE_GENERATED), out);
             args.extend(strings(&["--memory-limit", "1KiB", "--threads", "1"]));
             args
         },
@@ -237,18 +204,7 @@ fn killed_runs_leave_old_or_new_output_never_a_mixture() {
     killed_at_random(
         base,
         "reprice",
-        |out| {
-            let args = strings(&[
-                "reprice",
-                "--run",
-                "run",
-                "--target-prices",
-                "gen/target_prices_b.csv",
-                "--risk-factors",
-                "gen/risk_factors.csv",
-            ]);
-            with_out(args, out)
-        },
+        |out| with_out(strings(&REPRICE_GENERATED), out),
         &base.join("run"),
     );
     killed_at_random(

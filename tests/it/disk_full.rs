@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::support::{RECONCILE_GENERATED, run_to_success};
+
 /// A tmpfs mounted over a fresh folder, unmounted when dropped.
 struct Mount {
     _dir: tempfile::TempDir,
@@ -51,12 +53,8 @@ impl Drop for Mount {
 /// fresh folder.
 fn generated() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let output = bin()
-        .args(["generate", "--beneficiaries", "200", "--out", "gen"])
-        .current_dir(dir.path())
-        .output()
-        .expect("the binary runs");
-    assert!(output.status.success(), "generate failed");
+    let generate = ["generate", "--beneficiaries", "200", "--out", "gen"];
+    run_to_success(dir.path(), &generate);
     dir
 }
 
@@ -67,23 +65,11 @@ fn bin() -> Command {
 /// The commands that write, each writing into `out`.
 fn commands(out: &Path) -> Vec<Vec<String>> {
     let out = out.display().to_string();
-    let reconcile: Vec<String> = [
-        "reconcile",
-        "--claims",
-        "gen/claims",
-        "--definitions",
-        "gen/definitions",
-        "--target-prices",
-        "gen/target_prices.csv",
-        "--beneficiaries",
-        "gen/beneficiaries",
-        "--risk-factors",
-        "gen/risk_factors.csv",
-        "--out",
-    ]
-    .iter()
-    .map(|a| (*a).to_owned())
-    .collect();
+    let mut reconcile: Vec<String> = RECONCILE_GENERATED
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+    reconcile.push("--out".to_owned());
     let mut spilling = reconcile.clone();
     spilling.extend([
         format!("{out}/spilling"),
