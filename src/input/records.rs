@@ -682,7 +682,7 @@ impl<R: Read> ChunkReader<R> {
                 Some(self.pending.len())
             } else {
                 if self.quoting {
-                    last_record_end(&self.pending)
+                    last_record_end(&self.pending, self.offset == 0)
                 } else {
                     memchr::memrchr(b'\n', &self.pending).map(|i| i + 1)
                 }
@@ -709,7 +709,11 @@ impl<R: Read> ChunkReader<R> {
 
 /// The end (just past its line end) of the last complete record in `bytes`,
 /// which start at a record boundary; `None` when no record is complete.
-fn last_record_end(bytes: &[u8]) -> Option<usize> {
+/// At the start of the file a BOM is skipped as the readers skip it, so a
+/// quote right after it opens a field there too: else a line end inside
+/// that field would end the first chunk, and the header would depend on
+/// the chunk size (found by fuzzing).
+fn last_record_end(bytes: &[u8], at_file_start: bool) -> Option<usize> {
     if memchr::memchr(b'"', bytes).is_none() {
         return memchr::memrchr(b'\n', bytes).map(|i| i + 1);
     }
@@ -717,7 +721,11 @@ fn last_record_end(bytes: &[u8]) -> Option<usize> {
     let mut last = None;
     let mut in_quotes = false;
     let mut at_field_start = true;
-    let mut i = 0;
+    let mut i = if at_file_start && bytes.starts_with(BOM) {
+        BOM.len()
+    } else {
+        0
+    };
     while i < bytes.len() {
         let byte = bytes[i];
         if in_quotes {

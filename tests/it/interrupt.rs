@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
+use super::support::{RECONCILE_GENERATED, REPRICE_GENERATED, run_to_success, write_higher_prices};
+
 /// Beneficiaries generated: about 100,000 claim lines, so that writing the
 /// outputs takes long enough to be caught most times.
 const BENEFICIARIES: &str = "2000";
@@ -38,20 +40,7 @@ fn fixture() -> &'static Path {
             run(&[&RECONCILE_GENERATED[..], &["--out", "run"]].concat());
             // Other prices (every target price 5% higher), so the scenarios
             // differ and their table is full.
-            let prices = std::fs::read_to_string(dir.path().join("gen/target_prices.csv"))
-                .expect("generated prices");
-            let mut other = String::new();
-            for (n, line) in prices.lines().enumerate() {
-                match line.rsplit_once(',') {
-                    Some((key, price)) if n > 0 => {
-                        let price: f64 = price.parse().expect("a generated price");
-                        other.push_str(&format!("{key},{:.2}\n", price * 1.05));
-                    }
-                    _ => other.push_str(&format!("{line}\n")),
-                }
-            }
-            std::fs::write(dir.path().join("gen/target_prices_b.csv"), other)
-                .expect("other prices");
+            write_higher_prices(dir.path());
             dir
         })
         .path()
@@ -79,20 +68,6 @@ fn terminate(child: &Child) {
     // waited for, so its pid cannot have been reused.
     let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
     assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
-}
-
-/// Runs the binary in `base` with `args` and checks that it succeeds.
-fn run_to_success<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(base: &Path, args: &[S]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_episode-recon"))
-        .args(args)
-        .current_dir(base)
-        .output()
-        .expect("the binary runs");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Starts the binary in `base` with `args`, its stderr to `stderr`.
@@ -232,21 +207,6 @@ fn out_in(dest: &str, name: &str) -> String {
     PathBuf::from(dest).join(name).display().to_string()
 }
 
-/// Reconciling the generated data, but for `--out`.
-const RECONCILE_GENERATED: [&str; 11] = [
-    "reconcile",
-    "--claims",
-    "gen/claims",
-    "--definitions",
-    "gen/definitions",
-    "--target-prices",
-    "gen/target_prices.csv",
-    "--beneficiaries",
-    "gen/beneficiaries",
-    "--risk-factors",
-    "gen/risk_factors.csv",
-];
-
 /// The arguments of reconciling the generated data into `dest/out`.
 fn reconcile_into(dest: &str) -> Vec<String> {
     let mut args = strings(&RECONCILE_GENERATED);
@@ -264,17 +224,8 @@ fn interrupted_reprice_leaves_no_staging_folder() {
     interrupted_leaves_nothing(
         "reprice",
         |dest| {
-            let mut args = strings(&[
-                "reprice",
-                "--run",
-                "run",
-                "--target-prices",
-                "gen/target_prices_b.csv",
-                "--risk-factors",
-                "gen/risk_factors.csv",
-                "--out",
-            ]);
-            args.push(out_in(dest, "out"));
+            let mut args = strings(&REPRICE_GENERATED);
+            args.extend(["--out".to_owned(), out_in(dest, "out")]);
             args
         },
         "out",

@@ -5,6 +5,10 @@ mod beneficiary_formats;
 mod cclf;
 mod cmmi;
 mod compressed;
+#[cfg(unix)]
+mod crash;
+#[cfg(target_os = "linux")]
+mod disk_full;
 mod eligibility;
 mod excel_safe;
 mod exit_status;

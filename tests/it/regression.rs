@@ -729,3 +729,54 @@ fn checked_money_arithmetic_a_total_too_large_is_an_input_error_never_a_wrap() {
     );
     assert!(!case.path("rep").exists());
 }
+
+/// "A quote right after a file's BOM opens a field for the chunker too"
+/// (found by the `claims_synpuf` fuzz target, issue #17). The chunker,
+/// finding where a chunk may end, took the BOM for the first field's text,
+/// so a quote right after it did not open a quoted field, and a line end
+/// inside that field ended the first chunk: the header, cut there, lacked
+/// its columns under a small chunk size and not under a large one. Also
+/// pinned by every claims fuzz target (the outcomes must not depend on
+/// the chunking).
+#[test]
+fn a_quote_right_after_a_files_bom_opens_a_field_for_the_chunker_too() {
+    use episode_recon::input::formats::ClaimsFormat;
+    use episode_recon::input::source::Source;
+    use episode_recon::input::{Chunking, Reading};
+
+    // A first column whose quoted name holds a line end: an unknown
+    // column, which the header may have.
+    let file = format!(
+        "\u{feff}\"x\ny\",{CLAIMS_HEADER}\n,{}\n",
+        pb("C1", "1", "B1", "2026-03-10", "10.00")
+    );
+    let rows = |chunk_bytes: usize| {
+        let source = Source::from_bytes(Path::new("claims.csv"), file.clone().into_bytes());
+        let chunking = Chunking {
+            chunk_bytes,
+            batch: 1,
+        };
+        let reading = Reading {
+            file: 0,
+            as_of: None,
+            chunking,
+        };
+        let mut rows = 0;
+        ClaimsFormat::Canonical
+            .read_chunked(
+                source,
+                reading,
+                || 0,
+                |n, _| *n += 1,
+                |n, _| {
+                    rows += n;
+                    Ok::<(), episode_recon::input::claims::Error>(())
+                },
+            )
+            .map(|()| rows)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(rows(1 << 20), Ok(1));
+    // Before: Err("claims.csv: row 1: missing required column `claim_id` …").
+    assert_eq!(rows(4), Ok(1));
+}

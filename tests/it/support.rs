@@ -346,3 +346,66 @@ pub fn assert_fails_in_one_line(output: &Output, code: i32, needles: &[&str]) {
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
     assert!(!err.contains("please report"), "{err}");
 }
+
+/// Reconciling the data `generate` writes into `gen`, but for `--out`:
+/// the runs the interrupt, crash and disk-full tests start.
+pub const RECONCILE_GENERATED: [&str; 11] = [
+    "reconcile",
+    "--claims",
+    "gen/claims",
+    "--definitions",
+    "gen/definitions",
+    "--target-prices",
+    "gen/target_prices.csv",
+    "--beneficiaries",
+    "gen/beneficiaries",
+    "--risk-factors",
+    "gen/risk_factors.csv",
+];
+
+/// Repricing the run `run` of the generated data at the higher prices
+/// ([`write_higher_prices`]), but for `--out`.
+pub const REPRICE_GENERATED: [&str; 7] = [
+    "reprice",
+    "--run",
+    "run",
+    "--target-prices",
+    "gen/target_prices_b.csv",
+    "--risk-factors",
+    "gen/risk_factors.csv",
+];
+
+/// Writes `gen/target_prices_b.csv` under `base`: the generated prices,
+/// every one 5% higher, for runs that differ from the generated ones.
+pub fn write_higher_prices(base: &std::path::Path) {
+    let prices =
+        std::fs::read_to_string(base.join("gen/target_prices.csv")).expect("generated prices");
+    let mut other = String::new();
+    for (n, line) in prices.lines().enumerate() {
+        match line.rsplit_once(',') {
+            Some((key, price)) if n > 0 => {
+                let price: f64 = price.parse().expect("a generated price");
+                other.push_str(&format!("{key},{:.2}\n", price * 1.05));
+            }
+            _ => other.push_str(&format!("{line}\n")),
+        }
+    }
+    std::fs::write(base.join("gen/target_prices_b.csv"), other).expect("other prices");
+}
+
+/// Runs the binary in `base` with `args` and checks that it succeeds.
+pub fn run_to_success<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
+    base: &std::path::Path,
+    args: &[S],
+) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+        .args(args)
+        .current_dir(base)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

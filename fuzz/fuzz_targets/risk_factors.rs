@@ -1,0 +1,13 @@
+//! A risk factor file on arbitrary bytes: factors, or an error naming the
+//! file; what it accepts has a canonical form (the run's fingerprint).
+#![no_main]
+
+use episode_recon::config::risk_factors::RiskFactors;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let (_dir, path) = episode_recon_fuzz::file_with(episode_recon_fuzz::NAME, data);
+    match RiskFactors::load(&path) {
+        Ok(factors) => drop(factors.canonical_rows()),
+        Err(e) => episode_recon_fuzz::assert_names_input(&e, episode_recon_fuzz::NAME),
+    }
+});
