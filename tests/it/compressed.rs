@@ -135,13 +135,8 @@ fn compressed_claims_through_a_fifo_and_standard_input() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let text = std::fs::read(root().join(LATE_FILE)).expect("sample");
     let fifo = dir.path().join("2026-claims.csv.gz");
-    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
-    assert!(made.success());
     let gz = compressed(&text, Compression::Gzip, 4);
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::write(fifo, gz).expect("the run reads the FIFO"))
-    };
+    let writer = crate::support::fifo_fed_with(&fifo, gz);
     let late = fifo.display().to_string();
     sample_run_reads_the_late_file_from(&late, None, &dir.path().join("fifo"));
     writer.join().expect("writer");

@@ -647,15 +647,7 @@ fn an_unsorted_rif_file_reads_from_a_pipe() {
     assert_eq!(allowed, ["100.00", "200.00", "0.00"]);
 
     let fifo = dir.path().join("claims.pipe");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::write(fifo, text).expect("write to the pipe"))
-    };
+    let writer = crate::support::fifo_fed_with(&fifo, text.as_bytes().to_vec());
     let mut from_pipe = Vec::new();
     ClaimsFormat::Rif
         .read_file(&fifo, 0, None, |o| from_pipe.push(o))

@@ -641,11 +641,7 @@ fn every_writing_command_removes_its_staged_outputs_on_ctrl_c_and_sigterm() {
         anchor("A1", "B1", "100.00", "330001")
     );
     std::fs::write(dir.path().join("a.csv"), claims).expect("write");
-    let made = Command::new("mkfifo")
-        .arg(dir.path().join("b.csv"))
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
+    crate::support::mkfifo(&dir.path().join("b.csv"));
     let hidden = || -> Vec<String> {
         std::fs::read_dir(dir.path())
             .expect("folder")

@@ -82,14 +82,9 @@ pub(crate) fn sample_run_reads_the_late_file_from(late: &str, stdin: Option<Vec<
 fn a_fifo_of_claims_is_read_once_in_auto_format() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let fifo = dir.path().join("2026-claims.csv");
-    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
-    assert!(made.success());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(root.join(LATE_FILE)).expect("sample");
-    let writer = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::write(fifo, bytes).expect("the run reads the FIFO"))
-    };
+    let writer = crate::support::fifo_fed_with(&fifo, bytes);
     let late = fifo.display().to_string();
     sample_run_reads_the_late_file_from(&late, None, &dir.path().join("out"));
     writer.join().expect("writer");

@@ -409,3 +409,22 @@ pub fn run_to_success<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Makes a FIFO at `path`.
+#[cfg(unix)]
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
+/// Makes a FIFO at `path` and writes `bytes` into it from a thread, which
+/// ends once a reader has read them all: join it after the read.
+#[cfg(unix)]
+pub fn fifo_fed_with(path: &Path, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+    mkfifo(path);
+    let path = path.to_owned();
+    std::thread::spawn(move || std::fs::write(path, bytes).expect("a reader reads the FIFO"))
+}
