@@ -391,8 +391,11 @@ pub(crate) fn read_chunked<T: Send, E: From<Error>>(
     } = driver::start(&Rif, input, path, reading.chunking.chunk_bytes)?;
     let Reading { file, as_of, .. } = reading;
     let rows_start = rest.offset;
-    let rebuild = |again: &Path, end| versions_carried(again, &header, rows_start, end);
-    let rebuild = reread.map(|again| move |end| rebuild(again, end));
+    // Only a file read again from itself can rebuild the versions before
+    // a disorder; a stream remembers every version from the start.
+    let header_ref = &header;
+    let rebuild =
+        reread.map(|again| move |end| versions_carried(again, header_ref, rows_start, end));
     let mut settled = Settled::new(rebuild.as_ref().map(|r| r as Rebuild));
     driver::run_batches(
         path,
