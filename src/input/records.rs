@@ -242,9 +242,19 @@ fn trimmed_range(bytes: &[u8], start: usize, end: usize) -> (usize, usize) {
     (start, end)
 }
 
-/// Trims the whitespace the contract strips from every field.
+/// Trims the whitespace the contract strips from every field. Every
+/// format trims with this one function (not `trim_ascii`, which keeps a
+/// vertical tab), so a field converted from one format to another reads
+/// back the same.
 pub fn trim(field: &[u8]) -> &[u8] {
     let (start, end) = trimmed_range(field, 0, field.len());
+    &field[start..end]
+}
+
+/// [`trim`] for text: the whitespace is ASCII, so the cut falls on
+/// character boundaries.
+pub fn trim_str(field: &str) -> &str {
+    let (start, end) = trimmed_range(field.as_bytes(), 0, field.len());
     &field[start..end]
 }
 

@@ -776,3 +776,35 @@ fn a_quote_right_after_a_files_bom_opens_a_field_for_the_chunker_too() {
     // Before: Err("claims.csv: row 1: missing required column `claim_id` …").
     assert_eq!(rows(4), Ok(1));
 }
+
+/// "CCLF and RIF fields are trimmed by the one trim every format shares"
+/// (found by the `claims_cclf` fuzz target, issue #17). CCLF and RIF cut
+/// their fields with `trim_ascii`, which keeps a vertical tab, while the
+/// canonical reader strips it: a CCLF diagnosis `M16.11<VT>` converted to
+/// canonical CSV kept its tab and read back as another value. Also pinned
+/// by the `claims_cclf` and `claims_rif` fuzz targets (a converted line
+/// must read back unchanged).
+#[test]
+fn cclf_and_rif_fields_are_trimmed_by_the_one_trim_every_format_shares() {
+    const PRINCIPAL_DX: usize = 14;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let row = cclf1_row("1001", "0", "2024-03-15").replace("|M16.11|", "|M16.11\x0b|");
+    std::fs::write(
+        dir.path().join("cclf1.txt"),
+        format!("{CCLF1_HEADER}\n{row}\n"),
+    )
+    .expect("write");
+    let (converted, rejects) = convert(dir.path(), "cclf1.txt", &["--claims-format", "cclf"]);
+    assert_eq!(column(&rejects, 2), Vec::<String>::new());
+    // Before: "\"M1611\u{b}\"" (the dot is dropped either way).
+    assert_eq!(column(&converted, PRINCIPAL_DX), ["M1611"]);
+
+    let header = "BENE_ID|CLM_ID|NCH_CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|CLM_PMT_AMT|\
+                  PRNCPAL_DGNS_CD";
+    let text = format!("{header}\nB1|C1|60|01-JAN-2020|03-JAN-2020|100.00|\x0bM16.11\n");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    std::fs::write(dir.path().join("rif.txt"), text).expect("write");
+    let (converted, rejects) = convert(dir.path(), "rif.txt", &["--claims-format", "rif"]);
+    assert_eq!(column(&rejects, 2), Vec::<String>::new());
+    assert_eq!(column(&converted, PRINCIPAL_DX), ["M1611"]);
+}

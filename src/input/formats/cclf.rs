@@ -243,7 +243,7 @@ impl Row {
 
     fn push_field(&mut self, field: &[u8]) {
         let start = self.text.len();
-        self.text.extend_from_slice(field.trim_ascii());
+        self.text.extend_from_slice(records::trim(field));
         self.spans.push((start, self.text.len()));
     }
 

@@ -241,7 +241,9 @@ impl<'a> Row<'a> {
     /// Field `index`, trimmed of surrounding blanks, or `None` past the end.
     pub(crate) fn get(&self, index: usize) -> Option<&'a [u8]> {
         let &(start, end) = self.spans.get(index)?;
-        Some(self.unescaped.unwrap_or(self.raw)[start..end].trim_ascii())
+        Some(records::trim(
+            &self.unescaped.unwrap_or(self.raw)[start..end],
+        ))
     }
 
     /// Field `index` as text: empty past the end or when the field is not
@@ -253,7 +255,7 @@ impl<'a> Row<'a> {
             (Some(text), None) => self
                 .spans
                 .get(index)
-                .map_or("", |&(start, end)| text[start..end].trim_ascii()),
+                .map_or("", |&(start, end)| records::trim_str(&text[start..end])),
             _ => self
                 .get(index)
                 .and_then(|field| std::str::from_utf8(field).ok())
