@@ -38,8 +38,8 @@ impl Record {
         self.line
     }
 
-    /// Byte offset of the record's start in the file (after any BOM is
-    /// counted), so a later pass can seek back to it.
+    /// Byte offset of the record's start in the file (after the BOM, for
+    /// the first), so a later pass can seek back to its raw text.
     pub fn offset(&self) -> u64 {
         self.offset
     }
@@ -307,12 +307,15 @@ impl<R: BufRead> RecordReader<R> {
         record.raw.clear();
         loop {
             let line_start = record.raw.len();
-            let read = self.input.read_until(b'\n', &mut record.raw)?;
+            let mut read = self.input.read_until(b'\n', &mut record.raw)?;
             self.bytes_read += read as u64;
             if self.at_start {
                 self.at_start = false;
                 if record.raw.starts_with(BOM) {
+                    // The record starts after the BOM, so its offset (the
+                    // line's start less the BOM) points at its raw text.
                     record.raw.drain(..BOM.len());
+                    read -= BOM.len();
                 }
             }
             if read == 0 {
@@ -432,8 +435,12 @@ impl<'a> Iterator for Lines<'a> {
                 Some(text) => text.strip_suffix(b"\r").unwrap_or(text),
                 None => whole,
             };
-            if offset == 0 {
-                text = text.strip_prefix(BOM).unwrap_or(text);
+            let mut offset = offset;
+            if offset == 0
+                && let Some(after) = text.strip_prefix(BOM)
+            {
+                // The line starts after the BOM, where its raw text does.
+                (text, offset) = (after, BOM.len() as u64);
             }
             let skip = if self.skip_blank {
                 text.trim_ascii().is_empty()

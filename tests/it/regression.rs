@@ -808,3 +808,48 @@ fn cclf_and_rif_fields_are_trimmed_by_the_one_trim_every_format_shares() {
     assert_eq!(column(&rejects, 2), Vec::<String>::new());
     assert_eq!(column(&converted, PRINCIPAL_DX), ["M1611"]);
 }
+
+/// "A record's offset points past the file's BOM, where its raw text
+/// starts" (found by the `claims_cclf` fuzz target, issue #17). The first
+/// record of a file with a BOM had offset 0 while its raw text left the
+/// BOM out, so a reject found again by seeking to its offset (as the
+/// version checks do) would have carried the BOM. A CCLF fixed-width file
+/// has no header, so its first row is a claim row at the file's start.
+#[test]
+fn a_records_offset_points_past_the_files_bom_where_its_raw_text_starts() {
+    use episode_recon::input::formats::ClaimsFormat;
+    use episode_recon::input::source::Source;
+    use episode_recon::input::{Chunking, Reading};
+    use episode_recon::model::outcome::RowOutcome;
+
+    let mut record = cclf1_fixed("1001");
+    // An amount that is not a number: the row is rejected.
+    record[81..98].copy_from_slice(b" 00000000001X0.00");
+    let mut file = b"\xEF\xBB\xBF".to_vec();
+    file.extend_from_slice(&record);
+    file.push(b'\n');
+    let source = Source::from_bytes(Path::new("cclf1.txt"), file.clone());
+    let reading = Reading {
+        file: 0,
+        as_of: None,
+        chunking: Chunking::sequential(),
+    };
+    let mut rejects = Vec::new();
+    ClaimsFormat::Cclf
+        .read_chunked(
+            source,
+            reading,
+            Vec::new,
+            |rows: &mut Vec<RowOutcome>, row| rows.push(row),
+            |rows, _| {
+                rejects.extend(rows.into_iter().filter_map(|row| match row {
+                    RowOutcome::Rejected(reject) => Some((reject.source.offset, reject.raw)),
+                    _ => None,
+                }));
+                Ok::<(), episode_recon::input::claims::Error>(())
+            },
+        )
+        .expect("the file reads");
+    // Before: offset 0, where the BOM is.
+    assert_eq!(rejects, [(3, record.into_boxed_slice())]);
+}
