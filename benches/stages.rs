@@ -5,10 +5,10 @@
 //!
 //! Run: `cargo bench --bench stages`
 
+use episode_recon::model::Text;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use episode_recon::config::definitions;
@@ -85,7 +85,7 @@ fn stages(c: &mut Criterion) {
         })
     });
 
-    let mut by_beneficiary: HashMap<Arc<str>, Vec<_>> = HashMap::new();
+    let mut by_beneficiary: HashMap<Text, Vec<_>> = HashMap::new();
     for line in lines {
         by_beneficiary
             .entry(line.beneficiary_id.clone())

@@ -6,13 +6,12 @@
 //! definition. It knows nothing of files, threads or prices, so it can run
 //! anywhere, and the global steps only ever see the drafts it returns.
 
-use std::sync::Arc;
-
 use crate::config::definitions::EpisodeDefinition;
 use crate::engine::eligibility::{CancelReason, EpisodeSpan, cancel_reason};
 use crate::engine::final_action::Claim;
 use crate::engine::risk;
 use crate::input::beneficiaries::Enrollee;
+use crate::model::Text;
 use crate::model::money::Money;
 use crate::model::outcome::TypeTally;
 use crate::model::{ClaimLine, ClaimType, Date};
@@ -70,7 +69,7 @@ pub enum ExclusionRule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LedgerLine {
     /// The claim.
-    pub claim_id: Arc<str>,
+    pub claim_id: Text,
     /// The line.
     pub line_number: u64,
     /// The claim's type.
@@ -82,7 +81,7 @@ pub struct LedgerLine {
     /// Why.
     pub disposition: Disposition,
     /// The claim's billing provider, so the ledger names who was paid.
-    pub provider_id: Option<Arc<str>>,
+    pub provider_id: Option<Text>,
     /// The date the claim type joins a window by (admission for IP, from
     /// date for SNF, HHA and HOS, line date otherwise), whatever share the
     /// window took.
@@ -93,11 +92,11 @@ pub struct LedgerLine {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EpisodeDraft {
     /// The beneficiary.
-    pub beneficiary_id: Arc<str>,
+    pub beneficiary_id: Text,
     /// The anchor claim's billing provider, to whom the episode is attributed.
-    pub provider_id: Arc<str>,
+    pub provider_id: Text,
     /// The claim that opened the episode.
-    pub anchor_claim_id: Arc<str>,
+    pub anchor_claim_id: Text,
     /// From the trigger code.
     pub price_group: String,
     /// First day, inclusive.

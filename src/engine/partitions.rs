@@ -36,7 +36,7 @@ pub struct ChunkRows {
     pub accounting: Accounting,
     /// Rows read.
     pub rows: u64,
-    last: Option<(std::sync::Arc<str>, usize)>,
+    last: Option<(crate::model::Text, usize)>,
     /// Rows a partition is expected to receive: reserved at its first row,
     /// so partitions do not grow (and copy) row by row.
     expected: usize,
@@ -60,7 +60,7 @@ impl ChunkRows {
 
     /// The partition of a beneficiary, remembering the last one: a file's
     /// rows of one beneficiary usually come together.
-    fn slot(&mut self, beneficiary_id: &std::sync::Arc<str>) -> usize {
+    fn slot(&mut self, beneficiary_id: &crate::model::Text) -> usize {
         match &self.last {
             Some((last, slot)) if last == beneficiary_id => *slot,
             _ => {

@@ -7,7 +7,6 @@
 //! episodes again without reading claims.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -17,6 +16,7 @@ use crate::config::risk_factors::RiskFactors;
 use crate::engine::eligibility::CancelReason;
 use crate::engine::risk::Levels;
 use crate::model::Date;
+use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
 use crate::model::warning::Warning;
 
@@ -64,11 +64,11 @@ pub struct EpisodeFigures {
     /// Index of its episode type in the run's (id-sorted) types.
     pub episode_type: usize,
     /// The beneficiary.
-    pub beneficiary_id: Arc<str>,
+    pub beneficiary_id: Text,
     /// The provider it is attributed to.
-    pub provider_id: Arc<str>,
+    pub provider_id: Text,
     /// The anchor claim.
-    pub anchor_claim_id: Arc<str>,
+    pub anchor_claim_id: Text,
     /// From the trigger code.
     pub price_group: String,
     /// First day.
@@ -200,7 +200,7 @@ impl Limit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProviderResult {
     /// The provider.
-    pub provider_id: Arc<str>,
+    pub provider_id: Text,
     /// Index of its episode type in the run's (id-sorted) types.
     pub episode_type: usize,
     /// The period.
@@ -592,9 +592,9 @@ mod tests {
             figures: EpisodeFigures {
                 episode_id: "LEJR:B1:A1".into(),
                 episode_type: 0,
-                beneficiary_id: Arc::from("B1"),
-                provider_id: Arc::from("P1"),
-                anchor_claim_id: Arc::from("A1"),
+                beneficiary_id: Text::from("B1"),
+                provider_id: Text::from("P1"),
+                anchor_claim_id: Text::from("A1"),
                 price_group: "NOMCC".into(),
                 start: day,
                 end: day,

@@ -13,7 +13,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -36,6 +35,7 @@ use crate::input::claims::{self, Chunking, Reading};
 use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Source, Spools};
 use crate::model::Date;
+use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
     Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally,
@@ -323,7 +323,7 @@ impl Reconciliation {
 /// Splits one partition's rows into its beneficiaries' rows (in no
 /// particular order: every output is sorted later).
 fn by_beneficiary(segments: Vec<BeneficiaryRows>) -> impl Iterator<Item = BeneficiaryRows> {
-    let mut groups: rustc_hash::FxHashMap<Arc<str>, BeneficiaryRows> = Default::default();
+    let mut groups: rustc_hash::FxHashMap<Text, BeneficiaryRows> = Default::default();
     for part in segments {
         for line in part.lines {
             let group = groups.entry(line.beneficiary_id.clone()).or_default();

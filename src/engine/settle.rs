@@ -5,7 +5,6 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use rust_decimal::Decimal;
 
@@ -13,13 +12,14 @@ use crate::config::settlement::{Participants, Settlement, Track};
 use crate::engine::pricing::{
     InexactError, Limit, PriceError, PricedEpisode, apply_limits, exact_mul,
 };
+use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
 
 /// One row of `participants.csv`: a participant's settlement for a period.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParticipantResult {
     /// The participant (a provider).
-    pub provider_id: Arc<str>,
+    pub provider_id: Text,
     /// The period.
     pub period: String,
     /// Its track that period.

@@ -17,10 +17,10 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::model::Text;
 use crate::model::money::Money;
 use crate::model::outcome::VersionKey;
 use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source};
@@ -325,18 +325,18 @@ impl<'a> Decoder<'a> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
-    fn str(&mut self) -> Result<Arc<str>, SpillError> {
+    fn str(&mut self) -> Result<Text, SpillError> {
         let len = self.u64()?;
         let start = self.at;
         // A length past the end of the data is a truncated file, whatever
         // the platform's pointer width.
         let bytes = self.take(usize::try_from(len).unwrap_or(usize::MAX))?;
         std::str::from_utf8(bytes)
-            .map(Arc::from)
+            .map(Text::from)
             .map_err(|_| self.error(start, SpillErrorKind::BadUtf8))
     }
 
-    fn opt_str(&mut self) -> Result<Option<Arc<str>>, SpillError> {
+    fn opt_str(&mut self) -> Result<Option<Text>, SpillError> {
         match self.u8()? {
             0 => Ok(None),
             1 => self.str().map(Some),
@@ -635,7 +635,7 @@ mod tests {
             RecordType::Replacement,
             RecordType::Void,
         ];
-        let long: Arc<str> = "x".repeat(100_000).into();
+        let long: Text = "x".repeat(100_000).into();
         let mut lines = Vec::new();
         for (i, claim_type) in ClaimType::ALL.into_iter().enumerate() {
             for (j, record_type) in records.into_iter().enumerate() {
@@ -917,8 +917,8 @@ mod tests {
             .prop_map(|d| NaiveDate::from_num_days_from_ce_opt(d).unwrap())
     }
 
-    fn any_text() -> impl Strategy<Value = Arc<str>> {
-        any::<String>().prop_map(Arc::from)
+    fn any_text() -> impl Strategy<Value = Text> {
+        any::<String>().prop_map(Text::from)
     }
 
     fn any_line() -> impl Strategy<Value = ClaimLine> {

@@ -12,9 +12,9 @@
 //! cannot check in another order or build its lines another way.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::input::claims::Error;
+use crate::model::Text;
 
 use crate::input::text::SharedText;
 use crate::model::money::Money;
@@ -198,17 +198,17 @@ impl RowChecks {
 
     /// The shared text of a HCPCS code, for a format that makes several
     /// lines of one row.
-    pub(crate) fn hcpcs(&mut self, code: &str) -> Arc<str> {
+    pub(crate) fn hcpcs(&mut self, code: &str) -> Text {
         self.shared.hcpcs.get(code, normalize_hcpcs)
     }
 
-    fn beneficiary(&mut self, row: &ClaimFields) -> Arc<str> {
+    fn beneficiary(&mut self, row: &ClaimFields) -> Text {
         self.shared
             .beneficiary
             .get(row.beneficiary_id, str::to_owned)
     }
 
-    fn claim(&mut self, row: &ClaimFields) -> Arc<str> {
+    fn claim(&mut self, row: &ClaimFields) -> Text {
         let prefix = row.claim_prefix;
         self.shared
             .claim

@@ -3,7 +3,7 @@
 //! code strings once per line. Every reader (canonical, RIF, DE-SynPUF,
 //! CCLF) uses the same pieces.
 
-use std::sync::Arc;
+use crate::model::Text;
 
 use rustc_hash::FxHashMap;
 
@@ -12,18 +12,18 @@ use rustc_hash::FxHashMap;
 #[derive(Debug, Default)]
 pub(crate) struct Repeat {
     raw: String,
-    value: Option<Arc<str>>,
+    value: Option<Text>,
 }
 
 impl Repeat {
     /// The shared text `make` gives of `raw` (normalized, prefixed, ...).
-    pub(crate) fn get(&mut self, raw: &str, make: impl FnOnce(&str) -> String) -> Arc<str> {
+    pub(crate) fn get(&mut self, raw: &str, make: impl FnOnce(&str) -> String) -> Text {
         if let Some(value) = &self.value
             && self.raw == raw
         {
             return value.clone();
         }
-        let value: Arc<str> = make(raw).into();
+        let value: Text = make(raw).into();
         self.raw.clear();
         self.raw.push_str(raw);
         self.value = Some(value.clone());
@@ -35,20 +35,20 @@ impl Repeat {
 /// the whole file (providers, codes); cleared when it grows past a bound, so
 /// a column of unique values cannot hold memory for the whole file.
 #[derive(Debug, Default)]
-pub(crate) struct Interner(FxHashMap<Box<str>, Arc<str>>);
+pub(crate) struct Interner(FxHashMap<Box<str>, Text>);
 
 impl Interner {
     const MAX_ENTRIES: usize = crate::runtime::tunables::Tunables::DEFAULT.interner_cap;
 
     /// The shared, normalized text of `raw`.
-    pub(crate) fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Arc<str> {
+    pub(crate) fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Text {
         if let Some(shared) = self.0.get(raw) {
             return shared.clone();
         }
         if self.0.len() >= Self::MAX_ENTRIES {
             self.0.clear();
         }
-        let shared: Arc<str> = normalize(raw).into();
+        let shared: Text = normalize(raw).into();
         self.0.insert(raw.into(), shared.clone());
         shared
     }

@@ -3,8 +3,8 @@
 //! outputs write, kept here so that none of them imports another for it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use crate::model::Text;
 use crate::model::money::Money;
 use crate::model::{ClaimLine, Date, RecordType, Source};
 
@@ -132,9 +132,9 @@ impl RejectReason {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VersionKey {
     /// The patient.
-    pub beneficiary_id: Arc<str>,
+    pub beneficiary_id: Text,
     /// The claim.
-    pub claim_id: Arc<str>,
+    pub claim_id: Text,
     /// The version's processed date.
     pub processed_date: Date,
     /// Original, replacement or void.

@@ -7,11 +7,11 @@
 //! settled participants has `participants.csv` too, read so that a true-up
 //! can say what each participant is now due.
 
+use crate::model::Text;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::config::fingerprint::RunRecord;
 use crate::engine::eligibility::CancelReason;
@@ -733,9 +733,9 @@ impl PriorRun {
                 Ok(EpisodeFigures {
                     episode_id: e.episode_id.clone(),
                     episode_type,
-                    beneficiary_id: Arc::from(e.beneficiary_id.as_str()),
-                    provider_id: Arc::from(e.provider_id.as_str()),
-                    anchor_claim_id: Arc::from(e.anchor_claim_id.as_str()),
+                    beneficiary_id: Text::from(e.beneficiary_id.as_str()),
+                    provider_id: Text::from(e.provider_id.as_str()),
+                    anchor_claim_id: Text::from(e.anchor_claim_id.as_str()),
                     price_group: e.price_group.clone(),
                     start: e.start,
                     end: e.end,

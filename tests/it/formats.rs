@@ -2,9 +2,9 @@
 //! `auto` detection, `convert`, and a RIF round trip that must reconcile to
 //! the same bytes as the canonical claims it came from.
 
+use episode_recon::model::Text;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use episode_recon::model::money::Money;
 use episode_recon::model::outcome::RowOutcome;
@@ -19,7 +19,7 @@ use episode_recon::input::source::Source;
 /// Generated canonical lines with each institutional version's amount moved
 /// to its first line, the form in which RIF carries claim-level amounts.
 fn institutional_totals_on_first_lines(mut lines: Vec<ClaimLine>) -> Vec<ClaimLine> {
-    type Version = (Arc<str>, Arc<str>, RecordType, Date);
+    type Version = (Text, Text, RecordType, Date);
     lines.sort_by(|a, b| {
         (
             &a.beneficiary_id,

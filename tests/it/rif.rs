@@ -8,9 +8,9 @@
 //!
 //! Fixtures are under `tests/fixtures/rif/` (see its README for provenance).
 
+use episode_recon::model::Text;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use episode_recon::engine::final_action;
 use episode_recon::input::claims::Error;
@@ -110,7 +110,7 @@ fn expected(claim_id: &str, claim_type: ClaimType, day: &str, allowed: &str) -> 
     }
 }
 
-fn some(text: &str) -> Option<Arc<str>> {
+fn some(text: &str) -> Option<Text> {
     Some(text.into())
 }
 
@@ -529,7 +529,7 @@ struct Accounting {
 
 fn account(paths: &[PathBuf], as_of: Option<&str>) -> Accounting {
     let mut acc = Accounting::default();
-    let mut by_beneficiary: BTreeMap<Arc<str>, Vec<ClaimLine>> = BTreeMap::new();
+    let mut by_beneficiary: BTreeMap<Text, Vec<ClaimLine>> = BTreeMap::new();
     let mut tainted = Vec::new();
     for (index, path) in paths.iter().enumerate() {
         let bytes = std::fs::read(path).expect("file");

@@ -4,9 +4,9 @@
 //! its row whatever number of lines it would have made, and every source row
 //! accounted for.
 
+use episode_recon::model::Text;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use episode_recon::input::claims::Error;
 use episode_recon::input::formats::ClaimsFormat;
@@ -119,7 +119,7 @@ struct Expect<'a> {
 
 impl Expect<'_> {
     fn line(&self, line_number: u64, hcpcs: Option<&str>, allowed: &str) -> ClaimLine {
-        let arc = |s: &str| Arc::<str>::from(s);
+        let arc = |s: &str| Text::from(s);
         ClaimLine {
             source: self.source,
             beneficiary_id: arc(self.beneficiary),

@@ -35,7 +35,6 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashSet;
@@ -48,6 +47,7 @@ use crate::input::driver::{
     self, FormatReader, Reading, SEQUENTIAL_CHUNK_BYTES, Started, io_error,
 };
 use crate::input::records::{self, Dialect, Lines};
+use crate::model::Text;
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use crate::model::{self, ClaimLine, ClaimType, Date, LastDate, RecordType};
@@ -870,7 +870,7 @@ fn rif_date(day: Date) -> String {
 /// institutional version have their total on the first line written and
 /// zero on the others.
 pub fn write(lines: &[ClaimLine]) -> String {
-    let mut totals: BTreeMap<(Arc<str>, Arc<str>, RecordType, Date), Money> = BTreeMap::new();
+    let mut totals: BTreeMap<(Text, Text, RecordType, Date), Money> = BTreeMap::new();
     for l in lines {
         let total = totals
             .entry((
@@ -905,7 +905,7 @@ pub fn write(lines: &[ClaimLine]) -> String {
             (false, RecordType::Replacement) => ("UPDATE", ""),
             (false, RecordType::Void) => ("DELETE", ""),
         };
-        let text = |v: &Option<Arc<str>>| v.as_deref().unwrap_or_default().to_owned();
+        let text = |v: &Option<Text>| v.as_deref().unwrap_or_default().to_owned();
         let provider = text(&l.provider_id);
         // Every line's version was totalled above.
         let total = totals[&(
