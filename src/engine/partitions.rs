@@ -37,8 +37,10 @@ pub struct ChunkRows {
     /// Rows read.
     pub rows: u64,
     last: Option<(crate::model::Text, usize)>,
-    /// Rows a partition is expected to receive: reserved at its first row,
-    /// so partitions do not grow (and copy) row by row.
+    /// Rows a partition is expected to receive, with room for the spread
+    /// of beneficiaries over partitions: reserved at its first row, so a
+    /// partition seldom grows (a copy of every row so far), and the room
+    /// not used is given back when the chunk is absorbed.
     expected: usize,
 }
 
@@ -54,7 +56,7 @@ impl ChunkRows {
             accounting: Accounting::default(),
             rows: 0,
             last: None,
-            expected: expected_rows / partitions.max(1),
+            expected: expected_rows / partitions.max(1) * 3 / 2,
         }
     }
 
@@ -140,6 +142,8 @@ impl Partitions {
             }
             self.bytes +=
                 rows.lines.len() as u64 * LINE_BYTES + rows.tainted.len() as u64 * KEY_BYTES;
+            // Shrinking gives the spare room back where it is, no copy.
+            rows.lines.shrink_to_fit();
             part.push(std::mem::take(rows));
         }
     }
