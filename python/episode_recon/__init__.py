@@ -159,6 +159,8 @@ class TrueUp:
         participants: per participant and period, when both runs settled
             participants, else None (``true_up_participants.csv``).
         summary: ``summary.json`` as a dict, showing the changes add up.
+            Its ``previous`` and ``current`` name the runs' folders: for a
+            :class:`Run` not opened from one, a temporary folder.
     """
 
     def __init__(self, native: _native.NativeTrueUp) -> None:

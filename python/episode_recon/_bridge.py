@@ -19,6 +19,7 @@ table names the temporary CSV file, and its ``row`` is that file's line
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 from typing import Any
@@ -169,16 +170,14 @@ def table_to_csv(
     ``what`` names the table in errors (``claims table 1``)."""
     reader = _batches(table)
     columns = [_Column(field, what) for field in reader.schema]
-    header = ",".join(_quoted(field.name) for field in reader.schema)
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    with open(path, "wb") as out:
-        out.write(header.encode() + b"\n")
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        # Quoted only where needed, `\n` line ends: as the engine writes
+        # CSV, so a rejected row's record reads as the table's values.
+        rows = csv.writer(out, lineterminator="\n")
+        rows.writerow(reader.schema.names)
         for batch in reader:
-            text = pa.record_batch(
-                [c.text(a) for c, a in zip(columns, batch.columns)],
-                names=batch.schema.names,
-            )
-            pacsv.write_csv(text, out, options)
+            texts = [c.text(a).to_pylist() for c, a in zip(columns, batch.columns)]
+            rows.writerows(zip(*texts))
 
 
 def _batches(table: Any) -> pa.RecordBatchReader:
@@ -194,12 +193,6 @@ def _batches(table: Any) -> pa.RecordBatchReader:
     if hasattr(table, "__arrow_c_stream__"):
         return pa.RecordBatchReader.from_stream(table)
     return pa.table(table).to_reader()
-
-
-def _quoted(text: str) -> str:
-    if any(c in text for c in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
 
 
 class _Column:
