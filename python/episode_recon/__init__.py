@@ -85,7 +85,37 @@ class EpisodeReconWarning(UserWarning):
     CLI prints on stderr, also listed in ``summary["warnings"]``."""
 
 
-class Run:
+class _Outputs:
+    """What a run and a true-up share: native files read as tables, the
+    summary, and writing."""
+
+    #: The file of the ``participants`` table.
+    _participants_file = ""
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    def _table(self, name: str) -> pa.Table:
+        return _bridge.read_table(self._native, name)
+
+    @cached_property
+    def participants(self) -> Optional[pa.Table]:
+        if not self._native.has_participants():
+            return None
+        return self._table(self._participants_file)
+
+    @cached_property
+    def summary(self) -> Dict[str, Any]:
+        # Money is written as strings; any other number with decimals is
+        # read as a Decimal, so nothing in the summary is a float.
+        return json.loads(self._native.summary_json(), parse_float=Decimal)
+
+    def write(self, folder: PathLike, *, force: bool = False) -> None:
+        """Writes the files into ``folder``: see :func:`write`."""
+        self._native.write(os.fspath(folder), force)
+
+
+class Run(_Outputs):
     """A reconciliation run: the tables the CLI writes as files.
 
     Every table is a ``pyarrow.Table`` made when first used, with money as
@@ -103,38 +133,23 @@ class Run:
         summary: ``summary.json`` as a dict (money as exact strings).
     """
 
-    def __init__(self, native: _native.NativeRun) -> None:
-        self._native = native
+    _participants_file = "participants.csv"
 
     @cached_property
     def episodes(self) -> pa.Table:
-        return _bridge.read_table(self._native, "episodes.csv")
+        return self._table("episodes.csv")
 
     @cached_property
     def providers(self) -> pa.Table:
-        return _bridge.read_table(self._native, "providers.csv")
+        return self._table("providers.csv")
 
     @cached_property
     def ledger(self) -> pa.Table:
-        return _bridge.read_table(self._native, "ledger.csv")
+        return self._table("ledger.csv")
 
     @cached_property
     def rejects(self) -> pa.Table:
-        return _bridge.read_table(self._native, "rejects.csv")
-
-    @cached_property
-    def participants(self) -> Optional[pa.Table]:
-        if not self._native.has_participants():
-            return None
-        return _bridge.read_table(self._native, "participants.csv")
-
-    @cached_property
-    def summary(self) -> Dict[str, Any]:
-        return _summary(self._native.summary_json())
-
-    def write(self, folder: PathLike, *, force: bool = False) -> None:
-        """Writes the run's files into ``folder``: see :func:`write`."""
-        self._native.write(os.fspath(folder), force)
+        return self._table("rejects.csv")
 
     def __repr__(self) -> str:
         episodes = self.summary.get("episodes", {})
@@ -146,7 +161,7 @@ class Run:
         )
 
 
-class TrueUp:
+class TrueUp(_Outputs):
     """What changed between two runs and what is now due (the CLI's
     ``true-up``), as tables of the files it writes.
 
@@ -163,30 +178,15 @@ class TrueUp:
             :class:`Run` not opened from one, a temporary folder.
     """
 
-    def __init__(self, native: _native.NativeTrueUp) -> None:
-        self._native = native
+    _participants_file = "true_up_participants.csv"
 
     @cached_property
     def episodes(self) -> pa.Table:
-        return _bridge.read_table(self._native, "true_up_episodes.csv")
+        return self._table("true_up_episodes.csv")
 
     @cached_property
     def providers(self) -> pa.Table:
-        return _bridge.read_table(self._native, "true_up_providers.csv")
-
-    @cached_property
-    def participants(self) -> Optional[pa.Table]:
-        if not self._native.has_participants():
-            return None
-        return _bridge.read_table(self._native, "true_up_participants.csv")
-
-    @cached_property
-    def summary(self) -> Dict[str, Any]:
-        return _summary(self._native.summary_json())
-
-    def write(self, folder: PathLike, *, force: bool = False) -> None:
-        """Writes the true-up's files into ``folder``: see :func:`write`."""
-        self._native.write(os.fspath(folder), force)
+        return self._table("true_up_providers.csv")
 
 
 def reconcile(
@@ -414,12 +414,6 @@ def _native_run(run: Union[Run, PathLike]) -> _native.NativeRun:
     if isinstance(run, Run):
         return run._native
     return _native.open_run(os.fspath(run))
-
-
-def _summary(text: str) -> Dict[str, Any]:
-    # Money is written as strings; any other number with decimals is read
-    # as a Decimal, so nothing in the summary is a float.
-    return json.loads(text, parse_float=Decimal)
 
 
 def _warned(run: Run) -> Run:

@@ -94,6 +94,37 @@ impl Folder {
     }
 }
 
+/// The folder of an object's files, written the first time it is asked
+/// for (or set when the object was opened from one).
+#[derive(Debug, Default)]
+struct Files(Mutex<Option<Arc<Folder>>>);
+
+impl Files {
+    /// Files already on disk, in `folder`.
+    fn at(folder: PathBuf) -> Files {
+        Files(Mutex::new(Some(Arc::new(Folder {
+            path: folder,
+            _temporary: None,
+        }))))
+    }
+
+    /// The folder; the first time, a temporary `what` folder that `write`
+    /// fills (as the CLI fills `--out`).
+    fn get(
+        &self,
+        what: &str,
+        write: impl FnOnce(&Path) -> Result<(), Error>,
+    ) -> Result<Arc<Folder>, Error> {
+        let mut folder = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(folder) = &*folder {
+            return Ok(Arc::clone(folder));
+        }
+        let written = Folder::temporary(what)?;
+        write(&written.path)?;
+        Ok(Arc::clone(folder.insert(Arc::new(written))))
+    }
+}
+
 /// How a run was made, which says how its files are written.
 #[derive(Debug)]
 enum Made {
@@ -122,16 +153,16 @@ struct Repriced {
 struct NativeRun {
     made: Made,
     /// Its files, once written (or the folder it was opened from).
-    folder: Mutex<Option<Arc<Folder>>>,
+    files: Files,
     /// The files the run read, which `write(force=True)` must not replace.
     inputs: Vec<PathBuf>,
 }
 
 impl NativeRun {
-    fn new(made: Made, inputs: Vec<PathBuf>) -> NativeRun {
+    fn new(made: Made, files: Files, inputs: Vec<PathBuf>) -> NativeRun {
         NativeRun {
             made,
-            folder: Mutex::new(None),
+            files,
             inputs,
         }
     }
@@ -147,13 +178,7 @@ impl NativeRun {
 
     /// The run's folder, writing it into a temporary folder the first time.
     fn folder(&self) -> Result<Arc<Folder>, Error> {
-        let mut folder = self.folder.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(folder) = &*folder {
-            return Ok(Arc::clone(folder));
-        }
-        let written = Folder::temporary("run")?;
-        self.write_into(&written.path, false)?;
-        Ok(Arc::clone(folder.insert(Arc::new(written))))
+        self.files.get("run", |out| self.write_into(out, false))
     }
 
     /// Writes the run's files into `out`, as the CLI writes its `--out`.
@@ -344,7 +369,8 @@ fn run_reconcile(
         };
         let pool = tunables::thread_pool(threads)?;
         let recon = pool.install(|| reconcile::run(run))?;
-        Ok(NativeRun::new(Made::Reconciled(Box::new(recon)), inputs))
+        let made = Made::Reconciled(Box::new(recon));
+        Ok(NativeRun::new(made, Files::default(), inputs))
     })
     .map_err(to_python)
 }
@@ -392,7 +418,7 @@ fn run_reprice(
             prior,
             _prior_folder: prior_folder,
         }));
-        Ok(NativeRun::new(made, inputs))
+        Ok(NativeRun::new(made, Files::default(), inputs))
     })
     .map_err(to_python)
 }
@@ -404,12 +430,8 @@ fn open_run(py: Python<'_>, folder: PathBuf) -> PyResult<NativeRun> {
     py.detach(|| {
         // Read back now, so a folder that is not a run is refused here.
         PriorRun::load(&folder)?;
-        let run = NativeRun::new(Made::Opened, vec![folder.clone()]);
-        *run.folder.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Folder {
-            path: folder,
-            _temporary: None,
-        }));
-        Ok(run)
+        let inputs = vec![folder.clone()];
+        Ok(NativeRun::new(Made::Opened, Files::at(folder), inputs))
     })
     .map_err(to_python)
 }
@@ -418,18 +440,14 @@ fn open_run(py: Python<'_>, folder: PathBuf) -> PyResult<NativeRun> {
 #[pyclass(frozen, module = "episode_recon._native")]
 struct NativeTrueUp {
     true_up: TrueUp,
-    folder: Mutex<Option<Arc<Folder>>>,
+    files: Files,
 }
 
 impl NativeTrueUp {
     fn folder(&self) -> Result<Arc<Folder>, Error> {
-        let mut folder = self.folder.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(folder) = &*folder {
-            return Ok(Arc::clone(folder));
-        }
-        let written = Folder::temporary("true-up")?;
-        true_up::write(&self.true_up, &written.path, false, CsvView::Exact)?;
-        Ok(Arc::clone(folder.insert(Arc::new(written))))
+        self.files.get("true-up", |out| {
+            Ok(true_up::write(&self.true_up, out, false, CsvView::Exact)?)
+        })
     }
 }
 
@@ -485,7 +503,7 @@ fn run_true_up(
         let true_up = true_up::compare(&before, &now)?;
         Ok(NativeTrueUp {
             true_up,
-            folder: Mutex::new(None),
+            files: Files::default(),
         })
     })
     .map_err(to_python)

@@ -81,3 +81,15 @@ def test_help_documents_every_argument() -> None:
     for name in inspect.signature(er.reconcile).parameters:
         assert f"{name}:" in doc, name
     assert "decimal128(38, 2)" in inspect.getdoc(er)
+
+
+def test_the_readmes_example_runs_and_shows_the_sample() -> None:
+    readme = (GOLDEN.parents[3] / "README.md").read_text()
+    section = readme[readme.index("## Python and notebooks") :]
+    code = section[section.index("```python\n") + len("```python\n") : section.index("```\n", 10)]
+    assert len(code.strip().splitlines()) == 5
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    run = scope["run"]
+    assert run.summary["episodes"]["total"] == 41
+    assert run.providers.num_rows == 20
