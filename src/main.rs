@@ -564,7 +564,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     let prices = TargetPrices::load(&args.target_prices)?;
     let (risk_factors, settlement) = args.pricing.load()?;
     let claims = args.claims_format.expand(&args.claims)?;
-    let beneficiaries = episode_recon::input::beneficiaries::expand_paths(&args.beneficiaries)?;
+    let beneficiaries = args.beneficiaries_format.expand(&args.beneficiaries)?;
     args.same_file
         .check(&[("--claims", &claims), ("--beneficiaries", &beneficiaries)])?;
     let total_bytes = total_bytes(&claims);
@@ -753,7 +753,7 @@ fn convert_beneficiaries(
     out: &Path,
     view: CsvView,
 ) -> Result<(), Error> {
-    let files = episode_recon::input::beneficiaries::expand_paths(paths)?;
+    let files = format.expand(paths)?;
     same_file.check(&[("--beneficiaries", &files)])?;
     let converted =
         episode_recon::tools::convert::convert_beneficiaries(format, &files, out, view)?;

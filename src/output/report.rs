@@ -423,6 +423,15 @@ fn needs_quotes(text: &[u8]) -> bool {
         .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
 }
 
+/// Appends one CSV field to `row` as every output writes it: quoted only
+/// when [`needs_quotes`]. Rows made from tables without text of their own
+/// (Arrow, Parquet) get their raw text this way, so a rejected one reads
+/// as this program would write it.
+#[cfg(feature = "parquet")]
+pub(crate) fn push_csv_field(row: &mut Vec<u8>, text: &[u8]) {
+    field(row, b"", text);
+}
+
 /// Appends one CSV field to `row`, quoted only when [`needs_quotes`], with
 /// `prefix` (empty, or [`NEUTRALIZING_PREFIX`], which never needs quoting)
 /// before its text.

@@ -17,6 +17,8 @@ mod golden;
 #[cfg(unix)]
 mod interrupt;
 mod overflow;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod properties;
 mod readme;
 mod regression;
