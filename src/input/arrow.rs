@@ -8,7 +8,7 @@
 //! The canonical claims checks ([`crate::input::claims`]) and beneficiaries
 //! checks then read it as they read a row of the canonical CSV: a value
 //! in a Parquet file is accepted or rejected exactly as the same text in a
-//! CSV file would be, and the checks exist once (RULES 50).
+//! CSV file would be, and the checks exist once (RULES 51).
 //!
 //! How each Arrow type becomes text (docs/INPUT-FORMATS.md, "Parquet"):
 //!

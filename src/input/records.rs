@@ -68,13 +68,20 @@ impl Record {
     /// Field `index`, unquoted and trimmed of surrounding whitespace, or
     /// `None` past the last field.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
+        self.untrimmed(index).map(trim)
+    }
+
+    /// Field `index` unquoted but not trimmed, or `None` past the last
+    /// field: what a file this program wrote holds there (a rejected
+    /// record in `rejects.csv` keeps its own blanks).
+    pub fn untrimmed(&self, index: usize) -> Option<&[u8]> {
         let &(start, end) = self.spans.get(index)?;
         let text = if self.quoted {
             &self.unquoted
         } else {
             &self.raw
         };
-        Some(trim(&text[start..end]))
+        text.get(start..end)
     }
 
     /// The fields as text, or `None` when the record is not UTF-8. The

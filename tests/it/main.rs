@@ -33,3 +33,5 @@ mod support;
 mod synpuf;
 mod true_up;
 mod warnings;
+#[cfg(not(feature = "parquet"))]
+mod without_parquet;

@@ -449,3 +449,211 @@ fn auto_detects_parquet_by_its_first_bytes_beside_csv() {
     let summary = std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap();
     assert!(summary.contains("\"read\": \"10.00\""), "{summary}");
 }
+
+/// A Parquet output file's schema and rows, each row's values written as
+/// the CSV writer writes them (money with two decimals, dates
+/// `YYYY-MM-DD`, a null empty), joined as a CSV line: the text its CSV
+/// twin holds, rendered here independently of the engine.
+fn parquet_as_csv(path: &Path) -> (Vec<(String, DataType)>, String) {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Date32Type, Decimal128Type, Int64Type};
+    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    use arrow_array::RecordBatchReader;
+    let schema = reader.schema();
+    let columns: Vec<(String, DataType)> = schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+    let mut text = format!("{}\n", names.join(","));
+    for batch in reader {
+        let batch = batch.unwrap();
+        for row in 0..batch.num_rows() {
+            let fields: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|array| {
+                    if array.is_null(row) {
+                        return String::new();
+                    }
+                    let value = match array.data_type() {
+                        DataType::Utf8 => array.as_string::<i32>().value(row).to_owned(),
+                        DataType::Int64 => array.as_primitive::<Int64Type>().value(row).to_string(),
+                        DataType::Decimal128(38, 2) => {
+                            let cents = array.as_primitive::<Decimal128Type>().value(row);
+                            let sign = if cents < 0 { "-" } else { "" };
+                            format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
+                        }
+                        DataType::Date32 => {
+                            let days = array.as_primitive::<Date32Type>().value(row);
+                            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+                            (epoch + chrono::Duration::days(i64::from(days))).to_string()
+                        }
+                        other => panic!("unexpected type {other}"),
+                    };
+                    if value.contains([',', '"', '\r', '\n']) {
+                        format!("\"{}\"", value.replace('"', "\"\""))
+                    } else {
+                        value
+                    }
+                })
+                .collect();
+            text.push_str(&fields.join(","));
+            text.push('\n');
+        }
+    }
+    (columns, text)
+}
+
+/// The sample reconciled with `--output-format parquet`: each table's
+/// Parquet file holds the committed CSV file's rows in its order, money
+/// Decimal128(38, 2), dates Date32, counts Int64; the summary is the CSV
+/// run's with the format added; and the run is not read back.
+#[test]
+fn parquet_outputs_hold_the_csv_outputs_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = crate::support::SAMPLE_ARGS
+        .iter()
+        .map(|a| match *a {
+            a if a.starts_with("--") => a.to_owned(),
+            a => root().join(a).display().to_string(),
+        })
+        .collect();
+    args.extend(sample_team_files());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut reconcile = vec!["reconcile", "--out", "out", "--output-format", "parquet"];
+    reconcile.extend(&args);
+    let run = cli_in(dir.path(), &reconcile);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = dir.path().join("out");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "episodes.parquet",
+            "ledger.parquet",
+            "participants.parquet",
+            "providers.parquet",
+            "rejects.parquet",
+            "summary.json"
+        ]
+    );
+    let golden = root().join("tests/golden/sample/expected");
+    for table in ["episodes", "providers", "ledger", "participants", "rejects"] {
+        let (_, text) = parquet_as_csv(&out.join(format!("{table}.parquet")));
+        let csv = std::fs::read_to_string(golden.join(format!("{table}.csv"))).unwrap();
+        // The CSV run names the claims files as its command gave them.
+        let csv = csv.replace(
+            "sample-claims/",
+            &format!("{}/sample-claims/", root().display()),
+        );
+        assert_eq!(text, csv, "{table}");
+    }
+    let (episodes, _) = parquet_as_csv(&out.join("episodes.parquet"));
+    let type_of = |name: &str| &episodes.iter().find(|(n, _)| n == name).unwrap().1;
+    assert_eq!(type_of("actual_amount"), &DataType::Decimal128(38, 2));
+    assert_eq!(type_of("start_date"), &DataType::Date32);
+    assert_eq!(type_of("claim_lines"), &DataType::Int64);
+    assert_eq!(type_of("risk_multiplier"), &DataType::Utf8);
+    let (ledger, _) = parquet_as_csv(&out.join("ledger.parquet"));
+    assert_eq!(ledger[8], ("service_date".to_owned(), DataType::Date32));
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let expected = std::fs::read_to_string(golden.join("summary.json")).unwrap();
+    let expected = expected.replace("\n}\n", ",\n  \"output_format\": \"parquet\"\n}\n");
+    assert_eq!(summary, expected);
+
+    // Read back, the run is refused in one line: its CSV files are not there.
+    let prices = root().join("sample-claims/target_prices.csv");
+    let prices = prices.to_str().unwrap();
+    let reprice = [
+        "reprice",
+        "--run",
+        "out",
+        "--target-prices",
+        prices,
+        "--out",
+        "again",
+    ];
+    assert_fails_in_one_line(
+        &cli_in(dir.path(), &reprice),
+        1,
+        &[
+            "out: the run was written with --output-format parquet",
+            "reconcile again",
+        ],
+    );
+    let true_up = [
+        "true-up",
+        "--previous",
+        "out",
+        "--current",
+        "out",
+        "--out",
+        "t",
+    ];
+    assert_fails_in_one_line(
+        &cli_in(dir.path(), &true_up),
+        1,
+        &["--output-format parquet"],
+    );
+
+    // Reprice of the CSV run with its own prices, as Parquet: the same
+    // tables as the Parquet reconcile, ledger and rejects copied typed.
+    let mut csv_run = vec!["reconcile", "--out", "csv"];
+    csv_run.extend(&args);
+    assert!(cli_in(dir.path(), &csv_run).status.success());
+    let pricing = &sample_team_files()[2..];
+    let mut reprice = vec!["reprice", "--run", "csv", "--target-prices", prices];
+    reprice.extend(pricing.iter().map(String::as_str));
+    reprice.extend(["--out", "repriced", "--output-format", "parquet"]);
+    let run = cli_in(dir.path(), &reprice);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for table in ["episodes", "providers", "ledger", "participants", "rejects"] {
+        let name = format!("{table}.parquet");
+        let repriced = parquet_as_csv(&dir.path().join("repriced").join(&name));
+        assert_eq!(repriced, parquet_as_csv(&out.join(&name)), "{table}");
+    }
+}
+
+/// `--excel-safe` alters CSV text for spreadsheets; Parquet has no such
+/// view, and the two are refused together.
+#[test]
+fn excel_safe_and_parquet_outputs_are_refused_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = cli_in(
+        dir.path(),
+        &[
+            "reconcile",
+            "--claims",
+            "c.csv",
+            "--definitions",
+            "d",
+            "--target-prices",
+            "p.csv",
+            "--out",
+            "out",
+            "--excel-safe",
+            "--output-format",
+            "parquet",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("cannot be used with"));
+}
