@@ -135,6 +135,12 @@ class Run(_Outputs):
 
     _participants_file = "participants.csv"
 
+    def __init__(self, native: _native.NativeRun, priced_from: Optional[Run] = None) -> None:
+        super().__init__(native)
+        # A repriced run's ledger and rejects are the run's it was priced
+        # from: the same tables, not copies.
+        self._priced_from = priced_from
+
     @cached_property
     def episodes(self) -> pa.Table:
         return self._table("episodes.csv")
@@ -145,10 +151,14 @@ class Run(_Outputs):
 
     @cached_property
     def ledger(self) -> pa.Table:
+        if self._priced_from is not None:
+            return self._priced_from.ledger
         return self._table("ledger.csv")
 
     @cached_property
     def rejects(self) -> pa.Table:
+        if self._priced_from is not None:
+            return self._priced_from.rejects
         return self._table("rejects.csv")
 
     def __repr__(self) -> str:
@@ -212,12 +222,13 @@ def reconcile(
     files are not written unless asked (:func:`write`).
 
     Args:
-        claims: claims files, folders (their ``*.csv`` files, in name order)
-            or tables with the canonical columns (``claim_id``,
-            ``line_number``, ``beneficiary_id``, ``claim_type``, dates,
-            ``allowed_amount``...), one or a list, read in order. A table's
-            money must be decimal, integer or string columns: floating
-            point is refused, never rounded.
+        claims: claims files (CSV, RIF, CCLF, DE-SynPUF, Parquet), folders
+            (their files, in name order) or tables with the canonical
+            columns (``claim_id``, ``line_number``, ``beneficiary_id``,
+            ``claim_type``, dates, ``allowed_amount``...), one or a list,
+            read in order. A table's columns may be decimal, integer,
+            string, date, timestamp or boolean; floating point is refused
+            (money is never rounded), naming the column.
         definitions: folder of ``*.toml`` episode definitions.
         target_prices: target prices CSV.
         beneficiaries: monthly enrollment (files, folders or tables), for
@@ -229,9 +240,9 @@ def reconcile(
         settlement: settlement tracks TOML (with ``participants``).
         as_of: run-out cutoff: claim versions processed after this date are
             treated as not yet received (a date, or ``"YYYY-MM-DD"``).
-        claims_format: ``"auto"`` (each file's format from its header),
-            ``"canonical"``, ``"rif"``, ``"synpuf"`` or ``"cclf"``. Tables
-            are canonical.
+        claims_format: ``"auto"`` (each file's format from its header or
+            first bytes), ``"canonical"``, ``"rif"``, ``"synpuf"``,
+            ``"cclf"`` or ``"parquet"``. Tables need ``"auto"``.
         beneficiaries_format: the same for the beneficiaries files.
         strict: make the first rejected row an error.
         threads: worker threads (default: one per core).
@@ -260,12 +271,10 @@ def reconcile(
         ("claims", claims_list, claims_format),
         ("beneficiaries", beneficiaries_list, beneficiaries_format),
     ):
-        if format not in ("auto", "canonical") and any(
-            not _is_path(s) for s in sources
-        ):
+        if format not in ("auto", "parquet") and any(not _is_path(s) for s in sources):
             raise UsageError(
-                f"{name}_format: a table has the canonical columns, found {format!r}; "
-                "give auto or canonical, or the files themselves"
+                f"{name}_format: tables are read with auto or parquet, found {format!r}; "
+                "give auto, or the files themselves"
             )
     _together(participants, settlement)
     with tempfile.TemporaryDirectory(prefix="episode-recon-tables-") as folder:
@@ -315,6 +324,7 @@ def reprice(
         settlement: settlement tracks TOML (with ``participants``).
     """
     _together(participants, settlement)
+    priced_from = run if isinstance(run, Run) else None
     native = _native.reprice(
         _native_run(run),
         os.fspath(target_prices),
@@ -323,7 +333,7 @@ def reprice(
         _optional_path(participants),
         _optional_path(settlement),
     )
-    return _warned(Run(native))
+    return _warned(Run(native, priced_from))
 
 
 def true_up(

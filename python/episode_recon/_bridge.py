@@ -1,34 +1,36 @@
-"""The temporary bridge between Arrow tables and the engine's files.
+"""Where tables meet the engine's files: the one module that knows which
+tables cross as files.
 
-Until the engine reads and writes Arrow itself (the Rust library's Arrow
-layer, cargo feature ``parquet``), a table a user gives is written as a
-canonical CSV file the engine reads (:func:`table_to_csv`), and an output is
-read back from the CSV file the engine wrote, with explicit types
-(:func:`read_table`). Nothing else in the package knows that files stand in
-between, so moving to the Arrow layer changes these two functions only.
+- In: a table a user gives (pyarrow, polars, pandas, DuckDB) is written as
+  a temporary Parquet file, which the engine reads as any Parquet input
+  (src/input/arrow.rs: columns by the canonical names; decimal, integer,
+  string, date, timestamp and boolean columns read as their text would be,
+  floating point refused naming the column). A rejected row of a table
+  names that file, its ``row`` the table's 1-based row, its ``record`` the
+  row's values as a CSV line. The engine has no entry yet for record
+  batches held in memory; when it has, :func:`input_paths` hands them over
+  instead of writing them.
+- Out: a run's tables come from the engine as Arrow record batches
+  (src/output/arrow.rs) without passing through a file. What the engine
+  does not hold in memory (a run opened from its folder, the ledger and
+  rejects of a run repriced from a folder, a true-up's tables) is read from
+  the CSV files the engine wrote, with the same types (:data:`SCHEMAS`; a
+  test checks they are the engine's).
 
-Money never passes through floating point on either side: a decimal column
-is written as its exact text, a floating-point column is refused, and money
-is read back as ``decimal128(38, 2)`` (reading fails rather than round a
-value with more decimals).
-
-What the bridge shows that the Arrow layer will not: a rejected row of a
-table names the temporary CSV file, and its ``row`` is that file's line
-(the table's first row is line 2).
+Money never passes through floating point on either side.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
-from .errors import InputDataError, InternalError
+from .errors import InternalError
 
 #: Money: exact cents, the engine's ``Money``.
 MONEY = pa.decimal128(38, 2)
@@ -94,10 +96,21 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 def read_table(native: Any, name: str) -> pa.Table:
     """The output ``name`` (``episodes.csv``...) of a native run or true-up
-    as a table of :data:`SCHEMAS` types: its file, written when first asked
-    for, read back. An empty field is null."""
+    as a table of :data:`SCHEMAS` types: from the engine's record batches
+    where it holds them, else from its file (written when first asked for).
+    An empty field is null."""
+    table = getattr(native, "table", None)
+    stream = table(name[: -len(".csv")]) if table is not None else None
+    if stream is not None:
+        return pa.RecordBatchReader.from_stream(stream).read_all()
+    return read_csv(Path(native.files()) / name)
+
+
+def read_csv(path: Path) -> pa.Table:
+    """A CSV output file the engine wrote, as a table of :data:`SCHEMAS`
+    types."""
+    name = path.name
     schema = SCHEMAS[name]
-    path = Path(native.files()) / name
     convert = pacsv.ConvertOptions(
         column_types=schema,
         null_values=[""],
@@ -148,36 +161,20 @@ def input_paths(
     sources: list[Any], what: str, folder: str | os.PathLike[str]
 ) -> list[str]:
     """The engine's inputs for ``sources``, each a path (given as it is) or
-    a table (written into ``folder`` as a canonical CSV file, which must
-    outlive the run). ``what`` (``claims``) names the tables in errors."""
+    a table (written into ``folder`` as a Parquet file, which must outlive
+    the run, batch by batch: its types kept, nothing converted)."""
     paths = []
     for number, source in enumerate(sources, start=1):
         if isinstance(source, (str, os.PathLike)):
             paths.append(os.fspath(source))
             continue
-        path = Path(folder) / f"{what}-table-{number}.csv"
-        table_to_csv(source, path, f"{what} table {number}")
+        path = Path(folder) / f"{what}-table-{number}.parquet"
+        reader = _batches(source)
+        with pq.ParquetWriter(path, reader.schema) as out:
+            for batch in reader:
+                out.write_batch(batch)
         paths.append(str(path))
     return paths
-
-
-def table_to_csv(
-    table: Any, path: str | os.PathLike[str], what: str
-) -> None:
-    """Writes an Arrow-capable table (pyarrow, polars, pandas, DuckDB, or
-    anything with ``__arrow_c_stream__``) as a canonical CSV file, batch by
-    batch: every value as the text the engine reads, never through a float.
-    ``what`` names the table in errors (``claims table 1``)."""
-    reader = _batches(table)
-    columns = [_Column(field, what) for field in reader.schema]
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        # Quoted only where needed, `\n` line ends: as the engine writes
-        # CSV, so a rejected row's record reads as the table's values.
-        rows = csv.writer(out, lineterminator="\n")
-        rows.writerow(reader.schema.names)
-        for batch in reader:
-            texts = [c.text(a).to_pylist() for c, a in zip(columns, batch.columns)]
-            rows.writerows(zip(*texts))
 
 
 def _batches(table: Any) -> pa.RecordBatchReader:
@@ -193,57 +190,3 @@ def _batches(table: Any) -> pa.RecordBatchReader:
     if hasattr(table, "__arrow_c_stream__"):
         return pa.RecordBatchReader.from_stream(table)
     return pa.table(table).to_reader()
-
-
-class _Column:
-    """How one column's values become the text a canonical CSV holds (the
-    table the Arrow layer documents: docs/INPUT-FORMATS.md, "Parquet")."""
-
-    def __init__(self, field: pa.Field, what: str) -> None:
-        self.name = field.name
-        self.type = field.type
-        value = self.type.value_type if pa.types.is_dictionary(self.type) else self.type
-        if pa.types.is_floating(value):
-            raise InputDataError(
-                f"{what}: column `{self.name}` is {value}; expected decimal, integer, "
-                "string or date values (money is never read from floating point: "
-                "cast the column to decimal or string first)"
-            )
-        supported = (
-            pa.types.is_string(value)
-            or pa.types.is_large_string(value)
-            or getattr(pa.types, "is_string_view", lambda _: False)(value)
-            or pa.types.is_integer(value)
-            or pa.types.is_decimal(value)
-            or pa.types.is_date(value)
-            or pa.types.is_timestamp(value)
-            or pa.types.is_boolean(value)
-            or pa.types.is_null(value)
-        )
-        if not supported:
-            raise InputDataError(
-                f"{what}: column `{self.name}` is {value}; expected decimal, integer, "
-                "string, date, timestamp or boolean values"
-            )
-
-    def text(self, array: pa.Array) -> pa.Array:
-        if pa.types.is_dictionary(array.type):
-            array = array.dictionary_decode()
-        kind = array.type
-        if pa.types.is_boolean(kind):
-            # The flags' values (contract 1.5).
-            return pc.if_else(array, "Y", "N")
-        if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
-            return self._dates(array)
-        return pc.cast(array, pa.string())
-
-    def _dates(self, array: pa.Array) -> pa.Array:
-        # A timestamp is its date where it was written (in its time zone
-        # when it has one); a month is `YYYY-MM` when it is a first of month.
-        days = pc.strftime(array, format="%Y-%m-%d")
-        if self.name.strip() != "month":
-            return days
-        months = pc.strftime(array, format="%Y-%m")
-        first = pc.equal(pc.strftime(array, format="%d"), "01")
-        return pc.if_else(first, months, days)
-

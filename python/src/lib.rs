@@ -14,25 +14,32 @@
 //! CLI writes: `reprice` and `true_up` read a run back from its folder
 //! ([`PriorRun::load`]), as the CLI's commands do.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::{RecordBatch, RecordBatchIterator};
+use arrow_schema::SchemaRef;
 use episode_recon::config::definitions;
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
 use episode_recon::error::{Error, ErrorKind};
-use episode_recon::input::beneficiaries::{self, BeneficiariesFormat};
+use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::folders;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::parse_date;
-use episode_recon::output::report::{self, CsvView, OutputFile};
+use episode_recon::output::arrow;
+use episode_recon::output::report::{
+    self, CsvView, EPISODES, LEDGER, OutputFile, OutputFormat, PARTICIPANTS, PROVIDERS, REJECTS,
+    Table,
+};
 use episode_recon::runs::pricing_files;
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::reprice::{self, RepriceWith};
 use episode_recon::runs::true_up::{self, TrueUp};
 use episode_recon::runtime::tunables::{self, Tunables};
 use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
 
 /// The Python exception of an error's group: the classes of
 /// `episode_recon.errors`, whose message is the one line the CLI prints
@@ -186,17 +193,22 @@ impl NativeRun {
         let view = CsvView::Exact;
         match &self.made {
             Made::Reconciled(recon) => report::write_outputs(recon, out, force, view)?,
-            Made::Repriced(r) => reprice::write(&r.repriced, &r.prior, out, force, view)?,
+            Made::Repriced(r) => {
+                let format = OutputFormat::Csv(view);
+                reprice::write(&r.repriced, &r.prior, out, force, format)?
+            }
             Made::Opened => {
                 let source = self.folder()?;
-                let names = report::OUTPUT_FILES
+                let tables = [&EPISODES, &PROVIDERS, &LEDGER, &REJECTS, &PARTICIPANTS];
+                let names = tables
+                    .map(|table| format!("{}.csv", table.name))
                     .into_iter()
-                    .chain([report::PARTICIPANTS_FILE]);
+                    .chain(["summary.json".to_owned()]);
                 let files: Vec<OutputFile> = names
                     .filter(|name| source.path.join(name).exists())
                     .map(|name| {
-                        let from = source.path.join(name);
-                        OutputFile::new(name, move |w: &mut dyn Write| {
+                        let from = source.path.join(&name);
+                        OutputFile::new(name, move |w| {
                             std::io::copy(&mut std::fs::File::open(&from)?, w).map(drop)
                         })
                     })
@@ -261,6 +273,32 @@ impl NativeRun {
         }
     }
 
+    /// The table `name` (`episodes`, `providers`, `ledger`, `rejects`,
+    /// `participants`) as Arrow record batches, typed as the library types
+    /// a run's tables (src/output/arrow.rs); `None` when this run does not
+    /// hold it (a run opened from a folder; a repriced run's ledger and
+    /// rejects, which are the earlier run's) or has no such table.
+    fn table(&self, py: Python<'_>, name: &str) -> PyResult<Option<ArrowStream>> {
+        let Some(table) = [&EPISODES, &PROVIDERS, &LEDGER, &REJECTS, &PARTICIPANTS]
+            .into_iter()
+            .find(|table| table.name == name)
+        else {
+            return Ok(None);
+        };
+        let held = match &self.made {
+            Made::Reconciled(recon) => Some(recon.as_ref()),
+            Made::Repriced(r) if !matches!(name, "ledger" | "rejects") => Some(&r.repriced),
+            Made::Repriced(_) | Made::Opened => None,
+        };
+        let Some(recon) = held else { return Ok(None) };
+        if table.name == PARTICIPANTS.name && recon.participants.is_none() {
+            return Ok(None);
+        }
+        py.detach(|| ArrowStream::of(recon, table))
+            .map(Some)
+            .map_err(to_python)
+    }
+
     /// The warnings the CLI shows on stderr for this run (the library
     /// logs them, and a notebook sees no log): all of a reconciliation's;
     /// of a repriced run, those about the pricing files it was given.
@@ -288,6 +326,59 @@ impl NativeRun {
             self.write_into(&out, force)
         })
         .map_err(to_python)
+    }
+}
+
+/// Record batches for Python, handed over once through the Arrow C stream
+/// interface: `pyarrow.RecordBatchReader.from_stream`, `polars.DataFrame`
+/// and DuckDB take it as they are, without a copy.
+#[pyclass(frozen, module = "episode_recon._native")]
+struct ArrowStream {
+    stream: Mutex<Option<(SchemaRef, Vec<RecordBatch>)>>,
+}
+
+impl ArrowStream {
+    fn of(recon: &Reconciliation, table: &Table) -> Result<ArrowStream, Error> {
+        let batches = arrow::record_batches(recon, table).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("{} as Arrow record batches: {e}", table.name),
+            )
+        })?;
+        Ok(ArrowStream {
+            stream: Mutex::new(Some((arrow::schema(table), batches))),
+        })
+    }
+}
+
+#[pymethods]
+impl ArrowStream {
+    /// The Arrow PyCapsule interface: a capsule `arrow_array_stream`
+    /// holding the batches. The stream is handed over once; the schema
+    /// asked for is not looked at (the spec lets a producer keep its own).
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let _ = requested_schema;
+        let taken = self
+            .stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some((schema, batches)) = taken else {
+            return Err(to_python(Error::new(
+                ErrorKind::Usage,
+                "this table's stream was already read; ask the run for the table again",
+            )));
+        };
+        let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+        let stream = FFI_ArrowArrayStream::new(Box::new(reader));
+        // The consumer moves the stream out of the capsule (marking it
+        // released); one never taken is released when the capsule goes.
+        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
     }
 }
 
@@ -321,13 +412,13 @@ fn run_reconcile(
     py.detach(|| {
         let format = ClaimsFormat::parse(&claims_format).ok_or_else(|| {
             usage(format!(
-                "claims_format: expected canonical, rif, synpuf, cclf or auto, found {claims_format:?}"
+                "claims_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {claims_format:?}"
             ))
         })?;
         let beneficiaries_format =
             BeneficiariesFormat::parse(&beneficiaries_format).ok_or_else(|| {
                 usage(format!(
-                    "beneficiaries_format: expected canonical, rif, synpuf, cclf or auto, found {beneficiaries_format:?}"
+                    "beneficiaries_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {beneficiaries_format:?}"
                 ))
             })?;
         let as_of = as_of
@@ -351,7 +442,7 @@ fn run_reconcile(
             settlement.as_deref(),
         )?;
         let claims = format.expand(&claims)?;
-        let beneficiaries = beneficiaries::expand_paths(&beneficiaries)?;
+        let beneficiaries = beneficiaries_format.expand(&beneficiaries)?;
         folders::check_distinct(
             &[("--claims", &claims), ("--beneficiaries", &beneficiaries)],
             allow_same_file,
@@ -517,6 +608,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", VERSION)?;
     module.add_class::<NativeRun>()?;
     module.add_class::<NativeTrueUp>()?;
+    module.add_class::<ArrowStream>()?;
     module.add_function(wrap_pyfunction!(run_reconcile, module)?)?;
     module.add_function(wrap_pyfunction!(run_reprice, module)?)?;
     module.add_function(wrap_pyfunction!(open_run, module)?)?;

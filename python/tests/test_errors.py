@@ -76,7 +76,7 @@ def test_writing_into_a_folder_that_is_not_empty_is_a_usage_error(tmp_path: Path
 
 
 def test_arguments_the_cli_would_refuse_are_usage_errors() -> None:
-    with pytest.raises(er.UsageError, match="expected canonical, rif, synpuf, cclf or auto"):
+    with pytest.raises(er.UsageError, match="expected canonical, rif, synpuf, cclf, parquet or auto"):
         er.reconcile(**SAMPLE, claims_format="xml")
     with pytest.raises(er.UsageError, match="expected a date"):
         er.reconcile(**SAMPLE, as_of="31/03/2026")

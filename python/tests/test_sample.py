@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 import episode_recon as er
+from episode_recon._bridge import SCHEMAS
 
 from conftest import GOLDEN, SAMPLE, assert_run_is_folder, summary_of
 
@@ -54,6 +55,19 @@ def _leaves(value):
             yield from _leaves(v)
     else:
         yield value
+
+
+def test_the_engines_arrow_types_are_those_a_runs_files_are_read_with(run: er.Run, tmp_path: Path) -> None:
+    # Tables come from the engine as Arrow batches; those of a run opened
+    # from its folder are read from its CSV files: the same types, the same
+    # values.
+    run.write(tmp_path / "out")
+    opened = er.open_run(tmp_path / "out")
+    for name in ("episodes", "providers", "ledger", "rejects", "participants"):
+        table = getattr(run, name)
+        assert table.schema.types == SCHEMAS[f"{name}.csv"].types, name
+        assert table.schema.names == SCHEMAS[f"{name}.csv"].names, name
+        assert getattr(opened, name).equals(table), name
 
 
 def test_written_files_are_the_clis_byte_for_byte(run: er.Run, tmp_path: Path) -> None:

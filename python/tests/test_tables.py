@@ -1,6 +1,8 @@
 """Claims and beneficiaries as tables (pyarrow, polars, pandas, DuckDB)
 give the run their files give; typed columns (decimal, date, integer,
-boolean) read as their text would; floating-point money is refused."""
+boolean) read as their text would; floating-point money is refused. A
+rejected row of a table is numbered as the table's row, and reads as its
+values joined as a CSV line."""
 
 from __future__ import annotations
 
@@ -69,6 +71,18 @@ def test_a_duckdb_relation_gives_the_run_of_the_files() -> None:
     claims = [con.read_csv(str(p), all_varchar=True) for p in CLAIMS]
     beneficiaries = con.read_csv(str(BENEFICIARIES), all_varchar=True)
     assert_same_run_as_the_files(er.reconcile(**with_tables(claims, beneficiaries)))
+
+
+def test_a_rejected_row_of_a_table_is_its_row_and_its_values() -> None:
+    run = er.reconcile(**with_tables([as_text(p) for p in CLAIMS], SAMPLE["beneficiaries"]))
+    rejects = run.rejects.filter(pc.equal(run.rejects["reason"], "bad_amount")).to_pylist()
+    assert len(rejects) == 1
+    (reject,) = rejects
+    expected = [r for r in csv_rows(GOLDEN / "rejects.csv") if r[2] == "bad_amount"][0]
+    # The file's line, less its header: the table's 1-based row.
+    assert reject["row"] == int(expected[1]) - 1
+    assert reject["record"] == expected[3]
+    assert reject["file"].endswith("claims-table-2.parquet")
 
 
 def test_tables_and_paths_mix_in_one_list() -> None:
@@ -147,7 +161,7 @@ def test_floating_point_money_is_refused_naming_the_column() -> None:
         "allowed_amount",
         pc.cast(claims.filter(bad_rows)["allowed_amount"], pa.float64()),
     )
-    with pytest.raises(er.InputDataError, match="column `allowed_amount` is double"):
+    with pytest.raises(er.InputDataError, match="column `allowed_amount` is Float64: money"):
         er.reconcile(**with_tables(floats, SAMPLE["beneficiaries"]))
 
 
