@@ -9,10 +9,11 @@
 //! interpreter is released (`Python::detach`) for every piece of Rust
 //! work, so other Python threads go on while a run reads its claims.
 //!
-//! A run is kept as the library's result and, once something asks for its
-//! files (its tables, `reprice`, `true_up`), as a folder of the files the
-//! CLI writes: `reprice` and `true_up` read a run back from its folder
-//! ([`PriorRun::load`]), as the CLI's commands do.
+//! A run is kept as the library's result, whose tables leave as Arrow
+//! record batches ([`ArrowStream`]); and, once something asks for its
+//! files (`reprice`, `true_up`), as a folder of the files the CLI writes:
+//! those read a run back from its folder ([`PriorRun::load`]), as the
+//! CLI's commands do.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -141,6 +142,10 @@ enum Made {
     Repriced(Box<Repriced>),
     /// A run folder on disk, written by the CLI or by `write`.
     Opened,
+    /// Parts of a run (disjoint beneficiaries, reconciled apart: the Spark
+    /// path's buckets) priced together; its ledger and rejects are the
+    /// parts', kept by the caller.
+    PricedParts(Box<Reconciliation>),
 }
 
 /// A run priced again, with the run it was priced from: its ledger and
@@ -179,6 +184,7 @@ impl NativeRun {
         match &self.made {
             Made::Reconciled(recon) => Some(recon),
             Made::Repriced(r) => Some(&r.repriced),
+            Made::PricedParts(recon) => Some(recon),
             Made::Opened => None,
         }
     }
@@ -196,6 +202,11 @@ impl NativeRun {
             Made::Repriced(r) => {
                 let format = OutputFormat::Csv(view);
                 reprice::write(&r.repriced, &r.prior, out, force, format)?
+            }
+            Made::PricedParts(_) => {
+                return Err(usage(
+                    "a run priced from parts has no ledger or rejects of its own (they are the parts'): write its tables instead".into(),
+                ));
             }
             Made::Opened => {
                 let source = self.folder()?;
@@ -288,7 +299,10 @@ impl NativeRun {
         let held = match &self.made {
             Made::Reconciled(recon) => Some(recon.as_ref()),
             Made::Repriced(r) if !matches!(name, "ledger" | "rejects") => Some(&r.repriced),
-            Made::Repriced(_) | Made::Opened => None,
+            Made::PricedParts(recon) if !matches!(name, "ledger" | "rejects") => {
+                Some(recon.as_ref())
+            }
+            Made::Repriced(_) | Made::PricedParts(_) | Made::Opened => None,
         };
         let Some(recon) = held else { return Ok(None) };
         if table.name == PARTICIPANTS.name && recon.participants.is_none() {
@@ -307,6 +321,12 @@ impl NativeRun {
             Made::Reconciled(recon) => recon.warnings.iter().map(ToString::to_string).collect(),
             Made::Repriced(r) => r
                 .repriced
+                .warnings
+                .iter()
+                .filter(|w| w.kind.is_about_pricing())
+                .map(ToString::to_string)
+                .collect(),
+            Made::PricedParts(recon) => recon
                 .warnings
                 .iter()
                 .filter(|w| w.kind.is_about_pricing())
@@ -514,6 +534,41 @@ fn run_reprice(
     .map_err(to_python)
 }
 
+/// Prices runs of disjoint beneficiaries (folders of the parts' files)
+/// together, as one run: the global steps of the Spark path, on the
+/// driver ([`reprice::reprice_parts`]).
+#[pyfunction]
+#[pyo3(signature = (parts, target_prices, risk_factors, participants, settlement))]
+fn price_parts(
+    py: Python<'_>,
+    parts: Vec<PathBuf>,
+    target_prices: PathBuf,
+    risk_factors: Option<PathBuf>,
+    participants: Option<PathBuf>,
+    settlement: Option<PathBuf>,
+) -> PyResult<NativeRun> {
+    py.detach(|| {
+        let parts = parts
+            .iter()
+            .map(|folder| PriorRun::load(folder))
+            .collect::<Result<Vec<_>, _>>()?;
+        let prices = TargetPrices::load(&target_prices)?;
+        let (risk_factors, settlement) = pricing_files::load(
+            risk_factors.as_deref(),
+            participants.as_deref(),
+            settlement.as_deref(),
+        )?;
+        let with = RepriceWith {
+            risk_factors: risk_factors.as_ref(),
+            settlement: settlement.as_ref(),
+        };
+        let whole = reprice::reprice_parts(&parts, &prices, &with)?;
+        let made = Made::PricedParts(Box::new(whole));
+        Ok(NativeRun::new(made, Files::default(), Vec::new()))
+    })
+    .map_err(to_python)
+}
+
 /// Opens a run folder written by the CLI's `reconcile` or `reprice`, or by
 /// `write`, as a run (for `reprice` and `true_up`).
 #[pyfunction]
@@ -612,6 +667,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(run_reconcile, module)?)?;
     module.add_function(wrap_pyfunction!(run_reprice, module)?)?;
     module.add_function(wrap_pyfunction!(open_run, module)?)?;
+    module.add_function(wrap_pyfunction!(price_parts, module)?)?;
     module.add_function(wrap_pyfunction!(run_true_up, module)?)?;
     Ok(())
 }
