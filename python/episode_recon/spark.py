@@ -183,8 +183,8 @@ def reconcile_spark(
                 _optional_path(settlement),
             )
     whole = Run(native)
-    rejects = pa.Table.from_batches(rejects.to_batches(), schema=_REJECTS) if rejects.num_rows else _REJECTS.empty_table()
-    return SparkRun(whole, ledger, rejects.sort_by([("source", "ascending"), ("row_id", "ascending")]))
+    order = [("source", "ascending"), ("row_id", "ascending")]
+    return SparkRun(whole, ledger, rejects.cast(_REJECTS).sort_by(order))
 
 
 def _spark_schema() -> Any:

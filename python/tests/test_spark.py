@@ -155,3 +155,22 @@ def test_generated_data_on_spark_is_the_single_node_run(spark, generated: Path) 
         ["rows", "amounts", "rejected_by_reason", "beneficiaries", "episodes",
          "canceled_by_reason", "episode_types", "money"],
     )  # fmt: skip
+
+
+def test_buckets_of_enrollment_without_claims_count_their_rows(spark) -> None:
+    # One beneficiary's claims, everyone's enrollment: most buckets hold
+    # enrollment only, and read no claims file.
+    claims = as_text(sorted((REPO / "sample-claims" / "claims").glob("*.csv")))
+    claims = claims.filter(pc.equal(claims["beneficiary_id"], "B0029"))
+    beneficiaries = as_text([REPO / "sample-claims" / "beneficiaries.csv"])
+    files = {k: v for k, v in SAMPLE.items() if k not in ("claims", "beneficiaries")}
+    single = er.reconcile(claims=claims, beneficiaries=beneficiaries, **files)
+    on_spark = reconcile_spark(
+        spark.createDataFrame(claims),
+        beneficiaries=spark.createDataFrame(beneficiaries),
+        buckets=8,
+        **files,
+    )
+    assert single.summary["episodes"]["total"] >= 1
+    assert_spark_run_is(single, on_spark, ["rows", "amounts", "beneficiaries", "episodes", "money"])
+    assert "warnings" not in on_spark.summary

@@ -763,9 +763,9 @@ fn split_sample(dir: &Path, parts: usize) -> Vec<std::path::PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let part_of = |id: &str| id.bytes().map(usize::from).sum::<usize>() % parts;
     let folders: Vec<_> = (0..parts).map(|i| dir.join(format!("part-{i}"))).collect();
-    let mut sources: Vec<(std::path::PathBuf, &str, usize)> = vec![(
+    let mut sources: Vec<(std::path::PathBuf, String, usize)> = vec![(
         root.join("sample-claims/beneficiaries.csv"),
-        "beneficiaries.csv",
+        "beneficiaries.csv".into(),
         0,
     )];
     for entry in fs::read_dir(root.join("sample-claims/claims")).unwrap() {
