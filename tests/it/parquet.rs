@@ -412,6 +412,32 @@ fn a_rejected_parquet_row_has_its_row_number_and_values() {
     );
     let summary = std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap();
     assert!(summary.contains("\"read\": 4"), "{summary}");
+    // From standard input, read whole, the version's other row is found
+    // again in the stream's spool.
+    let definitions = root().join("episode-definitions/bpci-advanced");
+    let prices = root().join("sample-claims/target_prices.csv");
+    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+        .args([
+            "reconcile",
+            "--claims",
+            "-",
+            "--claims-format",
+            "auto",
+            "--quiet",
+        ])
+        .args(["--out", "piped", "--definitions"])
+        .args([definitions, "--target-prices".into(), prices])
+        .current_dir(dir.path())
+        .stdin(File::open(dir.path().join("claims.parquet")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    let piped = std::fs::read_to_string(dir.path().join("piped/rejects.csv")).unwrap();
+    assert_eq!(piped, rejects.replace("claims.parquet,", "-,"));
     // Given as the canonical CSV (the default), a Parquet file is refused
     // with the flag to give.
     let run = reconcile_claims(dir.path(), "claims.parquet", &["--force", "--quiet"]);
