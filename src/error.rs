@@ -116,6 +116,25 @@ impl<E: Classify + Send + Sync + 'static> From<E> for Error {
     }
 }
 
+/// An input or output in Parquet asked of a build without the `parquet`
+/// feature (it is off by default, so a plain build stays lean): the user
+/// builds with it, or asks for CSV.
+#[derive(Clone, Copy, Debug, thiserror::Error)]
+#[error(
+    "this episode-recon was built without Parquet support; build it with `cargo build --release --features parquet`, or give CSV"
+)]
+pub struct WithoutParquet;
+
+impl Classify for WithoutParquet {
+    /// The command asks for what this build cannot do.
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Usage
+    }
+}
+
+/// Whether this build reads and writes Parquet (the `parquet` feature).
+pub const PARQUET: bool = cfg!(feature = "parquet");
+
 /// What the command prints on stderr for `error`: one `error:` line, and
 /// for a bug a second line asking for a report.
 pub fn report(error: &Error) -> String {

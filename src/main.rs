@@ -12,6 +12,7 @@ use episode_recon::config::definitions;
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::engine::reconcile::{self, Inputs, SettlementInputs};
+use episode_recon::error::Classify;
 use episode_recon::error::{Error, ErrorKind};
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::compressed::Compression;
@@ -19,7 +20,7 @@ use episode_recon::input::folders;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::model::{Date, parse_date};
 use episode_recon::output::paragraph;
-use episode_recon::output::report::{self, CsvView};
+use episode_recon::output::report::{self, CsvView, OutputFormat};
 use episode_recon::runs::pricing_files;
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::reprice::{self, SettlementChoice};
@@ -66,7 +67,7 @@ enum Command {
         after_help = "Example:\n  episode-recon convert --claims-format rif --claims rif/ --out claims.csv\n\nWrites the columns the engine uses, one row per claim line; rows that cannot be\nmapped go to CLAIMS.rejects.csv beside --out, with file, row and reason."
     )]
     Convert {
-        /// Format of the input files: canonical, rif, synpuf, cclf, or auto.
+        /// Format of the input files: canonical, rif, synpuf, cclf, parquet, or auto.
         #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
         claims_format: ClaimsFormat,
         /// Claims files (`-` for standard input; FIFOs too), or folders whose *.csv files are read in name order.
@@ -75,7 +76,7 @@ enum Command {
         /// Beneficiaries files instead of claims: written as the canonical monthly enrollment CSV.
         #[arg(long, num_args = 1.., value_name = "PATH")]
         beneficiaries: Vec<PathBuf>,
-        /// Format of the beneficiaries files: canonical, rif, synpuf, cclf, or auto.
+        /// Format of the beneficiaries files: canonical, rif, synpuf, cclf, parquet, or auto.
         #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_beneficiaries_format)]
         beneficiaries_format: BeneficiariesFormat,
         /// The canonical CSV file to write (new, as is its rejects file, unless --force).
@@ -139,6 +140,8 @@ enum Command {
         force: bool,
         #[command(flatten)]
         view: ViewArgs,
+        #[command(flatten)]
+        output: OutputFormatArgs,
     },
     /// Compare the reconciliation amounts of a run under several target price, participants or settlement files.
     #[command(
@@ -261,7 +264,7 @@ struct ReconcileArgs {
     /// Replace an --out folder that is not empty.
     #[arg(long)]
     force: bool,
-    /// Format of the claims files: canonical, rif, synpuf, cclf, or auto (detected per file from its header).
+    /// Format of the claims files: canonical, rif, synpuf, cclf, parquet (with --features parquet), or auto (detected per file from its header or, for Parquet, its first bytes).
     #[arg(long, value_name = "FORMAT", default_value = "canonical", value_parser = parse_format)]
     claims_format: ClaimsFormat,
     /// Memory for parsed claims before partitions spill to disk beside --out
@@ -272,8 +275,8 @@ struct ReconcileArgs {
     #[arg(long, num_args = 1.., value_name = "PATH")]
     beneficiaries: Vec<PathBuf>,
     /// Format of the beneficiaries files: canonical, rif (MBSF base segment), synpuf
-    /// (DE-SynPUF beneficiary summary), cclf (CCLF8: refused, it has no months), or auto
-    /// (detected per file from its header).
+    /// (DE-SynPUF beneficiary summary), cclf (CCLF8: refused, it has no months), parquet (with
+    /// --features parquet), or auto (detected per file from its header or first bytes).
     #[arg(long, value_name = "FORMAT", default_value = "canonical", value_parser = parse_beneficiaries_format)]
     beneficiaries_format: BeneficiariesFormat,
     #[command(flatten)]
@@ -282,6 +285,44 @@ struct ReconcileArgs {
     same_file: SameFileArgs,
     #[command(flatten)]
     view: ViewArgs,
+    #[command(flatten)]
+    output: OutputFormatArgs,
+}
+
+/// Whether the tables of a run are written as CSV (the contract's
+/// outputs) or Parquet.
+#[derive(Args)]
+struct OutputFormatArgs {
+    /// Format of the output tables: csv (the default) or parquet (episodes.parquet and the
+    /// rest: money Decimal128(38,2), dates Date32, counts Int64, the rest text; needs a build
+    /// with --features parquet). summary.json stays JSON. true-up, reprice, scenarios and
+    /// report read CSV runs only.
+    #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = ["csv", "parquet"], conflicts_with = "excel_safe")]
+    output_format: String,
+}
+
+impl OutputFormatArgs {
+    /// The format asked for, CSV in `view`; an error before any work when
+    /// this build cannot write it.
+    fn format(&self, view: &ViewArgs) -> Result<OutputFormat, Error> {
+        let format = OutputFormat::parse(&self.output_format, view.view());
+        Ok(format
+            .unwrap_or(OutputFormat::Csv(view.view()))
+            .available()?)
+    }
+}
+
+/// An error before any work when Parquet is asked with `flag` (`parquet`
+/// is true) and this build cannot read it.
+fn needs_parquet(flag: &str, parquet: bool) -> Result<(), Error> {
+    if parquet && !episode_recon::error::PARQUET {
+        let without = episode_recon::error::WithoutParquet;
+        return Err(Error::new(
+            without.kind(),
+            format!("{flag} parquet: {without}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether one file may be given twice among the claims (or the
@@ -396,13 +437,15 @@ impl ScenarioPricingArgs {
 }
 
 fn parse_beneficiaries_format(name: &str) -> Result<BeneficiariesFormat, String> {
-    BeneficiariesFormat::parse(name)
-        .ok_or_else(|| format!("expected canonical, rif, synpuf, cclf or auto, found {name:?}"))
+    BeneficiariesFormat::parse(name).ok_or_else(|| {
+        format!("expected canonical, rif, synpuf, cclf, parquet or auto, found {name:?}")
+    })
 }
 
 fn parse_format(name: &str) -> Result<ClaimsFormat, String> {
-    ClaimsFormat::parse(name)
-        .ok_or_else(|| format!("expected canonical, rif, synpuf, cclf or auto, found {name:?}"))
+    ClaimsFormat::parse(name).ok_or_else(|| {
+        format!("expected canonical, rif, synpuf, cclf, parquet or auto, found {name:?}")
+    })
 }
 
 /// A compression or none, as `--compress` takes it (an `Option` field
@@ -456,8 +499,12 @@ fn main() -> ExitCode {
             view,
         } => {
             let rejects = episode_recon::tools::convert::rejects_path(&out);
-            report::check_out_files(&[&out, &rejects], force)
-                .map_err(Error::from)
+            needs_parquet("--claims-format", claims_format == ClaimsFormat::Parquet)
+                .and_then(|()| {
+                    let parquet = beneficiaries_format == BeneficiariesFormat::Parquet;
+                    needs_parquet("--beneficiaries-format", parquet)
+                })
+                .and_then(|()| Ok(report::check_out_files(&[&out, &rejects], force)?))
                 .and_then(|()| {
                     if beneficiaries.is_empty() {
                         convert(
@@ -495,15 +542,18 @@ fn main() -> ExitCode {
             out,
             force,
             view,
-        } => run_reprice(
-            &run,
-            &target_prices,
-            definitions.as_deref(),
-            &pricing,
-            &out,
-            force,
-            view.view(),
-        ),
+            output,
+        } => output.format(&view).and_then(|format| {
+            run_reprice(
+                &run,
+                &target_prices,
+                definitions.as_deref(),
+                &pricing,
+                &out,
+                force,
+                format,
+            )
+        }),
         Command::Scenarios {
             run,
             target_prices,
@@ -555,6 +605,16 @@ fn init_logging(verbose: u8, quiet: bool) {
 }
 
 fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
+    needs_parquet(
+        "--claims-format",
+        args.claims_format == ClaimsFormat::Parquet,
+    )?;
+    let beneficiaries_format = args.beneficiaries_format;
+    needs_parquet(
+        "--beneficiaries-format",
+        beneficiaries_format == BeneficiariesFormat::Parquet,
+    )?;
+    let format = args.output.format(&args.view)?;
     let mut inputs: Vec<&Path> = args.claims.iter().map(PathBuf::as_path).collect();
     inputs.extend([args.definitions.as_path(), args.target_prices.as_path()]);
     inputs.extend(args.beneficiaries.iter().map(PathBuf::as_path));
@@ -564,7 +624,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     let prices = TargetPrices::load(&args.target_prices)?;
     let (risk_factors, settlement) = args.pricing.load()?;
     let claims = args.claims_format.expand(&args.claims)?;
-    let beneficiaries = episode_recon::input::beneficiaries::expand_paths(&args.beneficiaries)?;
+    let beneficiaries = args.beneficiaries_format.expand(&args.beneficiaries)?;
     args.same_file
         .check(&[("--claims", &claims), ("--beneficiaries", &beneficiaries)])?;
     let total_bytes = total_bytes(&claims);
@@ -585,7 +645,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     let progress = Progress::for_stderr(quiet, total_bytes);
     let recon = pool.install(|| reconcile::run_with_progress(inputs, &progress))?;
     progress.phase("writing outputs");
-    report::write_outputs(&recon, &args.out, args.force, args.view.view())?;
+    report::write_outputs_as(&recon, &args.out, args.force, format)?;
     progress.finish();
     println!("{}", paragraph::paragraph(&recon, &args.out));
     Ok(())
@@ -646,7 +706,7 @@ fn run_reprice(
     pricing: &PricingArgs,
     out: &Path,
     force: bool,
-    view: CsvView,
+    format: OutputFormat,
 ) -> Result<(), Error> {
     let inputs: Vec<&Path> = [run, target_prices]
         .into_iter()
@@ -668,7 +728,7 @@ fn run_reprice(
     };
     let repriced = reprice::reprice(&prior, given, &prices, &with)?;
     let paragraph = reprice::paragraph(&repriced, &prior, run, out)?;
-    reprice::write(&repriced, &prior, out, force, view)?;
+    reprice::write(&repriced, &prior, out, force, format)?;
     println!("{paragraph}");
     Ok(())
 }
@@ -753,7 +813,7 @@ fn convert_beneficiaries(
     out: &Path,
     view: CsvView,
 ) -> Result<(), Error> {
-    let files = episode_recon::input::beneficiaries::expand_paths(paths)?;
+    let files = format.expand(paths)?;
     same_file.check(&[("--beneficiaries", &files)])?;
     let converted =
         episode_recon::tools::convert::convert_beneficiaries(format, &files, out, view)?;

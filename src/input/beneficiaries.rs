@@ -363,8 +363,8 @@ pub enum Error {
         /// What the system said.
         source: io::Error,
     },
-    /// The header cannot be used.
-    #[error("{path}: row {row}: {problem}")]
+    /// The header cannot be used (at row 0, a table's schema).
+    #[error("{path}: {}: {problem}", crate::input::claims::header_place(*row))]
     Header {
         /// The file as given.
         path: PathBuf,
@@ -373,18 +373,42 @@ pub enum Error {
         /// What is wrong and what was expected.
         problem: String,
     },
+    /// A Parquet file cannot be read.
+    #[error(transparent)]
+    Parquet(#[from] crate::input::formats::ParquetError),
 }
 
-/// The files that `paths` stand for, in order: a folder is its `*.csv`
-/// files in name order, as for claims (so that the file order, and with it
-/// every "first", does not depend on the file system). A folder with no
-/// such file is an error rather than silently no enrollment.
-pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    Ok(crate::input::folders::expand(paths, &["csv"])?)
+/// The names of the columns the run reads of a beneficiaries table
+/// (Parquet): the contract's, and the flags and attributes the
+/// definitions name; the others are not decoded.
+#[cfg(feature = "parquet")]
+fn reads_column(columns: &Columns, name: &str) -> bool {
+    KNOWN.contains(&name)
+        || columns.extra_flags.iter().any(|n| n == name)
+        || columns.attributes.iter().any(|n| n == name)
+}
+
+/// A problem of the Parquet file at `path` (met by the reader the claims
+/// share, which says only `Io` and `Parquet`) as a beneficiaries file's.
+#[cfg(feature = "parquet")]
+fn from_parquet(path: &Path) -> impl Fn(crate::input::claims::Error) -> Error + '_ {
+    use crate::input::claims::Error as Claims;
+    use crate::input::formats::ParquetError;
+    move |error| match error {
+        Claims::Io { source, .. } => Error::Io {
+            path: path.to_owned(),
+            source,
+        },
+        Claims::Parquet(error) => Error::Parquet(error),
+        other => Error::Parquet(ParquetError::Unreadable {
+            path: path.to_owned(),
+            problem: other.to_string(),
+        }),
+    }
 }
 
 /// Reads and checks the beneficiaries files `paths` (already expanded, see
-/// [`expand_paths`]) as one input, each in `format` (for
+/// [`BeneficiariesFormat::expand`]) as one input, each in `format` (for
 /// [`BeneficiariesFormat::Auto`], the format its header names). The file
 /// index of `paths[i]` is `first_file + i`, so that rejects share one
 /// numbering with the claims files before them. Every data row ends up
@@ -407,6 +431,15 @@ pub fn load(
             BeneficiariesFormat::Canonical | BeneficiariesFormat::Auto => {
                 loader.read_file(path, file, columns)?;
             }
+            #[cfg(feature = "parquet")]
+            BeneficiariesFormat::Parquet => loader.read_parquet(path, file, columns)?,
+            #[cfg(not(feature = "parquet"))]
+            BeneficiariesFormat::Parquet => {
+                return Err(crate::input::formats::ParquetError::WithoutParquet {
+                    path: path.to_owned(),
+                }
+                .into());
+            }
             other => {
                 let Loader {
                     columns_seen,
@@ -419,7 +452,7 @@ pub fn load(
             }
         }
     }
-    loader.finish(paths, first_file)
+    loader.finish(paths, first_file, columns)
 }
 
 /// The run's index of the `i`-th file; saturates rather than wraps for an
@@ -895,6 +928,20 @@ impl Pending {
         id
     }
 
+    /// Checks one record of a canonical file laid out as `layout` and
+    /// takes its outcome.
+    fn take_record(&mut self, layout: &Layout, file: u32, record: &Record) {
+        let (beneficiary_id, checked) = layout.check(record);
+        let outcome = SourceOutcome {
+            line: record.line(),
+            offset: record.offset(),
+            raw: record.raw(),
+            beneficiary_id,
+            checked,
+        };
+        self.take(file, outcome);
+    }
+
     /// Counts one source row and files its months under its beneficiary,
     /// or its reject with its text.
     fn take(&mut self, file: u32, outcome: SourceOutcome) {
@@ -975,21 +1022,52 @@ impl Loader {
         }
         let layout = Layout::resolve(&record, path, columns, &mut self.columns_seen)?;
         while reader.read(&mut record).map_err(io_error)? {
-            let (beneficiary_id, checked) = layout.check(&record);
-            let outcome = SourceOutcome {
-                line: record.line(),
-                offset: record.offset(),
-                raw: record.raw(),
-                beneficiary_id,
-                checked,
-            };
-            self.pending.take(file, outcome);
+            self.pending.take_record(&layout, file, &record);
         }
         Ok(())
     }
 
-    /// The per-beneficiary checks, then the rejected rows' text.
-    fn finish(self, paths: &[PathBuf], first_file: u32) -> Result<Beneficiaries, Error> {
+    /// Reads one Parquet file of the canonical columns: its header is its
+    /// column names, and each row a record made of its values, checked as
+    /// a CSV row ([`crate::input::arrow`]). Row groups are read in turn:
+    /// the enrollment is read on a thread of its own beside the claims.
+    #[cfg(feature = "parquet")]
+    fn read_parquet(&mut self, path: &Path, file: u32, columns: &Columns) -> Result<(), Error> {
+        use crate::input::arrow::{Table, each_record};
+        use crate::input::formats::parquet::ParquetFile;
+        let parquet = ParquetFile::open(path).map_err(from_parquet(path))?;
+        let table =
+            Table::of(parquet.schema(), |name| reads_column(columns, name)).map_err(|problem| {
+                Error::Header {
+                    path: path.to_owned(),
+                    row: 0,
+                    problem,
+                }
+            })?;
+        let layout = Layout::resolve(&table.header(), path, columns, &mut self.columns_seen)?;
+        let projected = table.projected();
+        for group in parquet.row_groups() {
+            let pending = &mut self.pending;
+            parquet
+                .read_group(group, &table, |batch, first_row| {
+                    each_record(&projected, batch, first_row, |record| {
+                        pending.take_record(&layout, file, record);
+                    });
+                })
+                .map_err(from_parquet(path))?;
+        }
+        Ok(())
+    }
+
+    /// The per-beneficiary checks, then the rejected rows' text (of a
+    /// Parquet file, made of the `columns` it was read with).
+    #[cfg_attr(not(feature = "parquet"), allow(unused_variables))]
+    fn finish(
+        self,
+        paths: &[PathBuf],
+        first_file: u32,
+        columns: &Columns,
+    ) -> Result<Beneficiaries, Error> {
         let Pending {
             candidates,
             rejects,
@@ -1024,6 +1102,10 @@ impl Loader {
             let format = index.and_then(|i| self.formats.get(i)).copied();
             let raw = match path {
                 Some(path) if format == Some(BeneficiariesFormat::Rif) => lines_at(path, &spots)?,
+                #[cfg(feature = "parquet")]
+                Some(path) if format == Some(BeneficiariesFormat::Parquet) => {
+                    parquet_rows(path, &spots, columns)?
+                }
                 Some(path) => raw_rows(path, &spots)?,
                 // Not reachable: every spot's file is one of `paths`.
                 None => vec![Box::default(); spots.len()],
@@ -1133,6 +1215,29 @@ impl Values {
     }
 }
 
+/// The records at `spots` of a Parquet file, found by their offset (the
+/// row's 0-based index) and made as its reader made them.
+#[cfg(feature = "parquet")]
+fn parquet_rows(
+    path: &Path,
+    spots: &[(u64, u64)],
+    columns: &Columns,
+) -> Result<Vec<Box<[u8]>>, Error> {
+    use crate::input::formats::parquet::ParquetFile;
+    let parquet = ParquetFile::open(path).map_err(from_parquet(path))?;
+    let table =
+        crate::input::arrow::Table::of(parquet.schema(), |name| reads_column(columns, name))
+            .map_err(|problem| Error::Header {
+                path: path.to_owned(),
+                row: 0,
+                problem,
+            })?;
+    let offsets: Vec<u64> = spots.iter().map(|&(_, offset)| offset).collect();
+    parquet
+        .records_at(&table, &offsets)
+        .map_err(from_parquet(path))
+}
+
 /// The lines at `spots` of a file without quoting (one row a line).
 fn lines_at(path: &Path, spots: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
     let io_error = |source| Error::Io {
@@ -1176,6 +1281,7 @@ impl crate::error::Classify for Error {
         match self {
             Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
             Error::Folder(error) => error.kind(),
+            Error::Parquet(error) => error.kind(),
             _ => ErrorKind::InputData,
         }
     }
@@ -1685,13 +1791,14 @@ B4,2027-01,1951-01-12,,Y,Y,N,U,N
         }
         std::fs::create_dir(dir.path().join("sub.csv")).unwrap();
         let single = dir.path().join("c.txt");
-        let files = expand_paths(&[dir.path().to_owned(), single.clone()]).unwrap();
+        let expand = |paths: &[PathBuf]| BeneficiariesFormat::Canonical.expand(paths);
+        let files = expand(&[dir.path().to_owned(), single.clone()]).unwrap();
         assert_eq!(
             files,
             [dir.path().join("a.csv"), dir.path().join("b.csv"), single]
         );
         let empty = tempfile::tempdir().unwrap();
-        let e = expand_paths(&[empty.path().to_owned()]).unwrap_err();
+        let e = expand(&[empty.path().to_owned()]).unwrap_err();
         assert!(
             e.to_string().contains("the folder holds no *.csv file"),
             "{e}"

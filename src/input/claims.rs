@@ -60,7 +60,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// The header is not UTF-8.
-    #[error("{path}: row {row}: the header row is not UTF-8")]
+    #[error("{path}: {}: the header row is not UTF-8", header_place(*row))]
     HeaderEncoding {
         /// The file as given.
         path: PathBuf,
@@ -69,7 +69,8 @@ pub enum Error {
     },
     /// A required column is missing from the header.
     #[error(
-        "{path}: row {row}: missing required column `{column}` (the header must name {required})"
+        "{path}: {}: missing required column `{column}` (the header must name {required})",
+        header_place(*row)
     )]
     MissingColumn {
         /// The file as given.
@@ -83,7 +84,8 @@ pub enum Error {
     },
     /// A known column is named twice.
     #[error(
-        "{path}: row {row}: column `{column}` is named twice in the header; expected each column once"
+        "{path}: {}: column `{column}` is named twice in the header; expected each column once",
+        header_place(*row)
     )]
     DuplicateColumn {
         /// The file as given.
@@ -93,6 +95,36 @@ pub enum Error {
         /// The repeated column.
         column: &'static str,
     },
+    /// A column of a table (Parquet, Arrow) holds a type the engine does
+    /// not read.
+    #[error("{path}: {problem}")]
+    ColumnType {
+        /// The file as given.
+        path: PathBuf,
+        /// The column, its type and what was expected.
+        problem: String,
+    },
+    /// A Parquet file cannot be read.
+    #[error(transparent)]
+    Parquet(#[from] crate::input::formats::ParquetError),
+    /// A Parquet file read as the canonical CSV.
+    #[error(
+        "{path}: this is a Parquet file (it starts with PAR1); expected the canonical CSV: give --claims-format parquet (or auto)"
+    )]
+    ParquetAsCsv {
+        /// The file as given.
+        path: PathBuf,
+    },
+}
+
+/// Where a header problem is: the header's line, or for a table without
+/// a header row (Parquet, Arrow; line 0) its schema, where its column
+/// names are.
+pub(crate) fn header_place(row: u64) -> String {
+    match row {
+        0 => "schema".to_owned(),
+        row => format!("row {row}"),
+    }
 }
 
 columns! {
@@ -126,15 +158,24 @@ impl Column {
     const REQUIRED: usize = 7;
 }
 
+/// Whether `name` is a column the engine reads (the contract's, 1.1):
+/// a table reader checks the type of these and no others.
+#[cfg(feature = "parquet")]
+pub(crate) fn is_column(name: &str) -> bool {
+    Column::ALL.iter().any(|c| c.name() == name)
+}
+
 /// Where each known column sits in one file's header, resolved once.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Header {
     index: [Option<usize>; Column::ALL.len()],
     width: usize,
 }
 
 impl Header {
-    fn resolve(record: &Record, path: &Path) -> Result<Header, Error> {
+    /// Resolves a header record (a CSV file's first row, or a table's
+    /// column names at line 0) of the file at `path`.
+    pub(crate) fn resolve(record: &Record, path: &Path) -> Result<Header, Error> {
         let row = record.line();
         let names = Column::ALL.map(Column::name);
         let found = find_columns(record, &names).map_err(|problem| match problem {
@@ -229,8 +270,10 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
 }
 
 /// The row checks of one file: the canonical columns are the contract's,
-/// so the mapping onto them is one to one.
-struct RowChecker<'h> {
+/// so the mapping onto them is one to one. Tables (Parquet, Arrow) hand
+/// their rows over as records made of their values, so they are checked
+/// here too.
+pub(crate) struct RowChecker<'h> {
     header: &'h Header,
     checks: RowChecks,
     /// The last processed date read (or the thru date it defaults to).
@@ -238,7 +281,7 @@ struct RowChecker<'h> {
 }
 
 impl<'h> RowChecker<'h> {
-    fn new(header: &'h Header, checks: RowChecks) -> Self {
+    pub(crate) fn new(header: &'h Header, checks: RowChecks) -> Self {
         RowChecker {
             header,
             checks,
@@ -246,7 +289,7 @@ impl<'h> RowChecker<'h> {
         }
     }
 
-    fn check(&mut self, record: &Record) -> RowOutcome {
+    pub(crate) fn check(&mut self, record: &Record) -> RowOutcome {
         let source = self.checks.source(record.line(), record.offset());
         if !record.is_complete() {
             return RowChecks::shape_reject(source, record.raw(), RejectReason::BadCsv);
@@ -305,6 +348,7 @@ impl crate::error::Classify for Error {
         match self {
             Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
             Error::Folder(error) => error.kind(),
+            Error::Parquet(error) => error.kind(),
             _ => ErrorKind::InputData,
         }
     }

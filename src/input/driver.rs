@@ -196,47 +196,76 @@ impl Default for Chunking {
     }
 }
 
-/// The chunks of a started file in batches of `batch`: each chunk made into
-/// `P` by `parse` in parallel, then `settle`d in file order (the place for a
-/// rule that spans chunks), then made into `T` by `finish` in parallel, and
-/// handed to `merge` in file order with the chunk's byte count.
+/// The pieces of an input in batches of `batch`: each piece made into `P`
+/// by `parse` in parallel, then `settle`d in file order (the place for a
+/// rule that spans pieces), then made into `T` by `finish` in parallel, and
+/// handed to `merge` in file order with the piece's byte count. A piece is
+/// a chunk of whole rows of a text file ([`chunks_of`]) or a row group of
+/// a Parquet file: whatever can be parsed on its own.
 // Three stages and their input: fewer arguments would hide the order.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn run_batches<R: Read, P: Send, T: Send, E: From<Error>>(
-    path: &Path,
-    mut chunks: ChunkReader<R>,
-    rest: Chunk,
+pub(crate) fn run_batches<U: Piece, P: Send, T: Send, E: From<Error>>(
+    mut pieces: impl Iterator<Item = Result<U, Error>>,
     batch_size: usize,
-    parse: impl Fn(&Chunk) -> io::Result<P> + Sync,
+    parse: impl Fn(&U) -> Result<P, Error> + Sync,
     mut settle: impl FnMut(&mut P) -> Result<(), Error>,
     finish: impl Fn(P) -> T + Sync,
     mut merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     use rayon::prelude::*;
-    let mut batch = vec![rest];
+    let mut batch = Vec::with_capacity(batch_size.max(1));
     loop {
         while batch.len() < batch_size.max(1) {
-            match chunks.next_chunk().map_err(|e| io_error(path, e))? {
-                Some(chunk) => batch.push(chunk),
+            match pieces.next().transpose()? {
+                Some(piece) => batch.push(piece),
                 None => break,
             }
         }
         if batch.is_empty() {
             return Ok(());
         }
-        let parsed: Vec<io::Result<P>> = batch.par_iter().map(&parse).collect();
+        let parsed: Vec<Result<P, Error>> = batch.par_iter().map(&parse).collect();
         let mut settled = Vec::with_capacity(parsed.len());
         for result in parsed {
-            let mut parsed = result.map_err(|e| io_error(path, e))?;
+            let mut parsed = result?;
             settle(&mut parsed)?;
             settled.push(parsed);
         }
         let finished: Vec<T> = settled.into_par_iter().map(&finish).collect();
-        for (chunk, acc) in batch.iter().zip(finished) {
-            merge(acc, chunk.bytes.len() as u64)?;
+        for (piece, acc) in batch.iter().zip(finished) {
+            merge(acc, piece.bytes())?;
         }
         batch.clear();
     }
+}
+
+/// A part of an input that [`run_batches`] parses on its own.
+pub(crate) trait Piece: Sync {
+    /// Its size in the input, for progress.
+    fn bytes(&self) -> u64;
+}
+
+impl Piece for Chunk {
+    fn bytes(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+}
+
+/// The chunks of a started file: `rest`, then what `chunks` cuts, each
+/// read error naming `path`.
+pub(crate) fn chunks_of<R: Read>(
+    path: &Path,
+    rest: Chunk,
+    mut chunks: ChunkReader<R>,
+) -> impl Iterator<Item = Result<Chunk, Error>> {
+    let mut rest = Some(rest);
+    std::iter::from_fn(move || match rest.take() {
+        Some(first) => Some(Ok(first)),
+        None => chunks
+            .next_chunk()
+            .map_err(|e| io_error(path, e))
+            .transpose(),
+    })
 }
 
 /// The header of a CSV file whose first record is at the start of `chunk`
@@ -295,11 +324,9 @@ pub(crate) fn read_chunked<F: ParseChunk, T: Send, E: From<Error>>(
         Ok(acc)
     };
     run_batches(
-        path,
-        chunks,
-        rest,
+        chunks_of(path, rest, chunks),
         reading.chunking.batch,
-        parse,
+        |chunk| parse(chunk).map_err(|e| io_error(path, e)),
         |_| Ok(()),
         |acc| acc,
         merge,

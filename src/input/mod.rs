@@ -19,8 +19,12 @@
 //! - [`source`]: opening an input once (a file, a FIFO, standard input),
 //!   peeking at its first line without consuming it, and finding its rows
 //!   again after reading;
-//! - [`text`]: shared text for the ids that repeat row after row.
+//! - [`text`]: shared text for the ids that repeat row after row;
+//! - `arrow` (feature `parquet`): Arrow tables (Parquet files, or batches a
+//!   caller holds) as rows of the canonical columns, checked as CSV rows.
 
+#[cfg(feature = "parquet")]
+pub mod arrow;
 pub mod beneficiaries;
 mod claim_rows;
 pub mod claims;

@@ -68,13 +68,20 @@ impl Record {
     /// Field `index`, unquoted and trimmed of surrounding whitespace, or
     /// `None` past the last field.
     pub fn get(&self, index: usize) -> Option<&[u8]> {
+        self.untrimmed(index).map(trim)
+    }
+
+    /// Field `index` unquoted but not trimmed, or `None` past the last
+    /// field: what a file this program wrote holds there (a rejected
+    /// record in `rejects.csv` keeps its own blanks).
+    pub fn untrimmed(&self, index: usize) -> Option<&[u8]> {
         let &(start, end) = self.spans.get(index)?;
         let text = if self.quoted {
             &self.unquoted
         } else {
             &self.raw
         };
-        Some(trim(&text[start..end]))
+        text.get(start..end)
     }
 
     /// The fields as text, or `None` when the record is not UTF-8. The
@@ -95,6 +102,39 @@ impl Record {
     /// The fields in order.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Empties the record to be made field by field ([`Record::push_made`])
+    /// rather than read: a row of a table that has no text of its own (an
+    /// Arrow batch, a Parquet file), at `line` and `offset` as its reader
+    /// numbers them. The record is complete, and its raw text is its
+    /// fields joined as a CSV line, quoted as the outputs' CSV writer
+    /// quotes ([`crate::output::report::push_csv_field`]): the canonical
+    /// checks then read it as they read a CSV row, and a reject shows it
+    /// as a CSV user would write it.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn start_made(&mut self, line: u64, offset: u64) {
+        self.raw.clear();
+        self.unquoted.clear();
+        self.spans.clear();
+        // The fields are ranges of `unquoted`, as for a record with quotes.
+        self.quoted = true;
+        self.complete = true;
+        self.line = line;
+        self.offset = offset;
+    }
+
+    /// Adds one field, as it is (untrimmed: [`Record::get`] trims it as it
+    /// trims a field read), to a record begun with [`Record::start_made`].
+    #[cfg(feature = "parquet")]
+    pub(crate) fn push_made(&mut self, field: &[u8]) {
+        if !self.spans.is_empty() {
+            self.raw.push(b',');
+        }
+        crate::output::report::push_csv_field(&mut self.raw, field);
+        let start = self.unquoted.len();
+        self.unquoted.extend_from_slice(field);
+        self.spans.push((start, self.unquoted.len()));
     }
 
     /// Splits `raw` into fields under the lenient quote rules; `quoted`

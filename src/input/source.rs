@@ -152,6 +152,14 @@ impl Source {
         }
     }
 
+    /// Whether the input starts with `magic` (a binary format's signature,
+    /// such as Parquet's `PAR1`), peeked without consuming anything. Call
+    /// it before reading.
+    pub fn starts_with(&mut self, magic: &[u8]) -> io::Result<bool> {
+        while self.head.len() < magic.len() && self.peek_more()? {}
+        Ok(self.head.starts_with(magic))
+    }
+
     /// Reads more of the stream into the peeked bytes; `false` at its end.
     fn peek_more(&mut self) -> io::Result<bool> {
         let len = self.head.len();

@@ -2,8 +2,12 @@
 //! minimal quoting and `\n` line ends, money with two decimals, and
 //! `summary.json` in the contract's key order.
 //!
-//! Each writer takes any `io::Write`, so tests can point it at a `Vec<u8>`;
-//! [`write_outputs`] puts the files in place atomically.
+//! Each table is described once ([`Table`]: its columns, what each holds,
+//! and the function that hands its rows, as cells, to a [`RowSink`]): the
+//! CSV writer and the typed writers (Parquet, Arrow, with the `parquet`
+//! feature) write from the same rows, so they cannot disagree on a row or
+//! its order. Each writer takes any `io::Write`, so tests can point it at a
+//! `Vec<u8>`; [`write_outputs`] puts the files in place atomically.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -63,6 +67,9 @@ pub enum Error {
         /// What the system said.
         source: io::Error,
     },
+    /// Parquet outputs asked of a build without the `parquet` feature.
+    #[error("--output-format parquet: {0}")]
+    WithoutParquet(#[from] crate::error::WithoutParquet),
 }
 
 impl crate::error::Classify for Error {
@@ -75,6 +82,7 @@ impl crate::error::Classify for Error {
                 ErrorKind::Usage
             }
             Error::Io { .. } => ErrorKind::Environment,
+            Error::WithoutParquet(error) => error.kind(),
         }
     }
 }
@@ -136,19 +144,50 @@ fn refuse_if_holding(out: &Path, inputs: &[&Path]) -> Result<(), Error> {
     }
 }
 
-/// A writer of one output file.
-type OutputWriter = fn(&Reconciliation, CsvView, &mut dyn Write) -> io::Result<()>;
+/// How a run's tables are written: CSV files in a view (the contract's
+/// outputs), or Parquet files (with the `parquet` feature), typed as
+/// [`Table::columns`] say. `summary.json` is JSON either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// `episodes.csv` and the rest, in a view.
+    Csv(CsvView),
+    /// `episodes.parquet` and the rest: money Decimal128(38, 2), dates
+    /// Date32, counts Int64, the rest text.
+    Parquet,
+}
 
-/// The output files, in the order they are written.
-pub const OUTPUT_FILES: [&str; 5] = [
-    "episodes.csv",
-    "providers.csv",
-    "ledger.csv",
-    "rejects.csv",
-    "summary.json",
-];
+impl OutputFormat {
+    /// The extension of its table files.
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Csv(_) => "csv",
+            OutputFormat::Parquet => "parquet",
+        }
+    }
 
-/// The sixth output, written only when the run settles participants.
+    /// The format `--output-format` names (`csv`, `parquet`), CSV in
+    /// `view`; `None` for another name.
+    pub fn parse(name: &str, view: CsvView) -> Option<OutputFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "csv" => Some(OutputFormat::Csv(view)),
+            "parquet" => Some(OutputFormat::Parquet),
+            _ => None,
+        }
+    }
+
+    /// This format, or the error of a build that cannot write it.
+    pub fn available(self) -> Result<OutputFormat, Error> {
+        match self {
+            OutputFormat::Parquet if !crate::error::PARQUET => {
+                Err(crate::error::WithoutParquet.into())
+            }
+            other => Ok(other),
+        }
+    }
+}
+
+/// The CSV file of [`PARTICIPANTS`], written only when the run settles
+/// participants (and read back from a run that did).
 pub const PARTICIPANTS_FILE: &str = "participants.csv";
 
 /// Writes every output into a temporary folder beside `out` and renames it
@@ -161,52 +200,91 @@ pub fn write_outputs(
     force: bool,
     view: CsvView,
 ) -> Result<(), Error> {
-    let writers: [OutputWriter; 5] = [
-        write_episodes,
-        write_providers,
-        write_ledger,
-        write_rejects,
-        write_summary,
-    ];
-    let mut files: Vec<OutputFile> = OUTPUT_FILES
-        .iter()
-        .zip(writers)
-        .map(|(name, write)| OutputFile::new(name, move |w: &mut dyn Write| write(recon, view, w)))
+    write_outputs_as(recon, out, force, OutputFormat::Csv(view))
+}
+
+/// [`write_outputs`] with the tables in `format`, in this order:
+/// [`EPISODES`], [`PROVIDERS`], [`LEDGER`], [`REJECTS`] (each named after
+/// its table, with the extension of `format`), `summary.json`, and
+/// [`PARTICIPANTS`] when the run settles participants.
+pub fn write_outputs_as(
+    recon: &Reconciliation,
+    out: &Path,
+    force: bool,
+    format: OutputFormat,
+) -> Result<(), Error> {
+    let format = format.available()?;
+    let mut files: Vec<OutputFile> = [&EPISODES, &PROVIDERS, &LEDGER, &REJECTS]
+        .into_iter()
+        .map(|table| table_file(recon, table, format))
         .collect();
+    files.push(OutputFile::new("summary.json", move |w| {
+        write_summary_as(recon, format, w)
+    }));
     if recon.participants.is_some() {
-        files.push(OutputFile::new(
-            PARTICIPANTS_FILE,
-            move |w: &mut dyn Write| write_participants(recon, view, w),
-        ));
+        files.push(table_file(recon, &PARTICIPANTS, format));
     }
     write_folder(out, force, &files)
 }
 
+/// The file of `table` of `recon` in `format`, named after the table.
+pub fn table_file<'a>(
+    recon: &'a Reconciliation,
+    table: &'a Table,
+    format: OutputFormat,
+) -> OutputFile<'a> {
+    let name = format!("{}.{}", table.name, format.extension());
+    match format {
+        OutputFormat::Csv(view) => OutputFile::new(name, move |w| write_csv(recon, table, view, w)),
+        #[cfg(feature = "parquet")]
+        OutputFormat::Parquet => OutputFile::new(name, move |w| {
+            crate::output::parquet::write_table(recon, table, w)
+        }),
+        // [`OutputFormat::available`] refused it before.
+        #[cfg(not(feature = "parquet"))]
+        OutputFormat::Parquet => OutputFile::new(name, |_| {
+            Err(io::Error::other(crate::error::WithoutParquet))
+        }),
+    }
+}
+
+/// Where an output file's content goes: a file being staged (sendable,
+/// as a Parquet writer needs its output to be).
+pub type Output<'w> = &'w mut (dyn Write + Send);
+
 /// What produces the content of one output file.
-type WriteContent<'a> = Box<dyn Fn(&mut dyn Write) -> io::Result<()> + 'a>;
+type WriteContent<'a> = Box<dyn Fn(Output<'_>) -> io::Result<()> + 'a>;
 
 /// One file of an output folder: its name and what writes it.
 pub struct OutputFile<'a> {
-    name: &'a str,
+    name: String,
     write: WriteContent<'a>,
 }
 
 impl<'a> OutputFile<'a> {
     /// A file named `name` whose content `write` produces.
-    pub fn new(name: &'a str, write: impl Fn(&mut dyn Write) -> io::Result<()> + 'a) -> Self {
+    pub fn new(name: impl Into<String>, write: impl Fn(Output<'_>) -> io::Result<()> + 'a) -> Self {
         OutputFile {
-            name,
+            name: name.into(),
             write: Box::new(write),
         }
     }
 
-    /// A file copied from `source`, a CSV output of this program whose
-    /// columns are `kinds`: unchanged in the exact view, with its text
-    /// fields neutralized in the Excel-safe one ([`copy_in_view`]).
-    pub fn copy(name: &'a str, source: &'a Path, kinds: &'a [Kind], view: CsvView) -> Self {
-        OutputFile::new(name, move |w: &mut dyn Write| {
+    /// A file copied from `source`, a CSV output of this program holding
+    /// `table`, in `format`: unchanged in the exact view, with its text
+    /// fields neutralized in the Excel-safe one ([`copy_in_view`]), its
+    /// rows typed in Parquet. Named after the table.
+    pub fn copy(source: &'a Path, table: &'a Table, format: OutputFormat) -> Self {
+        let name = format!("{}.{}", table.name, format.extension());
+        OutputFile::new(name, move |w| {
             let mut input = io::BufReader::new(fs::File::open(source)?);
-            copy_in_view(&mut input, kinds, view, w)
+            match format {
+                OutputFormat::Csv(view) => copy_in_view(&mut input, &table.kinds(), view, w),
+                #[cfg(feature = "parquet")]
+                OutputFormat::Parquet => crate::output::parquet::copy_csv(&mut input, table, w),
+                #[cfg(not(feature = "parquet"))]
+                OutputFormat::Parquet => Err(io::Error::other(crate::error::WithoutParquet)),
+            }
         })
     }
 }
@@ -246,7 +324,7 @@ fn write_staged(files: &[OutputFile], staging: &Path) -> Result<(), Error> {
         move |source| Error::Io { path, source }
     };
     for file in files {
-        let path = staging.join(file.name);
+        let path = staging.join(&file.name);
         let mut out = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);
         (file.write)(&mut out)
             .and_then(|()| out.flush())
@@ -423,6 +501,15 @@ fn needs_quotes(text: &[u8]) -> bool {
         .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
 }
 
+/// Appends one CSV field to `row` as every output writes it: quoted only
+/// when [`needs_quotes`]. Rows made from tables without text of their own
+/// (Arrow, Parquet) get their raw text this way, so a rejected one reads
+/// as this program would write it.
+#[cfg(feature = "parquet")]
+pub(crate) fn push_csv_field(row: &mut Vec<u8>, text: &[u8]) {
+    field(row, b"", text);
+}
+
 /// Appends one CSV field to `row`, quoted only when [`needs_quotes`], with
 /// `prefix` (empty, or [`NEUTRALIZING_PREFIX`], which never needs quoting)
 /// before its text.
@@ -483,10 +570,9 @@ pub fn write_row(out: &mut dyn Write, view: CsvView, cells: &[Cell]) -> io::Resu
         }
         match cell {
             Cell::Raw(bytes) => field(&mut row, prefix_for(view, cell.kind(), bytes), bytes),
-            Cell::Text(value) | Cell::Figure(value) => {
+            Cell::Text(_) | Cell::Figure(_) => {
                 let start = row.len();
-                std::fmt::write(&mut Appending(&mut row), format_args!("{value}"))
-                    .map_err(io::Error::other)?;
+                append_cell(&mut row, cell)?;
                 let prefix = prefix_for(view, cell.kind(), &row[start..]);
                 if !prefix.is_empty() || needs_quotes(&row[start..]) {
                     let text = row.split_off(start);
@@ -497,6 +583,19 @@ pub fn write_row(out: &mut dyn Write, view: CsvView, cells: &[Cell]) -> io::Resu
     }
     row.push(b'\n');
     out.write_all(&row)
+}
+
+/// Appends the text of `cell` to `row` as the exact view has it, unquoted:
+/// what a CSV field holds, and what a typed table reads its values from.
+pub(crate) fn append_cell(row: &mut Vec<u8>, cell: &Cell) -> io::Result<()> {
+    match cell {
+        Cell::Raw(bytes) => row.extend_from_slice(bytes),
+        Cell::Text(value) | Cell::Figure(value) => {
+            std::fmt::write(&mut Appending(row), format_args!("{value}"))
+                .map_err(io::Error::other)?;
+        }
+    }
+    Ok(())
 }
 
 /// Copies a CSV file this program wrote exactly (a run's `ledger.csv` or
@@ -591,8 +690,219 @@ impl<T: std::fmt::Display> std::fmt::Display for Optional<T> {
     }
 }
 
-/// The header of `episodes.csv`.
-pub const EPISODES_HEADER: &str = "episode_id,episode_type,beneficiary_id,provider_id,anchor_claim_id,price_group,start_date,end_date,period,status,claim_lines,actual_amount,capped_amount,target_amount,gain_loss,cancel_reason,risk_levels,risk_multiplier,target_price";
+/// What a column of an output table holds: how a typed table (Parquet,
+/// Arrow) types it, and whether the Excel-safe view may alter it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Text from an input or a setting: ids, codes, names, reasons.
+    Text,
+    /// Money, with two decimals.
+    Money,
+    /// A date, `YYYY-MM-DD`.
+    Date,
+    /// A count, a line or row number.
+    Integer,
+    /// A figure with a precision of its own (a risk multiplier, a target
+    /// price or quality score as read): text in a typed table too, so that
+    /// no digit is lost to a fixed scale.
+    Decimal,
+}
+
+impl ColumnType {
+    /// Text or figure, for the Excel-safe view.
+    pub fn kind(self) -> Kind {
+        match self {
+            ColumnType::Text => Kind::Text,
+            _ => Kind::Figure,
+        }
+    }
+}
+
+/// Where the rows of an output table go: a CSV file ([`write_csv`]), or a
+/// typed table (Parquet, Arrow: `crate::output::arrow`).
+pub trait RowSink {
+    /// One row: its cells in the table's column order.
+    fn row(&mut self, cells: &[Cell]) -> io::Result<()>;
+}
+
+/// The rows of an output table, in the contract's order, to a sink.
+type TableRows = fn(&Reconciliation, &mut dyn RowSink) -> io::Result<()>;
+
+/// One output table (contract section 4): its name, its columns and what
+/// they hold, and its rows. The one description every format writes from:
+/// a CSV file's header and cells, and a typed table's schema.
+pub struct Table {
+    /// Its file name without the extension (`episodes`).
+    pub name: &'static str,
+    /// Its columns, in order, and what each holds.
+    pub columns: &'static [(&'static str, ColumnType)],
+    /// Its rows.
+    pub rows: TableRows,
+}
+
+impl Table {
+    /// The CSV header: the column names joined by commas.
+    pub fn header(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
+        names.join(",")
+    }
+
+    /// Text or figure, column by column.
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.columns
+            .iter()
+            .map(|(_, column)| column.kind())
+            .collect()
+    }
+
+    /// Whether `cells` are a row of this table: one per column, text in
+    /// its text columns and figures elsewhere (checked in debug builds by
+    /// every sink, so a writer and its table cannot drift apart).
+    pub fn fits(&self, cells: &[Cell]) -> bool {
+        cells.len() == self.columns.len()
+            && cells
+                .iter()
+                .zip(self.columns)
+                .all(|(cell, (_, column))| cell.kind() == column.kind())
+    }
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("name", &self.name)
+            .field("columns", &self.columns)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rows of one CSV file, each written as [`write_row`] writes it.
+struct CsvRows<'w> {
+    out: &'w mut dyn Write,
+    view: CsvView,
+    table: &'w Table,
+}
+
+impl RowSink for CsvRows<'_> {
+    fn row(&mut self, cells: &[Cell]) -> io::Result<()> {
+        debug_assert!(self.table.fits(cells), "{}", self.table.name);
+        write_row(self.out, self.view, cells)
+    }
+}
+
+/// Writes the header row of `table`.
+pub fn write_header(out: &mut dyn Write, table: &Table) -> io::Result<()> {
+    out.write_all(table.header().as_bytes())?;
+    out.write_all(b"\n")
+}
+
+/// Writes `table` of `recon` as a CSV file in `view`: its header, then its
+/// rows.
+pub fn write_csv(
+    recon: &Reconciliation,
+    table: &Table,
+    view: CsvView,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_header(out, table)?;
+    (table.rows)(recon, &mut CsvRows { out, view, table })
+}
+
+use ColumnType::{Date as DateColumn, Decimal as DecimalColumn, Integer, Money as MoneyColumn};
+
+/// `episodes.csv`.
+pub const EPISODES: Table = Table {
+    name: "episodes",
+    columns: &[
+        ("episode_id", ColumnType::Text),
+        ("episode_type", ColumnType::Text),
+        ("beneficiary_id", ColumnType::Text),
+        ("provider_id", ColumnType::Text),
+        ("anchor_claim_id", ColumnType::Text),
+        ("price_group", ColumnType::Text),
+        ("start_date", DateColumn),
+        ("end_date", DateColumn),
+        ("period", ColumnType::Text),
+        ("status", ColumnType::Text),
+        ("claim_lines", Integer),
+        ("actual_amount", MoneyColumn),
+        ("capped_amount", MoneyColumn),
+        ("target_amount", MoneyColumn),
+        ("gain_loss", MoneyColumn),
+        ("cancel_reason", ColumnType::Text),
+        ("risk_levels", ColumnType::Text),
+        ("risk_multiplier", DecimalColumn),
+        ("target_price", DecimalColumn),
+    ],
+    rows: episode_rows,
+};
+
+/// `providers.csv`.
+pub const PROVIDERS: Table = Table {
+    name: "providers",
+    columns: &[
+        ("provider_id", ColumnType::Text),
+        ("episode_type", ColumnType::Text),
+        ("period", ColumnType::Text),
+        ("episodes", Integer),
+        ("target_total", MoneyColumn),
+        ("actual_total", MoneyColumn),
+        ("capped_total", MoneyColumn),
+        ("gain_loss_total", MoneyColumn),
+        ("limit", ColumnType::Text),
+        ("reconciliation_amount", MoneyColumn),
+    ],
+    rows: provider_rows,
+};
+
+/// `ledger.csv`.
+pub const LEDGER: Table = Table {
+    name: "ledger",
+    columns: &[
+        ("episode_id", ColumnType::Text),
+        ("claim_id", ColumnType::Text),
+        ("line_number", Integer),
+        ("claim_type", ColumnType::Text),
+        ("allowed_amount", MoneyColumn),
+        ("included_amount", MoneyColumn),
+        ("disposition", ColumnType::Text),
+        ("provider_id", ColumnType::Text),
+        ("service_date", DateColumn),
+    ],
+    rows: ledger_rows,
+};
+
+/// `rejects.csv` (and `convert`'s rejects file): the record is text,
+/// judged as one field (a spreadsheet shows it in one cell).
+pub const REJECTS: Table = Table {
+    name: "rejects",
+    columns: &[
+        ("file", ColumnType::Text),
+        ("row", Integer),
+        ("reason", ColumnType::Text),
+        ("record", ColumnType::Text),
+    ],
+    rows: reject_rows,
+};
+
+/// `participants.csv`, written only with `--participants`.
+pub const PARTICIPANTS: Table = Table {
+    name: "participants",
+    columns: &[
+        ("provider_id", ColumnType::Text),
+        ("period", ColumnType::Text),
+        ("track", ColumnType::Text),
+        ("quality_score", DecimalColumn),
+        ("episodes", Integer),
+        ("target_total", MoneyColumn),
+        ("capped_total", MoneyColumn),
+        ("reconciliation_amount", MoneyColumn),
+        ("quality_adjusted_amount", MoneyColumn),
+        ("limit", ColumnType::Text),
+        ("net_payment_reconciliation_amount", MoneyColumn),
+    ],
+    rows: participant_rows,
+};
 
 /// A target price as `episodes.csv` writes it: the value as read, with at
 /// least two decimals and no trailing zeros beyond (`17500` is `17500.00`,
@@ -611,36 +921,34 @@ pub fn write_episodes(
     view: CsvView,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    out.write_all(EPISODES_HEADER.as_bytes())?;
-    out.write_all(b"\n")?;
+    write_csv(recon, &EPISODES, view, out)
+}
+
+fn episode_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> {
     for episode in &recon.episodes {
         let e = &episode.figures;
         let canceled = e.cancel.is_some();
-        write_row(
-            out,
-            view,
-            &[
-                Text(&e.episode_id),
-                Text(&recon.types[e.episode_type].id),
-                Text(&e.beneficiary_id),
-                Text(&e.provider_id),
-                Text(&e.anchor_claim_id),
-                Text(&e.price_group),
-                Figure(&e.start),
-                Figure(&e.end),
-                Text(&episode.period),
-                Text(&episode.status().name()),
-                Figure(&e.claim_lines),
-                Figure(&Optional((!canceled).then_some(e.actual))),
-                Figure(&Optional(episode.capped)),
-                Figure(&Optional(episode.priced.map(|p| p.target))),
-                Figure(&Optional(episode.priced.map(|p| p.gain_loss))),
-                Text(&Optional(e.cancel.as_ref())),
-                Text(&Optional(e.risk_levels.as_deref().map(risk::format_levels))),
-                Figure(&Optional(episode.risk_multiplier.map(|m| m.normalize()))),
-                Figure(&Optional(episode.target_price.map(format_target_price))),
-            ],
-        )?;
+        out.row(&[
+            Text(&e.episode_id),
+            Text(&recon.types[e.episode_type].id),
+            Text(&e.beneficiary_id),
+            Text(&e.provider_id),
+            Text(&e.anchor_claim_id),
+            Text(&e.price_group),
+            Figure(&e.start),
+            Figure(&e.end),
+            Text(&episode.period),
+            Text(&episode.status().name()),
+            Figure(&e.claim_lines),
+            Figure(&Optional((!canceled).then_some(e.actual))),
+            Figure(&Optional(episode.capped)),
+            Figure(&Optional(episode.priced.map(|p| p.target))),
+            Figure(&Optional(episode.priced.map(|p| p.gain_loss))),
+            Text(&Optional(e.cancel.as_ref())),
+            Text(&Optional(e.risk_levels.as_deref().map(risk::format_levels))),
+            Figure(&Optional(episode.risk_multiplier.map(|m| m.normalize()))),
+            Figure(&Optional(episode.target_price.map(format_target_price))),
+        ])?;
     }
     Ok(())
 }
@@ -651,29 +959,28 @@ pub fn write_participants(
     view: CsvView,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    out.write_all(b"provider_id,period,track,quality_score,episodes,target_total,capped_total,reconciliation_amount,quality_adjusted_amount,limit,net_payment_reconciliation_amount\n")?;
+    write_csv(recon, &PARTICIPANTS, view, out)
+}
+
+fn participant_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> {
     let Some(settled) = &recon.participants else {
         return Ok(());
     };
     for p in &settled.rows {
-        write_row(
-            out,
-            view,
-            &[
-                Text(&p.provider_id),
-                Text(&p.period),
-                Text(&p.track),
-                // Read as a decimal in [0, 100], written as read.
-                Figure(&p.quality_score),
-                Figure(&p.episodes),
-                Figure(&p.target_total),
-                Figure(&p.capped_total),
-                Figure(&p.reconciliation_amount),
-                Figure(&p.quality_adjusted_amount),
-                Text(&p.limit.name()),
-                Figure(&p.net_payment_reconciliation_amount),
-            ],
-        )?;
+        out.row(&[
+            Text(&p.provider_id),
+            Text(&p.period),
+            Text(&p.track),
+            // Read as a decimal in [0, 100], written as read.
+            Figure(&p.quality_score),
+            Figure(&p.episodes),
+            Figure(&p.target_total),
+            Figure(&p.capped_total),
+            Figure(&p.reconciliation_amount),
+            Figure(&p.quality_adjusted_amount),
+            Text(&p.limit.name()),
+            Figure(&p.net_payment_reconciliation_amount),
+        ])?;
     }
     Ok(())
 }
@@ -684,52 +991,35 @@ pub fn write_providers(
     view: CsvView,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    out.write_all(b"provider_id,episode_type,period,episodes,target_total,actual_total,capped_total,gain_loss_total,limit,reconciliation_amount\n")?;
+    write_csv(recon, &PROVIDERS, view, out)
+}
+
+fn provider_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> {
     for p in &recon.providers {
-        write_row(
-            out,
-            view,
-            &[
-                Text(&p.provider_id),
-                Text(&recon.types[p.episode_type].id),
-                Text(&p.period),
-                Figure(&p.episodes),
-                Figure(&p.target_total),
-                Figure(&p.actual_total),
-                Figure(&p.capped_total),
-                Figure(&p.gain_loss_total),
-                Text(&p.limit.name()),
-                Figure(&p.reconciliation_amount),
-            ],
-        )?;
+        out.row(&[
+            Text(&p.provider_id),
+            Text(&recon.types[p.episode_type].id),
+            Text(&p.period),
+            Figure(&p.episodes),
+            Figure(&p.target_total),
+            Figure(&p.actual_total),
+            Figure(&p.capped_total),
+            Figure(&p.gain_loss_total),
+            Text(&p.limit.name()),
+            Figure(&p.reconciliation_amount),
+        ])?;
     }
     Ok(())
 }
 
-/// The header of `ledger.csv`.
-pub const LEDGER_HEADER: &str = "episode_id,claim_id,line_number,claim_type,allowed_amount,included_amount,disposition,provider_id,service_date";
-
-/// What each column of `ledger.csv` holds, for copying a run's ledger into
-/// another view ([`copy_in_view`]); [`write_ledger`] checks its cells
-/// against it in debug builds, so the two cannot drift apart.
-pub const LEDGER_KINDS: [Kind; 9] = [
-    Kind::Text,
-    Kind::Text,
-    Kind::Figure,
-    Kind::Text,
-    Kind::Figure,
-    Kind::Figure,
-    Kind::Text,
-    Kind::Text,
-    Kind::Figure,
-];
-
 /// `ledger.csv`.
 pub fn write_ledger(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(LEDGER_HEADER.as_bytes())?;
-    out.write_all(b"\n")?;
-    let write_line = |out: &mut dyn Write, episode_id: &String, line: &LedgerLine| {
-        let cells = [
+    write_csv(recon, &LEDGER, view, out)
+}
+
+fn ledger_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> {
+    let mut write_line = |episode_id: &String, line: &LedgerLine| {
+        out.row(&[
             Text(episode_id),
             Text(&line.claim_id),
             Figure(&line.line_number),
@@ -739,9 +1029,7 @@ pub fn write_ledger(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) 
             Text(&line.disposition.name()),
             Text(&Optional(line.provider_id.as_deref())),
             Figure(&IsoDate(line.service_date)),
-        ];
-        debug_assert_eq!(cells.map(|c| c.kind()), LEDGER_KINDS);
-        write_row(out, view, &cells)
+        ])
     };
     let episodes: Vec<_> = recon.episodes.iter().zip(&recon.ledgers).collect();
     // Episodes sharing an id (RULES 19b) are adjacent; their lines are
@@ -752,7 +1040,7 @@ pub fn write_ledger(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) 
         let episode_id = &same_id[0].0.figures.episode_id;
         if let [(_, ledger)] = same_id {
             for line in *ledger {
-                write_line(out, episode_id, line)?;
+                write_line(episode_id, line)?;
             }
             continue;
         }
@@ -762,7 +1050,7 @@ pub fn write_ledger(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) 
             .collect();
         lines.sort_by(|a, b| (&a.claim_id, a.line_number).cmp(&(&b.claim_id, b.line_number)));
         for line in lines {
-            write_line(out, episode_id, line)?;
+            write_line(episode_id, line)?;
         }
     }
     Ok(())
@@ -770,31 +1058,31 @@ pub fn write_ledger(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) 
 
 /// `rejects.csv`.
 pub fn write_rejects(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(REJECTS_HEADER)?;
+    write_csv(recon, &REJECTS, view, out)
+}
+
+fn reject_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> {
     for reject in &recon.rejects {
         let file = &recon.files[reject.file as usize];
-        write_reject(
-            out,
-            view,
-            file,
-            reject.row,
-            reject.reason.name(),
-            &reject.record,
-        )?;
+        let reason = reject.reason.name();
+        out.row(&reject_cells(file, &reject.row, &reason, &reject.record))?;
     }
     Ok(())
 }
 
-/// The header row of a rejects file.
-pub const REJECTS_HEADER: &[u8] = b"file,row,reason,record\n";
+/// The cells of one row of a rejects file; `record` is kept as the file
+/// had it, its bytes kept even when they are not UTF-8 (RULES 3).
+fn reject_cells<'a>(
+    file: &'a dyn std::fmt::Display,
+    row: &'a u64,
+    reason: &'a dyn std::fmt::Display,
+    record: &'a [u8],
+) -> [Cell<'a>; 4] {
+    [Text(file), Figure(row), Text(reason), Raw(record)]
+}
 
-/// What each column of a rejects file holds: the record is text, judged
-/// as one field (a spreadsheet shows it in one cell).
-pub const REJECTS_KINDS: [Kind; 4] = [Kind::Text, Kind::Figure, Kind::Text, Kind::Text];
-
-/// One row of a rejects file; `record` is written as the file had it, its
-/// bytes kept even when they are not UTF-8 (RULES 3), except for the
-/// Excel-safe view's prefix.
+/// One row of a rejects file in `view` (`convert` writes its rejects
+/// file row by row).
 pub fn write_reject(
     out: &mut dyn Write,
     view: CsvView,
@@ -803,9 +1091,15 @@ pub fn write_reject(
     reason: &str,
     record: &[u8],
 ) -> io::Result<()> {
-    let cells = [Text(&file), Figure(&row), Text(&reason), Raw(record)];
-    debug_assert_eq!(cells.map(|c| c.kind()), REJECTS_KINDS);
-    write_row(out, view, &cells)
+    let file: &dyn std::fmt::Display = &file;
+    let reason: &dyn std::fmt::Display = &reason;
+    let cells = reject_cells(file, &row, reason, record);
+    CsvRows {
+        out,
+        view,
+        table: &REJECTS,
+    }
+    .row(&cells)
 }
 
 /// Money as the summary writes it: a string with two decimals.
@@ -816,8 +1110,8 @@ fn text(money: Money) -> String {
 #[derive(Serialize)]
 struct Summary {
     as_of: Option<String>,
-    rows: Table<u64>,
-    amounts: Table<String>,
+    rows: Breakdown<u64>,
+    amounts: Breakdown<String>,
     rejected_by_reason: BTreeMap<&'static str, u64>,
     beneficiaries: Option<BeneficiarySummary>,
     episodes: EpisodeCounts,
@@ -840,6 +1134,11 @@ struct Summary {
     /// exact run's summary is as before.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     excel_safe: bool,
+    /// `"parquet"` when the tables were written as Parquet (the run is then
+    /// not read back, RULES 52); absent for CSV, so a CSV run's summary is
+    /// as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_format: Option<&'static str>,
 }
 
 /// A warning as every `summary.json` lists it.
@@ -862,7 +1161,7 @@ impl WarningEntry {
 }
 
 #[derive(Serialize)]
-struct Table<T> {
+struct Breakdown<T> {
     read: T,
     rejected: T,
     after_cutoff: T,
@@ -935,7 +1234,7 @@ struct MoneySummary {
 }
 
 /// Builds the summary: the accounting, and checks that it adds up.
-fn summary(recon: &Reconciliation, view: CsvView) -> Summary {
+fn summary(recon: &Reconciliation, format: OutputFormat) -> Summary {
     let a = &recon.accounting;
     let parts = [
         a.rejected,
@@ -1022,7 +1321,7 @@ fn summary(recon: &Reconciliation, view: CsvView) -> Summary {
         && beneficiaries.as_ref().is_none_or(|b| b.adds_up);
     Summary {
         as_of: recon.as_of.map(|d| d.to_string()),
-        rows: Table {
+        rows: Breakdown {
             read: a.read.rows,
             rejected: a.rejected.rows,
             after_cutoff: a.after_cutoff.rows,
@@ -1031,7 +1330,7 @@ fn summary(recon: &Reconciliation, view: CsvView) -> Summary {
             final_action: a.final_action.rows,
             adds_up: rows_add_up,
         },
-        amounts: Table {
+        amounts: Breakdown {
             read: text(a.read.amount),
             rejected: text(a.rejected.amount),
             after_cutoff: text(a.after_cutoff.amount),
@@ -1055,13 +1354,23 @@ fn summary(recon: &Reconciliation, view: CsvView) -> Summary {
         check,
         run: recon.run.clone(),
         warnings: recon.warnings.iter().map(WarningEntry::of).collect(),
-        excel_safe: view.is_excel_safe(),
+        excel_safe: format == OutputFormat::Csv(CsvView::ExcelSafe),
+        output_format: (format == OutputFormat::Parquet).then_some("parquet"),
     }
 }
 
 /// `summary.json`.
 pub fn write_summary(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
-    write_json(out, &summary(recon, view))
+    write_summary_as(recon, OutputFormat::Csv(view), out)
+}
+
+/// `summary.json` of a run whose tables are written in `format`.
+pub fn write_summary_as(
+    recon: &Reconciliation,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    write_json(out, &summary(recon, format))
 }
 
 /// Writes a JSON document as every summary is written: two-space indent,
@@ -1073,7 +1382,7 @@ pub fn write_json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()>
 
 /// Whether the run's accounting adds up (the summary's `check`).
 pub fn check(recon: &Reconciliation) -> bool {
-    summary(recon, CsvView::Exact).check
+    summary(recon, OutputFormat::Csv(CsvView::Exact)).check
 }
 
 #[cfg(test)]
@@ -1154,9 +1463,7 @@ mod tests {
         let out = parent.path().join("run");
         fs::create_dir(&out).unwrap();
         fs::write(out.join("participants.csv"), "old").unwrap();
-        let files = [OutputFile::new("episodes.csv", |w: &mut dyn Write| {
-            w.write_all(b"new")
-        })];
+        let files = [OutputFile::new("episodes.csv", |w| w.write_all(b"new"))];
         assert!(matches!(
             write_folder(&out, false, &files),
             Err(Error::NotEmpty { .. })
@@ -1257,7 +1564,8 @@ mod tests {
             ["f.csv", "6", "bad_date", ""],
         ];
         let write = |view| {
-            let mut out = REJECTS_HEADER.to_vec();
+            let mut out = Vec::new();
+            write_header(&mut out, &REJECTS).unwrap();
             for [file, row, reason, record] in rows {
                 let row: u64 = row.parse().unwrap();
                 write_reject(&mut out, view, file, row, reason, record.as_bytes()).unwrap();
@@ -1268,7 +1576,7 @@ mod tests {
         assert_ne!(exact, safe);
         for (view, expected) in [(CsvView::Exact, &exact), (CsvView::ExcelSafe, &safe)] {
             let mut copied = Vec::new();
-            copy_in_view(&mut exact.as_slice(), &REJECTS_KINDS, view, &mut copied).unwrap();
+            copy_in_view(&mut exact.as_slice(), &REJECTS.kinds(), view, &mut copied).unwrap();
             assert_eq!(
                 String::from_utf8_lossy(&copied),
                 String::from_utf8_lossy(expected)

@@ -43,6 +43,15 @@ pub enum Error {
         /// The run folder.
         dir: PathBuf,
     },
+    /// The run's tables were written as Parquet: what is read back is the
+    /// CSV outputs, the contract's exact files (RULES 52).
+    #[error(
+        "{dir}: the run was written with --output-format parquet (summary.json has \"output_format\": \"parquet\"), and true-up, reprice, scenarios and report read a run's CSV files; reconcile again without --output-format parquet for them (reprice can write Parquet itself with --output-format parquet)"
+    )]
+    Parquet {
+        /// The run folder.
+        dir: PathBuf,
+    },
     /// A file is not what episode-recon writes.
     #[error("{path}: row {row}: {problem}; expected the output of `episode-recon reconcile`")]
     Format {
@@ -353,9 +362,10 @@ pub fn stream_table(
 }
 
 /// [`Error::ExcelSafe`] when the run's `summary.json` says its CSV files
-/// were written Excel-safe. A summary that is missing or not JSON is left
+/// were written Excel-safe, [`Error::Parquet`] when it says its tables
+/// were written as Parquet. A summary that is missing or not JSON is left
 /// for [`PriorRun::load`] to report as it reports any other.
-fn refuse_excel_safe(dir: &Path) -> Result<(), Error> {
+fn refuse_unreadable(dir: &Path) -> Result<(), Error> {
     let Ok(text) = std::fs::read_to_string(dir.join("summary.json")) else {
         return Ok(());
     };
@@ -364,6 +374,11 @@ fn refuse_excel_safe(dir: &Path) -> Result<(), Error> {
     };
     if summary["excel_safe"] == serde_json::Value::Bool(true) {
         return Err(Error::ExcelSafe {
+            dir: dir.to_owned(),
+        });
+    }
+    if summary["output_format"] == "parquet" {
+        return Err(Error::Parquet {
             dir: dir.to_owned(),
         });
     }
@@ -446,9 +461,11 @@ impl PriorRun {
     /// Refuses ([`Error::ExcelSafe`]) a run written with `--excel-safe`
     /// before reading any of its rows: stripping the `'` back off would
     /// be a guess (an id may itself start with `'`), and a guessed id
-    /// would silently match the wrong episode (RULES 33f).
+    /// would silently match the wrong episode (RULES 33f). Refuses
+    /// ([`Error::Parquet`]) a run whose tables are Parquet: its CSV files
+    /// are not there.
     pub fn load(dir: &Path) -> Result<PriorRun, Error> {
-        refuse_excel_safe(dir)?;
+        refuse_unreadable(dir)?;
         let episodes_path = dir.join("episodes.csv");
         let mut episodes = Vec::new();
         let mut actual_total = ColumnTotal::new("actual_amount");

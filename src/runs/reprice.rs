@@ -24,7 +24,7 @@ use crate::engine::reconcile::{Reconciliation, RunTotals, SettlementInputs};
 use crate::engine::settle;
 use crate::model::money::{Money, TooLarge};
 use crate::model::warning::Warning;
-use crate::output::report::{self, Cell, CsvView, OutputFile};
+use crate::output::report::{self, Cell, CsvView, OutputFile, OutputFormat};
 use crate::runs::prior_run::{self, PriorRun};
 
 /// Why a run cannot be priced again.
@@ -227,35 +227,31 @@ pub struct RepriceWith<'a> {
 /// Writes a repriced run: episodes, providers, participants and summary
 /// anew; ledger and rejects copied from the run, since prices change
 /// neither (in the Excel-safe view, copied with their text neutralized, so
-/// the folder equals a full `reconcile --excel-safe`). The run itself is
-/// always exact: [`PriorRun::load`] refuses an Excel-safe one.
+/// the folder equals a full `reconcile --excel-safe`; as Parquet, their
+/// rows typed, so the folder equals `reconcile --output-format parquet`).
+/// The run itself is always exact CSV: [`PriorRun::load`] refuses an
+/// Excel-safe or a Parquet one.
 pub fn write(
     repriced: &Reconciliation,
     prior: &PriorRun,
     out: &Path,
     force: bool,
-    view: CsvView,
+    format: OutputFormat,
 ) -> Result<(), report::Error> {
+    let format = format.available()?;
     let ledger = prior.dir.join("ledger.csv");
     let rejects = prior.dir.join("rejects.csv");
     let mut files = vec![
-        OutputFile::new("episodes.csv", |w: &mut dyn Write| {
-            report::write_episodes(repriced, view, w)
-        }),
-        OutputFile::new("providers.csv", |w: &mut dyn Write| {
-            report::write_providers(repriced, view, w)
-        }),
-        OutputFile::copy("ledger.csv", &ledger, &report::LEDGER_KINDS, view),
-        OutputFile::copy("rejects.csv", &rejects, &report::REJECTS_KINDS, view),
-        OutputFile::new("summary.json", |w: &mut dyn Write| {
-            report::write_summary(repriced, view, w)
+        report::table_file(repriced, &report::EPISODES, format),
+        report::table_file(repriced, &report::PROVIDERS, format),
+        OutputFile::copy(&ledger, &report::LEDGER, format),
+        OutputFile::copy(&rejects, &report::REJECTS, format),
+        OutputFile::new("summary.json", |w| {
+            report::write_summary_as(repriced, format, w)
         }),
     ];
     if repriced.participants.is_some() {
-        files.push(OutputFile::new(
-            report::PARTICIPANTS_FILE,
-            |w: &mut dyn Write| report::write_participants(repriced, view, w),
-        ));
+        files.push(report::table_file(repriced, &report::PARTICIPANTS, format));
     }
     report::write_folder(out, force, &files)
 }
@@ -602,7 +598,7 @@ pub fn write_scenarios(
         excel_safe: view.is_excel_safe(),
     };
     let mut files = vec![
-        OutputFile::new("scenarios.csv", |w: &mut dyn Write| {
+        OutputFile::new("scenarios.csv", |w| {
             write_side_by_side(
                 w,
                 view,
@@ -611,14 +607,12 @@ pub fn write_scenarios(
                 &providers,
             )
         }),
-        OutputFile::new("summary.json", |w: &mut dyn Write| {
-            report::write_json(w, &summary)
-        }),
+        OutputFile::new("summary.json", |w| report::write_json(w, &summary)),
     ];
     if settles {
         files.insert(
             1,
-            OutputFile::new(SCENARIOS_PARTICIPANTS_FILE, |w: &mut dyn Write| {
+            OutputFile::new(SCENARIOS_PARTICIPANTS_FILE, |w| {
                 write_side_by_side(w, view, ["provider_id", "period"], scenarios, &participants)
             }),
         );

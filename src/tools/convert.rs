@@ -21,7 +21,7 @@ use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Source, Spools};
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use crate::model::{ClaimLine, IsoDate};
-use crate::output::report::{Cell, CsvView, REJECTS_HEADER, write_reject, write_row};
+use crate::output::report::{self, Cell, CsvView, write_reject, write_row};
 use crate::runtime::cleanup::StagedFile;
 use crate::runtime::progress::Progress;
 
@@ -560,7 +560,7 @@ fn write_set_aside(
     out_path: &Path,
 ) -> Result<u64, Error> {
     let failed = |source| write_error(out_path)(source);
-    out.write_all(REJECTS_HEADER).map_err(failed)?;
+    report::write_header(out, &report::REJECTS).map_err(failed)?;
     let mut written = 0;
     for (input, path) in inputs.iter_mut().zip(files) {
         let Some(format) = input.format else { continue };
@@ -642,9 +642,7 @@ pub fn convert_beneficiaries(
             months += 1;
         }
     }
-    rejects_out
-        .write_all(REJECTS_HEADER)
-        .map_err(write_error(&rejects_path))?;
+    report::write_header(&mut rejects_out, &report::REJECTS).map_err(write_error(&rejects_path))?;
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let mut rejects = enrollment.rejects;
     rejects.sort_by(|a, b| (&names[a.file as usize], a.row).cmp(&(&names[b.file as usize], b.row)));

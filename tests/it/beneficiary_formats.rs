@@ -261,7 +261,7 @@ fn the_cli_takes_the_format() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("expected canonical, rif, synpuf, cclf or auto"),
+        stderr.contains("expected canonical, rif, synpuf, cclf, parquet or auto"),
         "{stderr}"
     );
 }

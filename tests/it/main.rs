@@ -17,6 +17,8 @@ mod golden;
 #[cfg(unix)]
 mod interrupt;
 mod overflow;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod properties;
 mod readme;
 mod regression;
@@ -31,3 +33,5 @@ mod support;
 mod synpuf;
 mod true_up;
 mod warnings;
+#[cfg(not(feature = "parquet"))]
+mod without_parquet;

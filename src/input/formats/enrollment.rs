@@ -28,13 +28,14 @@
 
 use std::fmt;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::input::beneficiaries::Month;
 use crate::input::beneficiaries::{
     Columns, Error, Field, KNOWN, MappedMonth, Shape, SourceOutcome, SourceRow, flag_field,
 };
 use crate::input::compressed;
+use crate::input::formats::PARQUET_MAGIC;
 use crate::input::records::{self, Record, RecordReader};
 use crate::model::outcome::RejectReason;
 use crate::model::{self, Date};
@@ -59,7 +60,11 @@ pub enum BeneficiariesFormat {
     Cclf,
     /// DE-SynPUF beneficiary summary, one row per beneficiary and year.
     Synpuf,
-    /// Detect each file's format from its header.
+    /// Parquet files with the canonical columns (read with the `parquet`
+    /// feature).
+    Parquet,
+    /// Detect each file's format from its header (a Parquet file from its
+    /// first bytes).
     Auto,
 }
 
@@ -71,6 +76,7 @@ impl BeneficiariesFormat {
             BeneficiariesFormat::Rif => "rif",
             BeneficiariesFormat::Cclf => "cclf",
             BeneficiariesFormat::Synpuf => "synpuf",
+            BeneficiariesFormat::Parquet => "parquet",
             BeneficiariesFormat::Auto => "auto",
         }
     }
@@ -82,19 +88,39 @@ impl BeneficiariesFormat {
             BeneficiariesFormat::Rif,
             BeneficiariesFormat::Cclf,
             BeneficiariesFormat::Synpuf,
+            BeneficiariesFormat::Parquet,
             BeneficiariesFormat::Auto,
         ]
         .into_iter()
         .find(|f| f.name().eq_ignore_ascii_case(name))
     }
 
+    /// The files that `paths` stand for, in order: a folder is its files
+    /// of this format in name order (`*.csv`, plain or compressed; `*.parquet`
+    /// for Parquet, both for `auto`), as for claims (so that the file
+    /// order, and with it every "first", does not depend on the file
+    /// system). A folder with no such file is an error rather than
+    /// silently no enrollment.
+    pub fn expand(self, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+        let extensions: &[&str] = match self {
+            BeneficiariesFormat::Parquet => &["parquet"],
+            BeneficiariesFormat::Auto => &["csv", "parquet"],
+            _ => &["csv"],
+        };
+        Ok(crate::input::folders::expand(paths, extensions)?)
+    }
+
     /// The format of one file: this one, or for
     /// [`BeneficiariesFormat::Auto`] the one its first non-empty line names
     /// (canonical when none matches, so that its reader says what is
-    /// missing). Only the header line is read, from a file of its own: the
-    /// reader opens the file again.
+    /// missing), or Parquet by its first bytes. Only the start is read,
+    /// from a file of its own: the reader opens the file again. A Parquet
+    /// file given as the canonical CSV is an error with a hint.
     pub fn of_file(self, path: &Path) -> Result<BeneficiariesFormat, Error> {
-        if self != BeneficiariesFormat::Auto {
+        if !matches!(
+            self,
+            BeneficiariesFormat::Auto | BeneficiariesFormat::Canonical
+        ) {
             return Ok(self);
         }
         let io_error = |source| Error::Io {
@@ -102,6 +128,23 @@ impl BeneficiariesFormat {
             source,
         };
         let mut reader = BufReader::new(compressed::open(path).map_err(io_error)?);
+        if reader
+            .fill_buf()
+            .map_err(io_error)?
+            .starts_with(PARQUET_MAGIC)
+        {
+            return match self {
+                BeneficiariesFormat::Auto => Ok(BeneficiariesFormat::Parquet),
+                _ => Err(Error::Header {
+                    path: path.to_owned(),
+                    row: 1,
+                    problem: "this is a Parquet file (it starts with PAR1); expected the canonical CSV: give --beneficiaries-format parquet (or auto)".into(),
+                }),
+            };
+        }
+        if self == BeneficiariesFormat::Canonical {
+            return Ok(self);
+        }
         let mut bytes = Vec::new();
         while bytes.trim_ascii().is_empty() {
             bytes.clear();
@@ -179,8 +222,10 @@ pub(crate) fn read_file(
                       DE-SynPUF beneficiary summary (synpuf)"
                 .into(),
         }),
-        // Read by the canonical reader; not reached.
-        BeneficiariesFormat::Canonical | BeneficiariesFormat::Auto => Ok(Vec::new()),
+        // Read by the canonical and Parquet readers; not reached.
+        BeneficiariesFormat::Canonical
+        | BeneficiariesFormat::Parquet
+        | BeneficiariesFormat::Auto => Ok(Vec::new()),
     }
 }
 

@@ -18,11 +18,50 @@
 //! - [`enrollment`]: beneficiaries (enrollment months) from the MBSF base
 //!   segment (RIF) and the DE-SynPUF beneficiary summary, mapped onto the
 //!   canonical monthly rows that [`crate::input::beneficiaries`] checks.
+//! - `parquet` (feature `parquet`): Parquet files of the canonical
+//!   columns, claims and beneficiaries, read as Arrow tables
+//!   ([`crate::input::arrow`]).
 
 pub mod cclf;
 pub mod enrollment;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod rif;
 pub mod synpuf;
+
+/// The first bytes of every Parquet file (Apache Parquet, "File Format"),
+/// by which `auto` knows one, with or without the `parquet` feature.
+pub const PARQUET_MAGIC: &[u8] = b"PAR1";
+
+/// A Parquet input, claims or beneficiaries, that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ParquetError {
+    /// Not a Parquet file, a damaged one, or one in a codec this build
+    /// does not read.
+    #[error("{path}: cannot read the Parquet file: {problem}")]
+    Unreadable {
+        /// The file as given.
+        path: PathBuf,
+        /// What the Parquet reader said.
+        problem: String,
+    },
+    /// This build cannot read Parquet (the `parquet` feature is off).
+    #[error("{path}: {}", crate::error::WithoutParquet)]
+    WithoutParquet {
+        /// The file as given.
+        path: PathBuf,
+    },
+}
+
+impl crate::error::Classify for ParquetError {
+    /// The file is the user's input data; the build is how they asked.
+    fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            ParquetError::Unreadable { .. } => crate::error::ErrorKind::InputData,
+            ParquetError::WithoutParquet { .. } => crate::error::WithoutParquet.kind(),
+        }
+    }
+}
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -97,7 +136,11 @@ pub enum ClaimsFormat {
     Synpuf,
     /// CMS Claim and Claim Line Feed files (CCLF1, CCLF2, CCLF5, CCLF6), delimited or fixed width.
     Cclf,
-    /// Detect each file's format from its header.
+    /// Parquet files with the canonical columns (read with the `parquet`
+    /// feature; without it, named so that the error can say how to build).
+    Parquet,
+    /// Detect each file's format from its header (a Parquet file from its
+    /// first bytes).
     Auto,
 }
 
@@ -109,6 +152,7 @@ impl ClaimsFormat {
             ClaimsFormat::Rif => "rif",
             ClaimsFormat::Synpuf => "synpuf",
             ClaimsFormat::Cclf => "cclf",
+            ClaimsFormat::Parquet => "parquet",
             ClaimsFormat::Auto => "auto",
         }
     }
@@ -120,6 +164,7 @@ impl ClaimsFormat {
             ClaimsFormat::Rif,
             ClaimsFormat::Synpuf,
             ClaimsFormat::Cclf,
+            ClaimsFormat::Parquet,
             ClaimsFormat::Auto,
         ]
         .into_iter()
@@ -129,11 +174,14 @@ impl ClaimsFormat {
     /// The files a list of claims inputs stands for: a file (or `-`) as
     /// itself, a folder as its files in name order with the extensions
     /// this format ships with (CMS extracts come as `.txt` and `.dat` as
-    /// often as `.csv`), plain or compressed (`.csv.gz`, `.txt.zst`).
+    /// often as `.csv`), plain or compressed (`.csv.gz`, `.txt.zst`);
+    /// `.parquet` for Parquet and `auto`.
     pub fn expand(self, paths: &[PathBuf]) -> Result<Vec<PathBuf>, claims::Error> {
         let extensions: &[&str] = match self {
             ClaimsFormat::Canonical | ClaimsFormat::Synpuf => &["csv"],
-            ClaimsFormat::Rif | ClaimsFormat::Cclf | ClaimsFormat::Auto => &["csv", "txt", "dat"],
+            ClaimsFormat::Rif | ClaimsFormat::Cclf => &["csv", "txt", "dat"],
+            ClaimsFormat::Parquet => &["parquet"],
+            ClaimsFormat::Auto => &["csv", "txt", "dat", "parquet"],
         };
         Ok(crate::input::folders::expand(paths, extensions)?)
     }
@@ -178,11 +226,26 @@ impl ClaimsFormat {
     /// [`ClaimsFormat::Auto`] what its first line shows, peeked without
     /// consuming anything. Under `auto` a first line that no format (and
     /// no known file beside claims) matches is an error showing its start.
+    ///
+    /// A Parquet file is known by its first bytes: `auto` reads it as
+    /// Parquet, and the canonical CSV refuses it with a hint.
     pub fn detect(self, source: &mut Source) -> Result<Detected, claims::Error> {
-        if self != ClaimsFormat::Auto {
-            return Ok(Detected::Claims(self));
-        }
         let name = source.name().to_path_buf();
+        let parquet = |source: &mut Source| {
+            source
+                .starts_with(PARQUET_MAGIC)
+                .map_err(|e| io_error(&name, e))
+        };
+        match self {
+            ClaimsFormat::Auto if parquet(source)? => {
+                return Ok(Detected::Claims(ClaimsFormat::Parquet));
+            }
+            ClaimsFormat::Canonical if parquet(source)? => {
+                return Err(claims::Error::ParquetAsCsv { path: name });
+            }
+            ClaimsFormat::Auto => {}
+            _ => return Ok(Detected::Claims(self)),
+        }
         let first = source.first_line().map_err(|e| io_error(&name, e))?;
         let header = String::from_utf8_lossy(first);
         let claims = if rif::looks_like_rif(&header) {
@@ -243,6 +306,13 @@ impl ClaimsFormat {
                 let reader = &cclf::Cclf::of_first_line(first);
                 driver::read_chunked(reader, source, path, reading, init, fold, merge)
             }
+            #[cfg(feature = "parquet")]
+            ClaimsFormat::Parquet => parquet::read_chunked(source, reading, init, fold, merge),
+            #[cfg(not(feature = "parquet"))]
+            ClaimsFormat::Parquet => Err(claims::Error::from(ParquetError::WithoutParquet {
+                path: path.to_owned(),
+            })
+            .into()),
             ClaimsFormat::Canonical | ClaimsFormat::Auto => {
                 let reader = &claims::Canonical;
                 driver::read_chunked(reader, source, path, reading, init, fold, merge)
@@ -293,6 +363,13 @@ impl ClaimsFormat {
         match self {
             ClaimsFormat::Rif => rif::raw_rows(path, rows),
             ClaimsFormat::Cclf => cclf::raw_rows(path, rows),
+            #[cfg(feature = "parquet")]
+            ClaimsFormat::Parquet => parquet::raw_rows(path, rows),
+            #[cfg(not(feature = "parquet"))]
+            ClaimsFormat::Parquet => Err(ParquetError::WithoutParquet {
+                path: path.to_owned(),
+            }
+            .into()),
             // SynPUF rows are comma CSV records, which the canonical reader finds again.
             ClaimsFormat::Synpuf | ClaimsFormat::Canonical | ClaimsFormat::Auto => {
                 claims::raw_rows(path, rows)

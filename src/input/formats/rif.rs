@@ -400,9 +400,7 @@ pub(crate) fn read_chunked<T: Send, E: From<Error>>(
         reread.map(|again| move |end| versions_carried(again, header_ref, rows_start, end));
     let mut settled = Settled::new(rebuild.as_ref().map(|r| r as Rebuild));
     driver::run_batches(
-        path,
-        chunks,
-        rest,
+        driver::chunks_of(path, rest, chunks),
         reading.chunking.batch,
         |chunk| Ok(parse_chunk(&header, file, as_of, chunk)),
         |parsed| settled.settle(parsed),

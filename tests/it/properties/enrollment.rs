@@ -2003,7 +2003,7 @@ proptest! {
             let repriced = reprice::reprice(&prior, given, &loaded.prices, &with)
                 .unwrap_or_else(|e| panic!("reprice with {suffix}: {e}"));
             let out = scene.case.path(&format!("reprice_{suffix}"));
-            reprice::write(&repriced, &prior, &out, false, report::CsvView::Exact).expect("write the reprice");
+            reprice::write(&repriced, &prior, &out, false, report::OutputFormat::Csv(report::CsvView::Exact)).expect("write the reprice");
             if let Some(d) = difference(&folder(expected), &folder(&out)) {
                 return Err(TestCaseError::fail(format!("reprice with {suffix}: {d}")));
             }
