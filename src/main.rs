@@ -641,7 +641,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
         settlement,
         ..Inputs::new(claims, definitions, prices)
     };
-    let pool = thread_pool(args.threads)?;
+    let pool = tunables::thread_pool(args.threads)?;
     let progress = Progress::for_stderr(quiet, total_bytes);
     let recon = pool.install(|| reconcile::run_with_progress(inputs, &progress))?;
     progress.phase("writing outputs");
@@ -649,20 +649,6 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
     progress.finish();
     println!("{}", paragraph::paragraph(&recon, &args.out));
     Ok(())
-}
-
-/// The worker threads `--threads` asks for (all cores when not given).
-fn thread_pool(threads: Option<u16>) -> Result<rayon::ThreadPool, Error> {
-    let threads = threads.map_or(0, usize::from);
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Environment,
-                format!("cannot start {threads} threads: {e}"),
-            )
-        })
 }
 
 /// The bytes of the claims files, for the progress bar (0 for a stream).
@@ -835,7 +821,7 @@ fn convert(
     use episode_recon::tools::convert::{self, Converting};
     let files = format.expand(claims)?;
     same_file.check(&[("--claims", &files)])?;
-    let pool = thread_pool(threads)?;
+    let pool = tunables::thread_pool(threads)?;
     let progress = Progress::for_stderr(quiet, total_bytes(&files));
     let converted = pool.install(|| {
         let how = Converting {

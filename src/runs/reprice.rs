@@ -8,6 +8,10 @@
 //! cost of reading one row per episode. Changes that would change which
 //! lines an episode takes in (triggers, windows, inclusion, exclusion) need
 //! the claims again and are refused.
+//!
+//! The same holds for parts of one run (disjoint beneficiaries, reconciled
+//! apart, as the Spark path does): [`reprice_parts`] prices them together
+//! into the run one reconciliation of all their claims makes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -19,10 +23,12 @@ use crate::config::definitions::EpisodeDefinition;
 use crate::config::fingerprint::{RunRecord, TypeRecord, digest};
 use crate::config::prices::TargetPrices;
 use crate::config::risk_factors::RiskFactors;
-use crate::engine::pricing::{self, PriceError, TypePricing};
+use crate::engine::pricing::{self, EpisodeFigures, PriceError, TypePricing};
 use crate::engine::reconcile::{Reconciliation, RunTotals, SettlementInputs};
 use crate::engine::settle;
+use crate::model::Date;
 use crate::model::money::{Money, TooLarge};
+use crate::model::outcome::{Accounting, BeneficiaryCounts, TypeTally};
 use crate::model::warning::Warning;
 use crate::output::report::{self, Cell, CsvView, OutputFile, OutputFormat};
 use crate::runs::prior_run::{self, PriorRun};
@@ -52,6 +58,12 @@ pub enum Error {
     /// A total of the repriced run does not fit.
     #[error(transparent)]
     TooLarge(#[from] TooLarge),
+    /// Parts of one run cannot be priced together.
+    #[error("pricing the parts of a run together: {problem}")]
+    Parts {
+        /// What is wrong with them.
+        problem: String,
+    },
     /// The run's summary does not describe its pricing readably.
     #[error(
         "{run}: summary.json: the pricing of episode type {id} does not read; give --definitions"
@@ -73,6 +85,8 @@ impl crate::error::Classify for Error {
             Error::Pricing(e) => e.kind(),
             Error::TooLarge(e) => e.kind(),
             Error::BadRecord { .. } => ErrorKind::InputData,
+            // The parts come from the caller's own runs, never the user's.
+            Error::Parts { .. } => ErrorKind::Internal,
         }
     }
 }
@@ -165,36 +179,65 @@ fn price_again(
     with: &RepriceWith<'_>,
 ) -> Result<Reconciliation, Error> {
     let (types, run) = types_for(prior, definitions, prices)?;
+    let figures = figures_of(prior, &types)?;
+    let read = RunAsRead {
+        accounting: prior.accounting(&types)?,
+        beneficiaries: prior.beneficiaries()?,
+        claims_warnings: prior.claims_warnings()?,
+        as_of: prior.as_of(),
+    };
+    let name = format!("repricing {}", prior.dir.display());
+    price_figures(figures, read, (types, run), prices, with, &name)
+}
+
+/// The episode figures of `prior` with their types as indices into
+/// `types`. Every type of the run is in `types` (checked by
+/// [`types_for`], or taken from the run itself), so a type the episodes
+/// name is always found.
+fn figures_of(prior: &PriorRun, types: &[TypePricing]) -> Result<Vec<EpisodeFigures>, Error> {
+    prior.figures(types).map_err(|id| Error::NeedsClaims {
+        definitions: prior.dir.clone(),
+        id,
+        what: "the run has episodes of it but no definition".into(),
+    })
+}
+
+/// What a run read, which pricing does not change: its accounting, its
+/// beneficiaries rows' counts, its warnings about its claims, its cutoff.
+struct RunAsRead {
+    accounting: Accounting,
+    beneficiaries: Option<BeneficiaryCounts>,
+    claims_warnings: Vec<Warning>,
+    as_of: Option<Date>,
+}
+
+/// Prices `figures` (sorted by episode id, then beneficiary) with the
+/// types and record of `typed`: the global steps of a reconciliation, from
+/// caps and floors to participant settlement. `name` names the run in a
+/// total that does not fit.
+fn price_figures(
+    figures: Vec<EpisodeFigures>,
+    read: RunAsRead,
+    (types, run): (Vec<TypePricing>, RunRecord),
+    prices: &TargetPrices,
+    with: &RepriceWith<'_>,
+    name: &str,
+) -> Result<Reconciliation, Error> {
     let run = run.with_pricing_inputs(
         with.risk_factors,
         with.settlement.map(|s| (&s.participants, &s.settlement)),
     );
-    // Every type of the run is in `types` (checked above, or taken from the
-    // run itself), so a type the episodes name is always found.
-    let figures = prior.figures(&types).map_err(|id| Error::NeedsClaims {
-        definitions: prior.dir.clone(),
-        id,
-        what: "the run has episodes of it but no definition".into(),
-    })?;
-    let accounting = prior.accounting(&types)?;
-    let beneficiaries = prior.beneficiaries()?;
     // In the order a full reconcile finds them: pricing files, then claims.
     let ids: Vec<&str> = types.iter().map(|t| t.id.as_str()).collect();
     let mut warnings = pricing::unknown_types(&ids, prices, with.risk_factors);
-    warnings.extend(prior.claims_warnings()?);
+    warnings.extend(read.claims_warnings);
     let episodes = pricing::price(figures, &types, prices, with.risk_factors)?;
     let providers = pricing::reconcile_providers(&episodes, &types)?;
     let participants = with
         .settlement
         .map(|s| settle::settle(&episodes, &s.participants, &s.settlement))
         .transpose()?;
-    let totals = RunTotals::of(
-        &format!("repricing {}", prior.dir.display()),
-        &types,
-        &episodes,
-        &providers,
-        participants.as_ref(),
-    )?;
+    let totals = RunTotals::of(name, &types, &episodes, &providers, participants.as_ref())?;
     Ok(Reconciliation {
         files: Vec::new(),
         claim_files: 0,
@@ -203,14 +246,77 @@ fn price_again(
         types,
         episodes,
         providers,
-        accounting,
-        as_of: prior.as_of(),
-        beneficiaries,
+        accounting: read.accounting,
+        as_of: read.as_of,
+        beneficiaries: read.beneficiaries,
         participants,
         run,
         totals,
         warnings,
     })
+}
+
+/// Prices runs of disjoint beneficiaries together, as one run: the parts
+/// of a reconciliation whose per-beneficiary work was done apart (by the
+/// Spark path, one part per bucket of beneficiaries, each with the same
+/// definitions, prices and cutoff), whose global steps (caps and floors
+/// over every episode of a type, provider limits, settlement) need all
+/// episodes at once. The result is the run one reconciliation of all the
+/// claims would make, less its ledger and rejects (the parts'), as a
+/// repriced run is: its episodes in the contract's order, its accounting
+/// and beneficiaries counts the parts' sums, its claims warnings the
+/// parts' in order.
+pub fn reprice_parts(
+    parts: &[PriorRun],
+    prices: &TargetPrices,
+    with: &RepriceWith<'_>,
+) -> Result<Reconciliation, Error> {
+    let Some(first) = parts.first() else {
+        return Err(Error::Parts {
+            problem: "no parts to price".into(),
+        });
+    };
+    let typed = types_for(first, None, prices)?;
+    let types = &typed.0;
+    let mut figures = Vec::new();
+    let mut read = RunAsRead {
+        accounting: Accounting::default(),
+        beneficiaries: None,
+        claims_warnings: Vec::new(),
+        as_of: first.as_of(),
+    };
+    read.accounting.types = vec![TypeTally::default(); types.len()];
+    for part in parts {
+        if part.record.definitions != first.record.definitions || part.as_of() != first.as_of() {
+            return Err(Error::Parts {
+                problem: format!(
+                    "{} was made with other definitions or another cutoff than {}",
+                    part.dir.display(),
+                    first.dir.display()
+                ),
+            });
+        }
+        figures.extend(figures_of(part, types)?);
+        read.accounting.merge(&part.accounting(types)?);
+        if let Some(counts) = part.beneficiaries()? {
+            let total = read.beneficiaries.get_or_insert_with(Default::default);
+            total.read += counts.read;
+            total.accepted += counts.accepted;
+            for (reason, count) in counts.rejected_by_reason {
+                *total.rejected_by_reason.entry(reason).or_default() += count;
+            }
+        }
+        read.claims_warnings.extend(part.claims_warnings()?);
+    }
+    // The order a reconciliation sorts its episodes in (an id is shared by
+    // two beneficiaries' episodes only when ids hold `:`, RULES 19b).
+    figures.sort_by(|a, b| {
+        (&a.episode_id, &a.beneficiary_id).cmp(&(&b.episode_id, &b.beneficiary_id))
+    });
+    let name = format!("pricing {} parts together", parts.len());
+    let repriced = price_figures(figures, read, typed, prices, with, &name)?;
+    pricing_warnings(&repriced).for_each(Warning::emit);
+    Ok(repriced)
 }
 
 /// What a reprice prices with besides target prices: risk multipliers and

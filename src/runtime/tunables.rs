@@ -130,6 +130,23 @@ pub fn spill_dir_for(out: &Path) -> PathBuf {
     folder_beside(out).to_owned()
 }
 
+/// The worker threads a run asks for (`--threads`, or the Python API's
+/// `threads=`): a pool of that many, or of one per core when not given.
+/// Every caller builds its pool here, so a pool that cannot start is the
+/// same environment error whoever asked for it.
+pub fn thread_pool(threads: Option<u16>) -> Result<rayon::ThreadPool, crate::error::Error> {
+    let threads = threads.map_or(0, usize::from);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| {
+            crate::error::Error::new(
+                crate::error::ErrorKind::Environment,
+                format!("cannot start {threads} threads: {e}"),
+            )
+        })
+}
+
 /// A size such as `512MiB`, `4GiB`, `2G`, `100MB` or a number of bytes
 /// (`--memory-limit`); the error says what was expected.
 pub fn parse_size(text: &str) -> Result<u64, String> {

@@ -755,3 +755,137 @@ A5,1,B5,OP,2026-04-10,2026-04-10,15000.00,,,,,,P5,,,,27447,
          P5,LEJR,2026,1,15520.00,15000.00,15000.00,520.00,none,520.00\n"
     );
 }
+
+/// The sample's claims and enrollment split by beneficiary into `parts`
+/// folders under `dir` (each with its claims and beneficiaries files), as
+/// the Spark path splits them into buckets.
+fn split_sample(dir: &Path, parts: usize) -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let part_of = |id: &str| id.bytes().map(usize::from).sum::<usize>() % parts;
+    let folders: Vec<_> = (0..parts).map(|i| dir.join(format!("part-{i}"))).collect();
+    let mut sources: Vec<(std::path::PathBuf, String, usize)> = vec![(
+        root.join("sample-claims/beneficiaries.csv"),
+        "beneficiaries.csv".into(),
+        0,
+    )];
+    for entry in fs::read_dir(root.join("sample-claims/claims")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        sources.push((path, name, 2));
+    }
+    for folder in &folders {
+        fs::create_dir_all(folder.join("claims")).unwrap();
+    }
+    for (source, name, id_column) in sources {
+        let text = fs::read_to_string(&source).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        let mut outs: Vec<String> = vec![format!("{header}\n"); parts];
+        for line in lines {
+            let id = line.split(',').nth(id_column).unwrap();
+            outs[part_of(id)].push_str(&format!("{line}\n"));
+        }
+        for (folder, out) in folders.iter().zip(outs) {
+            let path = match name.as_str() {
+                "beneficiaries.csv" => folder.join(&name),
+                _ => folder.join("claims").join(&name),
+            };
+            fs::write(path, out).unwrap();
+        }
+    }
+    folders
+}
+
+#[test]
+fn parts_of_the_sample_priced_together_are_the_whole_run() {
+    use episode_recon::config::{definitions, prices::TargetPrices};
+    use episode_recon::engine::reconcile::{self, Inputs};
+    use episode_recon::output::report::{self, CsvView};
+    use episode_recon::runs::{pricing_files, prior_run::PriorRun, reprice};
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let golden = root.join("tests/golden/sample/expected");
+    let dir = tempfile::tempdir().unwrap();
+    let definitions = definitions::load_dir(&root.join("episode-definitions")).unwrap();
+    let prices = TargetPrices::load(&root.join("sample-claims/target_prices.csv")).unwrap();
+    let risk = root.join("sample-claims/risk_factors.csv");
+    let mut parts = Vec::new();
+    for folder in split_sample(dir.path(), 3) {
+        let (risk_factors, _) = pricing_files::load(Some(&risk), None, None).unwrap();
+        let inputs = Inputs {
+            beneficiaries: vec![folder.join("beneficiaries.csv")],
+            risk_factors,
+            ..Inputs::new(
+                vec![folder.join("claims")],
+                definitions.clone(),
+                prices.clone(),
+            )
+        };
+        let inputs = Inputs {
+            claims: inputs.format.expand(&inputs.claims).unwrap(),
+            ..inputs
+        };
+        let part = reconcile::run(inputs).unwrap();
+        assert!(!part.episodes.is_empty(), "every part has episodes");
+        report::write_outputs(&part, &folder.join("out"), false, CsvView::Exact).unwrap();
+        parts.push(PriorRun::load(&folder.join("out")).unwrap());
+    }
+    let (risk_factors, settlement) = pricing_files::load(
+        Some(&risk),
+        Some(&root.join("sample-claims/participants.csv")),
+        Some(&root.join("models/team/settlement.toml")),
+    )
+    .unwrap();
+    let with = reprice::RepriceWith {
+        risk_factors: risk_factors.as_ref(),
+        settlement: settlement.as_ref(),
+    };
+    let whole = reprice::reprice_parts(&parts, &prices, &with).unwrap();
+    for table in [&report::EPISODES, &report::PROVIDERS, &report::PARTICIPANTS] {
+        let mut written = Vec::new();
+        report::write_csv(&whole, table, CsvView::Exact, &mut written).unwrap();
+        let expected = fs::read(golden.join(format!("{}.csv", table.name))).unwrap();
+        assert!(
+            written == expected,
+            "{} differs from the whole run's",
+            table.name
+        );
+    }
+    // The accounting is the parts' sum: the whole run's, less its files.
+    let mut summary = Vec::new();
+    report::write_summary(&whole, CsvView::Exact, &mut summary).unwrap();
+    let summary: Value = serde_json::from_slice(&summary).unwrap();
+    let expected: Value =
+        serde_json::from_slice(&fs::read(golden.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "rows",
+        "amounts",
+        "rejected_by_reason",
+        "beneficiaries",
+        "episodes",
+        "episode_types",
+        "money",
+        "participants",
+    ] {
+        assert_eq!(summary[key], expected[key], "summary.json key {key}");
+    }
+}
+
+#[test]
+fn parts_made_with_other_definitions_are_not_priced_together() {
+    use episode_recon::config::prices::TargetPrices;
+    use episode_recon::error::{Classify, ErrorKind};
+    use episode_recon::runs::{prior_run::PriorRun, reprice};
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let golden = PriorRun::load(&root.join("tests/golden/sample/expected")).unwrap();
+    let mut other = golden.clone();
+    other.record.definitions.pop();
+    let prices = TargetPrices::load(&root.join("sample-claims/target_prices.csv")).unwrap();
+    let with = reprice::RepriceWith::default();
+    let error = reprice::reprice_parts(&[golden, other], &prices, &with).unwrap_err();
+    assert!(error.to_string().contains("other definitions"), "{error}");
+    assert_eq!(error.kind(), ErrorKind::Internal);
+    let none = reprice::reprice_parts(&[], &prices, &with).unwrap_err();
+    assert!(none.to_string().contains("no parts"), "{none}");
+}

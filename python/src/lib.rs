@@ -1,0 +1,673 @@
+//! The compiled half of the `episode_recon` Python package
+//! (`episode_recon._native`): the library's commands for the Python API in
+//! `episode_recon/`, which takes the arguments a notebook has (paths or
+//! tables), documents them, and turns the outputs into Arrow tables.
+//!
+//! Each function here is the CLI's command (src/main.rs) without its flags
+//! and its printing: the same library calls in the same order, so a run
+//! from Python is the run the command makes, byte for byte. The Python
+//! interpreter is released (`Python::detach`) for every piece of Rust
+//! work, so other Python threads go on while a run reads its claims.
+//!
+//! A run is kept as the library's result, whose tables leave as Arrow
+//! record batches ([`ArrowStream`]); and, once something asks for its
+//! files (`reprice`, `true_up`), as a folder of the files the CLI writes:
+//! those read a run back from its folder ([`PriorRun::load`]), as the
+//! CLI's commands do.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::{RecordBatch, RecordBatchIterator};
+use arrow_schema::SchemaRef;
+use episode_recon::config::definitions;
+use episode_recon::config::prices::TargetPrices;
+use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
+use episode_recon::error::{Error, ErrorKind};
+use episode_recon::input::beneficiaries::BeneficiariesFormat;
+use episode_recon::input::folders;
+use episode_recon::input::formats::ClaimsFormat;
+use episode_recon::model::parse_date;
+use episode_recon::output::arrow;
+use episode_recon::output::report::{
+    self, CsvView, EPISODES, LEDGER, OutputFile, OutputFormat, PARTICIPANTS, PROVIDERS, REJECTS,
+    Table,
+};
+use episode_recon::runs::pricing_files;
+use episode_recon::runs::prior_run::PriorRun;
+use episode_recon::runs::reprice::{self, RepriceWith};
+use episode_recon::runs::true_up::{self, TrueUp};
+use episode_recon::runtime::tunables::{self, Tunables};
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+
+/// The Python exception of an error's group: the classes of
+/// `episode_recon.errors`, whose message is the one line the CLI prints
+/// after `error: `.
+fn to_python(error: Error) -> PyErr {
+    let class = match error.kind() {
+        ErrorKind::Configuration => "ConfigurationError",
+        ErrorKind::InputData => "InputDataError",
+        ErrorKind::Usage => "UsageError",
+        ErrorKind::Environment => "MachineError",
+        ErrorKind::Internal => "InternalError",
+    };
+    Python::attach(|py| {
+        let raised = py
+            .import("episode_recon.errors")
+            .and_then(|errors| errors.getattr(class))
+            .and_then(|class| class.call1((error.to_string(),)));
+        match raised {
+            Ok(exception) => PyErr::from_value(exception),
+            // The package's own module is missing: say so rather than lose
+            // the error.
+            Err(import) => import,
+        }
+    })
+}
+
+/// An error of how the function was called, as the CLI's flag parser
+/// reports a flag's value it cannot take.
+fn usage(message: String) -> Error {
+    Error::new(ErrorKind::Usage, message)
+}
+
+/// A folder holding a run's or a true-up's files: a temporary one this
+/// module wrote (removed when the last object using it is gone), or one
+/// the user named.
+#[derive(Debug)]
+struct Folder {
+    path: PathBuf,
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl Folder {
+    /// A new temporary folder, and the path inside it to write into (the
+    /// writers stage beside their `out`, so `out` is a child).
+    fn temporary(what: &str) -> Result<Folder, Error> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("episode-recon-{what}-"))
+            .tempdir()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Environment,
+                    format!("cannot make a temporary folder for the {what}'s files: {e}"),
+                )
+            })?;
+        Ok(Folder {
+            path: dir.path().join(what),
+            _temporary: Some(dir),
+        })
+    }
+}
+
+/// The folder of an object's files, written the first time it is asked
+/// for (or set when the object was opened from one).
+#[derive(Debug, Default)]
+struct Files(Mutex<Option<Arc<Folder>>>);
+
+impl Files {
+    /// Files already on disk, in `folder`.
+    fn at(folder: PathBuf) -> Files {
+        Files(Mutex::new(Some(Arc::new(Folder {
+            path: folder,
+            _temporary: None,
+        }))))
+    }
+
+    /// The folder; the first time, a temporary `what` folder that `write`
+    /// fills (as the CLI fills `--out`).
+    fn get(
+        &self,
+        what: &str,
+        write: impl FnOnce(&Path) -> Result<(), Error>,
+    ) -> Result<Arc<Folder>, Error> {
+        let mut folder = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(folder) = &*folder {
+            return Ok(Arc::clone(folder));
+        }
+        let written = Folder::temporary(what)?;
+        write(&written.path)?;
+        Ok(Arc::clone(folder.insert(Arc::new(written))))
+    }
+}
+
+/// How a run was made, which says how its files are written.
+#[derive(Debug)]
+enum Made {
+    /// From claims (`reconcile`).
+    Reconciled(Box<Reconciliation>),
+    /// From an earlier run's folder, priced again (`reprice`).
+    Repriced(Box<Repriced>),
+    /// A run folder on disk, written by the CLI or by `write`.
+    Opened,
+    /// Parts of a run (disjoint beneficiaries, reconciled apart: the Spark
+    /// path's buckets) priced together; its ledger and rejects are the
+    /// parts', kept by the caller.
+    PricedParts(Box<Reconciliation>),
+}
+
+/// A run priced again, with the run it was priced from: its ledger and
+/// rejects are that run's, copied from its folder when written.
+#[derive(Debug)]
+struct Repriced {
+    repriced: Reconciliation,
+    prior: PriorRun,
+    /// Keeps the earlier run's folder (a temporary one, when it was not
+    /// written by the user) while this run may still copy from it.
+    _prior_folder: Arc<Folder>,
+}
+
+/// A reconciliation run: what `reconcile` and `reprice` return, and what
+/// `open_run` reads.
+#[pyclass(frozen, module = "episode_recon._native")]
+struct NativeRun {
+    made: Made,
+    /// Its files, once written (or the folder it was opened from).
+    files: Files,
+    /// The files the run read, which `write(force=True)` must not replace.
+    inputs: Vec<PathBuf>,
+}
+
+impl NativeRun {
+    fn new(made: Made, files: Files, inputs: Vec<PathBuf>) -> NativeRun {
+        NativeRun {
+            made,
+            files,
+            inputs,
+        }
+    }
+
+    /// The library's result, unless the run was opened from a folder.
+    fn reconciliation(&self) -> Option<&Reconciliation> {
+        match &self.made {
+            Made::Reconciled(recon) => Some(recon),
+            Made::Repriced(r) => Some(&r.repriced),
+            Made::PricedParts(recon) => Some(recon),
+            Made::Opened => None,
+        }
+    }
+
+    /// The run's folder, writing it into a temporary folder the first time.
+    fn folder(&self) -> Result<Arc<Folder>, Error> {
+        self.files.get("run", |out| self.write_into(out, false))
+    }
+
+    /// Writes the run's files into `out`, as the CLI writes its `--out`.
+    fn write_into(&self, out: &Path, force: bool) -> Result<(), Error> {
+        let view = CsvView::Exact;
+        match &self.made {
+            Made::Reconciled(recon) => report::write_outputs(recon, out, force, view)?,
+            Made::Repriced(r) => {
+                let format = OutputFormat::Csv(view);
+                reprice::write(&r.repriced, &r.prior, out, force, format)?
+            }
+            Made::PricedParts(_) => {
+                return Err(usage(
+                    "a run priced from parts has no ledger or rejects of its own (they are the parts'): write its tables instead".into(),
+                ));
+            }
+            Made::Opened => {
+                let source = self.folder()?;
+                let tables = [&EPISODES, &PROVIDERS, &LEDGER, &REJECTS, &PARTICIPANTS];
+                let names = tables
+                    .map(|table| format!("{}.csv", table.name))
+                    .into_iter()
+                    .chain(["summary.json".to_owned()]);
+                let files: Vec<OutputFile> = names
+                    .filter(|name| source.path.join(name).exists())
+                    .map(|name| {
+                        let from = source.path.join(&name);
+                        OutputFile::new(name, move |w| {
+                            std::io::copy(&mut std::fs::File::open(&from)?, w).map(drop)
+                        })
+                    })
+                    .collect();
+                report::write_folder(out, force, &files)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `summary.json`, as the run's folder has it.
+    fn summary(&self) -> Result<String, Error> {
+        let mut json = Vec::new();
+        let written = match self.reconciliation() {
+            Some(recon) => report::write_summary(recon, CsvView::Exact, &mut json),
+            None => {
+                let path = self.folder()?.path.join("summary.json");
+                std::fs::read(&path)
+                    .map(|bytes| json = bytes)
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::reading(ErrorKind::InputData, &e),
+                            format!("{}: cannot read the run's output: {e}", path.display()),
+                        )
+                    })?;
+                Ok(())
+            }
+        };
+        written
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("writing summary.json: {e}")))?;
+        String::from_utf8(json).map_err(|e| {
+            Error::new(
+                ErrorKind::InputData,
+                format!("summary.json: not UTF-8 ({e}); expected the output of `episode-recon reconcile`"),
+            )
+        })
+    }
+}
+
+#[pymethods]
+impl NativeRun {
+    /// The folder of the run's files (the CLI's `--out`), written into a
+    /// temporary folder the first time it is asked for.
+    fn files(&self, py: Python<'_>) -> PyResult<PathBuf> {
+        py.detach(|| self.folder().map(|f| f.path.clone()))
+            .map_err(to_python)
+    }
+
+    /// The run's `summary.json`, as text.
+    fn summary_json(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| self.summary()).map_err(to_python)
+    }
+
+    /// Whether the run settled participants (and so has `participants.csv`).
+    fn has_participants(&self, py: Python<'_>) -> PyResult<bool> {
+        match self.reconciliation() {
+            Some(recon) => Ok(recon.participants.is_some()),
+            None => py
+                .detach(|| self.folder())
+                .map(|f| f.path.join(report::PARTICIPANTS_FILE).exists())
+                .map_err(to_python),
+        }
+    }
+
+    /// The table `name` (`episodes`, `providers`, `ledger`, `rejects`,
+    /// `participants`) as Arrow record batches, typed as the library types
+    /// a run's tables (src/output/arrow.rs); `None` when this run does not
+    /// hold it (a run opened from a folder; a repriced run's ledger and
+    /// rejects, which are the earlier run's) or has no such table.
+    fn table(&self, py: Python<'_>, name: &str) -> PyResult<Option<ArrowStream>> {
+        let Some(table) = [&EPISODES, &PROVIDERS, &LEDGER, &REJECTS, &PARTICIPANTS]
+            .into_iter()
+            .find(|table| table.name == name)
+        else {
+            return Ok(None);
+        };
+        let held = match &self.made {
+            Made::Reconciled(recon) => Some(recon.as_ref()),
+            Made::Repriced(r) if !matches!(name, "ledger" | "rejects") => Some(&r.repriced),
+            Made::PricedParts(recon) if !matches!(name, "ledger" | "rejects") => {
+                Some(recon.as_ref())
+            }
+            Made::Repriced(_) | Made::PricedParts(_) | Made::Opened => None,
+        };
+        let Some(recon) = held else { return Ok(None) };
+        if table.name == PARTICIPANTS.name && recon.participants.is_none() {
+            return Ok(None);
+        }
+        py.detach(|| ArrowStream::of(recon, table))
+            .map(Some)
+            .map_err(to_python)
+    }
+
+    /// The warnings the CLI shows on stderr for this run (the library
+    /// logs them, and a notebook sees no log): all of a reconciliation's;
+    /// of a repriced run, those about the pricing files it was given.
+    fn warnings(&self) -> Vec<String> {
+        match &self.made {
+            Made::Reconciled(recon) => recon.warnings.iter().map(ToString::to_string).collect(),
+            Made::Repriced(r) => r
+                .repriced
+                .warnings
+                .iter()
+                .filter(|w| w.kind.is_about_pricing())
+                .map(ToString::to_string)
+                .collect(),
+            Made::PricedParts(recon) => recon
+                .warnings
+                .iter()
+                .filter(|w| w.kind.is_about_pricing())
+                .map(ToString::to_string)
+                .collect(),
+            Made::Opened => Vec::new(),
+        }
+    }
+
+    /// Writes the run's files into `out` (new or empty unless `force`),
+    /// whole or not at all, as the CLI writes `--out`; `force` never
+    /// replaces a folder that holds one of the run's inputs.
+    fn write(&self, py: Python<'_>, out: PathBuf, force: bool) -> PyResult<()> {
+        py.detach(|| {
+            let inputs: Vec<&Path> = self.inputs.iter().map(PathBuf::as_path).collect();
+            report::check_out_dir(&out, force, &inputs)?;
+            self.write_into(&out, force)
+        })
+        .map_err(to_python)
+    }
+}
+
+/// Record batches for Python, handed over once through the Arrow C stream
+/// interface: `pyarrow.RecordBatchReader.from_stream`, `polars.DataFrame`
+/// and DuckDB take it as they are, without a copy.
+#[pyclass(frozen, module = "episode_recon._native")]
+struct ArrowStream {
+    stream: Mutex<Option<(SchemaRef, Vec<RecordBatch>)>>,
+}
+
+impl ArrowStream {
+    fn of(recon: &Reconciliation, table: &Table) -> Result<ArrowStream, Error> {
+        let batches = arrow::record_batches(recon, table).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("{} as Arrow record batches: {e}", table.name),
+            )
+        })?;
+        Ok(ArrowStream {
+            stream: Mutex::new(Some((arrow::schema(table), batches))),
+        })
+    }
+}
+
+#[pymethods]
+impl ArrowStream {
+    /// The Arrow PyCapsule interface: a capsule `arrow_array_stream`
+    /// holding the batches. The stream is handed over once; the schema
+    /// asked for is not looked at (the spec lets a producer keep its own).
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        let _ = requested_schema;
+        let taken = self
+            .stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some((schema, batches)) = taken else {
+            return Err(to_python(Error::new(
+                ErrorKind::Usage,
+                "this table's stream was already read; ask the run for the table again",
+            )));
+        };
+        let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+        let stream = FFI_ArrowArrayStream::new(Box::new(reader));
+        // The consumer moves the stream out of the capsule (marking it
+        // released); one never taken is released when the capsule goes.
+        PyCapsule::new_with_value(py, stream, c"arrow_array_stream")
+    }
+}
+
+/// Reconciles claims: the CLI's `reconcile` without `--out` (the run is
+/// written when asked for, see [`NativeRun`]). Paths only: the Python
+/// API writes tables it is given to files first.
+#[pyfunction]
+#[pyo3(name = "reconcile", signature = (
+    claims, definitions, target_prices, beneficiaries, risk_factors, participants,
+    settlement, as_of, claims_format, beneficiaries_format, strict, threads,
+    memory_limit, allow_same_file
+))]
+#[allow(clippy::too_many_arguments)]
+fn run_reconcile(
+    py: Python<'_>,
+    claims: Vec<PathBuf>,
+    definitions: PathBuf,
+    target_prices: PathBuf,
+    beneficiaries: Vec<PathBuf>,
+    risk_factors: Option<PathBuf>,
+    participants: Option<PathBuf>,
+    settlement: Option<PathBuf>,
+    as_of: Option<String>,
+    claims_format: String,
+    beneficiaries_format: String,
+    strict: bool,
+    threads: Option<u16>,
+    memory_limit: Option<u64>,
+    allow_same_file: bool,
+) -> PyResult<NativeRun> {
+    py.detach(|| {
+        let format = ClaimsFormat::parse(&claims_format).ok_or_else(|| {
+            usage(format!(
+                "claims_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {claims_format:?}"
+            ))
+        })?;
+        let beneficiaries_format =
+            BeneficiariesFormat::parse(&beneficiaries_format).ok_or_else(|| {
+                usage(format!(
+                    "beneficiaries_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {beneficiaries_format:?}"
+                ))
+            })?;
+        let as_of = as_of
+            .map(|text| {
+                parse_date(text.as_bytes()).ok_or_else(|| {
+                    usage(format!(
+                        "as_of: expected a date as YYYY-MM-DD or YYYYMMDD, found {text:?}"
+                    ))
+                })
+            })
+            .transpose()?;
+        let mut inputs: Vec<PathBuf> = claims.clone();
+        inputs.extend([definitions.clone(), target_prices.clone()]);
+        inputs.extend(beneficiaries.iter().cloned());
+        inputs.extend([&risk_factors, &participants, &settlement].into_iter().flatten().cloned());
+        let loaded_definitions = definitions::load_dir(&definitions)?;
+        let prices = TargetPrices::load(&target_prices)?;
+        let (risk_factors, settlement) = pricing_files::load(
+            risk_factors.as_deref(),
+            participants.as_deref(),
+            settlement.as_deref(),
+        )?;
+        let claims = format.expand(&claims)?;
+        let beneficiaries = beneficiaries_format.expand(&beneficiaries)?;
+        folders::check_distinct(
+            &[("--claims", &claims), ("--beneficiaries", &beneficiaries)],
+            allow_same_file,
+        )?;
+        let run = Inputs {
+            as_of,
+            strict,
+            memory_limit: Tunables::DEFAULT.memory_limit(memory_limit),
+            format,
+            beneficiaries,
+            beneficiaries_format,
+            risk_factors,
+            settlement,
+            ..Inputs::new(claims, loaded_definitions, prices)
+        };
+        let pool = tunables::thread_pool(threads)?;
+        let recon = pool.install(|| reconcile::run(run))?;
+        let made = Made::Reconciled(Box::new(recon));
+        Ok(NativeRun::new(made, Files::default(), inputs))
+    })
+    .map_err(to_python)
+}
+
+/// Prices a run again: the CLI's `reprice`, from the run's folder.
+#[pyfunction]
+#[pyo3(name = "reprice", signature = (run, target_prices, definitions, risk_factors, participants, settlement))]
+fn run_reprice(
+    py: Python<'_>,
+    run: &NativeRun,
+    target_prices: PathBuf,
+    definitions: Option<PathBuf>,
+    risk_factors: Option<PathBuf>,
+    participants: Option<PathBuf>,
+    settlement: Option<PathBuf>,
+) -> PyResult<NativeRun> {
+    py.detach(|| {
+        let prior_folder = run.folder()?;
+        let mut inputs = vec![prior_folder.path.clone(), target_prices.clone()];
+        inputs.extend(
+            [&definitions, &risk_factors, &participants, &settlement]
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        let prior = PriorRun::load(&prior_folder.path)?;
+        let prices = TargetPrices::load(&target_prices)?;
+        let loaded = match &definitions {
+            Some(dir) => Some((dir.as_path(), definitions::load_dir(dir)?)),
+            None => None,
+        };
+        let given = loaded.as_ref().map(|(dir, defs)| (*dir, defs.as_slice()));
+        let (risk_factors, settlement) = pricing_files::load(
+            risk_factors.as_deref(),
+            participants.as_deref(),
+            settlement.as_deref(),
+        )?;
+        let with = RepriceWith {
+            risk_factors: risk_factors.as_ref(),
+            settlement: settlement.as_ref(),
+        };
+        let repriced = reprice::reprice(&prior, given, &prices, &with)?;
+        let made = Made::Repriced(Box::new(Repriced {
+            repriced,
+            prior,
+            _prior_folder: prior_folder,
+        }));
+        Ok(NativeRun::new(made, Files::default(), inputs))
+    })
+    .map_err(to_python)
+}
+
+/// Prices runs of disjoint beneficiaries (folders of the parts' files)
+/// together, as one run: the global steps of the Spark path, on the
+/// driver ([`reprice::reprice_parts`]).
+#[pyfunction]
+#[pyo3(signature = (parts, target_prices, risk_factors, participants, settlement))]
+fn price_parts(
+    py: Python<'_>,
+    parts: Vec<PathBuf>,
+    target_prices: PathBuf,
+    risk_factors: Option<PathBuf>,
+    participants: Option<PathBuf>,
+    settlement: Option<PathBuf>,
+) -> PyResult<NativeRun> {
+    py.detach(|| {
+        let parts = parts
+            .iter()
+            .map(|folder| PriorRun::load(folder))
+            .collect::<Result<Vec<_>, _>>()?;
+        let prices = TargetPrices::load(&target_prices)?;
+        let (risk_factors, settlement) = pricing_files::load(
+            risk_factors.as_deref(),
+            participants.as_deref(),
+            settlement.as_deref(),
+        )?;
+        let with = RepriceWith {
+            risk_factors: risk_factors.as_ref(),
+            settlement: settlement.as_ref(),
+        };
+        let whole = reprice::reprice_parts(&parts, &prices, &with)?;
+        let made = Made::PricedParts(Box::new(whole));
+        Ok(NativeRun::new(made, Files::default(), Vec::new()))
+    })
+    .map_err(to_python)
+}
+
+/// Opens a run folder written by the CLI's `reconcile` or `reprice`, or by
+/// `write`, as a run (for `reprice` and `true_up`).
+#[pyfunction]
+fn open_run(py: Python<'_>, folder: PathBuf) -> PyResult<NativeRun> {
+    py.detach(|| {
+        // Read back now, so a folder that is not a run is refused here.
+        PriorRun::load(&folder)?;
+        let inputs = vec![folder.clone()];
+        Ok(NativeRun::new(Made::Opened, Files::at(folder), inputs))
+    })
+    .map_err(to_python)
+}
+
+/// What changed between two runs and what is now due: the CLI's `true-up`.
+#[pyclass(frozen, module = "episode_recon._native")]
+struct NativeTrueUp {
+    true_up: TrueUp,
+    files: Files,
+}
+
+impl NativeTrueUp {
+    fn folder(&self) -> Result<Arc<Folder>, Error> {
+        self.files.get("true-up", |out| {
+            Ok(true_up::write(&self.true_up, out, false, CsvView::Exact)?)
+        })
+    }
+}
+
+#[pymethods]
+impl NativeTrueUp {
+    /// The folder of the true-up's files, written into a temporary folder
+    /// the first time it is asked for.
+    fn files(&self, py: Python<'_>) -> PyResult<PathBuf> {
+        py.detach(|| self.folder().map(|f| f.path.clone()))
+            .map_err(to_python)
+    }
+
+    /// The true-up's `summary.json`, as text.
+    fn summary_json(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| {
+            let mut json = Vec::new();
+            true_up::write_summary(&self.true_up, CsvView::Exact, &mut json).map_err(|e| {
+                Error::new(ErrorKind::Internal, format!("writing summary.json: {e}"))
+            })?;
+            String::from_utf8(json)
+                .map_err(|e| Error::new(ErrorKind::Internal, format!("summary.json: {e}")))
+        })
+        .map_err(to_python)
+    }
+
+    /// Whether both runs settled participants (and so the true-up has
+    /// `true_up_participants.csv`).
+    fn has_participants(&self) -> bool {
+        self.true_up.participants.is_some()
+    }
+
+    /// Writes the true-up's files into `out` (new or empty unless
+    /// `force`), as the CLI writes `--out`.
+    fn write(&self, py: Python<'_>, out: PathBuf, force: bool) -> PyResult<()> {
+        py.detach(|| {
+            true_up::write(&self.true_up, &out, force, CsvView::Exact).map_err(Error::from)
+        })
+        .map_err(to_python)
+    }
+}
+
+/// Compares two runs: the CLI's `true-up`, from their folders.
+#[pyfunction]
+#[pyo3(name = "true_up")]
+fn run_true_up(
+    py: Python<'_>,
+    previous: &NativeRun,
+    current: &NativeRun,
+) -> PyResult<NativeTrueUp> {
+    py.detach(|| {
+        let before = PriorRun::load(&previous.folder()?.path)?;
+        let now = PriorRun::load(&current.folder()?.path)?;
+        let true_up = true_up::compare(&before, &now)?;
+        Ok(NativeTrueUp {
+            true_up,
+            files: Files::default(),
+        })
+    })
+    .map_err(to_python)
+}
+
+/// The package's version (the engine's: both crates move together).
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add("__version__", VERSION)?;
+    module.add_class::<NativeRun>()?;
+    module.add_class::<NativeTrueUp>()?;
+    module.add_class::<ArrowStream>()?;
+    module.add_function(wrap_pyfunction!(run_reconcile, module)?)?;
+    module.add_function(wrap_pyfunction!(run_reprice, module)?)?;
+    module.add_function(wrap_pyfunction!(open_run, module)?)?;
+    module.add_function(wrap_pyfunction!(price_parts, module)?)?;
+    module.add_function(wrap_pyfunction!(run_true_up, module)?)?;
+    Ok(())
+}
