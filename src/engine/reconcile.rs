@@ -59,8 +59,9 @@ pub struct Inputs {
     /// Make the first rejected row a fatal error, stopping as soon as it
     /// is known (RULES 26).
     pub strict: bool,
-    /// Parsed claims beyond this many bytes (estimated) are spilled to disk
-    /// and built one partition at a time; `None`, never spill.
+    /// Parsed claims beyond this many bytes (estimated), or once the
+    /// process nears it ([`Tunables::must_spill`]), are spilled to disk and
+    /// built one partition at a time; `None`, never spill.
     pub memory_limit: Option<u64>,
     /// Where spill files go (a folder on a real disk: spilling into a
     /// memory-backed temporary folder would defeat the limit).
@@ -781,7 +782,7 @@ fn read_claims(
         accounting.merge(&chunk.accounting);
         rejects.append(&mut chunk.rejects);
         partitions.absorb(&mut chunk);
-        if memory_limit.is_some_and(|limit| partitions.bytes > limit) {
+        if memory_limit.is_some_and(|limit| tunables.must_spill(partitions.bytes, limit)) {
             let spill = match &mut spill {
                 Some(spill) => spill,
                 None => spill.insert(Spill::new(spill_dir, partition_count).map_err(spill_error)?),

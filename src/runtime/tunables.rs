@@ -31,6 +31,10 @@ pub struct Tunables {
     /// partitions spill to disk, when `--memory-limit` is not given, as
     /// `numerator / denominator`.
     pub default_memory_share: (u64, u64),
+    /// The share of the memory limit the process's resident memory may
+    /// reach before parsed claims spill, whatever their own estimate says:
+    /// the rest is room for the batch being parsed.
+    pub resident_share: (u64, u64),
 }
 
 impl Tunables {
@@ -43,6 +47,7 @@ impl Tunables {
         min_partitions: 64,
         interner_cap: 1 << 16,
         default_memory_share: (1, 2),
+        resident_share: (3, 4),
     };
 
     /// Partitions for `threads` worker threads.
@@ -61,6 +66,16 @@ impl Tunables {
         given.or_else(|| self.default_memory_limit())
     }
 
+    /// Whether parsed claims of `held` estimated bytes must spill under
+    /// `limit`: when they pass it, or when the whole process passes
+    /// [`Tunables::resident_share`] of it (the enrollment, buffers and
+    /// memory kept by the allocator count too).
+    pub fn must_spill(&self, held: u64, limit: u64) -> bool {
+        let (numerator, denominator) = self.resident_share;
+        held > limit
+            || (held > 0 && resident_bytes().is_some_and(|r| r > limit / denominator * numerator))
+    }
+
     /// The memory limit when none is given: the default share of the
     /// machine's memory, read from `/proc/meminfo`; `None` where that
     /// cannot be read (then nothing spills).
@@ -71,6 +86,26 @@ impl Tunables {
         let (numerator, denominator) = self.default_memory_share;
         Some(kib * 1024 / denominator * numerator)
     }
+}
+
+/// The resident memory of this process, where the system tells it (Linux's
+/// `/proc/self/statm`); `None` elsewhere. The memory limit bounds what the
+/// process holds, not only the claims it parsed: the enrollment, read
+/// buffers and memory the allocator keeps after a spill all count.
+#[cfg(unix)]
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf reads a constant of the system and touches no memory
+    // of ours.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
+/// [`resident_bytes`] where there is no `/proc`: unknown.
+#[cfg(not(unix))]
+pub fn resident_bytes() -> Option<u64> {
+    None
 }
 
 impl Default for Tunables {
@@ -140,6 +175,22 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claims_spill_past_the_limit_or_when_the_process_is_near_it() {
+        let tunables = Tunables::DEFAULT;
+        let huge = 1 << 50;
+        assert!(tunables.must_spill(huge + 1, huge));
+        assert!(!tunables.must_spill(huge, huge));
+        // Nothing held: nothing to spill, however full the process is.
+        assert!(!tunables.must_spill(0, 1));
+        // A test process holds more than 3/4 of a MiB: a few bytes of
+        // claims spill although their own estimate is under the limit.
+        if cfg!(target_os = "linux") {
+            assert!(resident_bytes().is_some_and(|r| r > 1 << 20));
+            assert!(tunables.must_spill(1, 1 << 20));
+        }
+    }
 
     #[test]
     fn sizes_read_with_binary_units() {
