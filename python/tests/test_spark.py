@@ -73,9 +73,9 @@ def assert_spark_run_is(single: er.Run, on_spark, summary_keys: List[str]) -> No
         assert on_spark.summary[key] == single.summary[key], key
 
 
-def test_the_sample_on_spark_is_the_single_node_run(spark) -> None:
-    claims = as_text(sorted((REPO / "sample-claims" / "claims").glob("*.csv")))
-    beneficiaries = as_text([REPO / "sample-claims" / "beneficiaries.csv"])
+def single_node_and_spark(spark, claims, beneficiaries):
+    """The sample's run of these claims and enrollment on one node and on
+    Spark (8 buckets), with the sample's other files."""
     files = {k: v for k, v in SAMPLE.items() if k not in ("claims", "beneficiaries")}
     single = er.reconcile(claims=claims, beneficiaries=beneficiaries, **files)
     on_spark = reconcile_spark(
@@ -84,6 +84,13 @@ def test_the_sample_on_spark_is_the_single_node_run(spark) -> None:
         buckets=8,
         **files,
     )
+    return single, on_spark
+
+
+def test_the_sample_on_spark_is_the_single_node_run(spark) -> None:
+    claims = as_text(sorted((REPO / "sample-claims" / "claims").glob("*.csv")))
+    beneficiaries = as_text([REPO / "sample-claims" / "beneficiaries.csv"])
+    single, on_spark = single_node_and_spark(spark, claims, beneficiaries)
     assert single.summary["episodes"]["canceled"] == 4
     assert on_spark.rejects.num_rows == 5
     assert set(on_spark.rejects["source"].to_pylist()) == {"claims", "beneficiaries"}
@@ -163,14 +170,7 @@ def test_buckets_of_enrollment_without_claims_count_their_rows(spark) -> None:
     claims = as_text(sorted((REPO / "sample-claims" / "claims").glob("*.csv")))
     claims = claims.filter(pc.equal(claims["beneficiary_id"], "B0029"))
     beneficiaries = as_text([REPO / "sample-claims" / "beneficiaries.csv"])
-    files = {k: v for k, v in SAMPLE.items() if k not in ("claims", "beneficiaries")}
-    single = er.reconcile(claims=claims, beneficiaries=beneficiaries, **files)
-    on_spark = reconcile_spark(
-        spark.createDataFrame(claims),
-        beneficiaries=spark.createDataFrame(beneficiaries),
-        buckets=8,
-        **files,
-    )
+    single, on_spark = single_node_and_spark(spark, claims, beneficiaries)
     assert single.summary["episodes"]["total"] >= 1
     assert_spark_run_is(single, on_spark, ["rows", "amounts", "beneficiaries", "episodes", "money"])
     assert "warnings" not in on_spark.summary
