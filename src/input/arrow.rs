@@ -375,12 +375,27 @@ pub fn each_record(
     first_row: u64,
     mut each: impl FnMut(&Record),
 ) {
+    let infallible = try_each_record(table, batch, first_row, |record| {
+        each(record);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(()) = infallible;
+}
+
+/// [`each_record`] until `each` fails, with its error.
+pub fn try_each_record<E>(
+    table: &Table,
+    batch: &RecordBatch,
+    first_row: u64,
+    mut each: impl FnMut(&Record) -> Result<(), E>,
+) -> Result<(), E> {
     let mut rows = table.rows(batch);
     let mut record = Record::default();
     for (row, index) in (0..batch.num_rows()).zip(first_row..) {
         rows.record(row, index + 1, index, &mut record);
-        each(&record);
+        each(&record)?;
     }
+    Ok(())
 }
 
 /// A table of claims lines: its fields and its header resolved as the

@@ -31,10 +31,11 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 
-use crate::input::arrow::{ClaimsTable, Table};
+use crate::input::arrow::{ClaimsTable, Table, try_each_record};
 use crate::input::claim_rows::RowChecks;
 use crate::input::claims::Error;
 use crate::input::driver::{self, Piece, Reading};
+use crate::input::records::Record;
 use crate::input::source::Source;
 use crate::model::outcome::RowOutcome;
 use crate::model::parse_date;
@@ -161,6 +162,22 @@ impl ParquetFile {
         table: &Table,
         mut each: impl FnMut(&RecordBatch, u64),
     ) -> Result<(), Error> {
+        for batch in self.batches(group, table)? {
+            let (batch, first_row) = batch?;
+            each(&batch, first_row);
+        }
+        Ok(())
+    }
+
+    /// The batches of row group `group`, holding the columns of `table`
+    /// only (the projection [`Table::indices`]), each with its first row
+    /// (0-based) in the file, decoded as they are asked for. A batch that
+    /// does not decode is an error naming the first row it holds.
+    fn batches(
+        &self,
+        group: RowGroup,
+        table: &Table,
+    ) -> Result<impl Iterator<Item = Result<(RecordBatch, u64), Error>> + use<'_>, Error> {
         let name = &self.name;
         let descriptor = self.metadata.metadata().file_metadata().schema_descr();
         let projection = ProjectionMask::roots(descriptor, table.indices());
@@ -184,12 +201,38 @@ impl ParquetFile {
         }
         .map_err(|e| parquet_error(name, e))?;
         let mut first_row = group.first_row;
-        for batch in reader {
-            let batch = batch.map_err(|e| parquet_error(name, e))?;
-            each(&batch, first_row);
+        Ok(reader.map(move |batch| {
+            let batch = batch.map_err(|e| {
+                parquet_error(name, format_args!("from row {}: {e}", first_row + 1))
+            })?;
+            let at = first_row;
             first_row += batch.num_rows() as u64;
+            Ok((batch, at))
+        }))
+    }
+
+    /// Hands each row of the file, made a record of `table`'s columns
+    /// ([`crate::input::arrow`]: its values as the CSV text they stand
+    /// for), to `each` in file order, numbered from 1 (a Parquet file has
+    /// no header row), until `each` fails: a table read back whole, one
+    /// row group after the other (a run's outputs, which the commands that
+    /// work from runs read as they read its CSV files). `Err` is the file
+    /// that could not be read, `Ok(Err)` the error `each` stopped at.
+    pub(crate) fn each_record<E>(
+        &self,
+        table: &Table,
+        mut each: impl FnMut(&Record) -> Result<(), E>,
+    ) -> Result<Result<(), E>, Error> {
+        let projected = table.projected();
+        for group in self.row_groups() {
+            for batch in self.batches(group, table)? {
+                let (batch, first_row) = batch?;
+                if let Err(e) = try_each_record(&projected, &batch, first_row, &mut each) {
+                    return Ok(Err(e));
+                }
+            }
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// The records of rows `offsets` (0-based, sorted) of the file, as the
@@ -215,7 +258,7 @@ impl ParquetFile {
             self.read_group(group, table, |batch, first_row| {
                 let batch_end = first_row + batch.num_rows() as u64;
                 let mut rows = projected.rows(batch);
-                let mut record = crate::input::records::Record::default();
+                let mut record = Record::default();
                 while let Some(row) = wanted.next_if(|&row| row < batch_end) {
                     // Offsets are sorted and past every earlier batch.
                     let at = usize::try_from(row.saturating_sub(first_row)).unwrap_or_default();
