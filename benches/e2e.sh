@@ -20,7 +20,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/episode-recon-e2e.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release --quiet --bin episode-recon --example parse_only --example to_rif
-bin=target/release/episode-recon
+release=${CARGO_TARGET_DIR:-target}/release
+bin=$release/episode-recon
 "$bin" generate --beneficiaries "$beneficiaries" --seed 1 --out "$work/data" >/dev/null
 claims="$work/data/claims/claims.csv"
 rows=$(($(wc -l <"$claims") - 1))
@@ -36,7 +37,7 @@ enrolled=("$bin" reconcile --claims "$claims" --definitions "$work/data/definiti
   --target-prices "$work/data/target_prices.csv" --out "$work/out-enrolled" --force)
 benes=$(($(wc -l <"$work/data/beneficiaries/beneficiaries.csv") - 1))
 
-read -r parse_s parse_kib < <(best_of target/release/examples/parse_only "$claims")
+read -r parse_s parse_kib < <(best_of $release/examples/parse_only "$claims")
 read -r one_s one_kib < <(best_of "${reconcile[@]}" --threads 1)
 read -r all_s all_kib < <(best_of "${reconcile[@]}")
 all_cpu=$(cat "$work/best.cpu")
@@ -45,8 +46,8 @@ read -r enr_s enr_kib < <(best_of "${enrolled[@]}")
 enr_cpu=$(cat "$work/best.cpu")
 # Price the finished run again (same prices), as an analyst's what-if does.
 # The same claims as a RIF file: the RIF reader against the canonical path.
-target/release/examples/to_rif "$claims" "$work/claims.rif"
-read -r rif_parse_s rif_parse_kib < <(best_of target/release/examples/parse_only "$work/claims.rif")
+$release/examples/to_rif "$claims" "$work/claims.rif"
+read -r rif_parse_s rif_parse_kib < <(best_of $release/examples/parse_only "$work/claims.rif")
 read -r rif_s rif_kib < <(best_of "$bin" reconcile --claims-format rif --claims "$work/claims.rif" \
   --definitions "$work/data/definitions-claims-only" --target-prices "$work/data/target_prices.csv" \
   --out "$work/out-rif" --force)

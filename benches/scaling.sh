@@ -24,7 +24,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/episode-recon-scaling.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release --quiet --bin episode-recon --example parse_only
-bin=target/release/episode-recon
+release=${CARGO_TARGET_DIR:-target}/release
+bin=$release/episode-recon
 # shellcheck source=benches/lib.sh
 source benches/lib.sh
 
@@ -37,7 +38,7 @@ measure() {
     --beneficiaries "$data/beneficiaries" --risk-factors "$data/risk_factors.csv"
     --target-prices "$data/target_prices.csv" --out "$work/out" --force)
   local parse one all lim
-  parse=$(best_of target/release/examples/parse_only "$claims")
+  parse=$(best_of $release/examples/parse_only "$claims")
   one=$(best_of "${reconcile[@]}" --threads 1)
   all=$(best_of "${reconcile[@]}")
   lim=$(best_of "${reconcile[@]}" --memory-limit 256MiB)

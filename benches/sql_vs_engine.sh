@@ -22,7 +22,8 @@ python3 -c 'import duckdb' || {
   exit 1
 }
 cargo build --release --quiet --bin episode-recon
-bin=target/release/episode-recon
+release=${CARGO_TARGET_DIR:-target}/release
+bin=$release/episode-recon
 "$bin" generate --beneficiaries "$beneficiaries" --seed 1 --out "$work/data" >/dev/null
 claims="$work/data/claims/claims.csv"
 rows=$(($(wc -l <"$claims") - 1))
