@@ -1,7 +1,7 @@
 """Type hints of the compiled module (python/src/lib.rs). Use the API of
 ``episode_recon`` instead: it takes tables and documents every argument."""
 
-from typing import List, Optional
+from typing import List, Optional, Union
 
 __version__: str
 
@@ -23,10 +23,10 @@ class NativeTrueUp:
     def write(self, out: str, force: bool) -> None: ...
 
 def reconcile(
-    claims: List[str],
+    claims: List[Union[str, object]],
     definitions: str,
     target_prices: str,
-    beneficiaries: List[str],
+    beneficiaries: List[Union[str, object]],
     risk_factors: Optional[str],
     participants: Optional[str],
     settlement: Optional[str],

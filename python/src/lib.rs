@@ -9,8 +9,10 @@
 //! interpreter is released (`Python::detach`) for every piece of Rust
 //! work, so other Python threads go on while a run reads its claims.
 //!
-//! A run is kept as the library's result, whose tables leave as Arrow
-//! record batches ([`ArrowStream`]); and, once something asks for its
+//! Tables given as claims or beneficiaries come in as Arrow record batches
+//! too, through the Arrow C stream interface ([`sources`]), and are read as
+//! they stream. A run is kept as the library's result, whose tables leave
+//! as Arrow record batches ([`ArrowStream`]); and, once something asks for its
 //! files (`reprice`, `true_up`), as a folder of the files the CLI writes:
 //! those read a run back from its folder ([`PriorRun::load`]), as the
 //! CLI's commands do.
@@ -18,16 +20,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
 use episode_recon::config::definitions;
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
 use episode_recon::error::{Error, ErrorKind};
+use episode_recon::input::arrow::BatchStream;
 use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::folders;
 use episode_recon::input::formats::ClaimsFormat;
+use episode_recon::input::source::Input;
 use episode_recon::model::parse_date;
 use episode_recon::output::arrow;
 use episode_recon::output::report::{
@@ -40,7 +44,7 @@ use episode_recon::runs::reprice::{self, RepriceWith};
 use episode_recon::runs::true_up::{self, TrueUp};
 use episode_recon::runtime::tunables::{self, Tunables};
 use pyo3::prelude::*;
-use pyo3::types::PyCapsule;
+use pyo3::types::{PyCapsule, PyString};
 
 /// The Python exception of an error's group: the classes of
 /// `episode_recon.errors`, whose message is the one line the CLI prints
@@ -402,9 +406,87 @@ impl ArrowStream {
     }
 }
 
+/// Claims or beneficiaries as the Python API gives them, in reading order:
+/// each a path (a file, or a folder standing for its files) or a table,
+/// any object with `__arrow_c_stream__` (the Arrow PyCapsule interface:
+/// pyarrow, polars, DuckDB, pandas 2.2), whose record batches cross into
+/// Rust through the Arrow C stream interface without a copy and are read
+/// as they come, never written to a file. A table goes by `<{what} table>`
+/// in errors and in rejects (`<{what} table 2>`, counting the tables only,
+/// when there are several), its rows numbered from 1.
+fn sources(given: &[Bound<'_, PyAny>], what: &str) -> PyResult<Vec<Input>> {
+    let tables = given
+        .iter()
+        .filter(|s| !s.is_instance_of::<PyString>())
+        .count();
+    let mut inputs = Vec::with_capacity(given.len());
+    for source in given {
+        if source.is_instance_of::<PyString>() {
+            inputs.push(Input::File(source.extract()?));
+            continue;
+        }
+        let name = match tables {
+            1 => format!("<{what} table>"),
+            _ => format!(
+                "<{what} table {}>",
+                inputs.iter().filter(|i| i.path().is_none()).count() + 1
+            ),
+        };
+        inputs.push(Input::Table(Arc::new(batch_stream(source, name)?)));
+    }
+    Ok(inputs)
+}
+
+/// `inputs` with each folder replaced by its files (`expand`), and the
+/// paths among them.
+fn expanded(
+    inputs: Vec<Input>,
+    expand: impl Fn(&[PathBuf]) -> Result<Vec<PathBuf>, Error>,
+) -> Result<(Vec<Input>, Vec<PathBuf>), Error> {
+    let mut out = Vec::with_capacity(inputs.len());
+    let mut paths = Vec::new();
+    for input in inputs {
+        match input {
+            Input::File(path) => {
+                let files = expand(std::slice::from_ref(&path))?;
+                out.extend(files.iter().cloned().map(Input::File));
+                paths.extend(files);
+            }
+            table => out.push(table),
+        }
+    }
+    Ok((out, paths))
+}
+
+/// The record batches of `table` (an object with `__arrow_c_stream__`),
+/// moved out of the capsule it hands over (the Arrow PyCapsule interface,
+/// arrow.apache.org/docs/format/CDataInterface/PyCapsuleInterface.html:
+/// a capsule named `arrow_array_stream` holding an `ArrowArrayStream`,
+/// which the consumer moves out, leaving it released).
+fn batch_stream(table: &Bound<'_, PyAny>, name: String) -> PyResult<BatchStream> {
+    let unreadable = |problem: String| {
+        to_python(Error::new(
+            ErrorKind::InputData,
+            format!("{name}: cannot read the table's batches: {problem}"),
+        ))
+    };
+    let capsule = table
+        .call_method0("__arrow_c_stream__")?
+        .cast_into::<PyCapsule>()
+        .map_err(|e| unreadable(format!("__arrow_c_stream__ did not return a capsule ({e})")))?;
+    let pointer = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+    // SAFETY: a capsule of that name holds an `ArrowArrayStream` (the
+    // interface above), checked by `pointer_checked`; `from_raw` moves it
+    // out and marks the capsule's released, so its destructor frees
+    // nothing and the stream is released once, by the reader.
+    let stream = unsafe { FFI_ArrowArrayStream::from_raw(pointer.cast().as_ptr()) };
+    let reader = RecordBatchStreamReader::try_new(stream).map_err(|e| unreadable(e.to_string()))?;
+    Ok(BatchStream::new(name, Box::new(reader)))
+}
+
 /// Reconciles claims: the CLI's `reconcile` without `--out` (the run is
-/// written when asked for, see [`NativeRun`]). Paths only: the Python
-/// API writes tables it is given to files first.
+/// written when asked for, see [`NativeRun`]). Claims and beneficiaries
+/// are paths or tables ([`sources`]).
 #[pyfunction]
 #[pyo3(name = "reconcile", signature = (
     claims, definitions, target_prices, beneficiaries, risk_factors, participants,
@@ -414,10 +496,10 @@ impl ArrowStream {
 #[allow(clippy::too_many_arguments)]
 fn run_reconcile(
     py: Python<'_>,
-    claims: Vec<PathBuf>,
+    claims: Vec<Bound<'_, PyAny>>,
     definitions: PathBuf,
     target_prices: PathBuf,
-    beneficiaries: Vec<PathBuf>,
+    beneficiaries: Vec<Bound<'_, PyAny>>,
     risk_factors: Option<PathBuf>,
     participants: Option<PathBuf>,
     settlement: Option<PathBuf>,
@@ -429,18 +511,19 @@ fn run_reconcile(
     memory_limit: Option<u64>,
     allow_same_file: bool,
 ) -> PyResult<NativeRun> {
+    let format = ClaimsFormat::parse(&claims_format).ok_or_else(|| {
+        to_python(usage(format!(
+            "claims_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {claims_format:?}"
+        )))
+    })?;
+    let beneficiaries_format = BeneficiariesFormat::parse(&beneficiaries_format).ok_or_else(|| {
+        to_python(usage(format!(
+            "beneficiaries_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {beneficiaries_format:?}"
+        )))
+    })?;
+    let claims = sources(&claims, "claims")?;
+    let beneficiaries = sources(&beneficiaries, "beneficiaries")?;
     py.detach(|| {
-        let format = ClaimsFormat::parse(&claims_format).ok_or_else(|| {
-            usage(format!(
-                "claims_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {claims_format:?}"
-            ))
-        })?;
-        let beneficiaries_format =
-            BeneficiariesFormat::parse(&beneficiaries_format).ok_or_else(|| {
-                usage(format!(
-                    "beneficiaries_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {beneficiaries_format:?}"
-                ))
-            })?;
         let as_of = as_of
             .map(|text| {
                 parse_date(text.as_bytes()).ok_or_else(|| {
@@ -450,24 +533,32 @@ fn run_reconcile(
                 })
             })
             .transpose()?;
-        let mut inputs: Vec<PathBuf> = claims.clone();
-        inputs.extend([definitions.clone(), target_prices.clone()]);
-        inputs.extend(beneficiaries.iter().cloned());
-        inputs.extend([&risk_factors, &participants, &settlement].into_iter().flatten().cloned());
         let loaded_definitions = definitions::load_dir(&definitions)?;
         let prices = TargetPrices::load(&target_prices)?;
+        let pricing = [&risk_factors, &participants, &settlement];
+        let pricing: Vec<PathBuf> = pricing.into_iter().flatten().cloned().collect();
         let (risk_factors, settlement) = pricing_files::load(
             risk_factors.as_deref(),
             participants.as_deref(),
             settlement.as_deref(),
         )?;
-        let claims = format.expand(&claims)?;
-        let beneficiaries = beneficiaries_format.expand(&beneficiaries)?;
+        let (claims, claim_paths) = expanded(claims, |paths| Ok(format.expand(paths)?))?;
+        let (beneficiaries, beneficiary_paths) = expanded(beneficiaries, |paths| {
+            Ok(beneficiaries_format.expand(paths)?)
+        })?;
+        let mut inputs: Vec<PathBuf> = claim_paths.clone();
+        inputs.extend([definitions, target_prices]);
+        inputs.extend(beneficiary_paths.iter().cloned());
+        inputs.extend(pricing);
         folders::check_distinct(
-            &[("--claims", &claims), ("--beneficiaries", &beneficiaries)],
+            &[
+                ("--claims", &claim_paths),
+                ("--beneficiaries", &beneficiary_paths),
+            ],
             allow_same_file,
         )?;
         let run = Inputs {
+            claims,
             as_of,
             strict,
             memory_limit: Tunables::DEFAULT.memory_limit(memory_limit),
@@ -476,7 +567,7 @@ fn run_reconcile(
             beneficiaries_format,
             risk_factors,
             settlement,
-            ..Inputs::new(claims, loaded_definitions, prices)
+            ..Inputs::new(Vec::new(), loaded_definitions, prices)
         };
         let pool = tunables::thread_pool(threads)?;
         let recon = pool.install(|| reconcile::run(run))?;
