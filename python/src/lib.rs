@@ -107,31 +107,43 @@ impl Folder {
 }
 
 /// The folder of an object's files, written the first time it is asked
-/// for (or set when the object was opened from one).
-#[derive(Debug, Default)]
-struct Files(Mutex<Option<Arc<Folder>>>);
+/// for (or set when the object was opened from one), and what the object
+/// is (`run`, `true-up`: the temporary folder's name).
+#[derive(Debug)]
+struct Files {
+    what: &'static str,
+    folder: Mutex<Option<Arc<Folder>>>,
+}
 
 impl Files {
-    /// Files already on disk, in `folder`.
-    fn at(folder: PathBuf) -> Files {
-        Files(Mutex::new(Some(Arc::new(Folder {
-            path: folder,
-            _temporary: None,
-        }))))
+    /// Files of a `what` not written yet.
+    fn of(what: &'static str) -> Files {
+        Files {
+            what,
+            folder: Mutex::new(None),
+        }
     }
 
-    /// The folder; the first time, a temporary `what` folder that `write`
-    /// fills (as the CLI fills `--out`).
-    fn get(
-        &self,
-        what: &str,
-        write: impl FnOnce(&Path) -> Result<(), Error>,
-    ) -> Result<Arc<Folder>, Error> {
-        let mut folder = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+    /// Files of a run already on disk, in `folder`.
+    fn at(folder: PathBuf) -> Files {
+        let folder = Folder {
+            path: folder,
+            _temporary: None,
+        };
+        Files {
+            what: "run",
+            folder: Mutex::new(Some(Arc::new(folder))),
+        }
+    }
+
+    /// The folder; the first time, a temporary folder that `write` fills
+    /// (as the CLI fills `--out`).
+    fn get(&self, write: impl FnOnce(&Path) -> Result<(), Error>) -> Result<Arc<Folder>, Error> {
+        let mut folder = self.folder.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(folder) = &*folder {
             return Ok(Arc::clone(folder));
         }
-        let written = Folder::temporary(what)?;
+        let written = Folder::temporary(self.what)?;
         write(&written.path)?;
         Ok(Arc::clone(folder.insert(Arc::new(written))))
     }
@@ -163,10 +175,48 @@ struct Repriced {
     _prior_folder: Arc<Folder>,
 }
 
+/// What a run and a true-up have in common, and the one place the methods
+/// Python calls on either are written ([`NativeOutputs`]): files the CLI
+/// writes into `--out`, written into a temporary folder the first time they
+/// are asked for, and a `summary.json`.
+trait Outputs: Send + Sync {
+    /// The folder of its files, once written.
+    fn files(&self) -> &Files;
+
+    /// Writes its files into `out`, as the CLI writes its `--out`.
+    fn write_into(&self, out: &Path, force: bool) -> Result<(), Error>;
+
+    /// Writes its `summary.json` into `json`.
+    fn write_summary(&self, json: &mut Vec<u8>) -> Result<(), Error>;
+
+    /// Whether it settled participants (and so has their file).
+    fn has_participants(&self) -> Result<bool, Error>;
+
+    /// `write(out, force)` from Python: what the CLI refuses of `--out`,
+    /// then [`Outputs::write_into`].
+    fn write(&self, out: &Path, force: bool) -> Result<(), Error> {
+        self.write_into(out, force)
+    }
+
+    /// The folder of its files, written into a temporary folder the first
+    /// time.
+    fn folder(&self) -> Result<Arc<Folder>, Error> {
+        self.files().get(|out| self.write_into(out, false))
+    }
+}
+
+/// `summary.json` could not be written into memory: a bug.
+fn summary_error(error: std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        format!("writing summary.json: {error}"),
+    )
+}
+
 /// A reconciliation run: what `reconcile` and `reprice` return, and what
 /// `open_run` reads.
-#[pyclass(frozen, module = "episode_recon._native")]
-struct NativeRun {
+#[derive(Debug)]
+struct Run {
     made: Made,
     /// Its files, once written (or the folder it was opened from).
     files: Files,
@@ -174,11 +224,13 @@ struct NativeRun {
     inputs: Vec<PathBuf>,
 }
 
-impl NativeRun {
-    fn new(made: Made, files: Files, inputs: Vec<PathBuf>) -> NativeRun {
-        NativeRun {
+impl Run {
+    /// A run made here, that read `inputs`; its files are written when
+    /// first asked for.
+    fn new(made: Made, inputs: Vec<PathBuf>) -> Run {
+        Run {
             made,
-            files,
+            files: Files::of("run"),
             inputs,
         }
     }
@@ -193,12 +245,22 @@ impl NativeRun {
         }
     }
 
-    /// The run's folder, writing it into a temporary folder the first time.
-    fn folder(&self) -> Result<Arc<Folder>, Error> {
-        self.files.get("run", |out| self.write_into(out, false))
+    /// The run for Python.
+    fn into_python(self, py: Python<'_>) -> PyResult<Py<NativeRun>> {
+        let run = Arc::new(self);
+        let outputs = NativeOutputs(Arc::clone(&run) as Arc<dyn Outputs>);
+        Py::new(
+            py,
+            PyClassInitializer::from(outputs).add_subclass(NativeRun(run)),
+        )
+    }
+}
+
+impl Outputs for Run {
+    fn files(&self) -> &Files {
+        &self.files
     }
 
-    /// Writes the run's files into `out`, as the CLI writes its `--out`.
     fn write_into(&self, out: &Path, force: bool) -> Result<(), Error> {
         let view = CsvView::Exact;
         match &self.made {
@@ -234,60 +296,90 @@ impl NativeRun {
         Ok(())
     }
 
-    /// `summary.json`, as the run's folder has it.
-    fn summary(&self) -> Result<String, Error> {
-        let mut json = Vec::new();
-        let written = match self.reconciliation() {
-            Some(recon) => report::write_summary(recon, CsvView::Exact, &mut json),
-            None => {
-                let path = self.folder()?.path.join("summary.json");
-                std::fs::read(&path)
-                    .map(|bytes| json = bytes)
-                    .map_err(|e| {
-                        Error::new(
-                            ErrorKind::reading(ErrorKind::InputData, &e),
-                            format!("{}: cannot read the run's output: {e}", path.display()),
-                        )
-                    })?;
-                Ok(())
-            }
+    /// The library's summary of the run; of a run opened from a folder,
+    /// the folder's `summary.json`.
+    fn write_summary(&self, json: &mut Vec<u8>) -> Result<(), Error> {
+        let Some(recon) = self.reconciliation() else {
+            let path = self.folder()?.path.join("summary.json");
+            *json = std::fs::read(&path).map_err(|e| {
+                Error::new(
+                    ErrorKind::reading(ErrorKind::InputData, &e),
+                    format!("{}: cannot read the run's output: {e}", path.display()),
+                )
+            })?;
+            return Ok(());
         };
-        written
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("writing summary.json: {e}")))?;
-        String::from_utf8(json).map_err(|e| {
-            Error::new(
-                ErrorKind::InputData,
-                format!("summary.json: not UTF-8 ({e}); expected the output of `episode-recon reconcile`"),
-            )
-        })
-    }
-}
-
-#[pymethods]
-impl NativeRun {
-    /// The folder of the run's files (the CLI's `--out`), written into a
-    /// temporary folder the first time it is asked for.
-    fn files(&self, py: Python<'_>) -> PyResult<PathBuf> {
-        py.detach(|| self.folder().map(|f| f.path.clone()))
-            .map_err(to_python)
+        report::write_summary(recon, CsvView::Exact, json).map_err(summary_error)
     }
 
-    /// The run's `summary.json`, as text.
-    fn summary_json(&self, py: Python<'_>) -> PyResult<String> {
-        py.detach(|| self.summary()).map_err(to_python)
-    }
-
-    /// Whether the run settled participants (and so has `participants.csv`).
-    fn has_participants(&self, py: Python<'_>) -> PyResult<bool> {
+    fn has_participants(&self) -> Result<bool, Error> {
         match self.reconciliation() {
             Some(recon) => Ok(recon.participants.is_some()),
-            None => py
-                .detach(|| self.folder())
-                .map(|f| f.path.join(report::PARTICIPANTS_FILE).exists())
-                .map_err(to_python),
+            None => Ok(self.folder()?.path.join(report::PARTICIPANTS_FILE).exists()),
         }
     }
 
+    /// Never replaces a folder that holds one of the run's inputs.
+    fn write(&self, out: &Path, force: bool) -> Result<(), Error> {
+        let inputs: Vec<&Path> = self.inputs.iter().map(PathBuf::as_path).collect();
+        report::check_out_dir(out, force, &inputs)?;
+        self.write_into(out, force)
+    }
+}
+
+/// What a run and a true-up share, for Python: their files, summary,
+/// participants and writing, once for both ([`Outputs`]). `NativeRun` and
+/// `NativeTrueUp` are its subclasses.
+#[pyclass(frozen, subclass, module = "episode_recon._native")]
+struct NativeOutputs(Arc<dyn Outputs>);
+
+#[pymethods]
+impl NativeOutputs {
+    /// The folder of the files (the CLI's `--out`), written into a
+    /// temporary folder the first time it is asked for.
+    fn files(&self, py: Python<'_>) -> PyResult<PathBuf> {
+        py.detach(|| self.0.folder().map(|f| f.path.clone()))
+            .map_err(to_python)
+    }
+
+    /// `summary.json`, as text.
+    fn summary_json(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| {
+            let mut json = Vec::new();
+            self.0.write_summary(&mut json)?;
+            String::from_utf8(json).map_err(|e| {
+                Error::new(
+                    ErrorKind::InputData,
+                    format!(
+                        "summary.json: not UTF-8 ({e}); expected the output of `episode-recon`"
+                    ),
+                )
+            })
+        })
+        .map_err(to_python)
+    }
+
+    /// Whether participants were settled (and so their file is written:
+    /// `participants.csv`, `true_up_participants.csv`).
+    fn has_participants(&self, py: Python<'_>) -> PyResult<bool> {
+        py.detach(|| self.0.has_participants()).map_err(to_python)
+    }
+
+    /// Writes the files into `out` (new or empty unless `force`), whole or
+    /// not at all, as the CLI writes `--out`; `force` never replaces a
+    /// folder that holds one of a run's inputs.
+    fn write(&self, py: Python<'_>, out: PathBuf, force: bool) -> PyResult<()> {
+        py.detach(|| self.0.write(&out, force)).map_err(to_python)
+    }
+}
+
+/// A reconciliation run for Python: its tables and warnings, beside what
+/// it shares with a true-up ([`NativeOutputs`]).
+#[pyclass(frozen, extends = NativeOutputs, module = "episode_recon._native")]
+struct NativeRun(Arc<Run>);
+
+#[pymethods]
+impl NativeRun {
     /// The table `name` (`episodes`, `providers`, `ledger`, `rejects`,
     /// `participants`) as Arrow record batches, typed as the library types
     /// a run's tables (src/output/arrow.rs); `None` when this run does not
@@ -300,7 +392,7 @@ impl NativeRun {
         else {
             return Ok(None);
         };
-        let held = match &self.made {
+        let held = match &self.0.made {
             Made::Reconciled(recon) => Some(recon.as_ref()),
             Made::Repriced(r) if !matches!(name, "ledger" | "rejects") => Some(&r.repriced),
             Made::PricedParts(recon) if !matches!(name, "ledger" | "rejects") => {
@@ -321,35 +413,17 @@ impl NativeRun {
     /// logs them, and a notebook sees no log): all of a reconciliation's;
     /// of a repriced run, those about the pricing files it was given.
     fn warnings(&self) -> Vec<String> {
-        match &self.made {
+        let pricing = |recon: &Reconciliation| -> Vec<String> {
+            let warnings = recon.warnings.iter();
+            let about = warnings.filter(|w| w.kind.is_about_pricing());
+            about.map(ToString::to_string).collect()
+        };
+        match &self.0.made {
             Made::Reconciled(recon) => recon.warnings.iter().map(ToString::to_string).collect(),
-            Made::Repriced(r) => r
-                .repriced
-                .warnings
-                .iter()
-                .filter(|w| w.kind.is_about_pricing())
-                .map(ToString::to_string)
-                .collect(),
-            Made::PricedParts(recon) => recon
-                .warnings
-                .iter()
-                .filter(|w| w.kind.is_about_pricing())
-                .map(ToString::to_string)
-                .collect(),
+            Made::Repriced(r) => pricing(&r.repriced),
+            Made::PricedParts(recon) => pricing(recon),
             Made::Opened => Vec::new(),
         }
-    }
-
-    /// Writes the run's files into `out` (new or empty unless `force`),
-    /// whole or not at all, as the CLI writes `--out`; `force` never
-    /// replaces a folder that holds one of the run's inputs.
-    fn write(&self, py: Python<'_>, out: PathBuf, force: bool) -> PyResult<()> {
-        py.detach(|| {
-            let inputs: Vec<&Path> = self.inputs.iter().map(PathBuf::as_path).collect();
-            report::check_out_dir(&out, force, &inputs)?;
-            self.write_into(&out, force)
-        })
-        .map_err(to_python)
     }
 }
 
@@ -510,7 +584,7 @@ fn run_reconcile(
     threads: Option<u16>,
     memory_limit: Option<u64>,
     allow_same_file: bool,
-) -> PyResult<NativeRun> {
+) -> PyResult<Py<NativeRun>> {
     let format = ClaimsFormat::parse(&claims_format).ok_or_else(|| {
         to_python(usage(format!(
             "claims_format: expected canonical, rif, synpuf, cclf, parquet or auto, found {claims_format:?}"
@@ -572,9 +646,10 @@ fn run_reconcile(
         let pool = tunables::thread_pool(threads)?;
         let recon = pool.install(|| reconcile::run(run))?;
         let made = Made::Reconciled(Box::new(recon));
-        Ok(NativeRun::new(made, Files::default(), inputs))
+        Ok(Run::new(made, inputs))
     })
-    .map_err(to_python)
+    .map_err(to_python)?
+    .into_python(py)
 }
 
 /// Prices a run again: the CLI's `reprice`, from the run's folder.
@@ -588,9 +663,9 @@ fn run_reprice(
     risk_factors: Option<PathBuf>,
     participants: Option<PathBuf>,
     settlement: Option<PathBuf>,
-) -> PyResult<NativeRun> {
+) -> PyResult<Py<NativeRun>> {
     py.detach(|| {
-        let prior_folder = run.folder()?;
+        let prior_folder = run.0.folder()?;
         let mut inputs = vec![prior_folder.path.clone(), target_prices.clone()];
         inputs.extend(
             [&definitions, &risk_factors, &participants, &settlement]
@@ -620,9 +695,10 @@ fn run_reprice(
             prior,
             _prior_folder: prior_folder,
         }));
-        Ok(NativeRun::new(made, Files::default(), inputs))
+        Ok(Run::new(made, inputs))
     })
-    .map_err(to_python)
+    .map_err(to_python)?
+    .into_python(py)
 }
 
 /// Prices runs of disjoint beneficiaries (folders of the parts' files)
@@ -637,7 +713,7 @@ fn price_parts(
     risk_factors: Option<PathBuf>,
     participants: Option<PathBuf>,
     settlement: Option<PathBuf>,
-) -> PyResult<NativeRun> {
+) -> PyResult<Py<NativeRun>> {
     py.detach(|| {
         let parts = parts
             .iter()
@@ -655,76 +731,58 @@ fn price_parts(
         };
         let whole = reprice::reprice_parts(&parts, &prices, &with)?;
         let made = Made::PricedParts(Box::new(whole));
-        Ok(NativeRun::new(made, Files::default(), Vec::new()))
+        Ok(Run::new(made, Vec::new()))
     })
-    .map_err(to_python)
+    .map_err(to_python)?
+    .into_python(py)
 }
 
 /// Opens a run folder written by the CLI's `reconcile` or `reprice`, or by
 /// `write`, as a run (for `reprice` and `true_up`).
 #[pyfunction]
-fn open_run(py: Python<'_>, folder: PathBuf) -> PyResult<NativeRun> {
+fn open_run(py: Python<'_>, folder: PathBuf) -> PyResult<Py<NativeRun>> {
     py.detach(|| {
         // Read back now, so a folder that is not a run is refused here.
         PriorRun::load(&folder)?;
-        let inputs = vec![folder.clone()];
-        Ok(NativeRun::new(Made::Opened, Files::at(folder), inputs))
+        Ok(Run {
+            made: Made::Opened,
+            inputs: vec![folder.clone()],
+            files: Files::at(folder),
+        })
     })
-    .map_err(to_python)
+    .map_err(to_python)?
+    .into_python(py)
 }
 
 /// What changed between two runs and what is now due: the CLI's `true-up`.
-#[pyclass(frozen, module = "episode_recon._native")]
-struct NativeTrueUp {
+struct Compared {
     true_up: TrueUp,
     files: Files,
 }
 
-impl NativeTrueUp {
-    fn folder(&self) -> Result<Arc<Folder>, Error> {
-        self.files.get("true-up", |out| {
-            Ok(true_up::write(&self.true_up, out, false, CsvView::Exact)?)
-        })
+impl Outputs for Compared {
+    fn files(&self) -> &Files {
+        &self.files
+    }
+
+    fn write_into(&self, out: &Path, force: bool) -> Result<(), Error> {
+        Ok(true_up::write(&self.true_up, out, force, CsvView::Exact)?)
+    }
+
+    fn write_summary(&self, json: &mut Vec<u8>) -> Result<(), Error> {
+        true_up::write_summary(&self.true_up, CsvView::Exact, json).map_err(summary_error)
+    }
+
+    /// Whether both runs settled participants.
+    fn has_participants(&self) -> Result<bool, Error> {
+        Ok(self.true_up.participants.is_some())
     }
 }
 
-#[pymethods]
-impl NativeTrueUp {
-    /// The folder of the true-up's files, written into a temporary folder
-    /// the first time it is asked for.
-    fn files(&self, py: Python<'_>) -> PyResult<PathBuf> {
-        py.detach(|| self.folder().map(|f| f.path.clone()))
-            .map_err(to_python)
-    }
-
-    /// The true-up's `summary.json`, as text.
-    fn summary_json(&self, py: Python<'_>) -> PyResult<String> {
-        py.detach(|| {
-            let mut json = Vec::new();
-            true_up::write_summary(&self.true_up, CsvView::Exact, &mut json).map_err(|e| {
-                Error::new(ErrorKind::Internal, format!("writing summary.json: {e}"))
-            })?;
-            String::from_utf8(json)
-                .map_err(|e| Error::new(ErrorKind::Internal, format!("summary.json: {e}")))
-        })
-        .map_err(to_python)
-    }
-
-    /// Whether both runs settled participants (and so the true-up has
-    /// `true_up_participants.csv`).
-    fn has_participants(&self) -> bool {
-        self.true_up.participants.is_some()
-    }
-
-    /// Writes the true-up's files into `out` (new or empty unless
-    /// `force`), as the CLI writes `--out`.
-    fn write(&self, py: Python<'_>, out: PathBuf, force: bool) -> PyResult<()> {
-        py.detach(|| {
-            true_up::write(&self.true_up, &out, force, CsvView::Exact).map_err(Error::from)
-        })
-        .map_err(to_python)
-    }
-}
+/// A true-up for Python: what it shares with a run ([`NativeOutputs`]);
+/// its tables are read from its files.
+#[pyclass(frozen, extends = NativeOutputs, module = "episode_recon._native")]
+struct NativeTrueUp;
 
 /// Compares two runs: the CLI's `true-up`, from their folders.
 #[pyfunction]
@@ -733,17 +791,23 @@ fn run_true_up(
     py: Python<'_>,
     previous: &NativeRun,
     current: &NativeRun,
-) -> PyResult<NativeTrueUp> {
-    py.detach(|| {
-        let before = PriorRun::load(&previous.folder()?.path)?;
-        let now = PriorRun::load(&current.folder()?.path)?;
-        let true_up = true_up::compare(&before, &now)?;
-        Ok(NativeTrueUp {
-            true_up,
-            files: Files::default(),
+) -> PyResult<Py<NativeTrueUp>> {
+    let compared = py
+        .detach(|| {
+            let before = PriorRun::load(&previous.0.folder()?.path)?;
+            let now = PriorRun::load(&current.0.folder()?.path)?;
+            let true_up = true_up::compare(&before, &now)?;
+            Ok(Compared {
+                true_up,
+                files: Files::of("true-up"),
+            })
         })
-    })
-    .map_err(to_python)
+        .map_err(to_python)?;
+    let outputs = NativeOutputs(Arc::new(compared));
+    Py::new(
+        py,
+        PyClassInitializer::from(outputs).add_subclass(NativeTrueUp),
+    )
 }
 
 /// The package's version (the engine's: both crates move together).
@@ -752,6 +816,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", VERSION)?;
+    module.add_class::<NativeOutputs>()?;
     module.add_class::<NativeRun>()?;
     module.add_class::<NativeTrueUp>()?;
     module.add_class::<ArrowStream>()?;
