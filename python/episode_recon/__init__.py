@@ -23,7 +23,9 @@ The functions follow the CLI's commands:
 
 Errors are :class:`EpisodeReconError` subclasses by who fixes them
 (:mod:`episode_recon.errors`); their message is the CLI's one line.
-The interpreter is released while the engine works, so other threads run.
+The interpreter is released while the engine works, so other threads run;
+Ctrl-C stops a :func:`reconcile` (``KeyboardInterrupt``) at the engine's next
+checkpoint.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@
 //! and its printing: the same library calls in the same order, so a run
 //! from Python is the run the command makes, byte for byte. The Python
 //! interpreter is released (`Python::detach`) for every piece of Rust
-//! work, so other Python threads go on while a run reads its claims.
+//! work, so other Python threads go on while a run reads its claims; and
+//! Ctrl-C stops a reconciliation ([`interruptible`]).
 //!
 //! Tables given as claims or beneficiaries come in as Arrow record batches
 //! too, through the Arrow C stream interface ([`sources`]), and are read as
@@ -18,7 +19,9 @@
 //! CLI's commands do.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::{RecordBatch, RecordBatchIterator};
@@ -42,6 +45,7 @@ use episode_recon::runs::pricing_files;
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::reprice::{self, RepriceWith};
 use episode_recon::runs::true_up::{self, TrueUp};
+use episode_recon::runtime::stop;
 use episode_recon::runtime::tunables::{self, Tunables};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyString};
@@ -67,6 +71,52 @@ fn to_python(error: Error) -> PyErr {
             // The package's own module is missing: say so rather than lose
             // the error.
             Err(import) => import,
+        }
+    })
+}
+
+/// How often a thread waiting for a run checks for Ctrl-C.
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+/// Runs `work` on a thread of its own while this one waits, the
+/// interpreter released but for a moment every [`SIGNAL_POLL`], when it
+/// checks for a signal (`Python::check_signals`: Ctrl-C runs Python's
+/// handler, which raises `KeyboardInterrupt`). On one, the library's runs
+/// are asked to stop ([`stop::request`]): the run stops at its next
+/// checkpoint, cleanly, and the handler's exception is raised once it has.
+/// A signal is only seen on the main thread, as Python handles it there.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce() -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let waiting = std::thread::current();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            let result = work();
+            done.store(true, Ordering::SeqCst);
+            waiting.unpark();
+            result
+        });
+        let mut raised = None;
+        // A worker that panicked is finished without saying so.
+        while !done.load(Ordering::SeqCst) && !worker.is_finished() {
+            py.detach(|| std::thread::park_timeout(SIGNAL_POLL));
+            if raised.is_none()
+                && let Err(signal) = py.check_signals()
+            {
+                stop::request();
+                raised = Some(signal);
+            }
+        }
+        let result = py.detach(|| worker.join());
+        if raised.is_some() {
+            stop::clear();
+        }
+        let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        match raised {
+            Some(signal) => Err(signal),
+            None => result.map_err(to_python),
         }
     })
 }
@@ -597,7 +647,8 @@ fn run_reconcile(
     })?;
     let claims = sources(&claims, "claims")?;
     let beneficiaries = sources(&beneficiaries, "beneficiaries")?;
-    py.detach(|| {
+    // Ctrl-C stops the run: it can take minutes.
+    interruptible(py, || {
         let as_of = as_of
             .map(|text| {
                 parse_date(text.as_bytes()).ok_or_else(|| {
@@ -647,8 +698,7 @@ fn run_reconcile(
         let recon = pool.install(|| reconcile::run(run))?;
         let made = Made::Reconciled(Box::new(recon));
         Ok(Run::new(made, inputs))
-    })
-    .map_err(to_python)?
+    })?
     .into_python(py)
 }
 

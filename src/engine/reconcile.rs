@@ -153,6 +153,9 @@ pub enum Error {
     /// not bounded the way claim amounts are).
     #[error(transparent)]
     TooLarge(#[from] TooLarge),
+    /// The run was asked to stop ([`crate::runtime::stop`]).
+    #[error(transparent)]
+    Stopped(#[from] crate::runtime::stop::Stopped),
     /// `--strict` met a rejected row.
     #[error(
         "{file}: row {row}: rejected ({reason}){field} and --strict is set; expected no rejected rows; the row reads {record}"
@@ -189,6 +192,7 @@ impl crate::error::Classify for Error {
             Error::Configuration { .. } => ErrorKind::Configuration,
             Error::Pricing(e) => e.kind(),
             Error::TooLarge(e) => e.kind(),
+            Error::Stopped(e) => e.kind(),
             Error::Strict { .. } => ErrorKind::InputData,
         }
     }
@@ -558,6 +562,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         .into_par_iter()
         .enumerate()
         .map(|(index, mut part)| {
+            crate::runtime::stop::check()?;
             if let Some(spill) = &spill {
                 let (lines, tainted) = spill.read(index).map_err(spill_error)?;
                 part.push(BeneficiaryRows { lines, tainted });
