@@ -116,6 +116,8 @@ enum Command {
         force: bool,
         #[command(flatten)]
         view: ViewArgs,
+        #[command(flatten)]
+        output: OutputFormatArgs,
     },
     /// Price an earlier run again with other target prices or pricing settings, without its claims.
     #[command(
@@ -165,6 +167,8 @@ enum Command {
         force: bool,
         #[command(flatten)]
         view: ViewArgs,
+        #[command(flatten)]
+        output: OutputFormatArgs,
     },
     /// Write a run as one self-contained HTML page: the overview, each provider and type, the settlement, cancellations and rejects.
     #[command(
@@ -297,7 +301,7 @@ struct OutputFormatArgs {
     /// Format of the output tables: csv (the default) or parquet (episodes.parquet and the
     /// rest: money Decimal128(38,2), dates Date32, counts Int64, the rest text; needs a build
     /// with --features parquet). summary.json stays JSON. true-up, reprice, scenarios and
-    /// report read CSV runs only.
+    /// report read a run in either format.
     #[arg(long, value_name = "FORMAT", default_value = "csv", value_parser = ["csv", "parquet"], conflicts_with = "excel_safe")]
     output_format: String,
 }
@@ -534,7 +538,10 @@ fn main() -> ExitCode {
             out,
             force,
             view,
-        } => run_true_up(&previous, &current, &out, force, view.view()),
+            output,
+        } => output
+            .format(&view)
+            .and_then(|format| run_true_up(&previous, &current, &out, force, format)),
         Command::Reprice {
             run,
             target_prices,
@@ -562,7 +569,10 @@ fn main() -> ExitCode {
             out,
             force,
             view,
-        } => run_scenarios(&run, &target_prices, &pricing, &out, force, view.view()),
+            output,
+        } => output
+            .format(&view)
+            .and_then(|format| run_scenarios(&run, &target_prices, &pricing, &out, force, format)),
         Command::Report {
             run,
             previous,
@@ -726,7 +736,7 @@ fn run_scenarios(
     pricing: &ScenarioPricingArgs,
     out: &Path,
     force: bool,
-    view: CsvView,
+    format: OutputFormat,
 ) -> Result<(), Error> {
     let inputs: Vec<&Path> = std::iter::once(run)
         .chain(target_prices.iter().map(PathBuf::as_path))
@@ -740,7 +750,7 @@ fn run_scenarios(
         .collect::<Result<Vec<_>, Error>>()?;
     let (risk_factors, settlements) = pricing.load()?;
     let scenarios = reprice::scenarios(&prior, &price_files, risk_factors.as_ref(), &settlements)?;
-    reprice::write_scenarios(&prior, &scenarios, out, force, view)?;
+    reprice::write_scenarios(&prior, &scenarios, out, force, format)?;
     let files = (
         price_files.len(),
         pricing.participants.len(),
@@ -756,13 +766,13 @@ fn run_true_up(
     current: &Path,
     out: &Path,
     force: bool,
-    view: CsvView,
+    format: OutputFormat,
 ) -> Result<(), Error> {
     report::check_out_dir(out, force, &[previous, current])?;
     let before = PriorRun::load(previous)?;
     let now = PriorRun::load(current)?;
     let comparison = true_up::compare(&before, &now)?;
-    true_up::write(&comparison, out, force, view)?;
+    true_up::write_as(&comparison, out, force, format)?;
     println!("{}", comparison.paragraph(previous, current, out));
     Ok(())
 }

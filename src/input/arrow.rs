@@ -32,7 +32,9 @@
 //! A Parquet file and a table held in memory ([`BatchStream`]) are read
 //! through one path: both are pieces decoded to batches on their own (row
 //! groups; slices of the stream's batches), checked in parallel and found
-//! again by row for rejects (`Pieces`, `read_claims`).
+//! again by row for rejects (`Pieces`, `read_claims`, `records_at`), or
+//! read back whole in order (`Pieces::each_record`: beneficiaries, and a
+//! run's tables written as Parquet).
 //!
 //! A table's header is its column names, at line 0 (a table has no header
 //! row, so header errors name its `schema`); its data rows are numbered
@@ -382,12 +384,27 @@ pub fn each_record(
     first_row: u64,
     mut each: impl FnMut(&Record),
 ) {
+    let infallible = try_each_record(table, batch, first_row, |record| {
+        each(record);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(()) = infallible;
+}
+
+/// [`each_record`] until `each` fails, with its error.
+pub fn try_each_record<E>(
+    table: &Table,
+    batch: &RecordBatch,
+    first_row: u64,
+    mut each: impl FnMut(&Record) -> Result<(), E>,
+) -> Result<(), E> {
     let mut rows = table.rows(batch);
     let mut record = Record::default();
     for (row, index) in (0..batch.num_rows()).zip(first_row..) {
         rows.record(row, index + 1, index, &mut record);
-        each(&record);
+        each(&record)?;
     }
+    Ok(())
 }
 
 /// A table of claims lines: its fields and its header resolved as the
@@ -464,19 +481,43 @@ pub(crate) trait Pieces: Sync {
     /// it read, to find its rows again).
     fn pieces(&self, table: &Table) -> Result<PieceIter<'_, Self::Piece>, claims::Error>;
 
-    /// Hands each batch of `piece`, holding the columns of `table` only
-    /// (in its order: read with [`Table::projected`]), to `each` with its
-    /// first row (0-based) in the table.
-    fn read(
+    /// The batches of `piece`, holding the columns of `table` only (in its
+    /// order: read with [`Table::projected`]), each with its first row
+    /// (0-based) in the table, decoded as they are asked for.
+    fn batches(&self, piece: &Self::Piece, table: &Table) -> Result<Batches<'_>, claims::Error>;
+
+    /// Hands each row of the table, made a record of `table`'s columns
+    /// (its values as the CSV text they stand for), to `each` in order,
+    /// numbered from 1 (a table has no header row), until `each` fails: a
+    /// table read whole, one piece after the other (a table of
+    /// beneficiaries; a run's outputs, which the commands that work from
+    /// runs read as they read its CSV files). `Err` is the table that
+    /// could not be read, `Ok(Err)` the error `each` stopped at.
+    fn each_record<E>(
         &self,
-        piece: &Self::Piece,
         table: &Table,
-        each: &mut dyn FnMut(&RecordBatch, u64),
-    ) -> Result<(), claims::Error>;
+        mut each: impl FnMut(&Record) -> Result<(), E>,
+    ) -> Result<Result<(), E>, claims::Error> {
+        let projected = table.projected();
+        for piece in self.pieces(table)? {
+            for batch in self.batches(&piece?, table)? {
+                let (batch, first_row) = batch?;
+                if let Err(e) = try_each_record(&projected, &batch, first_row, &mut each) {
+                    return Ok(Err(e));
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
 }
 
 /// The pieces of a [`Pieces`] table, in order.
 pub(crate) type PieceIter<'a, P> = Box<dyn Iterator<Item = Result<P, claims::Error>> + 'a>;
+
+/// The batches of a piece of a [`Pieces`] table, each with its first row
+/// (0-based) in the table.
+pub(crate) type Batches<'a> =
+    Box<dyn Iterator<Item = Result<(RecordBatch, u64), claims::Error>> + 'a>;
 
 /// A piece of a [`Pieces`] table.
 pub(crate) trait TablePiece: Piece + Send {
@@ -502,10 +543,11 @@ pub(crate) fn read_claims<P: Pieces, T: Send, E: From<claims::Error>>(
         reading.chunking.batch,
         |piece| {
             let mut acc = init();
-            input.read(piece, claims.table(), &mut |batch, first_row| {
+            for batch in input.batches(piece, claims.table())? {
+                let (batch, first_row) = batch?;
                 let checks = RowChecks::new(reading.file, reading.as_of, parse_date);
-                projected.check(batch, first_row, checks, &mut |o| fold(&mut acc, o));
-            })?;
+                projected.check(&batch, first_row, checks, &mut |o| fold(&mut acc, o));
+            }
             Ok(acc)
         },
         |_| Ok(()),
@@ -545,9 +587,10 @@ pub(crate) fn records_at<P: Pieces>(
         if wanted.peek().is_some_and(|&row| row >= piece.rows().end) {
             continue;
         }
-        input.read(&piece, table, &mut |batch, first_row| {
+        for batch in input.batches(&piece, table)? {
+            let (batch, first_row) = batch?;
             let batch_end = first_row + batch.num_rows() as u64;
-            let mut rows = projected.rows(batch);
+            let mut rows = projected.rows(&batch);
             let mut record = Record::default();
             while let Some(row) = wanted.next_if(|&row| row < batch_end) {
                 // Offsets are sorted and past every earlier batch.
@@ -555,7 +598,7 @@ pub(crate) fn records_at<P: Pieces>(
                 rows.record(at, row + 1, row, &mut record);
                 out.push(record.raw().into());
             }
-        })?;
+        }
     }
     // Rows past the end (a file changed since it was read) have no text.
     out.resize(offsets.len(), Box::default());
@@ -701,14 +744,11 @@ impl Pieces for BatchStream {
     }
 
     /// The slice, whose batch holds the columns read already.
-    fn read(
-        &self,
-        piece: &Slice,
-        _table: &Table,
-        each: &mut dyn FnMut(&RecordBatch, u64),
-    ) -> Result<(), claims::Error> {
-        each(&piece.batch, piece.first_row);
-        Ok(())
+    fn batches(&self, piece: &Slice, _table: &Table) -> Result<Batches<'_>, claims::Error> {
+        Ok(Box::new(std::iter::once(Ok((
+            piece.batch.clone(),
+            piece.first_row,
+        )))))
     }
 }
 

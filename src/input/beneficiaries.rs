@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Datelike;
+use smallvec::SmallVec;
 
 #[cfg(feature = "parquet")]
 use crate::input::arrow::Pieces;
@@ -540,13 +541,27 @@ pub(crate) fn flag_field(text: &str) -> Field<bool> {
     }
 }
 
+/// The flags of one month as a format reads them: inline up to 16 (the
+/// five standard flags and a few a definition adds), so that checking a
+/// row allocates nothing; the enrollment join costs little only if its
+/// hundreds of thousands of rows do not each visit the allocator.
+pub(crate) type MonthFlags = SmallVec<[Field<bool>; 16]>;
+
+/// The months a source row holds: one for a canonical row, inline; up to
+/// twelve for a yearly summary, allocated once for the year's months
+/// (inline room for twelve would make every row a large value to move).
+pub(crate) type RowMonths = SmallVec<[MappedMonth; 1]>;
+
+/// A row's text attributes, inline for the few a definition names.
+pub(crate) type RowTexts<'a> = SmallVec<[&'a str; 4]>;
+
 /// One month that a source row holds, as its format maps it.
 #[derive(Clone, Debug)]
 pub(crate) struct MappedMonth {
     /// The month.
     pub month: Month,
     /// One value per flag of the file's [`Shape`], in its order.
-    pub flags: Vec<Field<bool>>,
+    pub flags: MonthFlags,
 }
 
 /// One source row mapped onto the canonical model (contract 1.5): a
@@ -568,10 +583,10 @@ pub(crate) struct SourceRow<'a> {
     /// The death date.
     pub death_date: Field<Date>,
     /// The months the row holds.
-    pub months: Vec<MappedMonth>,
+    pub months: RowMonths,
     /// The values of the text attributes of the file's [`Shape`], in its
     /// order: the same in every month of the row.
-    pub texts: Vec<&'a str>,
+    pub texts: RowTexts<'a>,
 }
 
 /// A source row that passed the row checks: its dates, its months with
@@ -581,10 +596,12 @@ pub(crate) struct SourceRow<'a> {
 pub(crate) struct Checked<'r> {
     birth_date: Option<Date>,
     death_date: Option<Date>,
-    months: Vec<Month>,
-    flags: Vec<u8>,
+    /// Inline for a canonical row, as [`RowMonths`].
+    months: SmallVec<[Month; 1]>,
+    /// Inline for a canonical row of up to 16 flags.
+    flags: SmallVec<[u8; 16]>,
     /// One per text attribute of the run, empty for no value.
-    texts: Vec<&'r str>,
+    texts: RowTexts<'r>,
 }
 
 /// What one source row became, handed from a format's reader to the
@@ -732,8 +749,8 @@ impl Shape {
         }
         let birth_date = row.birth_date.known().map_err(|()| BadDate)?;
         let death_date = row.death_date.known().map_err(|()| BadDate)?;
-        let mut months = Vec::with_capacity(row.months.len());
-        let mut flags = vec![ABSENT; row.months.len() * self.run_flags];
+        let mut months = SmallVec::with_capacity(row.months.len());
+        let mut flags = SmallVec::from_elem(ABSENT, row.months.len() * self.run_flags);
         for (m, mapped) in row.months.iter().enumerate() {
             let base = m * self.run_flags;
             for (j, field) in mapped.flags.iter().enumerate() {
@@ -750,7 +767,7 @@ impl Shape {
             }
             months.push(mapped.month);
         }
-        let mut texts = vec![""; self.run_texts];
+        let mut texts: RowTexts = SmallVec::from_elem("", self.run_texts);
         for (value, &slot) in row.texts.iter().zip(&self.text_slots) {
             if let Some(kept) = texts.get_mut(slot) {
                 *kept = value;
@@ -925,6 +942,10 @@ struct Pending {
     months: usize,
 }
 
+/// The months reserved for the first beneficiary when its first row is
+/// taken (later ones get the average so far).
+const MONTHS_RESERVED: usize = 12;
+
 impl Pending {
     fn new(columns: &Columns) -> Pending {
         Pending {
@@ -1001,7 +1022,8 @@ impl Pending {
         }
         self.flags.extend_from_slice(&checked.flags);
         let first = self.months;
-        self.months += checked.months.len();
+        let taken = checked.months.len();
+        self.months += taken;
         let months = checked
             .months
             .into_iter()
@@ -1016,8 +1038,19 @@ impl Pending {
         match self.candidates.get_mut(outcome.beneficiary_id) {
             Some(rows) => rows.extend(months),
             None => {
+                // Room at once for as many months as the beneficiaries so
+                // far have had on average (a year before any): files give
+                // most beneficiaries the same span, so this usually fits
+                // exactly, where growing 1, 2, 4, 8, 16 would copy each
+                // beneficiary's months four times and leave room unused.
+                let average = match self.candidates.len() {
+                    0 => MONTHS_RESERVED,
+                    seen => (self.months - taken).div_ceil(seen),
+                };
+                let mut rows = Vec::with_capacity(taken.max(average));
+                rows.extend(months);
                 self.candidates
-                    .insert(outcome.beneficiary_id.to_owned(), months.collect());
+                    .insert(outcome.beneficiary_id.to_owned(), rows);
             }
         }
     }
@@ -1061,22 +1094,15 @@ impl Loader {
         file: u32,
         columns: &Columns,
     ) -> Result<(), Error> {
-        use crate::input::arrow::each_record;
         let path = input.name();
         let table = table_of(input, columns)?;
         let layout = Layout::resolve(&table.header(), path, columns, &mut self.columns_seen)?;
-        let projected = table.projected();
-        for piece in input.pieces(&table).map_err(from_parquet(path))? {
-            let piece = piece.map_err(from_parquet(path))?;
-            let pending = &mut self.pending;
-            input
-                .read(&piece, &table, &mut |batch, first_row| {
-                    each_record(&projected, batch, first_row, |record| {
-                        pending.take_record(&layout, file, record);
-                    });
-                })
-                .map_err(from_parquet(path))?;
-        }
+        let pending = &mut self.pending;
+        let read = input.each_record(&table, |record| {
+            pending.take_record(&layout, file, record);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let Ok(()) = read.map_err(from_parquet(path))?;
         Ok(())
     }
 

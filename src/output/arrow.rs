@@ -30,7 +30,6 @@ use arrow_array::builder::{Date32Builder, Decimal128Builder, Int64Builder, Strin
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::engine::reconcile::Reconciliation;
 use crate::model::money::Money;
 use crate::model::{Date, parse_date};
 use crate::output::report::{Cell, ColumnType, RowSink, Table, append_cell};
@@ -49,7 +48,7 @@ pub fn data_type(column: ColumnType) -> DataType {
 }
 
 /// The Arrow schema of `table`: its columns in order, each nullable.
-pub fn schema(table: &Table) -> SchemaRef {
+pub fn schema<S>(table: &Table<'_, S>) -> SchemaRef {
     let fields: Vec<Field> = table
         .columns
         .iter()
@@ -58,16 +57,16 @@ pub fn schema(table: &Table) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// The rows of `table` of `recon` as record batches of at most
-/// [`BATCH_ROWS`] rows, in the CSV file's order (none for a table without
-/// rows: its schema is [`schema`]).
-pub fn record_batches(recon: &Reconciliation, table: &Table) -> io::Result<Vec<RecordBatch>> {
+/// The rows of `table` of `source` (a run, a true-up, a comparison) as
+/// record batches of at most [`BATCH_ROWS`] rows, in the CSV file's order
+/// (none for a table without rows: its schema is [`schema`]).
+pub fn record_batches<S>(source: &S, table: &Table<'_, S>) -> io::Result<Vec<RecordBatch>> {
     let mut batches = Vec::new();
     let mut rows = ArrowRows::new(table, BATCH_ROWS, |batch| {
         batches.push(batch);
         Ok(())
     });
-    (table.rows)(recon, &mut rows)?;
+    (table.rows)(source, &mut rows)?;
     rows.finish()?;
     Ok(batches)
 }
@@ -129,8 +128,8 @@ fn days_since_epoch(date: Date) -> Option<i32> {
 
 /// The rows of one table as typed columns, handed to `emit` as a record
 /// batch every `batch_rows` rows and at [`ArrowRows::finish`].
-pub struct ArrowRows<'t, F: FnMut(RecordBatch) -> io::Result<()>> {
-    table: &'t Table,
+pub struct ArrowRows<'t, S, F: FnMut(RecordBatch) -> io::Result<()>> {
+    table: &'t Table<'t, S>,
     schema: SchemaRef,
     builders: Vec<Builder>,
     rows: usize,
@@ -140,9 +139,9 @@ pub struct ArrowRows<'t, F: FnMut(RecordBatch) -> io::Result<()>> {
     emit: F,
 }
 
-impl<'t, F: FnMut(RecordBatch) -> io::Result<()>> ArrowRows<'t, F> {
+impl<'t, S, F: FnMut(RecordBatch) -> io::Result<()>> ArrowRows<'t, S, F> {
     /// A sink of `table`'s rows.
-    pub fn new(table: &'t Table, batch_rows: usize, emit: F) -> Self {
+    pub fn new(table: &'t Table<'t, S>, batch_rows: usize, emit: F) -> Self {
         ArrowRows {
             table,
             schema: schema(table),
@@ -170,7 +169,7 @@ impl<'t, F: FnMut(RecordBatch) -> io::Result<()>> ArrowRows<'t, F> {
     }
 }
 
-impl<F: FnMut(RecordBatch) -> io::Result<()>> RowSink for ArrowRows<'_, F> {
+impl<S, F: FnMut(RecordBatch) -> io::Result<()>> RowSink for ArrowRows<'_, S, F> {
     fn row(&mut self, cells: &[Cell]) -> io::Result<()> {
         debug_assert!(self.table.fits(cells), "{}", self.table.name);
         for ((cell, builder), (name, column)) in

@@ -6,7 +6,9 @@
 //! and the function that hands its rows, as cells, to a [`RowSink`]): the
 //! CSV writer and the typed writers (Parquet, Arrow, with the `parquet`
 //! feature) write from the same rows, so they cannot disagree on a row or
-//! its order. Each writer takes any `io::Write`, so tests can point it at a
+//! its order. The tables of a true-up and of a scenario comparison are
+//! described the same way beside the code that computes them
+//! (`crate::runs`), and written by the same writers. Each writer takes any `io::Write`, so tests can point it at a
 //! `Vec<u8>`; [`write_outputs`] puts the files in place atomically.
 
 use std::collections::BTreeMap;
@@ -70,6 +72,28 @@ pub enum Error {
     /// Parquet outputs asked of a build without the `parquet` feature.
     #[error("--output-format parquet: {0}")]
     WithoutParquet(#[from] crate::error::WithoutParquet),
+    /// A file an output is copied from is not what this program writes
+    /// ([`UnreadableSource`]).
+    #[error(transparent)]
+    Source(UnreadableSource),
+}
+
+/// What an output copied from an earlier run's file (`reprice` copying
+/// its ledger and rejects) fails with when that file cannot be read as
+/// this program wrote it: the run's data is at fault, not the write, so
+/// the message names that file (and its row) rather than the output.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}; expected the output of `episode-recon reconcile`")]
+pub struct UnreadableSource(pub String);
+
+impl UnreadableSource {
+    /// `problem` (naming the file) as the `io::Error` a writer returns.
+    pub fn io(problem: impl std::fmt::Display) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            UnreadableSource(problem.to_string()),
+        )
+    }
 }
 
 impl crate::error::Classify for Error {
@@ -83,6 +107,7 @@ impl crate::error::Classify for Error {
             }
             Error::Io { .. } => ErrorKind::Environment,
             Error::WithoutParquet(error) => error.kind(),
+            Error::Source(_) => ErrorKind::InputData,
         }
     }
 }
@@ -175,6 +200,22 @@ impl OutputFormat {
         }
     }
 
+    /// What every `summary.json` says of this format: `excel_safe` (true
+    /// for the Excel-safe CSV view, left out otherwise) and
+    /// `output_format` (`"parquet"`, left out for CSV), so a summary of
+    /// exact CSV is as it was before either key.
+    pub fn summary_keys(self) -> (bool, Option<&'static str>) {
+        (
+            self == OutputFormat::Csv(CsvView::ExcelSafe),
+            (self == OutputFormat::Parquet).then_some("parquet"),
+        )
+    }
+
+    /// The file name of `table` in this format (`episodes.parquet`).
+    pub fn file_name<S>(self, table: &Table<'_, S>) -> String {
+        format!("{}.{}", table.name, self.extension())
+    }
+
     /// This format, or the error of a build that cannot write it.
     pub fn available(self) -> Result<OutputFormat, Error> {
         match self {
@@ -227,18 +268,21 @@ pub fn write_outputs_as(
     write_folder(out, force, &files)
 }
 
-/// The file of `table` of `recon` in `format`, named after the table.
-pub fn table_file<'a>(
-    recon: &'a Reconciliation,
-    table: &'a Table,
+/// The file of `table` of `source` (a run, a true-up, a comparison) in
+/// `format`, named after the table.
+pub fn table_file<'a, S>(
+    source: &'a S,
+    table: &'a Table<'a, S>,
     format: OutputFormat,
 ) -> OutputFile<'a> {
-    let name = format!("{}.{}", table.name, format.extension());
+    let name = format.file_name(table);
     match format {
-        OutputFormat::Csv(view) => OutputFile::new(name, move |w| write_csv(recon, table, view, w)),
+        OutputFormat::Csv(view) => {
+            OutputFile::new(name, move |w| write_csv(source, table, view, w))
+        }
         #[cfg(feature = "parquet")]
         OutputFormat::Parquet => OutputFile::new(name, move |w| {
-            crate::output::parquet::write_table(recon, table, w)
+            crate::output::parquet::write_table(source, table, w)
         }),
         // [`OutputFormat::available`] refused it before.
         #[cfg(not(feature = "parquet"))]
@@ -270,20 +314,34 @@ impl<'a> OutputFile<'a> {
         }
     }
 
-    /// A file copied from `source`, a CSV output of this program holding
-    /// `table`, in `format`: unchanged in the exact view, with its text
-    /// fields neutralized in the Excel-safe one ([`copy_in_view`]), its
-    /// rows typed in Parquet. Named after the table.
-    pub fn copy(source: &'a Path, table: &'a Table, format: OutputFormat) -> Self {
-        let name = format!("{}.{}", table.name, format.extension());
-        OutputFile::new(name, move |w| {
-            let mut input = io::BufReader::new(fs::File::open(source)?);
-            match format {
-                OutputFormat::Csv(view) => copy_in_view(&mut input, &table.kinds(), view, w),
-                #[cfg(feature = "parquet")]
-                OutputFormat::Parquet => crate::output::parquet::copy_csv(&mut input, table, w),
-                #[cfg(not(feature = "parquet"))]
-                OutputFormat::Parquet => Err(io::Error::other(crate::error::WithoutParquet)),
+    /// A file copied from `source`, an output of this program holding
+    /// `table`, in `format`. A CSV source is copied unchanged in the exact
+    /// view, with its text fields neutralized in the Excel-safe one
+    /// ([`copy_in_view`]), its rows typed in Parquet; a Parquet source
+    /// (named `.parquet`) is copied unchanged as Parquet, and written as
+    /// the CSV file its rows stand for in a CSV view. Named after the
+    /// table.
+    pub fn copy(source: &'a Path, table: &'a Table<'a>, format: OutputFormat) -> Self {
+        let name = format.file_name(table);
+        let parquet = source.extension().is_some_and(|e| e == "parquet");
+        OutputFile::new(name, move |w| match (parquet, format) {
+            (false, OutputFormat::Csv(view)) => {
+                let mut input = io::BufReader::new(fs::File::open(source)?);
+                copy_in_view(&mut input, &table.kinds(), view, w)
+            }
+            (true, OutputFormat::Parquet) => io::copy(&mut fs::File::open(source)?, w).map(drop),
+            #[cfg(feature = "parquet")]
+            (false, OutputFormat::Parquet) => {
+                let mut input = io::BufReader::new(fs::File::open(source)?);
+                crate::output::parquet::copy_csv(source, &mut input, table, w)
+            }
+            #[cfg(feature = "parquet")]
+            (true, OutputFormat::Csv(view)) => {
+                crate::output::parquet::copy_to_csv(source, table, view, w)
+            }
+            #[cfg(not(feature = "parquet"))]
+            (false, OutputFormat::Parquet) | (true, OutputFormat::Csv(_)) => {
+                Err(io::Error::other(crate::error::WithoutParquet))
             }
         })
     }
@@ -321,7 +379,15 @@ fn out_name(out: &Path) -> String {
 fn write_staged(files: &[OutputFile], staging: &Path) -> Result<(), Error> {
     let io_error = |path: &Path| {
         let path = path.to_owned();
-        move |source| Error::Io { path, source }
+        move |source: io::Error| {
+            let unreadable = source
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<UnreadableSource>());
+            match unreadable {
+                Some(UnreadableSource(problem)) => Error::Source(UnreadableSource(problem.clone())),
+                None => Error::Io { path, source },
+            }
+        }
     };
     for file in files {
         let path = staging.join(&file.name);
@@ -725,22 +791,25 @@ pub trait RowSink {
     fn row(&mut self, cells: &[Cell]) -> io::Result<()>;
 }
 
-/// The rows of an output table, in the contract's order, to a sink.
-type TableRows = fn(&Reconciliation, &mut dyn RowSink) -> io::Result<()>;
+/// The rows of an output table of `S`, in the contract's order, to a sink.
+pub type TableRows<S> = fn(&S, &mut dyn RowSink) -> io::Result<()>;
 
-/// One output table (contract section 4): its name, its columns and what
-/// they hold, and its rows. The one description every format writes from:
-/// a CSV file's header and cells, and a typed table's schema.
-pub struct Table {
+/// One output table: its name, its columns and what they hold, and its
+/// rows, from a source `S`: a run's tables (contract section 4) from its
+/// [`Reconciliation`], a true-up's from the true-up, a comparison's from
+/// its scenarios. The one description every format writes from: a CSV
+/// file's header and cells, and a typed table's schema. The columns of a
+/// run's tables are fixed (`'static`); a comparison has one per scenario.
+pub struct Table<'c, S = Reconciliation> {
     /// Its file name without the extension (`episodes`).
-    pub name: &'static str,
+    pub name: &'c str,
     /// Its columns, in order, and what each holds.
-    pub columns: &'static [(&'static str, ColumnType)],
+    pub columns: &'c [(&'c str, ColumnType)],
     /// Its rows.
-    pub rows: TableRows,
+    pub rows: TableRows<S>,
 }
 
-impl Table {
+impl<S> Table<'_, S> {
     /// The CSV header: the column names joined by commas.
     pub fn header(&self) -> String {
         let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
@@ -767,7 +836,7 @@ impl Table {
     }
 }
 
-impl std::fmt::Debug for Table {
+impl<S> std::fmt::Debug for Table<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Table")
             .field("name", &self.name)
@@ -777,13 +846,22 @@ impl std::fmt::Debug for Table {
 }
 
 /// The rows of one CSV file, each written as [`write_row`] writes it.
-struct CsvRows<'w> {
+pub(crate) struct CsvRows<'w, S> {
     out: &'w mut dyn Write,
     view: CsvView,
-    table: &'w Table,
+    table: &'w Table<'w, S>,
 }
 
-impl RowSink for CsvRows<'_> {
+impl<'w, S> CsvRows<'w, S> {
+    /// The rows of `table` to `out` in `view`, after its header
+    /// ([`write_header_in`]).
+    #[cfg(feature = "parquet")]
+    pub(crate) fn new(out: &'w mut dyn Write, view: CsvView, table: &'w Table<'w, S>) -> Self {
+        CsvRows { out, view, table }
+    }
+}
+
+impl<S> RowSink for CsvRows<'_, S> {
     fn row(&mut self, cells: &[Cell]) -> io::Result<()> {
         debug_assert!(self.table.fits(cells), "{}", self.table.name);
         write_row(self.out, self.view, cells)
@@ -791,27 +869,38 @@ impl RowSink for CsvRows<'_> {
 }
 
 /// Writes the header row of `table`.
-pub fn write_header(out: &mut dyn Write, table: &Table) -> io::Result<()> {
-    out.write_all(table.header().as_bytes())?;
-    out.write_all(b"\n")
+pub fn write_header<S>(out: &mut dyn Write, table: &Table<'_, S>) -> io::Result<()> {
+    write_header_in(out, CsvView::Exact, table)
 }
 
-/// Writes `table` of `recon` as a CSV file in `view`: its header, then its
-/// rows.
-pub fn write_csv(
-    recon: &Reconciliation,
-    table: &Table,
+/// Writes the header row of `table` in `view`: its column names are text,
+/// quoted and neutralized as any (a comparison's are file paths; a run's
+/// need neither, so its header is the names joined by commas).
+pub fn write_header_in<S>(
+    out: &mut dyn Write,
+    view: CsvView,
+    table: &Table<'_, S>,
+) -> io::Result<()> {
+    let names: Vec<Cell> = table.columns.iter().map(|(name, _)| Text(name)).collect();
+    write_row(out, view, &names)
+}
+
+/// Writes `table` of `source` as a CSV file in `view`: its header, then
+/// its rows.
+pub fn write_csv<S>(
+    source: &S,
+    table: &Table<'_, S>,
     view: CsvView,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    write_header(out, table)?;
-    (table.rows)(recon, &mut CsvRows { out, view, table })
+    write_header_in(out, view, table)?;
+    (table.rows)(source, &mut CsvRows { out, view, table })
 }
 
 use ColumnType::{Date as DateColumn, Decimal as DecimalColumn, Integer, Money as MoneyColumn};
 
 /// `episodes.csv`.
-pub const EPISODES: Table = Table {
+pub const EPISODES: Table<'static> = Table {
     name: "episodes",
     columns: &[
         ("episode_id", ColumnType::Text),
@@ -838,7 +927,7 @@ pub const EPISODES: Table = Table {
 };
 
 /// `providers.csv`.
-pub const PROVIDERS: Table = Table {
+pub const PROVIDERS: Table<'static> = Table {
     name: "providers",
     columns: &[
         ("provider_id", ColumnType::Text),
@@ -856,7 +945,7 @@ pub const PROVIDERS: Table = Table {
 };
 
 /// `ledger.csv`.
-pub const LEDGER: Table = Table {
+pub const LEDGER: Table<'static> = Table {
     name: "ledger",
     columns: &[
         ("episode_id", ColumnType::Text),
@@ -874,7 +963,7 @@ pub const LEDGER: Table = Table {
 
 /// `rejects.csv` (and `convert`'s rejects file): the record is text,
 /// judged as one field (a spreadsheet shows it in one cell).
-pub const REJECTS: Table = Table {
+pub const REJECTS: Table<'static> = Table {
     name: "rejects",
     columns: &[
         ("file", ColumnType::Text),
@@ -886,7 +975,7 @@ pub const REJECTS: Table = Table {
 };
 
 /// `participants.csv`, written only with `--participants`.
-pub const PARTICIPANTS: Table = Table {
+pub const PARTICIPANTS: Table<'static> = Table {
     name: "participants",
     columns: &[
         ("provider_id", ColumnType::Text),
@@ -1135,8 +1224,8 @@ struct Summary {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     excel_safe: bool,
     /// `"parquet"` when the tables were written as Parquet (the run is then
-    /// not read back, RULES 52); absent for CSV, so a CSV run's summary is
-    /// as before.
+    /// read back from them, RULES 52); absent for CSV, so a CSV run's
+    /// summary is as before.
     #[serde(skip_serializing_if = "Option::is_none")]
     output_format: Option<&'static str>,
 }
@@ -1354,8 +1443,8 @@ fn summary(recon: &Reconciliation, format: OutputFormat) -> Summary {
         check,
         run: recon.run.clone(),
         warnings: recon.warnings.iter().map(WarningEntry::of).collect(),
-        excel_safe: format == OutputFormat::Csv(CsvView::ExcelSafe),
-        output_format: (format == OutputFormat::Parquet).then_some("parquet"),
+        excel_safe: format.summary_keys().0,
+        output_format: format.summary_keys().1,
     }
 }
 

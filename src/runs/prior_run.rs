@@ -1,11 +1,19 @@
 //! Reading an earlier run back from its output folder, for the commands
 //! that work from runs instead of claims (`true-up`, `reprice`,
-//! `scenarios`).
+//! `scenarios`, `report`).
 //!
 //! Only the episode-level outputs and the summary are read: they hold every
 //! figure pricing needs, which is what makes repricing cheap. A run that
 //! settled participants has `participants.csv` too, read so that a true-up
 //! can say what each participant is now due.
+//!
+//! A run written with `--output-format parquet` (its summary says so) is
+//! read from its Parquet tables the same way (RULES 52): each row becomes
+//! the text its CSV file would hold (`crate::input::arrow`: money
+//! `12.34`, dates `YYYY-MM-DD`, a null empty) and goes through the same
+//! row parsing as a CSV row, so there is one parser of a run's rows. Its
+//! rows are numbered from 1 (a Parquet file has no header row) and its
+//! header problems name its `schema`.
 
 use crate::model::Text;
 use std::collections::BTreeMap;
@@ -17,11 +25,15 @@ use crate::config::fingerprint::RunRecord;
 use crate::engine::eligibility::CancelReason;
 use crate::engine::pricing::{EpisodeFigures, Status, TypePricing};
 use crate::engine::risk::{self, Levels};
+#[cfg(feature = "parquet")]
+use crate::input::arrow::Pieces;
+use crate::input::claims::header_place;
 use crate::input::records::{Record, RecordReader, find_columns};
 use crate::model::money::Money;
 use crate::model::outcome::{Accounting, BeneficiaryCounts, RejectReason, Tally, TypeTally};
 use crate::model::warning::{Warning, WarningKind};
 use crate::model::{Date, parse_date};
+use crate::output::report::{self, CsvView, OutputFormat, Table};
 
 /// A run folder that cannot be read back.
 #[derive(Debug, thiserror::Error)]
@@ -43,21 +55,37 @@ pub enum Error {
         /// The run folder.
         dir: PathBuf,
     },
-    /// The run's tables were written as Parquet: what is read back is the
-    /// CSV outputs, the contract's exact files (RULES 52).
+    /// The run's tables were written as Parquet, and this build does not
+    /// read Parquet (the `parquet` feature is off).
     #[error(
-        "{dir}: the run was written with --output-format parquet (summary.json has \"output_format\": \"parquet\"), and true-up, reprice, scenarios and report read a run's CSV files; reconcile again without --output-format parquet for them (reprice can write Parquet itself with --output-format parquet)"
+        "{dir}: the run was written with --output-format parquet (summary.json has \"output_format\": \"parquet\"): {}",
+        crate::error::WithoutParquet
     )]
-    Parquet {
+    WithoutParquet {
         /// The run folder.
         dir: PathBuf,
     },
+    /// A Parquet table of the run is not a Parquet file, is damaged, or
+    /// stops decoding at a row (the position is in `problem`).
+    #[error(
+        "{path}: cannot read the Parquet file: {problem}; expected the output of `episode-recon reconcile`"
+    )]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the Parquet reader said.
+        problem: String,
+    },
     /// A file is not what episode-recon writes.
-    #[error("{path}: row {row}: {problem}; expected the output of `episode-recon reconcile`")]
+    #[error(
+        "{path}: {}: {problem}; expected the output of `episode-recon reconcile`",
+        header_place(*row)
+    )]
     Format {
         /// The file.
         path: PathBuf,
-        /// 1-based line.
+        /// 1-based line of a CSV file, 1-based row of a Parquet table; 0
+        /// for a Parquet table's schema (its column names and types).
         row: u64,
         /// What is wrong.
         problem: String,
@@ -90,6 +118,7 @@ impl crate::error::Classify for Error {
         use crate::error::ErrorKind;
         match self {
             Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
+            Error::WithoutParquet { .. } => crate::error::WithoutParquet.kind(),
             _ => ErrorKind::InputData,
         }
     }
@@ -209,6 +238,8 @@ pub struct PriorRun {
     /// The sum of its providers' reconciliation amounts (checked on
     /// reading, and equal to its summary's `money.reconciliation`).
     reconciliation: Money,
+    /// How its tables were written: exact CSV, or Parquet.
+    format: OutputFormat,
 }
 
 const EPISODE_COLUMNS: [&str; 19] = [
@@ -260,7 +291,7 @@ const PARTICIPANT_COLUMNS: [&str; 11] = [
     "net_payment_reconciliation_amount",
 ];
 
-/// Rows of one CSV output, the named columns of each as text.
+/// Rows of one table of a run, the named columns of each as text.
 fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<String>)>, Error> {
     let mut rows = Vec::new();
     stream_table(path, columns, |row| {
@@ -273,10 +304,11 @@ fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<Str
     Ok(rows)
 }
 
-/// One row of a run's CSV output as [`stream_table`] hands it over: the
-/// named columns, by their position in the list asked for.
+/// One row of a run's table as [`stream_table`] hands it over: the named
+/// columns, by their position in the list asked for.
 pub struct Row<'r> {
-    /// 1-based line where the row starts.
+    /// 1-based line where the row starts (of a Parquet table, its 1-based
+    /// row).
     pub line: u64,
     path: &'r Path,
     record: &'r Record,
@@ -315,7 +347,62 @@ impl<'r> Row<'r> {
     }
 }
 
-/// Reads one CSV output row by row, handing each row to `each` without
+/// Where the columns asked of a table are among its fields, found from its
+/// header by name: CSV and Parquet tables alike.
+struct Positions {
+    index: Vec<usize>,
+    /// Fields a row needs: one past the last position.
+    widest: usize,
+}
+
+impl Positions {
+    /// The positions of `columns` in `header` (a CSV file's first record,
+    /// or a Parquet table's column names at line 0); an error at the
+    /// header's line names a missing or repeated column.
+    fn of(path: &Path, header: &Record, columns: &[&'static str]) -> Result<Positions, Error> {
+        let format = |problem: String| Error::Format {
+            path: path.to_owned(),
+            row: header.line(),
+            problem,
+        };
+        let found =
+            find_columns(header, columns).map_err(|p| format(format!("bad header: {p:?}")))?;
+        let index: Vec<usize> = found
+            .iter()
+            .zip(columns)
+            .map(|(i, name)| i.ok_or_else(|| format(format!("missing column `{name}`"))))
+            .collect::<Result<_, _>>()?;
+        let widest = index.iter().max().map_or(0, |i| i + 1);
+        Ok(Positions { index, widest })
+    }
+
+    /// `record` as a row; a row with fewer fields than a column asked for
+    /// is an error.
+    fn row<'r>(&'r self, path: &'r Path, record: &'r Record) -> Result<Row<'r>, Error> {
+        if record.len() < self.widest {
+            return Err(Error::Format {
+                path: path.to_owned(),
+                row: record.line(),
+                problem: "too few fields".into(),
+            });
+        }
+        Ok(Row {
+            line: record.line(),
+            path,
+            record,
+            index: &self.index,
+        })
+    }
+}
+
+/// Whether `path` is a table written as Parquet: a run names its tables
+/// `episodes.parquet` and so on ([`PriorRun::table_path`]).
+fn is_parquet(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "parquet")
+}
+
+/// Reads one table of a run (a CSV file, or a Parquet file when `path`
+/// ends in `.parquet`) row by row, handing each row to `each` without
 /// keeping it: the ledger of a large run does not fit in memory, and the
 /// report reads it this way. A row with fewer fields than a column asked
 /// for is an error, before `each` sees it.
@@ -324,53 +411,140 @@ pub fn stream_table(
     columns: &[&'static str],
     mut each: impl FnMut(Row<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    if is_parquet(path) {
+        return stream_parquet(path, columns, each);
+    }
     let io_error = |source| Error::Io {
         path: path.to_owned(),
         source,
-    };
-    let format = |row, problem: String| Error::Format {
-        path: path.to_owned(),
-        row,
-        problem,
     };
     let file = File::open(path).map_err(io_error)?;
     let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, file));
     let mut record = Record::default();
     if !reader.read(&mut record).map_err(io_error)? {
-        return Err(format(1, "the file is empty".into()));
+        return Err(Error::Format {
+            path: path.to_owned(),
+            row: 1,
+            problem: "the file is empty".into(),
+        });
     }
-    let found =
-        find_columns(&record, columns).map_err(|p| format(1, format!("bad header: {p:?}")))?;
-    let index: Vec<usize> = found
-        .iter()
-        .zip(columns)
-        .map(|(i, name)| i.ok_or_else(|| format(1, format!("missing column `{name}`"))))
-        .collect::<Result<_, _>>()?;
-    let widest = index.iter().max().map_or(0, |i| i + 1);
+    let positions = Positions::of(path, &record, columns)?;
     while reader.read(&mut record).map_err(io_error)? {
-        if record.len() < widest {
-            return Err(format(record.line(), "too few fields".into()));
-        }
-        each(Row {
-            line: record.line(),
-            path,
-            record: &record,
-            index: &index,
-        })?;
+        each(positions.row(path, &record)?)?;
     }
     Ok(())
 }
 
-/// [`Error::ExcelSafe`] when the run's `summary.json` says its CSV files
-/// were written Excel-safe, [`Error::Parquet`] when it says its tables
-/// were written as Parquet. A summary that is missing or not JSON is left
-/// for [`PriorRun::load`] to report as it reports any other.
-fn refuse_unreadable(dir: &Path) -> Result<(), Error> {
+/// A Parquet table of a run, opened: its footer read, and the columns
+/// asked for found in its schema.
+#[cfg(feature = "parquet")]
+struct ParquetTable {
+    file: crate::input::formats::parquet::ParquetFile,
+    table: crate::input::arrow::Table,
+    positions: Positions,
+}
+
+#[cfg(feature = "parquet")]
+impl ParquetTable {
+    /// Opens the Parquet table at `path` to read `columns`: a file that is
+    /// not Parquet, or whose schema lacks one of them or holds it in a
+    /// type no table is read from (floating point), is an error.
+    fn open(path: &Path, columns: &[&'static str]) -> Result<ParquetTable, Error> {
+        let file = crate::input::formats::parquet::ParquetFile::open(path)
+            .map_err(|e| parquet_error(path, e))?;
+        let table = crate::input::arrow::Table::of(&file.schema(), |name| columns.contains(&name))
+            .map_err(|problem| Error::Format {
+                path: path.to_owned(),
+                row: 0,
+                problem,
+            })?;
+        let positions = Positions::of(path, &table.header(), columns)?;
+        Ok(ParquetTable {
+            file,
+            table,
+            positions,
+        })
+    }
+}
+
+/// The error of a Parquet table of the run at `path` that the Parquet
+/// reader could not read.
+#[cfg(feature = "parquet")]
+fn parquet_error(path: &Path, error: crate::input::claims::Error) -> Error {
+    use crate::input::claims;
+    use crate::input::formats::ParquetError;
+    match error {
+        claims::Error::Io { path, source } => Error::Io { path, source },
+        claims::Error::Parquet(ParquetError::Unreadable { path, problem }) => {
+            Error::Unreadable { path, problem }
+        }
+        other => Error::Unreadable {
+            path: path.to_owned(),
+            problem: other.to_string(),
+        },
+    }
+}
+
+/// [`stream_table`] of a Parquet table: each row made the text its CSV
+/// file would hold, then read as a CSV row is.
+#[cfg(feature = "parquet")]
+fn stream_parquet(
+    path: &Path,
+    columns: &[&'static str],
+    mut each: impl FnMut(Row<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let opened = ParquetTable::open(path, columns)?;
+    let positions = &opened.positions;
+    opened
+        .file
+        .each_record(&opened.table, |record| each(positions.row(path, record)?))
+        .map_err(|e| parquet_error(path, e))?
+}
+
+/// Without the `parquet` feature, a Parquet table is not read
+/// ([`PriorRun::load`] refuses its run first).
+#[cfg(not(feature = "parquet"))]
+fn stream_parquet(
+    path: &Path,
+    _columns: &[&'static str],
+    _each: impl FnMut(Row<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    Err(Error::WithoutParquet {
+        dir: path.parent().unwrap_or(path).to_owned(),
+    })
+}
+
+/// Checks that a table of the run a command copies or streams later (the
+/// ledger, the rejects) is there: a CSV file exists; a Parquet file
+/// opens, with `columns` in its schema, so that a foreign or damaged
+/// file is an input error before anything is written.
+fn check_table(path: &Path, columns: &[&'static str]) -> Result<(), Error> {
+    #[cfg(feature = "parquet")]
+    if is_parquet(path) {
+        return ParquetTable::open(path, columns).map(drop);
+    }
+    let _ = columns;
+    std::fs::metadata(path)
+        .map(drop)
+        .map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// How the run in `dir` wrote its tables, as its `summary.json` says:
+/// [`Error::ExcelSafe`] when its CSV files were written Excel-safe,
+/// [`Error::WithoutParquet`] when its tables are Parquet and this build
+/// does not read Parquet. A summary that is missing or not JSON is left
+/// for [`PriorRun::load`] to report as it reports any other (the run is
+/// taken for CSV until then).
+fn run_format(dir: &Path) -> Result<OutputFormat, Error> {
+    let csv = OutputFormat::Csv(CsvView::Exact);
     let Ok(text) = std::fs::read_to_string(dir.join("summary.json")) else {
-        return Ok(());
+        return Ok(csv);
     };
     let Ok(summary) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return Ok(());
+        return Ok(csv);
     };
     if summary["excel_safe"] == serde_json::Value::Bool(true) {
         return Err(Error::ExcelSafe {
@@ -378,11 +552,14 @@ fn refuse_unreadable(dir: &Path) -> Result<(), Error> {
         });
     }
     if summary["output_format"] == "parquet" {
-        return Err(Error::Parquet {
-            dir: dir.to_owned(),
-        });
+        if !crate::error::PARQUET {
+            return Err(Error::WithoutParquet {
+                dir: dir.to_owned(),
+            });
+        }
+        return Ok(OutputFormat::Parquet);
     }
-    Ok(())
+    Ok(csv)
 }
 
 /// Parses the fields of one output row, naming the row on failure.
@@ -456,17 +633,20 @@ impl ColumnTotal {
 }
 
 impl PriorRun {
-    /// Reads `episodes.csv`, `providers.csv` and `summary.json` of a run.
+    /// Reads `episodes.csv`, `providers.csv` and `summary.json` of a run
+    /// (`episodes.parquet` and `providers.parquet` for a run written as
+    /// Parquet, read as the same text).
     ///
     /// Refuses ([`Error::ExcelSafe`]) a run written with `--excel-safe`
     /// before reading any of its rows: stripping the `'` back off would
     /// be a guess (an id may itself start with `'`), and a guessed id
     /// would silently match the wrong episode (RULES 33f). Refuses
-    /// ([`Error::Parquet`]) a run whose tables are Parquet: its CSV files
-    /// are not there.
+    /// ([`Error::WithoutParquet`]) a run whose tables are Parquet when
+    /// this build does not read Parquet.
     pub fn load(dir: &Path) -> Result<PriorRun, Error> {
-        refuse_unreadable(dir)?;
-        let episodes_path = dir.join("episodes.csv");
+        let format = run_format(dir)?;
+        let file_name = |table: &Table| format.file_name(table);
+        let episodes_path = dir.join(file_name(&report::EPISODES));
         let mut episodes = Vec::new();
         let mut actual_total = ColumnTotal::new("actual_amount");
         let mut capped_total = ColumnTotal::new("capped_amount");
@@ -533,7 +713,7 @@ impl PriorRun {
                 risk_levels,
             });
         }
-        let providers_path = dir.join("providers.csv");
+        let providers_path = dir.join(file_name(&report::PROVIDERS));
         let mut providers = Vec::new();
         let mut reconciliation_total = ColumnTotal::new("reconciliation_amount");
         for (row, v) in read_table(&providers_path, &PROVIDER_COLUMNS)? {
@@ -568,10 +748,12 @@ impl PriorRun {
                 reconciliation_amount,
             });
         }
-        let (participants, net_payment_total) = match read_participants(dir)? {
-            Some((rows, total)) => (Some(rows), Some(total)),
-            None => (None, None),
-        };
+        let participants_file = file_name(&report::PARTICIPANTS);
+        let (participants, net_payment_total) =
+            match read_participants(&dir.join(&participants_file))? {
+                Some((rows, total)) => (Some(rows), Some(total)),
+                None => (None, None),
+            };
         let summary_path = dir.join("summary.json");
         let text = std::fs::read_to_string(&summary_path).map_err(|source| Error::Io {
             path: summary_path.clone(),
@@ -618,7 +800,7 @@ impl PriorRun {
         // disagree had a file added or removed by hand.
         let section = &summary["participants"];
         let parts = [
-            ("participants.csv", participants.is_some()),
+            (participants_file.as_str(), participants.is_some()),
             ("key `participants` of summary.json", !section.is_null()),
             (
                 "key `run.settlement_fingerprint` of summary.json",
@@ -644,38 +826,42 @@ impl PriorRun {
             });
         }
         let rows = participants.as_deref().unwrap_or_default();
-        const OUTPUTS: &str = "episodes.csv and providers.csv give";
-        const PARTICIPANTS: &str = "participants.csv gives";
+        let outputs = &format!(
+            "{} and {} give",
+            file_name(&report::EPISODES),
+            file_name(&report::PROVIDERS)
+        );
+        let participants_give = &format!("{participants_file} gives");
         let mut checks = vec![
             (
                 "episodes.total",
                 stated("episodes", "total"),
                 serde_json::Value::from(episodes.len()),
-                OUTPUTS,
+                outputs,
             ),
             (
                 "money.actual",
                 stated("money", "actual"),
                 total(actual_total.total),
-                OUTPUTS,
+                outputs,
             ),
             (
                 "money.capped",
                 stated("money", "capped"),
                 total(capped_total.total),
-                OUTPUTS,
+                outputs,
             ),
             (
                 "providers",
                 summary["providers"].clone(),
                 serde_json::Value::from(providers.len()),
-                OUTPUTS,
+                outputs,
             ),
             (
                 "money.reconciliation",
                 stated("money", "reconciliation"),
                 total(reconciliation_total.total),
-                OUTPUTS,
+                outputs,
             ),
         ];
         if let Some(net_payment_total) = net_payment_total {
@@ -684,13 +870,13 @@ impl PriorRun {
                     "participants.settled",
                     stated("participants", "settled"),
                     serde_json::Value::from(rows.len()),
-                    PARTICIPANTS,
+                    participants_give,
                 ),
                 (
                     "participants.net_payment_reconciliation",
                     stated("participants", "net_payment_reconciliation"),
                     total(net_payment_total),
-                    PARTICIPANTS,
+                    participants_give,
                 ),
             ]);
         }
@@ -702,9 +888,9 @@ impl PriorRun {
                 ));
             }
         }
-        for name in ["ledger.csv", "rejects.csv"] {
-            let path = dir.join(name);
-            std::fs::metadata(&path).map_err(|source| Error::Io { path, source })?;
+        for table in [&report::LEDGER, &report::REJECTS] {
+            let columns: Vec<&'static str> = table.columns.iter().map(|(name, _)| *name).collect();
+            check_table(&dir.join(file_name(table)), &columns)?;
         }
         Ok(PriorRun {
             dir: dir.to_owned(),
@@ -715,7 +901,35 @@ impl PriorRun {
             summary,
             as_of,
             reconciliation: reconciliation_total.total,
+            format,
         })
+    }
+
+    /// How the run's tables were written: exact CSV, or Parquet.
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// The file name of the run's `table` (`episodes.csv`, or
+    /// `episodes.parquet` for a run written as Parquet).
+    pub fn file_name<S>(&self, table: &Table<'_, S>) -> String {
+        self.format.file_name(table)
+    }
+
+    /// The row number errors give the row at `index` (from 0) of one of
+    /// the run's tables: its line in a CSV file (after the header), its
+    /// 1-based row in a Parquet table.
+    pub fn row_number(&self, index: usize) -> u64 {
+        let header = match self.format {
+            OutputFormat::Csv(_) => 1,
+            OutputFormat::Parquet => 0,
+        };
+        index as u64 + 1 + header
+    }
+
+    /// The file of the run's `table`, which [`stream_table`] reads.
+    pub fn table_path<S>(&self, table: &Table<'_, S>) -> PathBuf {
+        self.dir.join(self.file_name(table))
     }
 
     /// The pricing of each of the run's episode types (sorted by id), as
@@ -918,20 +1132,24 @@ impl PriorRun {
     }
 }
 
-/// The rows of a run's `participants.csv` and the total of their net
-/// payments (checked, as [`ColumnTotal`] says); `None` when the run has
-/// none (it did not settle participants).
-fn read_participants(dir: &Path) -> Result<Option<(Vec<PriorParticipant>, Money)>, Error> {
-    let path = dir.join(crate::output::report::PARTICIPANTS_FILE);
-    match std::fs::metadata(&path) {
+/// The rows of a run's participants table at `path` and the total of
+/// their net payments (checked, as [`ColumnTotal`] says); `None` when the
+/// run has none (it did not settle participants).
+fn read_participants(path: &Path) -> Result<Option<(Vec<PriorParticipant>, Money)>, Error> {
+    match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(Error::Io { path, source }),
+        Err(source) => {
+            return Err(Error::Io {
+                path: path.to_owned(),
+                source,
+            });
+        }
         Ok(_) => {}
     }
     let mut participants = Vec::new();
     let mut net_total = ColumnTotal::new("net_payment_reconciliation_amount");
-    for (row, v) in read_table(&path, &PARTICIPANT_COLUMNS)? {
-        let p = RowParser { path: &path, row };
+    for (row, v) in read_table(path, &PARTICIPANT_COLUMNS)? {
+        let p = RowParser { path, row };
         let [
             provider_id,
             period,

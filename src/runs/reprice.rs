@@ -14,7 +14,6 @@
 //! into the run one reconciliation of all their claims makes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -30,7 +29,7 @@ use crate::model::Date;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{Accounting, BeneficiaryCounts, TypeTally};
 use crate::model::warning::Warning;
-use crate::output::report::{self, Cell, CsvView, OutputFile, OutputFormat};
+use crate::output::report::{self, Cell, ColumnType, OutputFile, OutputFormat, RowSink, Table};
 use crate::runs::prior_run::{self, PriorRun};
 
 /// Why a run cannot be priced again.
@@ -332,11 +331,13 @@ pub struct RepriceWith<'a> {
 
 /// Writes a repriced run: episodes, providers, participants and summary
 /// anew; ledger and rejects copied from the run, since prices change
-/// neither (in the Excel-safe view, copied with their text neutralized, so
-/// the folder equals a full `reconcile --excel-safe`; as Parquet, their
-/// rows typed, so the folder equals `reconcile --output-format parquet`).
-/// The run itself is always exact CSV: [`PriorRun::load`] refuses an
-/// Excel-safe or a Parquet one.
+/// neither, into `format` whichever the run was written in (in the
+/// Excel-safe view, copied with their text neutralized, so the folder
+/// equals a full `reconcile --excel-safe`; as Parquet, their rows typed,
+/// so the folder equals `reconcile --output-format parquet`; from a
+/// Parquet run as CSV, the CSV files the run would have written). The run
+/// itself is exact CSV or Parquet: [`PriorRun::load`] refuses an
+/// Excel-safe one.
 pub fn write(
     repriced: &Reconciliation,
     prior: &PriorRun,
@@ -345,8 +346,8 @@ pub fn write(
     format: OutputFormat,
 ) -> Result<(), report::Error> {
     let format = format.available()?;
-    let ledger = prior.dir.join("ledger.csv");
-    let rejects = prior.dir.join("rejects.csv");
+    let ledger = prior.table_path(&report::LEDGER);
+    let rejects = prior.table_path(&report::REJECTS);
     let mut files = vec![
         report::table_file(repriced, &report::EPISODES, format),
         report::table_file(repriced, &report::PROVIDERS, format),
@@ -572,6 +573,10 @@ struct ScenariosSummary {
     /// otherwise, so an exact comparison's summary is as before.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     excel_safe: bool,
+    /// `"parquet"` when the tables were written as Parquet; absent for
+    /// CSV, so a CSV comparison's summary is as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_format: Option<&'static str>,
 }
 
 /// One scenario in `summary.json`. The settlement keys come after the
@@ -608,48 +613,70 @@ fn side_by_side<K: Ord>(
     table
 }
 
-/// Writes the header `key_columns` + one column per scenario, then each
-/// row's key fields and amounts (empty where a scenario has no row). The
-/// header is text (scenario labels are file paths as given), as are the
-/// keys; the amounts are figures.
-fn write_side_by_side<const N: usize>(
-    w: &mut dyn Write,
-    view: CsvView,
-    key_columns: [&str; N],
-    scenarios: &[Scenario],
-    table: &BTreeMap<[String; N], Vec<Option<Money>>>,
+/// The rows of a comparison's table: one per key, with each scenario's
+/// amount (`None` where the scenario has no row).
+struct SideBySide<const N: usize>(BTreeMap<[String; N], Vec<Option<Money>>>);
+
+/// The table of `rows`, named `name`: the key columns (text), then one
+/// money column per scenario, named by its label (text in a CSV header,
+/// quoted and neutralized as text is: labels are file paths as given).
+fn side_by_side_table<'c, const N: usize>(
+    name: &'c str,
+    columns: &'c [(&'c str, ColumnType)],
+) -> Table<'c, SideBySide<N>> {
+    Table {
+        name,
+        columns,
+        rows: side_by_side_rows::<N>,
+    }
+}
+
+/// The columns of a comparison's table: `key_columns`, then each
+/// scenario's label.
+fn side_by_side_columns<'c>(
+    key_columns: &[&'c str],
+    scenarios: &'c [Scenario],
+) -> Vec<(&'c str, ColumnType)> {
+    let keys = key_columns.iter().map(|k| (*k, ColumnType::Text));
+    let amounts = scenarios
+        .iter()
+        .map(|s| (s.label.as_str(), ColumnType::Money));
+    keys.chain(amounts).collect()
+}
+
+/// Each row's key fields and amounts (empty where a scenario has no row).
+fn side_by_side_rows<const N: usize>(
+    rows: &SideBySide<N>,
+    out: &mut dyn RowSink,
 ) -> std::io::Result<()> {
-    let mut header: Vec<Cell> = key_columns.iter().map(|c| Cell::Text(c)).collect();
-    header.extend(scenarios.iter().map(|s| Cell::Text(&s.label)));
-    report::write_row(w, view, &header)?;
-    for (key, amounts) in table {
+    for (key, amounts) in &rows.0 {
         let amounts: Vec<String> = amounts
             .iter()
             .map(|a| a.map(|m| m.to_string()).unwrap_or_default())
             .collect();
         let mut row: Vec<Cell> = key.iter().map(|k| Cell::Text(k)).collect();
         row.extend(amounts.iter().map(|a| Cell::Figure(a)));
-        report::write_row(w, view, &row)?;
+        out.row(&row)?;
     }
     Ok(())
 }
-
-/// The second output of a comparison that settles participants.
-pub const SCENARIOS_PARTICIPANTS_FILE: &str = "scenarios_participants.csv";
 
 /// Writes `scenarios.csv` (one row per provider, type and period of any
 /// scenario, the reconciliation amount under each scenario side by side,
 /// empty where a scenario has no row), `scenarios_participants.csv` when
 /// the scenarios settle participants (one row per provider and period
 /// settled in any scenario, its net payment reconciliation amount under
-/// each), and `summary.json` (totals per scenario).
+/// each), and `summary.json` (totals per scenario); the tables in
+/// `format`, named `scenarios` and `scenarios_participants` with its
+/// extension.
 pub fn write_scenarios(
     prior: &PriorRun,
     scenarios: &[Scenario],
     out: &Path,
     force: bool,
-    view: CsvView,
+    format: OutputFormat,
 ) -> Result<(), report::Error> {
+    let format = format.available()?;
     let providers = side_by_side(scenarios, |priced| {
         priced
             .providers
@@ -701,26 +728,23 @@ pub fn write_scenarios(
         warnings: scenario_warnings(scenarios)
             .map(report::WarningEntry::of)
             .collect(),
-        excel_safe: view.is_excel_safe(),
+        excel_safe: format.summary_keys().0,
+        output_format: format.summary_keys().1,
     };
+    let (providers, participants) = (SideBySide(providers), SideBySide(participants));
+    let provider_columns =
+        side_by_side_columns(&["provider_id", "episode_type", "period"], scenarios);
+    let participant_columns = side_by_side_columns(&["provider_id", "period"], scenarios);
+    let provider_table = side_by_side_table("scenarios", &provider_columns);
+    let participant_table = side_by_side_table("scenarios_participants", &participant_columns);
     let mut files = vec![
-        OutputFile::new("scenarios.csv", |w| {
-            write_side_by_side(
-                w,
-                view,
-                ["provider_id", "episode_type", "period"],
-                scenarios,
-                &providers,
-            )
-        }),
+        report::table_file(&providers, &provider_table, format),
         OutputFile::new("summary.json", |w| report::write_json(w, &summary)),
     ];
     if settles {
         files.insert(
             1,
-            OutputFile::new(SCENARIOS_PARTICIPANTS_FILE, |w| {
-                write_side_by_side(w, view, ["provider_id", "period"], scenarios, &participants)
-            }),
+            report::table_file(&participants, &participant_table, format),
         );
     }
     report::write_folder(out, force, &files)

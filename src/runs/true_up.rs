@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::model::money::{Money, TooLarge};
-use crate::output::report::{self, Cell, CsvView, OutputFile};
+use crate::output::report::{
+    self, Cell, ColumnType, CsvView, OutputFile, OutputFormat, RowSink, Table,
+};
 use crate::runs::prior_run::{self, PriorEpisode, PriorParticipant, PriorProvider, PriorRun};
 
 use Cell::{Figure, Text};
@@ -341,8 +343,7 @@ pub struct TrueUp {
 /// `current − previous`, or [`TooLarge`] naming `what` in the current run's
 /// `file`: each side may be a 36-digit amount read back.
 fn difference(
-    current_dir: &Path,
-    file: &str,
+    file: &Path,
     what: impl fmt::Display,
     current: Money,
     previous: Money,
@@ -350,7 +351,7 @@ fn difference(
     current.checked_sub(previous).ok_or_else(|| {
         TooLarge::new(format!(
             "{}: {what}: the change (current {current} − previous {previous})",
-            current_dir.join(file).display()
+            file.display()
         ))
     })
 }
@@ -431,6 +432,7 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
             }
         }
     }
+    let episodes_file = current.table_path(&report::EPISODES);
     let episodes = episodes
         .into_iter()
         .map(|(id, (before, now))| -> Result<EpisodeChange, TooLarge> {
@@ -447,8 +449,7 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
             let previous = before.cloned();
             let current_row = now.cloned();
             let gain_loss_change = difference(
-                &current.dir,
-                "episodes.csv",
+                &episodes_file,
                 format_args!("episode {id}: gain_loss"),
                 gain_loss(&current_row),
                 gain_loss(&previous),
@@ -480,13 +481,13 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
             .or_default()
             .1 = Some(p);
     }
+    let providers_file = current.table_path(&report::PROVIDERS);
     let providers = providers
         .into_iter()
         .map(|((provider, episode_type, period), (before, now))| {
             let (previous, current_row) = (before.cloned(), now.cloned());
             let amount_due = difference(
-                &current.dir,
-                "providers.csv",
+                &providers_file,
                 format_args!(
                     "provider {provider}, episode type {episode_type}, period {period}: reconciliation_amount"
                 ),
@@ -509,7 +510,10 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
     // fingerprint), so a one-sided pair is never compared as if the missing
     // side had paid nothing.
     let participants = match (&previous.participants, &current.participants) {
-        (Some(before), Some(now)) => Some(match_participants(&current.dir, before, now)?),
+        (Some(before), Some(now)) => {
+            let file = current.table_path(&report::PARTICIPANTS);
+            Some(match_participants(&file, before, now)?)
+        }
         _ => None,
     };
 
@@ -540,7 +544,7 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
 
 /// The participant rows of two runs matched by provider and period.
 fn match_participants(
-    current_dir: &Path,
+    current_file: &Path,
     before: &[PriorParticipant],
     now: &[PriorParticipant],
 ) -> Result<Vec<ParticipantChange>, TooLarge> {
@@ -556,8 +560,7 @@ fn match_participants(
         .map(|((provider, period), (b, n))| {
             let (previous, current) = (b.cloned(), n.cloned());
             let amount_due = difference(
-                current_dir,
-                crate::output::report::PARTICIPANTS_FILE,
+                current_file,
                 format_args!(
                     "participant {provider}, period {period}: net_payment_reconciliation_amount"
                 ),
@@ -765,16 +768,6 @@ impl Summary {
     }
 }
 
-/// The output files of a true-up, in the order they are written.
-pub const OUTPUT_FILES: [&str; 3] = [
-    "true_up_episodes.csv",
-    "true_up_providers.csv",
-    "summary.json",
-];
-
-/// The fourth output, written only when both runs settled participants.
-pub const PARTICIPANTS_FILE: &str = "true_up_participants.csv";
-
 /// Writes the three outputs (four when the runs settled participants) into
 /// `out` through [`report::write_folder`], so they appear whole or not at
 /// all; `out` must be new or empty unless `force`. `view` is
@@ -785,15 +778,29 @@ pub fn write(
     force: bool,
     view: CsvView,
 ) -> Result<(), report::Error> {
+    write_as(true_up, out, force, OutputFormat::Csv(view))
+}
+
+/// [`write`] with the tables in `format`, in this order: [`EPISODES`],
+/// [`PROVIDERS`] (each named after its table, with the extension of
+/// `format`), `summary.json`, and [`PARTICIPANTS`] when both runs settled
+/// participants.
+pub fn write_as(
+    true_up: &TrueUp,
+    out: &Path,
+    force: bool,
+    format: OutputFormat,
+) -> Result<(), report::Error> {
+    let format = format.available()?;
     let mut files = vec![
-        OutputFile::new(OUTPUT_FILES[0], |w| write_episodes(true_up, view, w)),
-        OutputFile::new(OUTPUT_FILES[1], |w| write_providers(true_up, view, w)),
-        OutputFile::new(OUTPUT_FILES[2], |w| write_summary(true_up, view, w)),
+        report::table_file(true_up, &EPISODES, format),
+        report::table_file(true_up, &PROVIDERS, format),
+        OutputFile::new("summary.json", move |w| {
+            write_summary_as(true_up, format, w)
+        }),
     ];
     if true_up.participants.is_some() {
-        files.push(OutputFile::new(PARTICIPANTS_FILE, |w| {
-            write_participants(true_up, view, w)
-        }));
+        files.push(report::table_file(true_up, &PARTICIPANTS, format));
     }
     report::write_folder(out, force, &files)
 }
@@ -804,65 +811,98 @@ fn optional<T: ToString>(value: Option<T>) -> String {
 }
 
 /// `true_up_episodes.csv`: every episode of either run, by id.
-pub fn write_episodes(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(b"episode_id,episode_type,beneficiary_id,change,previous_provider_id,current_provider_id,previous_period,current_period,previous_actual,current_actual,previous_target,current_target,previous_gain_loss,current_gain_loss,gain_loss_change,previous_status,current_status,previous_cancel_reason,current_cancel_reason\n")?;
+pub const EPISODES: Table<'static, TrueUp> = Table {
+    name: "true_up_episodes",
+    columns: &[
+        ("episode_id", ColumnType::Text),
+        ("episode_type", ColumnType::Text),
+        ("beneficiary_id", ColumnType::Text),
+        ("change", ColumnType::Text),
+        ("previous_provider_id", ColumnType::Text),
+        ("current_provider_id", ColumnType::Text),
+        ("previous_period", ColumnType::Text),
+        ("current_period", ColumnType::Text),
+        ("previous_actual", ColumnType::Money),
+        ("current_actual", ColumnType::Money),
+        ("previous_target", ColumnType::Money),
+        ("current_target", ColumnType::Money),
+        ("previous_gain_loss", ColumnType::Money),
+        ("current_gain_loss", ColumnType::Money),
+        ("gain_loss_change", ColumnType::Money),
+        ("previous_status", ColumnType::Text),
+        ("current_status", ColumnType::Text),
+        ("previous_cancel_reason", ColumnType::Text),
+        ("current_cancel_reason", ColumnType::Text),
+    ],
+    rows: episode_rows,
+};
+
+fn episode_rows(true_up: &TrueUp, out: &mut dyn RowSink) -> io::Result<()> {
     for e in &true_up.episodes {
         let (p, c) = (e.previous.as_ref(), e.current.as_ref());
-        report::write_row(
-            out,
-            view,
-            &[
-                Text(&e.episode_id),
-                Text(&e.episode_type),
-                Text(&e.beneficiary_id),
-                Text(&e.change.name()),
-                Text(&optional(p.map(|p| &p.provider_id))),
-                Text(&optional(c.map(|c| &c.provider_id))),
-                Text(&optional(p.map(|p| &p.period))),
-                Text(&optional(c.map(|c| &c.period))),
-                Figure(&optional(
-                    p.filter(|p| p.cancel.is_none()).map(|p| p.actual),
-                )),
-                Figure(&optional(
-                    c.filter(|c| c.cancel.is_none()).map(|c| c.actual),
-                )),
-                Figure(&optional(p.and_then(|p| p.target))),
-                Figure(&optional(c.and_then(|c| c.target))),
-                Figure(&optional(p.and_then(|p| p.gain_loss))),
-                Figure(&optional(c.and_then(|c| c.gain_loss))),
-                Figure(&e.gain_loss_change()),
-                Text(&optional(p.map(|p| p.status.name()))),
-                Text(&optional(c.map(|c| c.status.name()))),
-                Text(&optional(p.and_then(|p| p.cancel.as_ref()))),
-                Text(&optional(c.and_then(|c| c.cancel.as_ref()))),
-            ],
-        )?;
+        out.row(&[
+            Text(&e.episode_id),
+            Text(&e.episode_type),
+            Text(&e.beneficiary_id),
+            Text(&e.change.name()),
+            Text(&optional(p.map(|p| &p.provider_id))),
+            Text(&optional(c.map(|c| &c.provider_id))),
+            Text(&optional(p.map(|p| &p.period))),
+            Text(&optional(c.map(|c| &c.period))),
+            Figure(&optional(
+                p.filter(|p| p.cancel.is_none()).map(|p| p.actual),
+            )),
+            Figure(&optional(
+                c.filter(|c| c.cancel.is_none()).map(|c| c.actual),
+            )),
+            Figure(&optional(p.and_then(|p| p.target))),
+            Figure(&optional(c.and_then(|c| c.target))),
+            Figure(&optional(p.and_then(|p| p.gain_loss))),
+            Figure(&optional(c.and_then(|c| c.gain_loss))),
+            Figure(&e.gain_loss_change()),
+            Text(&optional(p.map(|p| p.status.name()))),
+            Text(&optional(c.map(|c| c.status.name()))),
+            Text(&optional(p.and_then(|p| p.cancel.as_ref()))),
+            Text(&optional(c.and_then(|c| c.cancel.as_ref()))),
+        ])?;
     }
     Ok(())
 }
 
 /// `true_up_providers.csv`: every `(provider, type, period)` of either run,
 /// with the amount due now.
-pub fn write_providers(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(b"provider_id,episode_type,period,previous_episodes,current_episodes,previous_limit,current_limit,previous_reconciliation,current_reconciliation,amount_due\n")?;
+pub const PROVIDERS: Table<'static, TrueUp> = Table {
+    name: "true_up_providers",
+    columns: &[
+        ("provider_id", ColumnType::Text),
+        ("episode_type", ColumnType::Text),
+        ("period", ColumnType::Text),
+        ("previous_episodes", ColumnType::Integer),
+        ("current_episodes", ColumnType::Integer),
+        ("previous_limit", ColumnType::Text),
+        ("current_limit", ColumnType::Text),
+        ("previous_reconciliation", ColumnType::Money),
+        ("current_reconciliation", ColumnType::Money),
+        ("amount_due", ColumnType::Money),
+    ],
+    rows: provider_rows,
+};
+
+fn provider_rows(true_up: &TrueUp, out: &mut dyn RowSink) -> io::Result<()> {
     for p in &true_up.providers {
         let (before, now) = (p.previous.as_ref(), p.current.as_ref());
-        report::write_row(
-            out,
-            view,
-            &[
-                Text(&p.provider_id),
-                Text(&p.episode_type),
-                Text(&p.period),
-                Figure(&before.map_or(0, |b| b.episodes)),
-                Figure(&now.map_or(0, |n| n.episodes)),
-                Text(&optional(before.map(|b| &b.limit))),
-                Text(&optional(now.map(|n| &n.limit))),
-                Figure(&p.previous_reconciliation()),
-                Figure(&p.current_reconciliation()),
-                Figure(&p.amount_due()),
-            ],
-        )?;
+        out.row(&[
+            Text(&p.provider_id),
+            Text(&p.episode_type),
+            Text(&p.period),
+            Figure(&before.map_or(0, |b| b.episodes)),
+            Figure(&now.map_or(0, |n| n.episodes)),
+            Text(&optional(before.map(|b| &b.limit))),
+            Text(&optional(now.map(|n| &n.limit))),
+            Figure(&p.previous_reconciliation()),
+            Figure(&p.current_reconciliation()),
+            Figure(&p.amount_due()),
+        ])?;
     }
     Ok(())
 }
@@ -870,26 +910,37 @@ pub fn write_providers(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> 
 /// `true_up_participants.csv`: every `(provider, period)` settled in either
 /// run, with track, quality score and net payment on each side (track and
 /// score empty, payment 0.00, where a side has no row) and the amount due
-/// now. Only a header when the runs did not settle participants.
-pub fn write_participants(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
-    out.write_all(b"provider_id,period,previous_track,current_track,previous_quality_score,current_quality_score,previous_net_payment,current_net_payment,amount_due\n")?;
+/// now. Written only when both runs settled participants.
+pub const PARTICIPANTS: Table<'static, TrueUp> = Table {
+    name: "true_up_participants",
+    columns: &[
+        ("provider_id", ColumnType::Text),
+        ("period", ColumnType::Text),
+        ("previous_track", ColumnType::Text),
+        ("current_track", ColumnType::Text),
+        ("previous_quality_score", ColumnType::Decimal),
+        ("current_quality_score", ColumnType::Decimal),
+        ("previous_net_payment", ColumnType::Money),
+        ("current_net_payment", ColumnType::Money),
+        ("amount_due", ColumnType::Money),
+    ],
+    rows: participant_rows,
+};
+
+fn participant_rows(true_up: &TrueUp, out: &mut dyn RowSink) -> io::Result<()> {
     for p in true_up.participants.iter().flatten() {
         let (before, now) = (p.previous.as_ref(), p.current.as_ref());
-        report::write_row(
-            out,
-            view,
-            &[
-                Text(&p.provider_id),
-                Text(&p.period),
-                Text(&optional(before.map(|b| &b.track))),
-                Text(&optional(now.map(|n| &n.track))),
-                Figure(&optional(before.map(|b| &b.quality_score))),
-                Figure(&optional(now.map(|n| &n.quality_score))),
-                Figure(&p.previous_net_payment()),
-                Figure(&p.current_net_payment()),
-                Figure(&p.amount_due()),
-            ],
-        )?;
+        out.row(&[
+            Text(&p.provider_id),
+            Text(&p.period),
+            Text(&optional(before.map(|b| &b.track))),
+            Text(&optional(now.map(|n| &n.track))),
+            Figure(&optional(before.map(|b| &b.quality_score))),
+            Figure(&optional(now.map(|n| &n.quality_score))),
+            Figure(&p.previous_net_payment()),
+            Figure(&p.current_net_payment()),
+            Figure(&p.amount_due()),
+        ])?;
     }
     Ok(())
 }
@@ -909,6 +960,10 @@ struct SummaryJson {
     /// otherwise, so an exact true-up's summary is as before.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     excel_safe: bool,
+    /// `"parquet"` when the tables were written as Parquet; absent for
+    /// CSV, so a CSV true-up's summary is as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_format: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -937,6 +992,15 @@ struct ReconciliationJson {
 
 /// `summary.json`: the counts, the totals, and whether the changes add up.
 pub fn write_summary(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io::Result<()> {
+    write_summary_as(true_up, OutputFormat::Csv(view), out)
+}
+
+/// `summary.json` of a true-up whose tables are written in `format`.
+pub fn write_summary_as(
+    true_up: &TrueUp,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let s = true_up.summary();
     let json = SummaryJson {
         previous: true_up.previous.display().to_string(),
@@ -966,7 +1030,8 @@ pub fn write_summary(true_up: &TrueUp, view: CsvView, out: &mut dyn Write) -> io
             amount_due: p.change.to_string(),
             adds_up: p.adds_up,
         }),
-        excel_safe: view.is_excel_safe(),
+        excel_safe: format.summary_keys().0,
+        output_format: format.summary_keys().1,
     };
     report::write_json(out, &json)
 }

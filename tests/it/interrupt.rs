@@ -237,17 +237,21 @@ fn interrupted_scenarios_leave_no_staging_folder() {
     interrupted_leaves_nothing(
         "scenarios",
         |dest| {
-            let mut args = strings(&[
-                "scenarios",
-                "--run",
-                "run",
-                "--target-prices",
-                "gen/target_prices.csv",
-                "gen/target_prices_b.csv",
+            // Eight price sets rather than two: the scenarios' outputs are
+            // small, and a wider table keeps them staged long enough to be
+            // caught on a loaded machine (two were once missed 60 times).
+            let mut args = strings(&["scenarios", "--run", "run", "--target-prices"]);
+            for _ in 0..4 {
+                args.extend(strings(&[
+                    "gen/target_prices.csv",
+                    "gen/target_prices_b.csv",
+                ]));
+            }
+            args.extend(strings(&[
                 "--risk-factors",
                 "gen/risk_factors.csv",
                 "--out",
-            ]);
+            ]));
             args.push(out_in(dest, "out"));
             args
         },

@@ -19,6 +19,8 @@ mod interrupt;
 mod overflow;
 #[cfg(feature = "parquet")]
 mod parquet;
+#[cfg(feature = "parquet")]
+mod parquet_runs;
 mod properties;
 mod readme;
 mod regression;

@@ -4,9 +4,9 @@
 //! column of a type the engine does not read is a fatal error naming it;
 //! a rejected Parquet row is numbered from the table's first row and
 //! shows its values as a CSV line; `auto` knows Parquet by its first
-//! bytes; and outputs written as Parquet hold the CSV outputs' rows, typed.
-//! The same tables held in memory (a Python caller's) are read as the
-//! Parquet files are.
+//! bytes; and outputs written as Parquet hold the CSV outputs' rows, typed
+//! (runs written as Parquet read back: `parquet_runs`). The same tables
+//! held in memory (a Python caller's) are read as the Parquet files are.
 
 use std::fs::File;
 use std::path::Path;
@@ -562,7 +562,7 @@ fn auto_detects_parquet_by_its_first_bytes_beside_csv() {
 /// the CSV writer writes them (money with two decimals, dates
 /// `YYYY-MM-DD`, a null empty), joined as a CSV line: the text its CSV
 /// twin holds, rendered here independently of the engine.
-fn parquet_as_csv(path: &Path) -> (Vec<(String, DataType)>, String) {
+pub(crate) fn parquet_as_csv(path: &Path) -> (Vec<(String, DataType)>, String) {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Date32Type, Decimal128Type, Int64Type};
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -618,10 +618,21 @@ fn parquet_as_csv(path: &Path) -> (Vec<(String, DataType)>, String) {
     (columns, text)
 }
 
+/// The files of a run of the sample written as Parquet, by name.
+pub(crate) const RUN_FILES: [&str; 6] = [
+    "episodes.parquet",
+    "ledger.parquet",
+    "participants.parquet",
+    "providers.parquet",
+    "rejects.parquet",
+    "summary.json",
+];
+
 /// The sample reconciled with `--output-format parquet`: each table's
 /// Parquet file holds the committed CSV file's rows in its order, money
 /// Decimal128(38, 2), dates Date32, counts Int64; the summary is the CSV
-/// run's with the format added; and the run is not read back.
+/// run's with the format added (reading such a run back is in
+/// `parquet_runs`).
 #[test]
 fn parquet_outputs_hold_the_csv_outputs_typed() {
     let dir = tempfile::tempdir().unwrap();
@@ -648,17 +659,7 @@ fn parquet_outputs_hold_the_csv_outputs_typed() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "episodes.parquet",
-            "ledger.parquet",
-            "participants.parquet",
-            "providers.parquet",
-            "rejects.parquet",
-            "summary.json"
-        ]
-    );
+    assert_eq!(names, RUN_FILES);
     let golden = root().join("tests/golden/sample/expected");
     for table in ["episodes", "providers", "ledger", "participants", "rejects"] {
         let (_, text) = parquet_as_csv(&out.join(format!("{table}.parquet")));
@@ -683,40 +684,8 @@ fn parquet_outputs_hold_the_csv_outputs_typed() {
     let expected = expected.replace("\n}\n", ",\n  \"output_format\": \"parquet\"\n}\n");
     assert_eq!(summary, expected);
 
-    // Read back, the run is refused in one line: its CSV files are not there.
     let prices = root().join("sample-claims/target_prices.csv");
     let prices = prices.to_str().unwrap();
-    let reprice = [
-        "reprice",
-        "--run",
-        "out",
-        "--target-prices",
-        prices,
-        "--out",
-        "again",
-    ];
-    assert_fails_in_one_line(
-        &cli_in(dir.path(), &reprice),
-        1,
-        &[
-            "out: the run was written with --output-format parquet",
-            "reconcile again",
-        ],
-    );
-    let true_up = [
-        "true-up",
-        "--previous",
-        "out",
-        "--current",
-        "out",
-        "--out",
-        "t",
-    ];
-    assert_fails_in_one_line(
-        &cli_in(dir.path(), &true_up),
-        1,
-        &["--output-format parquet"],
-    );
 
     // Reprice of the CSV run with its own prices, as Parquet: the same
     // tables as the Parquet reconcile, ledger and rejects copied typed.

@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 
 use crate::input::beneficiaries::Month;
 use crate::input::beneficiaries::{
-    Columns, Error, Field, KNOWN, MappedMonth, Shape, SourceOutcome, SourceRow, flag_field,
+    Columns, Error, Field, KNOWN, MappedMonth, MonthFlags, RowMonths, Shape, SourceOutcome,
+    SourceRow, flag_field,
 };
 use crate::input::compressed;
 use crate::input::formats::PARQUET_MAGIC;
@@ -391,11 +392,11 @@ fn date(text: &str, parse: fn(&[u8]) -> Option<Date>) -> Field<Date> {
 /// 1-based month to its flags, `None` for a month the row says nothing of.
 fn year_months(
     year: Field<i32>,
-    mut months: impl FnMut(usize) -> Option<Vec<Field<bool>>>,
-) -> (Field<()>, Vec<MappedMonth>) {
+    mut months: impl FnMut(usize) -> Option<MonthFlags>,
+) -> (Field<()>, RowMonths) {
     match year {
-        Field::Absent => (Field::Absent, Vec::new()),
-        Field::Unreadable => (Field::Unreadable, Vec::new()),
+        Field::Absent => (Field::Absent, RowMonths::new()),
+        Field::Unreadable => (Field::Unreadable, RowMonths::new()),
         Field::Value(year) => {
             let mapped = (1..=12u32)
                 .filter_map(|m| {
@@ -551,7 +552,7 @@ impl MbsfHeader {
             return ("", Err(RejectReason::BadEncoding));
         }
         let text = |i: Option<usize>| i.map_or("", |i| row.text(i));
-        let extras: Vec<Field<bool>> = self
+        let extras: MonthFlags = self
             .extra_flag_columns
             .iter()
             .map(|&i| flag_field(row.text(i)))
@@ -572,7 +573,7 @@ impl MbsfHeader {
                     (Field::Value(a), Field::Value(b))
                 }),
             };
-            let mut flags = vec![part_a, part_b];
+            let mut flags: MonthFlags = smallvec::smallvec![part_a, part_b];
             if self.has_hmo {
                 flags.push(managed_care(h));
             }
@@ -780,7 +781,7 @@ fn read_synpuf(
                     Some(column) => year(text(Some(column))),
                     None => file_year.map_or(Field::Absent, Field::Value),
                 };
-                let mut flags: Vec<Field<bool>> = present
+                let mut flags: MonthFlags = present
                     .iter()
                     .map(|&(_, column, read)| read(text(Some(column))))
                     .collect();

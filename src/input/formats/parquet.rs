@@ -23,7 +23,6 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
@@ -31,7 +30,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 
-use crate::input::arrow::{self, PieceIter, Pieces, Table, TablePiece};
+use crate::input::arrow::{self, Batches, PieceIter, Pieces, Table, TablePiece};
 use crate::input::claims::Error;
 use crate::input::driver::{self, Piece, Reading};
 use crate::input::source::Source;
@@ -166,13 +165,11 @@ impl Pieces for ParquetFile {
         Ok(Box::new(groups.into_iter().map(Ok)))
     }
 
-    /// Decodes the row group, with the projection [`Table::indices`].
-    fn read(
-        &self,
-        group: &RowGroup,
-        table: &Table,
-        each: &mut dyn FnMut(&RecordBatch, u64),
-    ) -> Result<(), Error> {
+    /// The batches of row group `group`, holding the columns of `table`
+    /// only (the projection [`Table::indices`]), each with its first row
+    /// (0-based) in the file, decoded as they are asked for. A batch that
+    /// does not decode is an error naming the first row it holds.
+    fn batches(&self, group: &RowGroup, table: &Table) -> Result<Batches<'_>, Error> {
         let name = &self.name;
         let descriptor = self.metadata.metadata().file_metadata().schema_descr();
         let projection = ProjectionMask::roots(descriptor, table.indices());
@@ -196,12 +193,14 @@ impl Pieces for ParquetFile {
         }
         .map_err(|e| parquet_error(name, e))?;
         let mut first_row = group.first_row;
-        for batch in reader {
-            let batch = batch.map_err(|e| parquet_error(name, e))?;
-            each(&batch, first_row);
+        Ok(Box::new(reader.map(move |batch| {
+            let batch = batch.map_err(|e| {
+                parquet_error(name, format_args!("from row {}: {e}", first_row + 1))
+            })?;
+            let at = first_row;
             first_row += batch.num_rows() as u64;
-        }
-        Ok(())
+            Ok((batch, at))
+        })))
     }
 }
 

@@ -17,8 +17,10 @@
 //! Every figure on the page is printed from the run's exact amounts (or
 //! checked sums of them) and carries a `data-src` attribute naming where
 //! it comes from, so a test can check each against the files:
-//! `summary:<dotted key>`, `<file>:<row index>:<column>` (row index from
-//! 0, after the header; `previous/` for the earlier run of a true-up), or
+//! `summary:<dotted key>`, `<file>:<row index>:<column>` (the table's CSV
+//! name, `episodes.csv`, whichever format the run was written in, so the
+//! page of a Parquet run is its CSV twin's; row index from 0, after the
+//! header; `previous/` for the earlier run of a true-up), or
 //! one of the derived figures:
 //! `cap_effect|limit_effect:providers.csv:<i>`,
 //! `quality_effect|track_limit_effect:participants.csv:<i>`,
@@ -37,6 +39,7 @@ use serde::Serialize;
 
 use crate::engine::pricing::{self, Status};
 use crate::model::money::{Money, TooLarge};
+use crate::output::report;
 use crate::runs::prior_run::{self, PriorEpisode, PriorRun, stream_table};
 use crate::runs::true_up::{self, Change};
 use crate::runtime::cleanup::StagedFile;
@@ -424,14 +427,15 @@ fn read_ledger(run: &PriorRun, listed: &[bool]) -> Result<LedgerFacts, Error> {
     // Ledger lines come grouped by episode: one lookup per episode.
     let mut current: Option<(String, usize)> = None;
     let mut record = 0usize;
-    stream_table(&run.dir.join("ledger.csv"), &COLUMNS, |row| {
+    let episodes_file = run.file_name(&report::EPISODES);
+    stream_table(&run.table_path(&report::LEDGER), &COLUMNS, |row| {
         let id = row.text(0)?;
         let episode = match &current {
             Some((last, i)) if last == id => *i,
             _ => {
-                let i = *index
-                    .get(id)
-                    .ok_or_else(|| row.error(format!("episode {id:?} is not in episodes.csv")))?;
+                let i = *index.get(id).ok_or_else(|| {
+                    row.error(format!("episode {id:?} is not in {episodes_file}"))
+                })?;
                 current = Some((id.to_owned(), i));
                 i
             }
@@ -461,10 +465,10 @@ fn read_ledger(run: &PriorRun, listed: &[bool]) -> Result<LedgerFacts, Error> {
 }
 
 /// Streams `rejects.csv`: the rows per reason and the first few of each.
-fn read_rejects(dir: &Path) -> Result<Vec<RejectGroup>, Error> {
+fn read_rejects(run: &PriorRun) -> Result<Vec<RejectGroup>, Error> {
     let mut groups: BTreeMap<String, (u64, Vec<RejectExample>)> = BTreeMap::new();
     stream_table(
-        &dir.join("rejects.csv"),
+        &run.table_path(&report::REJECTS),
         &["file", "row", "reason", "record"],
         |row| {
             let (n, examples) = groups.entry(row.lossy(2).into_owned()).or_default();
@@ -578,7 +582,7 @@ pub fn build(dir: &Path, previous: Option<&Path>) -> Result<String, Error> {
         }
     }
     let mut ledger = read_ledger(&run, &listed)?;
-    let rejects = read_rejects(dir)?;
+    let rejects = read_rejects(&run)?;
 
     let mut providers: BTreeMap<&str, ProviderView> = BTreeMap::new();
     let mut provider_rows: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
@@ -655,7 +659,7 @@ pub fn build(dir: &Path, previous: Option<&Path>) -> Result<String, Error> {
     }
     for (i, p) in run.participants.iter().flatten().enumerate() {
         if let Some(view) = providers.get_mut(p.provider_id.as_str()) {
-            view.settlements.push(settlement_view(p, i)?);
+            view.settlements.push(settlement_view(&run, p, i)?);
         }
     }
 
@@ -734,9 +738,10 @@ fn provider_row(run: &PriorRun, i: usize) -> Result<ProviderRowView, Error> {
     let at = |column: &str| format!("providers.csv:{i}:{column}");
     let what = |figure: &str| {
         format!(
-            "{}: providers.csv row {}: {figure}",
+            "{}: {} row {}: {figure}",
             run.dir.display(),
-            i + 2
+            run.file_name(&report::PROVIDERS),
+            run.row_number(i)
         )
     };
     let cap_effect = checked_sub(p.actual_total, p.capped_total, || what("the cap effect"))?;
@@ -778,9 +783,16 @@ fn provider_row(run: &PriorRun, i: usize) -> Result<ProviderRowView, Error> {
 /// A participant's settlement for a period with its waterfall: the
 /// reconciliation amount over all its types, the quality adjustment, the
 /// track's limit, and what is paid or owed.
-fn settlement_view(p: &prior_run::PriorParticipant, i: usize) -> Result<SettlementView, Error> {
+fn settlement_view(
+    run: &PriorRun,
+    p: &prior_run::PriorParticipant,
+    i: usize,
+) -> Result<SettlementView, Error> {
     let at = |column: &str| format!("participants.csv:{i}:{column}");
-    let what = |figure: &str| format!("participants.csv row {}: {figure}", i + 2);
+    let what = |figure: &str| {
+        let file = run.file_name(&report::PARTICIPANTS);
+        format!("{file} row {}: {figure}", run.row_number(i))
+    };
     let quality_effect = checked_sub(p.quality_adjusted_amount, p.reconciliation_amount, || {
         what("the quality adjustment")
     })?;
@@ -1056,9 +1068,10 @@ pub fn write(html: &str, out: &Path, force: bool, runs: &[&Path]) -> Result<(), 
     if let Some(target) = canonical(out) {
         let in_run = runs.iter().any(|dir| {
             canonical(dir).is_some_and(|dir| target.parent() == Some(dir.as_path()))
-                && target
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().ends_with(".csv") || n == "summary.json")
+                && target.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.ends_with(".csv") || n.ends_with(".parquet") || n == "summary.json"
+                })
         });
         if in_run {
             return Err(Error::OverwritesRun {
