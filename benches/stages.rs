@@ -40,7 +40,7 @@ fn stages(c: &mut Criterion) {
         attributes: vec!["hcc_count".into(), "social_risk".into()],
     };
     let enrollment = beneficiaries::load(
-        &[dir.path().join("beneficiaries/beneficiaries.csv")],
+        &[dir.path().join("beneficiaries/beneficiaries.csv").into()],
         0,
         &columns,
         beneficiaries::BeneficiariesFormat::Canonical,

@@ -18,6 +18,7 @@ use episode_recon::input::beneficiaries::BeneficiariesFormat;
 use episode_recon::input::compressed::Compression;
 use episode_recon::input::folders;
 use episode_recon::input::formats::ClaimsFormat;
+use episode_recon::input::source::Input;
 use episode_recon::model::{Date, parse_date};
 use episode_recon::output::paragraph;
 use episode_recon::output::report::{self, CsvView, OutputFormat};
@@ -645,7 +646,7 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
         memory_limit: Tunables::DEFAULT.memory_limit(args.memory_limit),
         format: args.claims_format,
         spill_dir,
-        beneficiaries,
+        beneficiaries: Input::files(beneficiaries),
         beneficiaries_format: args.beneficiaries_format,
         risk_factors,
         settlement,

@@ -26,7 +26,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         extra_flags: vec!["esrd".to_owned()],
         attributes: vec!["age_band".to_owned()],
     };
-    match beneficiaries::load(std::slice::from_ref(&path), 0, &columns, format) {
+    match beneficiaries::load(&[path.into()], 0, &columns, format) {
         Ok(read) => {
             assert_eq!(read.read, read.accepted + read.rejects.len() as u64);
             let lines = episode_recon_fuzz::line_count(file);

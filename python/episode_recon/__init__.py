@@ -23,7 +23,9 @@ The functions follow the CLI's commands:
 
 Errors are :class:`EpisodeReconError` subclasses by who fixes them
 (:mod:`episode_recon.errors`); their message is the CLI's one line.
-The interpreter is released while the engine works, so other threads run.
+The interpreter is released while the engine works, so other threads run;
+Ctrl-C stops a :func:`reconcile` (``KeyboardInterrupt``) at the engine's next
+checkpoint.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import tempfile
 import warnings
 from decimal import Decimal
 from functools import cached_property
@@ -228,7 +229,12 @@ def reconcile(
             ``claim_type``, dates, ``allowed_amount``...), one or a list,
             read in order. A table's columns may be decimal, integer,
             string, date, timestamp or boolean; floating point is refused
-            (money is never rounded), naming the column.
+            (money is never rounded), naming the column. A table is read
+            in memory, batch by batch, as it streams (a DuckDB relation is
+            run as it is read, unless the run is given several: see
+            ``_bridge.inputs``); a rejected row of it names
+            ``<claims table>`` (``<claims table 2>`` among several) and its
+            1-based row.
         definitions: folder of ``*.toml`` episode definitions.
         target_prices: target prices CSV.
         beneficiaries: monthly enrollment (files, folders or tables), for
@@ -277,23 +283,24 @@ def reconcile(
                 "give auto, or the files themselves"
             )
     _together(participants, settlement)
-    with tempfile.TemporaryDirectory(prefix="episode-recon-tables-") as folder:
-        native = _native.reconcile(
-            _bridge.input_paths(claims_list, "claims", folder),
-            os.fspath(definitions),
-            os.fspath(target_prices),
-            _bridge.input_paths(beneficiaries_list, "beneficiaries", folder),
-            _optional_path(risk_factors),
-            _optional_path(participants),
-            _optional_path(settlement),
-            _date(as_of),
-            claims_format,
-            beneficiaries_format,
-            strict,
-            _threads(threads),
-            memory_limit,
-            allow_same_file,
-        )
+    # One list, so that DuckDB relations are counted across both.
+    given = _bridge.inputs(claims_list + beneficiaries_list)
+    native = _native.reconcile(
+        given[: len(claims_list)],
+        os.fspath(definitions),
+        os.fspath(target_prices),
+        given[len(claims_list) :],
+        _optional_path(risk_factors),
+        _optional_path(participants),
+        _optional_path(settlement),
+        _date(as_of),
+        claims_format,
+        beneficiaries_format,
+        strict,
+        _threads(threads),
+        memory_limit,
+        allow_same_file,
+    )
     return _warned(Run(native))
 
 

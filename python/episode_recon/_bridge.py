@@ -1,15 +1,16 @@
 """Where tables meet the engine's files: the one module that knows which
 tables cross as files.
 
-- In: a table a user gives (pyarrow, polars, pandas, DuckDB) is written as
-  a temporary Parquet file, which the engine reads as any Parquet input
+- In: a table a user gives (pyarrow, polars, pandas, DuckDB) crosses into
+  the engine as the stream of record batches it is, through the Arrow C
+  stream interface (``__arrow_c_stream__``), without a copy and without a
+  file; the engine reads it as it reads a Parquet file's row groups
   (src/input/arrow.rs: columns by the canonical names; decimal, integer,
   string, date, timestamp and boolean columns read as their text would be,
   floating point refused naming the column). A rejected row of a table
-  names that file, its ``row`` the table's 1-based row, its ``record`` the
-  row's values as a CSV line. The engine has no entry yet for record
-  batches held in memory; when it has, :func:`input_paths` hands them over
-  instead of writing them.
+  names it ``<claims table>`` (``<claims table 2>`` among several; the
+  same for beneficiaries), its ``row`` the table's 1-based row, its
+  ``record`` the row's values as a CSV line.
 - Out: a run's tables come from the engine as Arrow record batches
   (src/output/arrow.rs) without passing through a file. What the engine
   does not hold in memory (a run opened from its folder, the ledger and
@@ -28,7 +29,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from .errors import InternalError
 
@@ -157,36 +157,41 @@ def _read_lossy(
     return pa.table(columns, schema=schema)
 
 
-def input_paths(
-    sources: list[Any], what: str, folder: str | os.PathLike[str]
-) -> list[str]:
-    """The engine's inputs for ``sources``, each a path (given as it is) or
-    a table (written into ``folder`` as a Parquet file, which must outlive
-    the run, batch by batch: its types kept, nothing converted)."""
-    paths = []
-    for number, source in enumerate(sources, start=1):
-        if isinstance(source, (str, os.PathLike)):
-            paths.append(os.fspath(source))
-            continue
-        path = Path(folder) / f"{what}-table-{number}.parquet"
-        reader = _batches(source)
-        with pq.ParquetWriter(path, reader.schema) as out:
-            for batch in reader:
-                out.write_batch(batch)
-        paths.append(str(path))
-    return paths
+def inputs(sources: list[Any]) -> list[Any]:
+    """The engine's inputs for ``sources`` (a run's claims and
+    beneficiaries): each path as a string, each table as an object with
+    ``__arrow_c_stream__``, whose record batches the engine reads as they
+    stream, through the Arrow C stream interface (types kept, nothing
+    converted, nothing written to a file).
+
+    A DuckDB relation is a query on a connection, which runs one query at
+    a time, while a run reads its beneficiaries beside its claims and holds
+    every table's stream open from the start: when a run is given several
+    relations, each is fetched whole into Arrow memory first (which the run
+    would hold anyway, to find rejected rows again); a single one streams.
+    """
+    several = sum(_is_duckdb(s) for s in sources) > 1
+    return [
+        os.fspath(source)
+        if isinstance(source, (str, os.PathLike))
+        else pa.table(source)
+        if several and _is_duckdb(source)
+        else _stream(source)
+        for source in sources
+    ]
 
 
-def _batches(table: Any) -> pa.RecordBatchReader:
-    """The table as a stream of record batches, by the Arrow PyCapsule
-    interface where the object has it (polars, pandas 2.2+, DuckDB,
-    pyarrow), else through ``pyarrow.table`` (pandas before 2.2)."""
-    if isinstance(table, pa.RecordBatchReader):
+def _is_duckdb(table: Any) -> bool:
+    return type(table).__module__.split(".")[0] == "duckdb"
+
+
+def _stream(table: Any) -> Any:
+    """The table as an object with ``__arrow_c_stream__`` (the Arrow
+    PyCapsule interface): as it is where it has one (polars, pandas 2.2,
+    DuckDB, pyarrow tables and readers), else through pyarrow (a
+    ``RecordBatch``; pandas before 2.2)."""
+    if hasattr(table, "__arrow_c_stream__") and not isinstance(table, pa.RecordBatch):
         return table
-    if isinstance(table, pa.Table):
-        return table.to_reader()
     if isinstance(table, pa.RecordBatch):
-        return pa.Table.from_batches([table]).to_reader()
-    if hasattr(table, "__arrow_c_stream__"):
-        return pa.RecordBatchReader.from_stream(table)
-    return pa.table(table).to_reader()
+        return pa.Table.from_batches([table])
+    return pa.table(table)

@@ -292,12 +292,12 @@ def _bucket(config: _Config, claims: pa.Table, enrollment: Optional[pa.Table]) -
 
 def _rejects(rejects: pa.Table, claims: pa.Table, enrollment: Optional[pa.Table]) -> pa.Table:
     """The bucket's rejects with their DataFrame and row id: a table's
-    reject names its temporary file and its row in the bucket's table."""
+    reject names the table (`<claims table>`) and its row in the bucket's table."""
     sources: List[str] = []
     row_ids: List[int] = []
     for file, row in zip(rejects["file"].to_pylist(), rejects["row"].to_pylist()):
         table, source = (
-            (claims, "claims") if Path(file).name.startswith("claims-") else (enrollment, "beneficiaries")
+            (claims, "claims") if file.startswith("<claims table") else (enrollment, "beneficiaries")
         )
         sources.append(source)
         row_ids.append(table[_ROW][row - 1].as_py())

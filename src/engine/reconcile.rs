@@ -33,7 +33,7 @@ use crate::engine::spill::Spill;
 use crate::input::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
 use crate::input::claims::{self, Chunking, Reading};
 use crate::input::formats::{ClaimsFormat, Detected};
-use crate::input::source::{Source, Spools};
+use crate::input::source::{Input, Spools};
 use crate::model::Date;
 use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
@@ -48,8 +48,9 @@ use crate::runtime::tunables::Tunables;
 /// Everything a run reads, already loaded and validated except the claims.
 #[derive(Debug)]
 pub struct Inputs {
-    /// Claims files in reading order (folders already expanded).
-    pub claims: Vec<PathBuf>,
+    /// Claims files (folders already expanded) and tables, in reading
+    /// order.
+    pub claims: Vec<Input>,
     /// Episode types, sorted by id.
     pub definitions: Vec<EpisodeDefinition>,
     /// Target prices.
@@ -68,9 +69,9 @@ pub struct Inputs {
     pub spill_dir: PathBuf,
     /// The claims files' format.
     pub format: ClaimsFormat,
-    /// Beneficiaries files in reading order (folders already expanded);
-    /// empty without `--beneficiaries`.
-    pub beneficiaries: Vec<PathBuf>,
+    /// Beneficiaries files (folders already expanded) and tables, in
+    /// reading order; empty without `--beneficiaries`.
+    pub beneficiaries: Vec<Input>,
     /// The beneficiaries files' format (`--beneficiaries-format`).
     pub beneficiaries_format: BeneficiariesFormat,
     /// Risk factor multipliers, needed when a definition has `[risk]`.
@@ -100,7 +101,7 @@ impl Inputs {
         prices: TargetPrices,
     ) -> Inputs {
         Inputs {
-            claims,
+            claims: Input::files(claims),
             definitions,
             prices,
             as_of: None,
@@ -152,6 +153,9 @@ pub enum Error {
     /// not bounded the way claim amounts are).
     #[error(transparent)]
     TooLarge(#[from] TooLarge),
+    /// The run was asked to stop ([`crate::runtime::stop`]).
+    #[error(transparent)]
+    Stopped(#[from] crate::runtime::stop::Stopped),
     /// `--strict` met a rejected row.
     #[error(
         "{file}: row {row}: rejected ({reason}){field} and --strict is set; expected no rejected rows; the row reads {record}"
@@ -188,6 +192,7 @@ impl crate::error::Classify for Error {
             Error::Configuration { .. } => ErrorKind::Configuration,
             Error::Pricing(e) => e.kind(),
             Error::TooLarge(e) => e.kind(),
+            Error::Stopped(e) => e.kind(),
             Error::Strict { .. } => ErrorKind::InputData,
         }
     }
@@ -459,7 +464,7 @@ pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
 /// [`run`], reporting rows read and phases to `progress`.
 pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconciliation, Error> {
     let Inputs {
-        claims: paths,
+        claims: claim_inputs,
         definitions,
         prices,
         as_of,
@@ -467,7 +472,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         memory_limit,
         spill_dir,
         format: claims_format,
-        beneficiaries: beneficiary_paths,
+        beneficiaries: beneficiary_inputs,
         beneficiaries_format,
         risk_factors,
         settlement,
@@ -487,8 +492,8 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         let loading = scope.spawn(|| {
             load_enrollment(
                 &definitions,
-                &paths,
-                &beneficiary_paths,
+                &claim_inputs,
+                &beneficiary_inputs,
                 beneficiaries_format,
             )
         });
@@ -508,7 +513,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                     threads,
                     tunables: &tunables,
                 };
-                let mut read = read_claims(&paths, &reading, progress)?;
+                let mut read = read_claims(&claim_inputs, &reading, progress)?;
                 // The pricing files' warnings first, then the claims files'.
                 warnings.append(&mut read.warnings);
                 read.warnings = warnings;
@@ -540,12 +545,12 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             .map_err(spill_error)?
             .filter(|v| (v.source.file, v.source.row) < (row_reject.file, row_reject.row));
         let first = match version_reject {
-            Some(v) => fetch_raw(&paths, &read_files, vec![v])?
+            Some(v) => fetch_raw(&claim_inputs, &read_files, vec![v])?
                 .pop()
                 .unwrap_or(row_reject),
             None => row_reject,
         };
-        return Err(strict_error(&paths, &first));
+        return Err(strict_error(&claim_inputs, &first));
     }
 
     progress.phase("building episodes");
@@ -557,6 +562,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         .into_par_iter()
         .enumerate()
         .map(|(index, mut part)| {
+            crate::runtime::stop::check()?;
             if let Some(spill) = &spill {
                 let (lines, tainted) = spill.read(index).map_err(spill_error)?;
                 part.push(BeneficiaryRows { lines, tainted });
@@ -597,12 +603,12 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     drafts.sort_by(|a, b| {
         (&a.0.episode_id, &a.0.beneficiary_id).cmp(&(&b.0.episode_id, &b.0.beneficiary_id))
     });
-    rejects.extend(fetch_raw(&paths, &read_files, version_rejects)?);
+    rejects.extend(fetch_raw(&claim_inputs, &read_files, version_rejects)?);
 
-    let files: Vec<String> = paths
+    let files: Vec<String> = claim_inputs
         .iter()
-        .chain(&beneficiary_paths)
-        .map(|p| p.display().to_string())
+        .chain(&beneficiary_inputs)
+        .map(|input| input.name().display().to_string())
         .collect();
     let mut beneficiary_counts = None;
     if let Some(enrollment) = enrollment {
@@ -712,10 +718,10 @@ struct ClaimsRead {
     first_row_reject: Option<Reject>,
 }
 
-/// Reads every claims file in order, routing its rows by beneficiary into
+/// Reads every claims input in order, routing its rows by beneficiary into
 /// partitions and spilling them past the memory limit.
 fn read_claims(
-    paths: &[PathBuf],
+    inputs: &[Input],
     reading: &ClaimsReading<'_>,
     progress: &Progress,
 ) -> Result<ClaimsRead, Error> {
@@ -769,7 +775,7 @@ fn read_claims(
                     rows = accounting.read.rows + chunk.rows,
                     "--strict: stopped reading at the first rejected row"
                 );
-                return Err(strict_error(paths, first));
+                return Err(strict_error(inputs, first));
             }
             tracing::info!(
                 row = first.row,
@@ -802,19 +808,16 @@ fn read_claims(
     // Streams (FIFOs, standard input) are copied aside as they are read,
     // so rows rejected by the version checks can be found again.
     let mut spools = Spools::new(spill_dir);
-    let mut read_files = Vec::with_capacity(paths.len());
+    let mut read_files = Vec::with_capacity(inputs.len());
     let mut warnings = Vec::new();
-    for (file_index, path) in paths.iter().enumerate() {
+    for (file_index, input) in inputs.iter().enumerate() {
         let file = u32::try_from(file_index).unwrap_or(u32::MAX);
-        let io_error = |source| claims::Error::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut source = Source::open(path, Some(&mut spools)).map_err(io_error)?;
-        let detected = claims_format.detect(&mut source)?;
+        let path = input.name();
+        let opening = claims_format.open(input, &mut spools)?;
+        let detected = opening.detected;
         read_files.push(ReadFile {
             detected,
-            reread: source.reread_path().map(Path::to_path_buf),
+            reread: opening.reread,
         });
         let format = match detected {
             Detected::Claims(format) => format,
@@ -847,7 +850,7 @@ fn read_claims(
             file_rows += chunk.rows;
             absorb(chunk, bytes)
         };
-        format.read_chunked(source, reading, new_chunk, route, absorb_counting)?;
+        format.read_chunked(opening.opened, reading, new_chunk, route, absorb_counting)?;
         if file_rows == 0 {
             let warning = Warning::empty_claims_file(path);
             warning.emit();
@@ -870,11 +873,11 @@ fn read_claims(
     })
 }
 
-/// The `--strict` fatal error for a claims row `reject` of `paths`.
-fn strict_error(paths: &[PathBuf], reject: &Reject) -> Error {
-    let file = paths
+/// The `--strict` fatal error for a claims row `reject` of `inputs`.
+fn strict_error(inputs: &[Input], reject: &Reject) -> Error {
+    let file = inputs
         .get(reject.file as usize)
-        .map_or_else(String::new, |p| p.display().to_string());
+        .map_or_else(String::new, |input| input.name().display().to_string());
     Error::strict(file, reject)
 }
 
@@ -951,8 +954,8 @@ fn first_version_reject(
 /// which is a fatal error when a definition needs enrollment.
 fn load_enrollment(
     definitions: &[EpisodeDefinition],
-    claims: &[PathBuf],
-    paths: &[PathBuf],
+    claims: &[Input],
+    inputs: &[Input],
     format: BeneficiariesFormat,
 ) -> Result<Option<Beneficiaries>, Error> {
     let mut columns = beneficiaries::Columns {
@@ -984,7 +987,7 @@ fn load_enrollment(
             }
         }
     }
-    if paths.is_empty() {
+    if inputs.is_empty() {
         let needs = definitions.iter().find_map(|d| {
             let key = if d.eligibility.is_some() {
                 "eligibility"
@@ -1007,7 +1010,7 @@ fn load_enrollment(
         };
     }
     let first_file = u32::try_from(claims.len()).unwrap_or(u32::MAX);
-    let enrollment = beneficiaries::load(paths, first_file, &columns, format)?;
+    let enrollment = beneficiaries::load(inputs, first_file, &columns, format)?;
     if let Some((column, file, key)) = named
         .into_iter()
         .find(|(column, ..)| !enrollment.columns_seen.contains(*column))
@@ -1087,17 +1090,17 @@ pub fn split_draft(
     (figures, draft.ledger)
 }
 
-/// How a claims file was read: its format, and where its rows can be read
-/// again (itself, or the spool of a stream).
+/// How a claims input was read: its format, and where its rows can be
+/// read again (itself, the spool of a stream, a table's batches).
 struct ReadFile {
     detected: Detected,
-    reread: Option<PathBuf>,
+    reread: Option<Input>,
 }
 
 /// The raw text of rows rejected by version checks, read again from their
 /// files (one pass per file that has any).
 fn fetch_raw(
-    paths: &[PathBuf],
+    inputs: &[Input],
     files: &[ReadFile],
     rejects: Vec<VersionReject>,
 ) -> Result<Vec<Reject>, claims::Error> {
@@ -1117,7 +1120,7 @@ fn fetch_raw(
             // Every claims file of a run is opened with spools.
             let gone = std::io::Error::other("the input was a stream that was not kept");
             return Err(claims::Error::Io {
-                path: paths[file as usize].clone(),
+                path: inputs[file as usize].name().to_path_buf(),
                 source: gone,
             });
         };

@@ -29,13 +29,22 @@
 //! the engine reads of another type (floating point above all: money is
 //! never read from a float) is a fatal error naming it and its type.
 //!
+//! A Parquet file and a table held in memory ([`BatchStream`]) are read
+//! through one path: both are pieces decoded to batches on their own (row
+//! groups; slices of the stream's batches), checked in parallel and found
+//! again by row for rejects (`Pieces`, `read_claims`, `records_at`), or
+//! read back whole in order (`Pieces::each_record`: beneficiaries, and a
+//! run's tables written as Parquet).
+//!
 //! A table's header is its column names, at line 0 (a table has no header
 //! row, so header errors name its `schema`); its data rows are numbered
 //! from 1, the first row of the table, and their offset is the row's
 //! 0-based index, by which it is found again.
 
 use std::io::Write;
-use std::path::Path;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use arrow_array::cast::AsArray;
 use arrow_array::temporal_conversions::{as_datetime, date32_to_datetime, date64_to_datetime};
@@ -45,8 +54,8 @@ use arrow_array::types::{
     Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
-use arrow_schema::{ArrowError, DataType, Schema, TimeUnit};
+use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray, RecordBatch, RecordBatchReader};
+use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
 use chrono::{Datelike, NaiveDate, Offset, TimeZone, Utc};
 
 use crate::input::claim_rows::RowChecks;
@@ -451,64 +460,296 @@ impl ClaimsTable {
     }
 }
 
-/// One batch of a table with where its rows start: a piece read on its
-/// own.
-struct Batch {
-    batch: RecordBatch,
-    first_row: u64,
-}
+/// A table read in pieces, each decoded and checked on its own: a Parquet
+/// file's row groups ([`crate::input::formats::parquet`]) or the batches
+/// of a table a caller holds in memory ([`BatchStream`]). Claims
+/// ([`read_claims`]) and beneficiaries are read through it, and their
+/// rejected rows found again through it ([`records_at`]), so a Parquet file
+/// and a table in memory are one path from their batches on.
+pub(crate) trait Pieces: Sync {
+    /// What is decoded and checked on its own.
+    type Piece: TablePiece;
 
-impl Piece for Batch {
-    fn bytes(&self) -> u64 {
-        self.batch.get_array_memory_size() as u64
+    /// The input as given, in errors and in rejects.
+    fn name(&self) -> &Path;
+
+    /// The table's columns and their types.
+    fn schema(&self) -> SchemaRef;
+
+    /// The pieces, in order, for the columns of `table` (the same `table`
+    /// on every call: a table in memory keeps those columns of the batches
+    /// it read, to find its rows again).
+    fn pieces(&self, table: &Table) -> Result<PieceIter<'_, Self::Piece>, claims::Error>;
+
+    /// The batches of `piece`, holding the columns of `table` only (in its
+    /// order: read with [`Table::projected`]), each with its first row
+    /// (0-based) in the table, decoded as they are asked for.
+    fn batches(&self, piece: &Self::Piece, table: &Table) -> Result<Batches<'_>, claims::Error>;
+
+    /// Hands each row of the table, made a record of `table`'s columns
+    /// (its values as the CSV text they stand for), to `each` in order,
+    /// numbered from 1 (a table has no header row), until `each` fails: a
+    /// table read whole, one piece after the other (a table of
+    /// beneficiaries; a run's outputs, which the commands that work from
+    /// runs read as they read its CSV files). `Err` is the table that
+    /// could not be read, `Ok(Err)` the error `each` stopped at.
+    fn each_record<E>(
+        &self,
+        table: &Table,
+        mut each: impl FnMut(&Record) -> Result<(), E>,
+    ) -> Result<Result<(), E>, claims::Error> {
+        let projected = table.projected();
+        for piece in self.pieces(table)? {
+            for batch in self.batches(&piece?, table)? {
+                let (batch, first_row) = batch?;
+                if let Err(e) = try_each_record(&projected, &batch, first_row, &mut each) {
+                    return Ok(Err(e));
+                }
+            }
+        }
+        Ok(Ok(()))
     }
 }
 
-/// Reads the claims lines of an Arrow table given as batches (of
-/// `schema`; `name` in errors and in rejects), with the accumulator
-/// protocol of [`crate::input::formats::ClaimsFormat::read_chunked`]:
-/// batches are checked in parallel on the current rayon pool,
-/// `reading.chunking.batch` at a time, and merged in order. A caller
-/// holding Arrow data (a Python table) reads it this way; Parquet files
-/// decode their row groups in parallel instead
-/// ([`crate::input::formats::parquet`]).
-pub fn read_claims<T: Send, E: From<claims::Error>>(
-    schema: &Schema,
-    batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
-    name: &Path,
+/// The pieces of a [`Pieces`] table, in order.
+pub(crate) type PieceIter<'a, P> = Box<dyn Iterator<Item = Result<P, claims::Error>> + 'a>;
+
+/// The batches of a piece of a [`Pieces`] table, each with its first row
+/// (0-based) in the table.
+pub(crate) type Batches<'a> =
+    Box<dyn Iterator<Item = Result<(RecordBatch, u64), claims::Error>> + 'a>;
+
+/// A piece of a [`Pieces`] table.
+pub(crate) trait TablePiece: Piece + Send {
+    /// Its rows in the table, 0-based.
+    fn rows(&self) -> Range<u64>;
+}
+
+/// Reads the claims lines of a table with the accumulator protocol of
+/// [`crate::input::formats::ClaimsFormat::read_chunked`]: its pieces
+/// decoded and checked in parallel on the current rayon pool,
+/// `reading.chunking.batch` at a time, and merged in order with their size.
+pub(crate) fn read_claims<P: Pieces, T: Send, E: From<claims::Error>>(
+    input: &P,
     reading: Reading,
     init: impl Fn() -> T + Sync,
     fold: impl Fn(&mut T, RowOutcome) + Sync,
     merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
-    let claims = ClaimsTable::of(schema, name)?;
-    let mut next_row = 0u64;
-    let pieces = batches.map(|batch| {
-        let batch = batch.map_err(|e| {
-            claims::Error::from(crate::input::formats::ParquetError::Unreadable {
-                path: name.to_owned(),
-                problem: e.to_string(),
-            })
-        })?;
-        let first_row = next_row;
-        next_row += batch.num_rows() as u64;
-        Ok(Batch { batch, first_row })
-    });
+    let claims = ClaimsTable::of(&input.schema(), input.name())?;
+    let projected = claims.projected();
     driver::run_batches(
-        pieces,
+        input.pieces(claims.table())?,
         reading.chunking.batch,
         |piece| {
             let mut acc = init();
-            let checks = RowChecks::new(reading.file, reading.as_of, parse_date);
-            claims.check(&piece.batch, piece.first_row, checks, &mut |o| {
-                fold(&mut acc, o)
-            });
+            for batch in input.batches(piece, claims.table())? {
+                let (batch, first_row) = batch?;
+                let checks = RowChecks::new(reading.file, reading.as_of, parse_date);
+                projected.check(&batch, first_row, checks, &mut |o| fold(&mut acc, o));
+            }
             Ok(acc)
         },
         |_| Ok(()),
         |acc| acc,
         merge,
     )
+}
+
+/// The raw text of claims rows `rows` (`(row, offset)`, sorted) of a
+/// table: their values as the reader made them, found by their offset (the
+/// row's 0-based index).
+pub(crate) fn claims_records<P: Pieces>(
+    input: &P,
+    rows: &[(u64, u64)],
+) -> Result<Vec<Box<[u8]>>, claims::Error> {
+    let claims = ClaimsTable::of(&input.schema(), input.name())?;
+    let offsets: Vec<u64> = rows.iter().map(|&(_, offset)| offset).collect();
+    records_at(input, claims.table(), &offsets)
+}
+
+/// The records of rows `offsets` (0-based, sorted) of a table, as the
+/// columns of `table` make them, by reading again the pieces that hold
+/// them.
+pub(crate) fn records_at<P: Pieces>(
+    input: &P,
+    table: &Table,
+    offsets: &[u64],
+) -> Result<Vec<Box<[u8]>>, claims::Error> {
+    let mut out: Vec<Box<[u8]>> = Vec::with_capacity(offsets.len());
+    let projected = table.projected();
+    let mut wanted = offsets.iter().copied().peekable();
+    for piece in input.pieces(table)? {
+        let piece = piece?;
+        if wanted.peek().is_none() {
+            break;
+        }
+        if wanted.peek().is_some_and(|&row| row >= piece.rows().end) {
+            continue;
+        }
+        for batch in input.batches(&piece, table)? {
+            let (batch, first_row) = batch?;
+            let batch_end = first_row + batch.num_rows() as u64;
+            let mut rows = projected.rows(&batch);
+            let mut record = Record::default();
+            while let Some(row) = wanted.next_if(|&row| row < batch_end) {
+                // Offsets are sorted and past every earlier batch.
+                let at = usize::try_from(row.saturating_sub(first_row)).unwrap_or_default();
+                rows.record(at, row + 1, row, &mut record);
+                out.push(record.raw().into());
+            }
+        }
+    }
+    // Rows past the end (a file changed since it was read) have no text.
+    out.resize(offsets.len(), Box::default());
+    Ok(out)
+}
+
+/// Rows per piece of a table held in memory: a longer batch (a table made
+/// in one piece) is checked as slices of this many rows, in parallel, as a
+/// Parquet file's row groups are.
+const PIECE_ROWS: usize = 1 << 16;
+
+/// A table a caller holds in memory (a Python table handed over through
+/// the Arrow C stream interface), read once as the stream of record
+/// batches it is, batch by batch: the table is never gathered whole.
+///
+/// Its rows have no text to read again, so the batches read are kept (the
+/// columns read only: a projection, which shares the caller's buffers
+/// rather than copying them) until the reading is over, for the rows only
+/// the version checks reject, as a stream's bytes are kept in a spool
+/// ([`crate::input::source`]). For a table already in memory (pyarrow,
+/// polars) that costs nothing; for a stream that makes its batches as it
+/// goes (a DuckDB query), it holds those columns of the table.
+pub struct BatchStream {
+    name: PathBuf,
+    schema: SchemaRef,
+    /// The batches not read yet; `None` once reading started.
+    unread: Mutex<Option<Box<dyn RecordBatchReader + Send>>>,
+    /// The slices read so far, in order.
+    kept: Mutex<Vec<Slice>>,
+}
+
+impl std::fmt::Debug for BatchStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchStream")
+            .field("name", &self.name)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BatchStream {
+    /// The table whose batches `batches` yields, named `name` in errors
+    /// and rejects (it has no path: `<claims table>`).
+    pub fn new(
+        name: impl Into<PathBuf>,
+        batches: Box<dyn RecordBatchReader + Send>,
+    ) -> BatchStream {
+        BatchStream {
+            name: name.into(),
+            schema: batches.schema(),
+            unread: Mutex::new(Some(batches)),
+            kept: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The name the table goes by.
+    pub fn name(&self) -> &Path {
+        &self.name
+    }
+
+    /// A batch of the stream cut into slices of at most [`PIECE_ROWS`]
+    /// rows, the first at row `first_row`, each kept.
+    fn slices(&self, batch: &RecordBatch, first_row: u64) -> Vec<Result<Slice, claims::Error>> {
+        let rows = batch.num_rows();
+        let bytes = batch.get_array_memory_size() as u64;
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out = Vec::with_capacity(rows.div_ceil(PIECE_ROWS));
+        for start in (0..rows).step_by(PIECE_ROWS) {
+            let length = PIECE_ROWS.min(rows - start);
+            let slice = Slice {
+                batch: batch.slice(start, length),
+                first_row: first_row + start as u64,
+                // The slice's share of the batch, for progress.
+                bytes: bytes.saturating_mul(length as u64) / rows as u64,
+            };
+            kept.push(slice.clone());
+            out.push(Ok(slice));
+        }
+        out
+    }
+}
+
+/// Rows of a batch of a [`BatchStream`], with their place in the table.
+#[derive(Clone, Debug)]
+pub(crate) struct Slice {
+    batch: RecordBatch,
+    first_row: u64,
+    bytes: u64,
+}
+
+impl Piece for Slice {
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl TablePiece for Slice {
+    fn rows(&self) -> Range<u64> {
+        self.first_row..self.first_row + self.batch.num_rows() as u64
+    }
+}
+
+impl Pieces for BatchStream {
+    type Piece = Slice;
+
+    fn name(&self) -> &Path {
+        &self.name
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The stream's batches, the first time (kept as they are read); the
+    /// slices kept, after.
+    fn pieces(&self, table: &Table) -> Result<PieceIter<'_, Slice>, claims::Error> {
+        let unread = self
+            .unread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(batches) = unread else {
+            let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            return Ok(Box::new(kept.clone().into_iter().map(Ok)));
+        };
+        let columns = table.indices();
+        let mut next_row = 0u64;
+        Ok(Box::new(batches.flat_map(move |batch| {
+            match batch.and_then(|batch| batch.project(&columns)) {
+                Ok(batch) => {
+                    let first_row = next_row;
+                    next_row += batch.num_rows() as u64;
+                    self.slices(&batch, first_row)
+                }
+                Err(e) => vec![Err(claims::Error::from(
+                    crate::input::formats::ParquetError::Stream {
+                        name: self.name.clone(),
+                        problem: e.to_string(),
+                    },
+                ))],
+            }
+        })))
+    }
+
+    /// The slice, whose batch holds the columns read already.
+    fn batches(&self, piece: &Slice, _table: &Table) -> Result<Batches<'_>, claims::Error> {
+        Ok(Box::new(std::iter::once(Ok((
+            piece.batch.clone(),
+            piece.first_row,
+        )))))
+    }
 }
 
 #[cfg(test)]
@@ -519,8 +760,8 @@ mod tests {
     use arrow_array::types::Int32Type as Key;
     use arrow_array::{
         ArrayRef, BooleanArray, Date32Array, Date64Array, Float64Array, Int64Array,
-        LargeStringArray, NullArray, StringArray, StringViewArray, TimestampSecondArray,
-        UInt64Array,
+        LargeStringArray, NullArray, RecordBatchIterator, StringArray, StringViewArray,
+        TimestampSecondArray, UInt64Array,
     };
     use arrow_schema::Field;
 
@@ -585,17 +826,9 @@ mod tests {
                 outcomes.append(&mut chunk);
                 Ok::<(), claims::Error>(())
             };
-            let input = batches.iter().cloned().map(Ok);
-            read_claims(
-                &schema,
-                input,
-                Path::new("t"),
-                reading,
-                Vec::new,
-                Vec::push,
-                merge,
-            )
-            .unwrap();
+            let input = RecordBatchIterator::new(batches.clone().map(Ok), schema.clone());
+            let stream = BatchStream::new("<claims table>", Box::new(input));
+            read_claims(&stream, reading, Vec::new, Vec::push, merge).unwrap();
             let seen: Vec<(u64, &str)> = outcomes
                 .iter()
                 .map(|o| match o {
@@ -610,7 +843,83 @@ mod tests {
             };
             assert_eq!(&*reject.raw, b"C2,1,B1,PB,2026-03-02,2026-03-02,x");
             assert_eq!(reject.source.offset, 1);
+            // Read once, its rows are found again from the batches kept.
+            let again = claims_records(&stream, &[(2, 1), (3, 2)]).unwrap();
+            assert_eq!(
+                again,
+                [
+                    b"C2,1,B1,PB,2026-03-02,2026-03-02,x".as_slice().into(),
+                    b"C3,1,B1,PB,2026-03-02,2026-03-02,2.50".as_slice().into()
+                ]
+            );
         }
+    }
+
+    /// A batch longer than a piece is checked in slices, numbered on from
+    /// one to the next; the columns the engine does not read are dropped
+    /// (a float among them), and every row is found again.
+    #[test]
+    fn a_long_batch_is_read_in_slices_without_its_other_columns() {
+        let n = PIECE_ROWS * 2 + 3;
+        let ids: Vec<String> = (0..n).map(|i| format!("C{i}")).collect();
+        let amounts: Vec<&str> = (0..n)
+            .map(|i| if i == n - 2 { "x" } else { "1.00" })
+            .collect();
+        let batch = table_of(vec![
+            ("claim_id", Arc::new(StringArray::from(ids)) as ArrayRef),
+            ("paid", Arc::new(Float64Array::from(vec![0.5; n]))),
+            ("line_number", Arc::new(Int64Array::from(vec![1; n]))),
+            ("beneficiary_id", Arc::new(StringArray::from(vec!["B1"; n]))),
+            ("claim_type", Arc::new(StringArray::from(vec!["PB"; n]))),
+            ("from_date", Arc::new(Date32Array::from(vec![20514; n]))),
+            ("thru_date", Arc::new(Date32Array::from(vec![20514; n]))),
+            ("allowed_amount", Arc::new(StringArray::from(amounts))),
+        ]);
+        let schema = batch.schema();
+        let input = RecordBatchIterator::new([Ok(batch)], schema);
+        let stream = BatchStream::new("<claims table>", Box::new(input));
+        let reading = Reading {
+            file: 0,
+            as_of: None,
+            chunking: crate::input::Chunking {
+                chunk_bytes: 1,
+                batch: 2,
+            },
+        };
+        let mut pieces = Vec::new();
+        let merge = |chunk: Vec<RowOutcome>, _| {
+            pieces.push(chunk);
+            Ok::<(), claims::Error>(())
+        };
+        read_claims(&stream, reading, Vec::new, Vec::push, merge).unwrap();
+        let sizes: Vec<usize> = pieces.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [PIECE_ROWS, PIECE_ROWS, 3]);
+        let rows: Vec<u64> = pieces
+            .iter()
+            .flatten()
+            .map(|o| match o {
+                RowOutcome::Line(line) => line.source.row,
+                RowOutcome::Rejected(r) => r.source.row,
+                RowOutcome::AfterCutoff { .. } => 0,
+            })
+            .collect();
+        assert_eq!(rows, (1..=n as u64).collect::<Vec<_>>());
+        let RowOutcome::Rejected(reject) = &pieces[2][1] else {
+            panic!("row {} is rejected", n - 1)
+        };
+        assert_eq!(reject.source.row, n as u64 - 1);
+        let last = n as u64 - 1;
+        let again = claims_records(&stream, &[(1, 0), (last, last - 1), (last + 1, last)]);
+        let again: Vec<String> = again
+            .unwrap()
+            .iter()
+            .map(|r| String::from_utf8(r.to_vec()).unwrap())
+            .collect();
+        let line = |i: usize, amount: &str| format!("C{i},1,B1,PB,2026-03-02,2026-03-02,{amount}");
+        assert_eq!(
+            again,
+            [line(0, "1.00"), line(n - 2, "x"), line(n - 1, "1.00")]
+        );
     }
 
     #[test]

@@ -31,10 +31,13 @@ use std::sync::Arc;
 use chrono::Datelike;
 use smallvec::SmallVec;
 
+#[cfg(feature = "parquet")]
+use crate::input::arrow::Pieces;
 use crate::input::compressed::{self, Reopened};
 use crate::input::formats::enrollment;
 pub use crate::input::formats::enrollment::BeneficiariesFormat;
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
+use crate::input::source::Input;
 use crate::model::outcome::RejectReason;
 use crate::model::{Date, parse_date};
 
@@ -415,7 +418,7 @@ fn from_parquet(path: &Path) -> impl Fn(crate::input::claims::Error) -> Error + 
 /// numbering with the claims files before them. Every data row ends up
 /// either accepted (its months are an enrollee's) or in `rejects`.
 pub fn load(
-    paths: &[PathBuf],
+    inputs: &[Input],
     first_file: u32,
     columns: &Columns,
     format: BeneficiariesFormat,
@@ -424,16 +427,35 @@ pub fn load(
         pending: Pending::new(columns),
         ..Loader::default()
     };
-    for (i, path) in paths.iter().enumerate() {
+    for (i, input) in inputs.iter().enumerate() {
+        let file = file_index(first_file, i);
+        // Without the `parquet` feature every input is a file.
+        #[cfg_attr(
+            not(feature = "parquet"),
+            allow(clippy::infallible_destructuring_match)
+        )]
+        let path = match input {
+            Input::File(path) => path,
+            // A table held in memory is read as a Parquet file is.
+            #[cfg(feature = "parquet")]
+            Input::Table(table) => {
+                loader.formats.push(BeneficiariesFormat::Parquet);
+                loader.read_table(&**table, file, columns)?;
+                continue;
+            }
+        };
         let resolved = format.of_file(path)?;
         loader.formats.push(resolved);
-        let file = file_index(first_file, i);
         match resolved {
             BeneficiariesFormat::Canonical | BeneficiariesFormat::Auto => {
                 loader.read_file(path, file, columns)?;
             }
             #[cfg(feature = "parquet")]
-            BeneficiariesFormat::Parquet => loader.read_parquet(path, file, columns)?,
+            BeneficiariesFormat::Parquet => {
+                let parquet = crate::input::formats::parquet::ParquetFile::open(path)
+                    .map_err(from_parquet(path))?;
+                loader.read_table(&parquet, file, columns)?;
+            }
             #[cfg(not(feature = "parquet"))]
             BeneficiariesFormat::Parquet => {
                 return Err(crate::input::formats::ParquetError::WithoutParquet {
@@ -453,7 +475,7 @@ pub fn load(
             }
         }
     }
-    loader.finish(paths, first_file, columns)
+    loader.finish(inputs, first_file, columns)
 }
 
 /// The run's index of the `i`-th file; saturates rather than wraps for an
@@ -1060,35 +1082,27 @@ impl Loader {
         Ok(())
     }
 
-    /// Reads one Parquet file of the canonical columns: its header is its
-    /// column names, and each row a record made of its values, checked as
-    /// a CSV row ([`crate::input::arrow`]). Row groups are read in turn:
-    /// the enrollment is read on a thread of its own beside the claims.
+    /// Reads one table of the canonical columns (a Parquet file, or a
+    /// table held in memory): its header is its column names, and each row
+    /// a record made of its values, checked as a CSV row
+    /// ([`crate::input::arrow`]). Its pieces are read in turn: the
+    /// enrollment is read on a thread of its own beside the claims.
     #[cfg(feature = "parquet")]
-    fn read_parquet(&mut self, path: &Path, file: u32, columns: &Columns) -> Result<(), Error> {
-        use crate::input::arrow::{Table, each_record};
-        use crate::input::formats::parquet::ParquetFile;
-        let parquet = ParquetFile::open(path).map_err(from_parquet(path))?;
-        let table =
-            Table::of(parquet.schema(), |name| reads_column(columns, name)).map_err(|problem| {
-                Error::Header {
-                    path: path.to_owned(),
-                    row: 0,
-                    problem,
-                }
-            })?;
+    fn read_table(
+        &mut self,
+        input: &impl Pieces,
+        file: u32,
+        columns: &Columns,
+    ) -> Result<(), Error> {
+        let path = input.name();
+        let table = table_of(input, columns)?;
         let layout = Layout::resolve(&table.header(), path, columns, &mut self.columns_seen)?;
-        let projected = table.projected();
-        for group in parquet.row_groups() {
-            let pending = &mut self.pending;
-            parquet
-                .read_group(group, &table, |batch, first_row| {
-                    each_record(&projected, batch, first_row, |record| {
-                        pending.take_record(&layout, file, record);
-                    });
-                })
-                .map_err(from_parquet(path))?;
-        }
+        let pending = &mut self.pending;
+        let read = input.each_record(&table, |record| {
+            pending.take_record(&layout, file, record);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let Ok(()) = read.map_err(from_parquet(path))?;
         Ok(())
     }
 
@@ -1097,7 +1111,7 @@ impl Loader {
     #[cfg_attr(not(feature = "parquet"), allow(unused_variables))]
     fn finish(
         self,
-        paths: &[PathBuf],
+        inputs: &[Input],
         first_file: u32,
         columns: &Columns,
     ) -> Result<Beneficiaries, Error> {
@@ -1131,16 +1145,22 @@ impl Loader {
             let file = group[0].0.file;
             let spots: Vec<(u64, u64)> = group.iter().map(|(s, _)| (s.row, s.offset)).collect();
             let index = file.checked_sub(first_file).map(|i| i as usize);
-            let path = index.and_then(|i| paths.get(i));
+            let input = index.and_then(|i| inputs.get(i));
             let format = index.and_then(|i| self.formats.get(i)).copied();
-            let raw = match path {
-                Some(path) if format == Some(BeneficiariesFormat::Rif) => lines_at(path, &spots)?,
+            let raw = match input {
                 #[cfg(feature = "parquet")]
-                Some(path) if format == Some(BeneficiariesFormat::Parquet) => {
-                    parquet_rows(path, &spots, columns)?
+                Some(Input::Table(table)) => table_rows(&**table, &spots, columns)?,
+                Some(Input::File(path)) if format == Some(BeneficiariesFormat::Rif) => {
+                    lines_at(path, &spots)?
                 }
-                Some(path) => raw_rows(path, &spots)?,
-                // Not reachable: every spot's file is one of `paths`.
+                #[cfg(feature = "parquet")]
+                Some(Input::File(path)) if format == Some(BeneficiariesFormat::Parquet) => {
+                    let parquet = crate::input::formats::parquet::ParquetFile::open(path)
+                        .map_err(from_parquet(path))?;
+                    table_rows(&parquet, &spots, columns)?
+                }
+                Some(Input::File(path)) => raw_rows(path, &spots)?,
+                // Not reachable: every spot's file is one of `inputs`.
                 None => vec![Box::default(); spots.len()],
             };
             for ((spot, reason), record) in group.iter().zip(raw) {
@@ -1248,27 +1268,31 @@ impl Values {
     }
 }
 
-/// The records at `spots` of a Parquet file, found by their offset (the
-/// row's 0-based index) and made as its reader made them.
+/// The columns of a beneficiaries table (Parquet, or held in memory) that
+/// its rows are made of: those the run reads.
 #[cfg(feature = "parquet")]
-fn parquet_rows(
-    path: &Path,
+fn table_of(input: &impl Pieces, columns: &Columns) -> Result<crate::input::arrow::Table, Error> {
+    crate::input::arrow::Table::of(&input.schema(), |name| reads_column(columns, name)).map_err(
+        |problem| Error::Header {
+            path: input.name().to_owned(),
+            row: 0,
+            problem,
+        },
+    )
+}
+
+/// The records at `spots` of a table (Parquet, or held in memory), found
+/// by their offset (the row's 0-based index) and made as its reader made
+/// them.
+#[cfg(feature = "parquet")]
+fn table_rows(
+    input: &impl Pieces,
     spots: &[(u64, u64)],
     columns: &Columns,
 ) -> Result<Vec<Box<[u8]>>, Error> {
-    use crate::input::formats::parquet::ParquetFile;
-    let parquet = ParquetFile::open(path).map_err(from_parquet(path))?;
-    let table =
-        crate::input::arrow::Table::of(parquet.schema(), |name| reads_column(columns, name))
-            .map_err(|problem| Error::Header {
-                path: path.to_owned(),
-                row: 0,
-                problem,
-            })?;
+    let table = table_of(input, columns)?;
     let offsets: Vec<u64> = spots.iter().map(|&(_, offset)| offset).collect();
-    parquet
-        .records_at(&table, &offsets)
-        .map_err(from_parquet(path))
+    crate::input::arrow::records_at(input, &table, &offsets).map_err(from_parquet(input.name()))
 }
 
 /// The lines at `spots` of a file without quoting (one row a line).
@@ -1345,11 +1369,16 @@ mod tests {
                 path
             })
             .collect();
-        let loaded =
-            load(&paths, first_file, columns, BeneficiariesFormat::Canonical).map_err(|e| {
-                e.to_string()
-                    .replace(&dir.path().display().to_string(), "DIR")
-            })?;
+        let loaded = load(
+            &Input::files(paths),
+            first_file,
+            columns,
+            BeneficiariesFormat::Canonical,
+        )
+        .map_err(|e| {
+            e.to_string()
+                .replace(&dir.path().display().to_string(), "DIR")
+        })?;
         assert_eq!(loaded.read, loaded.accepted + loaded.rejects.len() as u64);
         let months: usize = loaded.enrollees.values().map(|e| e.months.len()).sum();
         assert_eq!(loaded.accepted, months as u64);
@@ -1676,7 +1705,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("none.csv");
-        let e = load(&[missing], 0, &none, BeneficiariesFormat::Canonical).unwrap_err();
+        let e = load(&[missing.into()], 0, &none, BeneficiariesFormat::Canonical).unwrap_err();
         assert!(matches!(e, Error::Io { .. }), "{e}");
         assert!(
             e.to_string()

@@ -107,6 +107,9 @@ pub enum Error {
     /// A Parquet file cannot be read.
     #[error(transparent)]
     Parquet(#[from] crate::input::formats::ParquetError),
+    /// The run was asked to stop while reading ([`crate::runtime::stop`]).
+    #[error(transparent)]
+    Stopped(#[from] crate::runtime::stop::Stopped),
     /// A Parquet file read as the canonical CSV.
     #[error(
         "{path}: this is a Parquet file (it starts with PAR1); expected the canonical CSV: give --claims-format parquet (or auto)"
@@ -349,6 +352,7 @@ impl crate::error::Classify for Error {
             Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
             Error::Folder(error) => error.kind(),
             Error::Parquet(error) => error.kind(),
+            Error::Stopped(stopped) => stopped.kind(),
             _ => ErrorKind::InputData,
         }
     }

@@ -201,7 +201,9 @@ impl Default for Chunking {
 /// rule that spans pieces), then made into `T` by `finish` in parallel, and
 /// handed to `merge` in file order with the piece's byte count. A piece is
 /// a chunk of whole rows of a text file ([`chunks_of`]) or a row group of
-/// a Parquet file: whatever can be parsed on its own.
+/// a Parquet file: whatever can be parsed on its own. Each batch is a
+/// checkpoint: a run asked to stop stops there
+/// ([`crate::runtime::stop`]).
 // Three stages and their input: fewer arguments would hide the order.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_batches<U: Piece, P: Send, T: Send, E: From<Error>>(
@@ -215,6 +217,7 @@ pub(crate) fn run_batches<U: Piece, P: Send, T: Send, E: From<Error>>(
     use rayon::prelude::*;
     let mut batch = Vec::with_capacity(batch_size.max(1));
     loop {
+        crate::runtime::stop::check().map_err(Error::from)?;
         while batch.len() < batch_size.max(1) {
             match pieces.next().transpose()? {
                 Some(piece) => batch.push(piece),

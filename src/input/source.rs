@@ -1,5 +1,6 @@
 //! Opening an input once: a regular file, a FIFO, a process substitution,
-//! or standard input (`-`).
+//! or standard input (`-`); or, for a caller holding a table in memory,
+//! its record batches ([`Input::Table`]).
 //!
 //! A stream can be read only once, from its start to its end, so nothing
 //! here opens an input twice or seeks in it:
@@ -18,6 +19,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "parquet")]
+use std::sync::Arc;
 
 use crate::input::compressed;
 use crate::runtime::cleanup::{SPOOL_PREFIX, TempDir};
@@ -239,6 +242,67 @@ impl Spools {
         self.made += 1;
         let path = dir.path().join(format!("input-{}", self.made));
         Ok((File::create(&path)?, path))
+    }
+}
+
+/// One claims or beneficiaries input of a run: a file the user named (or
+/// `-`), or a table the caller holds in memory (feature `parquet`: a
+/// Python table), which has no path and goes by a name that says what it
+/// is (`<claims table>`) in errors and in rejects.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A file, a folder's file, a FIFO or standard input.
+    File(PathBuf),
+    /// A table's record batches, read once.
+    #[cfg(feature = "parquet")]
+    Table(Arc<crate::input::arrow::BatchStream>),
+}
+
+impl Input {
+    /// Each of `paths`, as a file input.
+    pub fn files(paths: impl IntoIterator<Item = PathBuf>) -> Vec<Input> {
+        paths.into_iter().map(Input::File).collect()
+    }
+
+    /// The input as given: its path, or the table's name.
+    pub fn name(&self) -> &Path {
+        match self {
+            Input::File(path) => path,
+            #[cfg(feature = "parquet")]
+            Input::Table(table) => table.name(),
+        }
+    }
+
+    /// The file's path; `None` for a table.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Input::File(path) => Some(path),
+            #[cfg(feature = "parquet")]
+            Input::Table(_) => None,
+        }
+    }
+}
+
+impl From<PathBuf> for Input {
+    fn from(path: PathBuf) -> Input {
+        Input::File(path)
+    }
+}
+
+/// An input opened for its one reading: the bytes of a file or stream, or
+/// a table's batches.
+#[derive(Debug)]
+pub enum Opened {
+    /// A file or stream.
+    Bytes(Source),
+    /// A table held in memory.
+    #[cfg(feature = "parquet")]
+    Table(Arc<crate::input::arrow::BatchStream>),
+}
+
+impl From<Source> for Opened {
+    fn from(source: Source) -> Opened {
+        Opened::Bytes(source)
     }
 }
 

@@ -15,7 +15,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::input::arrow;
+use crate::input::arrow::{self, Pieces};
 use crate::input::claims;
 use crate::input::formats::parquet::ParquetFile;
 use crate::input::records::{Record, RecordReader};
@@ -91,7 +91,7 @@ pub fn copy_to_csv(source: &Path, table: &Table, view: CsvView, out: Output<'_>)
         other => UnreadableSource::io(other),
     };
     let file = ParquetFile::open(source).map_err(unreadable)?;
-    let read = arrow::Table::of(file.schema(), |_| true).map_err(|problem| {
+    let read = arrow::Table::of(&file.schema(), |_| true).map_err(|problem| {
         UnreadableSource::io(format!("{}: schema: {problem}", source.display()))
     })?;
     check_header(source, &read.header(), table)?;

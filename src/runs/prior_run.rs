@@ -25,6 +25,8 @@ use crate::config::fingerprint::RunRecord;
 use crate::engine::eligibility::CancelReason;
 use crate::engine::pricing::{EpisodeFigures, Status, TypePricing};
 use crate::engine::risk::{self, Levels};
+#[cfg(feature = "parquet")]
+use crate::input::arrow::Pieces;
 use crate::input::claims::header_place;
 use crate::input::records::{Record, RecordReader, find_columns};
 use crate::model::money::Money;
@@ -450,12 +452,12 @@ impl ParquetTable {
     fn open(path: &Path, columns: &[&'static str]) -> Result<ParquetTable, Error> {
         let file = crate::input::formats::parquet::ParquetFile::open(path)
             .map_err(|e| parquet_error(path, e))?;
-        let table = crate::input::arrow::Table::of(file.schema(), |name| columns.contains(&name))
+        let table = crate::input::arrow::Table::of(&file.schema(), |name| columns.contains(&name))
             .map_err(|problem| Error::Format {
-            path: path.to_owned(),
-            row: 0,
-            problem,
-        })?;
+                path: path.to_owned(),
+                row: 0,
+                problem,
+            })?;
         let positions = Positions::of(path, &table.header(), columns)?;
         Ok(ParquetTable {
             file,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::input::beneficiaries::{self, BeneficiariesFormat};
 use crate::input::claims::{self, Chunking, Reading};
 use crate::input::formats::{ClaimsFormat, Detected};
-use crate::input::source::{Source, Spools};
+use crate::input::source::{self, Source, Spools};
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
 use crate::model::{ClaimLine, IsoDate};
 use crate::output::report::{self, Cell, CsvView, write_reject, write_row};
@@ -571,7 +571,8 @@ fn write_set_aside(
             .filter_map(|(row, _, raw)| raw.as_ref().err().map(|&offset| (*row, offset)))
             .collect();
         // In row order, as `again` is.
-        let mut raws = format.raw_rows(&input.again, &spots)?.into_iter();
+        let again = source::Input::File(input.again.clone());
+        let mut raws = format.raw_rows(&again, &spots)?.into_iter();
         let file = path.display().to_string();
         for (row, reason, raw) in rejects {
             let raw = match raw {
@@ -602,7 +603,8 @@ pub fn convert_beneficiaries(
     refuse_inputs(files, &[out, rejects_path.as_path()])?;
     let parent = output_parent(out)?;
     let columns = beneficiaries::Columns::default();
-    let enrollment = beneficiaries::load(files, 0, &columns, format)?;
+    let enrollment =
+        beneficiaries::load(&source::Input::files(files.to_vec()), 0, &columns, format)?;
     let mut rows_out = staged(out, parent)?;
     let mut rejects_out = staged(&rejects_path, parent)?;
     rows_out

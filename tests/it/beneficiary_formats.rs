@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use episode_recon::input::beneficiaries::{
     Beneficiaries, BeneficiariesFormat, Columns, Month, load,
 };
+use episode_recon::input::source::Input;
 use episode_recon::model::parse_date;
 
 fn fixture(name: &str) -> PathBuf {
@@ -23,7 +24,8 @@ fn month(year: i32, month: u32) -> Month {
 /// Loads `paths` as one input (file indexes from 0) and checks the
 /// accounting: every source row is accepted or rejected, once.
 fn load_checked(paths: &[PathBuf], format: BeneficiariesFormat) -> Beneficiaries {
-    let loaded = load(paths, 0, &Columns::default(), format).expect("the files read");
+    let inputs = Input::files(paths.to_vec());
+    let loaded = load(&inputs, 0, &Columns::default(), format).expect("the files read");
     assert_eq!(loaded.read, loaded.accepted + loaded.rejects.len() as u64);
     let counted: u64 = loaded.rejected_by_reason.values().sum();
     assert_eq!(counted, loaded.rejects.len() as u64);
@@ -230,7 +232,7 @@ fn a_synpuf_file_without_a_year_and_cclf8_are_refused() {
     let nameless = dir.path().join("beneficiaries.csv");
     std::fs::write(&nameless, "DESYNPUF_ID,BENE_BIRTH_DT\nA,19300101\n").unwrap();
     let error = load(
-        &[nameless],
+        &[nameless.into()],
         0,
         &Columns::default(),
         BeneficiariesFormat::Auto,
@@ -245,9 +247,14 @@ fn a_synpuf_file_without_a_year_and_cclf8_are_refused() {
         "BENE_MBI_ID|BENE_HIC_NUM|BENE_DOB|BENE_MDCR_STUS_CD\n",
     )
     .unwrap();
-    let error = load(&[cclf8], 0, &Columns::default(), BeneficiariesFormat::Auto)
-        .unwrap_err()
-        .to_string();
+    let error = load(
+        &[cclf8.into()],
+        0,
+        &Columns::default(),
+        BeneficiariesFormat::Auto,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(error.contains("CCLF8"), "{error}");
     assert!(error.contains("no month"), "{error}");
 }

@@ -238,7 +238,7 @@ fn run_sample(definitions: Vec<EpisodeDefinition>, prices: &str) -> Reconciliati
     // The TEAM types check enrollment and adjust for risk; the BPCI
     // Advanced ones do neither, and take the same inputs without harm.
     let inputs = Inputs {
-        beneficiaries: vec![root().join("sample-claims/beneficiaries.csv")],
+        beneficiaries: vec![root().join("sample-claims/beneficiaries.csv").into()],
         risk_factors: Some(
             RiskFactors::load(&root().join("sample-claims/risk_factors.csv"))
                 .expect("the sample's risk factors"),

@@ -5,7 +5,8 @@
 //! a rejected Parquet row is numbered from the table's first row and
 //! shows its values as a CSV line; `auto` knows Parquet by its first
 //! bytes; and outputs written as Parquet hold the CSV outputs' rows, typed
-//! (runs written as Parquet read back: `parquet_runs`).
+//! (runs written as Parquet read back: `parquet_runs`). The same tables
+//! held in memory (a Python caller's) are read as the Parquet files are.
 
 use std::fs::File;
 use std::path::Path;
@@ -125,6 +126,11 @@ fn column(name: &str, values: &[String]) -> (Field, ArrayRef) {
 /// typed by [`column`], in row groups of `group_rows` rows (zstd, so the
 /// codec is read too).
 fn csv_to_parquet(csv: &Path, parquet: &Path, group_rows: usize) {
+    write_parquet(parquet, &csv_batch(csv), group_rows);
+}
+
+/// The CSV file `csv` as one batch, its columns typed by [`column`].
+fn csv_batch(csv: &Path) -> RecordBatch {
     let mut reader = csv::Reader::from_path(csv).unwrap();
     let names: Vec<String> = reader
         .headers()
@@ -143,8 +149,7 @@ fn csv_to_parquet(csv: &Path, parquet: &Path, group_rows: usize) {
         .zip(&values)
         .map(|(name, values)| column(name, values))
         .unzip();
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap();
-    write_parquet(parquet, &batch, group_rows);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
 }
 
 fn write_parquet(path: &Path, batch: &RecordBatch, group_rows: usize) {
@@ -193,6 +198,16 @@ fn reconcile_sample(dir: &Path, args: &[&str]) -> std::process::Output {
 /// table's first row (the CSV counts the header as row 1; no sample row
 /// spans lines).
 fn expected_rejects() -> String {
+    rejects_of_tables(|file| {
+        file.replace("sample-claims/claims/", "claims/")
+            .replace("sample-claims/", "")
+            .replace(".csv", ".parquet")
+    })
+}
+
+/// The committed sample rejects with each file named `name(file)` and its
+/// rows counted from the table's first row.
+fn rejects_of_tables(name: impl Fn(&str) -> String) -> String {
     let golden = root().join("tests/golden/sample/expected/rejects.csv");
     let mut out = String::new();
     for (i, line) in std::fs::read_to_string(golden).unwrap().lines().enumerate() {
@@ -203,10 +218,7 @@ fn expected_rejects() -> String {
         }
         let (file, rest) = line.split_once(',').unwrap();
         let (row, rest) = rest.split_once(',').unwrap();
-        let file = file
-            .replace("sample-claims/claims/", "claims/")
-            .replace("sample-claims/", "")
-            .replace(".csv", ".parquet");
+        let file = name(file);
         let row: u64 = row.parse().unwrap();
         out.push_str(&format!("{file},{},{rest}\n", row - 1));
     }
@@ -252,6 +264,75 @@ fn parquet_sample_gives_the_csv_outputs() {
         assert_eq!(actual.summary, expected.summary, "{format}: summary");
         assert_eq!(actual.rejects, rejects, "{format}: rejects");
     }
+}
+
+/// The sample as tables held in memory (typed, as a user's are, and given
+/// as streams of small batches) gives the sample's outputs through the
+/// library, as its Parquet files do: the rows only a version check rejects
+/// found again in the batches read, a table named by its name in rejects.
+#[test]
+fn the_sample_as_tables_in_memory_gives_the_csv_outputs() {
+    use arrow_array::RecordBatchIterator;
+    use episode_recon::config::{definitions, prices::TargetPrices};
+    use episode_recon::engine::reconcile::{self, Inputs};
+    use episode_recon::input::arrow::BatchStream;
+    use episode_recon::input::formats::ClaimsFormat;
+    use episode_recon::input::source::Input;
+    use episode_recon::output::report::{self, CsvView};
+    use episode_recon::runs::pricing_files;
+
+    let table = |csv: &str, name: &str| {
+        let batch = csv_batch(&root().join(csv));
+        let rows = batch.num_rows();
+        let slices: Vec<_> = (0..rows)
+            .step_by(64)
+            .map(|at| Ok(batch.slice(at, 64.min(rows - at))))
+            .collect();
+        let stream = RecordBatchIterator::new(slices, batch.schema());
+        Input::Table(Arc::new(BatchStream::new(name, Box::new(stream))))
+    };
+    let (risk_factors, settlement) = pricing_files::load(
+        Some(&root().join("sample-claims/risk_factors.csv")),
+        Some(&root().join("sample-claims/participants.csv")),
+        Some(&root().join("models/team/settlement.toml")),
+    )
+    .unwrap();
+    let definitions = definitions::load_dir(&root().join("episode-definitions")).unwrap();
+    let prices = TargetPrices::load(&root().join("sample-claims/target_prices.csv")).unwrap();
+    let inputs = Inputs {
+        claims: vec![
+            table("sample-claims/claims/2025-claims.csv", "<claims table 1>"),
+            table("sample-claims/claims/2026-claims.csv", "<claims table 2>"),
+        ],
+        beneficiaries: vec![table(
+            "sample-claims/beneficiaries.csv",
+            "<beneficiaries table>",
+        )],
+        format: ClaimsFormat::Auto,
+        risk_factors,
+        settlement,
+        ..Inputs::new(Vec::new(), definitions, prices)
+    };
+    let recon = reconcile::run(inputs).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    report::write_outputs(&recon, &dir.path().join("out"), false, CsvView::Exact).unwrap();
+    let actual = Outputs::read(&dir.path().join("out"));
+    let expected = golden_outputs();
+    assert_eq!(actual.episodes, expected.episodes);
+    assert_eq!(actual.providers, expected.providers);
+    assert_eq!(actual.ledger, expected.ledger);
+    assert_eq!(actual.participants, expected.participants);
+    assert_eq!(actual.summary, expected.summary);
+    let names = |file: &str| {
+        match file {
+            "sample-claims/claims/2025-claims.csv" => "<claims table 1>",
+            "sample-claims/claims/2026-claims.csv" => "<claims table 2>",
+            "sample-claims/beneficiaries.csv" => "<beneficiaries table>",
+            other => panic!("a reject of {other}"),
+        }
+        .to_owned()
+    };
+    assert_eq!(actual.rejects, rejects_of_tables(names));
 }
 
 /// The sample's typed columns are what a user's table holds: the test

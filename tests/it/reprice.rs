@@ -800,6 +800,7 @@ fn split_sample(dir: &Path, parts: usize) -> Vec<std::path::PathBuf> {
 fn parts_of_the_sample_priced_together_are_the_whole_run() {
     use episode_recon::config::{definitions, prices::TargetPrices};
     use episode_recon::engine::reconcile::{self, Inputs};
+    use episode_recon::input::formats::ClaimsFormat;
     use episode_recon::output::report::{self, CsvView};
     use episode_recon::runs::{pricing_files, prior_run::PriorRun, reprice};
 
@@ -812,18 +813,13 @@ fn parts_of_the_sample_priced_together_are_the_whole_run() {
     let mut parts = Vec::new();
     for folder in split_sample(dir.path(), 3) {
         let (risk_factors, _) = pricing_files::load(Some(&risk), None, None).unwrap();
+        let claims = ClaimsFormat::Canonical
+            .expand(&[folder.join("claims")])
+            .unwrap();
         let inputs = Inputs {
-            beneficiaries: vec![folder.join("beneficiaries.csv")],
+            beneficiaries: vec![folder.join("beneficiaries.csv").into()],
             risk_factors,
-            ..Inputs::new(
-                vec![folder.join("claims")],
-                definitions.clone(),
-                prices.clone(),
-            )
-        };
-        let inputs = Inputs {
-            claims: inputs.format.expand(&inputs.claims).unwrap(),
-            ..inputs
+            ..Inputs::new(claims, definitions.clone(), prices.clone())
         };
         let part = reconcile::run(inputs).unwrap();
         assert!(!part.episodes.is_empty(), "every part has episodes");

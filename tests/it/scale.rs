@@ -111,7 +111,7 @@ fn library_run_tuned(
         strict,
         memory_limit,
         spill_dir: spill_dir.to_owned(),
-        beneficiaries: vec![dir.join("beneficiaries/beneficiaries.csv")],
+        beneficiaries: vec![dir.join("beneficiaries/beneficiaries.csv").into()],
         risk_factors: Some(risk_factors),
         tunables,
         ..Inputs::new(claims, definitions, prices)

@@ -33,7 +33,8 @@ pub mod synpuf;
 /// by which `auto` knows one, with or without the `parquet` feature.
 pub const PARQUET_MAGIC: &[u8] = b"PAR1";
 
-/// A Parquet input, claims or beneficiaries, that cannot be read.
+/// A Parquet input (or a table held in memory), claims or beneficiaries,
+/// that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {
     /// Not a Parquet file, a damaged one, or one in a codec this build
@@ -43,6 +44,15 @@ pub enum ParquetError {
         /// The file as given.
         path: PathBuf,
         /// What the Parquet reader said.
+        problem: String,
+    },
+    /// A table held in memory whose stream of batches failed (the
+    /// producer's error, as it gave it).
+    #[error("{name}: cannot read the table's batches: {problem}")]
+    Stream {
+        /// The table's name (`<claims table>`).
+        name: PathBuf,
+        /// What the stream said.
         problem: String,
     },
     /// This build cannot read Parquet (the `parquet` feature is off).
@@ -57,7 +67,9 @@ impl crate::error::Classify for ParquetError {
     /// The file is the user's input data; the build is how they asked.
     fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            ParquetError::Unreadable { .. } => crate::error::ErrorKind::InputData,
+            ParquetError::Unreadable { .. } | ParquetError::Stream { .. } => {
+                crate::error::ErrorKind::InputData
+            }
             ParquetError::WithoutParquet { .. } => crate::error::WithoutParquet.kind(),
         }
     }
@@ -68,7 +80,7 @@ use std::path::{Path, PathBuf};
 
 use crate::input::claims;
 use crate::input::driver::{self, Chunking, Reading, io_error};
-use crate::input::source::Source;
+use crate::input::source::{Input, Opened, Source, Spools};
 use crate::model::Date;
 use crate::model::outcome::RowOutcome;
 
@@ -124,6 +136,19 @@ const NOT_CLAIMS: [(&str, &str); 5] = [
     ),
 ];
 
+/// An input opened for reading by [`ClaimsFormat::open`].
+#[derive(Debug)]
+pub struct Opening {
+    /// The input, for [`ClaimsFormat::read_chunked`].
+    pub opened: Opened,
+    /// What it holds.
+    pub detected: Detected,
+    /// Where its rows are found again once it is read
+    /// ([`ClaimsFormat::raw_rows`]); `None` for a stream opened without
+    /// spools.
+    pub reread: Option<Input>,
+}
+
 /// The claims formats the engine reads, chosen with `--claims-format`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ClaimsFormat {
@@ -136,8 +161,9 @@ pub enum ClaimsFormat {
     Synpuf,
     /// CMS Claim and Claim Line Feed files (CCLF1, CCLF2, CCLF5, CCLF6), delimited or fixed width.
     Cclf,
-    /// Parquet files with the canonical columns (read with the `parquet`
-    /// feature; without it, named so that the error can say how to build).
+    /// Parquet files with the canonical columns, and tables held in memory
+    /// (read with the `parquet` feature; without it, named so that the
+    /// error can say how to build).
     Parquet,
     /// Detect each file's format from its header (a Parquet file from its
     /// first bytes).
@@ -269,6 +295,33 @@ impl ClaimsFormat {
         Ok(Detected::Claims(claims))
     }
 
+    /// Opens `input` for its one reading, with what `auto` makes of it
+    /// ([`ClaimsFormat::detect`]) and where its rows can be found again
+    /// once it is read: a file from itself, a stream from the copy of it
+    /// written into `spools` as it is read. A table held in memory is read
+    /// as the table it is whatever the format (it has the canonical
+    /// columns, as a Parquet file), and found again from its batches.
+    pub fn open(self, input: &Input, spools: &mut Spools) -> Result<Opening, claims::Error> {
+        match input {
+            Input::File(path) => {
+                let mut source = Source::open(path, Some(spools)).map_err(|e| io_error(path, e))?;
+                let detected = self.detect(&mut source)?;
+                let reread = source.reread_path().map(|p| Input::File(p.to_path_buf()));
+                Ok(Opening {
+                    opened: source.into(),
+                    detected,
+                    reread,
+                })
+            }
+            #[cfg(feature = "parquet")]
+            Input::Table(table) => Ok(Opening {
+                opened: Opened::Table(std::sync::Arc::clone(table)),
+                detected: Detected::Claims(ClaimsFormat::Parquet),
+                reread: Some(input.clone()),
+            }),
+        }
+    }
+
     /// Reads one input in chunks parsed in parallel on the current rayon
     /// pool: every format's one entry. Each chunk's rows are folded into a
     /// fresh `init()` accumulator, in file order within the chunk; `merge`
@@ -281,14 +334,30 @@ impl ClaimsFormat {
     /// A file that cannot be read, has no header, names a column twice or
     /// lacks a key column is a fatal [`claims::Error`] naming the file and
     /// column; every other problem is a row's reject.
+    ///
+    /// A table held in memory ([`Opened::Table`]) is read as a Parquet
+    /// file's row groups are, its batches for pieces
+    /// ([`crate::input::arrow`]).
     pub fn read_chunked<T: Send, E: From<claims::Error>>(
         self,
-        mut source: Source,
+        input: impl Into<Opened>,
         reading: Reading,
         init: impl Fn() -> T + Sync,
         fold: impl Fn(&mut T, RowOutcome) + Sync,
         merge: impl FnMut(T, u64) -> Result<(), E>,
     ) -> Result<(), E> {
+        // Without the `parquet` feature every input is bytes.
+        #[cfg_attr(
+            not(feature = "parquet"),
+            allow(clippy::infallible_destructuring_match)
+        )]
+        let mut source = match input.into() {
+            Opened::Bytes(source) => source,
+            #[cfg(feature = "parquet")]
+            Opened::Table(table) => {
+                return crate::input::arrow::read_claims(&*table, reading, init, fold, merge);
+            }
+        };
         let path = source.name().to_path_buf();
         let path = path.as_path();
         match self.of_source(&mut source)? {
@@ -354,12 +423,19 @@ impl ClaimsFormat {
         self.read(source, file, as_of, sink)
     }
 
-    /// The raw text of rows (line, byte offset) of one file of this format.
+    /// The raw text of rows (line, byte offset) of one input of this
+    /// format, read again: a file (or a stream's spool), or a table's
+    /// batches (a row's offset is its index).
     pub fn raw_rows(
         self,
-        path: &Path,
+        input: &Input,
         rows: &[(u64, u64)],
     ) -> Result<Vec<Box<[u8]>>, claims::Error> {
+        let path = match input {
+            Input::File(path) => path.as_path(),
+            #[cfg(feature = "parquet")]
+            Input::Table(table) => return crate::input::arrow::claims_records(&**table, rows),
+        };
         match self {
             ClaimsFormat::Rif => rif::raw_rows(path, rows),
             ClaimsFormat::Cclf => cclf::raw_rows(path, rows),

@@ -23,7 +23,6 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
@@ -31,14 +30,11 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 
-use crate::input::arrow::{ClaimsTable, Table, try_each_record};
-use crate::input::claim_rows::RowChecks;
+use crate::input::arrow::{self, Batches, PieceIter, Pieces, Table, TablePiece};
 use crate::input::claims::Error;
 use crate::input::driver::{self, Piece, Reading};
-use crate::input::records::Record;
 use crate::input::source::Source;
 use crate::model::outcome::RowOutcome;
-use crate::model::parse_date;
 
 /// Rows per decoded batch: a row group is decoded this many rows at a time.
 const BATCH_ROWS: usize = 8192;
@@ -61,17 +57,24 @@ pub(crate) struct ParquetFile {
     metadata: ArrowReaderMetadata,
 }
 
-/// One row group: its index, its first row (0-based) and its size.
+/// One row group: its index, its rows (0-based) and its size.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RowGroup {
     index: usize,
     first_row: u64,
+    rows: u64,
     bytes: u64,
 }
 
 impl Piece for RowGroup {
     fn bytes(&self) -> u64 {
         self.bytes
+    }
+}
+
+impl TablePiece for RowGroup {
+    fn rows(&self) -> std::ops::Range<u64> {
+        self.first_row..self.first_row + self.rows
     }
 }
 
@@ -129,55 +132,44 @@ impl ParquetFile {
             metadata,
         })
     }
+}
 
-    /// The file's columns and their Arrow types.
-    pub(crate) fn schema(&self) -> &SchemaRef {
-        self.metadata.schema()
+impl Pieces for ParquetFile {
+    type Piece = RowGroup;
+
+    fn name(&self) -> &Path {
+        &self.name
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.metadata.schema().clone()
     }
 
     /// The row groups, in file order.
-    pub(crate) fn row_groups(&self) -> Vec<RowGroup> {
+    fn pieces(&self, _table: &Table) -> Result<PieceIter<'_, RowGroup>, Error> {
         let mut first_row = 0u64;
         let groups = self.metadata.metadata().row_groups().iter().enumerate();
-        groups
+        let groups: Vec<RowGroup> = groups
             .map(|(index, group)| {
                 let rows = u64::try_from(group.num_rows()).unwrap_or_default();
                 let at = RowGroup {
                     index,
                     first_row,
+                    rows,
                     bytes: u64::try_from(group.compressed_size()).unwrap_or_default(),
                 };
                 first_row += rows;
                 at
             })
-            .collect()
-    }
-
-    /// Hands each batch of row group `group`, holding the columns of
-    /// `table` only (the projection [`Table::indices`]), to `each` with its
-    /// first row (0-based) in the file.
-    pub(crate) fn read_group(
-        &self,
-        group: RowGroup,
-        table: &Table,
-        mut each: impl FnMut(&RecordBatch, u64),
-    ) -> Result<(), Error> {
-        for batch in self.batches(group, table)? {
-            let (batch, first_row) = batch?;
-            each(&batch, first_row);
-        }
-        Ok(())
+            .collect();
+        Ok(Box::new(groups.into_iter().map(Ok)))
     }
 
     /// The batches of row group `group`, holding the columns of `table`
     /// only (the projection [`Table::indices`]), each with its first row
     /// (0-based) in the file, decoded as they are asked for. A batch that
     /// does not decode is an error naming the first row it holds.
-    fn batches(
-        &self,
-        group: RowGroup,
-        table: &Table,
-    ) -> Result<impl Iterator<Item = Result<(RecordBatch, u64), Error>> + use<'_>, Error> {
+    fn batches(&self, group: &RowGroup, table: &Table) -> Result<Batches<'_>, Error> {
         let name = &self.name;
         let descriptor = self.metadata.metadata().file_metadata().schema_descr();
         let projection = ProjectionMask::roots(descriptor, table.indices());
@@ -201,82 +193,21 @@ impl ParquetFile {
         }
         .map_err(|e| parquet_error(name, e))?;
         let mut first_row = group.first_row;
-        Ok(reader.map(move |batch| {
+        Ok(Box::new(reader.map(move |batch| {
             let batch = batch.map_err(|e| {
                 parquet_error(name, format_args!("from row {}: {e}", first_row + 1))
             })?;
             let at = first_row;
             first_row += batch.num_rows() as u64;
             Ok((batch, at))
-        }))
-    }
-
-    /// Hands each row of the file, made a record of `table`'s columns
-    /// ([`crate::input::arrow`]: its values as the CSV text they stand
-    /// for), to `each` in file order, numbered from 1 (a Parquet file has
-    /// no header row), until `each` fails: a table read back whole, one
-    /// row group after the other (a run's outputs, which the commands that
-    /// work from runs read as they read its CSV files). `Err` is the file
-    /// that could not be read, `Ok(Err)` the error `each` stopped at.
-    pub(crate) fn each_record<E>(
-        &self,
-        table: &Table,
-        mut each: impl FnMut(&Record) -> Result<(), E>,
-    ) -> Result<Result<(), E>, Error> {
-        let projected = table.projected();
-        for group in self.row_groups() {
-            for batch in self.batches(group, table)? {
-                let (batch, first_row) = batch?;
-                if let Err(e) = try_each_record(&projected, &batch, first_row, &mut each) {
-                    return Ok(Err(e));
-                }
-            }
-        }
-        Ok(Ok(()))
-    }
-
-    /// The records of rows `offsets` (0-based, sorted) of the file, as the
-    /// columns of `table` make them, by decoding the row groups that hold
-    /// them.
-    pub(crate) fn records_at(
-        &self,
-        table: &Table,
-        offsets: &[u64],
-    ) -> Result<Vec<Box<[u8]>>, Error> {
-        let mut out: Vec<Box<[u8]>> = Vec::with_capacity(offsets.len());
-        let projected = table.projected();
-        let mut wanted = offsets.iter().copied().peekable();
-        for group in self.row_groups() {
-            if wanted.peek().is_none() {
-                break;
-            }
-            let rows = self.metadata.metadata().row_group(group.index).num_rows();
-            let end = group.first_row + u64::try_from(rows).unwrap_or_default();
-            if wanted.peek().is_some_and(|&row| row >= end) {
-                continue;
-            }
-            self.read_group(group, table, |batch, first_row| {
-                let batch_end = first_row + batch.num_rows() as u64;
-                let mut rows = projected.rows(batch);
-                let mut record = Record::default();
-                while let Some(row) = wanted.next_if(|&row| row < batch_end) {
-                    // Offsets are sorted and past every earlier batch.
-                    let at = usize::try_from(row.saturating_sub(first_row)).unwrap_or_default();
-                    rows.record(at, row + 1, row, &mut record);
-                    out.push(record.raw().into());
-                }
-            })?;
-        }
-        // Rows past the end (a file changed since it was read) have no text.
-        out.resize(offsets.len(), Box::default());
-        Ok(out)
+        })))
     }
 }
 
 /// Reads the claims of a Parquet input with the accumulator protocol of
 /// [`crate::input::formats::ClaimsFormat::read_chunked`]: its row groups
-/// decoded and checked in parallel, `reading.chunking.batch` at a time,
-/// merged in file order with their compressed size.
+/// decoded and checked in parallel as a table's pieces
+/// ([`arrow::read_claims`]).
 pub(crate) fn read_chunked<T: Send, E: From<Error>>(
     source: Source,
     reading: Reading,
@@ -285,31 +216,12 @@ pub(crate) fn read_chunked<T: Send, E: From<Error>>(
     merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     let file = ParquetFile::of_source(source)?;
-    let claims = ClaimsTable::of(file.schema(), &file.name)?;
-    let projected = claims.projected();
-    driver::run_batches(
-        file.row_groups().into_iter().map(Ok),
-        reading.chunking.batch,
-        |group| {
-            let mut acc = init();
-            file.read_group(*group, claims.table(), |batch, first_row| {
-                let checks = RowChecks::new(reading.file, reading.as_of, parse_date);
-                projected.check(batch, first_row, checks, &mut |o| fold(&mut acc, o));
-            })?;
-            Ok(acc)
-        },
-        |_| Ok(()),
-        |acc| acc,
-        merge,
-    )
+    arrow::read_claims(&file, reading, init, fold, merge)
 }
 
 /// The raw text of claims rows `rows` (`(row, offset)`, sorted) of the
 /// Parquet file at `path`: their values as the reader made them, found by
 /// their offset (the row's 0-based index).
 pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Error> {
-    let file = ParquetFile::open(path)?;
-    let claims = ClaimsTable::of(file.schema(), path)?;
-    let offsets: Vec<u64> = rows.iter().map(|&(_, offset)| offset).collect();
-    file.records_at(claims.table(), &offsets)
+    arrow::claims_records(&ParquetFile::open(path)?, rows)
 }

@@ -37,6 +37,7 @@ use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::config::settlement::{Participants, Settlement};
 use episode_recon::engine::reconcile::{self, Inputs, Reconciliation, SettlementInputs};
+use episode_recon::input::source::Input;
 use episode_recon::output::report;
 use episode_recon::runs::prior_run::PriorRun;
 use episode_recon::runs::reprice::{self, RepriceWith};
@@ -1239,7 +1240,7 @@ impl Scene {
         let inputs = Inputs {
             memory_limit: how.memory_limit,
             spill_dir: spill,
-            beneficiaries: files(&BENE_FILES, how.benes_reversed),
+            beneficiaries: Input::files(files(&BENE_FILES, how.benes_reversed)),
             risk_factors: Some(loaded.risk_factors),
             settlement: loaded.settlement,
             ..Inputs::new(
