@@ -119,7 +119,7 @@ pub struct EpisodeDraft {
 
 /// A claim that opens an episode.
 struct TriggerHit<'c> {
-    claim: &'c Claim,
+    claim: &'c Claim<'c>,
     /// Position of the trigger's type among the group's members.
     member: usize,
     code: &'c str,
@@ -130,7 +130,7 @@ struct TriggerHit<'c> {
 /// Rule 2.1: whether `claim` is a trigger of `definition`, with its code and
 /// anchor dates.
 fn trigger_of<'c>(
-    claim: &'c Claim,
+    claim: &'c Claim<'c>,
     member: usize,
     definition: &EpisodeDefinition,
 ) -> Option<TriggerHit<'c>> {
@@ -182,7 +182,10 @@ pub struct Beneficiary<'e> {
 /// Builds the episodes of one type for one beneficiary from its final-action
 /// `claims` (sorted by claim id, as [`crate::engine::final_action::resolve`] gives
 /// them), as a group of its own and without enrollment.
-pub fn build(claims: &[Claim], definition: &EpisodeDefinition) -> (Vec<EpisodeDraft>, TypeTally) {
+pub fn build(
+    claims: &[Claim<'_>],
+    definition: &EpisodeDefinition,
+) -> (Vec<EpisodeDraft>, TypeTally) {
     let (drafts, mut tallies) = build_group(claims, &[definition], Beneficiary::default());
     let drafts = drafts.into_iter().map(|(_, draft)| draft).collect();
     (drafts, tallies.pop().unwrap_or_default())
@@ -197,7 +200,7 @@ pub fn build(claims: &[Claim], definition: &EpisodeDefinition) -> (Vec<EpisodeDr
 /// the position of its type in `members`, and the tallies are one per
 /// member.
 pub fn build_group(
-    claims: &[Claim],
+    claims: &[Claim<'_>],
     members: &[&EpisodeDefinition],
     beneficiary: Beneficiary<'_>,
 ) -> (Vec<(usize, EpisodeDraft)>, Vec<TypeTally>) {
@@ -345,7 +348,7 @@ fn service_date(line: &ClaimLine) -> Date {
 /// anchor: what the episode takes of it and why, or `None` when the episode
 /// does not consider it.
 fn share_of(
-    claim: &Claim,
+    claim: &Claim<'_>,
     line: &ClaimLine,
     episode: &EpisodeDraft,
     definition: &EpisodeDefinition,
@@ -390,7 +393,7 @@ fn share_of(
 
 /// Rule 2.5: the first exclusion rule that applies to a line, if any.
 fn exclusion(
-    claim: &Claim,
+    claim: &Claim<'_>,
     line: &ClaimLine,
     definition: &EpisodeDefinition,
 ) -> Option<ExclusionRule> {

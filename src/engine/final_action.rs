@@ -5,6 +5,7 @@
 //! can run on any thread or partition.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, Tally, VersionKey};
@@ -22,27 +23,27 @@ pub struct VersionReject {
 }
 
 /// One claim's final-action version: its lines, sorted by line number, all
-/// agreeing on the claim-level fields.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claim {
-    lines: Vec<ClaimLine>,
+/// agreeing on the claim-level fields. A view of [`Resolved::lines`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claim<'a> {
+    lines: &'a [ClaimLine],
 }
 
-impl Claim {
+impl<'a> Claim<'a> {
     /// The claim's lines, by line number; never empty.
-    pub fn lines(&self) -> &[ClaimLine] {
-        &self.lines
+    pub fn lines(&self) -> &'a [ClaimLine] {
+        self.lines
     }
 
     /// The first line, which carries the claim-level fields every line
     /// shares (the version checks made sure they agree).
-    pub fn head(&self) -> &ClaimLine {
-        // A claim is built from a non-empty version (see `resolve`).
+    pub fn head(&self) -> &'a ClaimLine {
+        // A claim is a non-empty version (see `resolve`).
         &self.lines[0]
     }
 
     /// The claim's id.
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &'a str {
         &self.head().claim_id
     }
 
@@ -55,8 +56,12 @@ impl Claim {
 /// What final action made of one beneficiary's rows.
 #[derive(Debug, Default)]
 pub struct Resolved {
-    /// The final-action claims, by claim id.
-    pub claims: Vec<Claim>,
+    /// The beneficiary's rows, sorted by claim, version and line: the
+    /// final-action claims are runs of it ([`Resolved::claims`]), so that
+    /// resolving moves no line and allocates nothing per claim.
+    lines: Vec<ClaimLine>,
+    /// Where each final-action claim is in `lines`, by claim id.
+    final_claims: Vec<Range<usize>>,
     /// Rows rejected by version checks.
     pub rejects: Vec<VersionReject>,
     /// Rows of voided claims' final-action voids.
@@ -65,6 +70,18 @@ pub struct Resolved {
     pub superseded: Tally,
     /// Rows of final-action versions.
     pub final_action: Tally,
+}
+
+impl Resolved {
+    /// The final-action claims, by claim id.
+    pub fn claims(&self) -> Vec<Claim<'_>> {
+        self.final_claims
+            .iter()
+            .map(|range| Claim {
+                lines: self.lines.get(range.clone()).unwrap_or_default(),
+            })
+            .collect()
+    }
 }
 
 /// Version checks and final action for one beneficiary: `lines` are its rows
@@ -93,31 +110,31 @@ pub fn resolve(mut lines: Vec<ClaimLine>, tainted: &HashSet<(&str, Date, RecordT
             ))
     });
     let mut resolved = Resolved::default();
-    let mut versions: Vec<Vec<ClaimLine>> = Vec::new();
-    let mut rest = lines.into_iter().peekable();
+    // The surviving versions of the claim at hand, in processing order.
+    let mut versions: Vec<Range<usize>> = Vec::new();
+    let mut start = 0;
     // Walk claim by claim; within a claim, version by version in processing
     // order, so the last surviving version is the final action.
-    while let Some(first) = rest.next() {
-        let mut version = vec![first];
-        while let Some(next) = rest.next_if(|l| same_version(l, &version[0])) {
-            version.push(next);
-        }
-        let claim_ends = rest
-            .peek()
-            .is_none_or(|l| l.claim_id != version[0].claim_id);
-        let key = (
-            &*version[0].claim_id,
-            version[0].processed_date,
-            version[0].record_type,
-        );
-        let tainted = tainted.contains(&key);
-        if let Some(good) = check_version(version, tainted, &mut resolved.rejects) {
-            versions.push(good);
+    while let Some(first) = lines.get(start) {
+        let end = start
+            + lines[start..]
+                .iter()
+                .position(|l| !same_version(l, first))
+                .unwrap_or(lines.len() - start);
+        let claim_ends = lines
+            .get(end)
+            .is_none_or(|next| next.claim_id != first.claim_id);
+        let key = (&*first.claim_id, first.processed_date, first.record_type);
+        let version = &lines[start..end];
+        if check_version(version, tainted.contains(&key), &mut resolved.rejects) {
+            versions.push(start..end);
         }
         if claim_ends {
-            settle_claim(std::mem::take(&mut versions), &mut resolved);
+            settle_claim(&lines, &mut versions, &mut resolved);
         }
+        start = end;
     }
+    resolved.lines = lines;
     resolved
 }
 
@@ -127,7 +144,11 @@ fn same_version(a: &ClaimLine, b: &ClaimLine) -> bool {
         && a.record_type == b.record_type
 }
 
-fn reject_all(rejects: &mut Vec<VersionReject>, rows: Vec<ClaimLine>, reason: RejectReason) {
+fn reject_all<'l>(
+    rejects: &mut Vec<VersionReject>,
+    rows: impl IntoIterator<Item = &'l ClaimLine>,
+    reason: RejectReason,
+) {
     rejects.extend(rows.into_iter().map(|l| VersionReject {
         source: l.source,
         reason,
@@ -138,34 +159,41 @@ fn reject_all(rejects: &mut Vec<VersionReject>, rows: Vec<ClaimLine>, reason: Re
 /// The version checks on the rows of a version that passed the row checks
 /// (`tainted` when another of its rows did not): `duplicate_line`, then
 /// `inconsistent_claim`, then `claim_has_rejected_row` for the rest of a
-/// version that has any reject. Returns the version when all its rows pass.
-/// The rows are sorted by line number.
-fn check_version(
-    version: Vec<ClaimLine>,
-    tainted: bool,
-    rejects: &mut Vec<VersionReject>,
-) -> Option<Vec<ClaimLine>> {
-    let duplicated: HashSet<u64> = version
-        .windows(2)
-        .filter(|pair| pair[0].line_number == pair[1].line_number)
-        .map(|pair| pair[0].line_number)
-        .collect();
-    let (duplicates, rest): (Vec<_>, Vec<_>) = version
-        .into_iter()
-        .partition(|l| duplicated.contains(&l.line_number));
-    let had_duplicates = !duplicates.is_empty();
-    reject_all(rejects, duplicates, RejectReason::DuplicateLine);
-    if rest
-        .windows(2)
-        .any(|pair| !claim_fields_agree(&pair[0], &pair[1]))
-    {
-        reject_all(rejects, rest, RejectReason::InconsistentClaim);
-        None
+/// version that has any reject. True when all its rows pass. The rows are
+/// sorted by line number.
+fn check_version(version: &[ClaimLine], tainted: bool, rejects: &mut Vec<VersionReject>) -> bool {
+    // Sorted by line number, a repeated number is a run of neighbours.
+    let duplicated = |i: usize| {
+        let n = version[i].line_number;
+        (i > 0 && version[i - 1].line_number == n)
+            || version.get(i + 1).is_some_and(|next| next.line_number == n)
+    };
+    let had_duplicates = (0..version.len()).any(duplicated);
+    let rest = || {
+        (0..version.len())
+            .filter(move |&i| !duplicated(i))
+            .map(|i| &version[i])
+    };
+    if had_duplicates {
+        reject_all(
+            rejects,
+            (0..version.len())
+                .filter(|&i| duplicated(i))
+                .map(|i| &version[i]),
+            RejectReason::DuplicateLine,
+        );
+    }
+    let consistent = rest()
+        .zip(rest().skip(1))
+        .all(|(a, b)| claim_fields_agree(a, b));
+    if !consistent {
+        reject_all(rejects, rest(), RejectReason::InconsistentClaim);
+        false
     } else if had_duplicates || tainted {
-        reject_all(rejects, rest, RejectReason::ClaimHasRejectedRow);
-        None
+        reject_all(rejects, rest(), RejectReason::ClaimHasRejectedRow);
+        false
     } else {
-        Some(rest)
+        true
     }
 }
 
@@ -183,22 +211,26 @@ fn claim_fields_agree(a: &ClaimLine, b: &ClaimLine) -> bool {
         && a.principal_dx == b.principal_dx
 }
 
-/// Final action among one claim's surviving versions, given in processing
-/// order (processed date, then O < R < V): the last one wins.
-fn settle_claim(mut versions: Vec<Vec<ClaimLine>>, resolved: &mut Resolved) {
+/// Final action among one claim's surviving `versions` of `lines`, given
+/// in processing order (processed date, then O < R < V): the last one
+/// wins. Leaves `versions` empty for the next claim.
+fn settle_claim(lines: &[ClaimLine], versions: &mut Vec<Range<usize>>, resolved: &mut Resolved) {
     let Some(last) = versions.pop() else { return };
-    for line in versions.iter().flatten() {
-        resolved.superseded.add(line.allowed);
+    for range in versions.drain(..) {
+        for line in &lines[range] {
+            resolved.superseded.add(line.allowed);
+        }
     }
-    if last[0].record_type == RecordType::Void {
-        for line in &last {
-            resolved.void.add(line.allowed);
-        }
+    let tally = if lines[last.start].record_type == RecordType::Void {
+        &mut resolved.void
     } else {
-        for line in &last {
-            resolved.final_action.add(line.allowed);
-        }
-        resolved.claims.push(Claim { lines: last });
+        &mut resolved.final_action
+    };
+    for line in &lines[last.clone()] {
+        tally.add(line.allowed);
+    }
+    if lines[last.start].record_type != RecordType::Void {
+        resolved.final_claims.push(last);
     }
 }
 
@@ -261,8 +293,8 @@ mod tests {
             line("P5", 1, V, "2026-05-01", 75, 6),
         ];
         let r = resolve(lines, &HashSet::new());
-        assert_eq!(r.claims.len(), 1);
-        assert_eq!(r.claims[0].lines()[0].allowed, Money::from_cents(250));
+        assert_eq!(r.claims().len(), 1);
+        assert_eq!(r.claims()[0].lines()[0].allowed, Money::from_cents(250));
         assert_eq!(
             r.void,
             Tally {
@@ -296,7 +328,8 @@ mod tests {
             line("C", 1, V, "2026-05-02", 13, 9),
         ];
         let summary = |r: Resolved| {
-            let claims: Vec<Vec<ClaimLine>> = r.claims.iter().map(|c| c.lines().to_vec()).collect();
+            let claims: Vec<Vec<ClaimLine>> =
+                r.claims().iter().map(|c| c.lines().to_vec()).collect();
             (claims, r.rejects, r.void, r.superseded, r.final_action)
         };
         let expected = summary(resolve(lines.clone(), &HashSet::new()));
@@ -318,7 +351,7 @@ mod tests {
             line("C", 1, O, "2026-04-11", 2, 3),
         ];
         let r = resolve(lines, &HashSet::new());
-        assert_eq!(r.claims[0].lines()[0].allowed, Money::from_cents(2));
+        assert_eq!(r.claims()[0].lines()[0].allowed, Money::from_cents(2));
     }
 
     #[test]
@@ -329,7 +362,7 @@ mod tests {
         ];
         let tainted: HashSet<_> = [("C", date("2026-05-01"), R)].into_iter().collect();
         let r = resolve(lines, &tainted);
-        assert_eq!(r.claims[0].lines()[0].allowed, Money::from_cents(100));
+        assert_eq!(r.claims()[0].lines()[0].allowed, Money::from_cents(100));
         assert_eq!(r.rejects.len(), 1);
         assert_eq!(r.rejects[0].reason, RejectReason::ClaimHasRejectedRow);
         assert_eq!(r.superseded.rows, 0);
@@ -356,7 +389,7 @@ mod tests {
                 (4, RejectReason::InconsistentClaim),
             ]
         );
-        assert!(r.claims.is_empty());
+        assert!(r.claims().is_empty());
 
         let lines = vec![
             line("C", 1, O, "2026-04-10", 1, 2),

@@ -429,23 +429,24 @@ pub fn reconcile_beneficiary(
     enrollment: Option<&Beneficiaries>,
 ) -> BeneficiaryResult {
     let tainted: HashSet<_> = rows.tainted.iter().map(final_action::tainted_key).collect();
-    let resolved = final_action::resolve(rows.lines, &tainted);
+    let mut resolved = final_action::resolve(rows.lines, &tainted);
     let mut result = BeneficiaryResult {
-        rejects: resolved.rejects,
+        rejects: std::mem::take(&mut resolved.rejects),
         void: resolved.void,
         superseded: resolved.superseded,
         final_action: resolved.final_action,
         types: vec![TypeTally::default(); types.definitions.len()],
         ..BeneficiaryResult::default()
     };
-    let Some(first) = resolved.claims.first() else {
+    let claims = resolved.claims();
+    let Some(first) = claims.first() else {
         return result;
     };
     let beneficiary = episodes::Beneficiary {
         enrollee: enrollment.and_then(|e| e.enrollees.get(&*first.head().beneficiary_id)),
     };
     for (group, members) in &types.groups {
-        let (drafts, tallies) = episodes::build_group(&resolved.claims, members, beneficiary);
+        let (drafts, tallies) = episodes::build_group(&claims, members, beneficiary);
         result
             .episodes
             .extend(drafts.into_iter().map(|(member, d)| (group[member], d)));

@@ -161,9 +161,9 @@ fn adjustment_and_cancellation_decide_the_final_action() {
         cclf1_row("1001", "15000.00", "2", "2024-04-15"),
     );
     let r = resolved(&text);
-    assert_eq!(r.claims.len(), 1);
-    assert_eq!(r.claims[0].head().record_type, RecordType::Replacement);
-    assert_eq!(r.claims[0].head().allowed, money("15000.00"));
+    assert_eq!(r.claims().len(), 1);
+    assert_eq!(r.claims()[0].head().record_type, RecordType::Replacement);
+    assert_eq!(r.claims()[0].head().allowed, money("15000.00"));
     assert_eq!(
         (r.final_action.rows, r.superseded.rows, r.void.rows),
         (1, 1, 0)
@@ -178,7 +178,7 @@ fn adjustment_and_cancellation_decide_the_final_action() {
         cclf1_row("1001", "-15000.00", "1", "2024-05-15"),
     );
     let r = resolved(&text);
-    assert!(r.claims.is_empty());
+    assert!(r.claims().is_empty());
     assert_eq!(
         (r.final_action.rows, r.superseded.rows, r.void.rows),
         (0, 2, 1)
@@ -367,8 +367,8 @@ fn a_revenue_centre_claim_reads_line_by_line_and_its_adjustment_is_final() {
 
     let r = final_action::resolve(got, &HashSet::new());
     assert!(r.rejects.is_empty());
-    assert_eq!(r.claims.len(), 1);
-    let claim = &r.claims[0];
+    assert_eq!(r.claims().len(), 1);
+    let claim = &r.claims()[0];
     assert_eq!(claim.lines().len(), 2);
     assert!(
         claim

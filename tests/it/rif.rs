@@ -577,7 +577,7 @@ fn account(paths: &[PathBuf], as_of: Option<&str>) -> Accounting {
         acc.void.merge(resolved.void);
         acc.superseded.merge(resolved.superseded);
         acc.final_action.merge(resolved.final_action);
-        for claim in &resolved.claims {
+        for claim in &resolved.claims() {
             *acc.claims
                 .entry((beneficiary.to_string(), claim.claim_type().code()))
                 .or_default() += 1;
