@@ -14,7 +14,6 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use episode_recon::config::definitions;
 use episode_recon::config::prices::TargetPrices;
 use episode_recon::config::risk_factors::RiskFactors;
-use episode_recon::engine::partitions::BeneficiaryRows;
 use episode_recon::engine::pricing::{self, TypePricing};
 use episode_recon::engine::reconcile::{EpisodeTypes, reconcile_beneficiary, split_draft};
 use episode_recon::input::beneficiaries;
@@ -97,12 +96,10 @@ fn stages(c: &mut Criterion) {
     group.bench_function("final action and episodes per beneficiary", |b| {
         b.iter(|| {
             for lines in &groups {
-                let rows = BeneficiaryRows {
-                    lines: lines.clone(),
-                    tainted: Vec::new(),
-                };
+                let mut lines = lines.clone();
                 black_box(reconcile_beneficiary(
-                    rows,
+                    &mut lines,
+                    &[],
                     &episode_types,
                     Some(&enrollment),
                 ));
@@ -113,11 +110,8 @@ fn stages(c: &mut Criterion) {
     let figures: Vec<_> = groups
         .iter()
         .flat_map(|lines| {
-            let rows = BeneficiaryRows {
-                lines: lines.clone(),
-                tainted: Vec::new(),
-            };
-            reconcile_beneficiary(rows, &episode_types, Some(&enrollment)).episodes
+            let mut lines = lines.clone();
+            reconcile_beneficiary(&mut lines, &[], &episode_types, Some(&enrollment)).episodes
         })
         .map(|(index, draft)| split_draft(index, draft, &definitions).0)
         .collect();

@@ -55,11 +55,11 @@ impl<'a> Claim<'a> {
 
 /// What final action made of one beneficiary's rows.
 #[derive(Debug, Default)]
-pub struct Resolved {
+pub struct Resolved<'a> {
     /// The beneficiary's rows, sorted by claim, version and line: the
     /// final-action claims are runs of it ([`Resolved::claims`]), so that
     /// resolving moves no line and allocates nothing per claim.
-    lines: Vec<ClaimLine>,
+    lines: &'a [ClaimLine],
     /// Where each final-action claim is in `lines`, by claim id.
     final_claims: Vec<Range<usize>>,
     /// Rows rejected by version checks.
@@ -72,9 +72,9 @@ pub struct Resolved {
     pub final_action: Tally,
 }
 
-impl Resolved {
+impl<'a> Resolved<'a> {
     /// The final-action claims, by claim id.
-    pub fn claims(&self) -> Vec<Claim<'_>> {
+    pub fn claims(&self) -> Vec<Claim<'a>> {
         self.final_claims
             .iter()
             .map(|range| Claim {
@@ -85,9 +85,12 @@ impl Resolved {
 }
 
 /// Version checks and final action for one beneficiary: `lines` are its rows
-/// that passed the row checks (any order), `tainted` the versions that had a
-/// row rejected by a row check.
-pub fn resolve(mut lines: Vec<ClaimLine>, tainted: &HashSet<(&str, Date, RecordType)>) -> Resolved {
+/// that passed the row checks (any order; sorted in place), `tainted` the
+/// versions that had a row rejected by a row check.
+pub fn resolve<'a>(
+    lines: &'a mut [ClaimLine],
+    tainted: &HashSet<(&str, Date, RecordType)>,
+) -> Resolved<'a> {
     // In place, without the scratch buffer a stable sort allocates per
     // beneficiary (at millions of lines that malloc, in a heap the reading
     // phase left fragmented, cost more than the sort). Unstable is exact
@@ -109,9 +112,11 @@ pub fn resolve(mut lines: Vec<ClaimLine>, tainted: &HashSet<(&str, Date, RecordT
                 b.source,
             ))
     });
+    let lines: &'a [ClaimLine] = lines;
     let mut resolved = Resolved::default();
-    // The surviving versions of the claim at hand, in processing order.
-    let mut versions: Vec<Range<usize>> = Vec::new();
+    // The claim at hand's last surviving version so far: a later one that
+    // survives supersedes it.
+    let mut standing: Option<Range<usize>> = None;
     let mut start = 0;
     // Walk claim by claim; within a claim, version by version in processing
     // order, so the last surviving version is the final action.
@@ -126,11 +131,15 @@ pub fn resolve(mut lines: Vec<ClaimLine>, tainted: &HashSet<(&str, Date, RecordT
             .is_none_or(|next| next.claim_id != first.claim_id);
         let key = (&*first.claim_id, first.processed_date, first.record_type);
         let version = &lines[start..end];
-        if check_version(version, tainted.contains(&key), &mut resolved.rejects) {
-            versions.push(start..end);
+        if check_version(version, tainted.contains(&key), &mut resolved.rejects)
+            && let Some(replaced) = standing.replace(start..end)
+        {
+            for line in &lines[replaced] {
+                resolved.superseded.add(line.allowed);
+            }
         }
-        if claim_ends {
-            settle_claim(&lines, &mut versions, &mut resolved);
+        if claim_ends && let Some(last) = standing.take() {
+            settle_claim(lines, last, &mut resolved);
         }
         start = end;
     }
@@ -211,17 +220,12 @@ fn claim_fields_agree(a: &ClaimLine, b: &ClaimLine) -> bool {
         && a.principal_dx == b.principal_dx
 }
 
-/// Final action among one claim's surviving `versions` of `lines`, given
-/// in processing order (processed date, then O < R < V): the last one
-/// wins. Leaves `versions` empty for the next claim.
-fn settle_claim(lines: &[ClaimLine], versions: &mut Vec<Range<usize>>, resolved: &mut Resolved) {
-    let Some(last) = versions.pop() else { return };
-    for range in versions.drain(..) {
-        for line in &lines[range] {
-            resolved.superseded.add(line.allowed);
-        }
-    }
-    let tally = if lines[last.start].record_type == RecordType::Void {
+/// Final action for one claim: `last`, its last surviving version in
+/// processing order (processed date, then O < R < V), is its final action:
+/// a void counts as void, any other is a final-action claim.
+fn settle_claim(lines: &[ClaimLine], last: Range<usize>, resolved: &mut Resolved<'_>) {
+    let void = lines[last.start].record_type == RecordType::Void;
+    let tally = if void {
         &mut resolved.void
     } else {
         &mut resolved.final_action
@@ -229,7 +233,7 @@ fn settle_claim(lines: &[ClaimLine], versions: &mut Vec<Range<usize>>, resolved:
     for line in &lines[last.clone()] {
         tally.add(line.allowed);
     }
-    if lines[last.start].record_type != RecordType::Void {
+    if !void {
         resolved.final_claims.push(last);
     }
 }
@@ -285,14 +289,14 @@ mod tests {
 
     #[test]
     fn latest_version_wins_and_void_beats_replacement_on_a_tie() {
-        let lines = vec![
+        let mut lines = vec![
             line("P4", 1, O, "2026-04-10", 200, 2),
             line("P4", 1, R, "2026-05-01", 250, 3),
             line("P5", 1, O, "2026-04-09", 75, 4),
             line("P5", 1, R, "2026-05-01", 80, 5),
             line("P5", 1, V, "2026-05-01", 75, 6),
         ];
-        let r = resolve(lines, &HashSet::new());
+        let r = resolve(&mut lines, &HashSet::new());
         assert_eq!(r.claims().len(), 1);
         assert_eq!(r.claims()[0].lines()[0].allowed, Money::from_cents(250));
         assert_eq!(
@@ -332,36 +336,39 @@ mod tests {
                 r.claims().iter().map(|c| c.lines().to_vec()).collect();
             (claims, r.rejects, r.void, r.superseded, r.final_action)
         };
-        let expected = summary(resolve(lines.clone(), &HashSet::new()));
+        let expected = summary(resolve(&mut lines.clone(), &HashSet::new()));
         assert_eq!(expected.0.len(), 1, "B's replacement stands");
         assert_eq!(expected.1.len(), 3, "A's duplicates and the rest of A");
         for k in 0..lines.len() {
             let mut turned = lines.clone();
             turned.rotate_left(k);
-            assert_eq!(summary(resolve(turned.clone(), &HashSet::new())), expected);
+            assert_eq!(
+                summary(resolve(&mut turned.clone(), &HashSet::new())),
+                expected
+            );
             turned.reverse();
-            assert_eq!(summary(resolve(turned, &HashSet::new())), expected);
+            assert_eq!(summary(resolve(&mut turned, &HashSet::new())), expected);
         }
     }
 
     #[test]
     fn a_later_original_beats_an_earlier_replacement() {
-        let lines = vec![
+        let mut lines = vec![
             line("C", 1, R, "2026-04-10", 1, 2),
             line("C", 1, O, "2026-04-11", 2, 3),
         ];
-        let r = resolve(lines, &HashSet::new());
+        let r = resolve(&mut lines, &HashSet::new());
         assert_eq!(r.claims()[0].lines()[0].allowed, Money::from_cents(2));
     }
 
     #[test]
     fn a_rejected_replacement_leaves_the_original_standing() {
-        let lines = vec![
+        let mut lines = vec![
             line("C", 1, O, "2026-04-10", 100, 2),
             line("C", 2, R, "2026-05-01", 5, 3),
         ];
         let tainted: HashSet<_> = [("C", date("2026-05-01"), R)].into_iter().collect();
-        let r = resolve(lines, &tainted);
+        let r = resolve(&mut lines, &tainted);
         assert_eq!(r.claims()[0].lines()[0].allowed, Money::from_cents(100));
         assert_eq!(r.rejects.len(), 1);
         assert_eq!(r.rejects[0].reason, RejectReason::ClaimHasRejectedRow);
@@ -372,13 +379,13 @@ mod tests {
     fn duplicate_lines_then_inconsistency_then_the_rest() {
         let mut other_provider = line("C", 3, O, "2026-04-10", 3, 4);
         other_provider.provider_id = Some("Q".into());
-        let lines = vec![
+        let mut lines = vec![
             line("C", 1, O, "2026-04-10", 1, 2),
             line("C", 1, O, "2026-04-10", 1, 3),
             line("C", 2, O, "2026-04-10", 2, 5),
             other_provider,
         ];
-        let r = resolve(lines, &HashSet::new());
+        let r = resolve(&mut lines, &HashSet::new());
         let reasons: Vec<_> = r.rejects.iter().map(|x| (x.source.row, x.reason)).collect();
         assert_eq!(
             reasons,
@@ -391,12 +398,12 @@ mod tests {
         );
         assert!(r.claims().is_empty());
 
-        let lines = vec![
+        let mut lines = vec![
             line("C", 1, O, "2026-04-10", 1, 2),
             line("C", 1, O, "2026-04-10", 1, 3),
             line("C", 2, O, "2026-04-10", 2, 5),
         ];
-        let r = resolve(lines, &HashSet::new());
+        let r = resolve(&mut lines, &HashSet::new());
         assert_eq!(r.rejects[2].reason, RejectReason::ClaimHasRejectedRow);
     }
 }

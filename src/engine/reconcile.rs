@@ -34,11 +34,12 @@ use crate::input::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
 use crate::input::claims::{self, Chunking, Reading};
 use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Input, Spools};
+use crate::model::ClaimLine;
 use crate::model::Date;
 use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
-    Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally,
+    Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally, VersionKey,
 };
 use crate::model::warning::Warning;
 use crate::runtime::NOTICE;
@@ -326,48 +327,91 @@ impl Reconciliation {
     }
 }
 
-/// Splits one partition's rows into its beneficiaries' rows (in no
-/// particular order: every output is sorted later). A file holds a
-/// beneficiary's lines together, so lines are moved run by run: one hash
-/// lookup and one exact reservation per run instead of per line.
-fn by_beneficiary(segments: Vec<BeneficiaryRows>) -> impl Iterator<Item = BeneficiaryRows> {
-    let mut groups = Groups::default();
-    let mut runs: Vec<(Text, usize)> = Vec::new();
-    for part in segments {
-        runs.clear();
-        for line in &part.lines {
-            match runs.last_mut() {
-                Some((id, length)) if *id == line.beneficiary_id => *length += 1,
-                _ => runs.push((line.beneficiary_id.clone(), 1)),
+/// Hands each beneficiary's rows of one partition to `each` with the
+/// versions that had a row rejected (in no particular order: every output
+/// is sorted later). A file holds a beneficiary's lines together, so a
+/// partition's segments (one per chunk read, and one read back from a
+/// spill) hold them as runs: a first pass finds the runs and counts each
+/// beneficiary's; then a beneficiary with one run (most of them) is handed
+/// its lines where they lie, with no copy and no allocation, and the runs
+/// of any other are moved into a vector of its own, handed over once its
+/// last run is in. A beneficiary with rejected versions but no line left
+/// has nothing to resolve and is skipped.
+fn each_beneficiary(
+    mut segments: Vec<BeneficiaryRows>,
+    mut each: impl FnMut(&mut [ClaimLine], &[VersionKey]),
+) {
+    let mut index: rustc_hash::FxHashMap<Text, usize> = rustc_hash::FxHashMap::default();
+    // Per beneficiary (by index): its runs in all, and those still to come.
+    let mut runs_in_all: Vec<u32> = Vec::new();
+    // Per segment: its runs, as (beneficiary, length), in order.
+    let mut runs: Vec<Vec<(usize, usize)>> = Vec::with_capacity(segments.len());
+    let mut tainted: rustc_hash::FxHashMap<Text, Vec<VersionKey>> =
+        rustc_hash::FxHashMap::default();
+    for part in &mut segments {
+        let lines = &part.lines;
+        let mut segment_runs = Vec::new();
+        let mut start = 0;
+        while let Some(first) = lines.get(start) {
+            let id = &first.beneficiary_id;
+            let length = lines[start..]
+                .iter()
+                .position(|l| l.beneficiary_id != *id)
+                .unwrap_or(lines.len() - start);
+            let next = runs_in_all.len();
+            let b = *index.entry(id.clone()).or_insert(next);
+            if b == next {
+                runs_in_all.push(0);
             }
+            runs_in_all[b] += 1;
+            segment_runs.push((b, length));
+            start += length;
         }
-        let mut lines = part.lines.into_iter();
-        for (id, length) in runs.drain(..) {
-            groups.of(&id).lines.extend(lines.by_ref().take(length));
-        }
-        for key in part.tainted {
-            groups.of(&key.beneficiary_id).tainted.push(key);
+        runs.push(segment_runs);
+        for key in std::mem::take(&mut part.tainted) {
+            tainted
+                .entry(key.beneficiary_id.clone())
+                .or_default()
+                .push(key);
         }
     }
-    groups.rows.into_iter()
-}
-
-/// Beneficiaries' rows, found by id.
-#[derive(Default)]
-struct Groups {
-    index: rustc_hash::FxHashMap<Text, usize>,
-    rows: Vec<BeneficiaryRows>,
-}
-
-impl Groups {
-    /// The rows of `beneficiary_id`, empty at first.
-    fn of(&mut self, beneficiary_id: &Text) -> &mut BeneficiaryRows {
-        let next = self.rows.len();
-        let at = *self.index.entry(beneficiary_id.clone()).or_insert(next);
-        if at == next {
-            self.rows.push(BeneficiaryRows::default());
+    let ids: Vec<&Text> = {
+        let mut ids = vec![None; runs_in_all.len()];
+        for (id, &b) in &index {
+            ids[b] = Some(id);
         }
-        &mut self.rows[at]
+        ids.into_iter().flatten().collect()
+    };
+    let keys_of = |b: usize| -> &[VersionKey] {
+        ids.get(b)
+            .and_then(|id| tainted.get(*id))
+            .map_or(&[], Vec::as_slice)
+    };
+    let mut runs_left = runs_in_all.clone();
+    let mut gathering: rustc_hash::FxHashMap<usize, Vec<ClaimLine>> =
+        rustc_hash::FxHashMap::default();
+    for (part, segment_runs) in segments.into_iter().zip(runs) {
+        let mut rest = part.lines.into_iter();
+        for (b, length) in segment_runs {
+            if runs_in_all[b] == 1 {
+                // The run was measured on these lines, so it is there.
+                if let Some(run) = rest.as_mut_slice().get_mut(..length) {
+                    each(run, keys_of(b));
+                }
+                rest.by_ref().take(length).for_each(drop);
+            } else {
+                gathering
+                    .entry(b)
+                    .or_default()
+                    .extend(rest.by_ref().take(length));
+                runs_left[b] -= 1;
+                if runs_left[b] == 0
+                    && let Some(mut lines) = gathering.remove(&b)
+                {
+                    each(&mut lines, keys_of(b));
+                }
+            }
+        }
     }
 }
 
@@ -424,12 +468,13 @@ impl<'d> EpisodeTypes<'d> {
 /// Final action and every episode type for one beneficiary: a pure function
 /// of its rows, its enrollment and the definitions.
 pub fn reconcile_beneficiary(
-    rows: BeneficiaryRows,
+    lines: &mut [ClaimLine],
+    tainted: &[VersionKey],
     types: &EpisodeTypes<'_>,
     enrollment: Option<&Beneficiaries>,
 ) -> BeneficiaryResult {
-    let tainted: HashSet<_> = rows.tainted.iter().map(final_action::tainted_key).collect();
-    let mut resolved = final_action::resolve(rows.lines, &tainted);
+    let tainted: HashSet<_> = tainted.iter().map(final_action::tainted_key).collect();
+    let mut resolved = final_action::resolve(lines, &tainted);
     let mut result = BeneficiaryResult {
         rejects: std::mem::take(&mut resolved.rejects),
         void: resolved.void,
@@ -568,9 +613,15 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                 let (lines, tainted) = spill.read(index).map_err(spill_error)?;
                 part.push(BeneficiaryRows { lines, tainted });
             }
-            let built = by_beneficiary(part)
-                .map(|rows| reconcile_beneficiary(rows, &episode_types, enrollment.as_ref()))
-                .collect();
+            let mut built = Vec::new();
+            each_beneficiary(part, |lines, tainted| {
+                built.push(reconcile_beneficiary(
+                    lines,
+                    tainted,
+                    &episode_types,
+                    enrollment.as_ref(),
+                ));
+            });
             progress.add_work(1);
             Ok(built)
         })
@@ -934,14 +985,17 @@ fn first_version_reject(
                 let (lines, tainted) = spill.read(index)?;
                 part.push(BeneficiaryRows { lines, tainted });
             }
-            Ok(by_beneficiary(part)
-                .flat_map(|rows| {
-                    let tainted: HashSet<_> =
-                        rows.tainted.iter().map(final_action::tainted_key).collect();
-                    final_action::resolve(rows.lines, &tainted).rejects
-                })
-                .filter(|r| r.reason != RejectReason::ClaimHasRejectedRow)
-                .min_by_key(|r| (r.source.file, r.source.row)))
+            let mut first: Option<VersionReject> = None;
+            each_beneficiary(part, |lines, tainted| {
+                let tainted: HashSet<_> = tainted.iter().map(final_action::tainted_key).collect();
+                let rejects = final_action::resolve(lines, &tainted).rejects;
+                first = rejects
+                    .into_iter()
+                    .filter(|r| r.reason != RejectReason::ClaimHasRejectedRow)
+                    .chain(first.take())
+                    .min_by_key(|r| (r.source.file, r.source.row));
+            });
+            Ok(first)
         })
         .collect::<std::io::Result<Vec<_>>>()?;
     Ok(firsts

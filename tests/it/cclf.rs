@@ -148,8 +148,8 @@ CLM_EFCTV_DT\n\
     assert_eq!(line.principal_dx, None);
 }
 
-fn resolved(text: &str) -> final_action::Resolved {
-    final_action::resolve(lines(text), &HashSet::new())
+fn resolved(lines: &mut [ClaimLine]) -> final_action::Resolved<'_> {
+    final_action::resolve(lines, &HashSet::new())
 }
 
 #[test]
@@ -160,7 +160,8 @@ fn adjustment_and_cancellation_decide_the_final_action() {
         cclf1_row("1001", "14500.25", "0", "2024-03-15"),
         cclf1_row("1001", "15000.00", "2", "2024-04-15"),
     );
-    let r = resolved(&text);
+    let mut got = lines(&text);
+    let r = resolved(&mut got);
     assert_eq!(r.claims().len(), 1);
     assert_eq!(r.claims()[0].head().record_type, RecordType::Replacement);
     assert_eq!(r.claims()[0].head().allowed, money("15000.00"));
@@ -177,7 +178,8 @@ fn adjustment_and_cancellation_decide_the_final_action() {
         cclf1_row("1001", "15000.00", "2", "2024-04-15"),
         cclf1_row("1001", "-15000.00", "1", "2024-05-15"),
     );
-    let r = resolved(&text);
+    let mut got = lines(&text);
+    let r = resolved(&mut got);
     assert!(r.claims().is_empty());
     assert_eq!(
         (r.final_action.rows, r.superseded.rows, r.void.rows),
@@ -333,7 +335,7 @@ fn a_revenue_centre_claim_reads_line_by_line_and_its_adjustment_is_final() {
         cclf2_row("4001", "1", "2024-03-01", "360.10", "2", "2024-04-10"),
         cclf2_row("4001", "2", "2024-03-02", "40.25", "2", "2024-04-10"),
     );
-    let got = lines(&text);
+    let mut got = lines(&text);
     assert_eq!(got.len(), 4);
     let (a, b) = (&got[0], &got[1]);
     assert_eq!((a.source.file, a.source.row, b.source.row), (3, 2, 3));
@@ -365,7 +367,7 @@ fn a_revenue_centre_claim_reads_line_by_line_and_its_adjustment_is_final() {
     assert_eq!(got[2].record_type, RecordType::Replacement);
     assert_eq!(got[2].processed_date, date("2024-04-10"));
 
-    let r = final_action::resolve(got, &HashSet::new());
+    let r = final_action::resolve(&mut got, &HashSet::new());
     assert!(r.rejects.is_empty());
     assert_eq!(r.claims().len(), 1);
     let claim = &r.claims()[0];

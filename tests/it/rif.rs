@@ -563,13 +563,13 @@ fn account(paths: &[PathBuf], as_of: Option<&str>) -> Accounting {
             }
         }
     }
-    for (beneficiary, lines) in by_beneficiary {
+    for (beneficiary, mut lines) in by_beneficiary {
         let keys: HashSet<_> = tainted
             .iter()
             .filter(|k| k.beneficiary_id == beneficiary)
             .map(final_action::tainted_key)
             .collect();
-        let resolved = final_action::resolve(lines, &keys);
+        let resolved = final_action::resolve(&mut lines, &keys);
         for r in &resolved.rejects {
             acc.rejected.add(r.amount);
             *acc.rejected_by_reason.entry(r.reason.name()).or_default() += 1;
