@@ -785,16 +785,13 @@ fn read_claims(
         if memory_limit.is_some_and(|limit| tunables.must_spill(partitions.bytes, limit)) {
             let spill = match &mut spill {
                 Some(spill) => spill,
-                None => spill.insert(Spill::new(spill_dir, partition_count).map_err(spill_error)?),
+                None => spill.insert(
+                    Spill::new(spill_dir, partition_count, tunables.spill_level)
+                        .map_err(spill_error)?,
+                ),
             };
             tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
-            for (index, segments) in partitions.drain().into_iter().enumerate() {
-                for part in segments {
-                    spill
-                        .append(index, &part.lines, &part.tainted)
-                        .map_err(spill_error)?;
-                }
-            }
+            spill.append_all(partitions.drain()).map_err(spill_error)?;
         }
         Ok(())
     };
@@ -856,7 +853,11 @@ fn read_claims(
     }
     if let Some(spill) = &mut spill {
         spill.finish().map_err(spill_error)?;
-        tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
+        tracing::info!(
+            bytes = spill.bytes_on_disk(),
+            encoded = spill.bytes_encoded(),
+            "spilled"
+        );
     }
     Ok(ClaimsRead {
         accounting,

@@ -190,6 +190,7 @@ proptest! {
         partitions_per_thread in 1usize..4,
         min_partitions in 1usize..8,
         memory_limit in prop::sample::select(vec![Some(1u64), None]),
+        spill_level in prop::sample::select(vec![-5, 1, 3, 19]),
     ) {
         let dir = tempfile::tempdir().expect("temporary folder");
         generate(beneficiaries, seed, dir.path()).expect("generated data");
@@ -202,6 +203,7 @@ proptest! {
             chunks_per_thread,
             partitions_per_thread,
             min_partitions,
+            spill_level,
             ..Tunables::DEFAULT
         };
         let tuned = library_run_tuned(dir.path(), claims, 2, memory_limit, spill_dir.path(), false, tunables)
