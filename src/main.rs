@@ -652,7 +652,8 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
         ..Inputs::new(claims, definitions, prices)
     };
     let pool = tunables::thread_pool(args.threads)?;
-    let progress = Progress::for_stderr(quiet, total_bytes);
+    // The peak memory of each phase, logged at -v (RULES 34).
+    let progress = Progress::for_stderr(quiet, total_bytes).measuring_memory();
     let recon = pool.install(|| reconcile::run_with_progress(inputs, &progress))?;
     progress.phase("writing outputs");
     report::write_outputs_as(&recon, &args.out, args.force, format)?;

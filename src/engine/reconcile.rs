@@ -551,7 +551,14 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     progress.phase("building episodes");
     let episode_types = EpisodeTypes::new(&definitions);
     progress.set_work(partition_count as u64);
-    tracing::info!(partitions = partition_count, "building episodes");
+    // A spilled partition is read back by the worker that builds it, just
+    // before: reading back is part of this phase, and only as many
+    // partitions as there are workers are in memory at once.
+    tracing::info!(
+        partitions = partition_count,
+        spilled = spill.is_some(),
+        "building episodes"
+    );
     let results: Vec<Vec<BeneficiaryResult>> = partitions
         .drain()
         .into_par_iter()
@@ -633,6 +640,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     }
     rejects.sort_by(|a, b| (&files[a.file as usize], a.row).cmp(&(&files[b.file as usize], b.row)));
 
+    progress.phase("pricing");
     let (figures, ledgers): (Vec<_>, Vec<_>) = drafts.into_iter().unzip();
     tracing::info!(episodes = figures.len(), "pricing");
     let types = TypePricing::of(&definitions);

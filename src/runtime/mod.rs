@@ -3,10 +3,12 @@
 //!
 //! - [`progress`]: the progress bar on stderr;
 //! - [`cleanup`]: temporary folders removed on failure, Ctrl-C and SIGTERM;
+//! - [`memory`]: the process's resident memory, and its peak per phase;
 //! - [`tunables`]: the engine's chunk, partition, interner and memory
 //!   settings, and where staged and spill files go.
 
 pub mod cleanup;
+pub mod memory;
 pub mod progress;
 pub mod tunables;
 

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::runtime::memory::resident_bytes;
+
 /// The engine's tunables, with [`Tunables::DEFAULT`] the values a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tunables {
@@ -95,26 +97,6 @@ impl Tunables {
         let (numerator, denominator) = self.default_memory_share;
         Some(kib * 1024 / denominator * numerator)
     }
-}
-
-/// The resident memory of this process, where the system tells it (Linux's
-/// `/proc/self/statm`); `None` elsewhere. The memory limit bounds what the
-/// process holds, not only the claims it parsed: the enrollment, read
-/// buffers and memory the allocator keeps after a spill all count.
-#[cfg(unix)]
-pub fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf reads a constant of the system and touches no memory
-    // of ours.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page).ok()?)
-}
-
-/// [`resident_bytes`] where there is no `/proc`: unknown.
-#[cfg(not(unix))]
-pub fn resident_bytes() -> Option<u64> {
-    None
 }
 
 impl Default for Tunables {
