@@ -48,7 +48,9 @@ pub fn peak_bytes() -> Option<u64> {
 /// next reading is the peak of what came after; whether the system allowed
 /// it. The peak is the whole process's: in a program that embeds the
 /// library it is the host's too, which is why only the command line
-/// measures phases ([`PhasePeaks::start`]).
+/// measures phases ([`PhasePeaks::start`]), and only at `-v`: the reset
+/// also lowers the peak getrusage reports (`ru_maxrss`, what
+/// `/usr/bin/time` shows) to the last phase's.
 pub fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }

@@ -188,7 +188,8 @@ impl Progress {
     /// phase, where the system allows (Linux). Only for a process that is
     /// the run alone, such as the command line: measuring resets the
     /// process's own peak, which a program embedding the library may be
-    /// watching.
+    /// watching (and the command line measures only at `-v`, where the
+    /// figures are logged).
     pub fn measuring_memory(mut self) -> Progress {
         self.memory = PhasePeaks::start().map(Mutex::new);
         self
