@@ -489,7 +489,7 @@ fn main() -> ExitCode {
         cleanup::remove_leftovers(tunables::folder_beside(out));
     }
     let result = match cli.command {
-        Command::Reconcile(args) => run_reconcile(args, cli.quiet),
+        Command::Reconcile(args) => run_reconcile(args, cli.quiet, cli.verbose > 0),
         Command::CheckDefinitions { dir } => check_definitions(&dir),
         Command::Definitions(DefinitionsCommand::FromCmmi { dir, out }) => from_cmmi(&dir, &out),
         Command::Convert {
@@ -615,7 +615,9 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
-fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
+/// `reconcile`; with `verbose` (`-v`), each phase's peak memory is
+/// measured and logged.
+fn run_reconcile(args: ReconcileArgs, quiet: bool, verbose: bool) -> Result<(), Error> {
     needs_parquet(
         "--claims-format",
         args.claims_format == ClaimsFormat::Parquet,
@@ -653,7 +655,13 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool) -> Result<(), Error> {
         ..Inputs::new(claims, definitions, prices)
     };
     let pool = tunables::thread_pool(args.threads)?;
-    let progress = Progress::for_stderr(quiet, total_bytes);
+    // The peak memory of each phase, logged at -v (RULES 34). Only then:
+    // measuring resets the kernel's peak, which also cuts the peak that
+    // getrusage reports for the process (what `/usr/bin/time` shows).
+    let mut progress = Progress::for_stderr(quiet, total_bytes);
+    if verbose {
+        progress = progress.measuring_memory();
+    }
     let recon = pool.install(|| reconcile::run_with_progress(inputs, &progress))?;
     progress.phase("writing outputs");
     report::write_outputs_as(&recon, &args.out, args.force, format)?;

@@ -602,7 +602,14 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     progress.phase("building episodes");
     let episode_types = EpisodeTypes::new(&definitions);
     progress.set_work(partition_count as u64);
-    tracing::info!(partitions = partition_count, "building episodes");
+    // A spilled partition is read back by the worker that builds it, just
+    // before: reading back is part of this phase, and only as many
+    // partitions as there are workers are in memory at once.
+    tracing::info!(
+        partitions = partition_count,
+        spilled = spill.is_some(),
+        "building episodes"
+    );
     let results: Vec<Vec<BeneficiaryResult>> = partitions
         .drain()
         .into_par_iter()
@@ -691,6 +698,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     }
     rejects.sort_by(|a, b| (&files[a.file as usize], a.row).cmp(&(&files[b.file as usize], b.row)));
 
+    progress.phase("pricing");
     let (figures, ledgers): (Vec<_>, Vec<_>) = drafts.into_iter().unzip();
     tracing::info!(episodes = figures.len(), "pricing");
     let types = TypePricing::of(&definitions);
@@ -843,16 +851,13 @@ fn read_claims(
         if memory_limit.is_some_and(|limit| tunables.must_spill(partitions.bytes, limit)) {
             let spill = match &mut spill {
                 Some(spill) => spill,
-                None => spill.insert(Spill::new(spill_dir, partition_count).map_err(spill_error)?),
+                None => spill.insert(
+                    Spill::new(spill_dir, partition_count, tunables.spill_level)
+                        .map_err(spill_error)?,
+                ),
             };
             tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
-            for (index, segments) in partitions.drain().into_iter().enumerate() {
-                for part in segments {
-                    spill
-                        .append(index, &part.lines, &part.tainted)
-                        .map_err(spill_error)?;
-                }
-            }
+            spill.append_all(partitions.drain()).map_err(spill_error)?;
         }
         Ok(())
     };
@@ -911,7 +916,11 @@ fn read_claims(
     }
     if let Some(spill) = &mut spill {
         spill.finish().map_err(spill_error)?;
-        tracing::info!(bytes = spill.bytes_on_disk(), "spilled");
+        tracing::info!(
+            bytes = spill.bytes_on_disk(),
+            encoded = spill.bytes_encoded(),
+            "spilled"
+        );
     }
     Ok(ClaimsRead {
         accounting,

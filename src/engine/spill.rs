@@ -9,17 +9,35 @@
 //! from the common era, money as `i128` cents, enums as one byte and options
 //! as a tag byte (0 absent, 1 present) before the value.
 //!
-//! Everything read back is checked (lengths against what is left, tags,
-//! UTF-8, dates), so a damaged or truncated file is an error naming the file
-//! and offset, never a panic.
+//! A spill file is that encoding compressed with zstd, in blocks: each
+//! block is a `u64` little-endian length, then one zstd frame (with its
+//! content size and a checksum) holding whole records. Uncompressed, a
+//! claim line takes about 145 bytes, so a billion-line run would need
+//! 145 GB of scratch disk; compressed at level 1 it takes about 16
+//! (measured on 5M generated lines: 737 MB encoded, 83 MB on disk).
+//! Blocks are independent, so a partition's buffer is compressed and
+//! appended whenever it fills, partitions are spilled in parallel, and a
+//! file is read back one block at a time: only one block's bytes are ever
+//! in memory besides the records decoded from them.
+//!
+//! Everything read back is checked (block lengths against what was
+//! written, zstd's frame checksum, then the records' lengths against what
+//! is left, tags, UTF-8, dates), so a damaged or truncated file is an error
+//! naming the file and offset, never a panic. The offset of a damaged
+//! record counts the partition's decompressed bytes (the file's own bytes
+//! are compressed, so no record has an offset in them); the error of a
+//! damaged block names its byte in the file as well.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::engine::partitions::BeneficiaryRows;
 use crate::model::Text;
 use crate::model::money::Money;
 use crate::model::outcome::VersionKey;
@@ -31,10 +49,17 @@ const TAG_LINE: u8 = 1;
 /// Record tag of an encoded [`VersionKey`] in a spill file.
 const TAG_KEY: u8 = 2;
 
-/// Bytes a partition collects in memory before they are appended to its file:
-/// large enough that writes are few, small enough that hundreds of
-/// partitions stay well under any memory limit.
+/// Encoded bytes a partition collects in memory before they are compressed
+/// into a block and appended to its file: large enough that writes are few
+/// and zstd finds the repeats between records (measured on 23 MB of
+/// generated claims at level 1: 16 KiB blocks compress to 12.5% of the
+/// encoding, 64 KiB ones to 11.3%, 256 KiB ones to 10.8%, not worth four
+/// times the memory), small enough that hundreds of partitions stay well
+/// under any memory limit.
 const WRITE_BUFFER: usize = 64 * 1024;
+
+/// Bytes of a block's header: the length of the zstd frame that follows.
+const BLOCK_HEADER: u64 = 8;
 
 /// What was wrong with spilled data.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +89,28 @@ pub enum SpillErrorKind {
     /// A day number is outside chrono's range.
     #[error("invalid date: day {0} from the common era")]
     BadDate(i32),
+    /// The file ends inside a compressed block: it was truncated.
+    #[error(
+        "truncated: the compressed block at file byte {at} needs {wanted} more bytes, {left} left"
+    )]
+    BlockTruncated {
+        /// Byte of the file where the block (its header) starts.
+        at: u64,
+        /// Bytes the block's header or frame needs.
+        wanted: u64,
+        /// Bytes that were left.
+        left: u64,
+    },
+    /// A compressed block does not decompress to what was written: zstd
+    /// found it damaged (its checksum differs, say), or its length or size
+    /// is more than was written.
+    #[error("damaged compressed block at file byte {at}: {problem}")]
+    BadBlock {
+        /// Byte of the file where the block (its header) starts.
+        at: u64,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 /// An error reading or writing spilled partitions, with the file it concerns
@@ -73,7 +120,10 @@ pub enum SpillErrorKind {
 pub struct SpillError {
     /// The spill file, or empty when decoding bytes not read from a file.
     pub path: PathBuf,
-    /// Byte offset in the file where the problem was found.
+    /// Byte offset where the problem was found in the partition's encoded
+    /// records, that is after decompression: the file's bytes are
+    /// compressed, so a record has no offset of its own in them. A damaged
+    /// block names its file byte in [`SpillErrorKind`].
     pub offset: u64,
     /// What went wrong.
     #[source]
@@ -102,7 +152,14 @@ impl fmt::Display for SpillError {
         }
         match &self.kind {
             SpillErrorKind::Io(error) => write!(f, ": {error}"),
-            kind => write!(f, " at byte {}: {kind}", self.offset),
+            kind if self.path.as_os_str().is_empty() => {
+                write!(f, " at byte {}: {kind}", self.offset)
+            }
+            kind => write!(
+                f,
+                " at byte {} of its decompressed data: {kind}",
+                self.offset
+            ),
         }
     }
 }
@@ -419,30 +476,228 @@ impl<'a> Decoder<'a> {
 struct Partition {
     /// The file, created on the first write.
     path: PathBuf,
-    /// Encoded records waiting to be appended.
+    /// Encoded records waiting to be compressed and appended.
     pending: Vec<u8>,
-    /// Bytes already appended to the file.
+    /// Bytes of the file: block headers and compressed frames.
     flushed: u64,
+    /// Bytes the file's blocks decompress to, so where `pending` starts in
+    /// the partition's encoded records.
+    encoded: u64,
+    /// Lines and keys appended, so reading back reserves exactly.
+    lines: usize,
+    /// See `lines`.
+    keys: usize,
 }
 
 impl Partition {
-    /// Appends the pending bytes to the file. The file is opened for each
-    /// flush rather than kept open, so any number of partitions fits in the
-    /// process's file descriptor limit.
-    fn flush(&mut self) -> Result<(), SpillError> {
+    /// Encodes `lines`, then `keys`, compressing a block whenever the
+    /// pending bytes reach [`WRITE_BUFFER`] (so they never hold much more,
+    /// however much is appended at once), and returns the encoded bytes
+    /// this added.
+    fn append(
+        &mut self,
+        lines: &[ClaimLine],
+        keys: &[VersionKey],
+        compressor: &mut Compressor,
+    ) -> Result<u64, SpillError> {
+        let before = self.encoded + self.pending.len() as u64;
+        for line in lines {
+            self.pending.push(TAG_LINE);
+            encode_line(line, &mut self.pending);
+            self.flush_full(compressor)?;
+        }
+        for key in keys {
+            self.pending.push(TAG_KEY);
+            encode_key(key, &mut self.pending);
+            self.flush_full(compressor)?;
+        }
+        self.lines += lines.len();
+        self.keys += keys.len();
+        Ok(self.encoded + self.pending.len() as u64 - before)
+    }
+
+    /// [`Partition::flush`] once the pending bytes fill the buffer.
+    fn flush_full(&mut self, compressor: &mut Compressor) -> Result<(), SpillError> {
+        if self.pending.len() >= WRITE_BUFFER {
+            self.flush(compressor)?;
+        }
+        Ok(())
+    }
+
+    /// Compresses the pending bytes into one block and appends it to the
+    /// file. The file is opened for each block rather than kept open, so
+    /// any number of partitions fits in the process's file descriptor
+    /// limit.
+    fn flush(&mut self, compressor: &mut Compressor) -> Result<(), SpillError> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let frame = compressor
+            .compress(&self.pending)
+            .map_err(|e| SpillError::io(&self.path, e))?;
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)
             .map_err(|e| SpillError::io(&self.path, e))?;
-        file.write_all(&self.pending)
+        let length = frame.len() as u64;
+        file.write_all(&length.to_le_bytes())
+            .and_then(|()| file.write_all(frame))
             .map_err(|e| SpillError::io(&self.path, e))?;
-        self.flushed += self.pending.len() as u64;
+        self.flushed += BLOCK_HEADER + length;
+        self.encoded += self.pending.len() as u64;
         self.pending.clear();
         Ok(())
+    }
+
+    /// The partition's lines and keys, each in the order they were
+    /// appended: the file's blocks, then the pending bytes.
+    fn read(&self) -> Result<(Vec<ClaimLine>, Vec<VersionKey>), SpillError> {
+        let mut lines = Vec::with_capacity(self.lines);
+        let mut keys = Vec::with_capacity(self.keys);
+        if self.flushed > 0 {
+            self.read_blocks(&mut lines, &mut keys)?;
+        }
+        let mut decoder = Decoder {
+            bytes: &self.pending,
+            at: 0,
+            path: &self.path,
+            base: self.encoded,
+        };
+        decoder.records(&mut lines, &mut keys)?;
+        Ok((lines, keys))
+    }
+
+    /// Decompresses the file block by block, decoding each block's records
+    /// before the next is read, and checks that the blocks are exactly
+    /// those written.
+    fn read_blocks(
+        &self,
+        lines: &mut Vec<ClaimLine>,
+        keys: &mut Vec<VersionKey>,
+    ) -> Result<(), SpillError> {
+        let path = &self.path;
+        let io_error = |e| SpillError::io(path, e);
+        let mut file = BufReader::with_capacity(WRITE_BUFFER, File::open(path).map_err(io_error)?);
+        let mut decompressor = zstd::bulk::Decompressor::new().map_err(io_error)?;
+        let mut frame = Vec::new();
+        let mut block = Vec::new();
+        // The block's byte in the file, and its first in the records.
+        let mut at = 0;
+        let mut decoded = 0;
+        let error = |decoded, kind| SpillError {
+            path: path.clone(),
+            offset: decoded,
+            kind,
+        };
+        // Reads up to `wanted` bytes into `buffer`, whatever the file holds,
+        // so a damaged length allocates no more than the file has.
+        let mut read = |buffer: &mut Vec<u8>, wanted: u64| {
+            buffer.clear();
+            (&mut file)
+                .take(wanted)
+                .read_to_end(buffer)
+                .map_err(io_error)
+        };
+        let truncated = |decoded, at, wanted: u64, left: usize| {
+            let left = left as u64;
+            error(decoded, SpillErrorKind::BlockTruncated { at, wanted, left })
+        };
+        let damaged =
+            |decoded, at, problem| error(decoded, SpillErrorKind::BadBlock { at, problem });
+        while at < self.flushed {
+            let got = read(&mut frame, BLOCK_HEADER)?;
+            let header: [u8; 8] = frame
+                .as_slice()
+                .try_into()
+                .map_err(|_| truncated(decoded, at, BLOCK_HEADER, got))?;
+            let length = u64::from_le_bytes(header);
+            let written = self.flushed - at - BLOCK_HEADER;
+            if length > written {
+                let problem = format!("a frame of {length} bytes, more than the {written} written");
+                return Err(damaged(decoded, at, problem));
+            }
+            let got = read(&mut frame, length)?;
+            if (got as u64) < length {
+                return Err(truncated(decoded, at, BLOCK_HEADER + length, got + 8));
+            }
+            let left = self.encoded - decoded;
+            let size = match zstd::zstd_safe::get_frame_content_size(&frame) {
+                Ok(Some(size)) if size <= left => size,
+                Ok(Some(size)) => {
+                    let problem = format!("holds {size} bytes, more than the {left} written");
+                    return Err(damaged(decoded, at, problem));
+                }
+                _ => return Err(damaged(decoded, at, "no zstd frame header".into())),
+            };
+            block.clear();
+            // At most `left`, which this run wrote and held in memory.
+            block.reserve(usize::try_from(size).unwrap_or(usize::MAX));
+            decompressor
+                .decompress_to_buffer(frame.as_slice(), &mut block)
+                .map_err(|e| damaged(decoded, at, e.to_string()))?;
+            let mut decoder = Decoder {
+                bytes: &block,
+                at: 0,
+                path,
+                base: decoded,
+            };
+            decoder.records(lines, keys)?;
+            decoded += block.len() as u64;
+            at += BLOCK_HEADER + length;
+        }
+        if decoded != self.encoded {
+            let problem = format!(
+                "the blocks hold {decoded} bytes of the {} written",
+                self.encoded
+            );
+            return Err(damaged(decoded, at, problem));
+        }
+        if read(&mut frame, 1)? > 0 {
+            let problem = format!("the file goes on past the {} bytes written", self.flushed);
+            return Err(damaged(decoded, at, problem));
+        }
+        Ok(())
+    }
+}
+
+/// A zstd compressor and the buffer its frames go to, both reused from
+/// block to block.
+struct Compressor {
+    context: zstd::bulk::Compressor<'static>,
+    frame: Vec<u8>,
+}
+
+impl fmt::Debug for Compressor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compressor").finish_non_exhaustive()
+    }
+}
+
+impl Compressor {
+    /// A compressor at `level` ([`Tunables::spill_level`]) that writes
+    /// each frame's content size (which reading checks before it
+    /// allocates) and a checksum: the records' own checks cannot tell a
+    /// changed digit of an amount, the checksum can.
+    ///
+    /// [`Tunables::spill_level`]: crate::runtime::tunables::Tunables::spill_level
+    fn new(level: i32) -> io::Result<Compressor> {
+        use zstd::zstd_safe::CParameter;
+        let mut context = zstd::bulk::Compressor::new(level)?;
+        context.set_parameter(CParameter::ChecksumFlag(true))?;
+        context.set_parameter(CParameter::ContentSizeFlag(true))?;
+        Ok(Compressor {
+            context,
+            frame: Vec::new(),
+        })
+    }
+
+    /// `data` as one zstd frame.
+    fn compress(&mut self, data: &[u8]) -> io::Result<&[u8]> {
+        self.frame.clear();
+        self.frame.reserve(zstd::compress_bound(data.len()));
+        self.context.compress_to_buffer(data, &mut self.frame)?;
+        Ok(&self.frame)
     }
 }
 
@@ -454,28 +709,35 @@ pub struct Spill {
     /// Declared before `dir` so nothing refers to the files once the folder
     /// is removed.
     partitions: Vec<Partition>,
-    /// Total bytes appended, buffered or not.
-    bytes: u64,
+    /// The zstd level of the blocks.
+    level: i32,
+    /// The compressor of [`Spill::append`], made at its first call.
+    compressor: Option<Compressor>,
     /// The folder; dropping it removes everything.
     dir: TempDir,
 }
 
 impl Spill {
     /// Creates an empty spill folder in `parent` for `partitions`
-    /// partitions. `parent` should be on the disk that has room (the output
-    /// folder's parent, say), not necessarily the system's temp folder.
-    pub fn new(parent: &Path, partitions: usize) -> io::Result<Spill> {
+    /// partitions, compressed at zstd `level`. `parent` should be on the
+    /// disk that has room (the output folder's parent, say), not
+    /// necessarily the system's temp folder.
+    pub fn new(parent: &Path, partitions: usize, level: i32) -> io::Result<Spill> {
         let dir = TempDir::new_in(parent, crate::runtime::cleanup::SPILL_PREFIX)?;
         let partitions = (0..partitions)
             .map(|i| Partition {
-                path: dir.path().join(format!("partition-{i:05}.bin")),
+                path: dir.path().join(format!("partition-{i:05}.zst")),
                 pending: Vec::new(),
                 flushed: 0,
+                encoded: 0,
+                lines: 0,
+                keys: 0,
             })
             .collect();
         Ok(Spill {
             partitions,
-            bytes: 0,
+            level,
+            compressor: None,
             dir,
         })
     }
@@ -491,8 +753,8 @@ impl Spill {
     }
 
     /// Appends `lines`, then `keys`, to `partition`'s file and returns the
-    /// bytes this added. Writes are buffered per partition; [`Spill::finish`]
-    /// flushes them.
+    /// encoded bytes this added (before compression). Writes are buffered
+    /// per partition; [`Spill::finish`] flushes them.
     pub fn append(
         &mut self,
         partition: usize,
@@ -504,28 +766,52 @@ impl Spill {
             .partitions
             .get_mut(partition)
             .ok_or_else(|| out_of_range(partition, count))?;
-        let before = part.pending.len();
-        for line in lines {
-            part.pending.push(TAG_LINE);
-            encode_line(line, &mut part.pending);
+        let compressor = match &mut self.compressor {
+            Some(compressor) => compressor,
+            None => self.compressor.insert(Compressor::new(self.level)?),
+        };
+        Ok(part.append(lines, keys, compressor)?)
+    }
+
+    /// Appends every partition's rows (`parts[i]` to partition `i`, segment
+    /// by segment, lines before keys in each), the partitions in parallel:
+    /// encoding and compressing is most of a spill's time, and the readers
+    /// wait for it.
+    pub fn append_all(&mut self, parts: Vec<Vec<BeneficiaryRows>>) -> io::Result<()> {
+        if parts.len() > self.partitions.len() {
+            return Err(out_of_range(parts.len() - 1, self.partitions.len()));
         }
-        for key in keys {
-            part.pending.push(TAG_KEY);
-            encode_key(key, &mut part.pending);
-        }
-        let added = (part.pending.len() - before) as u64;
-        self.bytes += added;
-        if part.pending.len() >= WRITE_BUFFER {
-            part.flush()?;
-        }
-        Ok(added)
+        let level = self.level;
+        self.partitions.par_iter_mut().zip(parts).try_for_each_init(
+            || None,
+            |compressor: &mut Option<Compressor>, (part, segments)| {
+                for rows in segments {
+                    if rows.lines.is_empty() && rows.tainted.is_empty() {
+                        continue;
+                    }
+                    let compressor = match compressor {
+                        Some(compressor) => compressor,
+                        None => compressor.insert(Compressor::new(level)?),
+                    };
+                    part.append(&rows.lines, &rows.tainted, compressor)?;
+                }
+                Ok(())
+            },
+        )
     }
 
     /// Flushes every partition's buffered bytes to its file; call it once
     /// all appends are done, before reading.
     pub fn finish(&mut self) -> io::Result<()> {
+        if self.partitions.iter().all(|p| p.pending.is_empty()) {
+            return Ok(());
+        }
+        let compressor = match &mut self.compressor {
+            Some(compressor) => compressor,
+            None => self.compressor.insert(Compressor::new(self.level)?),
+        };
         for part in &mut self.partitions {
-            part.flush()?;
+            part.flush(compressor)?;
         }
         Ok(())
     }
@@ -539,27 +825,22 @@ impl Spill {
             .partitions
             .get(partition)
             .ok_or_else(|| out_of_range(partition, self.partitions.len()))?;
-        let mut lines = Vec::new();
-        let mut keys = Vec::new();
-        if part.flushed > 0 {
-            let bytes = read_file(&part.path, part.flushed)?;
-            let mut decoder = Decoder::for_file(&bytes, &part.path);
-            decoder.records(&mut lines, &mut keys)?;
-        }
-        let mut decoder = Decoder {
-            bytes: &part.pending,
-            at: 0,
-            path: &part.path,
-            base: part.flushed,
-        };
-        decoder.records(&mut lines, &mut keys)?;
-        Ok((lines, keys))
+        Ok(part.read()?)
     }
 
-    /// Bytes appended to the spill files so far, including those still
-    /// buffered: the disk the spill takes once finished.
+    /// Bytes written to the spill files so far, compressed, not counting
+    /// those still buffered: the disk the spill takes once finished.
     pub fn bytes_on_disk(&self) -> u64 {
-        self.bytes
+        self.partitions.iter().map(|p| p.flushed).sum()
+    }
+
+    /// Bytes of the records appended so far, before compression, including
+    /// those still buffered.
+    pub fn bytes_encoded(&self) -> u64 {
+        self.partitions
+            .iter()
+            .map(|p| p.encoded + p.pending.len() as u64)
+            .sum()
     }
 }
 
@@ -570,16 +851,6 @@ fn out_of_range(partition: usize, count: usize) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!("spill partition {partition} out of range (0..{count})"),
     )
-}
-
-/// Reads the whole file, which should hold `expected` bytes (the capacity
-/// hint only; a shorter file shows as a truncated record).
-fn read_file(path: &Path, expected: u64) -> Result<Vec<u8>, SpillError> {
-    let mut file = File::open(path).map_err(|e| SpillError::io(path, e))?;
-    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
-    file.read_to_end(&mut bytes)
-        .map_err(|e| SpillError::io(path, e))?;
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -811,7 +1082,7 @@ mod tests {
     #[test]
     fn partitions_keep_their_rows_in_append_order() {
         let parent = tempfile::tempdir().unwrap();
-        let mut spill = Spill::new(parent.path(), 4).unwrap();
+        let mut spill = Spill::new(parent.path(), 4, 1).unwrap();
         let lines = varied_lines();
         let keys = varied_keys();
         let mut expected: Vec<(Vec<ClaimLine>, Vec<VersionKey>)> = vec![Default::default(); 4];
@@ -828,13 +1099,20 @@ mod tests {
                 expected[partition].1.extend_from_slice(k);
             }
         }
-        assert_eq!(spill.bytes_on_disk(), total);
+        assert_eq!(spill.bytes_encoded(), total);
+        // Some blocks were written (a few lines are 100 KB), some are not.
+        let written = spill.bytes_on_disk();
+        assert!(written > 0);
         spill.finish().unwrap();
+        assert!(spill.bytes_on_disk() >= written);
         let on_disk: u64 = std::fs::read_dir(spill.path())
             .unwrap()
             .map(|e| e.unwrap().metadata().unwrap().len())
             .sum();
-        assert_eq!(on_disk, total);
+        assert_eq!(on_disk, spill.bytes_on_disk());
+        // The long texts repeat: compressed, they take a small part.
+        assert!(on_disk < total / 10, "{on_disk} of {total}");
+        assert_eq!(spill.bytes_encoded(), total);
         for (partition, expected) in expected.iter().enumerate() {
             assert_eq!(&spill.read(partition).unwrap(), expected, "{partition}");
         }
@@ -847,8 +1125,8 @@ mod tests {
     #[test]
     fn small_appends_are_buffered_and_large_ones_flushed() {
         let parent = tempfile::tempdir().unwrap();
-        let mut spill = Spill::new(parent.path(), 2).unwrap();
-        let file = spill.path().join("partition-00000.bin");
+        let mut spill = Spill::new(parent.path(), 2, 1).unwrap();
+        let file = spill.path().join("partition-00000.zst");
         spill.append(0, &[line(1)], &[key(1)]).unwrap();
         assert!(!file.exists());
         let many: Vec<ClaimLine> = (0..2000).map(line).collect();
@@ -864,7 +1142,7 @@ mod tests {
     #[test]
     fn the_folder_is_removed_on_drop() {
         let parent = tempfile::tempdir().unwrap();
-        let mut spill = Spill::new(parent.path(), 3).unwrap();
+        let mut spill = Spill::new(parent.path(), 3, 1).unwrap();
         let folder = spill.path().to_path_buf();
         assert!(folder.starts_with(parent.path()));
         spill.append(1, &[line(1)], &[key(1)]).unwrap();
@@ -875,37 +1153,192 @@ mod tests {
         assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
     }
 
+    /// Appending the partitions in parallel is appending each partition's
+    /// segments in order.
     #[test]
-    fn a_truncated_file_is_an_error_naming_it() {
+    fn appending_all_partitions_is_appending_each() {
         let parent = tempfile::tempdir().unwrap();
-        let mut spill = Spill::new(parent.path(), 1).unwrap();
-        spill.append(0, &[line(1), line(2)], &[key(3)]).unwrap();
-        spill.finish().unwrap();
-        let file = spill.path().join("partition-00000.bin");
-        let len = std::fs::metadata(&file).unwrap().len();
-        let handle = OpenOptions::new().write(true).open(&file).unwrap();
-        handle.set_len(len - 3).unwrap();
-        drop(handle);
-        let error = spill.read(0).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
-        let message = error.to_string();
-        assert!(message.contains("partition-00000.bin"), "{message}");
-        assert!(message.contains("truncated"), "{message}");
+        let lines = varied_lines();
+        let keys = varied_keys();
+        let segments = |partition: usize| -> Vec<BeneficiaryRows> {
+            (0..5)
+                .map(|n| BeneficiaryRows {
+                    lines: lines[(partition + n) % lines.len()..].to_vec(),
+                    tainted: keys[..(partition * n) % keys.len()].to_vec(),
+                })
+                .collect()
+        };
+        let mut one_by_one = Spill::new(parent.path(), 3, 1).unwrap();
+        let mut all = Spill::new(parent.path(), 3, 1).unwrap();
+        for round in 0..2 {
+            for partition in 0..3 {
+                for rows in segments(partition + round) {
+                    one_by_one
+                        .append(partition, &rows.lines, &rows.tainted)
+                        .unwrap();
+                }
+            }
+            all.append_all((0..3).map(|p| segments(p + round)).collect())
+                .unwrap();
+        }
+        assert_eq!(all.bytes_encoded(), one_by_one.bytes_encoded());
+        all.finish().unwrap();
+        for partition in 0..3 {
+            let (l, k) = all.read(partition).unwrap();
+            assert!(l.len() > lines.len(), "{partition}");
+            assert_eq!((l, k), one_by_one.read(partition).unwrap(), "{partition}");
+        }
+        // More partitions than the spill has is a caller's mistake.
+        let error = all.append_all((0..4).map(segments).collect()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    }
 
-        std::fs::write(&file, [42]).unwrap();
-        let message = spill.read(0).unwrap_err().to_string();
-        assert!(message.contains("record tag"), "{message}");
+    /// A spill of one partition in two blocks (a line takes about 130
+    /// bytes), finished: the spill and its file.
+    fn spilled_blocks() -> (tempfile::TempDir, Spill, PathBuf) {
+        let parent = tempfile::tempdir().unwrap();
+        let mut spill = Spill::new(parent.path(), 1, 1).unwrap();
+        let many: Vec<ClaimLine> = (0..600).map(line).collect();
+        spill.append(0, &many, &[key(3)]).unwrap();
+        spill.finish().unwrap();
+        let file = spill.path().join("partition-00000.zst");
+        let blocks = std::fs::read(&file).unwrap();
+        let first = BLOCK_HEADER + u64::from_le_bytes(blocks[..8].try_into().unwrap());
+        assert!(first < spill.partitions[0].flushed);
+        (parent, spill, file)
+    }
+
+    #[test]
+    fn every_truncation_of_a_file_is_an_error_naming_it() {
+        let (_parent, spill, file) = spilled_blocks();
+        let whole = std::fs::read(&file).unwrap();
+        // Every cut in the first block, around the second block's header,
+        // and in the last block.
+        let second = 8 + u64::from_le_bytes(whole[..8].try_into().unwrap()) as usize;
+        let cuts = (0..second + 20).chain(whole.len() - 40..whole.len());
+        for cut in cuts {
+            std::fs::write(&file, &whole[..cut]).unwrap();
+            let error = spill.read(0).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{cut}: {error}");
+            let message = error.to_string();
+            assert!(message.contains("partition-00000.zst"), "{message}");
+            assert!(message.contains("truncated"), "{cut}: {message}");
+            // The offset counts decompressed bytes: 0 in the first block,
+            // the first block's whole content after it.
+            let offset = error
+                .into_inner()
+                .and_then(|e| e.downcast::<SpillError>().ok())
+                .unwrap()
+                .offset;
+            if cut < second {
+                assert_eq!(offset, 0, "{cut}");
+            } else {
+                assert!(offset as usize > second, "{cut}: {offset}");
+            }
+        }
+        std::fs::write(&file, &whole).unwrap();
+        assert_eq!(spill.read(0).unwrap().0.len(), 600);
 
         std::fs::remove_file(&file).unwrap();
         let error = spill.read(0).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
-        assert!(error.to_string().contains("partition-00000.bin"));
+        assert!(error.to_string().contains("partition-00000.zst"));
+    }
+
+    /// A changed byte anywhere in the file (a header, a frame, its
+    /// checksum) is an error, never a panic nor different rows: zstd's
+    /// checksum sees what the records' checks cannot, a changed digit.
+    /// (A few bits of a frame say nothing about its content, such as the
+    /// window size of a small frame: changing them changes no row.)
+    #[test]
+    fn every_changed_byte_of_a_file_is_an_error_or_changes_nothing() {
+        let (_parent, spill, file) = spilled_blocks();
+        let rows = spill.read(0).unwrap();
+        let whole = std::fs::read(&file).unwrap();
+        let mut errors = 0;
+        // Every byte of the first block's header and frame header and of
+        // the second block's, and every third byte elsewhere (each read
+        // decodes the whole file).
+        let second = 8 + u64::from_le_bytes(whole[..8].try_into().unwrap()) as usize;
+        let changed: Vec<usize> = (0..whole.len())
+            .filter(|&at| at < 30 || (second..second + 30).contains(&at) || at % 3 == 0)
+            .collect();
+        for &at in &changed {
+            let mut damaged = whole.clone();
+            damaged[at] ^= 0x21;
+            std::fs::write(&file, &damaged).unwrap();
+            match spill.read(0) {
+                Err(error) => {
+                    assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{at}: {error}");
+                    assert!(error.to_string().contains("partition-00000.zst"), "{error}");
+                    errors += 1;
+                }
+                Ok(read) => assert!(read == rows, "byte {at} changed the rows read"),
+            }
+        }
+        assert!(
+            errors > changed.len() * 99 / 100,
+            "{errors} of {}",
+            changed.len()
+        );
+        // Bytes after the last block are damage too.
+        let mut longer = whole.clone();
+        longer.push(0);
+        std::fs::write(&file, &longer).unwrap();
+        let message = spill.read(0).unwrap_err().to_string();
+        assert!(message.contains("goes on past"), "{message}");
+    }
+
+    /// Records are still checked after decompression, and their offset
+    /// counts the partition's decompressed bytes across blocks.
+    #[test]
+    fn a_damaged_record_in_a_sound_block_is_an_error_at_its_decompressed_offset() {
+        let parent = tempfile::tempdir().unwrap();
+        let path = parent.path().join("partition.zst");
+        let mut first = vec![TAG_KEY];
+        encode_key(&key(1), &mut first);
+        let mut compressor = Compressor::new(1).unwrap();
+        let mut file = Vec::new();
+        for block in [&first[..], &[42]] {
+            let frame = compressor.compress(block).unwrap();
+            file.extend_from_slice(&(frame.len() as u64).to_le_bytes());
+            file.extend_from_slice(frame);
+        }
+        std::fs::write(&path, &file).unwrap();
+        let part = Partition {
+            path: path.clone(),
+            pending: Vec::new(),
+            flushed: file.len() as u64,
+            encoded: first.len() as u64 + 1,
+            lines: 0,
+            keys: 1,
+        };
+        let error = part.read().unwrap_err();
+        assert!(
+            matches!(
+                error.kind,
+                SpillErrorKind::BadByte {
+                    what: "record tag",
+                    value: 42
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(error.offset, first.len() as u64);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "spill file {} at byte {} of its decompressed data: invalid record tag byte 42",
+                path.display(),
+                first.len()
+            )
+        );
     }
 
     #[test]
     fn partition_out_of_range_is_an_error() {
         let parent = tempfile::tempdir().unwrap();
-        let mut spill = Spill::new(parent.path(), 2).unwrap();
+        let mut spill = Spill::new(parent.path(), 2, 1).unwrap();
         assert_eq!(spill.partitions(), 2);
         let error = spill.append(2, &[line(1)], &[]).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);

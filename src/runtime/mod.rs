@@ -3,12 +3,14 @@
 //!
 //! - [`progress`]: the progress bar on stderr;
 //! - [`cleanup`]: temporary folders removed on failure, Ctrl-C and SIGTERM;
+//! - [`memory`]: the process's resident memory, and its peak per phase;
 //! - [`stop`]: a run stopped at its next checkpoint when a host that must
 //!   live on (Python) is interrupted;
 //! - [`tunables`]: the engine's chunk, partition, interner and memory
 //!   settings, and where staged and spill files go.
 
 pub mod cleanup;
+pub mod memory;
 pub mod progress;
 pub mod stop;
 pub mod tunables;

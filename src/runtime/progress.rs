@@ -11,6 +11,11 @@
 //! reference across rayon workers and [`Progress::add_rows`] is cheap
 //! enough to call per chunk. Drawing is done by indicatif's own ticker
 //! thread (10 times a second), never by the workers.
+//!
+//! Phases are also where memory is measured (issue 13): a tracker made
+//! with [`Progress::measuring_memory`] logs the peak resident memory of
+//! each phase when the next one starts or the run finishes
+//! ([`crate::runtime::memory::PhasePeaks`]), bar or no bar.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -20,6 +25,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+use crate::runtime::memory::{PhasePeak, PhasePeaks};
 
 /// How long a run must last before the bar appears: short runs print nothing.
 pub const REVEAL_AFTER: Duration = Duration::from_secs(1);
@@ -49,6 +56,9 @@ pub struct Progress {
     counters: Arc<Counters>,
     /// The bar and its reveal timer; `None` when disabled.
     bar: Option<Bar>,
+    /// Each phase's peak memory, when measured
+    /// ([`Progress::measuring_memory`]).
+    memory: Option<Mutex<PhasePeaks>>,
 }
 
 /// Counters read by the template at draw time, so workers never lock.
@@ -120,6 +130,7 @@ impl Progress {
             Progress {
                 counters: Arc::default(),
                 bar: None,
+                memory: None,
             }
         }
     }
@@ -169,7 +180,28 @@ impl Progress {
                 mode: AtomicU8::new(MODE_SPINNER),
                 reveal: Mutex::new(reveal),
             }),
+            memory: None,
         }
+    }
+
+    /// The same tracker, also measuring the peak resident memory of each
+    /// phase, where the system allows (Linux). Only for a process that is
+    /// the run alone, such as the command line: measuring resets the
+    /// process's own peak, which a program embedding the library may be
+    /// watching (and the command line measures only at `-v`, where the
+    /// figures are logged).
+    pub fn measuring_memory(mut self) -> Progress {
+        self.memory = PhasePeaks::start().map(Mutex::new);
+        self
+    }
+
+    /// The phases measured and ended so far, in order; empty when memory
+    /// is not measured.
+    pub fn phase_peaks(&self) -> Vec<PhasePeak> {
+        self.memory
+            .as_ref()
+            .map(|m| lock(m).peaks().to_vec())
+            .unwrap_or_default()
     }
 
     /// Whether a bar may be drawn (false for a disabled tracker).
@@ -185,6 +217,9 @@ impl Progress {
     /// [`add_rows`](Self::add_rows) turns it into the rows/bytes bar and
     /// [`set_work`](Self::set_work) into a count of the phase's work.
     pub fn phase(&self, name: &'static str) {
+        if let Some(memory) = &self.memory {
+            lock(memory).phase(name);
+        }
         let Some(b) = &self.bar else { return };
         b.mode.store(MODE_SPINNER, Ordering::Relaxed);
         b.show(spinner_style(), None, 0);
@@ -259,11 +294,11 @@ impl Progress {
     /// Idempotent; also done on drop, so an early return (an error) does
     /// not leave the bar behind.
     pub fn finish(&self) {
+        if let Some(memory) = &self.memory {
+            lock(memory).end();
+        }
         let Some(b) = &self.bar else { return };
-        let reveal = match b.reveal.lock() {
-            Ok(mut guard) => guard.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let reveal = lock(&b.reveal).take();
         if let Some(Reveal { stop, thread }) = reveal {
             // Cancel a pending reveal, and wait for one under way, so the
             // clear below is the last thing drawn.
@@ -280,6 +315,14 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// The value behind `mutex`, even if a thread panicked holding it: what
+/// it guards (a pending reveal, peaks measured) stays usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A phase without a count: spinner, phase name, elapsed time.
@@ -415,6 +458,38 @@ mod tests {
         assert_eq!(p.rows(), 1_000_000);
         assert_eq!(p.bytes(), 100_000_000);
         all_phases(&p);
+    }
+
+    /// Measured, every phase is logged and kept in order, bar or no bar;
+    /// not measured, none is.
+    #[test]
+    fn measured_phases_are_kept_in_order() {
+        let _alone = crate::runtime::memory::PEAK_TESTS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let measured = Progress::new(false, 0).measuring_memory();
+        all_phases(&measured);
+        let peaks = measured.phase_peaks();
+        if cfg!(target_os = "linux") {
+            let phases: Vec<&str> = peaks.iter().map(|p| p.phase).collect();
+            assert_eq!(
+                phases,
+                [
+                    "reading claims",
+                    "building episodes",
+                    "pricing",
+                    "writing outputs"
+                ]
+            );
+            assert!(peaks.iter().all(|p| p.peak > 1 << 20), "{peaks:?}");
+        }
+        let shown = Progress::with_target(0, ProgressDrawTarget::hidden(), Duration::ZERO)
+            .measuring_memory();
+        all_phases(&shown);
+        assert_eq!(shown.phase_peaks().len(), peaks.len());
+        let unmeasured = Progress::new(false, 0);
+        all_phases(&unmeasured);
+        assert_eq!(unmeasured.phase_peaks(), []);
     }
 
     #[test]

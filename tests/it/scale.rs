@@ -190,6 +190,7 @@ proptest! {
         partitions_per_thread in 1usize..4,
         min_partitions in 1usize..8,
         memory_limit in prop::sample::select(vec![Some(1u64), None]),
+        spill_level in prop::sample::select(vec![-5, 1, 3, 19]),
     ) {
         let dir = tempfile::tempdir().expect("temporary folder");
         generate(beneficiaries, seed, dir.path()).expect("generated data");
@@ -202,6 +203,7 @@ proptest! {
             chunks_per_thread,
             partitions_per_thread,
             min_partitions,
+            spill_level,
             ..Tunables::DEFAULT
         };
         let tuned = library_run_tuned(dir.path(), claims, 2, memory_limit, spill_dir.path(), false, tunables)
@@ -578,15 +580,27 @@ fn the_cli_spills_with_a_tiny_limit_and_leaves_only_the_outputs() {
         dir.path(),
         &["parts/part-1.csv", "parts/part-0.csv"],
         "out",
-        &["--memory-limit", "1", "--threads", "3"],
+        &["--memory-limit", "1", "--threads", "3", "-v"],
     );
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert_eq!(entries(&runs), ["out"]);
+    // -v logs the spill, and each phase's peak memory in order (Linux).
+    assert!(stderr.contains("spilled bytes="), "{stderr}");
+    let phases: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("peak resident memory"))
+        .filter_map(|l| l.split("phase=\"").nth(1)?.split('"').next())
+        .collect();
+    if cfg!(target_os = "linux") {
+        let expected = [
+            "reading claims",
+            "building episodes",
+            "pricing",
+            "writing outputs",
+        ];
+        assert_eq!(phases, expected, "{stderr}");
+    }
     let spill_dir = tempfile::tempdir().expect("spill folder");
     let reference = library_run(
         dir.path(),
