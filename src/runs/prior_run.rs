@@ -304,6 +304,17 @@ fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<Str
     Ok(rows)
 }
 
+/// The first `N` columns asked of `row`, as text borrowed from it: a run's
+/// tables are read field by field without a string per field (a reprice
+/// reads every episode row, and is meant to cost little).
+fn fields<'r, const N: usize>(row: &Row<'r>) -> Result<[&'r str; N], Error> {
+    let mut fields = [""; N];
+    for (j, field) in fields.iter_mut().enumerate() {
+        *field = row.text(j)?;
+    }
+    Ok(fields)
+}
+
 /// One row of a run's table as [`stream_table`] hands it over: the named
 /// columns, by their position in the list asked for.
 pub struct Row<'r> {
@@ -652,10 +663,10 @@ impl PriorRun {
         let mut capped_total = ColumnTotal::new("capped_amount");
         // Summed by a true-up; checked here so its error names the row.
         let mut gain_loss_total = ColumnTotal::new("gain_loss");
-        for (row, v) in read_table(&episodes_path, &EPISODE_COLUMNS)? {
+        stream_table(&episodes_path, &EPISODE_COLUMNS, |row| {
             let p = RowParser {
                 path: &episodes_path,
-                row,
+                row: row.line,
             };
             let [
                 id,
@@ -677,49 +688,50 @@ impl PriorRun {
                 risk_levels,
                 _risk_multiplier,
                 _target_price,
-            ] = <[String; 19]>::try_from(v).map_err(|_| p.error("row", ""))?;
-            let status = Status::parse(&status).ok_or_else(|| p.error("status", &status))?;
-            let cancel = CancelReason::parse(&cancel_reason);
+            ] = fields::<19>(&row)?;
+            let status = Status::parse(status).ok_or_else(|| p.error("status", status))?;
+            let cancel = CancelReason::parse(cancel_reason);
             if cancel.is_some() != (status == Status::Canceled) {
-                return Err(p.error("cancel_reason", &cancel_reason));
+                return Err(p.error("cancel_reason", cancel_reason));
             }
-            let risk_levels = match risk_levels.as_str() {
+            let risk_levels = match risk_levels {
                 "" => None,
                 text => Some(risk::parse_levels(text).ok_or_else(|| p.error("risk_levels", text))?),
             };
-            let actual = p.optional_money(&actual)?.unwrap_or(Money::ZERO);
-            let capped = p.optional_money(&capped)?;
-            let gain_loss = p.optional_money(&gain_loss)?;
+            let actual = p.optional_money(actual)?.unwrap_or(Money::ZERO);
+            let capped = p.optional_money(capped)?;
+            let gain_loss = p.optional_money(gain_loss)?;
             actual_total.add(&p, actual)?;
             capped_total.add(&p, capped.unwrap_or(Money::ZERO))?;
             gain_loss_total.add(&p, gain_loss.unwrap_or(Money::ZERO))?;
             episodes.push(PriorEpisode {
-                episode_id: id,
-                episode_type,
-                beneficiary_id: beneficiary,
-                provider_id: provider,
-                anchor_claim_id: anchor,
-                price_group: group,
-                start: p.date(&start)?,
-                end: p.date(&end)?,
-                period,
+                episode_id: id.to_owned(),
+                episode_type: episode_type.to_owned(),
+                beneficiary_id: beneficiary.to_owned(),
+                provider_id: provider.to_owned(),
+                anchor_claim_id: anchor.to_owned(),
+                price_group: group.to_owned(),
+                start: p.date(start)?,
+                end: p.date(end)?,
+                period: period.to_owned(),
                 status,
-                claim_lines: p.count(&lines)?,
+                claim_lines: p.count(lines)?,
                 actual,
                 capped,
-                target: p.optional_money(&target)?,
+                target: p.optional_money(target)?,
                 gain_loss,
                 cancel,
                 risk_levels,
             });
-        }
+            Ok(())
+        })?;
         let providers_path = dir.join(file_name(&report::PROVIDERS));
         let mut providers = Vec::new();
         let mut reconciliation_total = ColumnTotal::new("reconciliation_amount");
-        for (row, v) in read_table(&providers_path, &PROVIDER_COLUMNS)? {
+        stream_table(&providers_path, &PROVIDER_COLUMNS, |row| {
             let p = RowParser {
                 path: &providers_path,
-                row,
+                row: row.line,
             };
             let [
                 provider,
@@ -732,22 +744,23 @@ impl PriorRun {
                 gain_loss,
                 limit,
                 amount,
-            ] = <[String; 10]>::try_from(v).map_err(|_| p.error("row", ""))?;
-            let reconciliation_amount = p.money(&amount)?;
+            ] = fields::<10>(&row)?;
+            let reconciliation_amount = p.money(amount)?;
             reconciliation_total.add(&p, reconciliation_amount)?;
             providers.push(PriorProvider {
-                provider_id: provider,
-                episode_type,
-                period,
-                episodes: p.count(&count)?,
-                target_total: p.money(&target)?,
-                actual_total: p.money(&actual)?,
-                capped_total: p.money(&capped)?,
-                gain_loss_total: p.money(&gain_loss)?,
-                limit,
+                provider_id: provider.to_owned(),
+                episode_type: episode_type.to_owned(),
+                period: period.to_owned(),
+                episodes: p.count(count)?,
+                target_total: p.money(target)?,
+                actual_total: p.money(actual)?,
+                capped_total: p.money(capped)?,
+                gain_loss_total: p.money(gain_loss)?,
+                limit: limit.to_owned(),
                 reconciliation_amount,
             });
-        }
+            Ok(())
+        })?;
         let participants_file = file_name(&report::PARTICIPANTS);
         let (participants, net_payment_total) =
             match read_participants(&dir.join(&participants_file))? {
