@@ -730,16 +730,9 @@ fn run_reprice(
             None => None,
         };
         let given = loaded.as_ref().map(|(dir, defs)| (*dir, defs.as_slice()));
-        let (risk_factors, settlement) = pricing_files::load(
-            risk_factors.as_deref(),
-            participants.as_deref(),
-            settlement.as_deref(),
-        )?;
-        let with = RepriceWith {
-            risk_factors: risk_factors.as_ref(),
-            settlement: settlement.as_ref(),
-        };
-        let repriced = reprice::reprice(&prior, given, &prices, &with)?;
+        let repriced = with_pricing(&risk_factors, &participants, &settlement, |with| {
+            Ok(reprice::reprice(&prior, given, &prices, with)?)
+        })?;
         let made = Made::Repriced(Box::new(Repriced {
             repriced,
             prior,
@@ -749,6 +742,25 @@ fn run_reprice(
     })
     .map_err(to_python)?
     .into_python(py)
+}
+
+/// The pricing files of a reprice (`None` where not given), read and
+/// checked, handed to `price` as the library takes them.
+fn with_pricing<T>(
+    risk_factors: &Option<PathBuf>,
+    participants: &Option<PathBuf>,
+    settlement: &Option<PathBuf>,
+    price: impl FnOnce(&RepriceWith<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let (risk_factors, settlement) = pricing_files::load(
+        risk_factors.as_deref(),
+        participants.as_deref(),
+        settlement.as_deref(),
+    )?;
+    price(&RepriceWith {
+        risk_factors: risk_factors.as_ref(),
+        settlement: settlement.as_ref(),
+    })
 }
 
 /// Prices runs of disjoint beneficiaries (folders of the parts' files)
@@ -770,16 +782,9 @@ fn price_parts(
             .map(|folder| PriorRun::load(folder))
             .collect::<Result<Vec<_>, _>>()?;
         let prices = TargetPrices::load(&target_prices)?;
-        let (risk_factors, settlement) = pricing_files::load(
-            risk_factors.as_deref(),
-            participants.as_deref(),
-            settlement.as_deref(),
-        )?;
-        let with = RepriceWith {
-            risk_factors: risk_factors.as_ref(),
-            settlement: settlement.as_ref(),
-        };
-        let whole = reprice::reprice_parts(&parts, &prices, &with)?;
+        let whole = with_pricing(&risk_factors, &participants, &settlement, |with| {
+            Ok(reprice::reprice_parts(&parts, &prices, with)?)
+        })?;
         let made = Made::PricedParts(Box::new(whole));
         Ok(Run::new(made, Vec::new()))
     })

@@ -342,7 +342,8 @@ fn each_beneficiary(
     mut each: impl FnMut(&mut [ClaimLine], &[VersionKey]),
 ) {
     let mut index: rustc_hash::FxHashMap<Text, usize> = rustc_hash::FxHashMap::default();
-    // Per beneficiary (by index): its runs in all, and those still to come.
+    // Per beneficiary (by index): its id, and its runs in all.
+    let mut ids: Vec<Text> = Vec::new();
     let mut runs_in_all: Vec<u32> = Vec::new();
     // Per segment: its runs, as (beneficiary, length), in order.
     let mut runs: Vec<Vec<(usize, usize)>> = Vec::with_capacity(segments.len());
@@ -358,9 +359,10 @@ fn each_beneficiary(
                 .iter()
                 .position(|l| l.beneficiary_id != *id)
                 .unwrap_or(lines.len() - start);
-            let next = runs_in_all.len();
+            let next = ids.len();
             let b = *index.entry(id.clone()).or_insert(next);
             if b == next {
+                ids.push(id.clone());
                 runs_in_all.push(0);
             }
             runs_in_all[b] += 1;
@@ -375,18 +377,12 @@ fn each_beneficiary(
                 .push(key);
         }
     }
-    let ids: Vec<&Text> = {
-        let mut ids = vec![None; runs_in_all.len()];
-        for (id, &b) in &index {
-            ids[b] = Some(id);
-        }
-        ids.into_iter().flatten().collect()
-    };
     let keys_of = |b: usize| -> &[VersionKey] {
         ids.get(b)
-            .and_then(|id| tainted.get(*id))
+            .and_then(|id| tainted.get(id))
             .map_or(&[], Vec::as_slice)
     };
+    // Per beneficiary of several runs: those still to come.
     let mut runs_left = runs_in_all.clone();
     let mut gathering: rustc_hash::FxHashMap<usize, Vec<ClaimLine>> =
         rustc_hash::FxHashMap::default();

@@ -291,19 +291,6 @@ const PARTICIPANT_COLUMNS: [&str; 11] = [
     "net_payment_reconciliation_amount",
 ];
 
-/// Rows of one table of a run, the named columns of each as text.
-fn read_table(path: &Path, columns: &[&'static str]) -> Result<Vec<(u64, Vec<String>)>, Error> {
-    let mut rows = Vec::new();
-    stream_table(path, columns, |row| {
-        let values = (0..columns.len())
-            .map(|j| row.text(j).map(str::to_owned))
-            .collect::<Result<Vec<String>, _>>()?;
-        rows.push((row.line, values));
-        Ok(())
-    })?;
-    Ok(rows)
-}
-
 /// The first `N` columns asked of `row`, as text borrowed from it: a run's
 /// tables are read field by field without a string per field (a reprice
 /// reads every episode row, and is meant to cost little).
@@ -1161,8 +1148,11 @@ fn read_participants(path: &Path) -> Result<Option<(Vec<PriorParticipant>, Money
     }
     let mut participants = Vec::new();
     let mut net_total = ColumnTotal::new("net_payment_reconciliation_amount");
-    for (row, v) in read_table(path, &PARTICIPANT_COLUMNS)? {
-        let p = RowParser { path, row };
+    stream_table(path, &PARTICIPANT_COLUMNS, |row| {
+        let p = RowParser {
+            path,
+            row: row.line,
+        };
         let [
             provider_id,
             period,
@@ -1175,23 +1165,24 @@ fn read_participants(path: &Path) -> Result<Option<(Vec<PriorParticipant>, Money
             quality_adjusted_amount,
             limit,
             net,
-        ] = <[String; 11]>::try_from(v).map_err(|_| p.error("row", ""))?;
-        let net = p.money(&net)?;
+        ] = fields::<11>(&row)?;
+        let net = p.money(net)?;
         net_total.add(&p, net)?;
         participants.push(PriorParticipant {
-            provider_id,
-            period,
-            track,
-            quality_score,
-            episodes: p.count(&episodes)?,
-            target_total: p.money(&target_total)?,
-            capped_total: p.money(&capped_total)?,
-            reconciliation_amount: p.money(&reconciliation_amount)?,
-            quality_adjusted_amount: p.money(&quality_adjusted_amount)?,
-            limit,
+            provider_id: provider_id.to_owned(),
+            period: period.to_owned(),
+            track: track.to_owned(),
+            quality_score: quality_score.to_owned(),
+            episodes: p.count(episodes)?,
+            target_total: p.money(target_total)?,
+            capped_total: p.money(capped_total)?,
+            reconciliation_amount: p.money(reconciliation_amount)?,
+            quality_adjusted_amount: p.money(quality_adjusted_amount)?,
+            limit: limit.to_owned(),
             net_payment_reconciliation_amount: net,
         });
-    }
+        Ok(())
+    })?;
     Ok(Some((participants, net_total.total)))
 }
 
