@@ -5,8 +5,9 @@
 #   (c) the same with enrollment: the shipped TEAM definitions' eligibility
 #       and risk, joined with --beneficiaries (every beneficiary's months),
 # and print the ratios (with / without enrollment also in CPU time, which
-# the load of other work on the machine moves much less than wall time),
-# rows per second and peak memory.
+# the load of other work on the machine moves much less than wall time,
+# and as the median of 3 x RUNS pairs of runs taken back to back), rows per
+# second and peak memory.
 #
 # Usage: benches/e2e.sh [BENEFICIARIES] [RUNS]
 #   BENEFICIARIES  about 50 claim lines each (default 20000: about 1M lines)
@@ -44,6 +45,8 @@ all_cpu=$(cat "$work/best.cpu")
 read -r lim_s lim_kib < <(best_of "${reconcile[@]}" --memory-limit 512MiB)
 read -r enr_s enr_kib < <(best_of "${enrolled[@]}")
 enr_cpu=$(cat "$work/best.cpu")
+# The with / without ratio itself, from runs taken in pairs (see paired).
+read -r pair_wall pair_cpu < <(runs=$((runs * 3)) paired reconcile enrolled)
 # Price the finished run again (same prices), as an analyst's what-if does.
 # The same claims as a RIF file: the RIF reader against the canonical path.
 $release/examples/to_rif "$claims" "$work/claims.rif"
@@ -60,7 +63,8 @@ awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s
     -v pm="$parse_kib" -v om="$one_kib" -v am="$all_kib" -v cores="$cores" \
     -v r="$reprice_s" -v rm="$reprice_kib" -v l="$lim_s" -v lm="$lim_kib" \
     -v rp="$rif_parse_s" -v rr="$rif_s" -v rrm="$rif_kib" \
-    -v en="$enr_s" -v enm="$enr_kib" -v benes="$benes" -v ac="$all_cpu" -v ec="$enr_cpu" 'BEGIN {
+    -v en="$enr_s" -v enm="$enr_kib" -v benes="$benes" -v ac="$all_cpu" -v ec="$enr_cpu" \
+    -v pw="$pair_wall" -v pc="$pair_cpu" -v pairs="$((runs * 3))" 'BEGIN {
   printf "input: %d claim lines, %.1f MiB (generated, seed 1)\n", rows, bytes / 1048576
   printf "%-34s %8s %12s %10s %12s\n", "command", "seconds", "rows/s", "peak MiB", "vs parse"
   printf "%-34s %8.2f %12.0f %10.1f %12s\n", "parse only (csv crate, sum)", p, rows / p, pm / 1024, "1.00x"
@@ -75,5 +79,6 @@ awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s
   printf "reprice / reconcile (%d threads): %.3f\n", cores, r / a
   printf "with / without enrollment (%d beneficiary months; %d threads): %.2f\n", benes, cores, en / a
   printf "  in CPU time (user + system, least of the runs): %.2f s / %.2f s = %.2f\n", ec, ac, ec / ac
+  printf "  median of %d runs in pairs, back to back: wall %.2f, CPU %.2f\n", pairs, pw, pc
   printf "speed-up %d threads vs 1: %.2fx; peak memory / input size: %.2f\n", cores, o / a, am * 1024 / bytes
 }'

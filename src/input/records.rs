@@ -199,10 +199,10 @@ pub fn split_fields(
     let delimiter = dialect.delimiter();
     if !special {
         let mut start = 0;
-        for i in memchr::memchr_iter(delimiter, raw) {
+        each_position(raw, delimiter, |i| {
             spans.push((start, i));
             start = i + 1;
-        }
+        });
         spans.push((start, raw.len()));
         return;
     }
@@ -244,6 +244,38 @@ pub fn split_fields(
         at_field_start = false;
     }
     spans.push((start, unquoted.len()));
+}
+
+/// Calls `found` with each position of `byte` in `bytes`, in order.
+///
+/// A record's fields are short (a few to a few dozen bytes), where a call
+/// of `memchr` per field costs more in setting up than in searching: this
+/// tests eight bytes at a time in a `u64` instead, with the exact
+/// zero-byte test (no false positives, so no byte is checked twice): half
+/// the instructions of `memchr_iter` on enrollment rows (callgrind).
+fn each_position(bytes: &[u8], byte: u8, mut found: impl FnMut(usize)) {
+    const LOW_SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = u64::from_ne_bytes([byte; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let mut bytes8 = [0; 8];
+        bytes8.copy_from_slice(word);
+        // Zero exactly where the byte matches; then the high bit is set in
+        // every zero byte and only there.
+        let x = u64::from_le_bytes(bytes8) ^ pattern;
+        let mut zeros = !(((x & LOW_SEVEN) + LOW_SEVEN) | x | LOW_SEVEN);
+        while zeros != 0 {
+            found(base + zeros.trailing_zeros() as usize / 8);
+            zeros &= zeros - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if b == byte {
+            found(base + i);
+        }
+    }
 }
 
 /// The fields of a record known to be UTF-8.
@@ -556,6 +588,29 @@ mod tests {
         assert_eq!(rows[2].1, "\"x\ny\",3");
         assert_eq!(rows[2].2, ["x\ny", "3"]);
         assert_eq!(rows[3].2, ["4", "5"]);
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time scan finds exactly the bytes a plain loop
+        /// finds, at every length and alignment, and no byte that differs
+        /// from the one sought only in its high bit (`0xac` for `,`) or,
+        /// after it, in its low bit (`-` for `,`: the borrow the classic
+        /// zero-byte test lets through).
+        #[test]
+        fn each_position_finds_what_a_loop_finds(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b',', b'-', b'|', b'}', 0xac, 0xfc, 0x00, 0x01, 0xfe, 0xff]),
+                0..40,
+            ),
+            skip in 0usize..8,
+            byte in proptest::sample::select(vec![b',', b'|', 0x00, 0xff]),
+        ) {
+            let bytes = &bytes[skip.min(bytes.len())..];
+            let mut found = Vec::new();
+            each_position(bytes, byte, |i| found.push(i));
+            let expected: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == byte).collect();
+            proptest::prop_assert_eq!(found, expected);
+        }
     }
 
     #[test]

@@ -99,9 +99,19 @@ impl Generated {
 /// columns and `hcc_count`, a risk factor of TEAM (42 CFR 512.545).
 pub const BENEFICIARIES_HEADER: &str = "beneficiary_id,month,birth_date,death_date,part_a,part_b,managed_care,esrd,dual,hcc_count,social_risk";
 
-/// The first and last months of enrollment written: they cover every
-/// generated episode (claims run from 2025-12 to about 2027-03).
-const ENROLLMENT_MONTHS: (i32, u32, u32) = (2025, 11, 18);
+/// The first month of enrollment written and how many: one performance
+/// year, twelve months a beneficiary as an MBSF year holds them (and as
+/// #11's benchmark asks). Every generated episode lies inside it: anchors
+/// are admitted by [`LAST_ADMISSION`], so a stay and its 30-day window end
+/// within the year; claims of other care may run past it, as real ones do.
+const ENROLLMENT_MONTHS: (i32, u32, u32) = (2026, 1, 12);
+
+/// The last day (from 2026-01-01) an anchor stay is admitted: a stay of up
+/// to six days and the 30 days after its discharge end by late December.
+const LAST_ADMISSION: u64 = 320;
+
+/// The days (from 2026-01-01) other care falls on: the year.
+const YEAR_DAYS: u64 = 364;
 
 /// Risk factor multipliers for the generated data: illustrative values for
 /// the factors of the shipped definitions (age band, HCC count, social
@@ -334,8 +344,9 @@ fn hospital_id(n: u64) -> String {
 }
 
 fn day(offset: u64) -> NaiveDate {
-    // 2025-12-01 plus up to ~13 months: episodes end in 2026 and 2027.
-    NaiveDate::from_ymd_opt(2025, 12, 1).map_or(NaiveDate::MIN, |d| d + Days::new(offset))
+    // Days of the performance year (see ENROLLMENT_MONTHS); follow-up
+    // care may run into the next.
+    NaiveDate::from_ymd_opt(2026, 1, 1).map_or(NaiveDate::MIN, |d| d + Days::new(offset))
 }
 
 /// One claim to write: its claim-level fields and lines.
@@ -446,7 +457,7 @@ impl Beneficiary {
         }
         // Background care: office visits, labs, outpatient visits, supplies.
         for _ in 0..rng.range(13, 23) {
-            let date = day(rng.range(0, 390));
+            let date = day(rng.range(0, YEAR_DAYS));
             let count = rng.range(1, 4) as usize;
             let lines: Vec<(Money, NaiveDate, &str)> = (0..count)
                 .map(|_| (rng.money(20, 400), date, *rng.pick(&BACKGROUND_HCPCS)))
@@ -458,7 +469,7 @@ impl Beneficiary {
             )?;
         }
         for _ in 0..rng.range(0, 3) {
-            let date = day(rng.range(0, 390));
+            let date = day(rng.range(0, YEAR_DAYS));
             let lines = [
                 (rng.money(100, 3000), date, "71046"),
                 (rng.money(50, 600), date, "80053"),
@@ -470,7 +481,7 @@ impl Beneficiary {
             )?;
         }
         if rng.chance(300) {
-            let date = day(rng.range(0, 390));
+            let date = day(rng.range(0, YEAR_DAYS));
             let lines = [(rng.money(40, 900), date, "E0143")];
             self.claim(
                 rng,
@@ -489,7 +500,7 @@ impl Beneficiary {
         hospital: &str,
         physician: &str,
     ) -> io::Result<()> {
-        let admission = day(rng.range(0, 380));
+        let admission = day(rng.range(0, LAST_ADMISSION));
         let discharge = admission + Days::new(rng.range(1, 6));
         if rng.chance(150) {
             // An outpatient knee or hip replacement.
