@@ -205,14 +205,15 @@ impl RowChecks {
     fn beneficiary(&mut self, row: &ClaimFields) -> Text {
         self.shared
             .beneficiary
-            .get(row.beneficiary_id, str::to_owned)
+            .get(row.beneficiary_id, |b| Text::from(b))
     }
 
     fn claim(&mut self, row: &ClaimFields) -> Text {
         let prefix = row.claim_prefix;
-        self.shared
-            .claim
-            .get(row.claim_id, |c| format!("{prefix}{c}"))
+        self.shared.claim.get(row.claim_id, |c| match prefix {
+            "" => Text::from(c),
+            _ => Text::from([prefix, c].concat()),
+        })
     }
 
     /// Runs the row checks in the contract's order and builds the line.
