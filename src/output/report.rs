@@ -302,7 +302,19 @@ type WriteContent<'a> = Box<dyn Fn(Output<'_>) -> io::Result<()> + 'a>;
 /// One file of an output folder: its name and what writes it.
 pub struct OutputFile<'a> {
     name: String,
-    write: WriteContent<'a>,
+    content: Content<'a>,
+}
+
+/// Where an output file's bytes come from.
+enum Content<'a> {
+    /// A function writes them.
+    Written(WriteContent<'a>),
+    /// They are those of this file, unchanged: copied by the file system
+    /// (`fs::copy`: in the kernel, or by sharing blocks where the file
+    /// system can), never through this process. A reprice copies the
+    /// run's ledger, the largest output, this way: through a writer, that
+    /// copy was most of a reprice's time.
+    Same(&'a Path),
 }
 
 impl<'a> OutputFile<'a> {
@@ -310,7 +322,7 @@ impl<'a> OutputFile<'a> {
     pub fn new(name: impl Into<String>, write: impl Fn(Output<'_>) -> io::Result<()> + 'a) -> Self {
         OutputFile {
             name: name.into(),
-            write: Box::new(write),
+            content: Content::Written(Box::new(write)),
         }
     }
 
@@ -324,6 +336,18 @@ impl<'a> OutputFile<'a> {
     pub fn copy(source: &'a Path, table: &'a Table<'a>, format: OutputFormat) -> Self {
         let name = format.file_name(table);
         let parquet = source.extension().is_some_and(|e| e == "parquet");
+        let unchanged = match format {
+            OutputFormat::Csv(view) => !parquet && !view.is_excel_safe(),
+            OutputFormat::Parquet => parquet,
+        };
+        // Copied by the file system; the writer below would copy the
+        // same bytes through this process.
+        if unchanged {
+            return OutputFile {
+                name,
+                content: Content::Same(source),
+            };
+        }
         OutputFile::new(name, move |w| match (parquet, format) {
             (false, OutputFormat::Csv(view)) => {
                 let mut input = io::BufReader::new(fs::File::open(source)?);
@@ -391,10 +415,17 @@ fn write_staged(files: &[OutputFile], staging: &Path) -> Result<(), Error> {
     };
     for file in files {
         let path = staging.join(&file.name);
-        let mut out = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);
-        (file.write)(&mut out)
-            .and_then(|()| out.flush())
-            .map_err(io_error(&path))?;
+        match &file.content {
+            Content::Written(write) => {
+                let mut out = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);
+                write(&mut out)
+                    .and_then(|()| out.flush())
+                    .map_err(io_error(&path))?;
+            }
+            Content::Same(source) => {
+                fs::copy(source, &path).map_err(io_error(&path))?;
+            }
+        }
     }
     Ok(())
 }
