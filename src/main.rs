@@ -30,6 +30,16 @@ use episode_recon::runtime::cleanup;
 use episode_recon::runtime::progress::Progress;
 use episode_recon::runtime::tunables::{self, Tunables};
 
+/// The command's allocator: mimalloc rather than glibc's malloc, which,
+/// with tens of millions of lines held, searched ever longer free lists
+/// while episodes were built: 19 to 24 s at 40M lines against 0.7 s at 4M.
+/// mimalloc takes 5.4 to 5.9 s and 0.44 s (README, "Crates, and where
+/// the requested stack was not used").
+/// It is built to commit memory as it is used (`.cargo/config.toml`). The
+/// library does not choose: a program that links it keeps its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
 #[derive(Parser)]
