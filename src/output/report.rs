@@ -312,8 +312,8 @@ enum Content<'a> {
     /// They are those of this file, unchanged: copied by the file system
     /// (`fs::copy`: in the kernel, or by sharing blocks where the file
     /// system can), never through this process. A reprice copies the
-    /// run's ledger, the largest output, this way: through a writer, that
-    /// copy was most of a reprice's time.
+    /// run's ledger, the largest output, this way (at 4M lines a reprice
+    /// then took 0.05 to 0.06 s instead of 0.06 to 0.08 s).
     Same(&'a Path),
 }
 
