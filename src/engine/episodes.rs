@@ -279,6 +279,11 @@ pub fn build_group(
     // allocated once.
     let mut taken = vec![Money::ZERO; members.len()];
     let mut ledgers = vec![0u32; members.len()];
+    // The lines no episode of the group takes any of: outside every
+    // member type whole, so added to each type's outside amount once at
+    // the end rather than type by type per line (most lines are such, of
+    // most beneficiaries: those with no anchor have no episode at all).
+    let mut untaken = Money::ZERO;
     for claim in claims {
         // The anchor claim of any episode of the group, canceled or not, is
         // in that episode alone (RULES 11b).
@@ -301,6 +306,10 @@ pub fn build_group(
                 if let Some(share) = share {
                     shares.push((episode_index, *member, share));
                 }
+            }
+            if shares.is_empty() {
+                untaken = untaken.add_claim(line.allowed);
+                continue;
             }
             taken.fill(Money::ZERO);
             ledgers.fill(0);
@@ -331,6 +340,9 @@ pub fn build_group(
                     .add_claim(line.allowed.sub_claim(taken[member]));
             }
         }
+    }
+    for tally in &mut tallies {
+        tally.outside = tally.outside.add_claim(untaken);
     }
     (episodes, tallies)
 }
