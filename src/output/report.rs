@@ -336,38 +336,32 @@ impl<'a> OutputFile<'a> {
     pub fn copy(source: &'a Path, table: &'a Table<'a>, format: OutputFormat) -> Self {
         let name = format.file_name(table);
         let parquet = source.extension().is_some_and(|e| e == "parquet");
-        let unchanged = match format {
-            OutputFormat::Csv(view) => !parquet && !view.is_excel_safe(),
-            OutputFormat::Parquet => parquet,
-        };
-        // Copied by the file system; the writer below would copy the
-        // same bytes through this process.
-        if unchanged {
-            return OutputFile {
-                name,
-                content: Content::Same(source),
-            };
-        }
-        OutputFile::new(name, move |w| match (parquet, format) {
-            (false, OutputFormat::Csv(view)) => {
+        let content = match (parquet, format) {
+            // Unchanged: copied by the file system, not through this
+            // process.
+            (true, OutputFormat::Parquet) => Content::Same(source),
+            (false, OutputFormat::Csv(view)) if !view.is_excel_safe() => Content::Same(source),
+            (false, OutputFormat::Csv(view)) => Content::Written(Box::new(move |w| {
                 let mut input = io::BufReader::new(fs::File::open(source)?);
                 copy_in_view(&mut input, &table.kinds(), view, w)
-            }
-            (true, OutputFormat::Parquet) => io::copy(&mut fs::File::open(source)?, w).map(drop),
+            })),
             #[cfg(feature = "parquet")]
-            (false, OutputFormat::Parquet) => {
+            (false, OutputFormat::Parquet) => Content::Written(Box::new(move |w| {
                 let mut input = io::BufReader::new(fs::File::open(source)?);
                 crate::output::parquet::copy_csv(source, &mut input, table, w)
-            }
+            })),
             #[cfg(feature = "parquet")]
-            (true, OutputFormat::Csv(view)) => {
+            (true, OutputFormat::Csv(view)) => Content::Written(Box::new(move |w| {
                 crate::output::parquet::copy_to_csv(source, table, view, w)
-            }
+            })),
             #[cfg(not(feature = "parquet"))]
             (false, OutputFormat::Parquet) | (true, OutputFormat::Csv(_)) => {
-                Err(io::Error::other(crate::error::WithoutParquet))
+                Content::Written(Box::new(|_| {
+                    Err(io::Error::other(crate::error::WithoutParquet))
+                }))
             }
-        })
+        };
+        OutputFile { name, content }
     }
 }
 
