@@ -101,7 +101,7 @@ fn stages(c: &mut Criterion) {
                     &mut lines,
                     &[],
                     &episode_types,
-                    Some(&enrollment),
+                    Some(&enrollment.enrollees),
                 ));
             }
         })
@@ -111,7 +111,8 @@ fn stages(c: &mut Criterion) {
         .iter()
         .flat_map(|lines| {
             let mut lines = lines.clone();
-            reconcile_beneficiary(&mut lines, &[], &episode_types, Some(&enrollment)).episodes
+            reconcile_beneficiary(&mut lines, &[], &episode_types, Some(&enrollment.enrollees))
+                .episodes
         })
         .map(|(index, draft)| split_draft(index, draft, &definitions).0)
         .collect();

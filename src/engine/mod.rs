@@ -3,17 +3,20 @@
 //! global steps (caps and floors, pricing, provider limits, settlement)
 //! over one figure per episode.
 //!
-//! - [`partitions`], [`spill`]: rows by beneficiary, in memory or on disk;
+//! - [`partitions`], [`spill`]: rows by beneficiary (claims and, encoded,
+//!   enrollment), in memory or on disk;
 //! - [`final_action`]: claim versions -> the final-action claims;
 //! - [`episodes`]: one beneficiary's claims and one overlap group ->
 //!   episode drafts and ledgers, with [`eligibility`] and [`risk`];
 //! - [`pricing`]: periods, targets, caps and floors, gain or loss, provider
 //!   limits; [`settle`]: participants settled across their episodes;
+//! - [`ledger`]: each partition's ledger lines, compressed until written;
 //! - [`reconcile`]: the run that ties these together.
 
 pub mod eligibility;
 pub mod episodes;
 pub mod final_action;
+pub mod ledger;
 pub mod partitions;
 pub mod pricing;
 pub mod reconcile;

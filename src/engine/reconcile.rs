@@ -23,15 +23,17 @@ use crate::config::risk_factors::RiskFactors;
 use crate::config::settlement::{Participants, Settlement};
 use crate::engine::episodes::{self, EpisodeDraft, LedgerLine};
 use crate::engine::final_action::{self, VersionReject};
+use crate::engine::ledger::{Ledgers, PartLedger};
 use crate::engine::partitions::BeneficiaryRows;
-use crate::engine::partitions::{ChunkRows, Partitions};
+use crate::engine::partitions::{ChunkRows, Partitions, partition_of};
 use crate::engine::pricing::{
     self, EpisodeFigures, PriceError, PricedEpisode, ProviderResult, TypePricing,
 };
 use crate::engine::settle::{self, Settled};
 use crate::engine::spill::Spill;
-use crate::input::beneficiaries::{self, Beneficiaries, BeneficiariesFormat};
+use crate::input::beneficiaries::{self, BeneficiariesFormat, Enrollees, Enrollment, SettledPart};
 use crate::input::claims::{self, Chunking, Reading};
+use crate::input::compressed::Compression;
 use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Input, Spools};
 use crate::model::ClaimLine;
@@ -136,6 +138,9 @@ pub enum Error {
     /// A beneficiaries file could not be read.
     #[error(transparent)]
     Beneficiaries(#[from] beneficiaries::Error),
+    /// The ledger could not be compressed or read back (in memory: a bug).
+    #[error("holding the ledger compressed: {0}")]
+    Ledger(std::io::Error),
     /// The definitions ask for inputs the run was not given.
     #[error("{file}: key `{key}`: {problem}")]
     Configuration {
@@ -190,6 +195,7 @@ impl crate::error::Classify for Error {
                 _ => ErrorKind::Environment,
             },
             Error::Beneficiaries(e) => e.kind(),
+            Error::Ledger(_) => ErrorKind::Internal,
             Error::Configuration { .. } => ErrorKind::Configuration,
             Error::Pricing(e) => e.kind(),
             Error::TooLarge(e) => e.kind(),
@@ -212,7 +218,7 @@ pub struct Reconciliation {
     /// Every episode, by episode id.
     pub episodes: Vec<PricedEpisode>,
     /// Each episode's ledger rows (same order as `episodes`).
-    pub ledgers: Vec<Vec<LedgerLine>>,
+    pub ledgers: Ledgers,
     /// Provider rows, by provider, type and period.
     pub providers: Vec<ProviderResult>,
     /// Rejected rows, by file name then row.
@@ -428,6 +434,26 @@ pub struct BeneficiaryResult {
     pub final_action: Tally,
 }
 
+impl BeneficiaryResult {
+    /// Adds `other`'s episodes, rejects and figures to these: a
+    /// partition's beneficiaries are summed as they are built, since one
+    /// result per beneficiary (its per-type figures allocated each) would
+    /// hold memory for every beneficiary of the run until pricing.
+    pub fn absorb(&mut self, other: BeneficiaryResult) {
+        self.episodes.extend(other.episodes);
+        if self.types.len() < other.types.len() {
+            self.types.resize(other.types.len(), TypeTally::default());
+        }
+        for (total, tally) in self.types.iter_mut().zip(other.types) {
+            total.merge(tally);
+        }
+        self.rejects.extend(other.rejects);
+        self.void.merge(other.void);
+        self.superseded.merge(other.superseded);
+        self.final_action.merge(other.final_action);
+    }
+}
+
 /// The run's episode types, with their overlap groups worked out once.
 #[derive(Debug)]
 pub struct EpisodeTypes<'d> {
@@ -467,7 +493,7 @@ pub fn reconcile_beneficiary(
     lines: &mut [ClaimLine],
     tainted: &[VersionKey],
     types: &EpisodeTypes<'_>,
-    enrollment: Option<&Beneficiaries>,
+    enrollees: Option<&Enrollees>,
 ) -> BeneficiaryResult {
     let tainted: HashSet<_> = tainted.iter().map(final_action::tainted_key).collect();
     let mut resolved = final_action::resolve(lines, &tainted);
@@ -484,7 +510,7 @@ pub fn reconcile_beneficiary(
         return result;
     };
     let beneficiary = episodes::Beneficiary {
-        enrollee: enrollment.and_then(|e| e.enrollees.get(&*first.head().beneficiary_id)),
+        enrollee: enrollees.and_then(|e| e.get(&*first.head().beneficiary_id)),
     };
     for (group, members) in &types.groups {
         let (drafts, tallies) = episodes::build_group(&claims, members, beneficiary);
@@ -521,7 +547,8 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         tunables,
     } = inputs;
     let threads = rayon::current_num_threads();
-    let partition_count = tunables.partitions(threads);
+    let partition_count =
+        tunables.partitions_for(threads, csv_bytes(&claim_inputs, &tunables), memory_limit);
     let spill_error = |source| Error::Spill {
         dir: spill_dir.clone(),
         source,
@@ -532,11 +559,23 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     // problem before any claims file is read).
     let (enrollment, claims) = std::thread::scope(|scope| {
         let loading = scope.spawn(|| {
+            let routing = EnrollmentRouting {
+                partitions: partition_count,
+                // A quarter of the limit: the claims, the batch being
+                // parsed and the partitions being built share the rest.
+                budget: memory_limit.map_or(u64::MAX, |limit| {
+                    let (numerator, denominator) = tunables.enrollment_share;
+                    limit / denominator * numerator
+                }),
+                spill_dir: &spill_dir,
+                spill_level: tunables.spill_level,
+            };
             load_enrollment(
                 &definitions,
                 &claim_inputs,
                 &beneficiary_inputs,
                 beneficiaries_format,
+                routing,
             )
         });
         let claims = check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())
@@ -566,7 +605,10 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (enrollment, claims)
     });
-    let enrollment = enrollment?;
+    let (mut enrollment, enrollment_spill) = match enrollment? {
+        Some((enrollment, spill)) => (Some(enrollment), spill),
+        None => (None, None),
+    };
     let ClaimsRead {
         mut accounting,
         mut rejects,
@@ -606,34 +648,69 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         spilled = spill.is_some(),
         "building episodes"
     );
-    let results: Vec<Vec<BeneficiaryResult>> = partitions
+    // Each partition's enrollment is settled (the per-beneficiary checks)
+    // as the partition is built, and dropped with it.
+    let mut enrollment_parts: Vec<Vec<u8>> = enrollment
+        .as_mut()
+        .map(|e| std::mem::take(&mut e.parts))
+        .unwrap_or_default();
+    enrollment_parts.resize_with(partition_count, Vec::new);
+    let built: Vec<BuiltPart> = partitions
         .drain()
         .into_par_iter()
+        .zip(enrollment_parts)
         .enumerate()
-        .map(|(index, mut part)| {
+        .map(|(index, (mut part, enrollment_part))| {
             crate::runtime::stop::check()?;
             if let Some(spill) = &spill {
                 let (lines, tainted) = spill.read(index).map_err(spill_error)?;
                 part.push(BeneficiaryRows { lines, tainted });
             }
-            let mut built = Vec::new();
+            let mut settled = enrollment
+                .as_ref()
+                .map(|e| settle_part(e, enrollment_spill.as_ref(), index, &enrollment_part))
+                .transpose()
+                .map_err(spill_error)?;
+            drop(enrollment_part);
+            let enrollees = settled.as_mut().map(|s| std::mem::take(&mut s.enrollees));
+            let mut built = BeneficiaryResult::default();
             each_beneficiary(part, |lines, tainted| {
-                built.push(reconcile_beneficiary(
+                built.absorb(reconcile_beneficiary(
                     lines,
                     tainted,
                     &episode_types,
-                    enrollment.as_ref(),
+                    enrollees.as_ref(),
                 ));
             });
+            let part = BuiltPart::of(built, settled, &definitions, tunables.spill_level)
+                .map_err(Error::Ledger)?;
             progress.add_work(1);
-            Ok(built)
+            Ok(part)
         })
         .collect::<Result<_, Error>>()?;
     drop(spill);
-    let results = results.into_iter().flatten();
+    drop(enrollment_spill);
+    let mut settled_enrollment = SettledPart::default();
+    let mut results = Vec::with_capacity(built.len());
+    let mut episodes: Vec<(EpisodeFigures, u32)> = Vec::new();
+    let mut ledger_parts = Vec::with_capacity(built.len());
+    for (index, part) in built.into_iter().enumerate() {
+        results.push(part.result);
+        if let Some(settled) = part.enrollment {
+            settled_enrollment.merge_counts(settled);
+        }
+        // Partitions number fewer than u32 can count (Tunables).
+        let index = index as u32;
+        episodes.extend(part.figures.into_iter().map(|f| (f, index)));
+        ledger_parts.push(part.ledger);
+    }
+    // The run's order; each partition's episodes are in it already, and a
+    // stable sort keeps them so, so the ledger streams read in order.
+    episodes.sort_by(|a, b| episode_order(&a.0, &b.0));
+    let (figures, order): (Vec<_>, Vec<_>) = episodes.into_iter().unzip();
+    let ledgers = Ledgers::new(ledger_parts, order);
 
     let mut version_rejects: Vec<VersionReject> = Vec::new();
-    let mut drafts: Vec<(EpisodeFigures, Vec<LedgerLine>)> = Vec::new();
     for result in results {
         accounting.void.merge(result.void);
         accounting.superseded.merge(result.superseded);
@@ -645,19 +722,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             accounting.count_reject(reject.reason, reject.amount);
         }
         version_rejects.extend(result.rejects);
-        drafts.extend(
-            result
-                .episodes
-                .into_iter()
-                .map(|(index, draft)| split_draft(index, draft, &definitions)),
-        );
     }
-    // By the contract's key; two episodes can share an id only when ids
-    // hold `:` (RULES 19b), and then the beneficiary tells them apart, so
-    // the order never depends on partitioning.
-    drafts.sort_by(|a, b| {
-        (&a.0.episode_id, &a.0.beneficiary_id).cmp(&(&b.0.episode_id, &b.0.beneficiary_id))
-    });
     rejects.extend(fetch_raw(&claim_inputs, &read_files, version_rejects)?);
 
     let files: Vec<String> = claim_inputs
@@ -667,6 +732,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         .collect();
     let mut beneficiary_counts = None;
     if let Some(enrollment) = enrollment {
+        let enrollment = enrollment.finish(&beneficiary_inputs, settled_enrollment)?;
         beneficiary_counts = Some(BeneficiaryCounts {
             read: enrollment.read,
             accepted: enrollment.accepted,
@@ -695,8 +761,11 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     rejects.sort_by(|a, b| (&files[a.file as usize], a.row).cmp(&(&files[b.file as usize], b.row)));
 
     progress.phase("pricing");
-    let (figures, ledgers): (Vec<_>, Vec<_>) = drafts.into_iter().unzip();
-    tracing::info!(episodes = figures.len(), "pricing");
+    tracing::info!(
+        episodes = figures.len(),
+        ledger_bytes = ledgers.bytes(),
+        "pricing"
+    );
     let types = TypePricing::of(&definitions);
     let episodes = pricing::price(figures, &types, &prices, risk_factors.as_ref())?;
     let providers = pricing::reconcile_providers(&episodes, &types)?;
@@ -1017,7 +1086,8 @@ fn load_enrollment(
     claims: &[Input],
     inputs: &[Input],
     format: BeneficiariesFormat,
-) -> Result<Option<Beneficiaries>, Error> {
+    routing: EnrollmentRouting<'_>,
+) -> Result<Option<(Enrollment, Option<Spill>)>, Error> {
     let mut columns = beneficiaries::Columns {
         extra_flags: Vec::new(),
         attributes: Vec::new(),
@@ -1070,7 +1140,36 @@ fn load_enrollment(
         };
     }
     let first_file = u32::try_from(claims.len()).unwrap_or(u32::MAX);
-    let enrollment = beneficiaries::load(inputs, first_file, &columns, format)?;
+    let mut spill: Option<Spill> = None;
+    let mut overflow = |parts: &mut [Vec<u8>]| -> std::io::Result<()> {
+        let spill = match &mut spill {
+            Some(spill) => spill,
+            None => spill.insert(Spill::new(
+                routing.spill_dir,
+                routing.partitions,
+                routing.spill_level,
+            )?),
+        };
+        tracing::info!("spilling beneficiaries rows to disk");
+        spill.append_blocks(parts)
+    };
+    let route = |id: &str| partition_of(id, routing.partitions);
+    let spill_dir = routing.spill_dir;
+    let routing = beneficiaries::Routing {
+        partitions: routing.partitions,
+        route: &route,
+        budget: routing.budget,
+        overflow: &mut overflow,
+    };
+    let enrollment = beneficiaries::load_partitioned(inputs, first_file, &columns, format, routing)
+        .map_err(|error| match error {
+            // Spilling is the same environment problem whoever spills.
+            beneficiaries::Error::Spill { source } => Error::Spill {
+                dir: spill_dir.to_owned(),
+                source,
+            },
+            other => other.into(),
+        })?;
     if let Some((column, file, key)) = named
         .into_iter()
         .find(|(column, ..)| !enrollment.columns_seen.contains(*column))
@@ -1083,7 +1182,38 @@ fn load_enrollment(
             ),
         });
     }
-    Ok(Some(enrollment))
+    Ok(Some((enrollment, spill)))
+}
+
+/// How the enrollment is held while it loads: routed into the claims'
+/// partitions, and spilled past its share of the memory limit.
+#[derive(Clone, Copy, Debug)]
+struct EnrollmentRouting<'a> {
+    partitions: usize,
+    /// Encoded bytes held before they spill.
+    budget: u64,
+    spill_dir: &'a Path,
+    spill_level: i32,
+}
+
+/// The per-beneficiary checks of partition `index`'s enrollment: its
+/// spilled rows, then those still in memory (`in_memory`). Rows that do
+/// not decode are the run's own bytes damaged: `InvalidData`, as the
+/// claims' spill reports them.
+fn settle_part(
+    enrollment: &Enrollment,
+    spill: Option<&Spill>,
+    index: usize,
+    in_memory: &[u8],
+) -> std::io::Result<SettledPart> {
+    let mut gather = enrollment.gather();
+    if let Some(spill) = spill {
+        spill.each_block(index, |block| gather.add(block))?;
+    }
+    gather
+        .add(in_memory)
+        .map_err(|problem| std::io::Error::new(std::io::ErrorKind::InvalidData, problem))?;
+    Ok(gather.settle())
 }
 
 /// The checks of contract 1.4 and 1.6 that join definitions with the
@@ -1148,6 +1278,86 @@ pub fn split_draft(
         actual: draft.actual,
     };
     (figures, draft.ledger)
+}
+
+/// About how many bytes of CSV the claims `inputs` hold, to count the
+/// partitions: the files' sizes, a compressed file's times
+/// [`Tunables::compressed_expansion`]; nothing for a stream or a table,
+/// whose size is not known before it is read.
+fn csv_bytes(inputs: &[Input], tunables: &Tunables) -> u64 {
+    use std::io::Read;
+    let size = |path: &Path| -> Option<u64> {
+        let metadata = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+        let mut start = [0; 4];
+        let read = std::fs::File::open(path)
+            .and_then(|mut file| file.read(&mut start))
+            .unwrap_or(0);
+        let compressed = Compression::of_magic(&start[..read]).is_some();
+        let expansion = if compressed {
+            tunables.compressed_expansion
+        } else {
+            1
+        };
+        Some(metadata.len().saturating_mul(expansion))
+    };
+    inputs
+        .iter()
+        .filter_map(|input| match input {
+            Input::File(path) => size(path),
+            #[cfg(feature = "parquet")]
+            Input::Table(_) => None,
+        })
+        .fold(0, u64::saturating_add)
+}
+
+/// The run's order of episodes: by the contract's key. Two episodes can
+/// share an id only when ids hold `:` (RULES 19b), and then the
+/// beneficiary tells them apart, so the order never depends on
+/// partitioning.
+fn episode_order(a: &EpisodeFigures, b: &EpisodeFigures) -> std::cmp::Ordering {
+    (&a.episode_id, &a.beneficiary_id).cmp(&(&b.episode_id, &b.beneficiary_id))
+}
+
+/// What building one partition yields: its figures and rejects, its
+/// episodes in the run's order with their ledger compressed, and what its
+/// enrollment's checks found.
+struct BuiltPart {
+    /// Figures and rejects; its episodes are in `figures` and `ledger`.
+    result: BeneficiaryResult,
+    figures: Vec<EpisodeFigures>,
+    /// The episodes' lines, a [`PartLedger`] stream.
+    ledger: Vec<u8>,
+    enrollment: Option<SettledPart>,
+}
+
+impl BuiltPart {
+    /// Sorts `result`'s episodes into the run's order and compresses
+    /// their ledgers at zstd `level`.
+    fn of(
+        mut result: BeneficiaryResult,
+        enrollment: Option<SettledPart>,
+        definitions: &[EpisodeDefinition],
+        level: i32,
+    ) -> std::io::Result<BuiltPart> {
+        let mut episodes: Vec<(EpisodeFigures, Vec<LedgerLine>)> =
+            std::mem::take(&mut result.episodes)
+                .into_iter()
+                .map(|(index, draft)| split_draft(index, draft, definitions))
+                .collect();
+        episodes.sort_by(|a, b| episode_order(&a.0, &b.0));
+        let mut ledger = PartLedger::new(level)?;
+        let mut figures = Vec::with_capacity(episodes.len());
+        for (episode, lines) in episodes {
+            ledger.push(&lines)?;
+            figures.push(episode);
+        }
+        Ok(BuiltPart {
+            result,
+            figures,
+            ledger: ledger.finish()?,
+            enrollment,
+        })
+    }
 }
 
 /// How a claims input was read: its format, and where its rows can be

@@ -37,6 +37,7 @@ use rayon::prelude::*;
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::engine::episodes::{Disposition, LedgerLine};
 use crate::engine::partitions::BeneficiaryRows;
 use crate::model::Text;
 use crate::model::money::Money;
@@ -101,6 +102,10 @@ pub enum SpillErrorKind {
         /// Bytes that were left.
         left: u64,
     },
+    /// A block of a caller's own encoding (see [`Spill::each_block`]) does
+    /// not decode.
+    #[error("{0}")]
+    BadRecord(String),
     /// A compressed block does not decompress to what was written: zstd
     /// found it damaged (its checksum differs, say), or its length or size
     /// is more than was written.
@@ -256,6 +261,27 @@ pub fn encode_line(line: &ClaimLine, out: &mut Vec<u8>) {
     put_opt_str(out, line.hcpcs.as_deref());
 }
 
+/// Appends the encoding of an episode's ledger line to `out` (the ledger
+/// is held encoded until it is written: [`crate::engine::ledger`]).
+pub fn encode_ledger_line(line: &LedgerLine, out: &mut Vec<u8>) {
+    put_str(out, &line.claim_id);
+    put_u64(out, line.line_number);
+    put_u8(out, claim_type_byte(line.claim_type));
+    out.extend_from_slice(&line.allowed.cents().to_le_bytes());
+    out.extend_from_slice(&line.included.cents().to_le_bytes());
+    put_u8(out, disposition_byte(line.disposition));
+    put_opt_str(out, line.provider_id.as_deref());
+    put_date(out, line.service_date);
+}
+
+fn disposition_byte(disposition: Disposition) -> u8 {
+    // `ALL` holds every disposition, and fewer than 256.
+    Disposition::ALL
+        .iter()
+        .position(|d| *d == disposition)
+        .unwrap_or_default() as u8
+}
+
 /// Appends the encoding of `key` to `out`.
 pub fn encode_key(key: &VersionKey, out: &mut Vec<u8>) {
     put_str(out, &key.beneficiary_id);
@@ -340,6 +366,36 @@ impl<'a> Decoder<'a> {
             processed_date: self.date()?,
             record_type: self.record_type()?,
         })
+    }
+
+    /// The next encoded ledger line.
+    pub fn next_ledger_line(&mut self) -> Result<LedgerLine, SpillError> {
+        Ok(LedgerLine {
+            claim_id: self.str()?,
+            line_number: self.u64()?,
+            claim_type: self.claim_type()?,
+            allowed: Money::from_cents(i128::from_le_bytes(self.array()?)),
+            included: Money::from_cents(i128::from_le_bytes(self.array()?)),
+            disposition: self.disposition()?,
+            provider_id: self.opt_str()?,
+            service_date: self.date()?,
+        })
+    }
+
+    fn disposition(&mut self) -> Result<Disposition, SpillError> {
+        let value = self.u8()?;
+        Disposition::ALL
+            .get(usize::from(value))
+            .copied()
+            .ok_or_else(|| {
+                self.error(
+                    self.at - 1,
+                    SpillErrorKind::BadByte {
+                        what: "disposition",
+                        value,
+                    },
+                )
+            })
     }
 
     /// An error at byte `at` of the data.
@@ -532,8 +588,18 @@ impl Partition {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let pending = std::mem::take(&mut self.pending);
+        let written = self.write_block(&pending, compressor);
+        self.pending = pending;
+        self.pending.clear();
+        written
+    }
+
+    /// Compresses `data`, whole records, into one block appended to the
+    /// file.
+    fn write_block(&mut self, data: &[u8], compressor: &mut Compressor) -> Result<(), SpillError> {
         let frame = compressor
-            .compress(&self.pending)
+            .compress(data)
             .map_err(|e| SpillError::io(&self.path, e))?;
         let mut file = OpenOptions::new()
             .create(true)
@@ -545,8 +611,7 @@ impl Partition {
             .and_then(|()| file.write_all(frame))
             .map_err(|e| SpillError::io(&self.path, e))?;
         self.flushed += BLOCK_HEADER + length;
-        self.encoded += self.pending.len() as u64;
-        self.pending.clear();
+        self.encoded += data.len() as u64;
         Ok(())
     }
 
@@ -556,7 +621,7 @@ impl Partition {
         let mut lines = Vec::with_capacity(self.lines);
         let mut keys = Vec::with_capacity(self.keys);
         if self.flushed > 0 {
-            self.read_blocks(&mut lines, &mut keys)?;
+            self.each_block(|mut decoder| decoder.records(&mut lines, &mut keys))?;
         }
         let mut decoder = Decoder {
             bytes: &self.pending,
@@ -568,13 +633,12 @@ impl Partition {
         Ok((lines, keys))
     }
 
-    /// Decompresses the file block by block, decoding each block's records
-    /// before the next is read, and checks that the blocks are exactly
-    /// those written.
-    fn read_blocks(
+    /// Decompresses the file block by block, handing each block's records
+    /// to `decode` before the next is read, and checks that the blocks are
+    /// exactly those written.
+    fn each_block(
         &self,
-        lines: &mut Vec<ClaimLine>,
-        keys: &mut Vec<VersionKey>,
+        mut decode: impl FnMut(Decoder<'_>) -> Result<(), SpillError>,
     ) -> Result<(), SpillError> {
         let path = &self.path;
         let io_error = |e| SpillError::io(path, e);
@@ -636,13 +700,12 @@ impl Partition {
             decompressor
                 .decompress_to_buffer(frame.as_slice(), &mut block)
                 .map_err(|e| damaged(decoded, at, e.to_string()))?;
-            let mut decoder = Decoder {
+            decode(Decoder {
                 bytes: &block,
                 at: 0,
                 path,
                 base: decoded,
-            };
-            decoder.records(lines, keys)?;
+            })?;
             decoded += block.len() as u64;
             at += BLOCK_HEADER + length;
         }
@@ -826,6 +889,50 @@ impl Spill {
             .get(partition)
             .ok_or_else(|| out_of_range(partition, self.partitions.len()))?;
         Ok(part.read()?)
+    }
+
+    /// Appends each non-empty `parts[i]`, whole records of the caller's
+    /// own encoding, to partition `i`'s file as one block, and empties it
+    /// (keeping its room): how a reader that encodes its rows as it reads
+    /// them (the enrollment) spills. Read back with [`Spill::each_block`].
+    pub fn append_blocks(&mut self, parts: &mut [Vec<u8>]) -> io::Result<()> {
+        if parts.len() > self.partitions.len() {
+            return Err(out_of_range(parts.len() - 1, self.partitions.len()));
+        }
+        let compressor = match &mut self.compressor {
+            Some(compressor) => compressor,
+            None => self.compressor.insert(Compressor::new(self.level)?),
+        };
+        for (part, bytes) in self.partitions.iter_mut().zip(parts) {
+            if !bytes.is_empty() {
+                part.write_block(bytes, compressor)?;
+                bytes.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands each block [`Spill::append_blocks`] wrote to `partition` to
+    /// `decode`, in the order written, one block in memory at a time. The
+    /// blocks are checked as [`Spill::read`] checks them; a block `decode`
+    /// refuses is an error naming the file and where the block starts in
+    /// its decompressed data.
+    pub fn each_block(
+        &self,
+        partition: usize,
+        mut decode: impl FnMut(&[u8]) -> Result<(), String>,
+    ) -> io::Result<()> {
+        let part = self
+            .partitions
+            .get(partition)
+            .ok_or_else(|| out_of_range(partition, self.partitions.len()))?;
+        if part.flushed == 0 {
+            return Ok(());
+        }
+        Ok(part.each_block(|decoder| {
+            decode(decoder.bytes)
+                .map_err(|problem| decoder.error(0, SpillErrorKind::BadRecord(problem)))
+        })?)
     }
 
     /// Bytes written to the spill files so far, compressed, not counting
@@ -1077,6 +1184,44 @@ mod tests {
             ),
             "{error}"
         );
+    }
+
+    #[test]
+    fn blocks_come_back_whole_in_order_and_a_refused_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spill = Spill::new(dir.path(), 3, 1).unwrap();
+        let mut parts = vec![b"a1".to_vec(), Vec::new(), b"c1".to_vec()];
+        spill.append_blocks(&mut parts).unwrap();
+        assert!(parts.iter().all(Vec::is_empty));
+        parts[0].extend_from_slice(b"a2");
+        spill.append_blocks(&mut parts).unwrap();
+        let blocks = |partition| {
+            let mut seen = Vec::new();
+            spill
+                .each_block(partition, |block| {
+                    seen.push(block.to_vec());
+                    Ok(())
+                })
+                .unwrap();
+            seen
+        };
+        assert_eq!(blocks(0), [b"a1".to_vec(), b"a2".to_vec()]);
+        assert_eq!(blocks(1), Vec::<Vec<u8>>::new());
+        assert_eq!(blocks(2), [b"c1".to_vec()]);
+        let error = spill
+            .each_block(0, |block| match block {
+                b"a2" => Err("no a2".into()),
+                _ => Ok(()),
+            })
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        let message = error.to_string();
+        assert!(message.contains("partition-00000.zst"), "{message}");
+        assert!(
+            message.contains("at byte 2 of its decompressed data: no a2"),
+            "{message}"
+        );
+        assert!(spill.each_block(3, |_| Ok(())).is_err());
     }
 
     #[test]

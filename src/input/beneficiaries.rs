@@ -22,7 +22,7 @@
 //! format; a source row is counted once and its months are accepted or
 //! rejected together.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -334,9 +334,10 @@ pub struct BeneficiaryReject {
 /// Everything read from the beneficiaries files.
 #[derive(Debug, Default)]
 pub struct Beneficiaries {
-    /// Accepted enrollment by `beneficiary_id` (trimmed, case kept, as the
-    /// claims compare it).
-    pub enrollees: HashMap<String, Enrollee>,
+    /// Accepted enrollment by `beneficiary_id`: all of it from [`load`];
+    /// none from [`Enrollment::finish`] in a run, which uses each
+    /// partition's as it builds it.
+    pub enrollees: Enrollees,
     /// Rejected rows, sorted by `(file, row)`.
     pub rejects: Vec<BeneficiaryReject>,
     /// Data rows (source rows, whatever the format) read; always
@@ -380,6 +381,18 @@ pub enum Error {
     /// A Parquet file cannot be read.
     #[error(transparent)]
     Parquet(#[from] crate::input::formats::ParquetError),
+    /// Accepted rows could not be spilled past the memory limit.
+    #[error("cannot spill beneficiaries rows: {source}")]
+    Spill {
+        /// What the spill said (it names its file).
+        source: io::Error,
+    },
+    /// Rows this run encoded did not decode: a bug.
+    #[error("internal error reading back beneficiaries rows: {problem}")]
+    Internal {
+        /// What was wrong, and where.
+        problem: String,
+    },
 }
 
 /// The names of the columns the run reads of a beneficiaries table
@@ -413,19 +426,77 @@ fn from_parquet(path: &Path) -> impl Fn(crate::input::claims::Error) -> Error + 
 
 /// Reads and checks the beneficiaries files `paths` (already expanded, see
 /// [`BeneficiariesFormat::expand`]) as one input, each in `format` (for
-/// [`BeneficiariesFormat::Auto`], the format its header names). The file
-/// index of `paths[i]` is `first_file + i`, so that rejects share one
-/// numbering with the claims files before them. Every data row ends up
-/// either accepted (its months are an enrollee's) or in `rejects`.
+/// [`BeneficiariesFormat::Auto`], the format its header names), and runs
+/// the per-beneficiary checks on the whole: every beneficiary's enrollment
+/// in memory at once. The file index of `paths[i]` is `first_file + i`, so
+/// that rejects share one numbering with the claims files before them.
+/// Every data row ends up either accepted (its months are an enrollee's)
+/// or in `rejects`. A run reads with [`load_partitioned`] instead, holding
+/// one partition's enrollees at a time.
 pub fn load(
     inputs: &[Input],
     first_file: u32,
     columns: &Columns,
     format: BeneficiariesFormat,
 ) -> Result<Beneficiaries, Error> {
+    let mut keep = |_: &mut [Vec<u8>]| Ok(());
+    let routing = Routing {
+        partitions: 1,
+        route: &|_| 0,
+        budget: u64::MAX,
+        overflow: &mut keep,
+    };
+    let mut enrollment = load_partitioned(inputs, first_file, columns, format, routing)?;
+    let mut gather = enrollment.gather();
+    for part in std::mem::take(&mut enrollment.parts) {
+        gather
+            .add(&part)
+            .map_err(|problem| Error::Internal { problem })?;
+    }
+    enrollment.finish(inputs, gather.settle())
+}
+
+/// Where [`load_partitioned`] puts the rows it accepts: partitions, as the
+/// claims are routed, so that a partition's enrollment is settled and used
+/// when the partition is built and only then; and a memory budget past
+/// which the partitions' encoded rows are handed to `overflow` (which
+/// spills them) and forgotten.
+pub struct Routing<'a> {
+    /// How many partitions.
+    pub partitions: usize,
+    /// The partition of a beneficiary, below `partitions`.
+    pub route: &'a dyn Fn(&str) -> usize,
+    /// Encoded bytes the partitions may hold before `overflow` takes them.
+    pub budget: u64,
+    /// Takes every partition's encoded rows (and empties them); each
+    /// buffer holds whole rows, to be read back with [`Gather::add`].
+    pub overflow: &'a mut dyn FnMut(&mut [Vec<u8>]) -> io::Result<()>,
+}
+
+impl fmt::Debug for Routing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Routing")
+            .field("partitions", &self.partitions)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads and checks the beneficiaries files as [`load`] does, but leaves
+/// the accepted rows, encoded, in the partitions of `routing` (or with its
+/// overflow) for the per-beneficiary checks: [`Enrollment::gather`] per
+/// partition, then [`Enrollment::finish`].
+pub fn load_partitioned(
+    inputs: &[Input],
+    first_file: u32,
+    columns: &Columns,
+    format: BeneficiariesFormat,
+    routing: Routing<'_>,
+) -> Result<Enrollment, Error> {
     let mut loader = Loader {
-        pending: Pending::new(columns),
-        ..Loader::default()
+        intake: Intake::new(columns, routing),
+        columns_seen: BTreeSet::new(),
+        formats: Vec::new(),
     };
     for (i, input) in inputs.iter().enumerate() {
         let file = file_index(first_file, i);
@@ -441,6 +512,7 @@ pub fn load(
             Input::Table(table) => {
                 loader.formats.push(BeneficiariesFormat::Parquet);
                 loader.read_table(&**table, file, columns)?;
+                loader.intake.check()?;
                 continue;
             }
         };
@@ -466,16 +538,35 @@ pub fn load(
             other => {
                 let Loader {
                     columns_seen,
-                    pending,
+                    intake,
                     ..
                 } = &mut loader;
-                let mut sink = |outcome: SourceOutcome| pending.take(file, outcome);
+                let mut sink = |outcome: SourceOutcome| intake.take(file, outcome);
                 let seen = enrollment::read_file(other, path, columns, &mut sink)?;
                 columns_seen.extend(seen);
             }
         }
+        loader.intake.check()?;
     }
-    loader.finish(inputs, first_file, columns)
+    let Intake {
+        parts,
+        rejects,
+        read,
+        accepted_empty,
+        names,
+        ..
+    } = loader.intake;
+    Ok(Enrollment {
+        parts,
+        names: Arc::new(names),
+        rejects,
+        read,
+        accepted_empty,
+        columns_seen: loader.columns_seen,
+        formats: loader.formats,
+        first_file,
+        columns: columns.clone(),
+    })
 }
 
 /// The run's index of the `i`-th file; saturates rather than wraps for an
@@ -909,22 +1000,23 @@ impl Layout {
 }
 
 /// The state between the files of one input.
-#[derive(Debug, Default)]
-struct Loader {
-    pending: Pending,
+struct Loader<'a> {
+    intake: Intake<'a>,
     columns_seen: BTreeSet<String>,
     /// Each file's resolved format, to read rejected rows again.
     formats: Vec<BeneficiariesFormat>,
 }
 
-/// The rows taken so far: accepted months waiting for their beneficiary's
-/// other rows, with their values in arenas rather than one allocation
-/// each, and the rejects.
-#[derive(Debug, Default)]
-struct Pending {
-    /// By beneficiary; looked up once a row, so with a fast hash (the
-    /// order is never seen: every output is sorted).
-    candidates: rustc_hash::FxHashMap<String, Vec<Candidate>>,
+/// The rows taken so far: the accepted ones encoded into their
+/// beneficiary's partition (a run holds millions of months, so an
+/// accepted row costs its values' bytes and no allocation of its own),
+/// and the rejects.
+struct Intake<'a> {
+    routing: Routing<'a>,
+    /// Encoded rows per partition (see [`encode_row`]).
+    parts: Vec<Vec<u8>>,
+    /// Bytes in `parts`.
+    held: u64,
     rejects: Vec<BeneficiaryReject>,
     read: u64,
     /// Source rows that passed the row checks holding no month: accepted
@@ -934,23 +1026,23 @@ struct Pending {
     names: Names,
     /// Each text value's index in `names.values`.
     interned: rustc_hash::FxHashMap<Box<str>, u32>,
-    /// The flags of every month taken, `names.flags.len()` each.
-    flags: Vec<u8>,
-    /// The text attributes of every month taken, `names.texts` each.
-    texts: Vec<u32>,
-    /// Months taken so far.
-    months: usize,
+    /// The first failure of `routing.overflow`; nothing is spilled after
+    /// it, and the load stops with it at the end of the file.
+    failed: Option<io::Error>,
 }
 
-/// The months reserved for the first beneficiary when its first row is
-/// taken (later ones get the average so far).
-const MONTHS_RESERVED: usize = 12;
-
-impl Pending {
-    fn new(columns: &Columns) -> Pending {
-        Pending {
+impl<'a> Intake<'a> {
+    fn new(columns: &Columns, routing: Routing<'a>) -> Intake<'a> {
+        Intake {
+            parts: vec![Vec::new(); routing.partitions.max(1)],
+            routing,
+            held: 0,
+            rejects: Vec::new(),
+            read: 0,
+            accepted_empty: 0,
             names: Names::of(columns),
-            ..Pending::default()
+            interned: rustc_hash::FxHashMap::default(),
+            failed: None,
         }
     }
 
@@ -985,8 +1077,8 @@ impl Pending {
         self.take(file, outcome);
     }
 
-    /// Counts one source row and files its months under its beneficiary,
-    /// or its reject with its text.
+    /// Counts one source row and files its months under its beneficiary's
+    /// partition, or its reject with its text.
     fn take(&mut self, file: u32, outcome: SourceOutcome) {
         self.read += 1;
         let checked = match outcome.checked {
@@ -1010,146 +1102,177 @@ impl Pending {
             row: outcome.line,
             offset: outcome.offset,
         };
-        let row_texts = self.texts.len();
-        for text in &checked.texts {
-            let id = self.intern(text);
-            self.texts.push(id);
-        }
-        // Every month of a row has its texts.
-        for _ in 1..checked.months.len() {
-            self.texts
-                .extend_from_within(row_texts..row_texts + checked.texts.len());
-        }
-        self.flags.extend_from_slice(&checked.flags);
-        let first = self.months;
-        let taken = checked.months.len();
-        self.months += taken;
-        let months = checked
-            .months
-            .into_iter()
-            .enumerate()
-            .map(|(i, month)| Candidate {
-                spot,
-                month,
-                birth_date: checked.birth_date,
-                death_date: checked.death_date,
-                at: first + i,
-            });
-        match self.candidates.get_mut(outcome.beneficiary_id) {
-            Some(rows) => rows.extend(months),
-            None => {
-                // Room at once for as many months as the beneficiaries so
-                // far have had on average (a year before any): files give
-                // most beneficiaries the same span, so this usually fits
-                // exactly, where growing 1, 2, 4, 8, 16 would copy each
-                // beneficiary's months four times and leave room unused.
-                let average = match self.candidates.len() {
-                    0 => MONTHS_RESERVED,
-                    seen => (self.months - taken).div_ceil(seen),
-                };
-                let mut rows = Vec::with_capacity(taken.max(average));
-                rows.extend(months);
-                self.candidates
-                    .insert(outcome.beneficiary_id.to_owned(), rows);
+        let texts: SmallVec<[u32; 4]> = checked.texts.iter().map(|t| self.intern(t)).collect();
+        let slot = (self.routing.route)(outcome.beneficiary_id).min(self.parts.len() - 1);
+        let part = &mut self.parts[slot];
+        let before = part.len();
+        encode_row(part, outcome.beneficiary_id, spot, &checked, &texts);
+        self.held += (part.len() - before) as u64;
+        if self.held > self.routing.budget && self.failed.is_none() {
+            self.held = 0;
+            if let Err(error) = (self.routing.overflow)(&mut self.parts) {
+                self.failed = Some(error);
             }
+        }
+    }
+
+    /// The overflow's failure, once a file is read.
+    fn check(&mut self) -> Result<(), Error> {
+        match self.failed.take() {
+            Some(source) => Err(Error::Spill { source }),
+            None => Ok(()),
         }
     }
 }
 
-impl Loader {
-    fn read_file(&mut self, path: &Path, file: u32, columns: &Columns) -> Result<(), Error> {
-        let io_error = |source| Error::Io {
-            path: path.to_owned(),
-            source,
+/// A date as [`encode_row`] writes it: days from the common era, `NO_DATE`
+/// for none (far outside any date chrono can hold).
+const NO_DATE: i32 = i32::MIN;
+
+fn date_days(date: Option<Date>) -> i32 {
+    date.map_or(NO_DATE, |d| d.num_days_from_ce())
+}
+
+/// Appends one accepted source row to `out`, fixed-width little-endian
+/// after its beneficiary: the id (a `u32` length and its bytes), the
+/// spot (file, row, offset), the two dates, the number of months, each
+/// month (year, month), the months' flags (the run's flags each), and the
+/// row's text values (interned). Private to one run, like the claims'
+/// spill encoding; [`Gather::add`] reads it back.
+fn encode_row(out: &mut Vec<u8>, beneficiary_id: &str, spot: Spot, row: &Checked, texts: &[u32]) {
+    // An id longer than u32 can count does not fit in a row of a file
+    // the reader accepted (records are cut far below that).
+    out.extend_from_slice(&(beneficiary_id.len() as u32).to_le_bytes());
+    out.extend_from_slice(beneficiary_id.as_bytes());
+    out.extend_from_slice(&spot.file.to_le_bytes());
+    out.extend_from_slice(&spot.row.to_le_bytes());
+    out.extend_from_slice(&spot.offset.to_le_bytes());
+    out.extend_from_slice(&date_days(row.birth_date).to_le_bytes());
+    out.extend_from_slice(&date_days(row.death_date).to_le_bytes());
+    out.extend_from_slice(&(row.months.len() as u32).to_le_bytes());
+    for month in &row.months {
+        out.extend_from_slice(&month.year.to_le_bytes());
+        // 1 to 12.
+        out.push(month.month as u8);
+    }
+    out.extend_from_slice(&row.flags);
+    for text in texts {
+        out.extend_from_slice(&text.to_le_bytes());
+    }
+}
+
+/// Reads back what [`encode_row`] wrote. The bytes are the run's own (in
+/// memory, or spilled and checked by zstd's checksum), so a failure is a
+/// bug or a disk that changed them: an error naming the byte, never a
+/// panic.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(format!(
+                "an enrollment row is cut short at byte {}: {len} bytes needed, {} left",
+                self.at,
+                self.bytes.len() - self.at
+            ));
         };
-        let input = compressed::open(path).map_err(io_error)?;
-        let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, input));
-        let mut record = Record::default();
-        if !reader.read(&mut record).map_err(io_error)? {
-            return Err(Error::Header {
-                path: path.to_owned(),
-                row: 1,
-                problem: format!(
-                    "expected a header row naming {}, found an empty file",
-                    KNOWN[..REQUIRED].join(", ")
-                ),
-            });
-        }
-        let layout = Layout::resolve(&record, path, columns, &mut self.columns_seen)?;
-        while reader.read(&mut record).map_err(io_error)? {
-            self.pending.take_record(&layout, file, &record);
-        }
-        Ok(())
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
     }
 
-    /// Reads one table of the canonical columns (a Parquet file, or a
-    /// table held in memory): its header is its column names, and each row
-    /// a record made of its values, checked as a CSV row
-    /// ([`crate::input::arrow`]). Its pieces are read in turn: the
-    /// enrollment is read on a thread of its own beside the claims.
-    #[cfg(feature = "parquet")]
-    fn read_table(
-        &mut self,
-        input: &impl Pieces,
-        file: u32,
-        columns: &Columns,
-    ) -> Result<(), Error> {
-        let path = input.name();
-        let table = table_of(input, columns)?;
-        let layout = Layout::resolve(&table.header(), path, columns, &mut self.columns_seen)?;
-        let pending = &mut self.pending;
-        let read = input.each_record(&table, |record| {
-            pending.take_record(&layout, file, record);
-            Ok::<(), std::convert::Infallible>(())
-        });
-        let Ok(()) = read.map_err(from_parquet(path))?;
-        Ok(())
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut array = [0; N];
+        array.copy_from_slice(self.take(N)?);
+        Ok(array)
     }
 
-    /// The per-beneficiary checks, then the rejected rows' text (of a
-    /// Parquet file, made of the `columns` it was read with).
-    #[cfg_attr(not(feature = "parquet"), allow(unused_variables))]
-    fn finish(
-        self,
-        inputs: &[Input],
-        first_file: u32,
-        columns: &Columns,
-    ) -> Result<Beneficiaries, Error> {
-        let Pending {
-            candidates,
-            rejects,
-            read,
-            accepted_empty,
-            names,
-            flags,
-            texts,
-            ..
-        } = self.pending;
-        let values = Values {
-            names: Arc::new(names),
-            flags,
-            texts,
-        };
-        let mut enrollees = HashMap::with_capacity(candidates.len());
-        let mut late: Vec<(Spot, RejectReason)> = Vec::new();
-        let mut accepted = accepted_empty;
-        for (beneficiary_id, rows) in candidates {
-            if let Some((enrollee, rows)) = settle(rows, &values, &mut late) {
-                accepted += rows;
-                enrollees.insert(beneficiary_id, enrollee);
-            }
+    fn u32(&mut self) -> Result<u32, String> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        self.array().map(u64::from_le_bytes)
+    }
+
+    fn i32(&mut self) -> Result<i32, String> {
+        self.array().map(i32::from_le_bytes)
+    }
+
+    fn date(&mut self) -> Result<Option<Date>, String> {
+        match self.i32()? {
+            NO_DATE => Ok(None),
+            days => Date::from_num_days_from_ce_opt(days)
+                .map(Some)
+                .ok_or_else(|| format!("day {days} before byte {} is no date", self.at)),
         }
-        let mut rejects = rejects;
+    }
+}
+
+/// The loaded enrollment before the per-beneficiary checks: every row
+/// read is counted, the rejected ones kept with their text, and the
+/// accepted ones encoded by partition (those the routing's overflow did
+/// not take).
+#[derive(Debug)]
+pub struct Enrollment {
+    /// Each partition's encoded rows still in memory, to be handed to
+    /// [`Gather::add`] after the ones the overflow took.
+    pub parts: Vec<Vec<u8>>,
+    names: Arc<Names>,
+    rejects: Vec<BeneficiaryReject>,
+    read: u64,
+    accepted_empty: u64,
+    /// Every header column name of every file (trimmed), so the caller can
+    /// check that each flag and factor a definition names exists somewhere
+    /// (contract 1.4).
+    pub columns_seen: BTreeSet<String>,
+    formats: Vec<BeneficiariesFormat>,
+    first_file: u32,
+    /// The columns a Parquet file's rejected rows are made of.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    columns: Columns,
+}
+
+impl Enrollment {
+    /// An empty gathering of one partition's rows.
+    pub fn gather(&self) -> Gather {
+        Gather {
+            names: Arc::clone(&self.names),
+            candidates: rustc_hash::FxHashMap::default(),
+            flags: Vec::new(),
+            texts: Vec::new(),
+            months: 0,
+        }
+    }
+
+    /// The accounting of every row once each partition's rows are
+    /// `settled` (merged), with the rows the per-beneficiary checks
+    /// rejected read again for their text (of a Parquet file, made of the
+    /// columns it was read with). `inputs` are those it was loaded from.
+    pub fn finish(self, inputs: &[Input], settled: SettledPart) -> Result<Beneficiaries, Error> {
+        let SettledPart {
+            enrollees,
+            mut late,
+            accepted,
+        } = settled;
+        let mut rejects = self.rejects;
         late.sort_unstable();
         for group in late.chunk_by(|a, b| a.0.file == b.0.file) {
             let file = group[0].0.file;
             let spots: Vec<(u64, u64)> = group.iter().map(|(s, _)| (s.row, s.offset)).collect();
-            let index = file.checked_sub(first_file).map(|i| i as usize);
+            let index = file.checked_sub(self.first_file).map(|i| i as usize);
             let input = index.and_then(|i| inputs.get(i));
             let format = index.and_then(|i| self.formats.get(i)).copied();
             let raw = match input {
                 #[cfg(feature = "parquet")]
-                Some(Input::Table(table)) => table_rows(&**table, &spots, columns)?,
+                Some(Input::Table(table)) => table_rows(&**table, &spots, &self.columns)?,
                 Some(Input::File(path)) if format == Some(BeneficiariesFormat::Rif) => {
                     lines_at(path, &spots)?
                 }
@@ -1157,7 +1280,7 @@ impl Loader {
                 Some(Input::File(path)) if format == Some(BeneficiariesFormat::Parquet) => {
                     let parquet = crate::input::formats::parquet::ParquetFile::open(path)
                         .map_err(from_parquet(path))?;
-                    table_rows(&parquet, &spots, columns)?
+                    table_rows(&parquet, &spots, &self.columns)?
                 }
                 Some(Input::File(path)) => raw_rows(path, &spots)?,
                 // Not reachable: every spot's file is one of `inputs`.
@@ -1180,11 +1303,203 @@ impl Loader {
         Ok(Beneficiaries {
             enrollees,
             rejects,
-            read,
-            accepted,
+            read: self.read,
+            accepted: self.accepted_empty + accepted,
             rejected_by_reason,
             columns_seen: self.columns_seen,
         })
+    }
+}
+
+/// One partition's accepted rows, decoded and filed by beneficiary with
+/// their values in arenas, waiting for the per-beneficiary checks.
+#[derive(Debug)]
+pub struct Gather {
+    names: Arc<Names>,
+    /// By beneficiary; looked up once a row, so with a fast hash (the
+    /// order is never seen: every output is sorted).
+    candidates: rustc_hash::FxHashMap<String, Vec<Candidate>>,
+    /// The flags of every month taken, `names.flags.len()` each.
+    flags: Vec<u8>,
+    /// The text attributes of every month taken, `names.texts` each.
+    texts: Vec<u32>,
+    /// Months taken so far.
+    months: usize,
+}
+
+/// The months reserved for the first beneficiary when its first row is
+/// taken (later ones get the average so far).
+const MONTHS_RESERVED: usize = 12;
+
+impl Gather {
+    /// Files every row encoded in `bytes` (whole rows, as the routing's
+    /// partitions held them) under its beneficiary.
+    pub fn add(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let mut cursor = Cursor { bytes, at: 0 };
+        let (f, t) = (self.names.flags.len(), self.names.texts);
+        while cursor.at < bytes.len() {
+            let length = cursor.u32()? as usize;
+            let id = std::str::from_utf8(cursor.take(length)?)
+                .map_err(|_| format!("a beneficiary id before byte {} is not UTF-8", cursor.at))?;
+            let spot = Spot {
+                file: cursor.u32()?,
+                row: cursor.u64()?,
+                offset: cursor.u64()?,
+            };
+            let (birth_date, death_date) = (cursor.date()?, cursor.date()?);
+            let count = cursor.u32()? as usize;
+            let first = self.months;
+            let mut months = Vec::with_capacity(count.min(bytes.len()));
+            for i in 0..count {
+                let year = cursor.i32()?;
+                let month = u32::from(cursor.take(1)?[0]);
+                months.push(Candidate {
+                    spot,
+                    month: Month { year, month },
+                    birth_date,
+                    death_date,
+                    at: first + i,
+                });
+            }
+            self.flags
+                .extend_from_slice(cursor.take(count.saturating_mul(f))?);
+            let texts = cursor.take(t.saturating_mul(4))?;
+            for _ in 0..count {
+                self.texts.extend(
+                    texts
+                        .chunks_exact(4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                );
+            }
+            self.months += count;
+            self.file(id, months);
+        }
+        Ok(())
+    }
+
+    /// Files one row's `months` under `beneficiary_id`.
+    fn file(&mut self, beneficiary_id: &str, months: Vec<Candidate>) {
+        let taken = months.len();
+        match self.candidates.get_mut(beneficiary_id) {
+            Some(rows) => rows.extend(months),
+            None => {
+                // Room at once for as many months as the beneficiaries so
+                // far have had on average (a year before any): files give
+                // most beneficiaries the same span, so this usually fits
+                // exactly, where growing 1, 2, 4, 8, 16 would copy each
+                // beneficiary's months four times and leave room unused.
+                let average = match self.candidates.len() {
+                    0 => MONTHS_RESERVED,
+                    seen => (self.months - taken).div_ceil(seen),
+                };
+                let mut rows = Vec::with_capacity(taken.max(average));
+                rows.extend(months);
+                self.candidates.insert(beneficiary_id.to_owned(), rows);
+            }
+        }
+    }
+
+    /// The per-beneficiary checks of every beneficiary gathered.
+    pub fn settle(self) -> SettledPart {
+        let Gather {
+            names,
+            candidates,
+            flags,
+            texts,
+            ..
+        } = self;
+        let values = Values {
+            names,
+            flags,
+            texts,
+        };
+        let mut settled = SettledPart {
+            enrollees: Enrollees::with_capacity_and_hasher(candidates.len(), Default::default()),
+            ..SettledPart::default()
+        };
+        for (beneficiary_id, rows) in candidates {
+            if let Some((enrollee, rows)) = settle(rows, &values, &mut settled.late) {
+                settled.accepted += rows;
+                settled.enrollees.insert(beneficiary_id, enrollee);
+            }
+        }
+        settled
+    }
+}
+
+/// Accepted enrollment by `beneficiary_id` (trimmed, case kept, as the
+/// claims compare it). Looked up once per beneficiary with claims, so with
+/// a fast hash; the order is never seen.
+pub type Enrollees = rustc_hash::FxHashMap<String, Enrollee>;
+
+/// What the per-beneficiary checks made of some partitions' rows.
+#[derive(Debug, Default)]
+pub struct SettledPart {
+    /// The accepted enrollment.
+    pub enrollees: Enrollees,
+    /// The rows rejected, with why.
+    late: Vec<(Spot, RejectReason)>,
+    /// Source rows accepted.
+    accepted: u64,
+}
+
+impl SettledPart {
+    /// Adds `other`'s rejects and counts (not its enrollees, which a run
+    /// drops once its partition is built).
+    pub fn merge_counts(&mut self, other: SettledPart) {
+        self.late.extend(other.late);
+        self.accepted += other.accepted;
+    }
+}
+
+impl Loader<'_> {
+    fn read_file(&mut self, path: &Path, file: u32, columns: &Columns) -> Result<(), Error> {
+        let io_error = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let input = compressed::open(path).map_err(io_error)?;
+        let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, input));
+        let mut record = Record::default();
+        if !reader.read(&mut record).map_err(io_error)? {
+            return Err(Error::Header {
+                path: path.to_owned(),
+                row: 1,
+                problem: format!(
+                    "expected a header row naming {}, found an empty file",
+                    KNOWN[..REQUIRED].join(", ")
+                ),
+            });
+        }
+        let layout = Layout::resolve(&record, path, columns, &mut self.columns_seen)?;
+        while reader.read(&mut record).map_err(io_error)? {
+            self.intake.take_record(&layout, file, &record);
+        }
+        Ok(())
+    }
+
+    /// Reads one table of the canonical columns (a Parquet file, or a
+    /// table held in memory): its header is its column names, and each row
+    /// a record made of its values, checked as a CSV row
+    /// ([`crate::input::arrow`]). Its pieces are read in turn: the
+    /// enrollment is read on a thread of its own beside the claims.
+    #[cfg(feature = "parquet")]
+    fn read_table(
+        &mut self,
+        input: &impl Pieces,
+        file: u32,
+        columns: &Columns,
+    ) -> Result<(), Error> {
+        let path = input.name();
+        let table = table_of(input, columns)?;
+        let layout = Layout::resolve(&table.header(), path, columns, &mut self.columns_seen)?;
+        let intake = &mut self.intake;
+        let read = input.each_record(&table, |record| {
+            intake.take_record(&layout, file, record);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let Ok(()) = read.map_err(from_parquet(path))?;
+        Ok(())
     }
 }
 
@@ -1339,6 +1654,8 @@ impl crate::error::Classify for Error {
             Error::Io { source, .. } => ErrorKind::reading(ErrorKind::InputData, source),
             Error::Folder(error) => error.kind(),
             Error::Parquet(error) => error.kind(),
+            Error::Spill { .. } => ErrorKind::Environment,
+            Error::Internal { .. } => ErrorKind::Internal,
             _ => ErrorKind::InputData,
         }
     }
@@ -1486,6 +1803,133 @@ mod tests {
                 .months
                 .contains_key(&month("2026-01"))
         );
+    }
+
+    /// Loads `files` as a run does: routed into `partitions` by the id's
+    /// last byte, every row handed to the overflow (a budget of nothing),
+    /// then each partition gathered from its spilled blocks and settled.
+    fn load_spilled(
+        dir: &Path,
+        files: &[&[u8]],
+        partitions: usize,
+        columns: &Columns,
+    ) -> Beneficiaries {
+        let paths: Vec<PathBuf> = files
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.join(format!("s{i}.csv"));
+                std::fs::write(&path, text).unwrap();
+                path
+            })
+            .collect();
+        let inputs = Input::files(paths);
+        let mut spilled: Vec<Vec<Vec<u8>>> = vec![Vec::new(); partitions];
+        let mut overflow = |parts: &mut [Vec<u8>]| {
+            for (blocks, part) in spilled.iter_mut().zip(parts) {
+                if !part.is_empty() {
+                    blocks.push(std::mem::take(part));
+                }
+            }
+            Ok(())
+        };
+        let route = |id: &str| usize::from(id.bytes().last().unwrap_or(0)) % partitions;
+        let routing = Routing {
+            partitions,
+            route: &route,
+            budget: 0,
+            overflow: &mut overflow,
+        };
+        let mut enrollment =
+            load_partitioned(&inputs, 0, columns, BeneficiariesFormat::Canonical, routing).unwrap();
+        let mut all = SettledPart::default();
+        let mut enrollees = Enrollees::default();
+        for (blocks, tail) in spilled.iter().zip(std::mem::take(&mut enrollment.parts)) {
+            let mut gather = enrollment.gather();
+            for block in blocks.iter().chain([&tail]) {
+                gather.add(block).unwrap();
+            }
+            let mut settled = gather.settle();
+            enrollees.extend(std::mem::take(&mut settled.enrollees));
+            all.merge_counts(settled);
+        }
+        let mut loaded = enrollment.finish(&inputs, all).unwrap();
+        loaded.enrollees = enrollees;
+        loaded
+    }
+
+    #[test]
+    fn partitioned_and_spilled_rows_settle_as_one_load() {
+        let columns = Columns {
+            extra_flags: vec!["frail".into()],
+            attributes: vec!["region".into(), "dual".into()],
+        };
+        let first = "beneficiary_id,month,birth_date,death_date,part_a,dual,frail,region\n\
+             B1,2026-01,1940-01-01,,Y,N,Y,north\nB1,2026-02,1950-01-01,,Y,Y,,south\n\
+             B2,2026-01,1960-01-01,,Y,N,N,\nB3,2026-01,1961-01-01,,Y,N,N,west\n\
+             B3,2026-02,1962-01-01,,Y,N,N,west\nB4,2026-13,,,Y,N,N,x\n";
+        let second = "beneficiary_id,month,birth_date,region\nB1,2026-01,1950-01-01,north\nB1,2026-03,1950-01-01,\nB2,2026-02,1960-01-01,east\n";
+        let files = [first.as_bytes(), second.as_bytes()];
+        let dir = tempfile::tempdir().unwrap();
+        let whole = load_spilled(dir.path(), &files, 1, &columns);
+        assert_eq!(
+            reasons(&whole),
+            [
+                (0, 2, "duplicate_month"),
+                (0, 5, "inconsistent_beneficiary"),
+                (0, 6, "inconsistent_beneficiary"),
+                (0, 7, "bad_month"),
+                (1, 2, "duplicate_month"),
+            ]
+        );
+        assert_eq!((whole.read, whole.accepted), (9, 4));
+        // As `load` has it, nothing spilled.
+        let plain = load_files(&files, 0, &columns).unwrap();
+        assert_eq!(plain.enrollees, whole.enrollees);
+        assert_eq!(plain.rejects, whole.rejects);
+        for partitions in [2, 3, 7] {
+            let split = load_spilled(dir.path(), &files, partitions, &columns);
+            assert_eq!(split.enrollees, whole.enrollees, "{partitions} partitions");
+            assert_eq!(split.rejects, whole.rejects, "{partitions} partitions");
+            assert_eq!((split.read, split.accepted), (whole.read, whole.accepted));
+        }
+        let b2 = &whole.enrollees["B2"];
+        let february = b2.months.get(&month("2026-02")).unwrap();
+        assert_eq!(february.attribute("region"), Some("east"));
+        assert_eq!(february.flag("frail"), None);
+        assert_eq!(
+            b2.months.get(&month("2026-01")).unwrap().attribute("dual"),
+            Some("N")
+        );
+    }
+
+    #[test]
+    fn rows_cut_short_are_an_error_not_a_panic() {
+        let columns = Columns::default();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.csv");
+        std::fs::write(&path, format!("{HEADER}B1,2026-01,1940-01-01,,Y,Y,N,N,N\n")).unwrap();
+        let enrollment = load_partitioned(
+            &Input::files([path]),
+            0,
+            &columns,
+            BeneficiariesFormat::Canonical,
+            Routing {
+                partitions: 1,
+                route: &|_| 0,
+                budget: u64::MAX,
+                overflow: &mut |_| Ok(()),
+            },
+        )
+        .unwrap();
+        let row = &enrollment.parts[0];
+        for cut in 0..row.len() {
+            let mut gather = enrollment.gather();
+            assert_eq!(gather.add(&row[..cut]).is_err(), cut > 0, "cut at {cut}");
+        }
+        let mut gather = enrollment.gather();
+        gather.add(row).unwrap();
+        assert_eq!(gather.settle().accepted, 1);
     }
 
     #[test]

@@ -1145,25 +1145,40 @@ fn ledger_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> 
             Figure(&IsoDate(line.service_date)),
         ])
     };
-    let episodes: Vec<_> = recon.episodes.iter().zip(&recon.ledgers).collect();
+    if recon.ledgers.is_empty() {
+        // A run priced again from another's outputs: its ledger is that
+        // run's file, copied as it is.
+        return Ok(());
+    }
+    let mut ledgers = recon.ledgers.reader();
+    let mut lines = Vec::new();
     // Episodes sharing an id (RULES 19b) are adjacent; their lines are
     // merged, so the file stays sorted by its key. Each episode's own lines
     // already are.
-    for same_id in episodes.chunk_by(|a, b| a.0.figures.episode_id == b.0.figures.episode_id) {
+    for same_id in recon
+        .episodes
+        .chunk_by(|a, b| a.figures.episode_id == b.figures.episode_id)
+    {
         // `chunk_by` yields no empty group.
-        let episode_id = &same_id[0].0.figures.episode_id;
-        if let [(_, ledger)] = same_id {
-            for line in *ledger {
-                write_line(episode_id, line)?;
+        let episode_id = &same_id[0].figures.episode_id;
+        let mut merged = Vec::new();
+        for _ in same_id {
+            if !ledgers.next_episode(&mut lines)? {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the ledger holds fewer episodes than the run",
+                ));
             }
-            continue;
+            if same_id.len() == 1 {
+                for line in &lines {
+                    write_line(episode_id, line)?;
+                }
+            } else {
+                merged.append(&mut lines);
+            }
         }
-        let mut lines: Vec<_> = same_id
-            .iter()
-            .flat_map(|(_, ledger)| ledger.iter())
-            .collect();
-        lines.sort_by(|a, b| (&a.claim_id, a.line_number).cmp(&(&b.claim_id, b.line_number)));
-        for line in lines {
+        merged.sort_by(|a, b| (&a.claim_id, a.line_number).cmp(&(&b.claim_id, b.line_number)));
+        for line in &merged {
             write_line(episode_id, line)?;
         }
     }

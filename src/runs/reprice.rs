@@ -240,7 +240,7 @@ fn price_figures(
     Ok(Reconciliation {
         files: Vec::new(),
         claim_files: 0,
-        ledgers: Vec::new(),
+        ledgers: Default::default(),
         rejects: Vec::new(),
         types,
         episodes,

@@ -37,6 +37,25 @@ pub struct Tunables {
     /// reach before parsed claims spill, whatever their own estimate says:
     /// the rest is room for the batch being parsed.
     pub resident_share: (u64, u64),
+    /// The share of the memory limit the enrollment's accepted rows may
+    /// take, encoded, before they spill: they wait for the claims to be
+    /// read, which take the rest.
+    pub enrollment_share: (u64, u64),
+    /// About how many bytes one byte of a claims CSV takes once parsed
+    /// and read back from a spill, as `numerator / denominator`: a
+    /// partition being built holds its lines this way (measured at 40M
+    /// generated lines: 625k lines, 71 MiB of CSV, took about 175 MiB).
+    pub built_bytes_per_csv_byte: (u64, u64),
+    /// How many bytes of CSV one byte of a compressed claims file is taken
+    /// to hold when partitions are counted (generated claims compress 8
+    /// to 10 times with zstd, 5 to 7 with gzip; a smaller guess would give
+    /// too few partitions).
+    pub compressed_expansion: u64,
+    /// The share of the memory limit the partitions being built at once
+    /// (one per worker) may take, as `numerator / denominator`.
+    pub build_share: (u64, u64),
+    /// At most this many partitions, however large the input.
+    pub max_partitions: usize,
     /// The zstd level spill files are compressed at (src/engine/spill.rs).
     /// 1, the fastest of zstd's standard levels: spilling is on the
     /// readers' path (they wait while a spill is written) and every spilled
@@ -58,12 +77,38 @@ impl Tunables {
         interner_cap: 1 << 16,
         default_memory_share: (1, 2),
         resident_share: (3, 4),
+        enrollment_share: (1, 4),
+        built_bytes_per_csv_byte: (5, 2),
+        compressed_expansion: 8,
+        build_share: (1, 2),
+        max_partitions: 4096,
         spill_level: 1,
     };
 
     /// Partitions for `threads` worker threads.
     pub fn partitions(&self, threads: usize) -> usize {
         (threads * self.partitions_per_thread).max(self.min_partitions)
+    }
+
+    /// Partitions for `threads` worker threads reading about `csv_bytes`
+    /// of claims (compressed files counted as the CSV they hold, see
+    /// [`Tunables::compressed_expansion`]) under `limit`: at least
+    /// [`Tunables::partitions`], and enough that the partitions built at
+    /// once fit in [`Tunables::build_share`] of the limit, so a run's
+    /// memory does not grow with its input.
+    pub fn partitions_for(&self, threads: usize, csv_bytes: u64, limit: Option<u64>) -> usize {
+        let floor = self.partitions(threads);
+        let Some(limit) = limit else {
+            return floor;
+        };
+        let (numerator, denominator) = self.built_bytes_per_csv_byte;
+        let built = u128::from(csv_bytes) * u128::from(numerator) / u128::from(denominator);
+        let (share, of) = self.build_share;
+        let room = (u128::from(limit) * u128::from(share) / u128::from(of)).max(1);
+        let needed = (built * threads as u128).div_ceil(room);
+        usize::try_from(needed)
+            .unwrap_or(usize::MAX)
+            .clamp(floor, self.max_partitions.max(floor))
     }
 
     /// Chunks parsed in parallel for `threads` worker threads.
@@ -206,5 +251,19 @@ mod tests {
         let t = Tunables::DEFAULT;
         assert_eq!(t.partitions(1), 64);
         assert_eq!(t.partitions(8), 128);
+    }
+
+    #[test]
+    fn partitions_grow_with_the_input_under_a_limit() {
+        let t = Tunables::DEFAULT;
+        let mib = 1 << 20;
+        // Without a limit, or for an input that fits, the floor.
+        assert_eq!(t.partitions_for(2, 1 << 40, None), 64);
+        assert_eq!(t.partitions_for(2, 100 * mib, Some(256 * mib)), 64);
+        // 4,700 MiB of CSV, 2.5 times that when built, two at once, in
+        // half of 256 MiB: 4,700 * 2.5 * 2 / 128 = 183.6, so 184.
+        assert_eq!(t.partitions_for(2, 4_700 * mib, Some(256 * mib)), 184);
+        // Never more than the cap.
+        assert_eq!(t.partitions_for(2, u64::MAX, Some(1)), 4096);
     }
 }
