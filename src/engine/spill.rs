@@ -892,9 +892,10 @@ impl Spill {
     }
 
     /// Appends each non-empty `parts[i]`, whole records of the caller's
-    /// own encoding, to partition `i`'s file as one block, and empties it
-    /// (keeping its room): how a reader that encodes its rows as it reads
-    /// them (the enrollment) spills. Read back with [`Spill::each_block`].
+    /// own encoding, to partition `i`'s file as one block, and frees it
+    /// (its room too, which the limit counts): how a reader that encodes
+    /// its rows as it reads them (the enrollment) spills. Read back with
+    /// [`Spill::each_block`].
     pub fn append_blocks(&mut self, parts: &mut [Vec<u8>]) -> io::Result<()> {
         if parts.len() > self.partitions.len() {
             return Err(out_of_range(parts.len() - 1, self.partitions.len()));
@@ -906,7 +907,7 @@ impl Spill {
         for (part, bytes) in self.partitions.iter_mut().zip(parts) {
             if !bytes.is_empty() {
                 part.write_block(bytes, compressor)?;
-                bytes.clear();
+                *bytes = Vec::new();
             }
         }
         Ok(())

@@ -466,9 +466,10 @@ pub struct Routing<'a> {
     pub partitions: usize,
     /// The partition of a beneficiary, below `partitions`.
     pub route: &'a dyn Fn(&str) -> usize,
-    /// Encoded bytes the partitions may hold before `overflow` takes them.
+    /// Bytes the partitions' buffers may take before `overflow` takes
+    /// their rows.
     pub budget: u64,
-    /// Takes every partition's encoded rows (and empties them); each
+    /// Takes every partition's encoded rows and frees their buffers; each
     /// buffer holds whole rows, to be read back with [`Gather::add`].
     pub overflow: &'a mut dyn FnMut(&mut [Vec<u8>]) -> io::Result<()>,
 }
@@ -1015,7 +1016,8 @@ struct Intake<'a> {
     routing: Routing<'a>,
     /// Encoded rows per partition (see [`encode_row`]).
     parts: Vec<Vec<u8>>,
-    /// Bytes in `parts`.
+    /// Bytes `parts` have room for (what they take of memory), against
+    /// the routing's budget; the overflow frees them.
     held: u64,
     rejects: Vec<BeneficiaryReject>,
     read: u64,
@@ -1105,14 +1107,14 @@ impl<'a> Intake<'a> {
         let texts: SmallVec<[u32; 4]> = checked.texts.iter().map(|t| self.intern(t)).collect();
         let slot = (self.routing.route)(outcome.beneficiary_id).min(self.parts.len() - 1);
         let part = &mut self.parts[slot];
-        let before = part.len();
+        let room = part.capacity();
         encode_row(part, outcome.beneficiary_id, spot, &checked, &texts);
-        self.held += (part.len() - before) as u64;
+        self.held += (part.capacity() - room) as u64;
         if self.held > self.routing.budget && self.failed.is_none() {
-            self.held = 0;
             if let Err(error) = (self.routing.overflow)(&mut self.parts) {
                 self.failed = Some(error);
             }
+            self.held = self.parts.iter().map(|p| p.capacity() as u64).sum();
         }
     }
 
