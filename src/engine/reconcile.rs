@@ -561,7 +561,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         let loading = scope.spawn(|| {
             let routing = EnrollmentRouting {
                 partitions: partition_count,
-                // A quarter of the limit: the claims, the batch being
+                // Its share of the limit: the claims, the batch being
                 // parsed and the partitions being built share the rest.
                 budget: memory_limit.map_or(u64::MAX, |limit| {
                     let (numerator, denominator) = tunables.enrollment_share;
@@ -655,60 +655,34 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         .map(|e| std::mem::take(&mut e.parts))
         .unwrap_or_default();
     enrollment_parts.resize_with(partition_count, Vec::new);
+    let building = Building {
+        types: &episode_types,
+        definitions: &definitions,
+        spill: spill.as_ref(),
+        enrollment: enrollment.as_ref().map(|e| (e, enrollment_spill.as_ref())),
+        spill_dir: &spill_dir,
+        ledger_level: tunables.spill_level,
+    };
     let built: Vec<BuiltPart> = partitions
         .drain()
         .into_par_iter()
         .zip(enrollment_parts)
         .enumerate()
-        .map(|(index, (mut part, enrollment_part))| {
+        .map(|(index, (rows, enrollment_rows))| {
             crate::runtime::stop::check()?;
-            if let Some(spill) = &spill {
-                let (lines, tainted) = spill.read(index).map_err(spill_error)?;
-                part.push(BeneficiaryRows { lines, tainted });
-            }
-            let mut settled = enrollment
-                .as_ref()
-                .map(|e| settle_part(e, enrollment_spill.as_ref(), index, &enrollment_part))
-                .transpose()
-                .map_err(spill_error)?;
-            drop(enrollment_part);
-            let enrollees = settled.as_mut().map(|s| std::mem::take(&mut s.enrollees));
-            let mut built = BeneficiaryResult::default();
-            each_beneficiary(part, |lines, tainted| {
-                built.absorb(reconcile_beneficiary(
-                    lines,
-                    tainted,
-                    &episode_types,
-                    enrollees.as_ref(),
-                ));
-            });
-            let part = BuiltPart::of(built, settled, &definitions, tunables.spill_level)
-                .map_err(Error::Ledger)?;
+            let part = building.part(index, rows, enrollment_rows)?;
             progress.add_work(1);
             Ok(part)
         })
         .collect::<Result<_, Error>>()?;
     drop(spill);
     drop(enrollment_spill);
-    let mut settled_enrollment = SettledPart::default();
-    let mut results = Vec::with_capacity(built.len());
-    let mut episodes: Vec<(EpisodeFigures, u32)> = Vec::new();
-    let mut ledger_parts = Vec::with_capacity(built.len());
-    for (index, part) in built.into_iter().enumerate() {
-        results.push(part.result);
-        if let Some(settled) = part.enrollment {
-            settled_enrollment.merge_counts(settled);
-        }
-        // Partitions number fewer than u32 can count (Tunables).
-        let index = index as u32;
-        episodes.extend(part.figures.into_iter().map(|f| (f, index)));
-        ledger_parts.push(part.ledger);
-    }
-    // The run's order; each partition's episodes are in it already, and a
-    // stable sort keeps them so, so the ledger streams read in order.
-    episodes.sort_by(|a, b| episode_order(&a.0, &b.0));
-    let (figures, order): (Vec<_>, Vec<_>) = episodes.into_iter().unzip();
-    let ledgers = Ledgers::new(ledger_parts, order);
+    let Merged {
+        results,
+        figures,
+        ledgers,
+        enrollment: settled_enrollment,
+    } = Merged::of(built);
 
     let mut version_rejects: Vec<VersionReject> = Vec::new();
     for result in results {
@@ -1316,6 +1290,97 @@ fn csv_bytes(inputs: &[Input], tunables: &Tunables) -> u64 {
 /// partitioning.
 fn episode_order(a: &EpisodeFigures, b: &EpisodeFigures) -> std::cmp::Ordering {
     (&a.episode_id, &a.beneficiary_id).cmp(&(&b.episode_id, &b.beneficiary_id))
+}
+
+/// What building a partition needs besides its rows.
+struct Building<'a> {
+    types: &'a EpisodeTypes<'a>,
+    definitions: &'a [EpisodeDefinition],
+    /// The claims' spill, when they spilled.
+    spill: Option<&'a Spill>,
+    /// The enrollment, with its spill when it spilled.
+    enrollment: Option<(&'a Enrollment, Option<&'a Spill>)>,
+    /// Where spill files go, for errors.
+    spill_dir: &'a Path,
+    /// The zstd level of the ledger.
+    ledger_level: i32,
+}
+
+impl Building<'_> {
+    /// Builds partition `index`: its spilled rows read back beside `rows`,
+    /// its enrollment (`enrollment_rows` after the spilled ones) settled,
+    /// then final action and every episode type for each beneficiary.
+    fn part(
+        &self,
+        index: usize,
+        mut rows: Vec<BeneficiaryRows>,
+        enrollment_rows: Vec<u8>,
+    ) -> Result<BuiltPart, Error> {
+        let spill_error = |source| Error::Spill {
+            dir: self.spill_dir.to_owned(),
+            source,
+        };
+        if let Some(spill) = self.spill {
+            let (lines, tainted) = spill.read(index).map_err(spill_error)?;
+            rows.push(BeneficiaryRows { lines, tainted });
+        }
+        let mut settled = self
+            .enrollment
+            .map(|(enrollment, spill)| settle_part(enrollment, spill, index, &enrollment_rows))
+            .transpose()
+            .map_err(spill_error)?;
+        drop(enrollment_rows);
+        let enrollees = settled.as_mut().map(|s| std::mem::take(&mut s.enrollees));
+        let mut built = BeneficiaryResult::default();
+        each_beneficiary(rows, |lines, tainted| {
+            built.absorb(reconcile_beneficiary(
+                lines,
+                tainted,
+                self.types,
+                enrollees.as_ref(),
+            ));
+        });
+        BuiltPart::of(built, settled, self.definitions, self.ledger_level).map_err(Error::Ledger)
+    }
+}
+
+/// Every partition's [`BuiltPart`], put together.
+struct Merged {
+    /// Each partition's figures and rejects.
+    results: Vec<BeneficiaryResult>,
+    /// Every episode, in the run's order.
+    figures: Vec<EpisodeFigures>,
+    ledgers: Ledgers,
+    enrollment: SettledPart,
+}
+
+impl Merged {
+    fn of(built: Vec<BuiltPart>) -> Merged {
+        let mut enrollment = SettledPart::default();
+        let mut results = Vec::with_capacity(built.len());
+        let mut episodes: Vec<(EpisodeFigures, u32)> = Vec::new();
+        let mut ledger_parts = Vec::with_capacity(built.len());
+        for (index, part) in built.into_iter().enumerate() {
+            results.push(part.result);
+            if let Some(settled) = part.enrollment {
+                enrollment.merge_counts(settled);
+            }
+            // Partitions number at most `Tunables::max_partitions`.
+            let index = index as u32;
+            episodes.extend(part.figures.into_iter().map(|f| (f, index)));
+            ledger_parts.push(part.ledger);
+        }
+        // The run's order; each partition's episodes are in it already, and
+        // a stable sort keeps them so, so the ledger streams read in order.
+        episodes.sort_by(|a, b| episode_order(&a.0, &b.0));
+        let (figures, order): (Vec<_>, Vec<_>) = episodes.into_iter().unzip();
+        Merged {
+            results,
+            figures,
+            ledgers: Ledgers::new(ledger_parts, order),
+            enrollment,
+        }
+    }
 }
 
 /// What building one partition yields: its figures and rejects, its

@@ -41,10 +41,15 @@ pub struct Tunables {
     /// take, encoded, before they spill: they wait for the claims to be
     /// read, which take the rest.
     pub enrollment_share: (u64, u64),
-    /// About how many bytes one byte of a claims CSV takes once parsed
-    /// and read back from a spill, as `numerator / denominator`: a
-    /// partition being built holds its lines this way (measured at 40M
-    /// generated lines: 625k lines, 71 MiB of CSV, took about 175 MiB).
+    /// About how many bytes one byte of a claims CSV takes while its
+    /// partition is built (its lines read back, their texts, final action
+    /// and episodes), as `numerator / denominator`. Measured: at 40M
+    /// generated lines under `--memory-limit 256MiB`, two partitions of
+    /// 231k lines built at once took about 250 MiB beyond the rest, some
+    /// 540 bytes a line, 4.6 times its 117 bytes of CSV; at a billion
+    /// lines under 4 GiB, 2.5 (the first guess) let the build reach
+    /// 4,974 MiB. 6 leaves room for the episodes' figures, which grow
+    /// with the run.
     pub built_bytes_per_csv_byte: (u64, u64),
     /// How many bytes of CSV one byte of a compressed claims file is taken
     /// to hold when partitions are counted. Measured on generated claims:
@@ -79,7 +84,7 @@ impl Tunables {
         default_memory_share: (1, 2),
         resident_share: (3, 4),
         enrollment_share: (1, 4),
-        built_bytes_per_csv_byte: (5, 2),
+        built_bytes_per_csv_byte: (6, 1),
         compressed_expansion: 16,
         build_share: (1, 2),
         max_partitions: 4096,
@@ -261,9 +266,9 @@ mod tests {
         // Without a limit, or for an input that fits, the floor.
         assert_eq!(t.partitions_for(2, 1 << 40, None), 64);
         assert_eq!(t.partitions_for(2, 100 * mib, Some(256 * mib)), 64);
-        // 4,700 MiB of CSV, 2.5 times that when built, two at once, in
-        // half of 256 MiB: 4,700 * 2.5 * 2 / 128 = 183.6, so 184.
-        assert_eq!(t.partitions_for(2, 4_700 * mib, Some(256 * mib)), 184);
+        // 4,700 MiB of CSV, 6 times that when built, two at once, in half
+        // of 256 MiB: 4,700 * 6 * 2 / 128 = 440.6, so 441.
+        assert_eq!(t.partitions_for(2, 4_700 * mib, Some(256 * mib)), 441);
         // Never more than the cap.
         assert_eq!(t.partitions_for(2, u64::MAX, Some(1)), 4096);
     }
