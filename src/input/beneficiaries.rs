@@ -9,6 +9,14 @@
 //! beneficiary's rows run once every file is read, because several files
 //! are one input and a beneficiary's months may be spread over them.
 //!
+//! A run holds millions of months, so the accepted rows are encoded, as
+//! they are read, into the partitions the claims are routed to
+//! ([`load_partitioned`]); past a memory budget they are handed to the
+//! run to spill. The per-beneficiary checks then run one partition at a
+//! time ([`Gather`]), when the run builds that partition, so no more than
+//! a partition's enrollees are ever in memory. [`load`] is the same with
+//! one partition, for callers that want every enrollee at once.
+//!
 //! Only what the definitions use is kept: the dates, the flags, and the
 //! attribute columns risk factors name. A row's raw text is kept only when
 //! the row is rejected by a row check; rows rejected by the per-beneficiary
@@ -593,7 +601,7 @@ struct Candidate {
     month: Month,
     birth_date: Option<Date>,
     death_date: Option<Date>,
-    /// Where its values are in [`Pending`]'s arenas: the `at`-th month
+    /// Where its values are in [`Gather`]'s arenas: the `at`-th month
     /// taken.
     at: usize,
 }
@@ -1557,7 +1565,7 @@ fn settle(
     Some((enrollee, spots.len() as u64))
 }
 
-/// Every month's values, as [`Pending`] gathered them, with the run's names.
+/// Every month's values, as [`Gather`] gathered them, with the run's names.
 struct Values {
     names: Arc<Names>,
     flags: Vec<u8>,
