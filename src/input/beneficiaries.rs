@@ -1174,7 +1174,8 @@ fn encode_row(out: &mut Vec<u8>, beneficiary_id: &str, spot: Spot, row: &Checked
 /// Reads back what [`encode_row`] wrote. The bytes are the run's own (in
 /// memory, or spilled and checked by zstd's checksum), so a failure is a
 /// bug or a disk that changed them: an error naming the byte, never a
-/// panic.
+/// panic. (The claims' spill decoder lives in the engine, which reading
+/// comes before, so this small one is the enrollment's own.)
 struct Cursor<'a> {
     bytes: &'a [u8],
     at: usize,
