@@ -129,11 +129,11 @@ impl std::fmt::Debug for LedgerReader<'_> {
 }
 
 impl LedgerReader<'_> {
-    /// The next episode's lines into `lines` (cleared first); `false`
-    /// after the last episode. The streams are this run's own, so what
-    /// does not decode is `InvalidData`, a bug.
+    /// Appends the next episode's lines to `lines` (so that episodes
+    /// sharing an id, RULES 19b, gather in one); `false` after the last
+    /// episode. The streams are this run's own, so what does not decode
+    /// is `InvalidData`, a bug.
     pub fn next_episode(&mut self, lines: &mut Vec<LedgerLine>) -> io::Result<bool> {
-        lines.clear();
         let Some(&part) = self.order.next() else {
             return Ok(false);
         };
@@ -209,7 +209,7 @@ mod tests {
         let mut lines = Vec::new();
         let mut got = Vec::new();
         while reader.next_episode(&mut lines).expect("decoded") {
-            got.push(lines.clone());
+            got.push(std::mem::take(&mut lines));
         }
         assert_eq!(got, vec![a[0].clone(), b[0].clone(), a[1].clone()]);
         // A second reader reads it all again.

@@ -1682,21 +1682,26 @@ mod tests {
     /// Loads `files` (written as b0.csv, b1.csv, ...) with file indexes from
     /// `first_file`; errors have the folder replaced by `DIR`. Checks that
     /// every row is counted exactly once.
+    /// `files` written into `dir` as b0.csv, b1.csv, ...
+    fn write_files(dir: &Path, files: &[&[u8]]) -> Vec<PathBuf> {
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.join(format!("b{i}.csv"));
+                std::fs::write(&path, text).unwrap();
+                path
+            })
+            .collect()
+    }
+
     fn load_files(
         files: &[&[u8]],
         first_file: u32,
         columns: &Columns,
     ) -> Result<Beneficiaries, String> {
         let dir = tempfile::tempdir().unwrap();
-        let paths: Vec<PathBuf> = files
-            .iter()
-            .enumerate()
-            .map(|(i, text)| {
-                let path = dir.path().join(format!("b{i}.csv"));
-                std::fs::write(&path, text).unwrap();
-                path
-            })
-            .collect();
+        let paths = write_files(dir.path(), files);
         let loaded = load(
             &Input::files(paths),
             first_file,
@@ -1825,16 +1830,7 @@ mod tests {
         partitions: usize,
         columns: &Columns,
     ) -> Beneficiaries {
-        let paths: Vec<PathBuf> = files
-            .iter()
-            .enumerate()
-            .map(|(i, text)| {
-                let path = dir.join(format!("s{i}.csv"));
-                std::fs::write(&path, text).unwrap();
-                path
-            })
-            .collect();
-        let inputs = Input::files(paths);
+        let inputs = Input::files(write_files(dir, files));
         let mut spilled: Vec<Vec<Vec<u8>>> = vec![Vec::new(); partitions];
         let mut overflow = |parts: &mut [Vec<u8>]| {
             for (blocks, part) in spilled.iter_mut().zip(parts) {

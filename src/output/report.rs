@@ -1161,7 +1161,7 @@ fn ledger_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> 
     {
         // `chunk_by` yields no empty group.
         let episode_id = &same_id[0].figures.episode_id;
-        let mut merged = Vec::new();
+        lines.clear();
         for _ in same_id {
             if !ledgers.next_episode(&mut lines)? {
                 return Err(io::Error::new(
@@ -1169,16 +1169,11 @@ fn ledger_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> 
                     "the ledger holds fewer episodes than the run",
                 ));
             }
-            if same_id.len() == 1 {
-                for line in &lines {
-                    write_line(episode_id, line)?;
-                }
-            } else {
-                merged.append(&mut lines);
-            }
         }
-        merged.sort_by(|a, b| (&a.claim_id, a.line_number).cmp(&(&b.claim_id, b.line_number)));
-        for line in &merged {
+        if same_id.len() > 1 {
+            lines.sort_by(|a, b| (&a.claim_id, a.line_number).cmp(&(&b.claim_id, b.line_number)));
+        }
+        for line in &lines {
             write_line(episode_id, line)?;
         }
     }
