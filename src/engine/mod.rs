@@ -3,8 +3,8 @@
 //! global steps (caps and floors, pricing, provider limits, settlement)
 //! over one figure per episode.
 //!
-//! - [`partitions`], [`spill`]: rows by beneficiary (claims and, encoded,
-//!   enrollment), in memory or on disk;
+//! - [`partitions`], [`encoding`], [`spill`]: rows by beneficiary (claims
+//!   and enrollment), encoded, in memory or on disk;
 //! - [`final_action`]: claim versions -> the final-action claims;
 //! - [`episodes`]: one beneficiary's claims and one overlap group ->
 //!   episode drafts and ledgers, with [`eligibility`] and [`risk`];
@@ -14,6 +14,7 @@
 //! - [`reconcile`]: the run that ties these together.
 
 pub mod eligibility;
+pub mod encoding;
 pub mod episodes;
 pub mod final_action;
 pub mod ledger;

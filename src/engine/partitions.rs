@@ -4,16 +4,32 @@
 
 use std::hash::{Hash, Hasher};
 
+use crate::engine::encoding::{EncodedRows, RowDecoder};
 use crate::model::ClaimLine;
 use crate::model::outcome::{Accounting, Reject, RowOutcome, VersionKey};
 
-/// One beneficiary's rows, as routed from the readers.
-#[derive(Debug, Default)]
+/// A partition's rows, decoded to be built.
+#[derive(Debug, Default, PartialEq)]
 pub struct BeneficiaryRows {
     /// Rows that passed the row checks.
     pub lines: Vec<ClaimLine>,
     /// Versions that had a row rejected by a row check.
     pub tainted: Vec<VersionKey>,
+}
+
+impl BeneficiaryRows {
+    /// Decodes `segments` after the rows already here, in order.
+    pub fn decode(&mut self, segments: &[EncodedRows]) -> Result<(), String> {
+        self.lines
+            .reserve(segments.iter().map(EncodedRows::lines).sum());
+        self.tainted
+            .reserve(segments.iter().map(EncodedRows::keys).sum());
+        let mut decoder = RowDecoder::new();
+        for segment in segments {
+            decoder.decode(segment.bytes(), &mut self.lines, &mut self.tainted)?;
+        }
+        Ok(())
+    }
 }
 
 /// The partition of a beneficiary among `partitions`. The hash has no
@@ -24,12 +40,16 @@ pub fn partition_of(beneficiary_id: &str, partitions: usize) -> usize {
     (hasher.finish() % partitions as u64) as usize
 }
 
-/// What one chunk of a claims file yields: its rows by partition, its
-/// rejected rows and its row accounting.
+/// What one chunk of a claims file yields: its rows by partition, encoded,
+/// its rejected rows and its row accounting.
 #[derive(Debug)]
 pub struct ChunkRows {
-    /// Rows per partition.
-    pub partitions: Vec<BeneficiaryRows>,
+    /// Rows per partition: its lines, and the versions that had a row
+    /// rejected by a row check.
+    pub partitions: Vec<EncodedRows>,
+    /// The row of the first line routed (the lowest: a chunk's rows come
+    /// in order), for `--strict`.
+    pub first_line_row: Option<u64>,
     /// Rows rejected by a row check.
     pub rejects: Vec<Reject>,
     /// Read, rejected and after-cutoff rows.
@@ -37,7 +57,7 @@ pub struct ChunkRows {
     /// Rows read.
     pub rows: u64,
     last: Option<(crate::model::Text, usize)>,
-    /// Rows a partition is expected to receive, with room for the spread
+    /// Bytes a partition is expected to receive, with room for the spread
     /// of beneficiaries over partitions: reserved at its first row, so a
     /// partition seldom grows (a copy of every row so far), and the room
     /// not used is given back when the chunk is absorbed.
@@ -46,17 +66,16 @@ pub struct ChunkRows {
 
 impl ChunkRows {
     /// An empty chunk result over `partitions` partitions, for about
-    /// `expected_rows` rows in all.
-    pub fn new(partitions: usize, expected_rows: usize) -> ChunkRows {
+    /// about `expected_bytes` of encoded rows in all.
+    pub fn new(partitions: usize, expected_bytes: usize) -> ChunkRows {
         ChunkRows {
-            partitions: (0..partitions)
-                .map(|_| BeneficiaryRows::default())
-                .collect(),
+            partitions: (0..partitions).map(|_| EncodedRows::default()).collect(),
+            first_line_row: None,
             rejects: Vec::new(),
             accounting: Accounting::default(),
             rows: 0,
             last: None,
-            expected: expected_rows / partitions.max(1) * 3 / 2,
+            expected: expected_bytes / partitions.max(1) * 3 / 2,
         }
     }
 
@@ -80,19 +99,20 @@ impl ChunkRows {
         match outcome {
             RowOutcome::Line(line) => {
                 accounting.read.add(line.allowed);
+                self.first_line_row.get_or_insert(line.source.row);
                 let slot = self.slot(&line.beneficiary_id);
-                let lines = &mut self.partitions[slot].lines;
-                if lines.capacity() == 0 {
-                    lines.reserve(self.expected);
+                let rows = &mut self.partitions[slot];
+                if rows.capacity() == 0 {
+                    *rows = EncodedRows::with_capacity(self.expected);
                 }
-                lines.push(line);
+                rows.push_line(&line);
             }
             RowOutcome::Rejected(row) => {
                 accounting.read.add(row.amount);
                 accounting.count_reject(row.reason, row.amount);
                 if let Some(version) = row.version {
                     let slot = self.slot(&version.beneficiary_id);
-                    self.partitions[slot].tainted.push(version);
+                    self.partitions[slot].push_key(&version);
                 }
                 self.rejects.push(Reject {
                     file,
@@ -109,21 +129,16 @@ impl ChunkRows {
     }
 }
 
-/// Partitions held in memory, with an estimate of the memory they use.
-/// Each partition keeps its chunks' rows as they came (segments) instead of
-/// copying them into one vector.
+/// Partitions held in memory, encoded, with the memory they use. Each
+/// partition keeps its chunks' rows as they came (segments) instead of
+/// copying them into one buffer.
 #[derive(Debug)]
 pub struct Partitions {
     /// Rows per partition, one segment per chunk that had any.
-    pub parts: Vec<Vec<BeneficiaryRows>>,
-    /// Estimated bytes held.
+    pub parts: Vec<Vec<EncodedRows>>,
+    /// Bytes held, room included.
     pub bytes: u64,
 }
-
-/// Estimated memory of one claim line: the struct and its share of text.
-pub const LINE_BYTES: u64 = (std::mem::size_of::<ClaimLine>() + 16) as u64;
-/// Estimated memory of one tainted version key.
-pub const KEY_BYTES: u64 = (std::mem::size_of::<VersionKey>() + 16) as u64;
 
 impl Partitions {
     /// `count` empty partitions.
@@ -137,19 +152,18 @@ impl Partitions {
     /// Moves a chunk's rows into the partitions.
     pub fn absorb(&mut self, chunk: &mut ChunkRows) {
         for (part, rows) in self.parts.iter_mut().zip(&mut chunk.partitions) {
-            if rows.lines.is_empty() && rows.tainted.is_empty() {
+            if rows.is_empty() {
                 continue;
             }
-            self.bytes +=
-                rows.lines.len() as u64 * LINE_BYTES + rows.tainted.len() as u64 * KEY_BYTES;
             // Shrinking gives the spare room back where it is, no copy.
-            rows.lines.shrink_to_fit();
+            rows.shrink_to_fit();
+            self.bytes += rows.capacity() as u64;
             part.push(std::mem::take(rows));
         }
     }
 
     /// Takes every partition's rows out, leaving them empty.
-    pub fn drain(&mut self) -> Vec<Vec<BeneficiaryRows>> {
+    pub fn drain(&mut self) -> Vec<Vec<EncodedRows>> {
         self.bytes = 0;
         self.parts.iter_mut().map(std::mem::take).collect()
     }

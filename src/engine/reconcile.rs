@@ -21,11 +21,11 @@ use crate::config::fingerprint::RunRecord;
 use crate::config::prices::TargetPrices;
 use crate::config::risk_factors::RiskFactors;
 use crate::config::settlement::{Participants, Settlement};
+use crate::engine::encoding::EncodedRows;
 use crate::engine::episodes::{self, EpisodeDraft, LedgerLine};
 use crate::engine::final_action::{self, VersionReject};
 use crate::engine::ledger::{Ledgers, PartLedger};
-use crate::engine::partitions::BeneficiaryRows;
-use crate::engine::partitions::{ChunkRows, Partitions, partition_of};
+use crate::engine::partitions::{BeneficiaryRows, ChunkRows, Partitions, partition_of};
 use crate::engine::pricing::{
     self, EpisodeFigures, PriceError, PricedEpisode, ProviderResult, TypePricing,
 };
@@ -336,82 +336,71 @@ impl Reconciliation {
 /// Hands each beneficiary's rows of one partition to `each` with the
 /// versions that had a row rejected (in no particular order: every output
 /// is sorted later). A file holds a beneficiary's lines together, so a
-/// partition's segments (one per chunk read, and one read back from a
-/// spill) hold them as runs: a first pass finds the runs and counts each
+/// partition's lines (its chunks' segments, decoded one after the other)
+/// hold them as runs: a first pass finds the runs and counts each
 /// beneficiary's; then a beneficiary with one run (most of them) is handed
 /// its lines where they lie, with no copy and no allocation, and the runs
 /// of any other are moved into a vector of its own, handed over once its
 /// last run is in. A beneficiary with rejected versions but no line left
 /// has nothing to resolve and is skipped.
-fn each_beneficiary(
-    mut segments: Vec<BeneficiaryRows>,
-    mut each: impl FnMut(&mut [ClaimLine], &[VersionKey]),
-) {
+fn each_beneficiary(rows: BeneficiaryRows, mut each: impl FnMut(&mut [ClaimLine], &[VersionKey])) {
+    let BeneficiaryRows { lines, tainted } = rows;
     let mut index: rustc_hash::FxHashMap<Text, usize> = rustc_hash::FxHashMap::default();
     // Per beneficiary (by index): its id, and its runs in all.
     let mut ids: Vec<Text> = Vec::new();
     let mut runs_in_all: Vec<u32> = Vec::new();
-    // Per segment: its runs, as (beneficiary, length), in order.
-    let mut runs: Vec<Vec<(usize, usize)>> = Vec::with_capacity(segments.len());
-    let mut tainted: rustc_hash::FxHashMap<Text, Vec<VersionKey>> =
-        rustc_hash::FxHashMap::default();
-    for part in &mut segments {
-        let lines = &part.lines;
-        let mut segment_runs = Vec::new();
-        let mut start = 0;
-        while let Some(first) = lines.get(start) {
-            let id = &first.beneficiary_id;
-            let length = lines[start..]
-                .iter()
-                .position(|l| l.beneficiary_id != *id)
-                .unwrap_or(lines.len() - start);
-            let next = ids.len();
-            let b = *index.entry(id.clone()).or_insert(next);
-            if b == next {
-                ids.push(id.clone());
-                runs_in_all.push(0);
-            }
-            runs_in_all[b] += 1;
-            segment_runs.push((b, length));
-            start += length;
+    // The runs, as (beneficiary, length), in order.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    while let Some(first) = lines.get(start) {
+        let id = &first.beneficiary_id;
+        let length = lines[start..]
+            .iter()
+            .position(|l| l.beneficiary_id != *id)
+            .unwrap_or(lines.len() - start);
+        let next = ids.len();
+        let b = *index.entry(id.clone()).or_insert(next);
+        if b == next {
+            ids.push(id.clone());
+            runs_in_all.push(0);
         }
-        runs.push(segment_runs);
-        for key in std::mem::take(&mut part.tainted) {
-            tainted
-                .entry(key.beneficiary_id.clone())
-                .or_default()
-                .push(key);
-        }
+        runs_in_all[b] += 1;
+        runs.push((b, length));
+        start += length;
+    }
+    let mut keys: rustc_hash::FxHashMap<Text, Vec<VersionKey>> = rustc_hash::FxHashMap::default();
+    for key in tainted {
+        keys.entry(key.beneficiary_id.clone())
+            .or_default()
+            .push(key);
     }
     let keys_of = |b: usize| -> &[VersionKey] {
         ids.get(b)
-            .and_then(|id| tainted.get(id))
+            .and_then(|id| keys.get(id))
             .map_or(&[], Vec::as_slice)
     };
     // Per beneficiary of several runs: those still to come.
     let mut runs_left = runs_in_all.clone();
     let mut gathering: rustc_hash::FxHashMap<usize, Vec<ClaimLine>> =
         rustc_hash::FxHashMap::default();
-    for (part, segment_runs) in segments.into_iter().zip(runs) {
-        let mut rest = part.lines.into_iter();
-        for (b, length) in segment_runs {
-            if runs_in_all[b] == 1 {
-                // The run was measured on these lines, so it is there.
-                if let Some(run) = rest.as_mut_slice().get_mut(..length) {
-                    each(run, keys_of(b));
-                }
-                rest.by_ref().take(length).for_each(drop);
-            } else {
-                gathering
-                    .entry(b)
-                    .or_default()
-                    .extend(rest.by_ref().take(length));
-                runs_left[b] -= 1;
-                if runs_left[b] == 0
-                    && let Some(mut lines) = gathering.remove(&b)
-                {
-                    each(&mut lines, keys_of(b));
-                }
+    let mut rest = lines.into_iter();
+    for (b, length) in runs {
+        if runs_in_all[b] == 1 {
+            // The run was measured on these lines, so it is there.
+            if let Some(run) = rest.as_mut_slice().get_mut(..length) {
+                each(run, keys_of(b));
+            }
+            rest.by_ref().take(length).for_each(drop);
+        } else {
+            gathering
+                .entry(b)
+                .or_default()
+                .extend(rest.by_ref().take(length));
+            runs_left[b] -= 1;
+            if runs_left[b] == 0
+                && let Some(mut gathered) = gathering.remove(&b)
+            {
+                each(&mut gathered, keys_of(b));
             }
         }
     }
@@ -861,12 +850,7 @@ fn read_claims(
             && first_row_reject.is_none()
             && let Some(first) = chunk.rejects.iter().min_by_key(|r| r.row)
         {
-            let earlier = routed_any
-                || chunk
-                    .partitions
-                    .iter()
-                    .flat_map(|p| &p.lines)
-                    .any(|line| line.source.row < first.row);
+            let earlier = routed_any || chunk.first_line_row.is_some_and(|row| row < first.row);
             if !earlier {
                 // Nothing before it can be rejected at all: it is the
                 // contract's first, so the rest is never read.
@@ -883,7 +867,7 @@ fn read_claims(
             );
             first_row_reject = Some(first.clone());
         }
-        routed_any = routed_any || chunk.partitions.iter().any(|p| !p.lines.is_empty());
+        routed_any = routed_any || chunk.first_line_row.is_some();
         accounting.merge(&chunk.accounting);
         rejects.append(&mut chunk.rejects);
         partitions.absorb(&mut chunk);
@@ -896,7 +880,9 @@ fn read_claims(
                 ),
             };
             tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
-            spill.append_all(partitions.drain()).map_err(spill_error)?;
+            spill
+                .append_encoded(partitions.drain())
+                .map_err(spill_error)?;
         }
         Ok(())
     };
@@ -932,7 +918,7 @@ fn read_claims(
         let new_chunk = || {
             ChunkRows::new(
                 partition_count,
-                chunking.chunk_bytes / tunables.line_bytes_in_csv,
+                chunking.chunk_bytes / tunables.line_bytes_in_csv * tunables.encoded_line_bytes,
             )
         };
         let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
@@ -1028,13 +1014,10 @@ fn first_version_reject(
         .drain()
         .into_par_iter()
         .enumerate()
-        .map(|(index, mut part)| {
-            if let Some(spill) = spill {
-                let (lines, tainted) = spill.read(index)?;
-                part.push(BeneficiaryRows { lines, tainted });
-            }
+        .map(|(index, held)| {
+            let rows = gather(index, spill, &held)?;
             let mut first: Option<VersionReject> = None;
-            each_beneficiary(part, |lines, tainted| {
+            each_beneficiary(rows, |lines, tainted| {
                 let tainted: HashSet<_> = tainted.iter().map(final_action::tainted_key).collect();
                 let rejects = final_action::resolve(lines, &tainted).rejects;
                 first = rejects
@@ -1190,6 +1173,22 @@ fn settle_part(
     Ok(gather.settle())
 }
 
+/// Partition `index`'s rows decoded: those spilled first (they were read
+/// first), then `held`, the segments still in memory.
+fn gather(
+    index: usize,
+    spill: Option<&Spill>,
+    held: &[EncodedRows],
+) -> std::io::Result<BeneficiaryRows> {
+    let mut rows = match spill {
+        Some(spill) => spill.read(index)?,
+        None => BeneficiaryRows::default(),
+    };
+    rows.decode(held)
+        .map_err(|problem| std::io::Error::new(std::io::ErrorKind::InvalidData, problem))?;
+    Ok(rows)
+}
+
 /// The checks of contract 1.4 and 1.6 that join definitions with the
 /// other inputs: `[risk]` needs risk factors, and settlement needs one kind
 /// of period across all types.
@@ -1313,17 +1312,15 @@ impl Building<'_> {
     fn part(
         &self,
         index: usize,
-        mut rows: Vec<BeneficiaryRows>,
+        held: Vec<EncodedRows>,
         enrollment_rows: Vec<u8>,
     ) -> Result<BuiltPart, Error> {
         let spill_error = |source| Error::Spill {
             dir: self.spill_dir.to_owned(),
             source,
         };
-        if let Some(spill) = self.spill {
-            let (lines, tainted) = spill.read(index).map_err(spill_error)?;
-            rows.push(BeneficiaryRows { lines, tainted });
-        }
+        let rows = gather(index, self.spill, &held).map_err(spill_error)?;
+        drop(held);
         let mut settled = self
             .enrollment
             .map(|(enrollment, spill)| settle_part(enrollment, spill, index, &enrollment_rows))

@@ -1,20 +1,19 @@
-//! Partitions on disk: a compact binary encoding of claim lines and version
-//! keys, and the spill files that hold partitions which do not fit in
-//! `--memory-limit`.
+//! Partitions on disk: the spill files that hold partitions which do not
+//! fit in `--memory-limit` (their claim rows in the encoding of
+//! [`crate::engine::encoding`], their enrollment in its own), and the
+//! encoding of the ledger lines held until they are written.
 //!
-//! The encoding is exact (every field round-trips, `Source` included), so a
-//! run that spills produces the same bytes as one that does not. It is
-//! private to one run, never a file format to keep: fixed-width little-endian
-//! integers, strings as a `u32` length and UTF-8 bytes, dates as `i32` days
-//! from the common era, money as `i128` cents, enums as one byte and options
-//! as a tag byte (0 absent, 1 present) before the value.
+//! The ledger's encoding is exact and private to one run, never a file
+//! format to keep: fixed-width little-endian integers, strings as a length
+//! and UTF-8 bytes, dates as `i32` days from the common era, money as
+//! `i128` cents, enums as one byte and options as a tag byte (0 absent, 1
+//! present) before the value.
 //!
-//! A spill file is that encoding compressed with zstd, in blocks: each
+//! A spill file is encoded records compressed with zstd, in blocks: each
 //! block is a `u64` little-endian length, then one zstd frame (with its
-//! content size and a checksum) holding whole records. Uncompressed, a
-//! claim line takes about 145 bytes, so a billion-line run would need
-//! 145 GB of scratch disk; compressed at level 1 it takes about 16
-//! (measured on 5M generated lines: 737 MB encoded, 83 MB on disk).
+//! content size and a checksum) holding whole records. Claim lines take
+//! about 10 bytes each on disk at level 1 (4,070,398 generated lines: 122.6
+//! MB encoded, 40.1 MB spilled).
 //! Blocks are independent, so a partition's buffer is compressed and
 //! appended whenever it fills, partitions are spilled in parallel, and a
 //! file is read back one block at a time: only one block's bytes are ever
@@ -37,18 +36,13 @@ use rayon::prelude::*;
 
 use chrono::{Datelike, NaiveDate};
 
+use crate::engine::encoding::{EncodedRows, RowDecoder};
 use crate::engine::episodes::{Disposition, LedgerLine};
 use crate::engine::partitions::BeneficiaryRows;
 use crate::model::Text;
 use crate::model::money::Money;
-use crate::model::outcome::VersionKey;
-use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source};
+use crate::model::{ClaimType, Date};
 use crate::runtime::cleanup::TempDir;
-
-/// Record tag of an encoded [`ClaimLine`] in a spill file.
-const TAG_LINE: u8 = 1;
-/// Record tag of an encoded [`VersionKey`] in a spill file.
-const TAG_KEY: u8 = 2;
 
 /// Encoded bytes a partition collects in memory before they are compressed
 /// into a block and appended to its file: large enough that writes are few
@@ -196,10 +190,6 @@ fn put_u8(out: &mut Vec<u8>, value: u8) {
     out.push(value);
 }
 
-fn put_u32(out: &mut Vec<u8>, value: u32) {
-    out.extend_from_slice(&value.to_le_bytes());
-}
-
 fn put_u64(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(&value.to_le_bytes());
 }
@@ -228,39 +218,6 @@ fn claim_type_byte(claim_type: ClaimType) -> u8 {
     claim_type as u8
 }
 
-fn record_type_byte(record_type: RecordType) -> u8 {
-    match record_type {
-        RecordType::Original => 0,
-        RecordType::Replacement => 1,
-        RecordType::Void => 2,
-    }
-}
-
-/// Appends the encoding of `line` to `out`. Fields are written in the
-/// struct's order; nothing is shared between lines, so any line decodes on
-/// its own.
-pub fn encode_line(line: &ClaimLine, out: &mut Vec<u8>) {
-    put_u32(out, line.source.file);
-    put_u64(out, line.source.row);
-    put_u64(out, line.source.offset);
-    put_str(out, &line.beneficiary_id);
-    put_str(out, &line.claim_id);
-    put_u64(out, line.line_number);
-    put_u8(out, claim_type_byte(line.claim_type));
-    put_u8(out, record_type_byte(line.record_type));
-    put_date(out, line.processed_date);
-    put_date(out, line.from_date);
-    put_date(out, line.thru_date);
-    put_date(out, line.admission_date);
-    put_date(out, line.discharge_date);
-    put_date(out, line.line_date);
-    out.extend_from_slice(&line.allowed.cents().to_le_bytes());
-    put_opt_str(out, line.provider_id.as_deref());
-    put_opt_str(out, line.drg.as_deref());
-    put_opt_str(out, line.principal_dx.as_deref());
-    put_opt_str(out, line.hcpcs.as_deref());
-}
-
 /// Appends the encoding of an episode's ledger line to `out` (the ledger
 /// is held encoded until it is written: [`crate::engine::ledger`]).
 pub fn encode_ledger_line(line: &LedgerLine, out: &mut Vec<u8>) {
@@ -282,15 +239,7 @@ fn disposition_byte(disposition: Disposition) -> u8 {
         .unwrap_or_default() as u8
 }
 
-/// Appends the encoding of `key` to `out`.
-pub fn encode_key(key: &VersionKey, out: &mut Vec<u8>) {
-    put_str(out, &key.beneficiary_id);
-    put_str(out, &key.claim_id);
-    put_date(out, key.processed_date);
-    put_u8(out, record_type_byte(key.record_type));
-}
-
-/// Reads back what [`encode_line`] and [`encode_key`] wrote, checking every
+/// Reads back what [`encode_ledger_line`] wrote, checking every
 /// length, tag, string and date so damaged data is an error, not a panic.
 #[derive(Debug)]
 pub struct Decoder<'a> {
@@ -328,44 +277,6 @@ impl<'a> Decoder<'a> {
     /// Bytes not yet read.
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.at
-    }
-
-    /// The next encoded claim line.
-    pub fn next_line(&mut self) -> Result<ClaimLine, SpillError> {
-        let source = Source {
-            file: u32::from_le_bytes(self.array()?),
-            row: self.u64()?,
-            offset: self.u64()?,
-        };
-        Ok(ClaimLine {
-            source,
-            beneficiary_id: self.str()?,
-            claim_id: self.str()?,
-            line_number: self.u64()?,
-            claim_type: self.claim_type()?,
-            record_type: self.record_type()?,
-            processed_date: self.date()?,
-            from_date: self.date()?,
-            thru_date: self.date()?,
-            admission_date: self.date()?,
-            discharge_date: self.date()?,
-            line_date: self.date()?,
-            allowed: Money::from_cents(i128::from_le_bytes(self.array()?)),
-            provider_id: self.opt_str()?,
-            drg: self.opt_str()?,
-            principal_dx: self.opt_str()?,
-            hcpcs: self.opt_str()?,
-        })
-    }
-
-    /// The next encoded version key.
-    pub fn next_key(&mut self) -> Result<VersionKey, SpillError> {
-        Ok(VersionKey {
-            beneficiary_id: self.str()?,
-            claim_id: self.str()?,
-            processed_date: self.date()?,
-            record_type: self.record_type()?,
-        })
     }
 
     /// The next encoded ledger line.
@@ -485,46 +396,6 @@ impl<'a> Decoder<'a> {
                 )
             })
     }
-
-    fn record_type(&mut self) -> Result<RecordType, SpillError> {
-        match self.u8()? {
-            0 => Ok(RecordType::Original),
-            1 => Ok(RecordType::Replacement),
-            2 => Ok(RecordType::Void),
-            value => Err(self.error(
-                self.at - 1,
-                SpillErrorKind::BadByte {
-                    what: "record type",
-                    value,
-                },
-            )),
-        }
-    }
-
-    /// Decodes tagged records to the end, lines and keys each in the order
-    /// they were appended.
-    fn records(
-        &mut self,
-        lines: &mut Vec<ClaimLine>,
-        keys: &mut Vec<VersionKey>,
-    ) -> Result<(), SpillError> {
-        while !self.is_empty() {
-            match self.u8()? {
-                TAG_LINE => lines.push(self.next_line()?),
-                TAG_KEY => keys.push(self.next_key()?),
-                value => {
-                    return Err(self.error(
-                        self.at - 1,
-                        SpillErrorKind::BadByte {
-                            what: "record tag",
-                            value,
-                        },
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// One partition's spill file and the bytes not yet appended to it.
@@ -546,30 +417,21 @@ struct Partition {
 }
 
 impl Partition {
-    /// Encodes `lines`, then `keys`, compressing a block whenever the
-    /// pending bytes reach [`WRITE_BUFFER`] (so they never hold much more,
-    /// however much is appended at once), and returns the encoded bytes
-    /// this added.
+    /// Appends `segments` in order, compressing a block whenever the
+    /// pending bytes reach [`WRITE_BUFFER`] (so they never hold much more
+    /// than a segment beyond it).
     fn append(
         &mut self,
-        lines: &[ClaimLine],
-        keys: &[VersionKey],
+        segments: &[EncodedRows],
         compressor: &mut Compressor,
-    ) -> Result<u64, SpillError> {
-        let before = self.encoded + self.pending.len() as u64;
-        for line in lines {
-            self.pending.push(TAG_LINE);
-            encode_line(line, &mut self.pending);
+    ) -> Result<(), SpillError> {
+        for segment in segments {
+            self.pending.extend_from_slice(segment.bytes());
+            self.lines += segment.lines();
+            self.keys += segment.keys();
             self.flush_full(compressor)?;
         }
-        for key in keys {
-            self.pending.push(TAG_KEY);
-            encode_key(key, &mut self.pending);
-            self.flush_full(compressor)?;
-        }
-        self.lines += lines.len();
-        self.keys += keys.len();
-        Ok(self.encoded + self.pending.len() as u64 - before)
+        Ok(())
     }
 
     /// [`Partition::flush`] once the pending bytes fill the buffer.
@@ -617,20 +479,27 @@ impl Partition {
 
     /// The partition's lines and keys, each in the order they were
     /// appended: the file's blocks, then the pending bytes.
-    fn read(&self) -> Result<(Vec<ClaimLine>, Vec<VersionKey>), SpillError> {
-        let mut lines = Vec::with_capacity(self.lines);
-        let mut keys = Vec::with_capacity(self.keys);
+    fn read(&self) -> Result<BeneficiaryRows, SpillError> {
+        let mut rows = BeneficiaryRows {
+            lines: Vec::with_capacity(self.lines),
+            tainted: Vec::with_capacity(self.keys),
+        };
+        let mut decoder = RowDecoder::new();
+        let mut decode = |block: Decoder<'_>| {
+            decoder
+                .decode(block.bytes, &mut rows.lines, &mut rows.tainted)
+                .map_err(|problem| block.error(0, SpillErrorKind::BadRecord(problem)))
+        };
         if self.flushed > 0 {
-            self.each_block(|mut decoder| decoder.records(&mut lines, &mut keys))?;
+            self.each_block(&mut decode)?;
         }
-        let mut decoder = Decoder {
+        decode(Decoder {
             bytes: &self.pending,
             at: 0,
             path: &self.path,
             base: self.encoded,
-        };
-        decoder.records(&mut lines, &mut keys)?;
-        Ok((lines, keys))
+        })?;
+        Ok(rows)
     }
 
     /// Decompresses the file block by block, handing each block's records
@@ -815,32 +684,10 @@ impl Spill {
         self.partitions.len()
     }
 
-    /// Appends `lines`, then `keys`, to `partition`'s file and returns the
-    /// encoded bytes this added (before compression). Writes are buffered
-    /// per partition; [`Spill::finish`] flushes them.
-    pub fn append(
-        &mut self,
-        partition: usize,
-        lines: &[ClaimLine],
-        keys: &[VersionKey],
-    ) -> io::Result<u64> {
-        let count = self.partitions.len();
-        let part = self
-            .partitions
-            .get_mut(partition)
-            .ok_or_else(|| out_of_range(partition, count))?;
-        let compressor = match &mut self.compressor {
-            Some(compressor) => compressor,
-            None => self.compressor.insert(Compressor::new(self.level)?),
-        };
-        Ok(part.append(lines, keys, compressor)?)
-    }
-
-    /// Appends every partition's rows (`parts[i]` to partition `i`, segment
-    /// by segment, lines before keys in each), the partitions in parallel:
-    /// encoding and compressing is most of a spill's time, and the readers
-    /// wait for it.
-    pub fn append_all(&mut self, parts: Vec<Vec<BeneficiaryRows>>) -> io::Result<()> {
+    /// Appends every partition's rows (`parts[i]` to partition `i`,
+    /// segment by segment), the partitions in parallel: compressing is most
+    /// of a spill's time, and the readers wait for it.
+    pub fn append_encoded(&mut self, parts: Vec<Vec<EncodedRows>>) -> io::Result<()> {
         if parts.len() > self.partitions.len() {
             return Err(out_of_range(parts.len() - 1, self.partitions.len()));
         }
@@ -848,17 +695,14 @@ impl Spill {
         self.partitions.par_iter_mut().zip(parts).try_for_each_init(
             || None,
             |compressor: &mut Option<Compressor>, (part, segments)| {
-                for rows in segments {
-                    if rows.lines.is_empty() && rows.tainted.is_empty() {
-                        continue;
-                    }
-                    let compressor = match compressor {
-                        Some(compressor) => compressor,
-                        None => compressor.insert(Compressor::new(level)?),
-                    };
-                    part.append(&rows.lines, &rows.tainted, compressor)?;
+                if segments.is_empty() {
+                    return Ok(());
                 }
-                Ok(())
+                let compressor = match compressor {
+                    Some(compressor) => compressor,
+                    None => compressor.insert(Compressor::new(level)?),
+                };
+                Ok(part.append(&segments, compressor)?)
             },
         )
     }
@@ -883,7 +727,7 @@ impl Spill {
     /// they were appended. A partition never appended to is empty. Bytes
     /// still buffered (no [`Spill::finish`] since the last append) are
     /// included, so the result is always complete.
-    pub fn read(&self, partition: usize) -> io::Result<(Vec<ClaimLine>, Vec<VersionKey>)> {
+    pub fn read(&self, partition: usize) -> io::Result<BeneficiaryRows> {
         let part = self
             .partitions
             .get(partition)
@@ -964,227 +808,20 @@ fn out_of_range(partition: usize, count: usize) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
+    use crate::engine::encoding::tests::{encoded, key, line, varied_keys, varied_lines};
+    use crate::model::ClaimLine;
+    use crate::model::outcome::VersionKey;
 
-    fn date(y: i32, m: u32, d: u32) -> Date {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    /// Appends `lines` then `keys` to `partition` alone, as one segment.
+    fn append(spill: &mut Spill, partition: usize, lines: &[ClaimLine], keys: &[VersionKey]) {
+        let mut parts: Vec<Vec<EncodedRows>> = (0..=partition).map(|_| Vec::new()).collect();
+        parts[partition].push(encoded(lines, keys));
+        spill.append_encoded(parts).unwrap();
     }
 
-    fn line(n: u64) -> ClaimLine {
-        ClaimLine {
-            source: Source {
-                file: (n % 3) as u32,
-                row: n + 2,
-                offset: n * 100,
-            },
-            beneficiary_id: format!("B{n}").into(),
-            claim_id: format!("C{n}").into(),
-            line_number: n + 1,
-            claim_type: ClaimType::ALL[n as usize % ClaimType::ALL.len()],
-            record_type: RecordType::Original,
-            processed_date: date(2026, 1, 15),
-            from_date: date(2026, 1, 1),
-            thru_date: date(2026, 1, 10),
-            admission_date: date(2026, 1, 1),
-            discharge_date: date(2026, 1, 10),
-            line_date: date(2026, 1, 2),
-            allowed: Money::from_cents(i128::from(n) * 1234),
-            provider_id: Some("P1".into()),
-            drg: None,
-            principal_dx: Some("I214".into()),
-            hcpcs: None,
-        }
-    }
-
-    fn key(n: u64) -> VersionKey {
-        VersionKey {
-            beneficiary_id: format!("B{n}").into(),
-            claim_id: format!("C{n}").into(),
-            processed_date: date(2026, 2, 1),
-            record_type: RecordType::Void,
-        }
-    }
-
-    /// Every shape a field can take: each claim and record type, options
-    /// absent and present, negative and extreme money, long and non-ASCII
-    /// text, empty text, the first and last dates chrono has.
-    fn varied_lines() -> Vec<ClaimLine> {
-        let records = [
-            RecordType::Original,
-            RecordType::Replacement,
-            RecordType::Void,
-        ];
-        let long: Text = "x".repeat(100_000).into();
-        let mut lines = Vec::new();
-        for (i, claim_type) in ClaimType::ALL.into_iter().enumerate() {
-            for (j, record_type) in records.into_iter().enumerate() {
-                let mut l = line((i * 3 + j) as u64);
-                l.claim_type = claim_type;
-                l.record_type = record_type;
-                let some = (i + j) % 2 == 0;
-                l.provider_id = some.then(|| "Pé-ü-漢字-🚑".into());
-                l.drg = some.then(|| "066".into());
-                l.principal_dx = (!some).then(|| "".into());
-                l.hcpcs = (!some).then(|| long.clone());
-                lines.push(l);
-            }
-        }
-        let mut extreme = line(99);
-        extreme.source = Source {
-            file: u32::MAX,
-            row: u64::MAX,
-            offset: u64::MAX,
-        };
-        extreme.line_number = u64::MAX;
-        extreme.beneficiary_id = "Ω".repeat(70_000).into();
-        extreme.claim_id = "".into();
-        extreme.processed_date = NaiveDate::MIN;
-        extreme.from_date = NaiveDate::MAX;
-        extreme.thru_date = date(1, 1, 1);
-        extreme.admission_date = date(0, 12, 31);
-        extreme.discharge_date = date(-1, 3, 1);
-        extreme.line_date = date(2024, 2, 29);
-        extreme.allowed = Money::from_cents(i128::MIN);
-        lines.push(extreme.clone());
-        extreme.allowed = Money::from_cents(i128::MAX);
-        lines.push(extreme.clone());
-        extreme.allowed = Money::from_cents(-1);
-        lines.push(extreme);
-        lines
-    }
-
-    fn varied_keys() -> Vec<VersionKey> {
-        let mut keys = Vec::new();
-        for (i, record_type) in [
-            RecordType::Original,
-            RecordType::Replacement,
-            RecordType::Void,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let mut k = key(i as u64);
-            k.record_type = record_type;
-            keys.push(k);
-        }
-        keys.push(VersionKey {
-            beneficiary_id: "Zoë 🚑".into(),
-            claim_id: "c".repeat(300_000).into(),
-            processed_date: NaiveDate::MIN,
-            record_type: RecordType::Void,
-        });
-        keys.push(VersionKey {
-            beneficiary_id: "".into(),
-            claim_id: "".into(),
-            processed_date: NaiveDate::MAX,
-            record_type: RecordType::Original,
-        });
-        keys
-    }
-
-    #[test]
-    fn lines_round_trip_in_every_shape() {
-        let lines = varied_lines();
-        let mut bytes = Vec::new();
-        for l in &lines {
-            encode_line(l, &mut bytes);
-        }
-        let mut decoder = Decoder::new(&bytes);
-        for l in &lines {
-            assert_eq!(&decoder.next_line().unwrap(), l);
-        }
-        assert!(decoder.is_empty());
-    }
-
-    #[test]
-    fn keys_round_trip_in_every_shape() {
-        let keys = varied_keys();
-        let mut bytes = Vec::new();
-        for k in &keys {
-            encode_key(k, &mut bytes);
-        }
-        let mut decoder = Decoder::new(&bytes);
-        for k in &keys {
-            assert_eq!(&decoder.next_key().unwrap(), k);
-        }
-        assert_eq!(decoder.remaining(), 0);
-    }
-
-    #[test]
-    fn every_truncation_is_an_error_not_a_panic() {
-        let lines = varied_lines();
-        let mut bytes = Vec::new();
-        encode_line(&lines[0], &mut bytes);
-        encode_line(&lines[1], &mut bytes);
-        let first = {
-            let mut one = Vec::new();
-            encode_line(&lines[0], &mut one);
-            one.len()
-        };
-        for cut in 0..bytes.len() {
-            let mut decoder = Decoder::new(&bytes[..cut]);
-            let result = decoder.next_line().and_then(|_| decoder.next_line());
-            let error = result.unwrap_err();
-            assert!(
-                matches!(error.kind, SpillErrorKind::Truncated { .. }),
-                "{cut}: {error}"
-            );
-            if cut >= first {
-                assert!(error.offset >= first as u64, "{cut}: {error}");
-            }
-        }
-    }
-
-    #[test]
-    fn damaged_bytes_are_errors() {
-        let mut bytes = Vec::new();
-        encode_key(&key(1), &mut bytes);
-        let last = bytes.len() - 1;
-        bytes[last] = 9;
-        let error = Decoder::new(&bytes).next_key().unwrap_err();
-        assert!(matches!(
-            error.kind,
-            SpillErrorKind::BadByte {
-                what: "record type",
-                value: 9
-            }
-        ));
-        assert_eq!(error.offset, last as u64);
-
-        let mut bytes = Vec::new();
-        encode_key(&key(1), &mut bytes);
-        bytes[8] = 0xff; // first byte of "B1", after its 8-byte length
-        let error = Decoder::new(&bytes).next_key().unwrap_err();
-        assert!(matches!(error.kind, SpillErrorKind::BadUtf8), "{error}");
-
-        let mut bytes = Vec::new();
-        put_str(&mut bytes, "B");
-        put_str(&mut bytes, "C");
-        bytes.extend_from_slice(&i32::MAX.to_le_bytes());
-        bytes.push(0);
-        let error = Decoder::new(&bytes).next_key().unwrap_err();
-        assert!(matches!(error.kind, SpillErrorKind::BadDate(_)), "{error}");
-
-        // A huge length is checked against what is left, not allocated.
-        let bytes = u64::MAX.to_le_bytes();
-        let error = Decoder::new(&bytes).next_key().unwrap_err();
-        assert!(matches!(error.kind, SpillErrorKind::Truncated { .. }));
-
-        let mut bytes = Vec::new();
-        encode_line(&line(1), &mut bytes);
-        let claim_type_at = 4 + 8 + 8 + (8 + 2) + (8 + 2) + 8;
-        bytes[claim_type_at] = 7;
-        let error = Decoder::new(&bytes).next_line().unwrap_err();
-        assert!(
-            matches!(
-                error.kind,
-                SpillErrorKind::BadByte {
-                    what: "claim type",
-                    ..
-                }
-            ),
-            "{error}"
-        );
+    fn read(spill: &Spill, partition: usize) -> (Vec<ClaimLine>, Vec<VersionKey>) {
+        let rows = spill.read(partition).unwrap();
+        (rows.lines, rows.tainted)
     }
 
     #[test]
@@ -1234,16 +871,20 @@ mod tests {
         let mut expected: Vec<(Vec<ClaimLine>, Vec<VersionKey>)> = vec![Default::default(); 4];
         let mut total = 0;
         // Interleaved small appends, some with only lines or only keys,
-        // and partition 2 never appended to.
+        // several partitions at once, and partition 2 never appended to.
         for round in 0..40 {
+            let mut parts: Vec<Vec<EncodedRows>> = (0..4).map(|_| Vec::new()).collect();
             for partition in [0, 3, 1] {
                 let n = (round * 7 + partition) % lines.len();
                 let l = &lines[n..(n + round % 3).min(lines.len())];
                 let k = &keys[..round % keys.len()];
-                total += spill.append(partition, l, k).unwrap();
+                let segment = encoded(l, k);
+                total += segment.bytes().len() as u64;
+                parts[partition].push(segment);
                 expected[partition].0.extend_from_slice(l);
                 expected[partition].1.extend_from_slice(k);
             }
+            spill.append_encoded(parts).unwrap();
         }
         assert_eq!(spill.bytes_encoded(), total);
         // Some blocks were written (a few lines are 100 KB), some are not.
@@ -1260,12 +901,12 @@ mod tests {
         assert!(on_disk < total / 10, "{on_disk} of {total}");
         assert_eq!(spill.bytes_encoded(), total);
         for (partition, expected) in expected.iter().enumerate() {
-            assert_eq!(&spill.read(partition).unwrap(), expected, "{partition}");
+            assert_eq!(&read(&spill, partition), expected, "{partition}");
         }
-        assert_eq!(spill.read(2).unwrap(), (vec![], vec![]));
+        assert_eq!(read(&spill, 2), (vec![], vec![]));
         // Appending after finish and reading without one still works.
-        spill.append(2, &lines[..1], &[]).unwrap();
-        assert_eq!(spill.read(2).unwrap().0, lines[..1].to_vec());
+        append(&mut spill, 2, &lines[..1], &[]);
+        assert_eq!(read(&spill, 2).0, lines[..1].to_vec());
     }
 
     #[test]
@@ -1273,13 +914,13 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let mut spill = Spill::new(parent.path(), 2, 1).unwrap();
         let file = spill.path().join("partition-00000.zst");
-        spill.append(0, &[line(1)], &[key(1)]).unwrap();
+        append(&mut spill, 0, &[line(1)], &[key(1)]);
         assert!(!file.exists());
-        let many: Vec<ClaimLine> = (0..2000).map(line).collect();
-        spill.append(0, &many, &[]).unwrap();
+        let many: Vec<ClaimLine> = (0..4000).map(line).collect();
+        append(&mut spill, 0, &many, &[]);
         assert!(file.exists());
-        let (lines, keys) = spill.read(0).unwrap();
-        assert_eq!(lines.len(), 2001);
+        let (lines, keys) = read(&spill, 0);
+        assert_eq!(lines.len(), 4001);
         assert_eq!(lines[0], line(1));
         assert_eq!(lines[1..], many[..]);
         assert_eq!(keys, vec![key(1)]);
@@ -1291,7 +932,7 @@ mod tests {
         let mut spill = Spill::new(parent.path(), 3, 1).unwrap();
         let folder = spill.path().to_path_buf();
         assert!(folder.starts_with(parent.path()));
-        spill.append(1, &[line(1)], &[key(1)]).unwrap();
+        append(&mut spill, 1, &[line(1)], &[key(1)]);
         spill.finish().unwrap();
         assert!(folder.is_dir());
         drop(spill);
@@ -1299,53 +940,15 @@ mod tests {
         assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
     }
 
-    /// Appending the partitions in parallel is appending each partition's
-    /// segments in order.
-    #[test]
-    fn appending_all_partitions_is_appending_each() {
-        let parent = tempfile::tempdir().unwrap();
-        let lines = varied_lines();
-        let keys = varied_keys();
-        let segments = |partition: usize| -> Vec<BeneficiaryRows> {
-            (0..5)
-                .map(|n| BeneficiaryRows {
-                    lines: lines[(partition + n) % lines.len()..].to_vec(),
-                    tainted: keys[..(partition * n) % keys.len()].to_vec(),
-                })
-                .collect()
-        };
-        let mut one_by_one = Spill::new(parent.path(), 3, 1).unwrap();
-        let mut all = Spill::new(parent.path(), 3, 1).unwrap();
-        for round in 0..2 {
-            for partition in 0..3 {
-                for rows in segments(partition + round) {
-                    one_by_one
-                        .append(partition, &rows.lines, &rows.tainted)
-                        .unwrap();
-                }
-            }
-            all.append_all((0..3).map(|p| segments(p + round)).collect())
-                .unwrap();
-        }
-        assert_eq!(all.bytes_encoded(), one_by_one.bytes_encoded());
-        all.finish().unwrap();
-        for partition in 0..3 {
-            let (l, k) = all.read(partition).unwrap();
-            assert!(l.len() > lines.len(), "{partition}");
-            assert_eq!((l, k), one_by_one.read(partition).unwrap(), "{partition}");
-        }
-        // More partitions than the spill has is a caller's mistake.
-        let error = all.append_all((0..4).map(segments).collect()).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
-    }
-
-    /// A spill of one partition in two blocks (a line takes about 130
-    /// bytes), finished: the spill and its file.
+    /// A spill of one partition in two blocks (the first segment fills
+    /// the write buffer: a line with ids of its own takes about 30 bytes),
+    /// finished: the spill and its file.
     fn spilled_blocks() -> (tempfile::TempDir, Spill, PathBuf) {
         let parent = tempfile::tempdir().unwrap();
         let mut spill = Spill::new(parent.path(), 1, 1).unwrap();
-        let many: Vec<ClaimLine> = (0..600).map(line).collect();
-        spill.append(0, &many, &[key(3)]).unwrap();
+        let many: Vec<ClaimLine> = (0..3000).map(line).collect();
+        append(&mut spill, 0, &many, &[]);
+        append(&mut spill, 0, &many[..300], &[key(3)]);
         spill.finish().unwrap();
         let file = spill.path().join("partition-00000.zst");
         let blocks = std::fs::read(&file).unwrap();
@@ -1383,7 +986,7 @@ mod tests {
             }
         }
         std::fs::write(&file, &whole).unwrap();
-        assert_eq!(spill.read(0).unwrap().0.len(), 600);
+        assert_eq!(spill.read(0).unwrap().lines.len(), 3300);
 
         std::fs::remove_file(&file).unwrap();
         let error = spill.read(0).unwrap_err();
@@ -1441,8 +1044,7 @@ mod tests {
     fn a_damaged_record_in_a_sound_block_is_an_error_at_its_decompressed_offset() {
         let parent = tempfile::tempdir().unwrap();
         let path = parent.path().join("partition.zst");
-        let mut first = vec![TAG_KEY];
-        encode_key(&key(1), &mut first);
+        let first = encoded(&[], &[key(1)]).bytes().to_vec();
         let mut compressor = Compressor::new(1).unwrap();
         let mut file = Vec::new();
         for block in [&first[..], &[42]] {
@@ -1461,20 +1063,14 @@ mod tests {
         };
         let error = part.read().unwrap_err();
         assert!(
-            matches!(
-                error.kind,
-                SpillErrorKind::BadByte {
-                    what: "record tag",
-                    value: 42
-                }
-            ),
+            matches!(error.kind, SpillErrorKind::BadRecord(_)),
             "{error}"
         );
         assert_eq!(error.offset, first.len() as u64);
         assert_eq!(
             error.to_string(),
             format!(
-                "spill file {} at byte {} of its decompressed data: invalid record tag byte 42",
+                "spill file {} at byte {} of its decompressed data: byte 0: record tag 42 where a record starts",
                 path.display(),
                 first.len()
             )
@@ -1486,70 +1082,9 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let mut spill = Spill::new(parent.path(), 2, 1).unwrap();
         assert_eq!(spill.partitions(), 2);
-        let error = spill.append(2, &[line(1)], &[]).unwrap_err();
+        let parts = (0..3).map(|_| vec![encoded(&[line(1)], &[])]).collect();
+        let error = spill.append_encoded(parts).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
         assert!(spill.read(5).is_err());
-    }
-
-    fn any_date() -> impl Strategy<Value = Date> {
-        (NaiveDate::MIN.num_days_from_ce()..=NaiveDate::MAX.num_days_from_ce())
-            .prop_map(|d| NaiveDate::from_num_days_from_ce_opt(d).unwrap())
-    }
-
-    fn any_text() -> impl Strategy<Value = Text> {
-        any::<String>().prop_map(Text::from)
-    }
-
-    fn any_line() -> impl Strategy<Value = ClaimLine> {
-        (
-            (any::<u32>(), any::<u64>(), any::<u64>(), any::<u64>()),
-            (any_text(), any_text()),
-            (0..ClaimType::ALL.len(), 0..3u8),
-            prop::array::uniform6(any_date()),
-            any::<i128>(),
-            prop::array::uniform4(prop::option::of(any_text())),
-        )
-            .prop_map(
-                |((file, row, offset, line_number), (b, c), (t, r), d, cents, [p, g, x, h])| {
-                    ClaimLine {
-                        source: Source { file, row, offset },
-                        beneficiary_id: b,
-                        claim_id: c,
-                        line_number,
-                        claim_type: ClaimType::ALL[t],
-                        record_type: [
-                            RecordType::Original,
-                            RecordType::Replacement,
-                            RecordType::Void,
-                        ][usize::from(r)],
-                        processed_date: d[0],
-                        from_date: d[1],
-                        thru_date: d[2],
-                        admission_date: d[3],
-                        discharge_date: d[4],
-                        line_date: d[5],
-                        allowed: Money::from_cents(cents),
-                        provider_id: p,
-                        drg: g,
-                        principal_dx: x,
-                        hcpcs: h,
-                    }
-                },
-            )
-    }
-
-    proptest! {
-        #[test]
-        fn any_line_round_trips(lines in prop::collection::vec(any_line(), 0..8)) {
-            let mut bytes = Vec::new();
-            for l in &lines {
-                encode_line(l, &mut bytes);
-            }
-            let mut decoder = Decoder::new(&bytes);
-            for l in &lines {
-                prop_assert_eq!(&decoder.next_line().unwrap(), l);
-            }
-            prop_assert!(decoder.is_empty());
-        }
     }
 }

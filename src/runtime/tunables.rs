@@ -20,6 +20,10 @@ pub struct Tunables {
     /// About how many bytes a canonical claim line takes in a file, to size
     /// a chunk's partitions ahead.
     pub line_bytes_in_csv: usize,
+    /// About how many bytes a claim line takes held encoded
+    /// ([`crate::engine::encoding`]; measured: 30 on generated claims), to
+    /// size a chunk's partitions ahead.
+    pub encoded_line_bytes: usize,
     /// Partitions rows are routed to (by beneficiary) per worker thread...
     pub partitions_per_thread: usize,
     /// ...and at least this many, so a small machine still spills in
@@ -78,6 +82,7 @@ impl Tunables {
         chunk_bytes: 4 << 20,
         chunks_per_thread: 2,
         line_bytes_in_csv: 110,
+        encoded_line_bytes: 32,
         partitions_per_thread: 16,
         min_partitions: 64,
         interner_cap: 1 << 16,
