@@ -155,7 +155,6 @@ impl Partitions {
             if rows.is_empty() {
                 continue;
             }
-            // Shrinking gives the spare room back where it is, no copy.
             rows.shrink_to_fit();
             self.bytes += rows.capacity() as u64;
             part.push(std::mem::take(rows));

@@ -37,6 +37,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Datelike;
+
+use crate::runtime::codec::{Cursor, put_varint, unzigzag, zigzag};
 use smallvec::SmallVec;
 
 #[cfg(feature = "parquet")]
@@ -1024,6 +1026,9 @@ struct Intake<'a> {
     routing: Routing<'a>,
     /// Encoded rows per partition (see [`encode_row`]).
     parts: Vec<Vec<u8>>,
+    /// Each partition's last row, which the next is encoded against
+    /// while the partition's bytes are not emptied by a spill.
+    last_rows: Vec<LastRow>,
     /// Bytes `parts` have room for (what they take of memory), against
     /// the routing's budget; the overflow frees them.
     held: u64,
@@ -1045,6 +1050,7 @@ impl<'a> Intake<'a> {
     fn new(columns: &Columns, routing: Routing<'a>) -> Intake<'a> {
         Intake {
             parts: vec![Vec::new(); routing.partitions.max(1)],
+            last_rows: vec![LastRow::default(); routing.partitions.max(1)],
             routing,
             held: 0,
             rejects: Vec::new(),
@@ -1116,7 +1122,13 @@ impl<'a> Intake<'a> {
         let slot = (self.routing.route)(outcome.beneficiary_id).min(self.parts.len() - 1);
         let part = &mut self.parts[slot];
         let room = part.capacity();
-        encode_row(part, outcome.beneficiary_id, spot, &checked, &texts);
+        let row = Row {
+            beneficiary_id: outcome.beneficiary_id,
+            spot,
+            checked: &checked,
+            texts: &texts,
+        };
+        encode_row(part, &mut self.last_rows[slot], &row);
         self.held += (part.capacity() - room) as u64;
         if self.held > self.routing.budget && self.failed.is_none() {
             if let Err(error) = (self.routing.overflow)(&mut self.parts) {
@@ -1135,96 +1147,102 @@ impl<'a> Intake<'a> {
     }
 }
 
-/// A date as [`encode_row`] writes it: days from the common era, `NO_DATE`
-/// for none (far outside any date chrono can hold).
-const NO_DATE: i32 = i32::MIN;
-
-fn date_days(date: Option<Date>) -> i32 {
-    date.map_or(NO_DATE, |d| d.num_days_from_ce())
+/// One accepted source row, as [`encode_row`] takes it.
+struct Row<'a, 'r> {
+    beneficiary_id: &'a str,
+    spot: Spot,
+    checked: &'a Checked<'r>,
+    /// Its text values, interned.
+    texts: &'a [u32],
 }
 
-/// Appends one accepted source row to `out`, fixed-width little-endian
-/// after its beneficiary: the id (a `u32` length and its bytes), the
-/// spot (file, row, offset), the two dates, the number of months, each
-/// month (year, month), the months' flags (the run's flags each), and the
-/// row's text values (interned). Private to one run, like the claims'
-/// spill encoding; [`Gather::add`] reads it back.
-fn encode_row(out: &mut Vec<u8>, beneficiary_id: &str, spot: Spot, row: &Checked, texts: &[u32]) {
-    // An id longer than u32 can count does not fit in a row of a file
-    // the reader accepted (records are cut far below that).
-    out.extend_from_slice(&(beneficiary_id.len() as u32).to_le_bytes());
-    out.extend_from_slice(beneficiary_id.as_bytes());
-    out.extend_from_slice(&spot.file.to_le_bytes());
-    out.extend_from_slice(&spot.row.to_le_bytes());
-    out.extend_from_slice(&spot.offset.to_le_bytes());
-    out.extend_from_slice(&date_days(row.birth_date).to_le_bytes());
-    out.extend_from_slice(&date_days(row.death_date).to_le_bytes());
-    out.extend_from_slice(&(row.months.len() as u32).to_le_bytes());
-    for month in &row.months {
-        out.extend_from_slice(&month.year.to_le_bytes());
-        // 1 to 12.
-        out.push(month.month as u8);
-    }
-    out.extend_from_slice(&row.flags);
-    for text in texts {
-        out.extend_from_slice(&text.to_le_bytes());
-    }
+/// What a row is encoded against: the one before it in the same bytes.
+#[derive(Clone, Copy, Debug, Default)]
+struct LastRow {
+    /// Where its id's bytes are.
+    id: (usize, usize),
+    row: u64,
+    offset: u64,
+    dates: (Option<Date>, Option<Date>),
+    /// Its last month, as [`month_number`].
+    month: i64,
 }
 
-/// Reads back what [`encode_row`] wrote. The bytes are the run's own (in
-/// memory, or spilled and checked by zstd's checksum), so a failure is a
-/// bug or a disk that changed them: an error naming the byte, never a
-/// panic. (The claims' spill decoder lives in the engine, which reading
-/// comes before, so this small one is the enrollment's own.)
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
+/// Row header bit: the beneficiary is the previous row's.
+const SAME_ID: u8 = 1;
+/// Row header bit: the birth and death dates are the previous row's.
+const SAME_DATES: u8 = 2;
+
+/// Months counted from year 0, so consecutive months differ by one.
+fn month_number(month: Month) -> i64 {
+    i64::from(month.year) * 12 + i64::from(month.month) - 1
 }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, len: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(len)
-            .filter(|&end| end <= self.bytes.len());
-        let Some(end) = end else {
-            return Err(format!(
-                "an enrollment row is cut short at byte {}: {len} bytes needed, {} left",
-                self.at,
-                self.bytes.len() - self.at
-            ));
-        };
-        let taken = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(taken)
-    }
+/// An optional date as a number: 0 for none, else one more than its
+/// zigzagged day from the common era.
+fn date_number(date: Option<Date>) -> u128 {
+    date.map_or(0, |d| zigzag(i128::from(d.num_days_from_ce())) + 1)
+}
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let mut array = [0; N];
-        array.copy_from_slice(self.take(N)?);
-        Ok(array)
+/// Appends one accepted source row to `out`, against the row before it in
+/// `out` (`last`, when `out` is not empty): a header byte saying whether
+/// the beneficiary and the dates are the previous row's, the id unless
+/// it is, the spot (file, and row and offset as differences), the two
+/// dates unless they are the same, the number of months, each month as a
+/// difference from the one before, the months' flags (the run's flags
+/// each), and the row's text values (interned). Numbers are LEB128
+/// ([`crate::runtime::codec`]): a beneficiary's twelve monthly rows take
+/// some 13 bytes each after the first. Private to one run, like the
+/// claims' encoding; [`Gather::add`] reads it back.
+fn encode_row(out: &mut Vec<u8>, last: &mut LastRow, row: &Row<'_, '_>) {
+    let fresh = out.is_empty();
+    let previous = if fresh { LastRow::default() } else { *last };
+    let id = row.beneficiary_id.as_bytes();
+    let same_id = !fresh && out[previous.id.0..previous.id.0 + previous.id.1] == *id;
+    let dates = (row.checked.birth_date, row.checked.death_date);
+    let same_dates = !fresh && previous.dates == dates;
+    out.push(u8::from(same_id) * SAME_ID + u8::from(same_dates) * SAME_DATES);
+    let id_at = if same_id {
+        previous.id
+    } else {
+        put_varint(out, id.len() as u128);
+        let at = (out.len(), id.len());
+        out.extend_from_slice(id);
+        at
+    };
+    let spot = row.spot;
+    put_varint(out, u128::from(spot.file));
+    // Wrapping differences are exact for any two u64.
+    put_varint(
+        out,
+        zigzag(i128::from(spot.row.wrapping_sub(previous.row) as i64)),
+    );
+    put_varint(
+        out,
+        zigzag(i128::from(spot.offset.wrapping_sub(previous.offset) as i64)),
+    );
+    if !same_dates {
+        put_varint(out, date_number(dates.0));
+        put_varint(out, date_number(dates.1));
     }
-
-    fn u32(&mut self) -> Result<u32, String> {
-        self.array().map(u32::from_le_bytes)
+    put_varint(out, row.checked.months.len() as u128);
+    let mut month = previous.month;
+    for next in &row.checked.months {
+        let number = month_number(*next);
+        put_varint(out, zigzag(i128::from(number - month)));
+        month = number;
     }
-
-    fn u64(&mut self) -> Result<u64, String> {
-        self.array().map(u64::from_le_bytes)
+    out.extend_from_slice(&row.checked.flags);
+    for text in row.texts {
+        put_varint(out, u128::from(*text));
     }
-
-    fn i32(&mut self) -> Result<i32, String> {
-        self.array().map(i32::from_le_bytes)
-    }
-
-    fn date(&mut self) -> Result<Option<Date>, String> {
-        match self.i32()? {
-            NO_DATE => Ok(None),
-            days => Date::from_num_days_from_ce_opt(days)
-                .map(Some)
-                .ok_or_else(|| format!("day {days} before byte {} is no date", self.at)),
-        }
-    }
+    *last = LastRow {
+        id: id_at,
+        row: spot.row,
+        offset: spot.offset,
+        dates,
+        month,
+    };
 }
 
 /// The loaded enrollment before the per-beneficiary checks: every row
@@ -1338,6 +1356,18 @@ pub struct Gather {
     months: usize,
 }
 
+/// An optional date as [`date_number`] wrote it.
+fn date_of(cursor: &mut Cursor<'_>) -> Result<Option<Date>, String> {
+    match cursor.varint()? {
+        0 => Ok(None),
+        number => {
+            let days = unzigzag(u128::from(number - 1));
+            let days = i64::try_from(days).unwrap_or(i64::MAX);
+            Ok(Some(cursor.date(days)?))
+        }
+    }
+}
+
 /// The months reserved for the first beneficiary when its first row is
 /// taken (later ones get the average so far).
 const MONTHS_RESERVED: usize = 12;
@@ -1346,27 +1376,46 @@ impl Gather {
     /// Files every row encoded in `bytes` (whole rows, as the routing's
     /// partitions held them) under its beneficiary.
     pub fn add(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let mut cursor = Cursor { bytes, at: 0 };
+        let mut cursor = Cursor::new(bytes);
         let (f, t) = (self.names.flags.len(), self.names.texts);
-        while cursor.at < bytes.len() {
-            let length = cursor.u32()? as usize;
-            let id = std::str::from_utf8(cursor.take(length)?)
-                .map_err(|_| format!("a beneficiary id before byte {} is not UTF-8", cursor.at))?;
-            let spot = Spot {
-                file: cursor.u32()?,
-                row: cursor.u64()?,
-                offset: cursor.u64()?,
+        let mut last: Option<(&str, Option<Date>, Option<Date>)> = None;
+        let (mut row, mut offset, mut month) = (0u64, 0u64, 0i64);
+        while !cursor.is_done() {
+            let header_at = cursor.at();
+            let header = cursor.u8()?;
+            let id = match (header & SAME_ID, last) {
+                (0, _) => std::str::from_utf8(cursor.bytes()?).map_err(|_| {
+                    format!("byte {header_at}: an enrollment row's id is not UTF-8")
+                })?,
+                (_, Some((id, ..))) => id,
+                (_, None) => return Err(format!("byte {header_at}: no row before to repeat")),
             };
-            let (birth_date, death_date) = (cursor.date()?, cursor.date()?);
-            let count = cursor.u32()? as usize;
+            let file = cursor.narrow::<u32>("file")?;
+            // Differences wrap, as they were taken.
+            row = row.wrapping_add(cursor.difference()? as u64);
+            offset = offset.wrapping_add(cursor.difference()? as u64);
+            let spot = Spot { file, row, offset };
+            let (birth_date, death_date) = match (header & SAME_DATES, last) {
+                (0, _) => (date_of(&mut cursor)?, date_of(&mut cursor)?),
+                (_, Some((_, birth, death))) => (birth, death),
+                (_, None) => return Err(format!("byte {header_at}: no row before to repeat")),
+            };
+            last = Some((id, birth_date, death_date));
+            let count = cursor.narrow::<usize>("months")?;
             let first = self.months;
             let mut months = Vec::with_capacity(count.min(bytes.len()));
             for i in 0..count {
-                let year = cursor.i32()?;
-                let month = u32::from(cursor.take(1)?[0]);
+                month = month.saturating_add(cursor.difference()?);
+                let at = cursor.at();
+                let year = i32::try_from(month.div_euclid(12))
+                    .map_err(|_| format!("byte {at}: month {month} out of range"))?;
                 months.push(Candidate {
                     spot,
-                    month: Month { year, month },
+                    // 1 to 12.
+                    month: Month {
+                        year,
+                        month: month.rem_euclid(12) as u32 + 1,
+                    },
                     birth_date,
                     death_date,
                     at: first + i,
@@ -1374,13 +1423,15 @@ impl Gather {
             }
             self.flags
                 .extend_from_slice(cursor.take(count.saturating_mul(f))?);
-            let texts = cursor.take(t.saturating_mul(4))?;
-            for _ in 0..count {
-                self.texts.extend(
-                    texts
-                        .chunks_exact(4)
-                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                );
+            let start = self.texts.len();
+            for _ in 0..t {
+                self.texts.push(cursor.narrow::<u32>("text value")?);
+            }
+            for _ in 1..count {
+                self.texts.extend_from_within(start..start + t);
+            }
+            if count == 0 {
+                self.texts.truncate(start);
             }
             self.months += count;
             self.file(id, months);
@@ -1915,28 +1966,48 @@ mod tests {
         let columns = Columns::default();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.csv");
-        std::fs::write(&path, format!("{HEADER}B1,2026-01,1940-01-01,,Y,Y,N,N,N\n")).unwrap();
-        let enrollment = load_partitioned(
-            &Input::files([path]),
-            0,
-            &columns,
-            BeneficiariesFormat::Canonical,
-            Routing {
-                partitions: 1,
-                route: &|_| 0,
-                budget: u64::MAX,
-                overflow: &mut |_| Ok(()),
-            },
-        )
-        .unwrap();
-        let row = &enrollment.parts[0];
-        for cut in 0..row.len() {
+        // A second row of the same beneficiary and dates (encoded against
+        // the first), then another beneficiary.
+        let rows = [
+            "B1,2026-01,1940-01-01,,Y,Y,N,N,N",
+            "B1,2026-02,1940-01-01,,Y,Y,N,N,N",
+            "B22,2026-01,1960-05-01,2026-03-04,Y,Y,N,N,N",
+        ];
+        let load = |text: String| {
+            std::fs::write(&path, text).unwrap();
+            load_partitioned(
+                &Input::files([path.clone()]),
+                0,
+                &columns,
+                BeneficiariesFormat::Canonical,
+                Routing {
+                    partitions: 1,
+                    route: &|_| 0,
+                    budget: u64::MAX,
+                    overflow: &mut |_| Ok(()),
+                },
+            )
+            .unwrap()
+        };
+        let first = load(format!("{HEADER}{}\n", rows[0])).parts[0].len();
+        let two = load(format!("{HEADER}{}\n{}\n", rows[0], rows[1])).parts[0].len();
+        // A byte each for the header, file, row, offset, count of months
+        // and month, and the 5 flags.
+        assert_eq!(two - first, 11, "{first} bytes for the first row");
+        let enrollment = load(format!("{HEADER}{}\n", rows.join("\n")));
+        let encoded = &enrollment.parts[0];
+        let mut whole = 0;
+        for cut in 0..encoded.len() {
             let mut gather = enrollment.gather();
-            assert_eq!(gather.add(&row[..cut]).is_err(), cut > 0, "cut at {cut}");
+            // Whole rows decode; a row cut anywhere is an error.
+            if gather.add(&encoded[..cut]).is_ok() {
+                whole += 1;
+            }
         }
+        assert_eq!(whole, 3, "no rows, then one, then two");
         let mut gather = enrollment.gather();
-        gather.add(row).unwrap();
-        assert_eq!(gather.settle().accepted, 1);
+        gather.add(encoded).unwrap();
+        assert_eq!(gather.settle().accepted, 3);
     }
 
     #[test]

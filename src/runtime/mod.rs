@@ -3,6 +3,7 @@
 //!
 //! - [`progress`]: the progress bar on stderr;
 //! - [`cleanup`]: temporary folders removed on failure, Ctrl-C and SIGTERM;
+//! - [`codec`]: the pieces of the binary encodings rows are held in;
 //! - [`memory`]: the process's resident memory, and its peak per phase;
 //! - [`stop`]: a run stopped at its next checkpoint when a host that must
 //!   live on (Python) is interrupted;
@@ -10,6 +11,7 @@
 //!   settings, and where staged and spill files go.
 
 pub mod cleanup;
+pub mod codec;
 pub mod memory;
 pub mod progress;
 pub mod stop;

@@ -25,6 +25,12 @@ pub struct Tunables {
     /// size a chunk's partitions ahead.
     pub encoded_line_bytes: usize,
     /// Partitions rows are routed to (by beneficiary) per worker thread...
+    /// Each worker builds one partition at a time, decoded, at about
+    /// [`Tunables::built_bytes_per_csv_byte`] (6) times its share of the
+    /// CSV, while the others wait encoded at a quarter of theirs: with 96
+    /// per thread the partitions being built take 6/96, a sixteenth of the
+    /// input, beside the fourth held, whatever the input's size. (With 16,
+    /// a 40M-line run built two partitions of 1.2 GB of lines at once.)
     pub partitions_per_thread: usize,
     /// ...and at least this many, so a small machine still spills in
     /// small pieces.
@@ -83,7 +89,7 @@ impl Tunables {
         chunks_per_thread: 2,
         line_bytes_in_csv: 110,
         encoded_line_bytes: 32,
-        partitions_per_thread: 16,
+        partitions_per_thread: 96,
         min_partitions: 64,
         interner_cap: 1 << 16,
         default_memory_share: (1, 2),
@@ -260,8 +266,14 @@ mod tests {
     #[test]
     fn partitions_grow_with_threads_from_a_floor() {
         let t = Tunables::DEFAULT;
-        assert_eq!(t.partitions(1), 64);
-        assert_eq!(t.partitions(8), 128);
+        assert_eq!(t.partitions(1), 96);
+        assert_eq!(t.partitions(8), 768);
+        let small = Tunables {
+            partitions_per_thread: 16,
+            ..Tunables::DEFAULT
+        };
+        assert_eq!(small.partitions(1), 64);
+        assert_eq!(small.partitions(8), 128);
     }
 
     #[test]
@@ -269,8 +281,8 @@ mod tests {
         let t = Tunables::DEFAULT;
         let mib = 1 << 20;
         // Without a limit, or for an input that fits, the floor.
-        assert_eq!(t.partitions_for(2, 1 << 40, None), 64);
-        assert_eq!(t.partitions_for(2, 100 * mib, Some(256 * mib)), 64);
+        assert_eq!(t.partitions_for(2, 1 << 40, None), 192);
+        assert_eq!(t.partitions_for(2, 100 * mib, Some(256 * mib)), 192);
         // 4,700 MiB of CSV, 6 times that when built, two at once, in half
         // of 256 MiB: 4,700 * 6 * 2 / 128 = 440.6, so 441.
         assert_eq!(t.partitions_for(2, 4_700 * mib, Some(256 * mib)), 441);
