@@ -66,7 +66,7 @@ pub struct ChunkRows {
 
 impl ChunkRows {
     /// An empty chunk result over `partitions` partitions, for about
-    /// about `expected_bytes` of encoded rows in all.
+    /// `expected_bytes` of encoded rows in all.
     pub fn new(partitions: usize, expected_bytes: usize) -> ChunkRows {
         ChunkRows {
             partitions: (0..partitions).map(|_| EncodedRows::default()).collect(),

@@ -1015,7 +1015,7 @@ fn first_version_reject(
         .into_par_iter()
         .enumerate()
         .map(|(index, held)| {
-            let rows = gather(index, spill, &held)?;
+            let rows = partition_rows(index, spill, &held)?;
             let mut first: Option<VersionReject> = None;
             each_beneficiary(rows, |lines, tainted| {
                 let tainted: HashSet<_> = tainted.iter().map(final_action::tainted_key).collect();
@@ -1175,7 +1175,7 @@ fn settle_part(
 
 /// Partition `index`'s rows decoded: those spilled first (they were read
 /// first), then `held`, the segments still in memory.
-fn gather(
+fn partition_rows(
     index: usize,
     spill: Option<&Spill>,
     held: &[EncodedRows],
@@ -1319,7 +1319,7 @@ impl Building<'_> {
             dir: self.spill_dir.to_owned(),
             source,
         };
-        let rows = gather(index, self.spill, &held).map_err(spill_error)?;
+        let rows = partition_rows(index, self.spill, &held).map_err(spill_error)?;
         drop(held);
         let mut settled = self
             .enrollment
