@@ -141,16 +141,16 @@ impl EncodedRows {
         self.bytes.is_empty()
     }
 
-    /// Gives the room not used back, by moving the bytes to an allocation
-    /// of their size: `Vec::shrink_to_fit` asks the allocator to shrink in
-    /// place, and mimalloc keeps a block that shrinks by less than half
-    /// whole, so the room reserved for a chunk stayed held (192 partitions:
-    /// 35 MiB more at 4M lines, measured). The copy is a memcpy of bytes
-    /// just written.
-    pub fn shrink_to_fit(&mut self) {
-        if self.bytes.capacity() > self.bytes.len() {
-            self.bytes = self.bytes.as_slice().to_vec();
-        }
+    /// Appends `other`'s records after these, which only a segment that
+    /// will take no more lines may be given (the next line's differences
+    /// would be from `other`'s last line, which this encoder has not seen):
+    /// how a partition gathers its chunks' segments into blocks.
+    pub fn append(&mut self, other: &EncodedRows) {
+        self.bytes.extend_from_slice(&other.bytes);
+        self.lines += other.lines;
+        self.keys += other.keys;
+        // A line pushed after this would start a segment of its own.
+        self.previous = None;
     }
 
     /// Appends `line`.

@@ -829,7 +829,7 @@ fn read_claims(
         ..Accounting::default()
     };
     let mut rejects: Vec<Reject> = Vec::new();
-    let mut partitions = Partitions::new(partition_count);
+    let mut partitions = Partitions::new(partition_count, tunables.held_block_bytes);
     let mut spill: Option<Spill> = None;
     let spill_error = |source| Error::Spill {
         dir: spill_dir.to_owned(),
@@ -870,7 +870,7 @@ fn read_claims(
         routed_any = routed_any || chunk.first_line_row.is_some();
         accounting.merge(&chunk.accounting);
         rejects.append(&mut chunk.rejects);
-        partitions.absorb(&mut chunk);
+        partitions.absorb(&chunk);
         if memory_limit.is_some_and(|limit| tunables.must_spill(partitions.bytes, limit)) {
             let spill = match &mut spill {
                 Some(spill) => spill,

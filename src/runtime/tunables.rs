@@ -24,6 +24,10 @@ pub struct Tunables {
     /// ([`crate::engine::encoding`]; measured: 30 on generated claims), to
     /// size a chunk's partitions ahead.
     pub encoded_line_bytes: usize,
+    /// The smallest block a partition holds its encoded rows in
+    /// ([`crate::engine::partitions::Partitions`]): a partition's room not
+    /// yet used is at most this, so 4,096 partitions waste at most 16 MiB.
+    pub held_block_bytes: usize,
     /// Partitions rows are routed to (by beneficiary) per worker thread...
     /// Each worker builds one partition at a time, decoded, at about
     /// [`Tunables::built_bytes_per_csv_byte`] (6) times its share of the
@@ -89,6 +93,7 @@ impl Tunables {
         chunks_per_thread: 2,
         line_bytes_in_csv: 110,
         encoded_line_bytes: 32,
+        held_block_bytes: 4 << 10,
         partitions_per_thread: 96,
         min_partitions: 64,
         interner_cap: 1 << 16,
