@@ -230,13 +230,39 @@ impl EncodedRows {
 #[derive(Debug, Default)]
 pub struct RowDecoder {
     previous: Option<Decoded>,
-    /// Each date slot's last day and its date: a claim's lines share
-    /// their dates, and making a date of a day number is not free (4% of
-    /// a one-thread run, perf).
-    dates: [Option<(i64, Date)>; 6],
+    /// Dates by day number, direct-mapped: a partition's dates fall in a
+    /// few years, and making a date of a day number is not free (4% of a
+    /// one-thread run's building, perf).
+    dates: DateCache,
     /// Providers and codes decoded so far, shared as the readers share
     /// them: one allocation per value, not per claim.
     codes: rustc_hash::FxHashMap<Box<[u8]>, Text>,
+}
+
+/// Dates by day number, in a direct-mapped table.
+#[derive(Debug)]
+struct DateCache(Box<[(i64, Date)]>);
+
+impl DateCache {
+    /// Entries: 16 KiB, about three years of distinct days.
+    const ENTRIES: usize = 1024;
+
+    /// The date of day `days`, made once per entry it takes.
+    fn get(&mut self, days: i64, cursor: &Cursor<'_>) -> Result<Date, Problem> {
+        // Any index works for any day: the entry says which day it holds.
+        let entry = &mut self.0[days.rem_euclid(Self::ENTRIES as i64) as usize];
+        if entry.0 != days {
+            *entry = (days, cursor.date(days)?);
+        }
+        Ok(entry.1)
+    }
+}
+
+impl Default for DateCache {
+    fn default() -> Self {
+        // No day is i64::MIN, so every entry starts empty.
+        DateCache(vec![(i64::MIN, NaiveDate::MIN); Self::ENTRIES].into_boxed_slice())
+    }
 }
 
 /// Codes held by a [`RowDecoder`] before it starts afresh, so a column of
@@ -326,14 +352,7 @@ impl RowDecoder {
                 0 => from,
                 _ => from.saturating_add(cursor.difference()?),
             };
-            *date = match self.dates[slot] {
-                Some((last, date)) if last == days => date,
-                _ => {
-                    let date = cursor.date(days)?;
-                    self.dates[slot] = Some((days, date));
-                    date
-                }
-            };
+            *date = self.dates.get(days, cursor)?;
         }
         let [
             from_date,

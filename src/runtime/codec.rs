@@ -133,6 +133,20 @@ impl<'a> Cursor<'a> {
     /// A number of up to 128 bits (an amount of cents).
     pub fn wide_varint(&mut self) -> Result<u128, Problem> {
         let start = self.at;
+        // Nine bytes hold 63 bits: most numbers (amounts of cents, offsets)
+        // are read there in a u64, before the u128 loop.
+        let mut narrow = 0u64;
+        for shift in (0..63).step_by(7) {
+            let Some(&byte) = self.bytes.get(self.at) else {
+                break;
+            };
+            narrow |= u64::from(byte & 0x7f) << shift;
+            self.at += 1;
+            if byte & 0x80 == 0 {
+                return Ok(u128::from(narrow));
+            }
+        }
+        self.at = start;
         let mut value = 0u128;
         for shift in (0..128).step_by(7) {
             let byte = self.u8()?;
