@@ -422,9 +422,7 @@ impl RowDecoder {
             hcpcs,
         })
     }
-}
 
-impl RowDecoder {
     /// A provider or code, shared with its earlier occurrences.
     fn code(&mut self, cursor: &mut Cursor<'_>) -> Result<Text, String> {
         let start = cursor.at();
