@@ -14,7 +14,7 @@ use crate::input::claim_rows::{self, ClaimFields, RowChecks, columns, parse_line
 use crate::input::compressed::Reopened;
 use crate::input::driver::{self, ChunkRows, CsvFormat, ParseChunk};
 pub use crate::input::driver::{Chunking, Reading};
-use crate::input::records::{HeaderProblem, Record, RecordReader, TextFields, find_columns};
+use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
 use crate::model::{ClaimType, LastDate, RecordType, parse_date};
@@ -159,6 +159,15 @@ columns! {
 impl Column {
     /// The first seven are required.
     const REQUIRED: usize = 7;
+
+    /// Whether the row checks read the column: the others are known so a
+    /// header naming them twice is refused, but no rule uses their values.
+    fn is_read(self) -> bool {
+        !matches!(
+            self,
+            Column::Npi | Column::DxCodes | Column::ProcedureCodes | Column::RevenueCode
+        )
+    }
 }
 
 /// Whether `name` is a column the engine reads (the contract's, 1.1):
@@ -171,7 +180,9 @@ pub(crate) fn is_column(name: &str) -> bool {
 /// Where each known column sits in one file's header, resolved once.
 #[derive(Clone, Debug)]
 pub(crate) struct Header {
-    index: [Option<usize>; Column::ALL.len()],
+    /// Each column the row checks read and the header has: the column's
+    /// index in [`Column::ALL`] and its position in a row.
+    read: Vec<(usize, usize)>,
     width: usize,
 }
 
@@ -192,10 +203,8 @@ impl Header {
                 column,
             },
         })?;
-        let mut index = [None; Column::ALL.len()];
-        index.copy_from_slice(&found);
         let required = &names[..Column::REQUIRED];
-        if let Some(missing) = required.iter().zip(&index).find(|(_, i)| i.is_none()) {
+        if let Some(missing) = required.iter().zip(&found).find(|(_, i)| i.is_none()) {
             return Err(Error::MissingColumn {
                 path: path.to_owned(),
                 row,
@@ -203,24 +212,60 @@ impl Header {
                 required: required.join(", "),
             });
         }
+        let read = Column::ALL
+            .iter()
+            .zip(&found)
+            .filter(|(column, _)| column.is_read())
+            .filter_map(|(&column, position)| Some((column as usize, (*position)?)))
+            .collect();
         Ok(Header {
-            index,
+            read,
             width: record.len(),
         })
     }
+}
 
-    /// The trimmed text of `column`, empty when the column is absent.
-    fn text<'r>(&self, fields: &TextFields<'r>, column: Column) -> &'r str {
-        self.index[column as usize]
-            .and_then(|i| fields.get(i))
-            .unwrap_or_default()
-    }
+/// One record's fields by canonical column, trimmed, empty where the
+/// header has no such column.
+struct ColumnValues<'r> {
+    /// Whether the whole record is UTF-8.
+    utf8: bool,
+    bytes: [&'r [u8]; Column::ALL.len()],
+    /// Each field as text; empty when the record is not UTF-8 and the
+    /// field alone is not either (a reject's version needs readable ids).
+    texts: [&'r str; Column::ALL.len()],
+}
 
-    /// The trimmed field of `column`, empty when the column is absent.
-    fn field<'r>(&self, record: &'r Record, column: Column) -> &'r [u8] {
-        self.index[column as usize]
-            .and_then(|i| record.get(i))
-            .unwrap_or_default()
+impl<'r> ColumnValues<'r> {
+    fn of(header: &Header, record: &'r Record) -> ColumnValues<'r> {
+        let mut values = ColumnValues {
+            utf8: true,
+            bytes: [b""; Column::ALL.len()],
+            texts: [""; Column::ALL.len()],
+        };
+        let positions = header.read.iter().copied();
+        // The record is validated as UTF-8 once; a field of a record that
+        // is not is read alone.
+        match record.text() {
+            Some(fields) => {
+                for (column, position) in positions {
+                    if let Some(text) = fields.get(position) {
+                        values.texts[column] = text;
+                        values.bytes[column] = text.as_bytes();
+                    }
+                }
+            }
+            None => {
+                values.utf8 = false;
+                for (column, position) in positions {
+                    if let Some(field) = record.get(position) {
+                        values.bytes[column] = field;
+                        values.texts[column] = claim_rows::text(field);
+                    }
+                }
+            }
+        }
+        values
     }
 }
 
@@ -300,15 +345,12 @@ impl<'h> RowChecker<'h> {
         if record.len() != self.header.width {
             return RowChecks::shape_reject(source, record.raw(), RejectReason::BadFieldCount);
         }
-        let header = self.header;
-        let field = |column| header.field(record, column);
-        // The record is validated as UTF-8 once; a field of a record that
-        // is not is read alone, for the version a reject names.
-        let fields = record.text();
-        let text = |column| match &fields {
-            Some(fields) => header.text(fields, column),
-            None => claim_rows::text(field(column)),
-        };
+        // Each column is found and trimmed once: a row is read field by
+        // field a dozen times below (a lookup per read was a tenth of a
+        // one-thread run's instructions, callgrind).
+        let fields = ColumnValues::of(self.header, record);
+        let field = |column: Column| fields.bytes[column as usize];
+        let text = |column: Column| fields.texts[column as usize];
         let processed = match field(Column::ProcessedDate) {
             b"" => field(Column::ThruDate),
             given => given,
@@ -316,12 +358,12 @@ impl<'h> RowChecker<'h> {
         let row = ClaimFields {
             source,
             raw: record.raw(),
-            utf8: fields.is_some(),
+            utf8: fields.utf8,
             processed_date: self.processed.parse(processed, parse_date),
             amount: Money::parse(field(Column::AllowedAmount)),
-            missing: Column::ALL[..Column::REQUIRED]
+            missing: fields.texts[..Column::REQUIRED]
                 .iter()
-                .any(|&c| text(c).is_empty()),
+                .any(|t| t.is_empty()),
             line_number: parse_line_number(text(Column::LineNumber)),
             claim_type: ClaimType::parse(text(Column::ClaimType)),
             record_type: std::str::from_utf8(field(Column::RecordType))
