@@ -40,7 +40,9 @@ use chrono::{Datelike, NaiveDate};
 use crate::model::money::Money;
 use crate::model::outcome::VersionKey;
 use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source, Text};
-use crate::runtime::codec::{Cursor, Problem, problem, put_text, put_varint, unzigzag, zigzag};
+use crate::runtime::codec::{
+    Cursor, Problem, Scratch, problem, put_text, put_varint, unzigzag, zigzag,
+};
 
 /// A version key, whole.
 const KEY: u8 = 0;
@@ -155,26 +157,26 @@ impl EncodedRows {
 
     /// Appends `line`.
     pub fn push_line(&mut self, line: &ClaimLine) {
-        let out = &mut self.bytes;
-        let previous = self.previous;
-        out.push(if previous.is_some() { LINE } else { FIRST_LINE });
-        let states_at = out.len();
-        out.extend_from_slice(&[0, 0]);
+        // At most: tag and states 3, file 5, row and offset 10 each, line
+        // number 10, types 1, six dates 10 each (differences of i32 days,
+        // zigzagged), cents 19 (128 bits).
+        let mut head = Scratch::<128>::new();
+        let previous = self.previous.as_ref();
+        head.byte(if previous.is_some() { LINE } else { FIRST_LINE });
+        // The states are known only once the texts are compared below.
+        head.byte(0);
+        head.byte(0);
         let base = previous.map_or((0, 0, 0), |p| (p.row, p.offset, p.from));
-        put_varint(out, u128::from(line.source.file));
+        head.varint(u128::from(line.source.file));
         // Wrapping differences are exact for any two u64.
-        put_varint(
-            out,
-            zigzag(line.source.row.wrapping_sub(base.0) as i64 as i128),
-        );
-        put_varint(
-            out,
-            zigzag(line.source.offset.wrapping_sub(base.1) as i64 as i128),
-        );
-        put_varint(out, u128::from(line.line_number));
-        out.push(types_byte(line.claim_type, line.record_type));
+        head.varint(zigzag(line.source.row.wrapping_sub(base.0) as i64 as i128));
+        head.varint(zigzag(
+            line.source.offset.wrapping_sub(base.1) as i64 as i128
+        ));
+        head.varint(u128::from(line.line_number));
+        head.byte(types_byte(line.claim_type, line.record_type));
         let from = days(line.from_date);
-        put_varint(out, zigzag(i128::from(from) - i128::from(base.2)));
+        head.varint(zigzag(i128::from(from) - i128::from(base.2)));
         for date in [
             line.processed_date,
             line.thru_date,
@@ -182,9 +184,12 @@ impl EncodedRows {
             line.discharge_date,
             line.line_date,
         ] {
-            put_varint(out, zigzag(i128::from(days(date) - from)));
+            head.varint(zigzag(i128::from(days(date) - from)));
         }
-        put_varint(out, zigzag(line.allowed.cents()));
+        head.varint(zigzag(line.allowed.cents()));
+        let out = &mut self.bytes;
+        let states_at = out.len() + 1;
+        out.extend_from_slice(head.bytes());
         let mut states = 0u16;
         let mut at = [None; TEXTS];
         for (index, text) in texts(line).into_iter().enumerate() {
