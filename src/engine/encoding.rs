@@ -39,7 +39,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::model::money::Money;
 use crate::model::outcome::VersionKey;
-use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source, Text};
+use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source, Text, same_bytes};
 use crate::runtime::codec::{
     Cursor, Problem, Scratch, problem, put_text, put_varint, unzigzag, zigzag,
 };
@@ -196,7 +196,7 @@ impl EncodedRows {
             let Some(text) = text else { continue };
             let before = previous.and_then(|p| p.texts[index]);
             let state = match before {
-                Some((start, len)) if out[start..start + len] == *text.as_bytes() => {
+                Some((start, len)) if same_bytes(&out[start..start + len], text.as_bytes()) => {
                     at[index] = before;
                     SAME
                 }

@@ -49,7 +49,7 @@ pub use crate::input::formats::enrollment::BeneficiariesFormat;
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
 use crate::input::source::Input;
 use crate::model::outcome::RejectReason;
-use crate::model::{Date, parse_date};
+use crate::model::{Date, parse_date, same_bytes};
 
 /// The columns with a meaning of their own, in the contract's order: the
 /// two required ones, the two dates, then the five standard flags.
@@ -1198,7 +1198,7 @@ fn encode_row(out: &mut Vec<u8>, last: &mut LastRow, row: &Row<'_, '_>) {
     let fresh = out.is_empty();
     let previous = if fresh { LastRow::default() } else { *last };
     let id = row.beneficiary_id.as_bytes();
-    let same_id = !fresh && out[previous.id.0..previous.id.0 + previous.id.1] == *id;
+    let same_id = !fresh && same_bytes(&out[previous.id.0..previous.id.0 + previous.id.1], id);
     let dates = (row.checked.birth_date, row.checked.death_date);
     let same_dates = !fresh && previous.dates == dates;
     out.push(u8::from(same_id) * SAME_ID + u8::from(same_dates) * SAME_DATES);

@@ -22,7 +22,7 @@ impl Repeat {
     /// a one-thread run's instructions, callgrind).
     pub(crate) fn get(&mut self, raw: &str, make: impl FnOnce(&str) -> Text) -> Text {
         if let Some(value) = &self.value
-            && self.raw == raw
+            && crate::model::same_bytes(self.raw.as_bytes(), raw.as_bytes())
         {
             return value.clone();
         }

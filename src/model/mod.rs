@@ -208,13 +208,56 @@ impl LastDate {
         if text.len() > self.text.len() {
             return parse(text);
         }
-        if self.len != text.len() || self.text[..text.len()] != *text {
+        if !same_bytes(&self.text[..self.len], text) {
             self.text[..text.len()].copy_from_slice(text);
             self.len = text.len();
             self.date = parse(text);
         }
         self.date
     }
+}
+
+/// Whether `a` and `b` hold the same bytes: inlined, eight at a time.
+///
+/// The readers compare short ids, codes and dates with the row before a
+/// dozen times a line, where `==` calls `memcmp`, whose call and length
+/// dispatch cost more than the comparison (perf: 7% of a run's cycles in
+/// `memcmp`, for strings of 5 to 15 bytes).
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    // Each length compares its first and last bytes, in two loads that
+    // overlap when it is not a multiple of the load.
+    match len {
+        0 => true,
+        1..4 => a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1],
+        4..8 => {
+            let half =
+                |s: &[u8], at: usize| u32::from_ne_bytes([s[at], s[at + 1], s[at + 2], s[at + 3]]);
+            half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
+        }
+        _ => {
+            let mut at = 0;
+            while at + 8 < len {
+                if word(&a[at..]) != word(&b[at..]) {
+                    return false;
+                }
+                at += 8;
+            }
+            word(&a[len - 8..]) == word(&b[len - 8..])
+        }
+    }
+}
+
+/// The first eight bytes of `bytes` (at least eight) as a word.
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_ne_bytes(word)
 }
 
 /// Normalizes an MS-DRG: upper case, and a value of digits zero-padded to
@@ -301,6 +344,28 @@ const _: () = assert!(std::mem::size_of::<ClaimLine>() <= 128);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn same_bytes_compares_every_byte_of_every_length() {
+        for len in 0..40 {
+            let a: Vec<u8> = (0..len as u8).collect();
+            assert!(same_bytes(&a, &a.clone()));
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x80;
+                assert!(!same_bytes(&a, &b), "length {len}, byte {at}");
+            }
+            assert!(!same_bytes(&a, &a[..len.saturating_sub(1)]) || len == 0);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_bytes_is_equality(a in prop::collection::vec(0u8..4, 0..24), b in prop::collection::vec(0u8..4, 0..24)) {
+            prop_assert_eq!(same_bytes(&a, &b), a == b);
+        }
+    }
 
     #[test]
     fn iso_dates_are_written_as_chrono_writes_them() {
