@@ -383,7 +383,7 @@ impl<R: BufRead> RecordReader<R> {
         record.raw.clear();
         loop {
             let line_start = record.raw.len();
-            let mut read = self.input.read_until(b'\n', &mut record.raw)?;
+            let mut read = read_line(&mut self.input, &mut record.raw)?;
             self.bytes_read += read as u64;
             if self.at_start {
                 self.at_start = false;
@@ -422,6 +422,33 @@ impl<R: BufRead> RecordReader<R> {
                 record.split_fields();
                 return Ok(true);
             }
+        }
+    }
+}
+
+/// Appends the next line of `input` to `out`, its `\n` included, as
+/// [`BufRead::read_until`] does; the bytes read, 0 at the end.
+///
+/// `read_until` finds the line end with the standard library's portable
+/// `memchr`, the `memchr` crate's vector search is faster: this was 3% of
+/// a one-thread run's instructions (callgrind, 200k lines).
+fn read_line(input: &mut impl BufRead, out: &mut Vec<u8>) -> io::Result<usize> {
+    let mut read = 0;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        let (used, done) = match memchr::memchr(b'\n', available) {
+            Some(end) => (end + 1, true),
+            None => (available.len(), available.is_empty()),
+        };
+        out.extend_from_slice(&available[..used]);
+        input.consume(used);
+        read += used;
+        if done {
+            return Ok(read);
         }
     }
 }
@@ -614,6 +641,28 @@ mod tests {
             each_position(bytes, byte, |i| found.push(i));
             let expected: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == byte).collect();
             proptest::prop_assert_eq!(found, expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// Lines cut across the reader's buffer, of any length, with or
+        /// without a last line end, read as `read_until` reads them.
+        #[test]
+        fn read_line_reads_what_read_until_reads(
+            text in "[a\n\r,]{0,80}",
+            capacity in 1usize..16,
+        ) {
+            let mut ours = io::BufReader::with_capacity(capacity, text.as_bytes());
+            let mut std = io::BufReader::with_capacity(capacity, text.as_bytes());
+            loop {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let read = read_line(&mut ours, &mut a).unwrap();
+                proptest::prop_assert_eq!(read, std.read_until(b'\n', &mut b).unwrap());
+                proptest::prop_assert_eq!(&a, &b);
+                if read == 0 {
+                    break;
+                }
+            }
         }
     }
 
