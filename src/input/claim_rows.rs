@@ -20,7 +20,7 @@ use crate::input::text::SharedText;
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
 use crate::model::{
-    ClaimLine, ClaimType, Date, LastDate, RecordType, Source, normalize_drg, normalize_dx,
+    ClaimLine, ClaimType, Date, RecordType, SeenDates, Source, normalize_drg, normalize_dx,
     normalize_hcpcs,
 };
 
@@ -97,13 +97,6 @@ pub(crate) struct ClaimFields<'r> {
     pub hcpcs: &'r str,
 }
 
-/// The date columns a [`RowChecks`] remembers the last parse of.
-const FROM: usize = 0;
-const THRU: usize = 1;
-const ADMISSION: usize = 2;
-const DISCHARGE: usize = 3;
-const LINE: usize = 4;
-
 /// The row checks of one file (or one chunk of it).
 #[derive(Debug)]
 pub(crate) struct RowChecks {
@@ -111,8 +104,8 @@ pub(crate) struct RowChecks {
     as_of: Option<Date>,
     parse_date: fn(&[u8]) -> Option<Date>,
     shared: SharedText,
-    /// The last date read per date column: a claim's rows repeat them.
-    dates: [LastDate; 5],
+    /// The dates read, by text: rows repeat them.
+    dates: SeenDates,
 }
 
 impl RowChecks {
@@ -235,17 +228,17 @@ impl RowChecks {
         let record_type = row.record_type.ok_or(BadRecordType)?;
 
         let (dates, parse) = (&mut self.dates, self.parse_date);
-        let mut date = |slot: usize, text: &[u8]| dates[slot].parse(text, parse).ok_or(BadDate);
-        let from_date = date(FROM, row.from_date)?;
-        let thru_date = date(THRU, row.thru_date)?;
+        let mut date = |text: &[u8]| dates.parse(text, parse).ok_or(BadDate);
+        let from_date = date(row.from_date)?;
+        let thru_date = date(row.thru_date)?;
         let processed_date = row.processed_date.ok_or(BadDate)?;
-        let mut optional_date = |slot, text: &[u8], default| match text {
+        let mut optional_date = |text: &[u8], default| match text {
             b"" => Ok(default),
-            given => date(slot, given),
+            given => date(given),
         };
-        let admission_date = optional_date(ADMISSION, row.admission_date, from_date)?;
-        let discharge_date = optional_date(DISCHARGE, row.discharge_date, thru_date)?;
-        let line_date = optional_date(LINE, row.line_date, from_date)?;
+        let admission_date = optional_date(row.admission_date, from_date)?;
+        let discharge_date = optional_date(row.discharge_date, thru_date)?;
+        let line_date = optional_date(row.line_date, from_date)?;
         if from_date > thru_date || (claim_type == ClaimType::Ip && admission_date > discharge_date)
         {
             return Err(BadDateRange);

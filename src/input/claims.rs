@@ -17,7 +17,7 @@ pub use crate::input::driver::{Chunking, Reading};
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
-use crate::model::{ClaimType, LastDate, RecordType, parse_date};
+use crate::model::{ClaimType, RecordType, SeenDates, parse_date};
 
 /// A claims file that cannot be read at all. These stop the run: the user
 /// must fix the file or the command.
@@ -325,7 +325,7 @@ pub(crate) struct RowChecker<'h> {
     header: &'h Header,
     checks: RowChecks,
     /// The last processed date read (or the thru date it defaults to).
-    processed: LastDate,
+    processed: SeenDates,
 }
 
 impl<'h> RowChecker<'h> {
@@ -333,7 +333,7 @@ impl<'h> RowChecker<'h> {
         RowChecker {
             header,
             checks,
-            processed: LastDate::default(),
+            processed: SeenDates::default(),
         }
     }
 

@@ -50,7 +50,7 @@ use crate::input::records::{self, Dialect, Lines};
 use crate::model::Text;
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
-use crate::model::{self, ClaimLine, ClaimType, Date, LastDate, RecordType};
+use crate::model::{self, ClaimLine, ClaimType, Date, RecordType, SeenDates};
 
 columns! {
     /// The RIF columns the reader uses; others are ignored.
@@ -659,7 +659,7 @@ struct RowChecker<'h> {
     checks: RowChecks,
     /// The last processed date read (or the thru date it defaults to): a
     /// claim's rows repeat it.
-    processed: LastDate,
+    processed: SeenDates,
     /// The institutional claim versions whose claim-level amount a row of
     /// this chunk has already carried.
     seen: FxHashSet<VersionSeen>,
@@ -676,7 +676,7 @@ impl<'h> RowChecker<'h> {
         RowChecker {
             header,
             checks: RowChecks::new(file, as_of, parse_date),
-            processed: LastDate::default(),
+            processed: SeenDates::default(),
             seen: FxHashSet::default(),
             last_seen: None,
             carried: None,
