@@ -40,6 +40,26 @@ use episode_recon::runtime::tunables::{self, Tunables};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay`: the sixteenth option of its
+/// `mi_option_e` (include/mimalloc.h of mimalloc 3, as libmimalloc-sys
+/// 0.1.49 builds it), for which the bindings name no constant.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Sets the allocator's options from the tunables, before any command
+/// allocates much.
+fn configure_allocator(tunables: &Tunables) {
+    // SAFETY: `mi_option_set` takes any option number and value (an
+    // unknown option is ignored) and may be called at any time, from any
+    // thread.
+    unsafe {
+        libmimalloc_sys::mi_option_set(
+            MI_OPTION_PURGE_DELAY,
+            std::ffi::c_long::try_from(tunables.allocator_purge_delay_ms)
+                .unwrap_or(std::ffi::c_long::MAX),
+        );
+    }
+}
+
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
 #[derive(Parser)]
@@ -483,6 +503,7 @@ fn parse_as_of(text: &str) -> Result<Date, String> {
 }
 
 fn main() -> ExitCode {
+    configure_allocator(&Tunables::DEFAULT);
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     // Before any command runs, for every command: each one that writes
