@@ -366,9 +366,14 @@ impl<'h> RowChecker<'h> {
                 .any(|t| t.is_empty()),
             line_number: parse_line_number(text(Column::LineNumber)),
             claim_type: ClaimType::parse(text(Column::ClaimType)),
-            record_type: std::str::from_utf8(field(Column::RecordType))
-                .ok()
-                .and_then(RecordType::parse),
+            // A field that is not UTF-8 names no record type (an empty one
+            // names the original).
+            record_type: match fields.utf8 {
+                true => RecordType::parse(text(Column::RecordType)),
+                false => std::str::from_utf8(field(Column::RecordType))
+                    .ok()
+                    .and_then(RecordType::parse),
+            },
             beneficiary_id: text(Column::BeneficiaryId),
             claim_id: text(Column::ClaimId),
             claim_prefix: "",

@@ -53,17 +53,24 @@ impl<const N: usize> Scratch<N> {
     }
 
     /// Appends `value` as LEB128, as [`put_varint`] does.
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self, value: u128) {
-        // Nearly every value fits 64 bits, whose shifts are cheaper.
+        // Nearly every value fits 64 bits, whose shifts are cheaper, and
+        // is written inline; a line writes eleven.
         let Ok(mut value) = u64::try_from(value) else {
-            let mut wide = value;
-            while wide >= 0x80 {
-                self.byte((wide as u8) | 0x80);
-                wide >>= 7;
-            }
-            return self.byte(wide as u8);
+            return self.wide_varint(value);
         };
+        while value >= 0x80 {
+            self.byte((value as u8) | 0x80);
+            value >>= 7;
+        }
+        self.byte(value as u8);
+    }
+
+    /// [`Scratch::varint`] of a value past 64 bits.
+    #[cold]
+    #[inline(never)]
+    fn wide_varint(&mut self, mut value: u128) {
         while value >= 0x80 {
             self.byte((value as u8) | 0x80);
             value >>= 7;
