@@ -255,13 +255,18 @@ impl DateCache {
     /// The date of day `days`, made once per entry it takes.
     fn get(&mut self, days: i64, cursor: &Cursor<'_>) -> Result<Date, Problem> {
         // Any index works for any day: the entry says which day it holds.
-        let entry = &mut self.0[days.rem_euclid(Self::ENTRIES as i64) as usize];
+        // The low bits of the day: its remainder by the (power of two)
+        // entries, negative days included.
+        let entry = &mut self.0[(days & (Self::ENTRIES as i64 - 1)) as usize];
         if entry.0 != days {
             *entry = (days, cursor.date(days)?);
         }
         Ok(entry.1)
     }
 }
+
+// `DateCache::get` takes a day's low bits for its remainder.
+const _: () = assert!(DateCache::ENTRIES.is_power_of_two());
 
 impl Default for DateCache {
     fn default() -> Self {
@@ -314,13 +319,9 @@ impl RowDecoder {
                 KEY => keys.push(key(&mut cursor)?),
                 FIRST_LINE => {
                     self.previous = None;
-                    let line = self.line(&mut cursor, lines)?;
-                    lines.push(line);
+                    self.line(&mut cursor, lines)?;
                 }
-                LINE if self.previous.is_some() => {
-                    let line = self.line(&mut cursor, lines)?;
-                    lines.push(line);
-                }
+                LINE if self.previous.is_some() => self.line(&mut cursor, lines)?,
                 tag => {
                     return Err(format!(
                         "byte {}: record tag {tag} where a record starts",
@@ -332,8 +333,9 @@ impl RowDecoder {
         Ok(())
     }
 
-    /// The next line, to be pushed on `lines`.
-    fn line(&mut self, cursor: &mut Cursor<'_>, lines: &[ClaimLine]) -> Result<ClaimLine, String> {
+    /// Decodes the next line onto `lines`, in place: a line is 128 bytes,
+    /// and returning it cost a copy more (callgrind).
+    fn line(&mut self, cursor: &mut Cursor<'_>, lines: &mut Vec<ClaimLine>) -> Result<(), String> {
         let states_at = cursor.at();
         let states = u16::from_le_bytes(cursor.array()?);
         let base = self
@@ -368,16 +370,16 @@ impl RowDecoder {
             line_date,
         ] = dates;
         let allowed = Money::from_cents(unzigzag(cursor.wide_varint()?));
+        let before = self
+            .previous
+            .as_ref()
+            .and_then(|p| lines.get(p.line))
+            .map(texts);
         let mut decoded: [Option<Text>; TEXTS] = Default::default();
         for (index, text) in decoded.iter_mut().enumerate() {
             *text = match (states >> (2 * index)) & 3 {
                 ABSENT => None,
-                SAME => match self
-                    .previous
-                    .as_ref()
-                    .and_then(|p| lines.get(p.line))
-                    .and_then(|line| texts(line)[index])
-                {
+                SAME => match before.and_then(|texts| texts[index]) {
                     Some(text) => Some(text.clone()),
                     None => {
                         return Err(format!(
@@ -407,7 +409,7 @@ impl RowDecoder {
             offset,
             from,
         });
-        Ok(ClaimLine {
+        lines.push(ClaimLine {
             source: Source { file, row, offset },
             beneficiary_id,
             claim_id,
@@ -425,7 +427,8 @@ impl RowDecoder {
             drg,
             principal_dx,
             hcpcs,
-        })
+        });
+        Ok(())
     }
 
     /// A provider or code, shared with its earlier occurrences.
