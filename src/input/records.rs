@@ -256,14 +256,12 @@ pub fn split_fields(
 fn each_position(bytes: &[u8], byte: u8, mut found: impl FnMut(usize)) {
     const LOW_SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let pattern = u64::from_ne_bytes([byte; 8]);
-    let mut words = bytes.chunks_exact(8);
+    let (words, remainder) = bytes.as_chunks::<8>();
     let mut base = 0;
-    for word in &mut words {
-        let mut bytes8 = [0; 8];
-        bytes8.copy_from_slice(word);
+    for word in words {
         // Zero exactly where the byte matches; then the high bit is set in
         // every zero byte and only there.
-        let x = u64::from_le_bytes(bytes8) ^ pattern;
+        let x = u64::from_le_bytes(*word) ^ pattern;
         let mut zeros = !(((x & LOW_SEVEN) + LOW_SEVEN) | x | LOW_SEVEN);
         while zeros != 0 {
             found(base + zeros.trailing_zeros() as usize / 8);
@@ -271,7 +269,7 @@ fn each_position(bytes: &[u8], byte: u8, mut found: impl FnMut(usize)) {
         }
         base += 8;
     }
-    for (i, &b) in words.remainder().iter().enumerate() {
+    for (i, &b) in remainder.iter().enumerate() {
         if b == byte {
             found(base + i);
         }
