@@ -218,11 +218,27 @@ impl fmt::Display for Money {
         let sign = if self.0 < 0 { "-" } else { "" };
         let magnitude = self.0.unsigned_abs();
         // Every amount a claim line holds fits 64 bits, whose division is
-        // several times faster than 128 bits' (`convert` writes millions).
-        match u64::try_from(magnitude) {
-            Ok(small) => write!(f, "{sign}{}.{:02}", small / 100, small % 100),
-            Err(_) => write!(f, "{sign}{}.{:02}", magnitude / 100, magnitude % 100),
+        // several times faster than 128 bits' (`convert` writes millions);
+        // the whole part by `itoa`, the text in one write: `write!` with
+        // its arguments took a third of a reprice's writing (callgrind).
+        let mut whole = itoa::Buffer::new();
+        let (whole, cents) = match u64::try_from(magnitude) {
+            Ok(small) => (whole.format(small / 100), (small % 100) as u8),
+            Err(_) => (whole.format(magnitude / 100), (magnitude % 100) as u8),
+        };
+        // A sign, 39 digits, a point and two decimals fit.
+        let mut text = [0u8; 48];
+        let mut len = 0;
+        for part in [
+            sign.as_bytes(),
+            whole.as_bytes(),
+            &[b'.', b'0' + cents / 10, b'0' + cents % 10],
+        ] {
+            text[len..len + part.len()].copy_from_slice(part);
+            len += part.len();
         }
+        // Only ASCII digits, a sign and a point were written.
+        f.write_str(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -328,6 +344,19 @@ mod tests {
         assert_eq!(round("-0.005"), "-0.01");
         assert_eq!(round("2.344999"), "2.34");
         assert_eq!(round("-2425.0000"), "-2425.00");
+    }
+
+    proptest::proptest! {
+        /// Any number of cents, written as `format!` writes its parts.
+        #[test]
+        fn display_is_the_cents_as_a_decimal(cents in proptest::prelude::any::<i128>()) {
+            let magnitude = cents.unsigned_abs();
+            let sign = if cents < 0 { "-" } else { "" };
+            proptest::prop_assert_eq!(
+                Money::from_cents(cents).to_string(),
+                format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+            );
+        }
     }
 
     #[test]
