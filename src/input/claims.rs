@@ -324,7 +324,7 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
 pub(crate) struct RowChecker<'h> {
     header: &'h Header,
     checks: RowChecks,
-    /// The last processed date read (or the thru date it defaults to).
+    /// The processed dates read (or the thru dates they default to).
     processed: SeenDates,
 }
 

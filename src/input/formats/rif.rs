@@ -657,8 +657,8 @@ impl VersionSeen {
 struct RowChecker<'h> {
     header: &'h Header,
     checks: RowChecks,
-    /// The last processed date read (or the thru date it defaults to): a
-    /// claim's rows repeat it.
+    /// The processed dates read (or the thru dates they default to): a
+    /// claim's rows repeat them.
     processed: SeenDates,
     /// The institutional claim versions whose claim-level amount a row of
     /// this chunk has already carried.
