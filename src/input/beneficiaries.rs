@@ -1044,6 +1044,11 @@ struct Intake<'a> {
     /// The first failure of `routing.overflow`; nothing is spilled after
     /// it, and the load stops with it at the end of the file.
     failed: Option<io::Error>,
+    /// The last row's beneficiary and partition: a beneficiary's months
+    /// come row after row, so most rows route without hashing.
+    last_route: (String, usize),
+    /// One row's text values, interned, its room kept from row to row.
+    text_ids: Vec<u32>,
 }
 
 impl<'a> Intake<'a> {
@@ -1059,6 +1064,8 @@ impl<'a> Intake<'a> {
             names: Names::of(columns),
             interned: rustc_hash::FxHashMap::default(),
             failed: None,
+            last_route: (String::new(), 0),
+            text_ids: Vec::new(),
         }
     }
 
@@ -1118,8 +1125,18 @@ impl<'a> Intake<'a> {
             row: outcome.line,
             offset: outcome.offset,
         };
-        let texts: SmallVec<[u32; 4]> = checked.texts.iter().map(|t| self.intern(t)).collect();
-        let slot = (self.routing.route)(outcome.beneficiary_id).min(self.parts.len() - 1);
+        let mut texts = std::mem::take(&mut self.text_ids);
+        texts.clear();
+        texts.extend(checked.texts.iter().map(|t| self.intern(t)));
+        let id = outcome.beneficiary_id;
+        if self.last_route.0.is_empty() || !same_bytes(self.last_route.0.as_bytes(), id.as_bytes())
+        {
+            let slot = (self.routing.route)(id).min(self.parts.len() - 1);
+            self.last_route.0.clear();
+            self.last_route.0.push_str(id);
+            self.last_route.1 = slot;
+        }
+        let slot = self.last_route.1;
         let part = &mut self.parts[slot];
         let room = part.capacity();
         let row = Row {
@@ -1129,6 +1146,7 @@ impl<'a> Intake<'a> {
             texts: &texts,
         };
         encode_row(part, &mut self.last_rows[slot], &row);
+        self.text_ids = texts;
         self.held += (part.capacity() - room) as u64;
         if self.held > self.routing.budget && self.failed.is_none() {
             if let Err(error) = (self.routing.overflow)(&mut self.parts) {
