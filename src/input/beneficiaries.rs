@@ -49,7 +49,7 @@ pub use crate::input::formats::enrollment::BeneficiariesFormat;
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
 use crate::input::source::Input;
 use crate::model::outcome::RejectReason;
-use crate::model::{Date, parse_date, same_bytes};
+use crate::model::{Date, SeenDates, parse_date, same_bytes};
 
 /// The columns with a meaning of their own, in the contract's order: the
 /// two required ones, the two dates, then the five standard flags.
@@ -963,7 +963,11 @@ impl Layout {
 
     /// The record-level row checks, then the row as a [`SourceRow`] of one
     /// month for the value checks.
-    fn check<'r>(&self, record: &'r Record) -> (&'r str, Result<Checked<'r>, RejectReason>) {
+    fn check<'r>(
+        &self,
+        record: &'r Record,
+        dates: &mut SeenDates,
+    ) -> (&'r str, Result<Checked<'r>, RejectReason>) {
         use RejectReason::*;
         if !record.is_complete() {
             return ("", Err(BadCsv));
@@ -979,9 +983,11 @@ impl Layout {
             "" => None,
             given => Some(Month::parse(given)),
         };
-        let date = |column: Option<usize>| match column.map(text).unwrap_or_default() {
+        let mut date = |column: Option<usize>| match column.map(text).unwrap_or_default() {
             "" => Field::Absent,
-            given => parse_date(given.as_bytes()).map_or(Field::Unreadable, Field::Value),
+            given => dates
+                .parse(given.as_bytes(), parse_date)
+                .map_or(Field::Unreadable, Field::Value),
         };
         let row = SourceRow {
             beneficiary_id: text(self.beneficiary_id),
@@ -1049,6 +1055,9 @@ struct Intake<'a> {
     last_route: (String, usize),
     /// One row's text values, interned, its room kept from row to row.
     text_ids: Vec<u32>,
+    /// The birth and death dates read, by text: a beneficiary's rows
+    /// repeat them.
+    dates: SeenDates,
 }
 
 impl<'a> Intake<'a> {
@@ -1066,6 +1075,7 @@ impl<'a> Intake<'a> {
             failed: None,
             last_route: (String::new(), 0),
             text_ids: Vec::new(),
+            dates: SeenDates::default(),
         }
     }
 
@@ -1089,7 +1099,7 @@ impl<'a> Intake<'a> {
     /// Checks one record of a canonical file laid out as `layout` and
     /// takes its outcome.
     fn take_record(&mut self, layout: &Layout, file: u32, record: &Record) {
-        let (beneficiary_id, checked) = layout.check(record);
+        let (beneficiary_id, checked) = layout.check(record, &mut self.dates);
         let outcome = SourceOutcome {
             line: record.line(),
             offset: record.offset(),
