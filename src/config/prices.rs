@@ -6,7 +6,7 @@
 //! The file is read by [`crate::config::table`], which the other lookup tables of
 //! the contract (risk factors, participants) share.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::Path;
 
 use rust_decimal::Decimal;
@@ -32,10 +32,12 @@ const TABLE: Table = Table {
     key_columns: 4,
 };
 
-/// The price table, keyed exactly as the contract looks prices up.
+/// The price table, keyed exactly as the contract looks prices up, with a
+/// fast hash: it is looked up once or twice an episode, and its order is
+/// never seen (`canonical_rows` sorts).
 #[derive(Clone, Debug, Default)]
 pub struct TargetPrices {
-    prices: HashMap<PriceKey, Decimal>,
+    prices: FxHashMap<PriceKey, Decimal>,
     /// Which episode types the rows name, to point out a mistyped one.
     types: TypeRows,
 }
@@ -86,7 +88,7 @@ impl TargetPrices {
 
     /// Reads and checks a target price file.
     pub fn load(path: &Path) -> Result<TargetPrices, TableError> {
-        let mut prices = HashMap::new();
+        let mut prices = FxHashMap::default();
         let mut types = TypeRows::new(path);
         read_table(path, &TABLE, |row, fields| {
             let (key, price) = parse_row(fields)?;
