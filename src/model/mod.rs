@@ -206,6 +206,8 @@ pub(crate) struct SeenDates(Box<[(u128, Option<Date>)]>);
 impl SeenDates {
     /// Entries: 16 KiB, some years of days.
     const ENTRIES: usize = 512;
+    /// Bits of a slot number.
+    const INDEX_BITS: u32 = Self::ENTRIES.trailing_zeros();
     /// A key no text has (its length byte is past any text kept).
     const EMPTY: u128 = u128::MAX;
 
@@ -218,8 +220,9 @@ impl SeenDates {
             return parse(text);
         };
         let folded = (key as u64) ^ ((key >> 64) as u64);
-        // Fibonacci hashing: the top bits of the product.
-        let slot = (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) as usize % Self::ENTRIES;
+        // Fibonacci hashing: the product's top bits, as many as index
+        // the entries.
+        let slot = (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - Self::INDEX_BITS)) as usize;
         let entry = &mut self.0[slot];
         if entry.0 != key {
             *entry = (key, parse(text));
@@ -243,6 +246,9 @@ impl SeenDates {
         Some(u128::from_le_bytes(bytes))
     }
 }
+
+// A slot is `INDEX_BITS` bits, so every one is an entry and all are used.
+const _: () = assert!(SeenDates::ENTRIES.is_power_of_two());
 
 impl Default for SeenDates {
     fn default() -> Self {

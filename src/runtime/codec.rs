@@ -15,12 +15,19 @@ use crate::model::{Date, Text};
 
 /// Appends `value` as LEB128: seven bits a byte, low bits first, the high
 /// bit set on every byte but the last.
-pub fn put_varint(out: &mut Vec<u8>, mut value: u128) {
+pub fn put_varint(out: &mut Vec<u8>, value: u128) {
+    leb128(value, |byte| out.push(byte));
+}
+
+/// `value` as LEB128, byte by byte to `push`: the one writer of
+/// [`put_varint`] and [`Scratch::varint`] past 64 bits.
+#[inline]
+fn leb128(mut value: u128, mut push: impl FnMut(u8)) {
     while value >= 0x80 {
-        out.push((value as u8) | 0x80);
+        push((value as u8) | 0x80);
         value >>= 7;
     }
-    out.push(value as u8);
+    push(value as u8);
 }
 
 /// A record's numbers, written on the stack and copied out at once: a
@@ -56,7 +63,8 @@ impl<const N: usize> Scratch<N> {
     #[inline(always)]
     pub fn varint(&mut self, value: u128) {
         // Nearly every value fits 64 bits, whose shifts are cheaper, and
-        // is written inline; a line writes eleven.
+        // is written inline, in [`leb128`]'s loop narrowed to a u64; a
+        // line writes eleven.
         let Ok(mut value) = u64::try_from(value) else {
             return self.wide_varint(value);
         };
@@ -70,12 +78,8 @@ impl<const N: usize> Scratch<N> {
     /// [`Scratch::varint`] of a value past 64 bits.
     #[cold]
     #[inline(never)]
-    fn wide_varint(&mut self, mut value: u128) {
-        while value >= 0x80 {
-            self.byte((value as u8) | 0x80);
-            value >>= 7;
-        }
-        self.byte(value as u8);
+    fn wide_varint(&mut self, value: u128) {
+        leb128(value, |byte| self.byte(byte));
     }
 
     /// The bytes written.
