@@ -308,69 +308,79 @@ pub fn price(
         })
         .collect();
     let bounds = spending_bounds(&episodes, &periods, types);
-    episodes
-        .into_iter()
-        .zip(periods)
-        .zip(bounds)
-        .map(|((figures, period), bounds)| {
-            if figures.cancel.is_some() {
-                return Ok(PricedEpisode {
-                    figures,
-                    period,
-                    capped: None,
-                    target_price: None,
-                    risk_multiplier: None,
-                    priced: None,
-                });
-            }
-            let episode_type = &types[figures.episode_type];
-            let capped = bounds.apply(figures.actual);
-            let target_price = prices.lookup(
-                &episode_type.id,
-                &figures.provider_id,
-                &figures.price_group,
-                &period,
-            );
-            let risk_multiplier =
-                multiplier(&episode_type.id, figures.risk_levels.as_deref(), risk).map_err(
-                    |what| InexactError {
-                        episode_id: figures.episode_id.clone(),
-                        what,
-                    },
-                )?;
-            let priced = match (target_price, risk_multiplier) {
-                (Some(price), Some(risk)) => {
-                    let inexact = || InexactError {
-                        episode_id: figures.episode_id.clone(),
-                        what: "the effective target (price × risk × (1 − discount))",
-                    };
-                    let target = exact_mul(price, risk)
-                        .and_then(|t| exact_mul(t, Decimal::ONE - episode_type.pricing.discount))
-                        .ok_or_else(inexact)?;
-                    let target = Money::round_half_away(target);
-                    // Checked: `capped` may be a 36-digit actual read back
-                    // from a run folder.
-                    let gain_loss = target.checked_sub(capped).ok_or_else(|| {
-                        TooLarge::new(format!(
-                            "episode {}: the gain or loss (target {target} − capped spending {capped})",
-                            figures.episode_id
-                        ))
-                    })?;
-                    Some(Priced { target, gain_loss })
-                }
-                // No price row (whatever the risk), or no multiplier.
-                _ => None,
+    // Filled by a loop, not collected into a `Result`: that collection
+    // cannot know its length, and grew the vector by copying it whole
+    // (half of a reprice's page faults).
+    let mut priced_episodes = Vec::with_capacity(episodes.len());
+    for ((figures, period), bounds) in episodes.into_iter().zip(periods).zip(bounds) {
+        priced_episodes.push(price_one(figures, period, bounds, types, prices, risk)?);
+    }
+    Ok(priced_episodes)
+}
+
+/// Prices one episode (rules 3.1 to 3.3); see [`price`].
+fn price_one(
+    figures: EpisodeFigures,
+    period: String,
+    bounds: Bounds,
+    types: &[TypePricing],
+    prices: &TargetPrices,
+    risk: Option<&RiskFactors>,
+) -> Result<PricedEpisode, PriceError> {
+    if figures.cancel.is_some() {
+        return Ok(PricedEpisode {
+            figures,
+            period,
+            capped: None,
+            target_price: None,
+            risk_multiplier: None,
+            priced: None,
+        });
+    }
+    let episode_type = &types[figures.episode_type];
+    let capped = bounds.apply(figures.actual);
+    let target_price = prices.lookup(
+        &episode_type.id,
+        &figures.provider_id,
+        &figures.price_group,
+        &period,
+    );
+    let risk_multiplier = multiplier(&episode_type.id, figures.risk_levels.as_deref(), risk)
+        .map_err(|what| InexactError {
+            episode_id: figures.episode_id.clone(),
+            what,
+        })?;
+    let priced = match (target_price, risk_multiplier) {
+        (Some(price), Some(risk)) => {
+            let inexact = || InexactError {
+                episode_id: figures.episode_id.clone(),
+                what: "the effective target (price × risk × (1 − discount))",
             };
-            Ok(PricedEpisode {
-                figures,
-                period,
-                capped: Some(capped),
-                target_price,
-                risk_multiplier,
-                priced,
-            })
-        })
-        .collect()
+            let target = exact_mul(price, risk)
+                .and_then(|t| exact_mul(t, Decimal::ONE - episode_type.pricing.discount))
+                .ok_or_else(inexact)?;
+            let target = Money::round_half_away(target);
+            // Checked: `capped` may be a 36-digit actual read back
+            // from a run folder.
+            let gain_loss = target.checked_sub(capped).ok_or_else(|| {
+                TooLarge::new(format!(
+                    "episode {}: the gain or loss (target {target} − capped spending {capped})",
+                    figures.episode_id
+                ))
+            })?;
+            Some(Priced { target, gain_loss })
+        }
+        // No price row (whatever the risk), or no multiplier.
+        _ => None,
+    };
+    Ok(PricedEpisode {
+        figures,
+        period,
+        capped: Some(capped),
+        target_price,
+        risk_multiplier,
+        priced,
+    })
 }
 
 /// Rule 3.2: the exact product of the factors' multipliers, `1` without
