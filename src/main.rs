@@ -60,6 +60,19 @@ fn configure_allocator(tunables: &Tunables) {
     }
 }
 
+/// Keeps mimalloc from returning its free memory to the system page by
+/// page as the process ends (a static mimalloc collects and purges at
+/// exit, for a library unloaded and loaded again): the system takes the
+/// whole process's memory back at once a moment later. A purge delay below
+/// zero means "never purge". Measured on `reprice` at 4M lines: the exit
+/// purge's `madvise` calls were 4% of its time.
+fn release_allocator_at_exit() {
+    // SAFETY: as in `configure_allocator`.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
+    }
+}
+
 /// Bundled-payment episode reconciliation: claims in, gain or loss per
 /// episode and per provider out, with a ledger for every claim line.
 #[derive(Parser)]
@@ -617,6 +630,7 @@ fn main() -> ExitCode {
             compress,
         } => generate(beneficiaries, seed, compress.0, &out),
     };
+    release_allocator_at_exit();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
