@@ -16,6 +16,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use rust_decimal::Decimal;
@@ -270,7 +271,7 @@ pub fn write_outputs_as(
 
 /// The file of `table` of `source` (a run, a true-up, a comparison) in
 /// `format`, named after the table.
-pub fn table_file<'a, S>(
+pub fn table_file<'a, S: Sync>(
     source: &'a S,
     table: &'a Table<'a, S>,
     format: OutputFormat,
@@ -297,7 +298,8 @@ pub fn table_file<'a, S>(
 pub type Output<'w> = &'w mut (dyn Write + Send);
 
 /// What produces the content of one output file.
-type WriteContent<'a> = Box<dyn Fn(Output<'_>) -> io::Result<()> + 'a>;
+/// Shared between threads: the files of a folder are written at once.
+type WriteContent<'a> = Box<dyn Fn(Output<'_>) -> io::Result<()> + Send + Sync + 'a>;
 
 /// One file of an output folder: its name and what writes it.
 pub struct OutputFile<'a> {
@@ -319,7 +321,10 @@ enum Content<'a> {
 
 impl<'a> OutputFile<'a> {
     /// A file named `name` whose content `write` produces.
-    pub fn new(name: impl Into<String>, write: impl Fn(Output<'_>) -> io::Result<()> + 'a) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        write: impl Fn(Output<'_>) -> io::Result<()> + Send + Sync + 'a,
+    ) -> Self {
         OutputFile {
             name: name.into(),
             content: Content::Written(Box::new(write)),
@@ -407,21 +412,27 @@ fn write_staged(files: &[OutputFile], staging: &Path) -> Result<(), Error> {
             }
         }
     };
-    for file in files {
-        let path = staging.join(&file.name);
-        match &file.content {
-            Content::Written(write) => {
-                let mut out = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);
-                write(&mut out)
-                    .and_then(|()| out.flush())
-                    .map_err(io_error(&path))?;
+    // Each file on its own thread where there is one to spare: a
+    // reprice's ledger copy (in the kernel) then overlaps the writing of
+    // its episodes. The first error in file order is the one reported.
+    let written: Vec<Result<(), Error>> = files
+        .par_iter()
+        .map(|file| {
+            let path = staging.join(&file.name);
+            match &file.content {
+                Content::Written(write) => {
+                    let mut out = BufWriter::new(fs::File::create(&path).map_err(io_error(&path))?);
+                    write(&mut out)
+                        .and_then(|()| out.flush())
+                        .map_err(io_error(&path))
+                }
+                Content::Same(source) => {
+                    fs::copy(source, &path).map(|_| ()).map_err(io_error(&path))
+                }
             }
-            Content::Same(source) => {
-                fs::copy(source, &path).map_err(io_error(&path))?;
-            }
-        }
-    }
-    Ok(())
+        })
+        .collect();
+    written.into_iter().collect()
 }
 
 /// Puts the complete `staging` folder in place of `out`, replacing an
@@ -1020,13 +1031,18 @@ pub const PARTICIPANTS: Table<'static> = Table {
 
 /// A target price as `episodes.csv` writes it: the value as read, with at
 /// least two decimals and no trailing zeros beyond (`17500` is `17500.00`,
-/// `1.2500` is `1.25`, `1.005` stays).
-pub fn format_target_price(price: Decimal) -> String {
-    let mut price = price.normalize();
-    if price.scale() < 2 {
-        price.rescale(2);
+/// `1.2500` is `1.25`, `1.005` stays). Formatted where it is written, not
+/// into a `String` of its own per episode.
+struct TargetPriceText(Decimal);
+
+impl std::fmt::Display for TargetPriceText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut price = self.0.normalize();
+        if price.scale() < 2 {
+            price.rescale(2);
+        }
+        price.fmt(f)
     }
-    price.to_string()
 }
 
 /// `episodes.csv`.
@@ -1049,8 +1065,8 @@ fn episode_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()>
             Text(&e.provider_id),
             Text(&e.anchor_claim_id),
             Text(&e.price_group),
-            Figure(&e.start),
-            Figure(&e.end),
+            Figure(&IsoDate(e.start)),
+            Figure(&IsoDate(e.end)),
             Text(&episode.period),
             Text(&episode.status().name()),
             Figure(&e.claim_lines),
@@ -1061,7 +1077,7 @@ fn episode_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()>
             Text(&Optional(e.cancel.as_ref())),
             Text(&Optional(e.risk_levels.as_deref().map(risk::format_levels))),
             Figure(&Optional(episode.risk_multiplier.map(|m| m.normalize()))),
-            Figure(&Optional(episode.target_price.map(format_target_price))),
+            Figure(&Optional(episode.target_price.map(TargetPriceText))),
         ])?;
     }
     Ok(())
@@ -1601,6 +1617,32 @@ mod tests {
             listing(parent.path()),
             [("run".to_owned(), "<folder>".to_owned())]
         );
+    }
+
+    /// The files of a folder are written at once, but when several fail
+    /// the error reported is the first file's, whichever thread failed
+    /// first, and nothing is put in place.
+    #[test]
+    fn the_first_files_error_is_reported_and_nothing_written() {
+        let parent = tempfile::tempdir().unwrap();
+        let out = parent.path().join("run");
+        let fail = |what: &'static str| move |_: Output<'_>| Err(io::Error::other(what));
+        let files = [
+            OutputFile::new("episodes.csv", |w| w.write_all(b"fine")),
+            OutputFile::new("providers.csv", fail("first")),
+            OutputFile::new("ledger.csv", fail("second")),
+            OutputFile::new("rejects.csv", fail("third")),
+        ];
+        for _ in 0..20 {
+            match write_folder(&out, false, &files) {
+                Err(Error::Io { path, source }) => {
+                    assert!(path.ends_with("providers.csv"), "{path:?}");
+                    assert_eq!(source.to_string(), "first");
+                }
+                other => panic!("expected the providers file's error, got {other:?}"),
+            }
+            assert_eq!(listing(parent.path()), []);
+        }
     }
 
     #[test]
