@@ -184,10 +184,8 @@ impl Chunking {
 impl Chunking {
     /// The chunking `tunables` give `threads` worker threads.
     pub fn of(tunables: &Tunables, threads: usize) -> Chunking {
-        Chunking {
-            chunk_bytes: tunables.chunk_bytes,
-            batch: tunables.chunk_batch(threads),
-        }
+        let (batch, chunk_bytes) = tunables.chunk_batch(threads);
+        Chunking { chunk_bytes, batch }
     }
 }
 

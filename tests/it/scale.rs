@@ -185,7 +185,7 @@ proptest! {
     fn outputs_do_not_depend_on_the_tunables(
         beneficiaries in 20u64..80,
         seed in any::<u64>(),
-        chunk_bytes in 64usize..8192,
+        thread_batch_bytes in 64usize..8192,
         chunks_per_thread in 1usize..4,
         partitions_per_thread in 1usize..4,
         min_partitions in 1usize..8,
@@ -199,7 +199,7 @@ proptest! {
         let reference = library_run(dir.path(), claims.clone(), 2, None, spill_dir.path(), false)
             .expect("the reference run succeeds");
         let tunables = Tunables {
-            chunk_bytes,
+            thread_batch_bytes,
             chunks_per_thread,
             partitions_per_thread,
             min_partitions,
