@@ -66,7 +66,7 @@ fn configure_allocator(tunables: &Tunables) {
 /// whole process's memory back at once a moment later. A purge delay below
 /// zero means "never purge". Measured on `reprice` at 4M lines: the exit
 /// purge's `madvise` calls were 4% of its time.
-fn release_allocator_at_exit() {
+fn skip_allocator_purge_at_exit() {
     // SAFETY: as in `configure_allocator`.
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1);
@@ -630,7 +630,7 @@ fn main() -> ExitCode {
             compress,
         } => generate(beneficiaries, seed, compress.0, &out),
     };
-    release_allocator_at_exit();
+    skip_allocator_purge_at_exit();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
