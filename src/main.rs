@@ -60,6 +60,20 @@ fn configure_allocator(tunables: &Tunables) {
     }
 }
 
+/// Asks mimalloc to return at once all the memory its threads have freed
+/// (`mi_collect` with `force`), rather than after its purge delay: the
+/// engine calls it between building episodes and writing outputs
+/// (`runtime::memory::release_freed`). At 4M lines with enrollment on 2
+/// threads, the memory decoded partitions had held was still resident
+/// while the outputs were written, and that phase was the run's peak:
+/// 228 to 232 MB, 219 to 221 MB with the collection (six runs each, in
+/// the same time).
+fn collect_freed_memory() {
+    // SAFETY: `mi_collect` takes no pointer and may be called from any
+    // thread at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 /// Keeps mimalloc from returning its free memory to the system page by
 /// page as the process ends (a static mimalloc collects and purges at
 /// exit, for a library unloaded and loaded again): the system takes the
@@ -517,6 +531,7 @@ fn parse_as_of(text: &str) -> Result<Date, String> {
 
 fn main() -> ExitCode {
     configure_allocator(&Tunables::DEFAULT);
+    episode_recon::runtime::memory::set_release_freed(collect_freed_memory);
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     // Before any command runs, for every command: each one that writes

@@ -724,6 +724,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     rejects.sort_by(|a, b| (&files[a.file as usize], a.row).cmp(&(&files[b.file as usize], b.row)));
 
     progress.phase("pricing");
+    crate::runtime::memory::release_freed();
     tracing::info!(
         episodes = figures.len(),
         ledger_bytes = ledgers.bytes(),

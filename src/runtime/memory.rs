@@ -11,8 +11,36 @@
 //!   water mark"), in kB (kibibytes);
 //! - `/proc/self/clear_refs`: writing `5` resets that peak to the current
 //!   resident set size (Linux 4.0 and later).
+//!
+//! It also lets the program give its allocator a moment to return what a
+//! phase freed ([`set_release_freed`]): the library knows when a phase
+//! ends, the program which allocator it runs on.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// What the program does to return the memory a phase freed to the
+/// system, set once by the program ([`set_release_freed`]).
+static RELEASE_FREED: OnceLock<fn()> = OnceLock::new();
+
+/// Sets what [`release_freed`] does: the program, which chose the
+/// allocator, knows how to ask it (the command asks mimalloc to collect,
+/// src/main.rs). Only the first call counts.
+pub fn set_release_freed(release: fn()) {
+    let _ = RELEASE_FREED.set(release);
+}
+
+/// Returns what the phase that just ended freed to the system, where the
+/// program said how ([`set_release_freed`]); nothing otherwise. Called
+/// once episodes are built: the partitions decoded to build them are
+/// freed by then, and an allocator that keeps freed memory a while (as
+/// mimalloc does, `Tunables::allocator_purge_delay_ms`) held it under
+/// the outputs written next, which made that phase the run's peak.
+pub fn release_freed() {
+    if let Some(release) = RELEASE_FREED.get() {
+        release();
+    }
+}
 
 /// The resident memory of this process, where the system tells it (Linux's
 /// `/proc/self/statm`); `None` elsewhere. The memory limit bounds what the
@@ -125,6 +153,25 @@ pub(crate) static PEAK_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static RELEASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn count_release() {
+        RELEASES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What the program set runs at each phase end, and a second setting
+    /// does not replace it.
+    #[test]
+    fn the_programs_release_runs_at_each_phase_end() {
+        set_release_freed(count_release);
+        set_release_freed(|| panic!("only the first setting counts"));
+        let before = RELEASES.load(std::sync::atomic::Ordering::SeqCst);
+        release_freed();
+        release_freed();
+        // At least: runs in the same process may end phases meanwhile.
+        assert!(RELEASES.load(std::sync::atomic::Ordering::SeqCst) >= before + 2);
+    }
 
     /// A phase that touches 64 MiB has a peak that much higher than the
     /// phase after it: the peak is reset between phases. (Other tests of
