@@ -107,9 +107,10 @@ impl Tunables {
         // late, and whole 2 MiB chunks left the other idle a fifth of the
         // reading (perf sched); small ones are shared out as they are
         // taken. 4M lines: 1.35 -> 1.28 s median of 8 alternated runs;
-        // 40M with enrollment: 18.2 -> 16.4 s. One thread keeps one
-        // chunk, each chunk costing a little (256 KiB chunks were 3%
-        // slower there).
+        // 40M with enrollment: 18.2 -> 16.4 s. The small chunks raised the
+        // peak by about 10 MB, which the collection after building gives
+        // back (`memory::release_freed`). One thread keeps one chunk, each
+        // chunk costing a little (256 KiB chunks were 3% slower there).
         thread_batch_bytes: 2 << 20,
         chunks_per_thread: 8,
         line_bytes_in_csv: 110,
@@ -160,10 +161,10 @@ impl Tunables {
     pub fn chunk_batch(&self, threads: usize) -> (usize, usize) {
         match threads {
             0 | 1 => (1, self.thread_batch_bytes),
-            _ => (
-                self.chunks_per_thread * threads,
-                (self.thread_batch_bytes / self.chunks_per_thread).max(1),
-            ),
+            _ => {
+                let chunks = self.chunks_per_thread.max(1);
+                (chunks * threads, (self.thread_batch_bytes / chunks).max(1))
+            }
         }
     }
 
