@@ -125,6 +125,13 @@ impl RowChecks {
         }
     }
 
+    /// A date field read before the row checks (the processed date, which
+    /// a format picks among its columns), parsed as the file's other
+    /// dates are and found among those read before.
+    pub(crate) fn date(&mut self, text: &[u8]) -> Option<Date> {
+        self.dates.parse(text, self.parse_date)
+    }
+
     /// Where a row at `line` and byte `offset` is.
     pub(crate) fn source(&self, line: u64, offset: u64) -> Source {
         Source {

@@ -17,7 +17,7 @@ pub use crate::input::driver::{Chunking, Reading};
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome};
-use crate::model::{ClaimType, RecordType, SeenDates, parse_date};
+use crate::model::{ClaimType, RecordType};
 
 /// A claims file that cannot be read at all. These stop the run: the user
 /// must fix the file or the command.
@@ -324,17 +324,11 @@ pub fn raw_rows(path: &Path, rows: &[(u64, u64)]) -> Result<Vec<Box<[u8]>>, Erro
 pub(crate) struct RowChecker<'h> {
     header: &'h Header,
     checks: RowChecks,
-    /// The processed dates read (or the thru dates they default to).
-    processed: SeenDates,
 }
 
 impl<'h> RowChecker<'h> {
     pub(crate) fn new(header: &'h Header, checks: RowChecks) -> Self {
-        RowChecker {
-            header,
-            checks,
-            processed: SeenDates::default(),
-        }
+        RowChecker { header, checks }
     }
 
     pub(crate) fn check(&mut self, record: &Record) -> RowOutcome {
@@ -359,7 +353,7 @@ impl<'h> RowChecker<'h> {
             source,
             raw: record.raw(),
             utf8: fields.utf8,
-            processed_date: self.processed.parse(processed, parse_date),
+            processed_date: self.checks.date(processed),
             amount: Money::parse(field(Column::AllowedAmount)),
             missing: fields.texts[..Column::REQUIRED]
                 .iter()
@@ -424,7 +418,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.csv");
         std::fs::write(&path, format!("{HEADER}\n{body}")).unwrap();
-        let as_of = as_of.map(|d| parse_date(d.as_bytes()).unwrap());
+        let as_of = as_of.map(|d| crate::model::parse_date(d.as_bytes()).unwrap());
         let mut out = Vec::new();
         read_file(&path, 0, as_of, |o| out.push(o)).unwrap();
         out

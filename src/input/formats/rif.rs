@@ -50,7 +50,7 @@ use crate::input::records::{self, Dialect, Lines};
 use crate::model::Text;
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
-use crate::model::{self, ClaimLine, ClaimType, Date, RecordType, SeenDates};
+use crate::model::{self, ClaimLine, ClaimType, Date, RecordType};
 
 columns! {
     /// The RIF columns the reader uses; others are ignored.
@@ -657,9 +657,6 @@ impl VersionSeen {
 struct RowChecker<'h> {
     header: &'h Header,
     checks: RowChecks,
-    /// The processed dates read (or the thru dates they default to): a
-    /// claim's rows repeat them.
-    processed: SeenDates,
     /// The institutional claim versions whose claim-level amount a row of
     /// this chunk has already carried.
     seen: FxHashSet<VersionSeen>,
@@ -676,7 +673,6 @@ impl<'h> RowChecker<'h> {
         RowChecker {
             header,
             checks: RowChecks::new(file, as_of, parse_date),
-            processed: SeenDates::default(),
             seen: FxHashSet::default(),
             last_seen: None,
             carried: None,
@@ -735,7 +731,7 @@ impl RowChecker<'_> {
             source,
             raw: row.raw,
             utf8: row.is_utf8(),
-            processed_date: self.processed.parse(processed, parse_date),
+            processed_date: self.checks.date(processed),
             // Known once the row's version is: see below.
             amount: None,
             missing: text(Column::ClmTypeCd).is_empty()
