@@ -552,7 +552,7 @@ pub fn load_partitioned(
                     intake,
                     ..
                 } = &mut loader;
-                let mut sink = |outcome: SourceOutcome| intake.take(file, outcome);
+                let mut sink = |outcome: SourceOutcome| intake.take(file, &outcome);
                 let seen = enrollment::read_file(other, path, columns, &mut sink)?;
                 columns_seen.extend(seen);
             }
@@ -696,6 +696,7 @@ pub(crate) struct SourceRow<'a> {
 /// month), and its text attributes (the same in every month).
 #[derive(Debug)]
 pub(crate) struct Checked<'r> {
+    beneficiary_id: &'r str,
     birth_date: Option<Date>,
     death_date: Option<Date>,
     /// Inline for a canonical row, as [`RowMonths`].
@@ -716,8 +717,6 @@ pub(crate) struct SourceOutcome<'r> {
     pub offset: u64,
     /// The row as written, without its line end.
     pub raw: &'r [u8],
-    /// The beneficiary (irrelevant when rejected).
-    pub beneficiary_id: &'r str,
     /// The row's dates and months, or the first row check it failed.
     pub checked: Result<Checked<'r>, RejectReason>,
 }
@@ -876,6 +875,7 @@ impl Shape {
             }
         }
         Ok(Checked {
+            beneficiary_id: row.beneficiary_id,
             birth_date,
             death_date,
             months,
@@ -967,16 +967,16 @@ impl Layout {
         &self,
         record: &'r Record,
         dates: &mut SeenDates,
-    ) -> (&'r str, Result<Checked<'r>, RejectReason>) {
+    ) -> Result<Checked<'r>, RejectReason> {
         use RejectReason::*;
         if !record.is_complete() {
-            return ("", Err(BadCsv));
+            return Err(BadCsv);
         }
         if record.len() != self.width {
-            return ("", Err(BadFieldCount));
+            return Err(BadFieldCount);
         }
         let Some(fields) = record.text() else {
-            return ("", Err(BadEncoding));
+            return Err(BadEncoding);
         };
         let text = |i: usize| fields.get(i).unwrap_or_default();
         let month = match text(self.month) {
@@ -1012,7 +1012,7 @@ impl Layout {
                 .collect(),
             texts: self.text_columns.iter().map(|&i| text(i)).collect(),
         };
-        (row.beneficiary_id, self.shape.check(&row))
+        self.shape.check(&row)
     }
 }
 
@@ -1096,27 +1096,38 @@ impl<'a> Intake<'a> {
         id
     }
 
+    /// Whether `id` (as [`Intake::intern`] gives it) stands for `text`.
+    fn is_value(&self, id: u32, text: &str) -> bool {
+        match id.checked_sub(1) {
+            None => text.is_empty(),
+            Some(index) => self
+                .names
+                .values
+                .get(index as usize)
+                .is_some_and(|value| **value == *text),
+        }
+    }
+
     /// Checks one record of a canonical file laid out as `layout` and
     /// takes its outcome.
     fn take_record(&mut self, layout: &Layout, file: u32, record: &Record) {
-        let (beneficiary_id, checked) = layout.check(record, &mut self.dates);
         let outcome = SourceOutcome {
             line: record.line(),
             offset: record.offset(),
             raw: record.raw(),
-            beneficiary_id,
-            checked,
+            checked: layout.check(record, &mut self.dates),
         };
-        self.take(file, outcome);
+        self.take(file, &outcome);
     }
 
     /// Counts one source row and files its months under its beneficiary's
     /// partition, or its reject with its text.
-    fn take(&mut self, file: u32, outcome: SourceOutcome) {
+    fn take(&mut self, file: u32, outcome: &SourceOutcome) {
         self.read += 1;
-        let checked = match outcome.checked {
+        let checked = match &outcome.checked {
             Ok(checked) => checked,
             Err(reason) => {
+                let reason = *reason;
                 self.rejects.push(BeneficiaryReject {
                     file,
                     row: outcome.line,
@@ -1135,10 +1146,16 @@ impl<'a> Intake<'a> {
             row: outcome.line,
             offset: outcome.offset,
         };
+        // A beneficiary's rows repeat its values: the previous row's id
+        // for the same attribute is tried before the table.
         let mut texts = std::mem::take(&mut self.text_ids);
-        texts.clear();
-        texts.extend(checked.texts.iter().map(|t| self.intern(t)));
-        let id = outcome.beneficiary_id;
+        texts.resize(checked.texts.len(), 0);
+        for (id, text) in texts.iter_mut().zip(&checked.texts) {
+            if !self.is_value(*id, text) {
+                *id = self.intern(text);
+            }
+        }
+        let id = checked.beneficiary_id;
         if self.last_route.0.is_empty() || !same_bytes(self.last_route.0.as_bytes(), id.as_bytes())
         {
             let slot = (self.routing.route)(id).min(self.parts.len() - 1);
@@ -1150,9 +1167,8 @@ impl<'a> Intake<'a> {
         let part = &mut self.parts[slot];
         let room = part.capacity();
         let row = Row {
-            beneficiary_id: outcome.beneficiary_id,
             spot,
-            checked: &checked,
+            checked,
             texts: &texts,
         };
         encode_row(part, &mut self.last_rows[slot], &row);
@@ -1177,7 +1193,6 @@ impl<'a> Intake<'a> {
 
 /// One accepted source row, as [`encode_row`] takes it.
 struct Row<'a, 'r> {
-    beneficiary_id: &'a str,
     spot: Spot,
     checked: &'a Checked<'r>,
     /// Its text values, interned.
@@ -1225,7 +1240,7 @@ fn date_number(date: Option<Date>) -> u128 {
 fn encode_row(out: &mut Vec<u8>, last: &mut LastRow, row: &Row<'_, '_>) {
     let fresh = out.is_empty();
     let previous = if fresh { LastRow::default() } else { *last };
-    let id = row.beneficiary_id.as_bytes();
+    let id = row.checked.beneficiary_id.as_bytes();
     let same_id = !fresh && same_bytes(&out[previous.id.0..previous.id.0 + previous.id.1], id);
     let dates = (row.checked.birth_date, row.checked.death_date);
     let same_dates = !fresh && previous.dates == dates;

@@ -541,15 +541,12 @@ impl MbsfHeader {
     fn map<'r>(
         &self,
         row: &rif::Row<'r>,
-    ) -> (
-        &'r str,
-        Result<crate::input::beneficiaries::Checked<'r>, RejectReason>,
-    ) {
+    ) -> Result<crate::input::beneficiaries::Checked<'r>, RejectReason> {
         if !row.has_width(self.width) {
-            return ("", Err(RejectReason::BadFieldCount));
+            return Err(RejectReason::BadFieldCount);
         }
         if !row.is_utf8() {
-            return ("", Err(RejectReason::BadEncoding));
+            return Err(RejectReason::BadEncoding);
         }
         let text = |i: Option<usize>| i.map_or("", |i| row.text(i));
         let extras: MonthFlags = self
@@ -594,7 +591,7 @@ impl MbsfHeader {
             months,
             texts: self.text_columns.iter().map(|&i| row.text(i)).collect(),
         };
-        (source.beneficiary_id, self.shape.check(&source))
+        self.shape.check(&source)
     }
 }
 
@@ -615,13 +612,11 @@ fn read_mbsf(
         for (line, offset, raw) in Lines::of(&chunk) {
             let row = splitter.split(raw);
             if let Some(header) = &header {
-                let (beneficiary_id, checked) = header.map(&row);
                 sink(SourceOutcome {
                     line,
                     offset,
                     raw,
-                    beneficiary_id,
-                    checked,
+                    checked: header.map(&row),
                 });
             } else {
                 header = Some(MbsfHeader::resolve(&row, line, path, columns, &mut seen)?);
@@ -773,8 +768,8 @@ fn read_synpuf(
             Ok(()) => record.text().ok_or(RejectReason::BadEncoding),
             Err(reason) => Err(reason),
         };
-        let (beneficiary_id, checked) = match fields {
-            Err(reason) => ("", Err(reason)),
+        let checked = match fields {
+            Err(reason) => Err(reason),
             Ok(fields) => {
                 let text = |i: Option<usize>| i.and_then(|i| fields.get(i)).unwrap_or_default();
                 let year = match year_column {
@@ -799,14 +794,13 @@ fn read_synpuf(
                     months,
                     texts: plan.text_columns.iter().map(|&i| text(Some(i))).collect(),
                 };
-                (source.beneficiary_id, plan.shape.check(&source))
+                plan.shape.check(&source)
             }
         };
         sink(SourceOutcome {
             line: record.line(),
             offset: record.offset(),
             raw: record.raw(),
-            beneficiary_id,
             checked,
         });
     }
