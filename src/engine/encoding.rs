@@ -39,7 +39,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::model::money::Money;
 use crate::model::outcome::VersionKey;
-use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source, Text, same_bytes};
+use crate::model::{ClaimLine, ClaimType, Date, LineRef, RecordType, Source, Text, same_bytes};
 use crate::runtime::codec::{
     Cursor, Problem, Scratch, problem, put_text, put_varint, unzigzag, zigzag,
 };
@@ -75,6 +75,18 @@ fn texts(line: &ClaimLine) -> [Option<&Text>; TEXTS] {
         line.drg.as_ref(),
         line.principal_dx.as_ref(),
         line.hcpcs.as_ref(),
+    ]
+}
+
+/// The texts of a line being encoded, in encoding order.
+fn text_views<'a>(line: &LineRef<'a>) -> [Option<&'a str>; TEXTS] {
+    [
+        Some(line.beneficiary_id),
+        Some(line.claim_id),
+        line.provider_id,
+        line.drg,
+        line.principal_dx,
+        line.hcpcs,
     ]
 }
 
@@ -156,7 +168,7 @@ impl EncodedRows {
     }
 
     /// Appends `line`.
-    pub fn push_line(&mut self, line: &ClaimLine) {
+    pub fn push_line(&mut self, line: &LineRef<'_>) {
         // At most: tag and states 3, file 5, row and offset 10 each, line
         // number 10, types 1, six dates 10 each (differences of i32 days,
         // zigzagged), cents 19 (128 bits).
@@ -192,7 +204,7 @@ impl EncodedRows {
         out.extend_from_slice(head.bytes());
         let mut states = 0u16;
         let mut at = [None; TEXTS];
-        for (index, text) in texts(line).into_iter().enumerate() {
+        for (index, text) in text_views(line).into_iter().enumerate() {
             let Some(text) = text else { continue };
             let before = previous.and_then(|p| p.texts[index]);
             let state = match before {
@@ -592,7 +604,7 @@ pub(crate) mod tests {
     /// `lines` then `keys` in one segment.
     pub(crate) fn encoded(lines: &[ClaimLine], keys: &[VersionKey]) -> EncodedRows {
         let mut rows = EncodedRows::default();
-        lines.iter().for_each(|l| rows.push_line(l));
+        lines.iter().for_each(|l| rows.push_line(&l.view()));
         keys.iter().for_each(|k| rows.push_key(k));
         rows
     }
@@ -615,7 +627,7 @@ pub(crate) mod tests {
         // Keys between lines change nothing a line is encoded against.
         let mut mixed = EncodedRows::default();
         for (l, k) in lines.iter().zip(keys.iter().cycle()) {
-            mixed.push_line(l);
+            mixed.push_line(&l.view());
             mixed.push_key(k);
         }
         let (l, k) = decoded(mixed.bytes()).unwrap();
@@ -651,7 +663,7 @@ pub(crate) mod tests {
             next.source.offset += 120 * n;
             next.line_date = date(2026, 1, 3);
             next.allowed = Money::from_cents(4_567);
-            rows.push_line(&next);
+            rows.push_line(&next.view());
         }
         // The tag, the texts' states (2), one byte each for the file, row,
         // line number, types and the six dates, two for the offset and
@@ -665,7 +677,7 @@ pub(crate) mod tests {
         let mut rows = EncodedRows::default();
         let mut ends = Vec::new();
         for l in &varied_lines()[..3] {
-            rows.push_line(l);
+            rows.push_line(&l.view());
             ends.push(rows.bytes().len());
         }
         rows.push_key(&key(1));

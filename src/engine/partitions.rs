@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 
 use crate::engine::encoding::{EncodedRows, RowDecoder};
 use crate::model::ClaimLine;
-use crate::model::outcome::{Accounting, Reject, RowOutcome, VersionKey};
+use crate::model::outcome::{Accounting, Reject, RowOutcome, RowView, VersionKey};
 
 /// A partition's rows, decoded to be built.
 #[derive(Debug, Default, PartialEq)]
@@ -56,7 +56,7 @@ pub struct ChunkRows {
     pub accounting: Accounting,
     /// Rows read.
     pub rows: u64,
-    last: Option<(crate::model::Text, usize)>,
+    last: Option<(String, usize)>,
     /// Bytes a partition is expected to receive, with room for the spread
     /// of beneficiaries over partitions: reserved at its first row, so a
     /// partition seldom grows (a copy of every row so far); the chunk's
@@ -82,26 +82,33 @@ impl ChunkRows {
 
     /// The partition of a beneficiary, remembering the last one: a file's
     /// rows of one beneficiary usually come together.
-    fn slot(&mut self, beneficiary_id: &crate::model::Text) -> usize {
-        match &self.last {
-            Some((last, slot)) if last == beneficiary_id => *slot,
-            _ => {
+    fn slot(&mut self, beneficiary_id: &str) -> usize {
+        match &mut self.last {
+            Some((last, slot))
+                if crate::model::same_bytes(last.as_bytes(), beneficiary_id.as_bytes()) =>
+            {
+                *slot
+            }
+            last => {
                 let slot = partition_of(beneficiary_id, self.partitions.len());
-                self.last = Some((beneficiary_id.clone(), slot));
+                let (id, at) = last.get_or_insert_with(|| (String::new(), slot));
+                id.clear();
+                id.push_str(beneficiary_id);
+                *at = slot;
                 slot
             }
         }
     }
 
     /// Accounts for one row of file `file` and routes it.
-    pub fn add(&mut self, file: u32, outcome: RowOutcome) {
+    pub fn add(&mut self, file: u32, outcome: RowView<'_>) {
         self.rows += 1;
         let accounting = &mut self.accounting;
         match outcome {
             RowOutcome::Line(line) => {
                 accounting.read.add(line.allowed);
                 self.first_line_row.get_or_insert(line.source.row);
-                let slot = self.slot(&line.beneficiary_id);
+                let slot = self.slot(line.beneficiary_id);
                 let rows = &mut self.partitions[slot];
                 if rows.capacity() == 0 {
                     *rows = EncodedRows::with_capacity(self.expected);
@@ -232,8 +239,8 @@ mod tests {
         let first = line(1);
         let mut second = line(2);
         second.source.row = 1;
-        chunk.add(0, RowOutcome::Line(first.clone()));
-        chunk.add(0, RowOutcome::Line(second.clone()));
+        chunk.add(0, RowOutcome::Line(first.view()));
+        chunk.add(0, RowOutcome::Line(second.view()));
         assert_eq!(chunk.first_line_row, Some(first.source.row));
         assert_eq!(chunk.rows, 2);
         let mut all = BeneficiaryRows::default();

@@ -41,7 +41,7 @@ use crate::model::Date;
 use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
-    Accounting, BeneficiaryCounts, Reject, RejectReason, Tally, TypeTally, VersionKey,
+    Accounting, BeneficiaryCounts, Reject, RejectReason, RowView, Tally, TypeTally, VersionKey,
 };
 use crate::model::warning::Warning;
 use crate::runtime::NOTICE;
@@ -922,7 +922,7 @@ fn read_claims(
                 chunking.chunk_bytes / tunables.line_bytes_in_csv * tunables.encoded_line_bytes,
             )
         };
-        let route = |rows: &mut ChunkRows, outcome| rows.add(file, outcome);
+        let route = |rows: &mut ChunkRows, outcome: RowView<'_>| rows.add(file, outcome);
         let reading = Reading {
             file,
             as_of,

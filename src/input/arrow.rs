@@ -62,7 +62,7 @@ use crate::input::claim_rows::RowChecks;
 use crate::input::claims::{self, Header, RowChecker};
 use crate::input::driver::{self, Piece, Reading};
 use crate::input::records::{Record, trim_str};
-use crate::model::outcome::RowOutcome;
+use crate::model::outcome::RowView;
 use crate::model::{IsoDate, parse_date};
 
 /// The column whose dates are months (contract 1.5): a date there is
@@ -437,7 +437,7 @@ impl ClaimsTable {
         batch: &RecordBatch,
         first_row: u64,
         checks: RowChecks,
-        sink: &mut dyn FnMut(RowOutcome),
+        sink: &mut dyn FnMut(RowView<'_>),
     ) {
         let mut checker = RowChecker::new(&self.header, checks);
         each_record(&self.table, batch, first_row, |record| {
@@ -533,7 +533,7 @@ pub(crate) fn read_claims<P: Pieces, T: Send, E: From<claims::Error>>(
     input: &P,
     reading: Reading,
     init: impl Fn() -> T + Sync,
-    fold: impl Fn(&mut T, RowOutcome) + Sync,
+    fold: impl Fn(&mut T, RowView<'_>) + Sync,
     merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     let claims = ClaimsTable::of(&input.schema(), input.name())?;
@@ -756,6 +756,13 @@ impl Pieces for BatchStream {
 mod tests {
     use std::sync::Arc;
 
+    use crate::model::outcome::RowOutcome;
+
+    /// Keeps each outcome, owned.
+    fn keep(outcomes: &mut Vec<RowOutcome>, view: RowView<'_>) {
+        outcomes.push(view.to_owned_outcome());
+    }
+
     use arrow_array::builder::{Decimal128Builder, StringDictionaryBuilder};
     use arrow_array::types::Int32Type as Key;
     use arrow_array::{
@@ -828,7 +835,7 @@ mod tests {
             };
             let input = RecordBatchIterator::new(batches.clone().map(Ok), schema.clone());
             let stream = BatchStream::new("<claims table>", Box::new(input));
-            read_claims(&stream, reading, Vec::new, Vec::push, merge).unwrap();
+            read_claims(&stream, reading, Vec::new, keep, merge).unwrap();
             let seen: Vec<(u64, &str)> = outcomes
                 .iter()
                 .map(|o| match o {
@@ -891,7 +898,7 @@ mod tests {
             pieces.push(chunk);
             Ok::<(), claims::Error>(())
         };
-        read_claims(&stream, reading, Vec::new, Vec::push, merge).unwrap();
+        read_claims(&stream, reading, Vec::new, keep, merge).unwrap();
         let sizes: Vec<usize> = pieces.iter().map(Vec::len).collect();
         assert_eq!(sizes, [PIECE_ROWS, PIECE_ROWS, 3]);
         let rows: Vec<u64> = pieces

@@ -11,17 +11,19 @@
 //! the version it names. A new format writes only its field mapping, so it
 //! cannot check in another order or build its lines another way.
 
+use std::convert::Infallible;
 use std::path::Path;
 
 use crate::input::claims::Error;
 use crate::model::Text;
 
 use crate::input::text::SharedText;
+use crate::model::LineRef;
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, VersionKey};
+use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, RowView, VersionKey};
 use crate::model::{
-    ClaimLine, ClaimType, Date, RecordType, SeenDates, Source, normalize_drg, normalize_dx,
-    normalize_hcpcs,
+    ClaimLine, ClaimLineOf, ClaimType, Date, RecordType, SeenDates, Source, normalize_drg,
+    normalize_dx, normalize_hcpcs,
 };
 
 /// Declares a format's header columns: the enum, `ALL` in declaration
@@ -144,7 +146,11 @@ impl RowChecks {
     /// A row rejected for its shape (`bad_csv`, `bad_field_count`): it
     /// names no version and counts no amount, as its fields cannot be
     /// trusted to be the columns they sit under.
-    pub(crate) fn shape_reject(source: Source, raw: &[u8], reason: RejectReason) -> RowOutcome {
+    pub(crate) fn shape_reject<L>(
+        source: Source,
+        raw: &[u8],
+        reason: RejectReason,
+    ) -> RowOutcome<L> {
         RowOutcome::Rejected(RejectedRow {
             source,
             reason,
@@ -155,24 +161,41 @@ impl RowChecks {
     }
 
     /// The outcome of a well-shaped row: after the cutoff, a line, or a
-    /// reject with the first check that fails.
+    /// reject with the first check that fails; the line owned, for a
+    /// reader that keeps or reshapes its lines (RIF, DE-SynPUF).
     pub(crate) fn check(&mut self, row: &ClaimFields) -> RowOutcome {
+        match self.values(row) {
+            Ok(values) => RowOutcome::Line(self.line(row, values)),
+            Err(other) => widen(other),
+        }
+    }
+
+    /// [`RowChecks::check`] with the line's texts borrowed from the row
+    /// and the checks' codes: for a reader that hands each line on as it
+    /// reads it (the canonical CSV, CCLF, tables).
+    pub(crate) fn check_view<'a>(&'a mut self, row: &ClaimFields<'a>) -> RowView<'a> {
+        match self.values(row) {
+            Ok(values) => RowOutcome::Line(self.view(row, values)),
+            Err(other) => widen(other),
+        }
+    }
+
+    /// The cutoff, then the row checks in the contract's order: the values
+    /// of the line, or the outcome that is not a line.
+    fn values(&mut self, row: &ClaimFields) -> Result<LineValues, RowOutcome<Infallible>> {
         if let (Some(cutoff), Some(processed)) = (self.as_of, row.processed_date)
             && processed > cutoff
         {
-            return RowOutcome::AfterCutoff {
+            return Err(RowOutcome::AfterCutoff {
                 amount: row.amount.unwrap_or_default(),
-            };
+            });
         }
-        match self.line(row) {
-            Ok(line) => RowOutcome::Line(line),
-            Err(reason) => self.reject(row, reason),
-        }
+        self.checked(row).map_err(|reason| self.reject(row, reason))
     }
 
     /// `row` rejected for `reason`, with the version it names and its
     /// amount when readable.
-    pub(crate) fn reject(&mut self, row: &ClaimFields, reason: RejectReason) -> RowOutcome {
+    pub(crate) fn reject<L>(&mut self, row: &ClaimFields, reason: RejectReason) -> RowOutcome<L> {
         RowOutcome::Rejected(RejectedRow {
             source: row.source,
             reason,
@@ -216,8 +239,9 @@ impl RowChecks {
         })
     }
 
-    /// Runs the row checks in the contract's order and builds the line.
-    fn line(&mut self, row: &ClaimFields) -> Result<ClaimLine, RejectReason> {
+    /// Runs the row checks in the contract's order: the values of the line
+    /// they pass, all but its texts.
+    fn checked(&mut self, row: &ClaimFields) -> Result<LineValues, RejectReason> {
         use RejectReason::*;
         if !row.utf8 {
             return Err(BadEncoding);
@@ -251,14 +275,7 @@ impl RowChecks {
             return Err(BadDateRange);
         }
         let allowed = row.amount.ok_or(BadAmount)?;
-
-        let beneficiary_id = self.beneficiary(row);
-        let claim_id = self.claim(row);
-        let shared = &mut self.shared;
-        Ok(ClaimLine {
-            source: row.source,
-            beneficiary_id,
-            claim_id,
+        Ok(LineValues {
             line_number,
             claim_type,
             record_type,
@@ -269,11 +286,112 @@ impl RowChecks {
             discharge_date,
             line_date,
             allowed,
-            provider_id: optional(row.provider_id).map(|s| shared.provider.get(s, str::to_owned)),
-            drg: optional(row.drg).map(|s| shared.drg.get(s, normalize_drg)),
-            principal_dx: optional(row.principal_dx).map(|s| shared.diagnosis.get(s, normalize_dx)),
-            hcpcs: optional(row.hcpcs).map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
         })
+    }
+
+    /// The line of `row`, which passed the checks with `values`, its texts
+    /// shared with the rows before it.
+    fn line(&mut self, row: &ClaimFields, values: LineValues) -> ClaimLine {
+        let beneficiary_id = self.beneficiary(row);
+        let claim_id = self.claim(row);
+        let shared = &mut self.shared;
+        values.line(
+            row.source,
+            [beneficiary_id, claim_id],
+            [
+                optional(row.provider_id).map(|s| shared.provider.get(s, str::to_owned)),
+                optional(row.drg).map(|s| shared.drg.get(s, normalize_drg)),
+                optional(row.principal_dx).map(|s| shared.diagnosis.get(s, normalize_dx)),
+                optional(row.hcpcs).map(|s| shared.hcpcs.get(s, normalize_hcpcs)),
+            ],
+        )
+    }
+
+    /// The line of `row`, which passed the checks with `values`, its ids
+    /// borrowed from the row and its codes from the checks' tables.
+    fn view<'a>(&'a mut self, row: &ClaimFields<'a>, values: LineValues) -> LineRef<'a> {
+        let SharedText {
+            prefixed_claim,
+            provider,
+            drg,
+            diagnosis,
+            hcpcs,
+            ..
+        } = &mut self.shared;
+        let claim_id = match row.claim_prefix {
+            "" => row.claim_id,
+            prefix => {
+                prefixed_claim.clear();
+                prefixed_claim.push_str(prefix);
+                prefixed_claim.push_str(row.claim_id);
+                prefixed_claim.as_str()
+            }
+        };
+        values.line(
+            row.source,
+            [row.beneficiary_id, claim_id],
+            [
+                optional(row.provider_id).map(move |s| provider.view(s, str::to_owned)),
+                optional(row.drg).map(move |s| drg.view(s, normalize_drg)),
+                optional(row.principal_dx).map(move |s| diagnosis.view(s, normalize_dx)),
+                optional(row.hcpcs).map(move |s| hcpcs.view(s, normalize_hcpcs)),
+            ],
+        )
+    }
+}
+
+/// What the row checks make of a row that passes them, but its texts.
+#[derive(Clone, Copy, Debug)]
+struct LineValues {
+    line_number: u64,
+    claim_type: ClaimType,
+    record_type: RecordType,
+    processed_date: Date,
+    from_date: Date,
+    thru_date: Date,
+    admission_date: Date,
+    discharge_date: Date,
+    line_date: Date,
+    allowed: Money,
+}
+
+impl LineValues {
+    /// The line from `source` of these values, with its beneficiary and
+    /// claim ids and its provider, DRG, diagnosis and HCPCS code.
+    fn line<S>(
+        self,
+        source: Source,
+        [beneficiary_id, claim_id]: [S; 2],
+        [provider_id, drg, principal_dx, hcpcs]: [Option<S>; 4],
+    ) -> ClaimLineOf<S> {
+        ClaimLineOf {
+            source,
+            beneficiary_id,
+            claim_id,
+            line_number: self.line_number,
+            claim_type: self.claim_type,
+            record_type: self.record_type,
+            processed_date: self.processed_date,
+            from_date: self.from_date,
+            thru_date: self.thru_date,
+            admission_date: self.admission_date,
+            discharge_date: self.discharge_date,
+            line_date: self.line_date,
+            allowed: self.allowed,
+            provider_id,
+            drg,
+            principal_dx,
+            hcpcs,
+        }
+    }
+}
+
+/// An outcome that is not a line, as an outcome of any line type.
+fn widen<L>(outcome: RowOutcome<Infallible>) -> RowOutcome<L> {
+    match outcome {
+        RowOutcome::Line(never) => match never {},
+        RowOutcome::Rejected(row) => RowOutcome::Rejected(row),
+        RowOutcome::AfterCutoff { amount } => RowOutcome::AfterCutoff { amount },
     }
 }
 
@@ -320,4 +438,81 @@ pub(crate) fn parse_line_number(text: &str) -> Option<u64> {
 /// for its encoding before the text is used).
 pub(crate) fn text(field: &[u8]) -> &str {
     std::str::from_utf8(field).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A well-formed row of `claim`, line `line`, with the given codes.
+    fn row<'r>(claim: &'r str, line: u64, codes: [&'r str; 4]) -> ClaimFields<'r> {
+        let [provider_id, drg, principal_dx, hcpcs] = codes;
+        ClaimFields {
+            source: Source {
+                file: 0,
+                row: line + 1,
+                offset: line * 100,
+            },
+            raw: b"raw",
+            utf8: true,
+            processed_date: crate::model::parse_date(b"2026-03-10"),
+            amount: Money::parse(b"12.34"),
+            missing: false,
+            line_number: Some(line),
+            claim_type: Some(ClaimType::Ip),
+            record_type: Some(RecordType::Original),
+            beneficiary_id: "B1",
+            claim_id: claim,
+            claim_prefix: "",
+            from_date: b"2026-03-01",
+            thru_date: b"2026-03-05",
+            admission_date: b"",
+            discharge_date: b"",
+            line_date: b"",
+            provider_id,
+            drg,
+            principal_dx,
+            hcpcs,
+        }
+    }
+
+    /// A line handed on borrowed is the line a reader that keeps lines
+    /// makes of the same row, whatever the row's outcome: the checks and
+    /// the normal forms exist once, and only where the texts live differs.
+    #[test]
+    fn a_borrowed_line_is_the_owned_line() {
+        let mut rows = vec![
+            row("C1", 1, ["P1", "470", "M17.11", "27447"]),
+            row("C1", 2, ["P1", "470", "M17.11", "j1100"]),
+            row("C1", 3, ["P1", "", "", ""]),
+            row("C2", 1, ["P2", "71", "z96.641", "99213"]),
+            ClaimFields {
+                claim_prefix: "I-",
+                ..row("C3", 1, ["P1", "470", "M1711", "27447"])
+            },
+            ClaimFields {
+                amount: None,
+                ..row("C4", 1, ["P1", "470", "", ""])
+            },
+            ClaimFields {
+                processed_date: crate::model::parse_date(b"2027-01-01"),
+                ..row("C5", 1, ["P1", "470", "", ""])
+            },
+        ];
+        // The same rows again: the second time every code is in the tables.
+        rows.extend(rows.clone());
+        let cutoff = crate::model::parse_date(b"2026-12-31");
+        let parse = crate::model::parse_date;
+        let (mut owned, mut borrowed) = (
+            RowChecks::new(0, cutoff, parse),
+            RowChecks::new(0, cutoff, parse),
+        );
+        let mut lines = 0;
+        for row in &rows {
+            let expected = owned.check(row);
+            lines += usize::from(matches!(expected, RowOutcome::Line(_)));
+            assert_eq!(borrowed.check_view(row).to_owned_outcome(), expected);
+        }
+        assert_eq!(lines, 10, "rows 1-5 of each round are lines");
+    }
 }

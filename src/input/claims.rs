@@ -16,7 +16,7 @@ use crate::input::driver::{self, ChunkRows, CsvFormat, ParseChunk};
 pub use crate::input::driver::{Chunking, Reading};
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RowOutcome};
+use crate::model::outcome::{RejectReason, RowView};
 use crate::model::{ClaimType, RecordType};
 
 /// A claims file that cannot be read at all. These stop the run: the user
@@ -331,7 +331,7 @@ impl<'h> RowChecker<'h> {
         RowChecker { header, checks }
     }
 
-    pub(crate) fn check(&mut self, record: &Record) -> RowOutcome {
+    pub(crate) fn check<'a>(&'a mut self, record: &'a Record) -> RowView<'a> {
         let source = self.checks.source(record.line(), record.offset());
         if !record.is_complete() {
             return RowChecks::shape_reject(source, record.raw(), RejectReason::BadCsv);
@@ -381,7 +381,7 @@ impl<'h> RowChecker<'h> {
             principal_dx: text(Column::PrincipalDx),
             hcpcs: text(Column::Hcpcs),
         };
-        self.checks.check(&row)
+        self.checks.check_view(&row)
     }
 }
 
@@ -402,6 +402,7 @@ impl crate::error::Classify for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::outcome::RowOutcome;
 
     fn read_file(
         path: &Path,

@@ -17,7 +17,7 @@ use crate::input::claim_rows::RowChecks;
 use crate::input::claims::Error;
 use crate::input::records::{Chunk, ChunkReader, Record, RecordReader};
 use crate::model::Date;
-use crate::model::outcome::RowOutcome;
+use crate::model::outcome::RowView;
 use crate::runtime::tunables::Tunables;
 
 /// Bytes per chunk when a file is read on one thread.
@@ -62,7 +62,7 @@ pub(crate) trait ParseChunk: FormatReader {
 pub(crate) struct ChunkRows<'c> {
     pub(crate) chunk: &'c Chunk,
     pub(crate) checks: RowChecks,
-    pub(crate) sink: &'c mut dyn FnMut(RowOutcome),
+    pub(crate) sink: &'c mut dyn FnMut(RowView<'_>),
 }
 
 /// A format of comma CSV records (the canonical CSV, DE-SynPUF): its
@@ -344,7 +344,7 @@ pub(crate) fn read_chunked<F: ParseChunk, T: Send, E: From<Error>>(
     path: &Path,
     reading: Reading,
     init: impl Fn() -> T + Sync,
-    fold: impl Fn(&mut T, RowOutcome) + Sync,
+    fold: impl Fn(&mut T, RowView<'_>) + Sync,
     merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     let Started {

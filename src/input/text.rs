@@ -38,22 +38,42 @@ impl Repeat {
 /// the whole file (providers, codes); cleared when it grows past a bound, so
 /// a column of unique values cannot hold memory for the whole file.
 #[derive(Debug, Default)]
-pub(crate) struct Interner(FxHashMap<Box<str>, Text>);
+pub(crate) struct Interner {
+    /// Each raw form's index in `values`.
+    index: FxHashMap<Box<str>, u32>,
+    values: Vec<Text>,
+}
 
 impl Interner {
     const MAX_ENTRIES: usize = crate::runtime::tunables::Tunables::DEFAULT.interner_cap;
 
     /// The shared, normalized text of `raw`.
     pub(crate) fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Text {
-        if let Some(shared) = self.0.get(raw) {
-            return shared.clone();
+        let at = self.position(raw, normalize);
+        self.values[at].clone()
+    }
+
+    /// The normalized text of `raw`, borrowed from the table: what a line
+    /// handed on as it is read holds, with no reference count taken.
+    pub(crate) fn view(&mut self, raw: &str, normalize: fn(&str) -> String) -> &str {
+        let at = self.position(raw, normalize);
+        &self.values[at]
+    }
+
+    /// Where the normalized text of `raw` is in `values`, added if new:
+    /// one lookup for a value seen before.
+    fn position(&mut self, raw: &str, normalize: fn(&str) -> String) -> usize {
+        if let Some(&at) = self.index.get(raw) {
+            return at as usize;
         }
-        if self.0.len() >= Self::MAX_ENTRIES {
-            self.0.clear();
+        if self.values.len() >= Self::MAX_ENTRIES {
+            self.index.clear();
+            self.values.clear();
         }
-        let shared: Text = normalize(raw).into();
-        self.0.insert(raw.into(), shared.clone());
-        shared
+        // Below `MAX_ENTRIES`, a `u32`.
+        self.index.insert(raw.into(), self.values.len() as u32);
+        self.values.push(normalize(raw).into());
+        self.values.len() - 1
     }
 }
 
@@ -64,6 +84,8 @@ pub(crate) struct SharedText {
     pub(crate) beneficiary: Repeat,
     /// Claim ids.
     pub(crate) claim: Repeat,
+    /// A claim id with its format's prefix, for the line being read.
+    pub(crate) prefixed_claim: String,
     /// Provider ids.
     pub(crate) provider: Interner,
     /// MS-DRGs.

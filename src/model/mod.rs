@@ -336,16 +336,16 @@ pub struct Source {
 }
 
 /// A claim line that passed every row check, in normal form, with every
-/// default of the contract applied. Shared text (ids) is reference counted so
-/// the lines of one claim do not each own a copy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClaimLine {
+/// default of the contract applied, its texts of type `S`: shared
+/// ([`ClaimLine`]) or borrowed ([`LineRef`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimLineOf<S> {
     /// Where the row came from.
     pub source: Source,
     /// The patient.
-    pub beneficiary_id: Text,
+    pub beneficiary_id: S,
     /// Unique per beneficiary; the claim's versions share it.
-    pub claim_id: Text,
+    pub claim_id: S,
     /// `>= 1`, unique within one claim version.
     pub line_number: u64,
     /// Billing setting.
@@ -367,18 +367,72 @@ pub struct ClaimLine {
     /// Allowed amount of this line.
     pub allowed: Money,
     /// Billing provider; an anchor without one opens no episode.
-    pub provider_id: Option<Text>,
+    pub provider_id: Option<S>,
     /// MS-DRG, normalized.
-    pub drg: Option<Text>,
+    pub drg: Option<S>,
     /// Principal diagnosis, normalized.
-    pub principal_dx: Option<Text>,
+    pub principal_dx: Option<S>,
     /// HCPCS/CPT of this line, normalized.
-    pub hcpcs: Option<Text>,
+    pub hcpcs: Option<S>,
 }
 
 // Lines are held and moved by the million: their size is pinned, so a
 // field that widens them is a decision, not an accident.
 const _: () = assert!(std::mem::size_of::<ClaimLine>() <= 128);
+
+/// A claim line as the engine keeps it. Shared text (ids) is reference
+/// counted so the lines of one claim do not each own a copy.
+pub type ClaimLine = ClaimLineOf<Text>;
+
+/// A claim line as the row checks hand it over while a chunk is read: the
+/// values of a [`ClaimLine`], its texts borrowed from the row and from the
+/// reader's normalized codes. Most lines of a run are only encoded into
+/// their partition; a line made of shared strings cost them each a
+/// reference count taken and dropped, or an allocation (issue 13: six
+/// `Arc<str>` per line). [`LineRef::to_line`] makes the owned line where
+/// one is kept.
+pub type LineRef<'a> = ClaimLineOf<&'a str>;
+
+impl<S> ClaimLineOf<S> {
+    /// The same line, each text made by `text`.
+    pub fn map_texts<'s, T>(&'s self, mut text: impl FnMut(&'s S) -> T) -> ClaimLineOf<T> {
+        ClaimLineOf {
+            source: self.source,
+            beneficiary_id: text(&self.beneficiary_id),
+            claim_id: text(&self.claim_id),
+            line_number: self.line_number,
+            claim_type: self.claim_type,
+            record_type: self.record_type,
+            processed_date: self.processed_date,
+            from_date: self.from_date,
+            thru_date: self.thru_date,
+            admission_date: self.admission_date,
+            discharge_date: self.discharge_date,
+            line_date: self.line_date,
+            allowed: self.allowed,
+            provider_id: self.provider_id.as_ref().map(&mut text),
+            drg: self.drg.as_ref().map(&mut text),
+            principal_dx: self.principal_dx.as_ref().map(&mut text),
+            hcpcs: self.hcpcs.as_ref().map(&mut text),
+        }
+    }
+}
+
+impl ClaimLine {
+    /// The line's values, its texts borrowed.
+    pub fn view(&self) -> LineRef<'_> {
+        self.map_texts(Text::as_str)
+    }
+}
+
+impl LineRef<'_> {
+    /// The owned line, each text a string of its own: for a caller that
+    /// keeps lines (a reader's tests, `read` into a vector), not the path
+    /// a run's lines take.
+    pub fn to_line(&self) -> ClaimLine {
+        self.map_texts(|text| Text::from(*text))
+    }
+}
 
 #[cfg(test)]
 mod tests {

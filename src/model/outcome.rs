@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::model::Text;
 use crate::model::money::Money;
-use crate::model::{ClaimLine, Date, RecordType, Source};
+use crate::model::{ClaimLine, Date, LineRef, RecordType, Source};
 
 /// Why a row could not be used. The names are the contract's, written in
 /// `rejects.csv` and `summary.json`.
@@ -156,11 +156,13 @@ pub struct RejectedRow {
     pub raw: Box<[u8]>,
 }
 
-/// What became of one input row at reading time.
+/// What became of one input row at reading time: its line owned
+/// ([`ClaimLine`]), or borrowed as a chunk's rows are handed over
+/// ([`RowView`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RowOutcome {
+pub enum RowOutcome<L = ClaimLine> {
     /// Passed every row check.
-    Line(ClaimLine),
+    Line(L),
     /// Failed a row check.
     Rejected(RejectedRow),
     /// Its version was processed after `--as-of`: not yet received.
@@ -168,6 +170,33 @@ pub enum RowOutcome {
         /// Its allowed amount when that parses, else zero.
         amount: Money,
     },
+}
+
+/// A row's outcome as a reader hands it to its sink, the line borrowed
+/// from the row being read (see [`LineRef`]).
+pub type RowView<'a> = RowOutcome<LineRef<'a>>;
+
+impl RowOutcome {
+    /// Hands the outcome to `sink` as a view: how a reader that keeps its
+    /// lines (RIF, DE-SynPUF) passes them on.
+    pub fn pass<R>(self, sink: impl FnOnce(RowView<'_>) -> R) -> R {
+        match self {
+            RowOutcome::Line(line) => sink(RowOutcome::Line(line.view())),
+            RowOutcome::Rejected(row) => sink(RowOutcome::Rejected(row)),
+            RowOutcome::AfterCutoff { amount } => sink(RowOutcome::AfterCutoff { amount }),
+        }
+    }
+}
+
+impl RowView<'_> {
+    /// The outcome with its line owned ([`LineRef::to_line`]).
+    pub fn to_owned_outcome(self) -> RowOutcome {
+        match self {
+            RowOutcome::Line(line) => RowOutcome::Line(line.to_line()),
+            RowOutcome::Rejected(row) => RowOutcome::Rejected(row),
+            RowOutcome::AfterCutoff { amount } => RowOutcome::AfterCutoff { amount },
+        }
+    }
 }
 
 /// A count of rows and the sum of their allowed amounts: one cell of the

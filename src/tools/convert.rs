@@ -19,8 +19,8 @@ use crate::input::beneficiaries::{self, BeneficiariesFormat};
 use crate::input::claims::{self, Chunking, Reading};
 use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{self, Source, Spools};
-use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
-use crate::model::{ClaimLine, IsoDate};
+use crate::model::outcome::{RejectReason, RowOutcome, RowView, VersionKey};
+use crate::model::{ClaimLine, IsoDate, LineRef};
 use crate::output::report::{self, Cell, CsvView, write_reject, write_row};
 use crate::runtime::cleanup::StagedFile;
 use crate::runtime::progress::Progress;
@@ -140,7 +140,7 @@ pub const COLUMNS: [&str; 16] = [
 /// The canonical fields of a line, in [`COLUMNS`] order: the line as the
 /// engine sees it.
 pub fn fields(line: &ClaimLine) -> [String; 16] {
-    with_cells(line, |cells| {
+    with_cells(&line.view(), |cells| {
         cells.map(|cell| match cell {
             Cell::Text(value) | Cell::Figure(value) => value.to_string(),
             Cell::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned(),
@@ -153,15 +153,10 @@ pub fn fields(line: &ClaimLine) -> [String; 16] {
 /// number, dates and the amount are figures, which the Excel-safe view
 /// never alters). The one list of what a converted line holds; the cells
 /// borrow the line, so writing one allocates nothing.
-fn with_cells<R>(line: &ClaimLine, use_cells: impl FnOnce([Cell; 16]) -> R) -> R {
+fn with_cells<R>(line: &LineRef<'_>, use_cells: impl FnOnce([Cell; 16]) -> R) -> R {
     use Cell::{Figure, Text};
-    let [provider_id, drg, principal_dx, hcpcs] = [
-        &line.provider_id,
-        &line.drg,
-        &line.principal_dx,
-        &line.hcpcs,
-    ]
-    .map(|value| value.as_deref().unwrap_or_default());
+    let [provider_id, drg, principal_dx, hcpcs] =
+        [line.provider_id, line.drg, line.principal_dx, line.hcpcs].map(Option::unwrap_or_default);
     let [
         from_date,
         thru_date,
@@ -199,7 +194,7 @@ fn with_cells<R>(line: &ClaimLine, use_cells: impl FnOnce([Cell; 16]) -> R) -> R
 }
 
 /// Writes one converted line, its [`with_cells`], in `view`.
-fn write_line(out: &mut dyn Write, view: CsvView, line: &ClaimLine) -> io::Result<()> {
+fn write_line(out: &mut dyn Write, view: CsvView, line: &LineRef<'_>) -> io::Result<()> {
     with_cells(line, |cells| write_row(out, view, &cells))
 }
 
@@ -350,7 +345,7 @@ fn read_inputs(
         };
         // Each chunk's lines are formatted where it is parsed, in
         // parallel; the chunks' text is written in file order.
-        let fold = |chunk: &mut ChunkOut, outcome| chunk.add(outcome, file, view);
+        let fold = |chunk: &mut ChunkOut, outcome: RowView<'_>| chunk.add(outcome, file, view);
         let mut rejects = Vec::new();
         let merge = |chunk: ChunkOut, bytes| -> Result<(), Error> {
             progress.add_rows(chunk.rows, bytes);
@@ -411,7 +406,7 @@ struct ChunkOut {
 impl ChunkOut {
     /// Adds one row's outcome, of input `file`: a line written in `view`
     /// and indexed, or a row set aside.
-    fn add(&mut self, outcome: RowOutcome, file: u32, view: CsvView) {
+    fn add(&mut self, outcome: RowView<'_>, file: u32, view: CsvView) {
         self.rows += 1;
         match outcome {
             RowOutcome::Line(line) => {
@@ -458,7 +453,7 @@ const INDEX_HEAD: usize = 4 + 8 * 4;
 /// from (its byte offset, to find its raw text again), how many bytes it
 /// took in the converted file, and its version ([`version_bytes`]). The
 /// second pass reads these beside the converted lines.
-fn index_line(index: &mut Vec<u8>, file: u32, line: &ClaimLine, length: u64) {
+fn index_line(index: &mut Vec<u8>, file: u32, line: &LineRef<'_>, length: u64) {
     let start = index.len();
     index.extend_from_slice(&file.to_le_bytes());
     index.extend_from_slice(&line.source.row.to_le_bytes());
@@ -468,8 +463,8 @@ fn index_line(index: &mut Vec<u8>, file: u32, line: &ClaimLine, length: u64) {
     let key = index.len();
     version_bytes(
         index,
-        &line.beneficiary_id,
-        &line.claim_id,
+        line.beneficiary_id,
+        line.claim_id,
         line.processed_date,
         line.record_type,
     );

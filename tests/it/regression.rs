@@ -820,7 +820,7 @@ fn a_records_offset_points_past_the_files_bom_where_its_raw_text_starts() {
     use episode_recon::input::formats::ClaimsFormat;
     use episode_recon::input::source::Source;
     use episode_recon::input::{Chunking, Reading};
-    use episode_recon::model::outcome::RowOutcome;
+    use episode_recon::model::outcome::{RowOutcome, RowView};
 
     let mut record = cclf1_fixed("1001");
     // An amount that is not a number: the row is rejected.
@@ -840,7 +840,7 @@ fn a_records_offset_points_past_the_files_bom_where_its_raw_text_starts() {
             source,
             reading,
             Vec::new,
-            |rows: &mut Vec<RowOutcome>, row| rows.push(row),
+            |rows: &mut Vec<RowOutcome>, row: RowView<'_>| rows.push(row.to_owned_outcome()),
             |rows, _| {
                 rejects.extend(rows.into_iter().filter_map(|row| match row {
                     RowOutcome::Rejected(reject) => Some((reject.source.offset, reject.raw)),

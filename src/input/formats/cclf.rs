@@ -50,7 +50,7 @@ use crate::input::driver::{self, ChunkRows, FormatReader, ParseChunk, io_error};
 use crate::input::records::{self, Chunk, Dialect, Lines, Record};
 use crate::input::source::Source;
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RowOutcome};
+use crate::model::outcome::{RejectReason, RowView};
 use crate::model::{ClaimType, RecordType, parse_date};
 
 /// The four CCLF layouts this reader takes.
@@ -672,7 +672,7 @@ struct RowChecker<'h> {
 }
 
 impl RowChecker<'_> {
-    fn check(&mut self, row: &Row) -> RowOutcome {
+    fn check<'a>(&'a mut self, row: &'a Row) -> RowView<'a> {
         let source = self.checks.source(row.line, row.offset);
         if !row.complete {
             return RowChecks::shape_reject(source, &row.raw, RejectReason::BadCsv);
@@ -734,7 +734,7 @@ impl RowChecker<'_> {
             principal_dx,
             hcpcs,
         };
-        self.checks.check(&fields)
+        self.checks.check_view(&fields)
     }
 }
 

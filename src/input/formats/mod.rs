@@ -82,7 +82,7 @@ use crate::input::claims;
 use crate::input::driver::{self, Chunking, Reading, io_error};
 use crate::input::source::{Input, Opened, Source, Spools};
 use crate::model::Date;
-use crate::model::outcome::RowOutcome;
+use crate::model::outcome::{RowOutcome, RowView};
 
 /// The column names of a header line, as format detection compares them:
 /// split on `|` when the line holds one, else on `,`; without a byte-order
@@ -343,7 +343,7 @@ impl ClaimsFormat {
         input: impl Into<Opened>,
         reading: Reading,
         init: impl Fn() -> T + Sync,
-        fold: impl Fn(&mut T, RowOutcome) + Sync,
+        fold: impl Fn(&mut T, RowView<'_>) + Sync,
         merge: impl FnMut(T, u64) -> Result<(), E>,
     ) -> Result<(), E> {
         // Without the `parquet` feature every input is bytes.
@@ -404,7 +404,10 @@ impl ClaimsFormat {
             as_of,
             chunking: Chunking::sequential(),
         };
-        self.read_chunked(source, reading, Vec::new, Vec::push, |outcomes, _| {
+        let keep = |outcomes: &mut Vec<RowOutcome>, view: RowView<'_>| {
+            outcomes.push(view.to_owned_outcome());
+        };
+        self.read_chunked(source, reading, Vec::new, keep, |outcomes, _| {
             outcomes.into_iter().for_each(&mut sink);
             Ok::<(), claims::Error>(())
         })

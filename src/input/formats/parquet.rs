@@ -34,7 +34,7 @@ use crate::input::arrow::{self, Batches, PieceIter, Pieces, Table, TablePiece};
 use crate::input::claims::Error;
 use crate::input::driver::{self, Piece, Reading};
 use crate::input::source::Source;
-use crate::model::outcome::RowOutcome;
+use crate::model::outcome::RowView;
 
 /// Rows per decoded batch: a row group is decoded this many rows at a time.
 const BATCH_ROWS: usize = 8192;
@@ -212,7 +212,7 @@ pub(crate) fn read_chunked<T: Send, E: From<Error>>(
     source: Source,
     reading: Reading,
     init: impl Fn() -> T + Sync,
-    fold: impl Fn(&mut T, RowOutcome) + Sync,
+    fold: impl Fn(&mut T, RowView<'_>) + Sync,
     merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     let file = ParquetFile::of_source(source)?;

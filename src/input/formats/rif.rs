@@ -49,7 +49,7 @@ use crate::input::driver::{
 use crate::input::records::{self, Dialect, Lines};
 use crate::model::Text;
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RowOutcome, VersionKey};
+use crate::model::outcome::{RejectReason, RowOutcome, RowView, VersionKey};
 use crate::model::{self, ClaimLine, ClaimType, Date, RecordType};
 
 columns! {
@@ -383,7 +383,7 @@ pub(crate) fn read_chunked<T: Send, E: From<Error>>(
     reread: Option<&Path>,
     reading: Reading,
     init: impl Fn() -> T + Sync,
-    fold: impl Fn(&mut T, RowOutcome) + Sync,
+    fold: impl Fn(&mut T, RowView<'_>) + Sync,
     merge: impl FnMut(T, u64) -> Result<(), E>,
 ) -> Result<(), E> {
     let Started {
@@ -407,7 +407,7 @@ pub(crate) fn read_chunked<T: Send, E: From<Error>>(
         |parsed| {
             let mut acc = init();
             for outcome in parsed.outcomes {
-                fold(&mut acc, outcome);
+                outcome.pass(|view| fold(&mut acc, view));
             }
             acc
         },

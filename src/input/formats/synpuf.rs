@@ -46,7 +46,7 @@ use crate::input::claims::Error;
 use crate::input::driver::{self, ChunkRows, CsvFormat, ParseChunk};
 use crate::input::records::{Record, TextFields};
 use crate::model::money::Money;
-use crate::model::outcome::{RejectReason, RowOutcome};
+use crate::model::outcome::{RejectReason, RowOutcome, RowView};
 use crate::model::{ClaimLine, ClaimType, RecordType, parse_date};
 
 /// The three DE-SynPUF claims files.
@@ -438,7 +438,7 @@ impl RowChecker<'_> {
     /// lines, or exactly one reject or one after-cutoff outcome. The row is
     /// checked whole, as one claim line standing for all of them (line 1,
     /// the row's amount), then made into its lines.
-    fn check(&mut self, record: &Record, sink: &mut impl FnMut(RowOutcome)) {
+    fn check(&mut self, record: &Record, sink: &mut impl FnMut(RowView<'_>)) {
         let source = self.checks.source(record.line(), record.offset());
         if !record.is_complete() {
             return sink(RowChecks::shape_reject(
@@ -531,7 +531,7 @@ impl RowChecker<'_> {
         };
         let claim = match self.checks.check(&row) {
             RowOutcome::Line(claim) => claim,
-            other => return sink(other),
+            other => return other.pass(sink),
         };
         let checks = &mut self.checks;
         let mut hcpcs = |slot: &Slot| {
@@ -576,7 +576,7 @@ impl RowChecker<'_> {
             }
         }
         for line in lines.drain(..) {
-            sink(RowOutcome::Line(line));
+            sink(RowOutcome::Line(line.view()));
         }
     }
 }
