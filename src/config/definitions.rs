@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -935,14 +934,11 @@ fn is_type_name(text: &str) -> bool {
 /// ten years, far past any model's look-back.
 pub const MAX_MONTHS_BEFORE: u32 = 120;
 
-/// The most decimal places a rate, share or percentile of `[pricing]` may
-/// have (and so a risk multiplier, a settlement share or a quality score of
-/// contract 1.6, which enter the same products). With target prices of at
-/// most 12 integer digits and 6 decimal places ([`crate::config::prices`]) and
-/// realistic totals, every product the contract names then fits the 28
-/// digits of a decimal exactly, where a longer value would be silently
-/// rounded.
-pub const MAX_RATE_DECIMALS: u32 = 10;
+/// What a decimal of the inputs may be, for messages: [`Decimal`] holds 28
+/// significant digits, which no price, multiplier or rate has ever needed.
+/// The products of several are computed with every digit
+/// ([`crate::model::money::Exact`]), so no input is capped for their sake.
+pub const DECIMAL_DIGITS: &str = "at most 28 significant digits";
 
 /// The text of `raw` as written in `text`, the file it was read from.
 pub(crate) fn literal<'t>(text: &'t str, raw: &SpannedDecimal) -> &'t str {
@@ -950,8 +946,8 @@ pub(crate) fn literal<'t>(text: &'t str, raw: &SpannedDecimal) -> &'t str {
 }
 
 /// The exact value of a decimal read from `text`, the file: a string or an
-/// integer as it is, a float from its literal text, at most
-/// [`MAX_RATE_DECIMALS`] places. Otherwise what was expected, for a message
+/// integer as it is, a float from its literal text. Otherwise what was
+/// expected, for a message
 /// that names the key and shows [`literal`]. Shared with
 /// [`crate::config::settlement`], whose shares are rates of the same kind.
 pub(crate) fn read_decimal(text: &str, raw: &SpannedDecimal) -> Result<Decimal, String> {
@@ -962,13 +958,7 @@ pub(crate) fn read_decimal(text: &str, raw: &SpannedDecimal) -> Result<Decimal, 
         // keeps only about 17 significant digits.
         RawDecimal::Other(_) => parse_toml_float(literal(text, raw)),
     };
-    let value = parsed.ok_or_else(|| "a decimal such as \"0.03\"".to_owned())?;
-    if value.normalize().scale() > MAX_RATE_DECIMALS {
-        return Err(format!(
-            "at most {MAX_RATE_DECIMALS} decimal places (so that every product with it is exact)"
-        ));
-    }
-    Ok(value)
+    parsed.ok_or_else(|| format!("a decimal such as \"0.03\" ({DECIMAL_DIGITS})"))
 }
 
 /// The exact value of a TOML float literal (`0.03`, `1_000.5`, `5e-2`,
@@ -987,26 +977,49 @@ fn parse_toml_float(literal: &str) -> Option<Decimal> {
             if exponent >= 0 {
                 mantissa.checked_mul(scale)
             } else {
-                mantissa.checked_div(scale)
+                // A quotient past 28 places would be rounded: refused.
+                let quotient = mantissa.checked_div(scale)?;
+                (quotient.checked_mul(scale) == Some(mantissa)).then_some(quotient)
             }
         }
     }
 }
 
-/// A plain decimal, `[+-]digits[.digits]`: no exponent, no separators.
+/// A plain decimal, `[+-]digits[.digits]`: no exponent, no separators,
+/// exactly as written (`30000.00` keeps its two places, which the outputs
+/// show), or with its leading and trailing zeros dropped when only that
+/// makes it fit a [`Decimal`]; `None` when it does not fit even so
+/// ([`DECIMAL_DIGITS`]), never a rounded value.
 pub fn parse_plain_decimal(text: &str) -> Option<Decimal> {
-    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
     let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, "0"));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(int_part) || !digits(frac_part) {
         return None;
     }
-    Decimal::from_str(text.strip_prefix('+').unwrap_or(text)).ok()
+    let sign = if negative { "-" } else { "" };
+    Decimal::from_str_exact(&format!("{sign}{unsigned}"))
+        .ok()
+        .or_else(|| {
+            let int_part = match int_part.trim_start_matches('0') {
+                "" => "0",
+                digits => digits,
+            };
+            let trimmed = match frac_part.trim_end_matches('0') {
+                "" => format!("{sign}{int_part}"),
+                frac_part => format!("{sign}{int_part}.{frac_part}"),
+            };
+            Decimal::from_str_exact(&trimmed).ok()
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     const EXAMPLE: &str = r#"
 id = "LEJR"
@@ -1215,21 +1228,32 @@ stop_gain = "0.20"
                 "{literal}"
             );
         }
-        for bad in ["inf", "nan", "-inf", "1e400"] {
+        for bad in ["inf", "nan", "-inf", "1e400", "1.5e-28"] {
             assert!(parse_toml_float(bad).is_none(), "{bad}");
         }
         // Mistakes show the value as written.
         let e = error(&EXAMPLE.replace("discount = 0.03", "discount = nan"));
         assert!(
-            e.contains("expected a decimal such as \"0.03\", found nan"),
+            e.contains(
+                "expected a decimal such as \"0.03\" (at most 28 significant digits), found nan"
+            ),
             "{e}"
         );
         let e = error(&EXAMPLE.replace("discount = 0.03", "discount = 1.01"));
         assert!(e.contains("found 1.01"), "{e}");
-        // More places than every product keeps exactly: refused, not rounded
-        // (trailing zeros do not count).
-        let e = error(&EXAMPLE.replace("discount = 0.03", "discount = \"0.03000000001\""));
-        assert!(e.contains("at most 10 decimal places"), "{e}");
+        // Any number of places a decimal holds, exactly (contract 1.4);
+        // more than it holds is refused, not rounded (trailing zeros do not
+        // count).
+        let places = with("discount = \"0.0300000000000000000000000001\"");
+        assert_eq!(
+            places.pricing.discount.to_string(),
+            "0.0300000000000000000000000001"
+        );
+        let e = error(&EXAMPLE.replace(
+            "discount = 0.03",
+            "discount = \"0.03000000000000000000000000001\"",
+        ));
+        assert!(e.contains("at most 28 significant digits"), "{e}");
         assert_eq!(
             with("discount = \"0.030000000000000\"")
                 .pricing
@@ -1247,7 +1271,16 @@ stop_gain = "0.20"
             "30000.00"
         );
         assert_eq!(parse_plain_decimal("+1.5").unwrap().to_string(), "1.5");
-        for bad in ["1e3", "1,000", ".5", "5.", "", "-", "abc"] {
+        assert_eq!(parse_plain_decimal("-0.25").unwrap().to_string(), "-0.25");
+        // As many digits as a decimal holds, kept as written.
+        let long = "1234567890123.456789012345678";
+        assert_eq!(parse_plain_decimal(long).unwrap().to_string(), long);
+        // Zeros that only take room are dropped when that makes it fit.
+        let padded = format!("-000000000000000000000000001.5{}", "0".repeat(40));
+        assert_eq!(parse_plain_decimal(&padded).unwrap().to_string(), "-1.5");
+        // More significant digits than it holds: none, never rounded.
+        assert!(parse_plain_decimal("1.00000000000000000000000000001").is_none());
+        for bad in ["1e3", "1,000", ".5", "5.", "", "-", "abc", "+-1"] {
             assert!(parse_plain_decimal(bad).is_none(), "{bad}");
         }
     }

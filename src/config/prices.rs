@@ -11,7 +11,7 @@ use std::path::Path;
 
 use rust_decimal::Decimal;
 
-use crate::config::definitions::parse_plain_decimal;
+use crate::config::definitions::{DECIMAL_DIGITS, parse_plain_decimal};
 use crate::config::table::{Table, TableError, TypeRows, read_table, sorted_rows};
 use crate::model::warning::Warning;
 
@@ -121,16 +121,10 @@ fn parse_row(fields: &[&str]) -> Result<(PriceKey, Decimal), String> {
         ));
     }
     let price = parse_plain_decimal(price)
-        // Below a trillion, to six places: see `definitions::MAX_RATE_DECIMALS`.
-        .filter(|p| {
-            *p >= Decimal::ZERO
-                && *p < Decimal::from(1_000_000_000_000_i64)
-                && p.normalize().scale() <= 6
-        })
+        .filter(|p| *p >= Decimal::ZERO)
         .ok_or_else(|| {
             format!(
-                "field `target_price`: expected a decimal >= 0 of at most 12 integer digits and \
-                 6 decimal places (so that every product with it is exact), found {price:?}"
+                "field `target_price`: expected a decimal >= 0 ({DECIMAL_DIGITS}), found {price:?}"
             )
         })?;
     let key = PriceKey {
@@ -188,15 +182,20 @@ mod tests {
 
     #[test]
     fn bad_rows_are_fatal_with_row_and_field() {
-        let expected = "expected a decimal >= 0 of at most 12 integer digits and 6 decimal \
-                        places (so that every product with it is exact)";
-        for bad in ["-1", "1000000000000", "1.0000001"] {
+        let expected = "expected a decimal >= 0 (at most 28 significant digits)";
+        for bad in ["-1", "1.00000000000000000000000000001", "1e3"] {
             let e = load(&format!("{HEADER}LEJR,*,NOMCC,2026,{bad}\n")).unwrap_err();
             assert_eq!(
                 e,
                 format!("p.csv: row 2: field `target_price`: {expected}, found \"{bad}\"")
             );
         }
+        // Any number of places and digits a decimal holds, exactly
+        // (contract 1.3).
+        let long = "1000000000000.1234567";
+        let prices = load(&format!("{HEADER}LEJR,*,NOMCC,2026,{long}\n")).unwrap();
+        let price = prices.lookup("LEJR", "1", "NOMCC", "2026").unwrap();
+        assert_eq!(price.to_string(), long);
         assert!(
             load(&format!(
                 "{HEADER}LEJR,*,NOMCC,2026,999999999999.999999000\n"

@@ -196,21 +196,21 @@ LEJR,dual,Y,1.15
             let e = load(&format!("{HEADER}*,dual,Y,\"{bad}\"\n")).unwrap_err();
             assert_eq!(
                 e,
-                format!("r.csv: row 2: field `multiplier`: expected a decimal > 0, found {bad:?}")
+                format!(
+                    "r.csv: row 2: field `multiplier`: expected a decimal > 0 (at most 28 \
+                     significant digits), found {bad:?}"
+                )
             );
         }
-        let e = load(&format!("{HEADER}*,dual,Y,1.00000000001\n")).unwrap_err();
-        assert_eq!(
-            e,
-            "r.csv: row 2: field `multiplier`: expected a decimal > 0 of at most 10 decimal \
-             places (so that every product with it is exact), found \"1.00000000001\""
-        );
-        // Trailing zeros do not count.
-        let factors = load(&format!("{HEADER}*,dual,Y,1.0000000001000\n")).unwrap();
-        assert_eq!(
-            text(factors.lookup("X", "dual", "Y")).as_deref(),
-            Some("1.0000000001000")
-        );
+        // Any number of places, read exactly (contract 1.6), trailing zeros
+        // kept as written.
+        for exact in ["1.00000000001", "1.0000000001000", "1.0987654321987654321"] {
+            let factors = load(&format!("{HEADER}*,dual,Y,{exact}\n")).unwrap();
+            assert_eq!(
+                text(factors.lookup("X", "dual", "Y")).as_deref(),
+                Some(exact)
+            );
+        }
         let e = load(&format!("{HEADER}*,,Y,1\n")).unwrap_err();
         assert_eq!(
             e,

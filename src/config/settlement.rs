@@ -440,13 +440,15 @@ quality_loss = "0.20"
         let e = settlement("[track.3]\nstop_gain = \"20%\"\n").unwrap_err();
         assert_eq!(
             e,
-            "s.toml: key `track.3.stop_gain`: expected a decimal such as \"0.03\", found \"20%\""
+            "s.toml: key `track.3.stop_gain`: expected a decimal such as \"0.03\" (at most 28 \
+             significant digits), found \"20%\""
         );
-        let e = settlement("[track.3]\nstop_gain = 0.10000000001\n").unwrap_err();
+        // Any number of places, exactly (contract 1.6).
+        let track = settlement("[track.3]\nstop_gain = 0.10000000001\n").unwrap();
+        let gain = track.track("3").and_then(|t| t.stop_gain);
         assert_eq!(
-            e,
-            "s.toml: key `track.3.stop_gain`: expected at most 10 decimal places (so that \
-             every product with it is exact), found 0.10000000001"
+            gain.map(|g| g.to_string()).as_deref(),
+            Some("0.10000000001")
         );
         for empty in ["", "# no tracks\n", "[track]\n"] {
             let e = settlement(empty).unwrap_err();
@@ -505,17 +507,16 @@ quality_loss = "0.20"
             assert_eq!(
                 e,
                 format!(
-                    "p.csv: row 2: field `quality_score`: expected a decimal in [0, 100], \
-                     found {bad:?}"
+                    "p.csv: row 2: field `quality_score`: expected a decimal in [0, 100] (at most 28 \
+                     significant digits), found {bad:?}"
                 )
             );
         }
-        let e = participants(&format!("{HEADER}330001,2026,1,50.00000000001\n")).unwrap_err();
-        assert_eq!(
-            e,
-            "p.csv: row 2: field `quality_score`: expected a decimal in [0, 100] of at most 10 \
-             decimal places (so that every product with it is exact), found \"50.00000000001\""
-        );
+        let exact = participants(&format!("{HEADER}330001,2026,1,50.00000000001\n")).unwrap();
+        let score = exact
+            .get("330001", "2026")
+            .map(|p| p.quality_score.to_string());
+        assert_eq!(score.as_deref(), Some("50.00000000001"));
         let e = participants(&format!(
             "{HEADER}330001,2026,1,80\n330001,2026Q1,1,80\n330001,2026,2,60\n"
         ))

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
 
-use crate::config::definitions::{MAX_RATE_DECIMALS, parse_plain_decimal};
+use crate::config::definitions::{DECIMAL_DIGITS, parse_plain_decimal};
 use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
 use crate::model::warning::{Warning, WarningKind};
 
@@ -260,27 +260,20 @@ pub(crate) fn sorted_rows(rows: impl Iterator<Item = String>) -> String {
 }
 
 /// A rate-like field of a table (a risk multiplier, a quality score): a
-/// plain decimal, `[+-]digits[.digits]`, for which `in_range` holds, of at
-/// most [`MAX_RATE_DECIMALS`] places (trailing zeros not counted), as the
-/// `[pricing]` rates, so that every product with it stays exact (RULES
-/// 20a): a longer one is refused, not rounded. `expected` describes the
-/// range ("a decimal > 0") for the message.
+/// plain decimal, `[+-]digits[.digits]`, for which `in_range` holds, read
+/// exactly ([`parse_plain_decimal`]). `expected` describes the range ("a
+/// decimal > 0") for the message.
 pub(crate) fn rate_field(
     name: &str,
     text: &str,
     in_range: fn(Decimal) -> bool,
     expected: &str,
 ) -> Result<Decimal, String> {
-    let value = parse_plain_decimal(text)
+    parse_plain_decimal(text)
         .filter(|d| in_range(*d))
-        .ok_or_else(|| format!("field `{name}`: expected {expected}, found {text:?}"))?;
-    if value.normalize().scale() > MAX_RATE_DECIMALS {
-        return Err(format!(
-            "field `{name}`: expected {expected} of at most {MAX_RATE_DECIMALS} decimal places \
-             (so that every product with it is exact), found {text:?}"
-        ));
-    }
-    Ok(value)
+        .ok_or_else(|| {
+            format!("field `{name}`: expected {expected} ({DECIMAL_DIGITS}), found {text:?}")
+        })
 }
 
 #[cfg(test)]

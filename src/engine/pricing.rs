@@ -17,7 +17,7 @@ use crate::engine::eligibility::CancelReason;
 use crate::engine::risk::Levels;
 use crate::model::Date;
 use crate::model::Text;
-use crate::model::money::{Money, TooLarge};
+use crate::model::money::{Exact, Money, TooLarge, exact, plain};
 use crate::model::warning::Warning;
 
 /// What the global steps need of an episode type: its id and pricing. They
@@ -139,8 +139,9 @@ pub struct PricedEpisode {
     /// canceled.
     pub target_price: Option<Decimal>,
     /// The exact product of the risk factors' multipliers (1 without
-    /// `[risk]`); `None` when canceled or a factor has no level or row.
-    pub risk_multiplier: Option<Decimal>,
+    /// `[risk]`), every digit kept; `None` when canceled or a factor has
+    /// no level or row.
+    pub risk_multiplier: Option<Exact>,
     /// Effective target and gain or loss; `Some` exactly when priced.
     pub priced: Option<Priced>,
 }
@@ -221,32 +222,9 @@ pub struct ProviderResult {
     pub reconciliation_amount: Money,
 }
 
-/// A product of the contract that a decimal cannot hold exactly. The
-/// engine refuses it rather than round where the contract does not.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "episode {episode_id}: {what} cannot be computed exactly (it needs more than a decimal's 28 digits); expected risk multipliers and prices with fewer decimal places"
-)]
-pub struct InexactError {
-    /// The episode.
-    pub episode_id: String,
-    /// Which product.
-    pub what: &'static str,
-}
-
-impl crate::error::Classify for InexactError {
-    /// Too many decimal places in the prices or multipliers given.
-    fn kind(&self) -> crate::error::ErrorKind {
-        crate::error::ErrorKind::Configuration
-    }
-}
-
 /// Why episodes could not be priced or summed.
 #[derive(Debug, thiserror::Error)]
 pub enum PriceError {
-    /// A product cannot be computed exactly.
-    #[error(transparent)]
-    Inexact(#[from] InexactError),
     /// A gain or loss or a provider's total does not fit: the amounts
     /// summed (actuals read back from a run folder, targets from a price
     /// file) are not bounded by the claims' 24 digits.
@@ -257,18 +235,9 @@ pub enum PriceError {
 impl crate::error::Classify for PriceError {
     fn kind(&self) -> crate::error::ErrorKind {
         match self {
-            PriceError::Inexact(e) => e.kind(),
             PriceError::TooLarge(e) => e.kind(),
         }
     }
-}
-
-/// `a × b`, exactly, or `None` when the product needs more digits than a
-/// decimal holds (the decimal type would round it silently).
-pub fn exact_mul(a: Decimal, b: Decimal) -> Option<Decimal> {
-    let (a, b) = (a.normalize(), b.normalize());
-    let product = a.checked_mul(b)?;
-    (product.scale() == a.scale() + b.scale() || product.is_zero()).then_some(product)
 }
 
 /// The warnings of the pricing files a run prices with: rows of an
@@ -345,21 +314,19 @@ fn price_one(
         &figures.price_group,
         &period,
     );
-    let risk_multiplier = multiplier(&episode_type.id, figures.risk_levels.as_deref(), risk)
-        .map_err(|what| InexactError {
-            episode_id: figures.episode_id.clone(),
-            what,
-        })?;
-    let priced = match (target_price, risk_multiplier) {
+    let risk_multiplier = multiplier(&episode_type.id, figures.risk_levels.as_deref(), risk);
+    let priced = match (target_price, &risk_multiplier) {
         (Some(price), Some(risk)) => {
-            let inexact = || InexactError {
-                episode_id: figures.episode_id.clone(),
-                what: "the effective target (price × risk × (1 − discount))",
-            };
-            let target = exact_mul(price, risk)
-                .and_then(|t| exact_mul(t, Decimal::ONE - episode_type.pricing.discount))
-                .ok_or_else(inexact)?;
-            let target = Money::round_half_away(target);
+            let discount = exact(episode_type.pricing.discount);
+            let target = exact(price) * risk * (Exact::from(1) - discount);
+            let target = Money::round_half_away(&target).ok_or_else(|| {
+                TooLarge::new(format!(
+                    "episode {}: the effective target (price {price} × risk multiplier {} × (1 − discount {}))",
+                    figures.episode_id,
+                    plain(risk),
+                    episode_type.pricing.discount
+                ))
+            })?;
             // Checked: `capped` may be a 36-digit actual read back
             // from a run folder.
             let gain_loss = target.checked_sub(capped).ok_or_else(|| {
@@ -384,27 +351,21 @@ fn price_one(
 }
 
 /// Rule 3.2: the exact product of the factors' multipliers, `1` without
-/// `[risk]`; `Ok(None)` when a factor has no level or no row (or no risk
-/// factors file was given); `Err` when the product is not exact.
+/// `[risk]`; `None` when a factor has no level or no row (or no risk
+/// factors file was given).
 fn multiplier(
     episode_type: &str,
     levels: Option<&[(String, Option<String>)]>,
     risk: Option<&RiskFactors>,
-) -> Result<Option<Decimal>, &'static str> {
-    let Some(levels) = levels else {
-        return Ok(Some(Decimal::ONE));
-    };
-    let mut product = Decimal::ONE;
-    for (factor, level) in levels {
-        let row = level
+) -> Option<Exact> {
+    let mut product = Exact::from(1);
+    for (factor, level) in levels.unwrap_or_default() {
+        let multiplier = level
             .as_deref()
-            .and_then(|level| risk?.lookup(episode_type, factor, level));
-        let Some(multiplier) = row else {
-            return Ok(None);
-        };
-        product = exact_mul(product, multiplier).ok_or("the risk multiplier")?;
+            .and_then(|level| risk?.lookup(episode_type, factor, level))?;
+        product *= exact(multiplier);
     }
-    Ok(Some(product))
+    Some(product)
 }
 
 /// The high-cost cap and low-cost floor of an episode's `(type, price
@@ -489,11 +450,18 @@ pub fn group_bounds<'e>(
 /// `ceil(p/100 · n)`, exactly; at least 1 and at most `n` for `p` in
 /// `(0, 100]` and `n >= 1`.
 fn cap_rank(percentile: Decimal, n: usize) -> usize {
-    let rank = (percentile * Decimal::from(n) / Decimal::ONE_HUNDRED).ceil();
+    let rank = (exact(percentile) * Exact::from(n as u64) * hundredth())
+        .with_scale_round(0, bigdecimal::RoundingMode::Ceiling);
     // The clamp only guards the proven range above.
-    usize::try_from(rank.mantissa() / 10i128.pow(rank.scale()))
+    usize::try_from(rank.into_bigint_and_exponent().0)
         .unwrap_or(n)
         .clamp(1, n)
+}
+
+/// 1/100, exactly: a share of a percentage (`p/100`, `s/100`) is a
+/// product with it, never a division, so no digit can be lost.
+pub(crate) fn hundredth() -> Exact {
+    Exact::new(1.into(), 2)
 }
 
 /// Rule 3.5: one row per `(provider, type, period)` with priced episodes,
@@ -573,11 +541,9 @@ pub fn apply_limits(
     stop_gain: Option<Decimal>,
     stop_loss: Option<Decimal>,
 ) -> (Limit, Money) {
-    // A limit too large for a decimal binds nothing.
-    let limit_of = |share: Decimal| {
-        let target = target_total.to_decimal()?;
-        share.checked_mul(target).map(Money::round_half_away)
-    };
+    // A limit too large for an amount binds nothing: no amount is beyond it.
+    let limit_of =
+        |share: Decimal| Money::round_half_away(&(exact(share) * target_total.to_exact()));
     let gain_cap = stop_gain.and_then(limit_of);
     let loss_floor = stop_loss.and_then(limit_of).map(|limit| -limit);
     match (gain_cap, loss_floor) {
@@ -617,7 +583,7 @@ mod tests {
             period: "2026".into(),
             capped: Some(actual),
             target_price: None,
-            risk_multiplier: Some(Decimal::ONE),
+            risk_multiplier: Some(Exact::from(1)),
             priced: Some(Priced {
                 target,
                 gain_loss: target.checked_sub(actual).expect("fits"),

@@ -151,8 +151,8 @@ pub enum Error {
         /// What is missing and what was expected.
         problem: String,
     },
-    /// A price the contract asks for cannot be computed exactly, or a
-    /// provider's or participant's total does not fit.
+    /// An effective target, or a provider's or participant's total, does
+    /// not fit an amount.
     #[error(transparent)]
     Pricing(#[from] PriceError),
     /// A total of the run does not fit (targets from the price file are

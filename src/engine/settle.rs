@@ -9,11 +9,9 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use crate::config::settlement::{Participants, Settlement, Track};
-use crate::engine::pricing::{
-    InexactError, Limit, PriceError, PricedEpisode, apply_limits, exact_mul,
-};
+use crate::engine::pricing::{Limit, PriceError, PricedEpisode, apply_limits, hundredth};
 use crate::model::Text;
-use crate::model::money::{Money, TooLarge};
+use crate::model::money::{Exact, Money, TooLarge, exact};
 
 /// One row of `participants.csv`: a participant's settlement for a period.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,9 +92,10 @@ pub fn settle(
         })?;
         let quality_adjusted_amount =
             quality_adjusted(reconciliation_amount, participant.quality_score, track).ok_or_else(
-                || InexactError {
-                    episode_id: format!("participant {provider_id}, period {period}"),
-                    what: "the quality-adjusted amount",
+                || {
+                    TooLarge::new(format!(
+                        "participant {provider_id}, period {period}: the quality-adjusted amount"
+                    ))
                 },
             )?;
         let (limit, net) = apply_limits(
@@ -123,16 +122,47 @@ pub fn settle(
 }
 
 /// The quality adjustment of rule 3.6: a gain reduced by `quality_gain ×
-/// (100 − s)/100`, a loss by `quality_loss × s/100`, rounded to cents once.
-/// `None` when a product cannot be held exactly (rates and scores have at
-/// most 10 decimal places, so only absurd amounts get there).
+/// (100 − s)/100`, a loss by `quality_loss × s/100`, exactly, rounded to
+/// cents once. `None` when the result does not fit an amount (only absurd
+/// amounts get there).
 fn quality_adjusted(amount: Money, score: Decimal, track: &Track) -> Option<Money> {
-    let hundred = Decimal::ONE_HUNDRED;
     let share = match amount.cmp(&Money::ZERO) {
-        Ordering::Greater => exact_mul(track.quality_gain, hundred - score)? / hundred,
-        Ordering::Less => exact_mul(track.quality_loss, score)? / hundred,
+        Ordering::Greater => {
+            exact(track.quality_gain) * (Exact::from(100) - exact(score)) * hundredth()
+        }
+        Ordering::Less => exact(track.quality_loss) * exact(score) * hundredth(),
         Ordering::Equal => return Some(Money::ZERO),
     };
-    let adjusted = exact_mul(amount.to_decimal()?, Decimal::ONE - share)?;
-    Some(Money::round_half_away(adjusted))
+    Money::round_half_away(&(amount.to_exact() * (Exact::from(1) - share)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    /// Rule 3.6 with every digit kept: 12499.92 × (1 − 0.1234567891 ×
+    /// (100 − 12.3456789012)/100) = 11147.2428… → 11147.24, and a loss
+    /// -12499.92 × (1 − 0.0987654321 × 12.3456789012/100) = -12347.5051…
+    /// → -12347.51 (Python's decimal at 100 digits). The products need
+    /// more than a 28-digit decimal holds.
+    #[test]
+    fn the_quality_adjustment_is_exact_and_rounded_once() {
+        let track = Track {
+            stop_gain: None,
+            stop_loss: None,
+            quality_gain: d("0.1234567891"),
+            quality_loss: d("0.0987654321"),
+        };
+        let score = d("12.3456789012");
+        let adjusted = |cents| quality_adjusted(Money::from_cents(cents), score, &track);
+        assert_eq!(adjusted(1_249_992), Some(Money::from_cents(1_114_724)));
+        assert_eq!(adjusted(-1_249_992), Some(Money::from_cents(-1_234_751)));
+        assert_eq!(adjusted(0), Some(Money::ZERO));
+    }
 }

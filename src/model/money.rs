@@ -17,7 +17,27 @@
 use std::fmt;
 use std::ops::Neg;
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use bigdecimal::num_bigint::BigInt;
+use bigdecimal::{BigDecimal, RoundingMode};
+use rust_decimal::Decimal;
+
+/// An exact decimal of any number of digits: what the contract's products
+/// of prices, multipliers and rates are computed in (contract 2.6 and 3.2:
+/// exact decimal arithmetic, rounded to cents once). A value read from a
+/// file is a [`Decimal`]; a product of several may need more digits than
+/// its 28, and is never rounded before the contract says so.
+pub type Exact = BigDecimal;
+
+/// `value` as an [`Exact`].
+pub fn exact(value: Decimal) -> Exact {
+    Exact::new(BigInt::from(value.mantissa()), i64::from(value.scale()))
+}
+
+/// `value` written plainly, without an exponent or trailing zeros (`1`,
+/// `1.4375`, `0.000001`): how the outputs write an exact product.
+pub fn plain(value: &Exact) -> String {
+    value.normalized().to_plain_string()
+}
 
 /// An exact amount of money in cents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -145,20 +165,21 @@ impl Money {
         Money(rounded)
     }
 
-    /// The amount as an exact decimal, for arithmetic with rates;
-    /// `None` past the decimal's 96 bits (about 7.9e26 dollars).
-    pub fn to_decimal(self) -> Option<Decimal> {
-        Decimal::try_from_i128_with_scale(self.0, 2).ok()
+    /// The amount as an exact decimal, for arithmetic with rates.
+    pub fn to_exact(self) -> Exact {
+        Exact::new(BigInt::from(self.0), 2)
     }
 
-    /// Rounds an exact decimal to cents, half away from zero.
-    pub fn round_half_away(value: Decimal) -> Money {
-        let rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-        // `rounded` has at most two decimal places; rescaling to exactly two
-        // makes its mantissa the number of cents.
-        let mut cents = rounded;
-        cents.rescale(2);
-        Money(cents.mantissa())
+    /// Rounds an exact decimal to cents, half away from zero; `None` when
+    /// the cents do not fit an amount (a product of absurd inputs).
+    pub fn round_half_away(value: &Exact) -> Option<Money> {
+        // bigdecimal's `HalfUp` rounds a tie away from zero, whatever the
+        // sign (its `RoundingMode` documentation; pinned by a test below).
+        let (cents, scale) = value
+            .with_scale_round(2, RoundingMode::HalfUp)
+            .into_bigint_and_exponent();
+        debug_assert_eq!(scale, 2);
+        i128::try_from(cents).ok().map(Money)
     }
 
     /// `self + other`, or `None` when the sum does not fit: for every sum
@@ -338,12 +359,34 @@ mod tests {
 
     #[test]
     fn rounds_decimals_half_away_from_zero() {
-        let round = |s: &str| Money::round_half_away(Decimal::from_str(s).unwrap()).to_string();
+        let round = |s: &str| {
+            let value = Exact::from_str(s).unwrap();
+            Money::round_half_away(&value).unwrap().to_string()
+        };
         assert_eq!(round("29100"), "29100.00");
         assert_eq!(round("0.005"), "0.01");
         assert_eq!(round("-0.005"), "-0.01");
+        assert_eq!(round("0.015"), "0.02");
+        assert_eq!(round("-0.025"), "-0.03");
         assert_eq!(round("2.344999"), "2.34");
+        assert_eq!(round("-2.345000000000000000000000000000001"), "-2.35");
         assert_eq!(round("-2425.0000"), "-2425.00");
+        assert_eq!(round("1E+3"), "1000.00");
+        // One cent past what an amount holds.
+        let too_large = Exact::from(i128::MAX) / 100 + Exact::from_str("0.01").unwrap();
+        assert_eq!(Money::round_half_away(&too_large), None);
+    }
+
+    #[test]
+    fn exact_values_keep_every_digit() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        let product =
+            exact(d("1.0123456789")) * exact(d("1.0987654321")) * exact(d("0.9876543219"));
+        assert_eq!(plain(&product), "1.098597963791250957191262190911");
+        assert_eq!(plain(&exact(d("1.50"))), "1.5");
+        assert_eq!(plain(&(exact(d("2.5")) * exact(d("40")))), "100");
+        assert_eq!(plain(&exact(d("0.000001"))), "0.000001");
+        assert_eq!(Money::from_cents(-1234).to_exact(), exact(d("-12.34")));
     }
 
     proptest::proptest! {

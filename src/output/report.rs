@@ -27,7 +27,7 @@ use crate::engine::pricing::Status;
 use crate::engine::reconcile::Reconciliation;
 use crate::engine::risk;
 use crate::model::IsoDate;
-use crate::model::money::Money;
+use crate::model::money::{Money, plain};
 use crate::model::warning::Warning;
 use crate::runtime::cleanup::{self, OwnerLock, TempDir};
 
@@ -1076,7 +1076,7 @@ fn episode_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()>
             Figure(&Optional(episode.priced.map(|p| p.gain_loss))),
             Text(&Optional(e.cancel.as_ref())),
             Text(&Optional(e.risk_levels.as_deref().map(risk::format_levels))),
-            Figure(&Optional(episode.risk_multiplier.map(|m| m.normalize()))),
+            Figure(&Optional(episode.risk_multiplier.as_ref().map(plain))),
             Figure(&Optional(episode.target_price.map(TargetPriceText))),
         ])?;
     }

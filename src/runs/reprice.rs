@@ -50,8 +50,8 @@ pub enum Error {
         /// What differs.
         what: String,
     },
-    /// A price cannot be computed exactly, or a provider's or
-    /// participant's total does not fit.
+    /// An effective target, or a provider's or participant's total, does
+    /// not fit an amount.
     #[error(transparent)]
     Pricing(#[from] PriceError),
     /// A total of the repriced run does not fit.

@@ -688,6 +688,39 @@ fn risk_levels_multipliers_and_their_absence() {
     assert_eq!(out.summary_json()["episodes"]["no_risk_factor"], 2);
 }
 
+/// Contract 3.2: the risk multiplier is the exact product, and the
+/// effective target is rounded to cents once. Multipliers of ten places
+/// give a product of twenty (1.0123456789 × 1.0987654321 =
+/// 1.11233043731112635269), and 17500.25 × that × (1 − 0.0325) =
+/// 18833.4149… → 18833.41 (computed with Python's decimal at 100
+/// digits). A 28-digit decimal cannot hold the price's product with it;
+/// the engine once refused such a run.
+#[test]
+fn the_risk_product_keeps_every_digit() {
+    let risk =
+        "[risk]\nfactors = [\"age\", \"hcc\"]\nbands = { age = [65, 75, 85], hcc = [1, 2, 3, 4] }";
+    let out = Team {
+        claims: vec![anchor(
+            "AB1", "B1", "2026-03-02", "2026-03-05", "100.00", "330001",
+        )],
+        definitions: vec![("lejr.toml", lejr("", risk, "discount = \"0.0325\""))],
+        prices: "LEJR,330001,NOMCC,2026,17500.25\n",
+        beneficiaries: Some(vec![month(
+            "B1", "2026-03", "1951-03-02", "", "YYNNN", "2",
+        )]),
+        risk_factors: Some(
+            "episode_type,factor,level,multiplier\n*,age,75-84,1.0123456789\n*,hcc,2,1.0987654321\n",
+        ),
+        ..Team::default()
+    }
+    .run()
+    .expect("the run succeeds");
+    assert_eq!(
+        episode_fields(&out, &[STATUS, 13, 14, 17]),
+        ["priced|18833.41|18733.41|1.11233043731112635269"]
+    );
+}
+
 /// `period_date`: an anchor discharged 2026-12-20 ends 2027-01-18 (30
 /// days); its period is 2027 by the episode end and 2026 by the anchor end.
 #[test]

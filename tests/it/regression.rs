@@ -356,24 +356,42 @@ fn read_decimals_written_as_toml_numbers_from_their_literal_text() {
 
 /// e0947d4 "Refuse pricing inputs the engine could not price exactly,
 /// instead of rounding them": a decimal keeps 28 significant digits, so a
-/// target price of 1e27 came out a hundred times too small. Target prices
-/// now have at most 12 integer digits and 6 decimal places; beyond them
-/// the run stops, naming the file and row.
+/// target price of 1e27 came out a hundred times too small. The products
+/// are now computed with every digit (contract 2.6, 3.2), so such a price
+/// is priced exactly; only a value a decimal cannot hold at all (more
+/// than 28 significant digits) stops the run, naming the file and row, and is
+/// never rounded.
 #[test]
 fn refuse_pricing_inputs_the_engine_could_not_price_exactly_instead_of_rounding_them() {
-    for price in ["1000000000000000000000000000", "1.0000001"] {
+    for (price, target) in [
+        (
+            "1000000000000000000000000000",
+            "970000000000000000000000000.00",
+        ),
+        ("1.0000001", "0.97"),
+        ("30000.005", "29100.00"),
+        ("30000.0155", "29100.02"),
+    ] {
         let case = lejr_case(
             &[anchor("A1", "B1", "100.00", "330001")],
             &format!("LEJR,330001,NOMCC,2026,{price}\n"),
         );
-        let output = reconcile(&case, "out", &[]);
-        assert_fails(
-            &output,
-            1,
-            &["target_prices.csv", "row 2", "target_price", price],
-        );
-        assert!(!case.path("out").exists(), "{price}");
+        assert_success(&reconcile(&case, "out", &[]));
+        let episodes = std::fs::read_to_string(case.path("out/episodes.csv")).unwrap();
+        assert_eq!(column(&episodes, 13), [target], "{price}");
     }
+    let price = "1.00000000000000000000000000001";
+    let case = lejr_case(
+        &[anchor("A1", "B1", "100.00", "330001")],
+        &format!("LEJR,330001,NOMCC,2026,{price}\n"),
+    );
+    let output = reconcile(&case, "out", &[]);
+    assert_fails(
+        &output,
+        1,
+        &["target_prices.csv", "row 2", "target_price", price],
+    );
+    assert!(!case.path("out").exists(), "{price}");
 }
 
 /// 06e9210 "Order episodes that share an id by beneficiary, so threads
