@@ -50,13 +50,22 @@ pub fn age_on(birth: Date, on: Date) -> i64 {
     years - i64::from(before_birthday)
 }
 
-/// A banded value as the contract spells it: digits with an optional `-`.
-fn parse_integer(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
+/// A banded value as the contract spells it: digits with an optional `-`,
+/// of any length. Band edges are TOML integers (`i64`), so a value beyond
+/// `i128` is beyond every edge on its side, where saturating keeps it.
+fn parse_integer(text: &str) -> Option<i128> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    text.parse().ok()
+    // Only overflow fails on digits alone.
+    Some(
+        text.parse()
+            .unwrap_or(if negative { i128::MIN } else { i128::MAX }),
+    )
 }
 
 /// The band label of `value` for edges `[b1, ..., bk]`: `<b1`, `bk+`, and
@@ -64,15 +73,17 @@ fn parse_integer(text: &str) -> Option<i64> {
 /// `c = bi+1 - 1` (`[65, 75, 85]` gives `<65`, `65-74`, `75-84`, `85+`).
 /// `None` only for edges that are not the validated, non-empty ascending
 /// list.
-pub fn band_of(bands: &[i64], value: i64) -> Option<String> {
+pub fn band_of(bands: &[i64], value: i128) -> Option<String> {
     let (first, last) = (*bands.first()?, *bands.last()?);
-    if value < first {
+    if value < i128::from(first) {
         return Some(format!("<{first}"));
     }
-    if value >= last {
+    if value >= i128::from(last) {
         return Some(format!("{last}+"));
     }
-    let pair = bands.windows(2).find(|w| w[0] <= value && value < w[1])?;
+    let pair = bands
+        .windows(2)
+        .find(|w| i128::from(w[0]) <= value && value < i128::from(w[1]))?;
     let (low, next) = (pair[0], pair[1]);
     Some(if next == low + 1 {
         low.to_string()
@@ -144,6 +155,26 @@ mod tests {
         assert_eq!(parse_integer("12"), Some(12));
         assert_eq!(parse_integer("-2"), Some(-2));
         assert_eq!(parse_integer("007"), Some(7));
+        // Past `i64` (a review found such values given no level): beyond
+        // every edge on their side, however long.
+        assert_eq!(
+            band_of(&[0, 10], parse_integer("9223372036854775808").unwrap()).unwrap(),
+            "10+"
+        );
+        assert_eq!(
+            band_of(&[0, 10], parse_integer("-9223372036854775809").unwrap()).unwrap(),
+            "<0"
+        );
+        let huge = "9".repeat(60);
+        assert_eq!(
+            band_of(&[i64::MAX], parse_integer(&huge).unwrap()).unwrap(),
+            format!("{}+", i64::MAX)
+        );
+        let below = format!("-{huge}");
+        assert_eq!(
+            band_of(&[i64::MIN], parse_integer(&below).unwrap()).unwrap(),
+            format!("<{}", i64::MIN)
+        );
         for bad in ["", "-", "+3", "1.0", "1e2", " 3", "x"] {
             assert_eq!(parse_integer(bad), None, "{bad}");
         }

@@ -118,14 +118,18 @@ impl Money {
             Some(dot) => (&rest[..dot], Some(&rest[dot + 1..])),
             None => (rest, None),
         };
-        if int_part.is_empty()
-            || int_part.len() > max_integer_digits
-            || !int_part.iter().all(u8::is_ascii_digit)
-        {
+        if int_part.is_empty() || !int_part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        // Leading zeros hold no value: `0000000000000000000000000001` is
+        // one dollar, whatever its length.
+        let zeros = int_part.iter().take_while(|&&b| b == b'0').count();
+        let significant = &int_part[zeros..];
+        if significant.len() > max_integer_digits {
             return None;
         }
         let mut cents: i128 = 0;
-        for &digit in int_part {
+        for &digit in significant {
             cents = cents * 10 + i128::from(digit - b'0');
         }
         cents *= 100;
@@ -290,6 +294,15 @@ mod tests {
         assert_eq!(parse("+7.5").as_deref(), Some("7.50"));
         assert_eq!(parse("-0.01").as_deref(), Some("-0.01"));
         assert_eq!(parse("007").as_deref(), Some("7.00"));
+        // Leading zeros count toward no limit (RULES 7): a review found
+        // zero-padded amounts rejected as `bad_amount`.
+        let padded = format!("{}1", "0".repeat(40));
+        assert_eq!(parse(&padded).as_deref(), Some("1.00"));
+        assert_eq!(parse(&format!("-{padded}.00")).as_deref(), Some("-1.00"));
+        let widest = "9".repeat(24);
+        assert_eq!(parse(&format!("000{widest}")), parse(&widest));
+        assert!(parse(&widest).is_some());
+        assert_eq!(parse(&format!("1{widest}")), None);
     }
 
     #[test]
