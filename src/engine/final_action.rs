@@ -18,6 +18,9 @@ pub struct VersionReject {
     pub source: Source,
     /// Why.
     pub reason: RejectReason,
+    /// The claim-level field its version disagrees on, for
+    /// `inconsistent_claim`.
+    pub field: Option<&'static str>,
     /// Its allowed amount.
     pub amount: Money,
 }
@@ -157,10 +160,12 @@ fn reject_all<'l>(
     rejects: &mut Vec<VersionReject>,
     rows: impl IntoIterator<Item = &'l ClaimLine>,
     reason: RejectReason,
+    field: Option<&'static str>,
 ) {
     rejects.extend(rows.into_iter().map(|l| VersionReject {
         source: l.source,
         reason,
+        field,
         amount: l.allowed,
     }));
 }
@@ -190,34 +195,52 @@ fn check_version(version: &[ClaimLine], tainted: bool, rejects: &mut Vec<Version
                 .filter(|&i| duplicated(i))
                 .map(|i| &version[i]),
             RejectReason::DuplicateLine,
+            None,
         );
     }
-    let consistent = rest()
+    let disagreement = rest()
         .zip(rest().skip(1))
-        .all(|(a, b)| claim_fields_agree(a, b));
-    if !consistent {
-        reject_all(rejects, rest(), RejectReason::InconsistentClaim);
+        .find_map(|(a, b)| first_disagreement(a, b));
+    if let Some(field) = disagreement {
+        reject_all(
+            rejects,
+            rest(),
+            RejectReason::InconsistentClaim,
+            Some(field),
+        );
         false
     } else if had_duplicates || tainted {
-        reject_all(rejects, rest(), RejectReason::ClaimHasRejectedRow);
+        reject_all(rejects, rest(), RejectReason::ClaimHasRejectedRow, None);
         false
     } else {
         true
     }
 }
 
-/// The claim-level fields of the contract, compared after defaults and
-/// normalization (an absent admission date equals an explicit one on the
-/// from date).
-fn claim_fields_agree(a: &ClaimLine, b: &ClaimLine) -> bool {
-    a.claim_type == b.claim_type
-        && a.from_date == b.from_date
-        && a.thru_date == b.thru_date
-        && a.admission_date == b.admission_date
-        && a.discharge_date == b.discharge_date
-        && a.provider_id == b.provider_id
-        && a.drg == b.drg
-        && a.principal_dx == b.principal_dx
+/// The first claim-level field of the contract on which `a` and `b`
+/// disagree, compared after defaults and normalization (an absent
+/// admission date equals an explicit one on the from date); `None` when
+/// they agree.
+fn first_disagreement(a: &ClaimLine, b: &ClaimLine) -> Option<&'static str> {
+    let fields = [
+        ("the field claim_type", a.claim_type == b.claim_type),
+        ("the field from_date", a.from_date == b.from_date),
+        ("the field thru_date", a.thru_date == b.thru_date),
+        (
+            "the field admission_date",
+            a.admission_date == b.admission_date,
+        ),
+        (
+            "the field discharge_date",
+            a.discharge_date == b.discharge_date,
+        ),
+        ("the field provider_id", a.provider_id == b.provider_id),
+        ("the field drg", a.drg == b.drg),
+        ("the field principal_dx", a.principal_dx == b.principal_dx),
+    ];
+    fields
+        .into_iter()
+        .find_map(|(name, agree)| (!agree).then_some(name))
 }
 
 /// Final action for one claim: `last`, its last surviving version in

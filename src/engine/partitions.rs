@@ -126,6 +126,7 @@ impl ChunkRows {
                     file,
                     row: row.source.row,
                     reason: row.reason,
+                    field: row.field,
                     record: row.raw,
                 });
             }

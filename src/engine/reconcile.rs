@@ -707,6 +707,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             file: r.file,
             row: r.row,
             reason: r.reason,
+            field: None,
             record: r.record,
         }));
     }
@@ -976,8 +977,8 @@ impl Error {
             row: reject.row,
             reason: reject.reason.name(),
             field: reject
-                .reason
-                .field()
+                .field
+                .or(reject.reason.field())
                 .map_or_else(String::new, |field| format!(" ({field})")),
             record: shown_record(&reject.record),
         }
@@ -1466,6 +1467,7 @@ fn fetch_raw(
             file,
             row: r.source.row,
             reason: r.reason,
+            field: r.field,
             record,
         }));
     }

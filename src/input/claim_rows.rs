@@ -154,6 +154,7 @@ impl RowChecks {
         RowOutcome::Rejected(RejectedRow {
             source,
             reason,
+            field: None,
             version: None,
             amount: Money::ZERO,
             raw: raw.into(),
@@ -190,15 +191,28 @@ impl RowChecks {
                 amount: row.amount.unwrap_or_default(),
             });
         }
-        self.checked(row).map_err(|reason| self.reject(row, reason))
+        self.checked(row)
+            .map_err(|Failed(reason, field)| self.reject_in(row, reason, field))
     }
 
     /// `row` rejected for `reason`, with the version it names and its
     /// amount when readable.
     pub(crate) fn reject<L>(&mut self, row: &ClaimFields, reason: RejectReason) -> RowOutcome<L> {
+        self.reject_in(row, reason, None)
+    }
+
+    /// [`RowChecks::reject`] naming the column that failed, where the
+    /// reason alone does not say which.
+    fn reject_in<L>(
+        &mut self,
+        row: &ClaimFields,
+        reason: RejectReason,
+        field: Option<&'static str>,
+    ) -> RowOutcome<L> {
         RowOutcome::Rejected(RejectedRow {
             source: row.source,
             reason,
+            field,
             version: self.version_key(row),
             amount: row.amount.unwrap_or_default(),
             raw: row.raw.into(),
@@ -241,10 +255,10 @@ impl RowChecks {
 
     /// Runs the row checks in the contract's order: the values of the line
     /// they pass, all but its texts.
-    fn checked(&mut self, row: &ClaimFields) -> Result<LineValues, RejectReason> {
+    fn checked(&mut self, row: &ClaimFields) -> Result<LineValues, Failed> {
         use RejectReason::*;
         if !row.utf8 {
-            return Err(BadEncoding);
+            return Err(BadEncoding.into());
         }
         if row.missing
             || row.beneficiary_id.is_empty()
@@ -252,27 +266,43 @@ impl RowChecks {
             || row.from_date.is_empty()
             || row.thru_date.is_empty()
         {
-            return Err(MissingField);
+            return Err(MissingField.into());
         }
         let line_number = row.line_number.ok_or(BadLineNumber)?;
         let claim_type = row.claim_type.ok_or(BadClaimType)?;
         let record_type = row.record_type.ok_or(BadRecordType)?;
 
         let (dates, parse) = (&mut self.dates, self.parse_date);
-        let mut date = |text: &[u8]| dates.parse(text, parse).ok_or(BadDate);
-        let from_date = date(row.from_date)?;
-        let thru_date = date(row.thru_date)?;
-        let processed_date = row.processed_date.ok_or(BadDate)?;
-        let mut optional_date = |text: &[u8], default| match text {
-            b"" => Ok(default),
-            given => date(given),
+        let mut date = |text: &[u8], column: &'static str| {
+            dates
+                .parse(text, parse)
+                .ok_or(Failed(BadDate, Some(column)))
         };
-        let admission_date = optional_date(row.admission_date, from_date)?;
-        let discharge_date = optional_date(row.discharge_date, thru_date)?;
-        let line_date = optional_date(row.line_date, from_date)?;
-        if from_date > thru_date || (claim_type == ClaimType::Ip && admission_date > discharge_date)
-        {
-            return Err(BadDateRange);
+        let from_date = date(row.from_date, "the field from_date")?;
+        let thru_date = date(row.thru_date, "the field thru_date")?;
+        let processed_date = row
+            .processed_date
+            .ok_or(Failed(BadDate, Some("the field processed_date")))?;
+        let mut optional_date = |text: &[u8], default, column| match text {
+            b"" => Ok(default),
+            given => date(given, column),
+        };
+        let admission_date =
+            optional_date(row.admission_date, from_date, "the field admission_date")?;
+        let discharge_date =
+            optional_date(row.discharge_date, thru_date, "the field discharge_date")?;
+        let line_date = optional_date(row.line_date, from_date, "the field line_date")?;
+        if from_date > thru_date {
+            return Err(Failed(
+                BadDateRange,
+                Some("the fields from_date and thru_date"),
+            ));
+        }
+        if claim_type == ClaimType::Ip && admission_date > discharge_date {
+            return Err(Failed(
+                BadDateRange,
+                Some("the fields admission_date and discharge_date"),
+            ));
         }
         let allowed = row.amount.ok_or(BadAmount)?;
         Ok(LineValues {
@@ -337,6 +367,17 @@ impl RowChecks {
                 optional(row.hcpcs).map(move |s| hcpcs.view(s, normalize_hcpcs)),
             ],
         )
+    }
+}
+
+/// A row check that failed, and the column it failed on when its reason
+/// covers several (which date, which pair of dates), as a phrase for a
+/// message like [`RejectReason::field`]'s.
+struct Failed(RejectReason, Option<&'static str>);
+
+impl From<RejectReason> for Failed {
+    fn from(reason: RejectReason) -> Failed {
+        Failed(reason, None)
     }
 }
 

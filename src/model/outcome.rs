@@ -148,6 +148,9 @@ pub struct RejectedRow {
     pub source: Source,
     /// The first check it failed.
     pub reason: RejectReason,
+    /// The column it failed on, where the reason covers several (which
+    /// date), as [`RejectReason::field`] phrases it: for `--strict`.
+    pub field: Option<&'static str>,
     /// Its version, when the row says which it is; `None` rejects it alone.
     pub version: Option<VersionKey>,
     /// Its allowed amount when that parses, else zero (for the summary).
@@ -234,6 +237,10 @@ pub struct Reject {
     pub row: u64,
     /// Why.
     pub reason: RejectReason,
+    /// The column it failed on, where the reason covers several (which
+    /// date, which claim-level field), as [`RejectReason::field`] phrases
+    /// it: for `--strict`.
+    pub field: Option<&'static str>,
     /// The record as written, without its line end.
     pub record: Box<[u8]>,
 }

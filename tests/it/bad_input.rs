@@ -1265,6 +1265,39 @@ fn strict_shows_a_short_record_whole() {
     assert!(err.trim_end().ends_with(&format!("{record:?}")), "{err}");
 }
 
+/// RULES 26: the message names the field that failed, also where the
+/// reason covers several (a review found "(a date field)" for a bad
+/// `line_date`, and "(a claim-level field)" when only `provider_id`
+/// differed).
+#[test]
+fn strict_names_the_date_or_claim_field_that_failed() {
+    for (overrides, field) in [
+        (vec![("line_date", "2026-02-30")], "(the field line_date)"),
+        (
+            vec![("processed_date", "soon")],
+            "(the field processed_date)",
+        ),
+        (
+            vec![("thru_date", "2026-03-01")],
+            "(the fields from_date and thru_date)",
+        ),
+    ] {
+        let case = case_of(&[row(&overrides)]);
+        let output = case.cli(&reconcile_args(&["claims.csv"], &["--strict"]));
+        assert_fatal(&case, &output, &["row 2", field]);
+    }
+    let case = case_of(&[
+        row(&[("line_number", "1")]),
+        row(&[("line_number", "2"), ("provider_id", "P2")]),
+    ]);
+    let output = case.cli(&reconcile_args(&["claims.csv"], &["--strict"]));
+    assert_fatal(
+        &case,
+        &output,
+        &["row 2", "inconsistent_claim", "(the field provider_id)"],
+    );
+}
+
 /// Log lines written to a file or a pipe carry no terminal colour codes.
 #[test]
 fn logs_to_a_pipe_have_no_colour_codes() {
