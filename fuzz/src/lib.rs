@@ -23,7 +23,7 @@ use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::input::source::Source;
 use episode_recon::input::{Chunking, Reading};
 use episode_recon::model::money::Money;
-use episode_recon::model::outcome::RowOutcome;
+use episode_recon::model::outcome::{RowOutcome, RowView};
 
 /// The name every in-memory input is given, so that an error can be
 /// checked to name it.
@@ -59,7 +59,10 @@ fn read(format: ClaimsFormat, data: &[u8], chunking: Chunking) -> Result<Vec<Row
         chunking,
     };
     let mut outcomes = Vec::new();
-    let result = format.read_chunked(source, reading, Vec::new, Vec::push, |chunk, _| {
+    let keep = |chunk: &mut Vec<RowOutcome>, outcome: RowView<'_>| {
+        chunk.push(outcome.to_owned_outcome());
+    };
+    let result = format.read_chunked(source, reading, Vec::new, keep, |chunk, _| {
         outcomes.extend(chunk);
         Ok::<(), episode_recon::input::claims::Error>(())
     });
