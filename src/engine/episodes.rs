@@ -233,6 +233,17 @@ pub fn build_group(
         if previous_end.is_some_and(|end| hit.anchor_start <= end) {
             continue;
         }
+        // A claim that anchors an episode of the group lies wholly in it
+        // (rule 2.4), so a later trigger of another type on it (an OP
+        // claim whose matching lines fall on days past that window) is an
+        // ordinary claim of that episode and opens nothing (RULES 16b):
+        // else an episode would open with its anchor in another episode.
+        if episodes
+            .iter()
+            .any(|(_, e)| *e.anchor_claim_id == *hit.claim.id())
+        {
+            continue;
+        }
         let definition = members[hit.member];
         let (mut start, end) = definition.window.around(hit.anchor_start, hit.anchor_end);
         if let Some(previous_end) = previous_end

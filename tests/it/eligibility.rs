@@ -688,6 +688,57 @@ fn risk_levels_multipliers_and_their_absence() {
     assert_eq!(out.summary_json()["episodes"]["no_risk_factor"], 2);
 }
 
+/// RULES 16b: an OP claim (1 to 20 April) with a knee line on the 1st
+/// and a hip line on the 20th triggers both types of one group. KNEE
+/// opens first (04-01 ..= 04-05); the hip line falls past that window,
+/// but its claim is KNEE's anchor, wholly in KNEE's episode (2.4), so it
+/// opens nothing. A review found HIP opened on it too, with no line and
+/// its whole target as gain.
+#[test]
+fn a_claim_anchors_one_episode_of_its_group() {
+    let op = |id: &str, code: &str| {
+        format!(
+            r#"id = "{id}"
+[trigger]
+hcpcs = ["{code}"]
+overlap_group = "G"
+[window]
+post_days = 5
+[include]
+claim_types = ["OP", "PB"]
+[pricing]
+period = "year"
+"#
+        )
+    };
+    let out = Team {
+        claims: vec![
+            "K1,1,B1,OP,2026-04-01,2026-04-20,100.00,,,,,2026-04-01,H1,,,,27447,".to_owned(),
+            "K1,2,B1,OP,2026-04-01,2026-04-20,200.00,,,,,2026-04-20,H1,,,,27130,".to_owned(),
+            pb("P1", "B1", "2026-04-21", "50.00"),
+        ],
+        definitions: vec![
+            ("hip.toml", op("HIP", "27130")),
+            ("knee.toml", op("KNEE", "27447")),
+        ],
+        prices: "HIP,*,27130,2026,1000\nKNEE,*,27447,2026,1000\n",
+        ..Team::default()
+    }
+    .run()
+    .expect("the run succeeds");
+    assert_eq!(
+        episode_fields(&out, &[0, 6, 7, 10, 11]),
+        ["KNEE:B1:K1|2026-04-01|2026-04-05|2|300.00"]
+    );
+    assert_eq!(
+        out.ledger.lines().skip(1).collect::<Vec<_>>(),
+        [
+            "KNEE:B1:K1,K1,1,OP,100.00,100.00,anchor,H1,2026-04-01",
+            "KNEE:B1:K1,K1,2,OP,200.00,200.00,anchor,H1,2026-04-20",
+        ]
+    );
+}
+
 /// Contract 3.2: the risk multiplier is the exact product, and the
 /// effective target is rounded to cents once. Multipliers of ten places
 /// give a product of twenty (1.0123456789 × 1.0987654321 =
