@@ -622,6 +622,46 @@ fn rif_in_a_joined_layout_each_row_reads_only_its_own_kinds_fields() {
     );
 }
 
+/// RIF: in a joined layout an outpatient, home health or hospice row took
+/// the inpatient-only Part A deductible and coinsurance into its amount,
+/// and the DRG (found by a review of the readers against CMS's layouts).
+/// Each term is now added only on the kinds whose layouts have it
+/// (docs/INPUT-FORMATS.md): IP 100 + 1 + 2 + 3 + 4 (primary payer, Part A
+/// deductible and coinsurance, blood) = 110.00; OP 100 + 1 + 4 + 5 + 6
+/// (primary payer, blood, Part B deductible and coinsurance) = 116.00; HHA
+/// and hospice 100 + 1 = 101.00; a DRG only on IP and SNF.
+#[test]
+fn rif_in_a_joined_layout_each_kind_sums_only_its_own_cost_sharing() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let header = "DML_IND|BENE_ID|CLM_ID|FINAL_ACTION|NCH_CLM_TYPE_CD|CLM_FROM_DT|CLM_THRU_DT|\
+                  PRVDR_NUM|CLM_PMT_AMT|NCH_PRMRY_PYR_CLM_PD_AMT|NCH_BENE_IP_DDCTBL_AMT|\
+                  NCH_BENE_PTA_COINSRNC_LBLTY_AM|NCH_BENE_BLOOD_DDCTBL_LBLTY_AM|\
+                  NCH_BENE_PTB_DDCTBL_AMT|NCH_BENE_PTB_COINSRNC_AMT|CLM_DRG_CD|CLM_LINE_NUM";
+    let row = |claim: &str, kind: &str| {
+        format!(
+            "INSERT|B1|{claim}|F|{kind}|01-JAN-2020|10-JAN-2020|330001|100.00|1.00|2.00|3.00|\
+             4.00|5.00|6.00|470|1\n"
+        )
+    };
+    let text = format!(
+        "{header}\n{}{}{}{}{}",
+        row("IP", "60"),
+        row("SNF", "20"),
+        row("OP", "40"),
+        row("HHA", "10"),
+        row("HOS", "50"),
+    );
+    std::fs::write(dir.path().join("joined.txt"), text).expect("write");
+    let (converted, rejects) = convert(dir.path(), "joined.txt", &["--claims-format", "rif"]);
+    assert_eq!(column(&rejects, 2), Vec::<String>::new());
+    assert_eq!(column(&converted, 0), ["IP", "SNF", "OP", "HHA", "HOS"]);
+    assert_eq!(
+        column(&converted, 6),
+        ["110.00", "110.00", "116.00", "101.00", "101.00"]
+    );
+    assert_eq!(column(&converted, 13), ["470", "470", "", "", ""]);
+}
+
 /// 1b5b5df "CCLF: read zero-padded adjustment type codes (00, 01, 02)":
 /// `CLM_ADJSMT_TYPE_CD` is two characters wide, so a file may pad its
 /// codes with a zero; `00`, `01` and `02` were `bad_record_type`. They are

@@ -97,15 +97,21 @@ impl Column {
 /// The claim-level amounts added to `CLM_PMT_AMT` on an institutional claim
 /// when the layout has them: what a primary payer paid, and the
 /// beneficiary's Part A or Part B deductible, coinsurance and blood
-/// deductible. An empty field counts zero.
-const CLAIM_COST_SHARING: [Column; 6] = [
-    Column::PrmryPyrClmPdAmt,
-    Column::IpDdctblAmt,
-    Column::PtaCoinsrncAmt,
-    Column::BloodDdctblAmt,
-    Column::PtbDdctblAmt,
-    Column::PtbCoinsrncAmt,
-];
+/// deductible, each with the kinds whose CMS layouts carry it (the CCW
+/// codebook's variable lists, docs/INPUT-FORMATS.md [S4]: Part A cost
+/// sharing on IP and SNF, Part B on OP, blood on all three). An empty
+/// field counts zero.
+const CLAIM_COST_SHARING: [(Column, &[ClaimType]); 6] = {
+    use ClaimType::{Hha, Hos, Ip, Op, Snf};
+    [
+        (Column::PrmryPyrClmPdAmt, &[Ip, Snf, Op, Hha, Hos]),
+        (Column::IpDdctblAmt, &[Ip, Snf]),
+        (Column::PtaCoinsrncAmt, &[Ip, Snf]),
+        (Column::BloodDdctblAmt, &[Ip, Snf, Op]),
+        (Column::PtbDdctblAmt, &[Op]),
+        (Column::PtbCoinsrncAmt, &[Op]),
+    ]
+};
 
 /// What `NCH_CLM_TYPE_CD` says about a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -752,7 +758,11 @@ impl RowChecker<'_> {
             discharge_date,
             line_date: field(line_date),
             provider_id: text(provider),
-            drg: text(Column::DrgCd),
+            // Only the inpatient and SNF layouts have a DRG.
+            drg: match claim_type {
+                Some(ClaimType::Ip | ClaimType::Snf) => text(Column::DrgCd),
+                _ => "",
+            },
             principal_dx: text(Column::PrncpalDgnsCd),
             hcpcs: text(Column::HcpcsCd),
         };
@@ -819,7 +829,8 @@ fn allowed(header: &Header, row: &Row, kind: Option<Kind>, carries: bool) -> Opt
 /// `CLM_PMT_AMT + NCH_PRMRY_PYR_CLM_PD_AMT + NCH_BENE_IP_DDCTBL_AMT +
 /// NCH_BENE_PTA_COINSRNC_LBLTY_AM + NCH_BENE_PTB_DDCTBL_AMT +
 /// NCH_BENE_PTB_COINSRNC_AMT + NCH_BENE_BLOOD_DDCTBL_LBLTY_AM`, each added
-/// term counting zero when the layout lacks it or the field is empty, and
+/// term only on the kinds whose layouts have it ([`CLAIM_COST_SHARING`])
+/// and counting zero when the layout lacks it or the field is empty, and
 /// on IP claims `+ CLM_PASS_THRU_PER_DIEM_AMT × CLM_UTLZTN_DAY_CNT`. Exact in
 /// cents: every term is a whole number of cents and the day count an integer.
 fn claim_amount(header: &Header, row: &Row, claim_type: ClaimType) -> Option<Money> {
@@ -828,8 +839,13 @@ fn claim_amount(header: &Header, row: &Row, claim_type: ClaimType) -> Option<Mon
         given => Money::parse(given),
     };
     let mut total = Money::parse(header.field(row, Column::ClmPmtAmt))?;
-    for column in CLAIM_COST_SHARING {
-        total = total.checked_add(optional_money(column)?)?;
+    // Each term only on the kinds whose CMS layouts have it: in a file
+    // joining several kinds' columns, an outpatient row's Part A
+    // deductible column belongs to the inpatient rows.
+    for (column, kinds) in CLAIM_COST_SHARING {
+        if kinds.contains(&claim_type) {
+            total = total.checked_add(optional_money(column)?)?;
+        }
     }
     if claim_type == ClaimType::Ip {
         let per_diem = optional_money(Column::PassThruPerDiemAmt)?;
