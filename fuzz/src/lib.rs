@@ -23,7 +23,7 @@ use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::input::source::Source;
 use episode_recon::input::{Chunking, Reading};
 use episode_recon::model::money::Money;
-use episode_recon::model::outcome::{RowOutcome, RowView};
+use episode_recon::model::outcome::{RowOutcome, keep_owned};
 
 /// The name every in-memory input is given, so that an error can be
 /// checked to name it.
@@ -59,10 +59,7 @@ fn read(format: ClaimsFormat, data: &[u8], chunking: Chunking) -> Result<Vec<Row
         chunking,
     };
     let mut outcomes = Vec::new();
-    let keep = |chunk: &mut Vec<RowOutcome>, outcome: RowView<'_>| {
-        chunk.push(outcome.to_owned_outcome());
-    };
-    let result = format.read_chunked(source, reading, Vec::new, keep, |chunk, _| {
+    let result = format.read_chunked(source, reading, Vec::new, keep_owned, |chunk, _| {
         outcomes.extend(chunk);
         Ok::<(), episode_recon::input::claims::Error>(())
     });

@@ -1001,7 +1001,7 @@ pub fn parse_plain_decimal(text: &str) -> Option<Decimal> {
         return None;
     }
     let sign = if negative { "-" } else { "" };
-    Decimal::from_str_exact(&format!("{sign}{unsigned}"))
+    Decimal::from_str_exact(text.strip_prefix('+').unwrap_or(text))
         .ok()
         .or_else(|| {
             let int_part = match int_part.trim_start_matches('0') {

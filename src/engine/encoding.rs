@@ -39,7 +39,9 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::model::money::Money;
 use crate::model::outcome::VersionKey;
-use crate::model::{ClaimLine, ClaimType, Date, LineRef, RecordType, Source, Text, same_bytes};
+use crate::model::{
+    ClaimLine, ClaimLineOf, ClaimType, Date, LineRef, RecordType, Source, Text, same_bytes,
+};
 use crate::runtime::codec::{
     Cursor, Problem, Scratch, problem, put_text, put_varint, unzigzag, zigzag,
 };
@@ -66,8 +68,8 @@ const RECORD_TYPES: [RecordType; 3] = [
     RecordType::Void,
 ];
 
-/// The texts of `line`, in encoding order.
-fn texts(line: &ClaimLine) -> [Option<&Text>; TEXTS] {
+/// The texts of `line` (shared or borrowed), in encoding order.
+fn texts<S>(line: &ClaimLineOf<S>) -> [Option<&S>; TEXTS] {
     [
         Some(&line.beneficiary_id),
         Some(&line.claim_id),
@@ -75,18 +77,6 @@ fn texts(line: &ClaimLine) -> [Option<&Text>; TEXTS] {
         line.drg.as_ref(),
         line.principal_dx.as_ref(),
         line.hcpcs.as_ref(),
-    ]
-}
-
-/// The texts of a line being encoded, in encoding order.
-fn text_views<'a>(line: &LineRef<'a>) -> [Option<&'a str>; TEXTS] {
-    [
-        Some(line.beneficiary_id),
-        Some(line.claim_id),
-        line.provider_id,
-        line.drg,
-        line.principal_dx,
-        line.hcpcs,
     ]
 }
 
@@ -204,7 +194,7 @@ impl EncodedRows {
         out.extend_from_slice(head.bytes());
         let mut states = 0u16;
         let mut at = [None; TEXTS];
-        for (index, text) in text_views(line).into_iter().enumerate() {
+        for (index, text) in texts(line).into_iter().enumerate() {
             let Some(text) = text else { continue };
             let before = previous.and_then(|p| p.texts[index]);
             let state = match before {

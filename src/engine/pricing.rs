@@ -17,7 +17,7 @@ use crate::engine::eligibility::CancelReason;
 use crate::engine::risk::Levels;
 use crate::model::Date;
 use crate::model::Text;
-use crate::model::money::{Exact, Money, TooLarge, exact, plain};
+use crate::model::money::{Exact, Money, TooLarge, exact, hundredth, plain};
 use crate::model::warning::Warning;
 
 /// What the global steps need of an episode type: its id and pricing. They
@@ -456,12 +456,6 @@ fn cap_rank(percentile: Decimal, n: usize) -> usize {
     usize::try_from(rank.into_bigint_and_exponent().0)
         .unwrap_or(n)
         .clamp(1, n)
-}
-
-/// 1/100, exactly: a share of a percentage (`p/100`, `s/100`) is a
-/// product with it, never a division, so no digit can be lost.
-pub(crate) fn hundredth() -> Exact {
-    Exact::new(1.into(), 2)
 }
 
 /// Rule 3.5: one row per `(provider, type, period)` with priced episodes,

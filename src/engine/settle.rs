@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 
 use crate::config::settlement::{Participants, Settlement, Track};
-use crate::engine::pricing::{Limit, PriceError, PricedEpisode, apply_limits, hundredth};
+use crate::engine::pricing::{Limit, PriceError, PricedEpisode, apply_limits};
 use crate::model::Text;
-use crate::model::money::{Exact, Money, TooLarge, exact};
+use crate::model::money::{Exact, Money, TooLarge, exact, hundredth};
 
 /// One row of `participants.csv`: a participant's settlement for a period.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -756,12 +756,7 @@ impl Pieces for BatchStream {
 mod tests {
     use std::sync::Arc;
 
-    use crate::model::outcome::RowOutcome;
-
-    /// Keeps each outcome, owned.
-    fn keep(outcomes: &mut Vec<RowOutcome>, view: RowView<'_>) {
-        outcomes.push(view.to_owned_outcome());
-    }
+    use crate::model::outcome::{RowOutcome, keep_owned};
 
     use arrow_array::builder::{Decimal128Builder, StringDictionaryBuilder};
     use arrow_array::types::Int32Type as Key;
@@ -835,7 +830,7 @@ mod tests {
             };
             let input = RecordBatchIterator::new(batches.clone().map(Ok), schema.clone());
             let stream = BatchStream::new("<claims table>", Box::new(input));
-            read_claims(&stream, reading, Vec::new, keep, merge).unwrap();
+            read_claims(&stream, reading, Vec::new, keep_owned, merge).unwrap();
             let seen: Vec<(u64, &str)> = outcomes
                 .iter()
                 .map(|o| match o {
@@ -898,7 +893,7 @@ mod tests {
             pieces.push(chunk);
             Ok::<(), claims::Error>(())
         };
-        read_claims(&stream, reading, Vec::new, keep, merge).unwrap();
+        read_claims(&stream, reading, Vec::new, keep_owned, merge).unwrap();
         let sizes: Vec<usize> = pieces.iter().map(Vec::len).collect();
         assert_eq!(sizes, [PIECE_ROWS, PIECE_ROWS, 3]);
         let rows: Vec<u64> = pieces

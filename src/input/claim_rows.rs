@@ -381,7 +381,11 @@ impl From<RejectReason> for Failed {
     }
 }
 
-/// What the row checks make of a row that passes them, but its texts.
+/// What the row checks make of a row that passes them, but its texts:
+/// kept apart so that the checks end (and a reject, which needs the
+/// checks' tables again, is made) before a borrowed line takes its codes
+/// from those tables. Its fields are [`ClaimLineOf`]'s, listed once more
+/// in [`LineValues::line`], which puts the two together.
 #[derive(Clone, Copy, Debug)]
 struct LineValues {
     line_number: u64,

@@ -33,6 +33,12 @@ pub fn exact(value: Decimal) -> Exact {
     Exact::new(BigInt::from(value.mantissa()), i64::from(value.scale()))
 }
 
+/// 1/100, exactly: a share of a percentage (`p/100`, `s/100`) is a
+/// product with it, never a division, so no digit can be lost.
+pub fn hundredth() -> Exact {
+    Exact::new(1.into(), 2)
+}
+
 /// `value` written plainly, without an exponent or trailing zeros (`1`,
 /// `1.4375`, `0.000001`): how the outputs write an exact product.
 pub fn plain(value: &Exact) -> String {

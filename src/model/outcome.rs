@@ -191,6 +191,13 @@ impl RowOutcome {
     }
 }
 
+/// Keeps `view`, owned, in `outcomes`: the fold of a caller of
+/// [`crate::input::formats::ClaimsFormat::read_chunked`] that keeps every
+/// outcome.
+pub fn keep_owned(outcomes: &mut Vec<RowOutcome>, view: RowView<'_>) {
+    outcomes.push(view.to_owned_outcome());
+}
+
 impl RowView<'_> {
     /// The outcome with its line owned ([`LineRef::to_line`]).
     pub fn to_owned_outcome(self) -> RowOutcome {

@@ -10,7 +10,7 @@ use episode_recon::input::claims::{Chunking, Reading};
 use episode_recon::input::compressed::Compression;
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::input::source::Source;
-use episode_recon::model::outcome::{RowOutcome, RowView};
+use episode_recon::model::outcome::{RowOutcome, keep_owned};
 
 use crate::streams::{GOLDEN, LATE_FILE, sample_run_reads_the_late_file_from};
 
@@ -279,7 +279,7 @@ fn an_unsorted_compressed_rif_file_reads_as_the_plain_one() {
                 Source::open(path, None).expect("open"),
                 reading,
                 Vec::new,
-                |rows: &mut Vec<RowOutcome>, o: RowView<'_>| rows.push(o.to_owned_outcome()),
+                keep_owned,
                 |rows, _| -> Result<(), episode_recon::input::claims::Error> {
                     outcomes.extend(rows);
                     Ok(())

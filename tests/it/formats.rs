@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use episode_recon::model::money::Money;
-use episode_recon::model::outcome::{RowOutcome, RowView};
+use episode_recon::model::outcome::{RowOutcome, keep_owned};
 use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType};
 use episode_recon::tools::convert;
 use episode_recon::tools::generate::generate;
@@ -607,7 +607,7 @@ fn rif_chunks_match_the_stream(path: &Path, name: &str) {
                     Source::open(path, None).expect("open"),
                     Reading { file: 0, as_of, chunking: Chunking { chunk_bytes, batch } },
                     Vec::new,
-                    |rows: &mut Vec<RowOutcome>, o: RowView<'_>| rows.push(o.to_owned_outcome()),
+                    keep_owned,
                     |rows, _| -> Result<(), episode_recon::input::claims::Error> {
                         chunked.extend(rows);
                         Ok(())

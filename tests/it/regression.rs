@@ -878,7 +878,7 @@ fn a_records_offset_points_past_the_files_bom_where_its_raw_text_starts() {
     use episode_recon::input::formats::ClaimsFormat;
     use episode_recon::input::source::Source;
     use episode_recon::input::{Chunking, Reading};
-    use episode_recon::model::outcome::{RowOutcome, RowView};
+    use episode_recon::model::outcome::{RowOutcome, keep_owned};
 
     let mut record = cclf1_fixed("1001");
     // An amount that is not a number: the row is rejected.
@@ -894,19 +894,13 @@ fn a_records_offset_points_past_the_files_bom_where_its_raw_text_starts() {
     };
     let mut rejects = Vec::new();
     ClaimsFormat::Cclf
-        .read_chunked(
-            source,
-            reading,
-            Vec::new,
-            |rows: &mut Vec<RowOutcome>, row: RowView<'_>| rows.push(row.to_owned_outcome()),
-            |rows, _| {
-                rejects.extend(rows.into_iter().filter_map(|row| match row {
-                    RowOutcome::Rejected(reject) => Some((reject.source.offset, reject.raw)),
-                    _ => None,
-                }));
-                Ok::<(), episode_recon::input::claims::Error>(())
-            },
-        )
+        .read_chunked(source, reading, Vec::new, keep_owned, |rows, _| {
+            rejects.extend(rows.into_iter().filter_map(|row| match row {
+                RowOutcome::Rejected(reject) => Some((reject.source.offset, reject.raw)),
+                _ => None,
+            }));
+            Ok::<(), episode_recon::input::claims::Error>(())
+        })
         .expect("the file reads");
     // Before: offset 0, where the BOM is.
     assert_eq!(rejects, [(3, record.into_boxed_slice())]);

@@ -17,7 +17,7 @@ use episode_recon::engine::reconcile::{self, Inputs, Reconciliation};
 use episode_recon::input::claims::{self, Chunking, Reading};
 use episode_recon::input::formats::ClaimsFormat;
 use episode_recon::input::source::Source;
-use episode_recon::model::outcome::{RowOutcome, RowView};
+use episode_recon::model::outcome::{RowOutcome, keep_owned};
 use episode_recon::model::parse_date;
 use episode_recon::runtime::tunables::Tunables;
 use episode_recon::tools::generate::generate;
@@ -367,9 +367,7 @@ fn read_chunked(
                 chunking,
             },
             Vec::new,
-            |chunk: &mut Vec<RowOutcome>, outcome: RowView<'_>| {
-                chunk.push(outcome.to_owned_outcome())
-            },
+            keep_owned,
             |chunk, _bytes| {
                 rows.extend(chunk);
                 Ok::<(), claims::Error>(())

@@ -82,7 +82,7 @@ use crate::input::claims;
 use crate::input::driver::{self, Chunking, Reading, io_error};
 use crate::input::source::{Input, Opened, Source, Spools};
 use crate::model::Date;
-use crate::model::outcome::{RowOutcome, RowView};
+use crate::model::outcome::{RowOutcome, RowView, keep_owned};
 
 /// The column names of a header line, as format detection compares them:
 /// split on `|` when the line holds one, else on `,`; without a byte-order
@@ -404,10 +404,7 @@ impl ClaimsFormat {
             as_of,
             chunking: Chunking::sequential(),
         };
-        let keep = |outcomes: &mut Vec<RowOutcome>, view: RowView<'_>| {
-            outcomes.push(view.to_owned_outcome());
-        };
-        self.read_chunked(source, reading, Vec::new, keep, |outcomes, _| {
+        self.read_chunked(source, reading, Vec::new, keep_owned, |outcomes, _| {
             outcomes.into_iter().for_each(&mut sink);
             Ok::<(), claims::Error>(())
         })
