@@ -5,7 +5,7 @@
 //!
 //! Run: `cargo bench --bench stages`
 
-use episode_recon::model::Text;
+use episode_recon::model::{ClaimLine, LineRef, Text};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
@@ -91,7 +91,12 @@ fn stages(c: &mut Criterion) {
             .or_default()
             .push(line);
     }
-    let groups: Vec<_> = by_beneficiary.into_values().collect();
+    let owned: Vec<Vec<ClaimLine>> = by_beneficiary.into_values().collect();
+    // The engine builds on lines borrowed from the partition's bytes.
+    let groups: Vec<Vec<LineRef>> = owned
+        .iter()
+        .map(|lines| lines.iter().map(ClaimLine::view).collect())
+        .collect();
     let episode_types = EpisodeTypes::new(&definitions);
     group.bench_function("final action and episodes per beneficiary", |b| {
         b.iter(|| {

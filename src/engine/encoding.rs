@@ -9,7 +9,8 @@
 //! about 30 (measured: 4,070,398 generated lines encode to 122.6 MB, as
 //! `reconcile -v --memory-limit 64MiB` logs when it spills), so the input
 //! is held in a quarter of its size, and a partition's lines become
-//! structs only while it is built. Decoding costs some 180 ns a line on
+//! structs only while it is built, their texts pointing into these bytes
+//! ([`RowDecoder`]). Decoding costs some 180 ns a line on
 //! one thread, more than the struct's moves it replaces at 4M lines, less
 //! than the page faults it saves at 40M (`benches/scaling.sh`).
 //!
@@ -39,9 +40,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::model::money::Money;
 use crate::model::outcome::VersionKey;
-use crate::model::{
-    ClaimLine, ClaimLineOf, ClaimType, Date, LineRef, RecordType, Source, Text, same_bytes,
-};
+use crate::model::{ClaimLineOf, ClaimType, Date, LineRef, RecordType, Source, same_bytes};
 use crate::runtime::codec::{
     Cursor, Problem, Scratch, problem, put_text, put_varint, unzigzag, zigzag,
 };
@@ -233,7 +232,15 @@ impl EncodedRows {
     }
 }
 
-/// Decodes segments of [`EncodedRows`], one after the other.
+/// Decodes segments of [`EncodedRows`], one after the other, into lines
+/// whose texts are borrowed from the encoded bytes.
+///
+/// A partition's bytes are held until it is built in any case, so its
+/// lines point into them rather than owning their texts: a line decoded
+/// into shared strings cost an allocation per claim id and a reference
+/// count taken and dropped per text, a fifth of building on one thread
+/// (perf: `_mi_page_malloc_zero`, `drop_in_place<ClaimLine>` and the
+/// decoder's own clones).
 #[derive(Debug, Default)]
 pub struct RowDecoder {
     previous: Option<Decoded>,
@@ -241,9 +248,6 @@ pub struct RowDecoder {
     /// few years, and making a date of a day number is not free (4% of a
     /// one-thread run's building, perf).
     dates: DateCache,
-    /// Providers and codes decoded so far, shared as the readers share
-    /// them: one allocation per value, not per claim.
-    codes: rustc_hash::FxHashMap<Box<[u8]>, Text>,
 }
 
 /// Dates by day number, in a direct-mapped table.
@@ -277,10 +281,6 @@ impl Default for DateCache {
     }
 }
 
-/// Codes held by a [`RowDecoder`] before it starts afresh, so a column of
-/// unique values cannot hold memory for a whole partition.
-const MAX_CODES: usize = crate::runtime::tunables::Tunables::DEFAULT.interner_cap;
-
 /// What the next line is decoded against: the previous line, by its
 /// place in the vector decoded into, whose texts it shares.
 #[derive(Debug)]
@@ -302,10 +302,10 @@ impl RowDecoder {
     /// the order they were encoded. `lines` is the vector the stream's
     /// earlier records were decoded into, since a line shares texts with
     /// the one before it. A problem names its byte in `bytes`.
-    pub fn decode(
+    pub fn decode<'a>(
         &mut self,
-        bytes: &[u8],
-        lines: &mut Vec<ClaimLine>,
+        bytes: &'a [u8],
+        lines: &mut Vec<LineRef<'a>>,
         keys: &mut Vec<VersionKey>,
     ) -> Result<(), String> {
         if self
@@ -335,9 +335,13 @@ impl RowDecoder {
         Ok(())
     }
 
-    /// Decodes the next line onto `lines`, in place: a line is 128 bytes,
-    /// and returning it cost a copy more (callgrind).
-    fn line(&mut self, cursor: &mut Cursor<'_>, lines: &mut Vec<ClaimLine>) -> Result<(), String> {
+    /// Decodes the next line onto `lines`, in place: a line is well over
+    /// a hundred bytes, and returning it cost a copy more (callgrind).
+    fn line<'a>(
+        &mut self,
+        cursor: &mut Cursor<'a>,
+        lines: &mut Vec<LineRef<'a>>,
+    ) -> Result<(), String> {
         let states_at = cursor.at();
         let states = u16::from_le_bytes(cursor.array()?);
         let base = self
@@ -377,20 +381,19 @@ impl RowDecoder {
             .as_ref()
             .and_then(|p| lines.get(p.line))
             .map(texts);
-        let mut decoded: [Option<Text>; TEXTS] = Default::default();
+        let mut decoded: [Option<&'a str>; TEXTS] = [None; TEXTS];
         for (index, text) in decoded.iter_mut().enumerate() {
             *text = match (states >> (2 * index)) & 3 {
                 ABSENT => None,
                 SAME => match before.and_then(|texts| texts[index]) {
-                    Some(text) => Some(text.clone()),
+                    Some(text) => Some(*text),
                     None => {
                         return Err(format!(
                             "byte {states_at}: text {index} the same as a previous line's it lacks"
                         ));
                     }
                 },
-                NEW if index < 2 => Some(cursor.text()?),
-                NEW => Some(self.code(cursor)?),
+                NEW => Some(cursor.str()?),
                 state => return Err(format!("byte {states_at}: text state {state}")),
             };
         }
@@ -411,7 +414,7 @@ impl RowDecoder {
             offset,
             from,
         });
-        lines.push(ClaimLine {
+        lines.push(LineRef {
             source: Source { file, row, offset },
             beneficiary_id,
             claim_id,
@@ -431,23 +434,6 @@ impl RowDecoder {
             hcpcs,
         });
         Ok(())
-    }
-
-    /// A provider or code, shared with its earlier occurrences.
-    fn code(&mut self, cursor: &mut Cursor<'_>) -> Result<Text, String> {
-        let start = cursor.at();
-        let bytes = cursor.bytes()?;
-        if let Some(text) = self.codes.get(bytes) {
-            return Ok(text.clone());
-        }
-        let text: Text = std::str::from_utf8(bytes)
-            .map_err(|_| format!("byte {start}: text that is not UTF-8"))?
-            .into();
-        if self.codes.len() >= MAX_CODES {
-            self.codes.clear();
-        }
-        self.codes.insert(bytes.into(), text.clone());
-        Ok(text)
     }
 }
 
@@ -473,6 +459,7 @@ fn key(cursor: &mut Cursor<'_>) -> Result<VersionKey, Problem> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::model::{ClaimLine, Text};
     use proptest::prelude::*;
 
     fn date(y: i32, m: u32, d: u32) -> Date {
@@ -602,7 +589,7 @@ pub(crate) mod tests {
     fn decoded(bytes: &[u8]) -> Result<(Vec<ClaimLine>, Vec<VersionKey>), String> {
         let (mut lines, mut keys) = (Vec::new(), Vec::new());
         RowDecoder::new().decode(bytes, &mut lines, &mut keys)?;
-        Ok((lines, keys))
+        Ok((lines.iter().map(LineRef::to_line).collect(), keys))
     }
 
     #[test]

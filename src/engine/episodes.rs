@@ -14,7 +14,7 @@ use crate::input::beneficiaries::Enrollee;
 use crate::model::Text;
 use crate::model::money::Money;
 use crate::model::outcome::TypeTally;
-use crate::model::{ClaimLine, ClaimType, Date};
+use crate::model::{ClaimType, Date, LineRef};
 
 /// Why a considered line contributes what it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -139,7 +139,6 @@ fn trigger_of<'c>(
         ClaimType::Ip => {
             let drg = head
                 .drg
-                .as_deref()
                 .filter(|drg| definition.trigger.drg.contains(*drg))?;
             Some(TriggerHit {
                 claim,
@@ -155,11 +154,10 @@ fn trigger_of<'c>(
                 .iter()
                 .filter(|l| {
                     l.hcpcs
-                        .as_deref()
                         .is_some_and(|h| definition.trigger.hcpcs.contains(h))
                 })
                 .min_by_key(|l| (l.line_date, l.line_number))?;
-            let code = line.hcpcs.as_deref()?;
+            let code = line.hcpcs?;
             Some(TriggerHit {
                 claim,
                 member,
@@ -268,10 +266,10 @@ pub fn build_group(
         episodes.push((
             hit.member,
             EpisodeDraft {
-                beneficiary_id: head.beneficiary_id.clone(),
+                beneficiary_id: head.beneficiary_id.into(),
                 // Only hits with a provider were kept above.
-                provider_id: head.provider_id.clone().unwrap_or_else(|| "".into()),
-                anchor_claim_id: head.claim_id.clone(),
+                provider_id: head.provider_id.unwrap_or_default().into(),
+                anchor_claim_id: head.claim_id.into(),
                 price_group: definition.trigger.price_group(hit.code).to_owned(),
                 start,
                 end,
@@ -301,6 +299,10 @@ pub fn build_group(
         let anchor_of = episodes
             .iter()
             .position(|(_, e)| *e.anchor_claim_id == *claim.id());
+        // The claim's id and provider as the ledger keeps them, made at its
+        // first line an episode takes (the version checks made the
+        // provider the same on every line).
+        let mut claim_texts: Option<(Text, Option<Text>)> = None;
         for line in claim.lines() {
             shares.clear();
             for (episode_index, (member, episode)) in episodes.iter().enumerate() {
@@ -331,14 +333,17 @@ pub fn build_group(
                 episode.actual = episode.actual.add_claim(included);
                 taken[member] = taken[member].add_claim(included);
                 ledgers[member] += 1;
+                let (claim_id, provider_id) = claim_texts.get_or_insert_with(|| {
+                    (line.claim_id.into(), line.provider_id.map(Text::from))
+                });
                 episode.ledger.push(LedgerLine {
-                    claim_id: line.claim_id.clone(),
+                    claim_id: claim_id.clone(),
                     line_number: line.line_number,
                     claim_type: line.claim_type,
                     allowed: line.allowed,
                     included,
                     disposition,
-                    provider_id: line.provider_id.clone(),
+                    provider_id: provider_id.clone(),
                     service_date: service_date(line),
                 });
             }
@@ -359,7 +364,7 @@ pub fn build_group(
 }
 
 /// The date by which a line's claim type joins a window (rule 2.4).
-fn service_date(line: &ClaimLine) -> Date {
+fn service_date(line: &LineRef<'_>) -> Date {
     match line.claim_type {
         ClaimType::Ip => line.admission_date,
         ClaimType::Snf | ClaimType::Hha | ClaimType::Hos => line.from_date,
@@ -372,7 +377,7 @@ fn service_date(line: &ClaimLine) -> Date {
 /// does not consider it.
 fn share_of(
     claim: &Claim<'_>,
-    line: &ClaimLine,
+    line: &LineRef<'_>,
     episode: &EpisodeDraft,
     definition: &EpisodeDefinition,
 ) -> Option<(Money, Disposition)> {
@@ -417,24 +422,17 @@ fn share_of(
 /// Rule 2.5: the first exclusion rule that applies to a line, if any.
 fn exclusion(
     claim: &Claim<'_>,
-    line: &ClaimLine,
+    line: &LineRef<'_>,
     definition: &EpisodeDefinition,
 ) -> Option<ExclusionRule> {
     let exclude = &definition.exclude;
     let head = claim.head();
-    if head.claim_type == ClaimType::Ip
-        && head.drg.as_deref().is_some_and(|d| exclude.drg.contains(d))
-    {
+    if head.claim_type == ClaimType::Ip && head.drg.is_some_and(|d| exclude.drg.contains(d)) {
         Some(ExclusionRule::Drg)
-    } else if line
-        .hcpcs
-        .as_deref()
-        .is_some_and(|h| exclude.hcpcs.contains(h))
-    {
+    } else if line.hcpcs.is_some_and(|h| exclude.hcpcs.contains(h)) {
         Some(ExclusionRule::Hcpcs)
     } else if head
         .principal_dx
-        .as_deref()
         .is_some_and(|dx| exclude.principal_dx.matches(dx))
     {
         Some(ExclusionRule::PrincipalDx)

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, Tally, VersionKey};
-use crate::model::{ClaimLine, ClaimType, Date, RecordType, Source};
+use crate::model::{ClaimType, Date, LineRef, RecordType, Source};
 
 /// A row rejected by a version-level check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,25 +29,25 @@ pub struct VersionReject {
 /// agreeing on the claim-level fields. A view of [`Resolved::lines`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Claim<'a> {
-    lines: &'a [ClaimLine],
+    lines: &'a [LineRef<'a>],
 }
 
 impl<'a> Claim<'a> {
     /// The claim's lines, by line number; never empty.
-    pub fn lines(&self) -> &'a [ClaimLine] {
+    pub fn lines(&self) -> &'a [LineRef<'a>] {
         self.lines
     }
 
     /// The first line, which carries the claim-level fields every line
     /// shares (the version checks made sure they agree).
-    pub fn head(&self) -> &'a ClaimLine {
+    pub fn head(&self) -> &'a LineRef<'a> {
         // A claim is a non-empty version (see `resolve`).
         &self.lines[0]
     }
 
     /// The claim's id.
     pub fn id(&self) -> &'a str {
-        &self.head().claim_id
+        self.head().claim_id
     }
 
     /// The claim's type.
@@ -62,7 +62,7 @@ pub struct Resolved<'a> {
     /// The beneficiary's rows, sorted by claim, version and line: the
     /// final-action claims are runs of it ([`Resolved::claims`]), so that
     /// resolving moves no line and allocates nothing per claim.
-    lines: &'a [ClaimLine],
+    lines: &'a [LineRef<'a>],
     /// Where each final-action claim is in `lines`, by claim id.
     final_claims: Vec<Range<usize>>,
     /// Rows rejected by version checks.
@@ -90,8 +90,8 @@ impl<'a> Resolved<'a> {
 /// Version checks and final action for one beneficiary: `lines` are its rows
 /// that passed the row checks (any order; sorted in place), `tainted` the
 /// versions that had a row rejected by a row check.
-pub fn resolve<'a>(
-    lines: &'a mut [ClaimLine],
+pub fn resolve<'a, 'l: 'a>(
+    lines: &'a mut [LineRef<'l>],
     tainted: &HashSet<(&str, Date, RecordType)>,
 ) -> Resolved<'a> {
     // In place, without the scratch buffer a stable sort allocates per
@@ -101,21 +101,21 @@ pub fn resolve<'a>(
     // the lines one row makes have distinct line numbers.
     lines.sort_unstable_by(|a, b| {
         (
-            &a.claim_id,
+            a.claim_id,
             a.processed_date,
             a.record_type,
             a.line_number,
             a.source,
         )
             .cmp(&(
-                &b.claim_id,
+                b.claim_id,
                 b.processed_date,
                 b.record_type,
                 b.line_number,
                 b.source,
             ))
     });
-    let lines: &'a [ClaimLine] = lines;
+    let lines: &'a [LineRef<'a>] = lines;
     let mut resolved = Resolved::default();
     // The claim at hand's last surviving version so far: a later one that
     // survives supersedes it.
@@ -132,7 +132,7 @@ pub fn resolve<'a>(
         let claim_ends = lines
             .get(end)
             .is_none_or(|next| next.claim_id != first.claim_id);
-        let key = (&*first.claim_id, first.processed_date, first.record_type);
+        let key = (first.claim_id, first.processed_date, first.record_type);
         let version = &lines[start..end];
         if check_version(version, tainted.contains(&key), &mut resolved.rejects)
             && let Some(replaced) = standing.replace(start..end)
@@ -150,15 +150,15 @@ pub fn resolve<'a>(
     resolved
 }
 
-fn same_version(a: &ClaimLine, b: &ClaimLine) -> bool {
+fn same_version(a: &LineRef<'_>, b: &LineRef<'_>) -> bool {
     a.claim_id == b.claim_id
         && a.processed_date == b.processed_date
         && a.record_type == b.record_type
 }
 
-fn reject_all<'l>(
+fn reject_all<'l, 's: 'l>(
     rejects: &mut Vec<VersionReject>,
-    rows: impl IntoIterator<Item = &'l ClaimLine>,
+    rows: impl IntoIterator<Item = &'l LineRef<'s>>,
     reason: RejectReason,
     field: Option<&'static str>,
 ) {
@@ -175,7 +175,7 @@ fn reject_all<'l>(
 /// `inconsistent_claim`, then `claim_has_rejected_row` for the rest of a
 /// version that has any reject. True when all its rows pass. The rows are
 /// sorted by line number.
-fn check_version(version: &[ClaimLine], tainted: bool, rejects: &mut Vec<VersionReject>) -> bool {
+fn check_version(version: &[LineRef<'_>], tainted: bool, rejects: &mut Vec<VersionReject>) -> bool {
     // Sorted by line number, a repeated number is a run of neighbours.
     let duplicated = |i: usize| {
         let n = version[i].line_number;
@@ -221,7 +221,7 @@ fn check_version(version: &[ClaimLine], tainted: bool, rejects: &mut Vec<Version
 /// disagree, compared after defaults and normalization (an absent
 /// admission date equals an explicit one on the from date); `None` when
 /// they agree.
-fn first_disagreement(a: &ClaimLine, b: &ClaimLine) -> Option<&'static str> {
+fn first_disagreement(a: &LineRef<'_>, b: &LineRef<'_>) -> Option<&'static str> {
     let fields = [
         ("the field claim_type", a.claim_type == b.claim_type),
         ("the field from_date", a.from_date == b.from_date),
@@ -246,7 +246,7 @@ fn first_disagreement(a: &ClaimLine, b: &ClaimLine) -> Option<&'static str> {
 /// Final action for one claim: `last`, its last surviving version in
 /// processing order (processed date, then O < R < V), is its final action:
 /// a void counts as void, any other is a final-action claim.
-fn settle_claim(lines: &[ClaimLine], last: Range<usize>, resolved: &mut Resolved<'_>) {
+fn settle_claim(lines: &[LineRef<'_>], last: Range<usize>, resolved: &mut Resolved<'_>) {
     let void = lines[last.start].record_type == RecordType::Void;
     let tally = if void {
         &mut resolved.void
@@ -269,28 +269,28 @@ pub fn tainted_key(key: &VersionKey) -> (&str, Date, RecordType) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::parse_date;
+    use crate::model::{ClaimLine, parse_date};
 
     fn date(s: &str) -> Date {
         parse_date(s.as_bytes()).unwrap()
     }
 
     fn line(
-        claim: &str,
+        claim: &'static str,
         n: u64,
         rt: RecordType,
         processed: &str,
         cents: i128,
         row: u64,
-    ) -> ClaimLine {
-        ClaimLine {
+    ) -> LineRef<'static> {
+        LineRef {
             source: Source {
                 file: 0,
                 row,
                 offset: 0,
             },
-            beneficiary_id: "B1".into(),
-            claim_id: claim.into(),
+            beneficiary_id: "B1",
+            claim_id: claim,
             line_number: n,
             claim_type: ClaimType::Pb,
             record_type: rt,
@@ -301,7 +301,7 @@ mod tests {
             discharge_date: date("2026-04-01"),
             line_date: date("2026-04-01"),
             allowed: Money::from_cents(cents),
-            provider_id: Some("P".into()),
+            provider_id: Some("P"),
             drg: None,
             principal_dx: None,
             hcpcs: None,
@@ -355,8 +355,11 @@ mod tests {
             line("C", 1, V, "2026-05-02", 13, 9),
         ];
         let summary = |r: Resolved| {
-            let claims: Vec<Vec<ClaimLine>> =
-                r.claims().iter().map(|c| c.lines().to_vec()).collect();
+            let claims: Vec<Vec<ClaimLine>> = r
+                .claims()
+                .iter()
+                .map(|c| c.lines().iter().map(LineRef::to_line).collect())
+                .collect();
             (claims, r.rejects, r.void, r.superseded, r.final_action)
         };
         let expected = summary(resolve(&mut lines.clone(), &HashSet::new()));
@@ -401,7 +404,7 @@ mod tests {
     #[test]
     fn duplicate_lines_then_inconsistency_then_the_rest() {
         let mut other_provider = line("C", 3, O, "2026-04-10", 3, 4);
-        other_provider.provider_id = Some("Q".into());
+        other_provider.provider_id = Some("Q");
         let mut lines = vec![
             line("C", 1, O, "2026-04-10", 1, 2),
             line("C", 1, O, "2026-04-10", 1, 3),

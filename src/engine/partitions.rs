@@ -5,21 +5,22 @@
 use std::hash::{Hash, Hasher};
 
 use crate::engine::encoding::{EncodedRows, RowDecoder};
-use crate::model::ClaimLine;
+use crate::model::LineRef;
 use crate::model::outcome::{Accounting, Reject, RowOutcome, RowView, VersionKey};
 
-/// A partition's rows, decoded to be built.
+/// A partition's rows, decoded to be built, their texts borrowed from the
+/// encoded bytes (see [`RowDecoder`]).
 #[derive(Debug, Default, PartialEq)]
-pub struct BeneficiaryRows {
+pub struct BeneficiaryRows<'a> {
     /// Rows that passed the row checks.
-    pub lines: Vec<ClaimLine>,
+    pub lines: Vec<LineRef<'a>>,
     /// Versions that had a row rejected by a row check.
     pub tainted: Vec<VersionKey>,
 }
 
-impl BeneficiaryRows {
+impl<'a> BeneficiaryRows<'a> {
     /// Decodes `segments` after the rows already here, in order.
-    pub fn decode(&mut self, segments: &[EncodedRows]) -> Result<(), String> {
+    pub fn decode(&mut self, segments: &'a [EncodedRows]) -> Result<(), String> {
         self.lines
             .reserve(segments.iter().map(EncodedRows::lines).sum());
         self.tainted
@@ -197,6 +198,7 @@ impl Partitions {
 mod tests {
     use super::*;
     use crate::engine::encoding::tests::{encoded, key, line, varied_lines};
+    use crate::model::ClaimLine;
 
     /// A chunk whose partition `p` holds `segments[p]`.
     fn chunk(segments: Vec<EncodedRows>) -> ChunkRows {
@@ -210,6 +212,7 @@ mod tests {
         let lines = varied_lines();
         let mut partitions = Partitions::new(2, 256);
         let mut expected = BeneficiaryRows::default();
+        let mut expected_lines = Vec::new();
         for n in 0..40u64 {
             // Small segments for partition 0, a large one now and then
             // (the second of `varied_lines` holds 100 KB of text).
@@ -217,9 +220,10 @@ mod tests {
             let ours: &[ClaimLine] = if n % 10 == 9 { &lines[1..2] } else { &small };
             let keys = if n % 7 == 0 { vec![key(n)] } else { vec![] };
             partitions.absorb(&chunk(vec![encoded(ours, &keys), EncodedRows::default()]));
-            expected.lines.extend_from_slice(ours);
+            expected_lines.extend_from_slice(ours);
             expected.tainted.extend(keys);
         }
+        expected.lines = expected_lines.iter().map(ClaimLine::view).collect();
         assert!(partitions.parts[1].is_empty());
         let blocks = &partitions.parts[0];
         // Fewer blocks than chunks: small segments share one.
@@ -244,16 +248,16 @@ mod tests {
         chunk.add(0, RowOutcome::Line(second.view()));
         assert_eq!(chunk.first_line_row, Some(first.source.row));
         assert_eq!(chunk.rows, 2);
-        let mut all = BeneficiaryRows::default();
+        let mut all = Vec::new();
         for (index, rows) in chunk.partitions.iter().enumerate() {
             let mut one = BeneficiaryRows::default();
             one.decode(std::slice::from_ref(rows)).unwrap();
             for l in &one.lines {
-                assert_eq!(partition_of(&l.beneficiary_id, 3), index);
+                assert_eq!(partition_of(l.beneficiary_id, 3), index);
             }
-            all.lines.extend(one.lines);
+            all.extend(one.lines.iter().map(LineRef::to_line));
         }
-        all.lines.sort_by_key(|l| l.line_number);
-        assert_eq!(all.lines, [first, second]);
+        all.sort_by_key(|l| l.line_number);
+        assert_eq!(all, [first, second]);
     }
 }

@@ -30,14 +30,14 @@ use crate::engine::pricing::{
     self, EpisodeFigures, PriceError, PricedEpisode, ProviderResult, TypePricing,
 };
 use crate::engine::settle::{self, Settled};
-use crate::engine::spill::Spill;
+use crate::engine::spill::{Spill, SpilledRows};
 use crate::input::beneficiaries::{self, BeneficiariesFormat, Enrollees, Enrollment, SettledPart};
 use crate::input::claims::{self, Chunking, Reading};
 use crate::input::compressed::Compression;
 use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Input, Spools};
-use crate::model::ClaimLine;
 use crate::model::Date;
+use crate::model::LineRef;
 use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
@@ -343,25 +343,28 @@ impl Reconciliation {
 /// of any other are moved into a vector of its own, handed over once its
 /// last run is in. A beneficiary with rejected versions but no line left
 /// has nothing to resolve and is skipped.
-fn each_beneficiary(rows: BeneficiaryRows, mut each: impl FnMut(&mut [ClaimLine], &[VersionKey])) {
+fn each_beneficiary<'a>(
+    rows: BeneficiaryRows<'a>,
+    mut each: impl FnMut(&mut [LineRef<'a>], &[VersionKey]),
+) {
     let BeneficiaryRows { lines, tainted } = rows;
-    let mut index: rustc_hash::FxHashMap<Text, usize> = rustc_hash::FxHashMap::default();
+    let mut index: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
     // Per beneficiary (by index): its id, and its runs in all.
-    let mut ids: Vec<Text> = Vec::new();
+    let mut ids: Vec<&str> = Vec::new();
     let mut runs_in_all: Vec<u32> = Vec::new();
     // The runs, as (beneficiary, length), in order.
     let mut runs: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
     while let Some(first) = lines.get(start) {
-        let id = &first.beneficiary_id;
+        let id = first.beneficiary_id;
         let length = lines[start..]
             .iter()
-            .position(|l| l.beneficiary_id != *id)
+            .position(|l| l.beneficiary_id != id)
             .unwrap_or(lines.len() - start);
         let next = ids.len();
-        let b = *index.entry(id.clone()).or_insert(next);
+        let b = *index.entry(id).or_insert(next);
         if b == next {
-            ids.push(id.clone());
+            ids.push(id);
             runs_in_all.push(0);
         }
         runs_in_all[b] += 1;
@@ -376,12 +379,12 @@ fn each_beneficiary(rows: BeneficiaryRows, mut each: impl FnMut(&mut [ClaimLine]
     }
     let keys_of = |b: usize| -> &[VersionKey] {
         ids.get(b)
-            .and_then(|id| keys.get(id))
+            .and_then(|id| keys.get(*id))
             .map_or(&[], Vec::as_slice)
     };
     // Per beneficiary of several runs: those still to come.
     let mut runs_left = runs_in_all.clone();
-    let mut gathering: rustc_hash::FxHashMap<usize, Vec<ClaimLine>> =
+    let mut gathering: rustc_hash::FxHashMap<usize, Vec<LineRef<'a>>> =
         rustc_hash::FxHashMap::default();
     let mut rest = lines.into_iter();
     for (b, length) in runs {
@@ -479,7 +482,7 @@ impl<'d> EpisodeTypes<'d> {
 /// Final action and every episode type for one beneficiary: a pure function
 /// of its rows, its enrollment and the definitions.
 pub fn reconcile_beneficiary(
-    lines: &mut [ClaimLine],
+    lines: &mut [LineRef<'_>],
     tainted: &[VersionKey],
     types: &EpisodeTypes<'_>,
     enrollees: Option<&Enrollees>,
@@ -499,7 +502,7 @@ pub fn reconcile_beneficiary(
         return result;
     };
     let beneficiary = episodes::Beneficiary {
-        enrollee: enrollees.and_then(|e| e.get(&*first.head().beneficiary_id)),
+        enrollee: enrollees.and_then(|e| e.get(first.head().beneficiary_id)),
     };
     for (group, members) in &types.groups {
         let (drafts, tallies) = episodes::build_group(&claims, members, beneficiary);
@@ -1017,7 +1020,8 @@ fn first_version_reject(
         .into_par_iter()
         .enumerate()
         .map(|(index, held)| {
-            let rows = partition_rows(index, spill, &held)?;
+            let spilled = spill.map(|spill| spill.read(index)).transpose()?;
+            let rows = partition_rows(spilled.as_ref(), &held)?;
             let mut first: Option<VersionReject> = None;
             each_beneficiary(rows, |lines, tainted| {
                 let tainted: HashSet<_> = tainted.iter().map(final_action::tainted_key).collect();
@@ -1175,15 +1179,15 @@ fn settle_part(
     Ok(gather.settle())
 }
 
-/// Partition `index`'s rows decoded: those spilled first (they were read
-/// first), then `held`, the segments still in memory.
-fn partition_rows(
-    index: usize,
-    spill: Option<&Spill>,
-    held: &[EncodedRows],
-) -> std::io::Result<BeneficiaryRows> {
-    let mut rows = match spill {
-        Some(spill) => spill.read(index)?,
+/// A partition's rows decoded: those spilled first (they were read first),
+/// then `held`, the segments still in memory. The lines borrow their texts
+/// from both, which are therefore held until the partition is built.
+fn partition_rows<'a>(
+    spilled: Option<&'a SpilledRows>,
+    held: &'a [EncodedRows],
+) -> std::io::Result<BeneficiaryRows<'a>> {
+    let mut rows = match spilled {
+        Some(spilled) => spilled.decode()?,
         None => BeneficiaryRows::default(),
     };
     rows.decode(held)
@@ -1321,8 +1325,12 @@ impl Building<'_> {
             dir: self.spill_dir.to_owned(),
             source,
         };
-        let rows = partition_rows(index, self.spill, &held).map_err(spill_error)?;
-        drop(held);
+        let spilled = self
+            .spill
+            .map(|spill| spill.read(index))
+            .transpose()
+            .map_err(spill_error)?;
+        let rows = partition_rows(spilled.as_ref(), &held).map_err(spill_error)?;
         let mut settled = self
             .enrollment
             .map(|(enrollment, spill)| settle_part(enrollment, spill, index, &enrollment_rows))

@@ -477,28 +477,24 @@ impl Partition {
         Ok(())
     }
 
-    /// The partition's lines and keys, each in the order they were
-    /// appended: the file's blocks, then the pending bytes.
-    fn read(&self) -> Result<BeneficiaryRows, SpillError> {
-        let mut rows = BeneficiaryRows {
-            lines: Vec::with_capacity(self.lines),
-            tainted: Vec::with_capacity(self.keys),
-        };
-        let mut decoder = RowDecoder::new();
-        let mut decode = |block: Decoder<'_>| {
-            decoder
-                .decode(block.bytes, &mut rows.lines, &mut rows.tainted)
-                .map_err(|problem| block.error(0, SpillErrorKind::BadRecord(problem)))
+    /// The partition's records, decompressed: the file's blocks, then the
+    /// pending bytes.
+    fn read(&self) -> Result<SpilledRows, SpillError> {
+        let mut rows = SpilledRows {
+            path: self.path.clone(),
+            blocks: Vec::new(),
+            lines: self.lines,
+            keys: self.keys,
         };
         if self.flushed > 0 {
-            self.each_block(&mut decode)?;
+            self.each_block(|block| {
+                rows.blocks.push((block.bytes.to_vec(), block.base));
+                Ok(())
+            })?;
         }
-        decode(Decoder {
-            bytes: &self.pending,
-            at: 0,
-            path: &self.path,
-            base: self.encoded,
-        })?;
+        if !self.pending.is_empty() {
+            rows.blocks.push((self.pending.clone(), self.encoded));
+        }
         Ok(rows)
     }
 
@@ -590,6 +586,48 @@ impl Partition {
             return Err(damaged(decoded, at, problem));
         }
         Ok(())
+    }
+}
+
+/// A spilled partition's records read back, block by block, as they were
+/// written: held while the partition is built, since its lines borrow
+/// their texts from them ([`RowDecoder`]).
+#[derive(Debug)]
+pub struct SpilledRows {
+    /// The partition's file, for errors.
+    path: PathBuf,
+    /// Each block's records, with the offset of its first byte in the
+    /// partition's decompressed data.
+    blocks: Vec<(Vec<u8>, u64)>,
+    /// Lines and keys written, to size the decoded rows.
+    lines: usize,
+    keys: usize,
+}
+
+impl SpilledRows {
+    /// The partition's lines and keys, each in the order they were
+    /// appended. A damaged record is an error naming the file and the
+    /// decompressed offset of its block.
+    pub fn decode(&self) -> io::Result<BeneficiaryRows<'_>> {
+        Ok(self.decode_rows()?)
+    }
+
+    fn decode_rows(&self) -> Result<BeneficiaryRows<'_>, SpillError> {
+        let mut rows = BeneficiaryRows {
+            lines: Vec::with_capacity(self.lines),
+            tainted: Vec::with_capacity(self.keys),
+        };
+        let mut decoder = RowDecoder::new();
+        for (bytes, base) in &self.blocks {
+            decoder
+                .decode(bytes, &mut rows.lines, &mut rows.tainted)
+                .map_err(|problem| SpillError {
+                    path: self.path.clone(),
+                    offset: *base,
+                    kind: SpillErrorKind::BadRecord(problem),
+                })?;
+        }
+        Ok(rows)
     }
 }
 
@@ -723,11 +761,11 @@ impl Spill {
         Ok(())
     }
 
-    /// Reads `partition` back: its lines and its keys, each in the order
-    /// they were appended. A partition never appended to is empty. Bytes
-    /// still buffered (no [`Spill::finish`] since the last append) are
-    /// included, so the result is always complete.
-    pub fn read(&self, partition: usize) -> io::Result<BeneficiaryRows> {
+    /// Reads `partition` back, to be decoded ([`SpilledRows::decode`]) into
+    /// its lines and its keys. A partition never appended to is empty.
+    /// Bytes still buffered (no [`Spill::finish`] since the last append)
+    /// are included, so the result is always complete.
+    pub fn read(&self, partition: usize) -> io::Result<SpilledRows> {
         let part = self
             .partitions
             .get(partition)
@@ -809,8 +847,8 @@ fn out_of_range(partition: usize, count: usize) -> io::Error {
 mod tests {
     use super::*;
     use crate::engine::encoding::tests::{encoded, key, line, varied_keys, varied_lines};
-    use crate::model::ClaimLine;
     use crate::model::outcome::VersionKey;
+    use crate::model::{ClaimLine, LineRef};
 
     /// Appends `lines` then `keys` to `partition` alone, as one segment.
     fn append(spill: &mut Spill, partition: usize, lines: &[ClaimLine], keys: &[VersionKey]) {
@@ -820,8 +858,12 @@ mod tests {
     }
 
     fn read(spill: &Spill, partition: usize) -> (Vec<ClaimLine>, Vec<VersionKey>) {
-        let rows = spill.read(partition).unwrap();
-        (rows.lines, rows.tainted)
+        let spilled = spill.read(partition).unwrap();
+        let rows = spilled.decode().unwrap();
+        (
+            rows.lines.iter().map(LineRef::to_line).collect(),
+            rows.tainted,
+        )
     }
 
     #[test]
@@ -986,7 +1028,7 @@ mod tests {
             }
         }
         std::fs::write(&file, &whole).unwrap();
-        assert_eq!(spill.read(0).unwrap().lines.len(), 3300);
+        assert_eq!(read(&spill, 0).0.len(), 3300);
 
         std::fs::remove_file(&file).unwrap();
         let error = spill.read(0).unwrap_err();
@@ -1002,7 +1044,7 @@ mod tests {
     #[test]
     fn every_changed_byte_of_a_file_is_an_error_or_changes_nothing() {
         let (_parent, spill, file) = spilled_blocks();
-        let rows = spill.read(0).unwrap();
+        let rows = read(&spill, 0);
         let whole = std::fs::read(&file).unwrap();
         let mut errors = 0;
         // Every byte of the first block's header and frame header and of
@@ -1016,7 +1058,12 @@ mod tests {
             let mut damaged = whole.clone();
             damaged[at] ^= 0x21;
             std::fs::write(&file, &damaged).unwrap();
-            match spill.read(0) {
+            let read = spill.read(0).and_then(|spilled| {
+                let decoded = spilled.decode()?;
+                let lines: Vec<ClaimLine> = decoded.lines.iter().map(LineRef::to_line).collect();
+                Ok((lines, decoded.tainted))
+            });
+            match read {
                 Err(error) => {
                     assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{at}: {error}");
                     assert!(error.to_string().contains("partition-00000.zst"), "{error}");
@@ -1061,7 +1108,7 @@ mod tests {
             lines: 0,
             keys: 1,
         };
-        let error = part.read().unwrap_err();
+        let error = part.read().unwrap().decode_rows().unwrap_err();
         assert!(
             matches!(error.kind, SpillErrorKind::BadRecord(_)),
             "{error}"

@@ -267,12 +267,16 @@ impl<'a> Cursor<'a> {
         self.take(len)
     }
 
-    /// A text written by [`put_text`].
-    pub fn text(&mut self) -> Result<Text, Problem> {
+    /// A text written by [`put_text`], borrowed from the bytes.
+    pub fn str(&mut self) -> Result<&'a str, Problem> {
         let start = self.at;
         std::str::from_utf8(self.bytes()?)
-            .map(Text::from)
             .map_err(|_| problem(format!("byte {start}: text that is not UTF-8")))
+    }
+
+    /// A text written by [`put_text`], owned.
+    pub fn text(&mut self) -> Result<Text, Problem> {
+        self.str().map(Text::from)
     }
 }
 

@@ -16,7 +16,7 @@ use episode_recon::input::claims::Error;
 use episode_recon::input::formats::{ClaimsFormat, cclf};
 use episode_recon::model::money::Money;
 use episode_recon::model::outcome::{RejectReason, RowOutcome};
-use episode_recon::model::{ClaimLine, ClaimType, Date, RecordType, Source, parse_date};
+use episode_recon::model::{ClaimLine, ClaimType, Date, LineRef, RecordType, Source, parse_date};
 
 fn date(text: &str) -> Date {
     parse_date(text.as_bytes()).unwrap_or_else(|| panic!("not a date: {text}"))
@@ -148,7 +148,12 @@ CLM_EFCTV_DT\n\
     assert_eq!(line.principal_dx, None);
 }
 
-fn resolved(lines: &mut [ClaimLine]) -> final_action::Resolved<'_> {
+/// The lines' views, which final action takes.
+fn views(lines: &[ClaimLine]) -> Vec<LineRef<'_>> {
+    lines.iter().map(ClaimLine::view).collect()
+}
+
+fn resolved<'a>(lines: &'a mut [LineRef<'_>]) -> final_action::Resolved<'a> {
     final_action::resolve(lines, &HashSet::new())
 }
 
@@ -160,7 +165,8 @@ fn adjustment_and_cancellation_decide_the_final_action() {
         cclf1_row("1001", "14500.25", "0", "2024-03-15"),
         cclf1_row("1001", "15000.00", "2", "2024-04-15"),
     );
-    let mut got = lines(&text);
+    let got = lines(&text);
+    let mut got = views(&got);
     let r = resolved(&mut got);
     assert_eq!(r.claims().len(), 1);
     assert_eq!(r.claims()[0].head().record_type, RecordType::Replacement);
@@ -178,7 +184,8 @@ fn adjustment_and_cancellation_decide_the_final_action() {
         cclf1_row("1001", "15000.00", "2", "2024-04-15"),
         cclf1_row("1001", "-15000.00", "1", "2024-05-15"),
     );
-    let mut got = lines(&text);
+    let got = lines(&text);
+    let mut got = views(&got);
     let r = resolved(&mut got);
     assert!(r.claims().is_empty());
     assert_eq!(
@@ -335,7 +342,7 @@ fn a_revenue_centre_claim_reads_line_by_line_and_its_adjustment_is_final() {
         cclf2_row("4001", "1", "2024-03-01", "360.10", "2", "2024-04-10"),
         cclf2_row("4001", "2", "2024-03-02", "40.25", "2", "2024-04-10"),
     );
-    let mut got = lines(&text);
+    let got = lines(&text);
     assert_eq!(got.len(), 4);
     let (a, b) = (&got[0], &got[1]);
     assert_eq!((a.source.file, a.source.row, b.source.row), (3, 2, 3));
@@ -367,6 +374,7 @@ fn a_revenue_centre_claim_reads_line_by_line_and_its_adjustment_is_final() {
     assert_eq!(got[2].record_type, RecordType::Replacement);
     assert_eq!(got[2].processed_date, date("2024-04-10"));
 
+    let mut got = views(&got);
     let r = final_action::resolve(&mut got, &HashSet::new());
     assert!(r.rejects.is_empty());
     assert_eq!(r.claims().len(), 1);

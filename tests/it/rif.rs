@@ -563,7 +563,8 @@ fn account(paths: &[PathBuf], as_of: Option<&str>) -> Accounting {
             }
         }
     }
-    for (beneficiary, mut lines) in by_beneficiary {
+    for (beneficiary, lines) in by_beneficiary {
+        let mut lines: Vec<_> = lines.iter().map(ClaimLine::view).collect();
         let keys: HashSet<_> = tainted
             .iter()
             .filter(|k| k.beneficiary_id == beneficiary)
