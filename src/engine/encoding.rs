@@ -4,7 +4,7 @@
 //!
 //! Every line of the run is held until its partition is built, since a
 //! beneficiary's claims may come in any file and any order. As a
-//! [`ClaimLine`] a line takes 128 bytes and its share of six reference
+//! [`crate::model::ClaimLine`] a line takes 128 bytes and its share of six reference
 //! counted strings, more than its CSV (about 116 bytes); encoded it takes
 //! about 30 (measured: 4,070,398 generated lines encode to 122.6 MB, as
 //! `reconcile -v --memory-limit 64MiB` logs when it spills), so the input
