@@ -126,11 +126,11 @@ pub(crate) fn start<F: FormatReader, R: Read>(
         .ok_or_else(no_header)?;
     loop {
         if let Some((header, consumed, next_line)) = format.header(&first, path)? {
-            let rest = Chunk {
-                offset: first.offset + consumed as u64,
-                first_line: next_line,
-                bytes: first.bytes.get(consumed..).unwrap_or_default().to_vec(),
-            };
+            let rest = Chunk::new(
+                first.bytes.get(consumed..).unwrap_or_default().to_vec(),
+                first.offset + consumed as u64,
+                next_line,
+            );
             return Ok(Started {
                 header,
                 rest,
