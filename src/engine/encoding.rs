@@ -4,25 +4,27 @@
 //!
 //! Every line of the run is held until its partition is built, since a
 //! beneficiary's claims may come in any file and any order. As a
-//! [`crate::model::ClaimLine`] a line takes 128 bytes and its share of six reference
-//! counted strings, more than its CSV (about 116 bytes); encoded it takes
-//! about 30 (measured: 4,070,398 generated lines encode to 122.6 MB, as
-//! `reconcile -v --memory-limit 64MiB` logs when it spills), so the input
-//! is held in a quarter of its size, and a partition's lines become
-//! structs only while it is built, their texts pointing into these bytes
-//! ([`RowDecoder`]). Decoding costs some 180 ns a line on
-//! one thread, more than the struct's moves it replaces at 4M lines, less
-//! than the page faults it saves at 40M (`benches/scaling.sh`).
+//! [`crate::model::ClaimLine`] a line takes 128 bytes and its share of six
+//! reference counted strings, more than its CSV (about 116 bytes); encoded
+//! it takes about 26 (measured: 4,070,398 generated lines encode to
+//! 107.7 MB, as `reconcile -v --memory-limit 64MiB` logs when it spills),
+//! so the input is held in under a quarter of its size, and a partition's
+//! lines become structs only while it is built, their texts pointing into
+//! these bytes ([`RowDecoder`]). Decoding costs some 65 ns a line on one
+//! thread (12% of a one-thread run at 4M lines, perf).
 //!
 //! The encoding is exact (every field round-trips, [`crate::model::Source`]
 //! included) and private to one run, never a file format to keep. A record
 //! is a tag byte, then its fields:
 //! - a line: its six texts' states (two bits each: absent, the same as the
-//!   previous line's, or new), the file, the row and the byte offset (as
-//!   differences from the previous line's), the line number, the claim and
-//!   record type in one byte, the from date (a difference from the previous
-//!   line's) and the five other dates (differences from the from date), the
-//!   allowed cents, then the new texts, each a length and UTF-8 bytes;
+//!   previous line's, or new) and whether its five claim-level dates are the
+//!   previous line's, the file, the row and the byte offset (as differences
+//!   from the previous line's), the line number, the claim and record type
+//!   in one byte, the from date (a difference from the previous line's) and
+//!   the four other claim-level dates (differences from the from date) when
+//!   they are not the previous line's, the line date (a difference from the
+//!   from date), the allowed cents, then the new texts, each a length and
+//!   UTF-8 bytes;
 //! - a version key, whole: beneficiary, claim, processed date, record type.
 //!
 //! Integers are LEB128, signed ones zigzagged first. Lines of one claim
@@ -60,6 +62,11 @@ const ABSENT: u16 = 0;
 const SAME: u16 = 1;
 /// See [`ABSENT`].
 const NEW: u16 = 2;
+/// The bit of a line's `u16`, after its texts' states, that says its
+/// claim-level dates are the previous line's: as they are for every line of
+/// a claim after the first (the version checks require it), which then
+/// skips five differences and five dates to make.
+const SAME_DATES: u16 = 1 << (2 * TEXTS);
 
 const RECORD_TYPES: [RecordType; 3] = [
     RecordType::Original,
@@ -98,6 +105,20 @@ struct Previous {
     row: u64,
     offset: u64,
     from: i64,
+    dates: ClaimDates,
+}
+
+/// A line's claim-level dates: processed, from, thru, admission, discharge.
+type ClaimDates = [Date; 5];
+
+fn claim_dates<S>(line: &ClaimLineOf<S>) -> ClaimDates {
+    [
+        line.processed_date,
+        line.from_date,
+        line.thru_date,
+        line.admission_date,
+        line.discharge_date,
+    ]
 }
 
 /// One segment of encoded rows: a partition's rows of one chunk, as they
@@ -176,22 +197,29 @@ impl EncodedRows {
         ));
         head.varint(u128::from(line.line_number));
         head.byte(types_byte(line.claim_type, line.record_type));
-        let from = days(line.from_date);
-        head.varint(zigzag(i128::from(from) - i128::from(base.2)));
-        for date in [
-            line.processed_date,
-            line.thru_date,
-            line.admission_date,
-            line.discharge_date,
-            line.line_date,
-        ] {
-            head.varint(zigzag(i128::from(days(date) - from)));
+        let dates = claim_dates(line);
+        let same_dates = previous.is_some_and(|p| p.dates == dates);
+        let from = match same_dates {
+            true => base.2,
+            false => days(line.from_date),
+        };
+        if !same_dates {
+            head.varint(zigzag(i128::from(from) - i128::from(base.2)));
+            for date in [
+                line.processed_date,
+                line.thru_date,
+                line.admission_date,
+                line.discharge_date,
+            ] {
+                head.varint(zigzag(i128::from(days(date) - from)));
+            }
         }
+        head.varint(zigzag(i128::from(days(line.line_date) - from)));
         head.varint(zigzag(line.allowed.cents()));
         let out = &mut self.bytes;
         let states_at = out.len() + 1;
         out.extend_from_slice(head.bytes());
-        let mut states = 0u16;
+        let mut states = if same_dates { SAME_DATES } else { 0 };
         let mut at = [None; TEXTS];
         for (index, text) in texts(line).into_iter().enumerate() {
             let Some(text) = text else { continue };
@@ -216,6 +244,7 @@ impl EncodedRows {
             row: line.source.row,
             offset: line.source.offset,
             from,
+            dates,
         });
         self.lines += 1;
     }
@@ -358,23 +387,41 @@ impl RowDecoder {
         let claim_type = ClaimType::ALL.get(usize::from(types) / RECORD_TYPES.len());
         let record_type = RECORD_TYPES[usize::from(types) % RECORD_TYPES.len()];
         let claim_type = *claim_type.ok_or_else(|| format!("byte {types_at}: types {types}"))?;
-        let from = base.2.saturating_add(cursor.difference()?);
-        let mut dates = [NaiveDate::MIN; 6];
-        for (slot, date) in dates.iter_mut().enumerate() {
-            let days = match slot {
-                0 => from,
-                _ => from.saturating_add(cursor.difference()?),
-            };
-            *date = self.dates.get(days, cursor)?;
+        if states >> (2 * TEXTS + 1) != 0 {
+            return Err(format!("byte {states_at}: states {states:#06x}"));
         }
+        let same_dates = states & SAME_DATES != 0;
+        let (from, dates) = match self.previous.as_ref().and_then(|p| lines.get(p.line)) {
+            Some(previous) if same_dates => (base.2, claim_dates(previous)),
+            None if same_dates => {
+                return Err(format!(
+                    "byte {states_at}: the dates of a previous line it lacks"
+                ));
+            }
+            _ => {
+                let from = base.2.saturating_add(cursor.difference()?);
+                let mut dates = [NaiveDate::MIN; 5];
+                for (slot, date) in dates.iter_mut().enumerate() {
+                    let days = match slot {
+                        // The from date, second in a line's claim dates.
+                        1 => from,
+                        _ => from.saturating_add(cursor.difference()?),
+                    };
+                    *date = self.dates.get(days, cursor)?;
+                }
+                (from, dates)
+            }
+        };
         let [
-            from_date,
             processed_date,
+            from_date,
             thru_date,
             admission_date,
             discharge_date,
-            line_date,
         ] = dates;
+        let line_date = self
+            .dates
+            .get(from.saturating_add(cursor.difference()?), cursor)?;
         let allowed = Money::from_cents(unzigzag(cursor.wide_varint()?));
         let before = self
             .previous
@@ -630,6 +677,7 @@ pub(crate) mod tests {
     fn a_claims_later_lines_take_a_few_bytes() {
         let first = line(1);
         let mut rows = encoded(std::slice::from_ref(&first), &[]);
+        let mut lines = vec![first.clone()];
         let alone = rows.bytes().len();
         // Its texts, each a length and its bytes, beside what every line has.
         assert_eq!(alone, 17 + 3 + 3 + 3 + 5 + 2);
@@ -641,12 +689,15 @@ pub(crate) mod tests {
             next.line_date = date(2026, 1, 3);
             next.allowed = Money::from_cents(4_567);
             rows.push_line(&next.view());
+            lines.push(next);
         }
-        // The tag, the texts' states (2), one byte each for the file, row,
-        // line number, types and the six dates, two for the offset and
-        // two for the amount.
+        assert_eq!(decoded(rows.bytes()).unwrap().0, lines);
+        // The tag, the texts' states and the dates' bit (2), one byte each
+        // for the file, row, line number, types and the line date, two for
+        // the offset and two for the amount: the claim's dates are the
+        // previous line's.
         let later = (rows.bytes().len() - alone) / 9;
-        assert_eq!(later, 17);
+        assert_eq!(later, 12);
     }
 
     #[test]
@@ -690,6 +741,18 @@ pub(crate) mod tests {
         assert!(damage(1, 0x09).contains("the same as a previous line's"));
         // The ids are never absent.
         assert!(damage(1, 0).contains("without its ids"));
+        // The dates of a line before it, in a first line; a state bit past
+        // the dates'.
+        let first_states = u16::from_le_bytes([rows.bytes()[1], rows.bytes()[2]]);
+        let [low, high] = (first_states | SAME_DATES).to_le_bytes();
+        let mut bytes = rows.bytes().to_vec();
+        bytes[1..3].copy_from_slice(&[low, high]);
+        assert!(
+            decoded(&bytes)
+                .unwrap_err()
+                .contains("the dates of a previous line")
+        );
+        assert!(damage(2, 0x20).contains("states"));
         // Claim and record type in one byte, 7 x 3 values: after the tag,
         // the states and four one-byte numbers (file 0, row 2, offset 0,
         // line number 1).

@@ -23,7 +23,7 @@ pub struct Tunables {
     /// a chunk's partitions ahead.
     pub line_bytes_in_csv: usize,
     /// About how many bytes a claim line takes held encoded
-    /// ([`crate::engine::encoding`]; measured: 30 on generated claims), to
+    /// ([`crate::engine::encoding`]; measured: 26 on generated claims), to
     /// size a chunk's partitions ahead.
     pub encoded_line_bytes: usize,
     /// The smallest block a partition holds its encoded rows in
@@ -114,7 +114,7 @@ impl Tunables {
         thread_batch_bytes: 2 << 20,
         chunks_per_thread: 8,
         line_bytes_in_csv: 110,
-        encoded_line_bytes: 32,
+        encoded_line_bytes: 28,
         held_block_bytes: 4 << 10,
         partitions_per_thread: 96,
         min_partitions: 64,
