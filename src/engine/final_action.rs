@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, Tally, VersionKey};
-use crate::model::{ClaimType, Date, LineRef, RecordType, Source};
+use crate::model::{ClaimType, Date, LineRef, RecordType, Source, same_text, text_order};
 
 /// A row rejected by a version-level check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,20 +100,14 @@ pub fn resolve<'a, 'l: 'a>(
     // here: no two lines share a key, as two rows never share a source and
     // the lines one row makes have distinct line numbers.
     lines.sort_unstable_by(|a, b| {
-        (
-            a.claim_id,
-            a.processed_date,
-            a.record_type,
-            a.line_number,
-            a.source,
-        )
-            .cmp(&(
-                b.claim_id,
+        text_order(a.claim_id, b.claim_id).then_with(|| {
+            (a.processed_date, a.record_type, a.line_number, a.source).cmp(&(
                 b.processed_date,
                 b.record_type,
                 b.line_number,
                 b.source,
             ))
+        })
     });
     let lines: &'a [LineRef<'a>] = lines;
     let mut resolved = Resolved::default();
@@ -131,7 +125,7 @@ pub fn resolve<'a, 'l: 'a>(
                 .unwrap_or(lines.len() - start);
         let claim_ends = lines
             .get(end)
-            .is_none_or(|next| next.claim_id != first.claim_id);
+            .is_none_or(|next| !same_text(next.claim_id, first.claim_id));
         let key = (first.claim_id, first.processed_date, first.record_type);
         let version = &lines[start..end];
         if check_version(version, tainted.contains(&key), &mut resolved.rejects)
@@ -151,7 +145,7 @@ pub fn resolve<'a, 'l: 'a>(
 }
 
 fn same_version(a: &LineRef<'_>, b: &LineRef<'_>) -> bool {
-    a.claim_id == b.claim_id
+    same_text(a.claim_id, b.claim_id)
         && a.processed_date == b.processed_date
         && a.record_type == b.record_type
 }

@@ -37,13 +37,13 @@ use crate::input::compressed::Compression;
 use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{Input, Spools};
 use crate::model::Date;
-use crate::model::LineRef;
 use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
     Accounting, BeneficiaryCounts, Reject, RejectReason, RowView, Tally, TypeTally, VersionKey,
 };
 use crate::model::warning::Warning;
+use crate::model::{LineRef, same_text};
 use crate::runtime::NOTICE;
 use crate::runtime::progress::Progress;
 use crate::runtime::tunables::Tunables;
@@ -359,7 +359,7 @@ fn each_beneficiary<'a>(
         let id = first.beneficiary_id;
         let length = lines[start..]
             .iter()
-            .position(|l| l.beneficiary_id != id)
+            .position(|l| !same_text(l.beneficiary_id, id))
             .unwrap_or(lines.len() - start);
         let next = ids.len();
         let b = *index.entry(id).or_insert(next);

@@ -256,6 +256,25 @@ impl Default for SeenDates {
     }
 }
 
+/// Whether two texts of decoded lines are equal: at once when they are
+/// the same bytes in memory, as the lines of one claim share their ids
+/// ([`crate::engine::encoding`]), else byte by byte ([`same_bytes`]).
+#[inline]
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`same_text`]'s order: equal at once when the texts are the same bytes
+/// in memory, else by their bytes.
+#[inline]
+pub(crate) fn text_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if std::ptr::eq(a, b) {
+        std::cmp::Ordering::Equal
+    } else {
+        a.cmp(b)
+    }
+}
+
 /// Whether `a` and `b` hold the same bytes: inlined, eight at a time.
 ///
 /// The readers compare short ids, codes and dates with the row before a
