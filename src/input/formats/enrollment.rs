@@ -167,8 +167,8 @@ impl fmt::Display for BeneficiariesFormat {
 /// `month`; MBSF for a pipe-delimited `BENE_ID` with a reference year
 /// (`RFRNC_YR` or `BENE_ENROLLMT_REF_YR`); DE-SynPUF for `DESYNPUF_ID` and
 /// `BENE_BIRTH_DT`; CCLF8 for `BENE_DOB` with `BENE_MBI_ID` or
-/// `BENE_HIC_NUM`, or a line of CCLF8's fixed-width record length; else
-/// canonical.
+/// `BENE_HIC_NUM`, or a fixed-width CCLF8 record
+/// ([`looks_like_fixed_width_cclf8`]); else canonical.
 fn detect(first_line: &[u8]) -> BeneficiariesFormat {
     let line = first_line
         .strip_prefix(b"\xEF\xBB\xBF")
@@ -188,7 +188,7 @@ fn detect(first_line: &[u8]) -> BeneficiariesFormat {
     } else if has("DESYNPUF_ID") && has("BENE_BIRTH_DT") {
         BeneficiariesFormat::Synpuf
     } else if ((has("BENE_MBI_ID") || has("BENE_HIC_NUM")) && has("BENE_DOB"))
-        || (line.len() == CCLF8_RECORD_LENGTH && !pipe && !text.contains(','))
+        || looks_like_fixed_width_cclf8(first_line)
     {
         BeneficiariesFormat::Cclf
     } else {
@@ -199,6 +199,29 @@ fn detect(first_line: &[u8]) -> BeneficiariesFormat {
 /// The CCLF8 fixed-width record length (CCLF Information Packet v36:
 /// `GEO_ZIP4_CD` ends at position 549).
 const CCLF8_RECORD_LENGTH: usize = 549;
+
+/// Whether a file's first line (its line end and a BOM ignored, its
+/// trailing blanks kept) is a fixed-width CCLF8 record: 549 bytes, no `|`,
+/// and `BENE_DOB` (positions 33-42) written `YYYY-MM-DD`. Blanks at its end
+/// (an empty `GEO_ZIP4_CD`) and commas (in the names and mailing address
+/// lines) are part of a real record, so neither rules it out.
+pub(crate) fn looks_like_fixed_width_cclf8(first_line: &[u8]) -> bool {
+    let line = first_line
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(first_line);
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let dob_shaped = |dob: &[u8]| {
+        dob.iter().enumerate().all(|(i, &b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+    };
+    line.len() == CCLF8_RECORD_LENGTH && !line.contains(&b'|') && dob_shaped(&line[32..42])
+}
 
 /// Reads one file of a non-canonical `format`, handing each data row's
 /// outcome to `sink` in file order; returns the column names the file
@@ -873,8 +896,17 @@ mod tests {
             Synpuf
         );
         assert_eq!(detect(b"BENE_MBI_ID|BENE_HIC_NUM|BENE_DOB\n"), Cclf);
-        assert_eq!(detect(&[b'1'; CCLF8_RECORD_LENGTH]), Cclf);
-        assert_eq!(detect(&[b'1'; CCLF8_RECORD_LENGTH - 1]), Canonical);
+        // A fixed-width CCLF8 record (IP v36 Table 21): BENE_DOB at 33-42,
+        // a comma in BENE_LINE_1_ADR (189-233), GEO_ZIP4_CD (546-549) blank.
+        let mut record = vec![b' '; CCLF8_RECORD_LENGTH];
+        record[..11].copy_from_slice(b"1EG4TE5MK73");
+        record[32..42].copy_from_slice(b"1950-06-15");
+        record[188..206].copy_from_slice(b"100 MAIN ST, APT 4");
+        record[540..545].copy_from_slice(b"60601");
+        assert_eq!(detect(&record), Cclf);
+        assert_eq!(detect(&[record.as_slice(), b"\r\n"].concat()), Cclf);
+        assert_eq!(detect(&record[..CCLF8_RECORD_LENGTH - 1]), Canonical);
+        assert_eq!(detect(&[b'1'; CCLF8_RECORD_LENGTH]), Canonical);
         assert_eq!(detect(b"claim_id,beneficiary_id\n"), Canonical);
     }
 }

@@ -288,6 +288,11 @@ impl ClaimsFormat {
         } else if names_column(&header, "claim_id") || first.is_empty() {
             // An empty file is left to the canonical reader, which says so.
             ClaimsFormat::Canonical
+        } else if enrollment::looks_like_fixed_width_cclf8(first) {
+            // CCLF8 as CMS delivers it: fixed width, no header to name it.
+            return Ok(Detected::NotClaims(
+                "a beneficiary demographics file (CCLF8, fixed width): give it with --beneficiaries",
+            ));
         } else {
             let start: String = header.trim_end().chars().take(80).collect();
             return Err(claims::Error::UnknownFormat { path: name, start });
@@ -505,6 +510,16 @@ mod tests {
                 Ok(Detected::NotClaims(said)) => assert!(said.contains(what), "{said}"),
                 other => panic!("{first:?}: {other:?}"),
             }
+        }
+        // CCLF8 as CMS delivers it, fixed width (IP v36 Table 21: BENE_DOB
+        // at 33-42, 549 bytes), with a comma in its address and a blank
+        // GEO_ZIP4_CD: skipped with a warning as a header-named CCLF8 is.
+        let mut cclf8 = format!("1EG4TE5MK73{:21}1950-06-15", "");
+        cclf8 = format!("{cclf8:<188}100 MAIN ST, APT 4");
+        cclf8 = format!("{cclf8:<540}60601{:4}\r\n", "");
+        match detect(&cclf8) {
+            Ok(Detected::NotClaims(said)) => assert!(said.contains("CCLF8"), "{said}"),
+            other => panic!("fixed-width CCLF8: {other:?}"),
         }
         let unknown = detect("hello,world\n").unwrap_err();
         assert!(unknown.ends_with("format not recognised (the first line starts \"hello,world\"); expected a header of the canonical CSV, RIF, DE-SynPUF or CCLF claims, or give --claims-format"), "{unknown}");
