@@ -290,9 +290,14 @@ impl CsvFormat for Canonical {
 }
 
 impl ParseChunk for Canonical {
-    fn parse(&self, header: &Header, rows: ChunkRows<'_>) -> io::Result<()> {
+    fn parse<S: FnMut(RowView<'_>)>(
+        &self,
+        header: &Header,
+        rows: ChunkRows<'_, S>,
+    ) -> io::Result<()> {
         let mut checker = RowChecker::new(header, rows.checks);
-        driver::each_record(rows.chunk, |record| (rows.sink)(checker.check(record)))
+        let mut sink = rows.sink;
+        driver::each_record(rows.chunk, |record| sink(checker.check(record)))
     }
 }
 

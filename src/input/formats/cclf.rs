@@ -377,7 +377,12 @@ impl FormatReader for Cclf {
 }
 
 impl ParseChunk for Cclf {
-    fn parse(&self, header: &Header, rows: ChunkRows<'_>) -> io::Result<()> {
+    fn parse<S: FnMut(RowView<'_>)>(
+        &self,
+        header: &Header,
+        rows: ChunkRows<'_, S>,
+    ) -> io::Result<()> {
+        let mut sink = rows.sink;
         let mut checker = RowChecker {
             header,
             checks: rows.checks,
@@ -387,7 +392,7 @@ impl ParseChunk for Cclf {
             Form::Comma => {
                 return driver::each_record(rows.chunk, |record| {
                     row.fill_record(record);
-                    (rows.sink)(checker.check(&row));
+                    sink(checker.check(&row));
                 });
             }
             Form::Fixed(layout) => Some(layout),
@@ -395,7 +400,7 @@ impl ParseChunk for Cclf {
         };
         for (line, offset, raw) in Lines::skipping_blank(rows.chunk) {
             row.fill_line(line, offset, raw, fixed);
-            (rows.sink)(checker.check(&row));
+            sink(checker.check(&row));
         }
         Ok(())
     }

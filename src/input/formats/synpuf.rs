@@ -599,7 +599,11 @@ impl CsvFormat for Synpuf {
 }
 
 impl ParseChunk for Synpuf {
-    fn parse(&self, header: &Header, rows: ChunkRows<'_>) -> io::Result<()> {
+    fn parse<S: FnMut(RowView<'_>)>(
+        &self,
+        header: &Header,
+        rows: ChunkRows<'_, S>,
+    ) -> io::Result<()> {
         let mut checker = RowChecker {
             header,
             checks: rows.checks,
