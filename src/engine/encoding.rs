@@ -63,9 +63,10 @@ const SAME: u16 = 1;
 /// See [`ABSENT`].
 const NEW: u16 = 2;
 /// The bit of a line's `u16`, after its texts' states, that says its
-/// claim-level dates are the previous line's: as they are for every line of
-/// a claim after the first (the version checks require it), which then
-/// skips five differences and five dates to make.
+/// claim-level dates are the previous line's: as they are for a claim's
+/// later lines whenever its version is consistent (the version checks,
+/// later, reject it otherwise; any line is encoded exactly either way),
+/// which then skips five differences and five dates to make.
 const SAME_DATES: u16 = 1 << (2 * TEXTS);
 
 const RECORD_TYPES: [RecordType; 3] = [
