@@ -578,8 +578,9 @@ pub enum Cell<'a> {
     /// Text from an input or a setting: ids, codes, names, periods, tracks,
     /// reasons, file paths, column labels.
     Text(&'a dyn std::fmt::Display),
-    /// Text kept as bytes because it may not be UTF-8: a rejected row's
-    /// record, written as one field.
+    /// Text as bytes, written as it is, as one field: a rejected row's
+    /// record (which may not be UTF-8), or a string in hand that needs no
+    /// formatting (the ledger's ids and codes).
     Raw(&'a [u8]),
     /// A figure the engine formats itself: money, counts, row and line
     /// numbers, dates, multipliers, prices, quality scores.
@@ -1148,16 +1149,19 @@ pub fn write_ledger(recon: &Reconciliation, view: CsvView, out: &mut dyn Write) 
 }
 
 fn ledger_rows(recon: &Reconciliation, out: &mut dyn RowSink) -> io::Result<()> {
+    // The texts of a ledger row are strings in hand: given as bytes, they
+    // are written as they are, not through `Display` (the ledger is the
+    // longest file, written on one thread while the others are done).
     let mut write_line = |episode_id: &String, line: &LedgerLine| {
         out.row(&[
-            Text(episode_id),
-            Text(&line.claim_id),
+            Raw(episode_id.as_bytes()),
+            Raw(line.claim_id.as_bytes()),
             Figure(&line.line_number),
-            Text(&line.claim_type),
+            Raw(line.claim_type.code().as_bytes()),
             Figure(&line.allowed),
             Figure(&line.included),
-            Text(&line.disposition.name()),
-            Text(&Optional(line.provider_id.as_deref())),
+            Raw(line.disposition.name().as_bytes()),
+            Raw(line.provider_id.as_deref().unwrap_or_default().as_bytes()),
             Figure(&IsoDate(line.service_date)),
         ])
     };
