@@ -487,8 +487,9 @@ impl Partition {
             keys: self.keys,
         };
         if self.flushed > 0 {
-            self.each_block(|block| {
-                rows.blocks.push((block.bytes.to_vec(), block.base));
+            // Each block kept as it was decompressed, not copied.
+            self.blocks(|block, base| {
+                rows.blocks.push((std::mem::take(block), base));
                 Ok(())
             })?;
         }
@@ -504,6 +505,24 @@ impl Partition {
     fn each_block(
         &self,
         mut decode: impl FnMut(Decoder<'_>) -> Result<(), SpillError>,
+    ) -> Result<(), SpillError> {
+        let path = &self.path;
+        self.blocks(|block, base| {
+            decode(Decoder {
+                bytes: block,
+                at: 0,
+                path,
+                base,
+            })
+        })
+    }
+
+    /// [`Partition::each_block`], handing `take` each block's buffer and
+    /// the offset of its first byte in the decompressed data: `take` may
+    /// keep the buffer (the next block is decompressed into a new one).
+    fn blocks(
+        &self,
+        mut take: impl FnMut(&mut Vec<u8>, u64) -> Result<(), SpillError>,
     ) -> Result<(), SpillError> {
         let path = &self.path;
         let io_error = |e| SpillError::io(path, e);
@@ -565,13 +584,9 @@ impl Partition {
             decompressor
                 .decompress_to_buffer(frame.as_slice(), &mut block)
                 .map_err(|e| damaged(decoded, at, e.to_string()))?;
-            decode(Decoder {
-                bytes: &block,
-                at: 0,
-                path,
-                base: decoded,
-            })?;
-            decoded += block.len() as u64;
+            let len = block.len() as u64;
+            take(&mut block, decoded)?;
+            decoded += len;
             at += BLOCK_HEADER + length;
         }
         if decoded != self.encoded {
