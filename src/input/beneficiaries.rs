@@ -46,7 +46,7 @@ use crate::input::arrow::Pieces;
 use crate::input::compressed::{self, Reopened};
 use crate::input::formats::enrollment;
 pub use crate::input::formats::enrollment::BeneficiariesFormat;
-use crate::input::records::{HeaderProblem, Record, RecordReader, find_columns};
+use crate::input::records::{HeaderProblem, Record, RecordReader, TextFields, find_columns};
 use crate::input::source::Input;
 use crate::model::outcome::RejectReason;
 use crate::model::{Date, SeenDates, parse_date, same_bytes};
@@ -840,22 +840,28 @@ impl Shape {
     /// `bad_month`, `bad_date` (birth or death date), `bad_flag`. The
     /// record-level checks (`bad_csv`, `bad_field_count`, `bad_encoding`)
     /// come before, in the format's reader.
-    pub(crate) fn check<'r>(&self, row: &SourceRow<'r>) -> Result<Checked<'r>, RejectReason> {
+    pub(crate) fn check<'r>(
+        &self,
+        row: &mut impl RowValues<'r>,
+    ) -> Result<Checked<'r>, RejectReason> {
         use RejectReason::*;
-        if row.beneficiary_id.is_empty() || row.period == Field::Absent {
+        let beneficiary_id = row.beneficiary_id();
+        let period = row.period();
+        if beneficiary_id.is_empty() || period == Field::Absent {
             return Err(MissingField);
         }
-        if row.period == Field::Unreadable {
+        if period == Field::Unreadable {
             return Err(BadMonth);
         }
-        let birth_date = row.birth_date.known().map_err(|()| BadDate)?;
-        let death_date = row.death_date.known().map_err(|()| BadDate)?;
-        let mut months = SmallVec::with_capacity(row.months.len());
-        let mut flags = SmallVec::from_elem(ABSENT, row.months.len() * self.run_flags);
-        for (m, mapped) in row.months.iter().enumerate() {
+        let birth_date = row.birth_date().known().map_err(|()| BadDate)?;
+        let death_date = row.death_date().known().map_err(|()| BadDate)?;
+        let count = row.month_count();
+        let mut months = SmallVec::with_capacity(count);
+        let mut flags = SmallVec::from_elem(ABSENT, count * self.run_flags);
+        for m in 0..count {
             let base = m * self.run_flags;
-            for (j, field) in mapped.flags.iter().enumerate() {
-                let code = match field.known().map_err(|()| BadFlag)? {
+            for j in 0..row.flag_count(m) {
+                let code = match row.flag(m, j).known().map_err(|()| BadFlag)? {
                     None => ABSENT,
                     Some(false) => NO,
                     Some(true) => YES,
@@ -866,22 +872,96 @@ impl Shape {
                     *kept = code;
                 }
             }
-            months.push(mapped.month);
+            months.push(row.month(m));
         }
         let mut texts: RowTexts = SmallVec::from_elem("", self.run_texts);
-        for (value, &slot) in row.texts.iter().zip(&self.text_slots) {
+        for (k, &slot) in self.text_slots.iter().enumerate().take(row.text_count()) {
             if let Some(kept) = texts.get_mut(slot) {
-                *kept = value;
+                *kept = row.text(k);
             }
         }
         Ok(Checked {
-            beneficiary_id: row.beneficiary_id,
+            beneficiary_id,
             birth_date,
             death_date,
             months,
             flags,
             texts,
         })
+    }
+}
+
+/// A source row's values as the row checks ([`Shape::check`]) ask for
+/// them, one at a time. A format that maps its rows first hands over a
+/// [`SourceRow`]; the canonical reader reads each value from the record's
+/// fields when it is asked for ([`CanonicalRow`]), so that a canonical row
+/// (the common case, a million a run) costs no copy of its values on its
+/// way to the checks, while the checks stay one piece of code.
+pub(crate) trait RowValues<'r> {
+    /// Trimmed, case kept; empty is `missing_field`.
+    fn beneficiary_id(&self) -> &'r str;
+    /// As [`SourceRow::period`].
+    fn period(&self) -> Field<()>;
+    /// The birth date.
+    fn birth_date(&mut self) -> Field<Date>;
+    /// The death date.
+    fn death_date(&mut self) -> Field<Date>;
+    /// How many months the row holds; asked only when the period is a
+    /// value.
+    fn month_count(&self) -> usize;
+    /// The `m`-th month, `m < month_count()`.
+    fn month(&self, m: usize) -> Month;
+    /// How many flags the `m`-th month gives, in the [`Shape`]'s order.
+    fn flag_count(&self, m: usize) -> usize;
+    /// The `j`-th flag of the `m`-th month.
+    fn flag(&self, m: usize, j: usize) -> Field<bool>;
+    /// How many text attributes the row gives, in the [`Shape`]'s order.
+    fn text_count(&self) -> usize;
+    /// The `k`-th text attribute.
+    fn text(&self, k: usize) -> &'r str;
+}
+
+impl<'r> RowValues<'r> for SourceRow<'r> {
+    fn beneficiary_id(&self) -> &'r str {
+        self.beneficiary_id
+    }
+
+    fn period(&self) -> Field<()> {
+        self.period
+    }
+
+    fn birth_date(&mut self) -> Field<Date> {
+        self.birth_date
+    }
+
+    fn death_date(&mut self) -> Field<Date> {
+        self.death_date
+    }
+
+    fn month_count(&self) -> usize {
+        self.months.len()
+    }
+
+    // Indexed within the counts the methods above give, as the trait
+    // asks of its callers.
+    fn month(&self, m: usize) -> Month {
+        self.months[m].month
+    }
+
+    fn flag_count(&self, m: usize) -> usize {
+        self.months.get(m).map_or(0, |mapped| mapped.flags.len())
+    }
+
+    fn flag(&self, m: usize, j: usize) -> Field<bool> {
+        self.months[m].flags[j]
+    }
+
+    fn text_count(&self) -> usize {
+        self.texts.len()
+    }
+
+    fn text(&self, k: usize) -> &'r str {
+        self.texts[k]
     }
 }
 
@@ -961,8 +1041,8 @@ impl Layout {
         })
     }
 
-    /// The record-level row checks, then the row as a [`SourceRow`] of one
-    /// month for the value checks.
+    /// The record-level row checks, then the value checks on the record's
+    /// fields as a row of one month.
     fn check<'r>(
         &self,
         record: &'r Record,
@@ -978,41 +1058,96 @@ impl Layout {
         let Some(fields) = record.text() else {
             return Err(BadEncoding);
         };
-        let text = |i: usize| fields.get(i).unwrap_or_default();
-        let month = match text(self.month) {
+        let month = match fields.get(self.month).unwrap_or_default() {
             "" => None,
             given => Some(Month::parse(given)),
         };
-        let mut date = |column: Option<usize>| match column.map(text).unwrap_or_default() {
+        self.shape.check(&mut CanonicalRow {
+            layout: self,
+            fields,
+            month,
+            dates,
+        })
+    }
+}
+
+/// A canonical record's fields as the row checks read them: one month,
+/// each value read from its field when the checks ask for it.
+struct CanonicalRow<'r, 'a> {
+    layout: &'a Layout,
+    fields: TextFields<'r>,
+    /// The `month` field: `None` when empty, `Some(None)` when it is not
+    /// a month.
+    month: Option<Option<Month>>,
+    dates: &'a mut SeenDates,
+}
+
+impl<'r> CanonicalRow<'r, '_> {
+    fn field(&self, column: usize) -> &'r str {
+        self.fields.get(column).unwrap_or_default()
+    }
+
+    fn date(&mut self, column: Option<usize>) -> Field<Date> {
+        match column.map_or("", |i| self.field(i)) {
             "" => Field::Absent,
-            given => dates
+            given => self
+                .dates
                 .parse(given.as_bytes(), parse_date)
                 .map_or(Field::Unreadable, Field::Value),
-        };
-        let row = SourceRow {
-            beneficiary_id: text(self.beneficiary_id),
-            birth_date: date(self.birth_date),
-            death_date: date(self.death_date),
-            period: match month {
-                None => Field::Absent,
-                Some(None) => Field::Unreadable,
-                Some(Some(_)) => Field::Value(()),
-            },
-            months: month
-                .flatten()
-                .map(|month| MappedMonth {
-                    month,
-                    flags: self
-                        .flag_columns
-                        .iter()
-                        .map(|&i| flag_field(text(i)))
-                        .collect(),
-                })
-                .into_iter()
-                .collect(),
-            texts: self.text_columns.iter().map(|&i| text(i)).collect(),
-        };
-        self.shape.check(&row)
+        }
+    }
+}
+
+impl<'r> RowValues<'r> for CanonicalRow<'r, '_> {
+    fn beneficiary_id(&self) -> &'r str {
+        self.field(self.layout.beneficiary_id)
+    }
+
+    fn period(&self) -> Field<()> {
+        match self.month {
+            None => Field::Absent,
+            Some(None) => Field::Unreadable,
+            Some(Some(_)) => Field::Value(()),
+        }
+    }
+
+    fn birth_date(&mut self) -> Field<Date> {
+        self.date(self.layout.birth_date)
+    }
+
+    fn death_date(&mut self) -> Field<Date> {
+        self.date(self.layout.death_date)
+    }
+
+    fn month_count(&self) -> usize {
+        usize::from(matches!(self.month, Some(Some(_))))
+    }
+
+    fn month(&self, _: usize) -> Month {
+        // Asked only when `month_count` is 1, so the month is there.
+        self.month.flatten().unwrap_or(Month { year: 0, month: 1 })
+    }
+
+    fn flag_count(&self, _: usize) -> usize {
+        self.layout.flag_columns.len()
+    }
+
+    fn flag(&self, _: usize, j: usize) -> Field<bool> {
+        self.layout
+            .flag_columns
+            .get(j)
+            .map_or(Field::Absent, |&i| flag_field(self.field(i)))
+    }
+
+    fn text_count(&self) -> usize {
+        self.layout.text_columns.len()
+    }
+
+    fn text(&self, k: usize) -> &'r str {
+        self.layout
+            .text_columns
+            .get(k)
+            .map_or("", |&i| self.field(i))
     }
 }
 

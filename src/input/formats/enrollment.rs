@@ -606,7 +606,7 @@ impl MbsfHeader {
             flags.extend_from_slice(&extras);
             Some(flags)
         });
-        let source = SourceRow {
+        let mut source = SourceRow {
             beneficiary_id: row.text(self.bene_id),
             period,
             birth_date: date(text(self.birth), rif::parse_date),
@@ -614,7 +614,7 @@ impl MbsfHeader {
             months,
             texts: self.text_columns.iter().map(|&i| row.text(i)).collect(),
         };
-        self.shape.check(&source)
+        self.shape.check(&mut source)
     }
 }
 
@@ -809,7 +809,7 @@ fn read_synpuf(
                         .map(|&i| flag_field(text(Some(i)))),
                 );
                 let (period, months) = year_months(year, |_| Some(flags.clone()));
-                let source = SourceRow {
+                let mut source = SourceRow {
                     beneficiary_id: text(Some(id)),
                     period,
                     birth_date: date(text(birth), model::parse_date),
@@ -817,7 +817,7 @@ fn read_synpuf(
                     months,
                     texts: plan.text_columns.iter().map(|&i| text(Some(i))).collect(),
                 };
-                plan.shape.check(&source)
+                plan.shape.check(&mut source)
             }
         };
         sink(SourceOutcome {
