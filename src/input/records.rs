@@ -28,6 +28,9 @@ pub struct Record {
     /// (the common case, with no copy), else of `unquoted`.
     spans: Vec<(usize, usize)>,
     quoted: bool,
+    /// Whether a field may have whitespace to trim: false when the record
+    /// has no byte that [`trim`] strips, which the split finds in passing.
+    blanks: bool,
     line: u64,
     offset: u64,
     complete: bool,
@@ -97,6 +100,7 @@ impl Record {
         Some(TextFields {
             source,
             spans: &self.spans,
+            blanks: self.blanks,
         })
     }
 
@@ -120,6 +124,7 @@ impl Record {
         self.spans.clear();
         // The fields are ranges of `unquoted`, as for a record with quotes.
         self.quoted = true;
+        self.blanks = true;
         self.complete = true;
         self.line = line;
         self.offset = offset;
@@ -142,7 +147,7 @@ impl Record {
     /// says whether `raw` holds any quote at all (the reader knows).
     fn split_fields(&mut self) {
         let (raw, spans, unquoted) = (&self.raw, &mut self.spans, &mut self.unquoted);
-        split_fields(Dialect::Csv, raw, self.quoted, spans, unquoted);
+        self.blanks = split_fields(Dialect::Csv, raw, self.quoted, spans, unquoted);
     }
 }
 
@@ -188,24 +193,25 @@ impl Dialect {
 /// false (the common case, with no copy), else of `unquoted`, which gets
 /// the fields' text with quotes and escapes undone. `special` must be
 /// [`Dialect::needs_unescaping`] of `raw` (a reader that scanned `raw`
-/// already knows it). Spans are untrimmed.
+/// already knows it). Spans are untrimmed; the result says whether any
+/// field may have whitespace to [`trim`] (false only when none has).
 pub fn split_fields(
     dialect: Dialect,
     raw: &[u8],
     special: bool,
     spans: &mut Vec<(usize, usize)>,
     unquoted: &mut Vec<u8>,
-) {
+) -> bool {
     spans.clear();
     let delimiter = dialect.delimiter();
     if !special {
         let mut start = 0;
-        each_position(raw, delimiter, |i| {
+        let blanks = each_position(raw, delimiter, |i| {
             spans.push((start, i));
             start = i + 1;
         });
         spans.push((start, raw.len()));
-        return;
+        return blanks;
     }
     unquoted.clear();
     let mut in_quotes = false;
@@ -245,24 +251,36 @@ pub fn split_fields(
         at_field_start = false;
     }
     spans.push((start, unquoted.len()));
+    true
 }
 
-/// Calls `found` with each position of `byte` in `bytes`, in order.
+/// Calls `found` with each position of `byte` in `bytes`, in order, and
+/// says whether `bytes` hold a byte below `!` (which takes in every byte
+/// [`trim`] strips): a record without one has no field to trim, and the
+/// fields of most records are then read with no look at their ends
+/// (trimming was half of the claims' row checks, perf).
 ///
 /// A record's fields are short (a few to a few dozen bytes), where a call
 /// of `memchr` per field costs more in setting up than in searching: this
 /// tests eight bytes at a time in a `u64` instead, with the exact
 /// zero-byte test (no false positives, so no byte is checked twice): half
 /// the instructions of `memchr_iter` on enrollment rows (callgrind).
-fn each_position(bytes: &[u8], byte: u8, mut found: impl FnMut(usize)) {
+fn each_position(bytes: &[u8], byte: u8, mut found: impl FnMut(usize)) -> bool {
     const LOW_SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let pattern = u64::from_ne_bytes([byte; 8]);
     let (words, remainder) = bytes.as_chunks::<8>();
     let mut base = 0;
+    let mut low = 0;
     for word in words {
+        let word = u64::from_le_bytes(*word);
+        // Non-zero when some byte is below 0x21 (exact as a whole, though
+        // not byte by byte: the classic "has less than" test).
+        low |= word.wrapping_sub(ONES * 0x21) & !word & HIGH;
         // Zero exactly where the byte matches; then the high bit is set in
         // every zero byte and only there.
-        let x = u64::from_le_bytes(*word) ^ pattern;
+        let x = word ^ pattern;
         let mut zeros = !(((x & LOW_SEVEN) + LOW_SEVEN) | x | LOW_SEVEN);
         while zeros != 0 {
             found(base + zeros.trailing_zeros() as usize / 8);
@@ -270,11 +288,14 @@ fn each_position(bytes: &[u8], byte: u8, mut found: impl FnMut(usize)) {
         }
         base += 8;
     }
+    let mut low = low != 0;
     for (i, &b) in remainder.iter().enumerate() {
         if b == byte {
             found(base + i);
         }
+        low |= b < b'!';
     }
+    low
 }
 
 /// The fields of a record known to be UTF-8.
@@ -282,6 +303,8 @@ fn each_position(bytes: &[u8], byte: u8, mut found: impl FnMut(usize)) {
 pub struct TextFields<'r> {
     source: &'r str,
     spans: &'r [(usize, usize)],
+    /// Whether a field may need trimming ([`Record`]'s `blanks`).
+    blanks: bool,
 }
 
 impl<'r> TextFields<'r> {
@@ -291,6 +314,9 @@ impl<'r> TextFields<'r> {
     #[inline]
     pub fn get(&self, index: usize) -> Option<&'r str> {
         let &(start, end) = self.spans.get(index)?;
+        if !self.blanks {
+            return self.source.get(start..end);
+        }
         let (start, end) = trimmed_range(self.source.as_bytes(), start, end);
         // Field bounds fall on commas, quotes and ASCII whitespace, so they
         // are character boundaries; `get` keeps that a checked fact.
@@ -637,9 +663,33 @@ mod tests {
         ) {
             let bytes = &bytes[skip.min(bytes.len())..];
             let mut found = Vec::new();
-            each_position(bytes, byte, |i| found.push(i));
+            let low = each_position(bytes, byte, |i| found.push(i));
             let expected: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == byte).collect();
             proptest::prop_assert_eq!(found, expected);
+            proptest::prop_assert_eq!(low, bytes.iter().any(|&b| b < b'!'));
+        }
+
+        /// A record's fields read alike whether or not the split saw
+        /// blanks: the shortcut that skips trimming never keeps a blank.
+        /// The bytes around `!` and the high bit are the ones a
+        /// word-at-a-time "less than" test could get wrong.
+        #[test]
+        fn fields_without_blanks_need_no_trimming(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b',', b' ', b'\t', 0x0b, b'\r', b'!', b'"', 0x20, 0x21, 0xa0, 0xa1, b'a']),
+                0..40,
+            ),
+        ) {
+            let raw: Vec<u8> = bytes.into_iter().filter(|&b| b != b'"').collect();
+            let (mut spans, mut unquoted) = (Vec::new(), Vec::new());
+            let blanks = split_fields(Dialect::Csv, &raw, false, &mut spans, &mut unquoted);
+            for &(start, end) in &spans {
+                let field = &raw[start..end];
+                if !blanks {
+                    proptest::prop_assert_eq!(trim(field), field);
+                }
+            }
+            proptest::prop_assert_eq!(blanks, raw.iter().any(|&b| b < b'!'));
         }
     }
 
