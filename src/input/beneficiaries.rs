@@ -1563,9 +1563,18 @@ impl Gather {
         let (f, t) = (self.names.flags.len(), self.names.texts);
         let mut last: Option<(&str, Option<Date>, Option<Date>)> = None;
         let (mut row, mut offset, mut month) = (0u64, 0u64, 0i64);
+        // The months of the rows since the beneficiary last changed, filed
+        // together: a beneficiary's rows come one after another, so this
+        // looks each up once rather than once a row.
+        let mut months = std::mem::take(&mut self.row_months);
         while !cursor.is_done() {
             let header_at = cursor.at();
             let header = cursor.u8()?;
+            if header & SAME_ID == 0
+                && let Some((previous, ..)) = last
+            {
+                self.file(previous, &mut months);
+            }
             let id = match (header & SAME_ID, last) {
                 (0, _) => std::str::from_utf8(cursor.bytes()?).map_err(|_| {
                     format!("byte {header_at}: an enrollment row's id is not UTF-8")
@@ -1586,7 +1595,6 @@ impl Gather {
             last = Some((id, birth_date, death_date));
             let count = cursor.narrow::<usize>("months")?;
             let first = self.months;
-            let mut months = std::mem::take(&mut self.row_months);
             months.reserve(count.min(bytes.len()));
             for i in 0..count {
                 month = month.saturating_add(cursor.difference()?);
@@ -1618,14 +1626,16 @@ impl Gather {
                 self.texts.truncate(start);
             }
             self.months += count;
-            self.file(id, &mut months);
-            self.row_months = months;
         }
+        if let Some((id, ..)) = last {
+            self.file(id, &mut months);
+        }
+        self.row_months = months;
         Ok(())
     }
 
-    /// Files one row's `months` under `beneficiary_id`, leaving `months`
-    /// empty.
+    /// Files the `months` of some rows under `beneficiary_id`, leaving
+    /// `months` empty.
     fn file(&mut self, beneficiary_id: &str, months: &mut Vec<Candidate>) {
         let taken = months.len();
         match self.candidates.get_mut(beneficiary_id) {
