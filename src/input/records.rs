@@ -311,7 +311,7 @@ impl<'r> TextFields<'r> {
     /// Field `index`, unquoted and trimmed, or `None` past the last field.
     // Inlined: called for every field of every row, where the call cost as
     // much as the work (callgrind).
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, index: usize) -> Option<&'r str> {
         let &(start, end) = self.spans.get(index)?;
         if !self.blanks {

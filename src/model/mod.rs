@@ -214,7 +214,7 @@ impl SeenDates {
     /// `parse(text)`, from the table when `text` was parsed before (with
     /// the same `parse`: a table serves the columns of one reader that are
     /// parsed alike).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn parse(&mut self, text: &[u8], parse: fn(&[u8]) -> Option<Date>) -> Option<Date> {
         let Some(key) = Self::key(text) else {
             return parse(text);
