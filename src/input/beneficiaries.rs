@@ -942,10 +942,12 @@ impl<'r> RowValues<'r> for SourceRow<'r> {
         self.months.len()
     }
 
-    // Indexed within the counts the methods above give, as the trait
-    // asks of its callers.
+    // Past the counts, which the one caller (`Shape::check`) keeps to,
+    // these give a placeholder rather than a panic: never reached.
     fn month(&self, m: usize) -> Month {
-        self.months[m].month
+        self.months
+            .get(m)
+            .map_or(Month { year: 0, month: 1 }, |mapped| mapped.month)
     }
 
     fn flag_count(&self, m: usize) -> usize {
@@ -953,7 +955,11 @@ impl<'r> RowValues<'r> for SourceRow<'r> {
     }
 
     fn flag(&self, m: usize, j: usize) -> Field<bool> {
-        self.months[m].flags[j]
+        self.months
+            .get(m)
+            .and_then(|mapped| mapped.flags.get(j))
+            .copied()
+            .unwrap_or(Field::Unreadable)
     }
 
     fn text_count(&self) -> usize {
@@ -961,7 +967,7 @@ impl<'r> RowValues<'r> for SourceRow<'r> {
     }
 
     fn text(&self, k: usize) -> &'r str {
-        self.texts[k]
+        self.texts.get(k).copied().unwrap_or_default()
     }
 }
 

@@ -28,9 +28,10 @@ pub struct Record {
     /// (the common case, with no copy), else of `unquoted`.
     spans: Vec<(usize, usize)>,
     quoted: bool,
-    /// Whether a field may have whitespace to trim: false when the record
-    /// has no byte that [`trim`] strips, which the split finds in passing.
-    blanks: bool,
+    /// True when the record has no byte that [`trim`] strips, so that no
+    /// field needs trimming: the split finds it in passing. False until a
+    /// split proves it, so a record filled any other way is trimmed.
+    blank_free: bool,
     line: u64,
     offset: u64,
     complete: bool,
@@ -100,7 +101,7 @@ impl Record {
         Some(TextFields {
             source,
             spans: &self.spans,
-            blanks: self.blanks,
+            blank_free: self.blank_free,
         })
     }
 
@@ -124,7 +125,7 @@ impl Record {
         self.spans.clear();
         // The fields are ranges of `unquoted`, as for a record with quotes.
         self.quoted = true;
-        self.blanks = true;
+        self.blank_free = false;
         self.complete = true;
         self.line = line;
         self.offset = offset;
@@ -147,7 +148,7 @@ impl Record {
     /// says whether `raw` holds any quote at all (the reader knows).
     fn split_fields(&mut self) {
         let (raw, spans, unquoted) = (&self.raw, &mut self.spans, &mut self.unquoted);
-        self.blanks = split_fields(Dialect::Csv, raw, self.quoted, spans, unquoted);
+        self.blank_free = !split_fields(Dialect::Csv, raw, self.quoted, spans, unquoted);
     }
 }
 
@@ -303,8 +304,8 @@ fn each_position(bytes: &[u8], byte: u8, mut found: impl FnMut(usize)) -> bool {
 pub struct TextFields<'r> {
     source: &'r str,
     spans: &'r [(usize, usize)],
-    /// Whether a field may need trimming ([`Record`]'s `blanks`).
-    blanks: bool,
+    /// Whether no field needs trimming ([`Record`]'s `blank_free`).
+    blank_free: bool,
 }
 
 impl<'r> TextFields<'r> {
@@ -314,7 +315,7 @@ impl<'r> TextFields<'r> {
     #[inline(always)]
     pub fn get(&self, index: usize) -> Option<&'r str> {
         let &(start, end) = self.spans.get(index)?;
-        if !self.blanks {
+        if self.blank_free {
             return self.source.get(start..end);
         }
         let (start, end) = trimmed_range(self.source.as_bytes(), start, end);
