@@ -25,10 +25,11 @@
 //!
 //! Enrollment in CMS's formats (`--beneficiaries-format`, see
 //! [`crate::input::formats::enrollment`]) comes in as [`SourceRow`]s: one source
-//! row mapped onto the canonical months it stands for. The value checks
-//! ([`Shape::check`]) and the per-beneficiary checks are the same for every
-//! format; a source row is counted once and its months are accepted or
-//! rejected together.
+//! row mapped onto the canonical months it stands for. A canonical row is
+//! read where it lies, field by field as the checks ask ([`CanonicalRow`]);
+//! both are [`RowValues`], so the value checks ([`Shape::check`]) and the
+//! per-beneficiary checks are the same for every format; a source row is
+//! counted once and its months are accepted or rejected together.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
