@@ -696,7 +696,8 @@ pub struct Spill {
     partitions: Vec<Partition>,
     /// The zstd level of the blocks.
     level: i32,
-    /// The compressor of the appends ([`Spill::append_encoded`], [`Spill::append_blocks`]), made at the first.
+    /// The compressor of the appends ([`Spill::append_encoded`],
+    /// [`Spill::append_blocks`]), made at the first.
     compressor: Option<Compressor>,
     /// The folder; dropping it removes everything.
     dir: TempDir,
