@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _thread
 import datetime
+import signal
 import time
 from typing import Iterator
 
@@ -57,7 +58,20 @@ def batch(number: int) -> pa.RecordBatch:
     )
 
 
-def test_ctrl_c_stops_a_run_and_raises_keyboard_interrupt() -> None:
+@pytest.fixture
+def ctrl_c_handled() -> Iterator[None]:
+    """Python's own Ctrl-C handler for the test's length. A test runner
+    started in the background may inherit SIGINT ignored (a non-interactive
+    shell ignores it in commands it starts with `&`); Python then keeps it
+    ignored, and `_thread.interrupt_main` does nothing at all."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_a_run_and_raises_keyboard_interrupt(ctrl_c_handled: None) -> None:
     after = 0
 
     def batches() -> Iterator[pa.RecordBatch]:
