@@ -28,9 +28,10 @@ pub struct Record {
     /// (the common case, with no copy), else of `unquoted`.
     spans: Vec<(usize, usize)>,
     quoted: bool,
-    /// True when the record has no byte that [`trim`] strips, so that no
-    /// field needs trimming: the split finds it in passing. False until a
-    /// split proves it, so a record filled any other way is trimmed.
+    /// True only when the record has no byte that [`trim`] strips (the
+    /// split found no byte below `!`), so that no field needs trimming.
+    /// False until a split proves it, so a record filled any other way is
+    /// trimmed.
     blank_free: bool,
     line: u64,
     offset: u64,
