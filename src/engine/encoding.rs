@@ -200,11 +200,10 @@ impl EncodedRows {
         head.byte(types_byte(line.claim_type, line.record_type));
         let dates = claim_dates(line);
         let same_dates = previous.is_some_and(|p| p.dates == dates);
-        let from = match same_dates {
-            true => base.2,
-            false => days(line.from_date),
-        };
-        if !same_dates {
+        let from = if same_dates {
+            base.2
+        } else {
+            let from = days(line.from_date);
             head.varint(zigzag(i128::from(from) - i128::from(base.2)));
             for date in [
                 line.processed_date,
@@ -214,7 +213,8 @@ impl EncodedRows {
             ] {
                 head.varint(zigzag(i128::from(days(date) - from)));
             }
-        }
+            from
+        };
         head.varint(zigzag(i128::from(days(line.line_date) - from)));
         head.varint(zigzag(line.allowed.cents()));
         let out = &mut self.bytes;
@@ -392,7 +392,9 @@ impl RowDecoder {
             return Err(format!("byte {states_at}: states {states:#06x}"));
         }
         let same_dates = states & SAME_DATES != 0;
-        let (from, dates) = match self.previous.as_ref().and_then(|p| lines.get(p.line)) {
+        // The line before, which this one may repeat dates and texts of.
+        let before = self.previous.as_ref().and_then(|p| lines.get(p.line));
+        let (from, dates) = match before {
             Some(previous) if same_dates => (base.2, claim_dates(previous)),
             None if same_dates => {
                 return Err(format!(
@@ -424,11 +426,7 @@ impl RowDecoder {
             .dates
             .get(from.saturating_add(cursor.difference()?), cursor)?;
         let allowed = Money::from_cents(unzigzag(cursor.wide_varint()?));
-        let before = self
-            .previous
-            .as_ref()
-            .and_then(|p| lines.get(p.line))
-            .map(texts);
+        let before = before.map(texts);
         let mut decoded: [Option<&'a str>; TEXTS] = [None; TEXTS];
         for (index, text) in decoded.iter_mut().enumerate() {
             *text = match (states >> (2 * index)) & 3 {
