@@ -335,25 +335,30 @@ impl Reconciliation {
 
 /// Hands each beneficiary's rows of one partition to `each` with the
 /// versions that had a row rejected (in no particular order: every output
-/// is sorted later). A file holds a beneficiary's lines together, so a
-/// partition's lines (its chunks' segments, decoded one after the other)
-/// hold them as runs: a first pass finds the runs and counts each
-/// beneficiary's; then a beneficiary with one run (most of them) is handed
-/// its lines where they lie, with no copy and no allocation, and the runs
-/// of any other are moved into a vector of its own, handed over once its
-/// last run is in. A beneficiary with rejected versions but no line left
-/// has nothing to resolve and is skipped.
+/// is sorted later). A partition's lines (its chunks' segments, decoded
+/// one after the other) hold each beneficiary's as runs: a first pass finds
+/// the runs and counts each beneficiary's. A beneficiary with one run (in a
+/// file that holds a beneficiary's lines together, nearly all of them) is
+/// handed its lines where they lie, with no copy. The runs of the others
+/// (all of them in a file in processing order, as payers' feeds come) are
+/// copied once, beneficiary by beneficiary in reading order, into one
+/// vector of exactly their size: a counting sort, where a growing vector
+/// per beneficiary copied each line again at every doubling (a file sorted
+/// by processed date built 2.1 times slower than the same lines grouped,
+/// perf: `memmove` 13% of the run). A beneficiary with rejected versions
+/// but no line left has nothing to resolve and is skipped.
 fn each_beneficiary<'a>(
     rows: BeneficiaryRows<'a>,
     mut each: impl FnMut(&mut [LineRef<'a>], &[VersionKey]),
 ) {
-    let BeneficiaryRows { lines, tainted } = rows;
+    let BeneficiaryRows { mut lines, tainted } = rows;
     let mut index: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
-    // Per beneficiary (by index): its id, and its runs in all.
+    // Per beneficiary (by index): its id, its runs and its lines.
     let mut ids: Vec<&str> = Vec::new();
-    let mut runs_in_all: Vec<u32> = Vec::new();
-    // The runs, as (beneficiary, length), in order.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut runs_of: Vec<usize> = Vec::new();
+    let mut lines_of: Vec<usize> = Vec::new();
+    // The runs, as (beneficiary, start, length), in order.
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
     let mut start = 0;
     while let Some(first) = lines.get(start) {
         let id = first.beneficiary_id;
@@ -365,12 +370,15 @@ fn each_beneficiary<'a>(
         let b = *index.entry(id).or_insert(next);
         if b == next {
             ids.push(id);
-            runs_in_all.push(0);
+            runs_of.push(0);
+            lines_of.push(0);
         }
-        runs_in_all[b] += 1;
-        runs.push((b, length));
+        runs_of[b] += 1;
+        lines_of[b] += length;
+        runs.push((b, start, length));
         start += length;
     }
+    drop(index);
     let mut keys: rustc_hash::FxHashMap<Text, Vec<VersionKey>> = rustc_hash::FxHashMap::default();
     for key in tainted {
         keys.entry(key.beneficiary_id.clone())
@@ -382,31 +390,68 @@ fn each_beneficiary<'a>(
             .and_then(|id| keys.get(*id))
             .map_or(&[], Vec::as_slice)
     };
-    // Per beneficiary of several runs: those still to come.
-    let mut runs_left = runs_in_all.clone();
-    let mut gathering: rustc_hash::FxHashMap<usize, Vec<LineRef<'a>>> =
-        rustc_hash::FxHashMap::default();
-    let mut rest = lines.into_iter();
-    for (b, length) in runs {
-        if runs_in_all[b] == 1 {
-            // The run was measured on these lines, so it is there.
-            if let Some(run) = rest.as_mut_slice().get_mut(..length) {
-                each(run, keys_of(b));
-            }
-            rest.by_ref().take(length).for_each(drop);
-        } else {
-            gathering
-                .entry(b)
-                .or_default()
-                .extend(rest.by_ref().take(length));
-            runs_left[b] -= 1;
-            if runs_left[b] == 0
-                && let Some(mut gathered) = gathering.remove(&b)
-            {
-                each(&mut gathered, keys_of(b));
-            }
+    let gathered = gather_scattered(&lines, &runs, &runs_of, &lines_of);
+    for &(b, start, length) in &runs {
+        // The run was measured on these lines, so it is there.
+        if runs_of[b] == 1
+            && let Some(run) = lines.get_mut(start..start + length)
+        {
+            each(run, keys_of(b));
         }
     }
+    drop(lines);
+    if let Some(mut gathered) = gathered {
+        let mut rest = gathered.as_mut_slice();
+        for b in (0..ids.len()).filter(|&b| runs_of[b] > 1) {
+            // The gathered lines are these beneficiaries' counts, in order.
+            let length = lines_of[b].min(rest.len());
+            let (own, after) = std::mem::take(&mut rest).split_at_mut(length);
+            each(own, keys_of(b));
+            rest = after;
+        }
+    }
+}
+
+/// The lines of every beneficiary of more than one run (`runs_of`, by
+/// beneficiary index; `runs` as `(beneficiary, start, length)` in order)
+/// copied out of `lines`, beneficiary by beneficiary in index order and
+/// each one's runs in order; `None` when every beneficiary has one run.
+fn gather_scattered<'a>(
+    lines: &[LineRef<'a>],
+    runs: &[(usize, usize, usize)],
+    runs_of: &[usize],
+    lines_of: &[usize],
+) -> Option<Vec<LineRef<'a>>> {
+    if runs.len() == runs_of.len() {
+        return None;
+    }
+    // Where each scattered beneficiary's first run goes among the runs
+    // sorted by beneficiary (a counting sort of the runs, stable).
+    let mut slot: Vec<usize> = Vec::with_capacity(runs_of.len());
+    let mut scattered_runs = 0;
+    let mut scattered_lines = 0;
+    for (&count, &length) in runs_of.iter().zip(lines_of) {
+        slot.push(scattered_runs);
+        if count > 1 {
+            scattered_runs += count;
+            scattered_lines += length;
+        }
+    }
+    // Indexing is in bounds: beneficiary `b` owns `runs_of[b]` places
+    // from its first slot, and its runs number exactly that; the runs
+    // (start, length) were measured on `lines`.
+    let mut sorted: Vec<(usize, usize)> = vec![(0, 0); scattered_runs];
+    for &(b, start, length) in runs {
+        if runs_of[b] > 1 {
+            sorted[slot[b]] = (start, length);
+            slot[b] += 1;
+        }
+    }
+    let mut gathered = Vec::with_capacity(scattered_lines);
+    for (start, length) in sorted {
+        gathered.extend_from_slice(&lines[start..start + length]);
+    }
+    Some(gathered)
 }
 
 /// What one beneficiary contributes to the run.
@@ -1506,5 +1551,80 @@ mod tests {
     #[test]
     fn bytes_that_are_not_utf8_are_shown_replaced_on_one_line() {
         assert_eq!(shown_record(b"a\xff\nb"), "\"a\u{fffd}\\nb\"");
+    }
+
+    use crate::model::{RecordType, Source};
+
+    const IDS: [&str; 4] = ["B0", "B1", "B2", "B3"];
+
+    /// A line of beneficiary `IDS[b]`, its row its position.
+    fn line_of(b: usize, row: u64) -> LineRef<'static> {
+        let date = crate::model::parse_date(b"2026-04-01").expect("a date");
+        LineRef {
+            source: Source {
+                file: 0,
+                row,
+                offset: 0,
+            },
+            beneficiary_id: IDS[b],
+            claim_id: "C1",
+            line_number: row + 1,
+            claim_type: crate::model::ClaimType::Pb,
+            record_type: RecordType::Original,
+            processed_date: date,
+            from_date: date,
+            thru_date: date,
+            admission_date: date,
+            discharge_date: date,
+            line_date: date,
+            allowed: Money::from_cents(1),
+            provider_id: None,
+            drg: None,
+            principal_dx: None,
+            hcpcs: None,
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of a partition's lines, each beneficiary's
+        /// are handed over once, all of them and in their order, with the
+        /// rejected versions of that beneficiary alone.
+        #[test]
+        fn each_beneficiary_gets_its_lines_once_in_order(
+            owners in proptest::collection::vec(0..IDS.len(), 0..60),
+            tainted_of in proptest::collection::vec(0..IDS.len(), 0..4),
+        ) {
+            let lines: Vec<LineRef> =
+                owners.iter().enumerate().map(|(row, &b)| line_of(b, row as u64)).collect();
+            let date = crate::model::parse_date(b"2026-04-01").expect("a date");
+            let tainted: Vec<VersionKey> = tainted_of
+                .iter()
+                .map(|&b| VersionKey {
+                    processed_date: date,
+                    record_type: RecordType::Void,
+                    beneficiary_id: Text::from(IDS[b]),
+                    claim_id: Text::from("C9"),
+                })
+                .collect();
+            let mut handed: Vec<(String, Vec<u64>, usize)> = Vec::new();
+            each_beneficiary(BeneficiaryRows { lines, tainted }, |lines, keys| {
+                let id = lines.first().map_or("", |l| l.beneficiary_id).to_owned();
+                assert!(lines.iter().all(|l| l.beneficiary_id == id));
+                assert!(keys.iter().all(|k| *k.beneficiary_id == id));
+                handed.push((id, lines.iter().map(|l| l.source.row).collect(), keys.len()));
+            });
+            handed.sort();
+            let mut expected: Vec<(String, Vec<u64>, usize)> = IDS
+                .iter()
+                .enumerate()
+                .filter(|(b, _)| owners.contains(b))
+                .map(|(b, id)| {
+                    let rows = (0..owners.len() as u64).filter(|&r| owners[r as usize] == b).collect();
+                    (id.to_string(), rows, tainted_of.iter().filter(|&&t| t == b).count())
+                })
+                .collect();
+            expected.sort();
+            proptest::prop_assert_eq!(handed, expected);
+        }
     }
 }
