@@ -23,7 +23,7 @@ use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, RowView, VersionKey};
 use crate::model::{
     ClaimLine, ClaimLineOf, ClaimType, Date, RecordType, SeenDates, Source, normalize_drg,
-    normalize_dx, normalize_hcpcs,
+    normalize_dx, normalize_hcpcs, normalized_drg, normalized_dx, normalized_hcpcs,
 };
 
 /// Declares a format's header columns: the enum, `ALL` in declaration
@@ -338,11 +338,11 @@ impl RowChecks {
     }
 
     /// The line of `row`, which passed the checks with `values`, its ids
-    /// borrowed from the row and its codes from the checks' tables.
+    /// and its codes in normal form borrowed from the row, any other code
+    /// from the checks' tables.
     fn view<'a>(&'a mut self, row: &ClaimFields<'a>, values: LineValues) -> LineRef<'a> {
         let SharedText {
             prefixed_claim,
-            provider,
             drg,
             diagnosis,
             hcpcs,
@@ -361,10 +361,11 @@ impl RowChecks {
             row.source,
             [row.beneficiary_id, claim_id],
             [
-                optional(row.provider_id).map(move |s| provider.view(s, str::to_owned)),
-                optional(row.drg).map(move |s| drg.view(s, normalize_drg)),
-                optional(row.principal_dx).map(move |s| diagnosis.view(s, normalize_dx)),
-                optional(row.hcpcs).map(move |s| hcpcs.view(s, normalize_hcpcs)),
+                // A provider id is kept as it is read.
+                optional(row.provider_id),
+                optional(row.drg).map(move |s| drg.view(s, normalized_drg)),
+                optional(row.principal_dx).map(move |s| diagnosis.view(s, normalized_dx)),
+                optional(row.hcpcs).map(move |s| hcpcs.view(s, normalized_hcpcs)),
             ],
         )
     }

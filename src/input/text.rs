@@ -3,6 +3,8 @@
 //! code strings once per line. Every reader (canonical, RIF, DE-SynPUF,
 //! CCLF) uses the same pieces.
 
+use std::borrow::Cow;
+
 use crate::model::Text;
 
 use rustc_hash::FxHashMap;
@@ -53,16 +55,29 @@ impl Interner {
         self.values[at].clone()
     }
 
-    /// The normalized text of `raw`, borrowed from the table: what a line
-    /// handed on as it is read holds, with no reference count taken.
-    pub(crate) fn view(&mut self, raw: &str, normalize: fn(&str) -> String) -> &str {
-        let at = self.position(raw, normalize);
+    /// The normalized text of `raw`, borrowed: what a line handed on as it
+    /// is read holds, with no reference count taken. A code already in
+    /// normal form (`normalized` borrows it) is `raw` itself, with no
+    /// lookup: the line's bytes are copied into its encoding at once, so
+    /// sharing them saves nothing, and a lookup per row and column was the
+    /// most of a tenth of a one-thread run over a file in processing order,
+    /// whose rows seldom repeat the codes of the row before (perf). Any
+    /// other is found in, or added to, the table.
+    pub(crate) fn view<'a>(
+        &'a mut self,
+        raw: &'a str,
+        normalized: fn(&str) -> Cow<'_, str>,
+    ) -> &'a str {
+        if let Cow::Borrowed(normal) = normalized(raw) {
+            return normal;
+        }
+        let at = self.position(raw, |raw| normalized(raw).into_owned());
         &self.values[at]
     }
 
     /// Where the normalized text of `raw` is in `values`, added if new:
     /// one lookup for a value seen before.
-    fn position(&mut self, raw: &str, normalize: fn(&str) -> String) -> usize {
+    fn position(&mut self, raw: &str, normalize: impl FnOnce(&str) -> String) -> usize {
         if let Some(&at) = self.index.get(raw) {
             return at as usize;
         }

@@ -5,6 +5,7 @@
 //! claim type, an unnormalized DRG) cannot travel past the reader.
 //! [`money`] is the one money type and its one rounding.
 
+use std::borrow::Cow;
 use std::fmt;
 
 pub mod money;
@@ -323,25 +324,64 @@ fn word(bytes: &[u8]) -> u64 {
 /// Normalizes an MS-DRG: upper case, and a value of digits zero-padded to
 /// three (`66` and `0066` are both `066`).
 pub fn normalize_drg(code: &str) -> String {
-    if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) {
-        let significant = code.trim_start_matches('0');
-        format!("{significant:0>3}")
-    } else {
-        code.to_ascii_uppercase()
-    }
+    normalized_drg(code).into_owned()
 }
 
 /// Normalizes an ICD-10 code: without dots, upper case.
 pub fn normalize_dx(code: &str) -> String {
-    code.chars()
-        .filter(|&c| c != '.')
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
+    normalized_dx(code).into_owned()
 }
 
 /// Normalizes an HCPCS/CPT code: upper case.
 pub fn normalize_hcpcs(code: &str) -> String {
-    code.to_ascii_uppercase()
+    normalized_hcpcs(code).into_owned()
+}
+
+/// [`normalize_drg`], borrowing `code` when it is in normal form already.
+/// The rules are written here once; a reader that hands on lines as it
+/// reads them then takes most codes as they lie, without a lookup.
+pub fn normalized_drg(code: &str) -> Cow<'_, str> {
+    if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) {
+        let significant = code.trim_start_matches('0');
+        if significant.len() >= 3 && significant.len() == code.len() {
+            return Cow::Borrowed(code);
+        }
+        if significant.len() < 3 && code.len() == 3 {
+            return Cow::Borrowed(code);
+        }
+        Cow::Owned(format!("{significant:0>3}"))
+    } else {
+        upper_case(code)
+    }
+}
+
+/// [`normalize_dx`], borrowing `code` when it is in normal form already.
+pub fn normalized_dx(code: &str) -> Cow<'_, str> {
+    if code.contains('.') {
+        Cow::Owned(
+            code.chars()
+                .filter(|&c| c != '.')
+                .map(|c| c.to_ascii_uppercase())
+                .collect(),
+        )
+    } else {
+        upper_case(code)
+    }
+}
+
+/// [`normalize_hcpcs`], borrowing `code` when it is in normal form
+/// already.
+pub fn normalized_hcpcs(code: &str) -> Cow<'_, str> {
+    upper_case(code)
+}
+
+/// `code` in ASCII upper case, borrowed when it is already.
+fn upper_case(code: &str) -> Cow<'_, str> {
+    if code.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(code.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(code)
+    }
 }
 
 /// Where a row came from: the file (index into the run's file list) and the
@@ -507,6 +547,30 @@ mod tests {
         fn same_bytes_is_equality(a in prop::collection::vec(0u8..4, 0..24), b in prop::collection::vec(0u8..4, 0..24)) {
             prop_assert_eq!(same_bytes(&a, &b), a == b);
         }
+
+        // The normal forms as first written, one expression each, against
+        // the rules that borrow a code already normal: the same text, and
+        // borrowed exactly when it is the code itself.
+        #[test]
+        fn normal_forms_are_borrowed_exactly_when_already_normal(
+            code in prop_oneof!["[0-2]{0,6}", "[0-2aA.é]{0,6}"],
+        ) {
+            let drg = if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) {
+                format!("{:0>3}", code.trim_start_matches('0'))
+            } else {
+                code.to_ascii_uppercase()
+            };
+            let dx: String = code.chars().filter(|&c| c != '.').map(|c| c.to_ascii_uppercase()).collect();
+            let hcpcs = code.to_ascii_uppercase();
+            for (normal, expected) in [
+                (normalized_drg(&code), drg),
+                (normalized_dx(&code), dx),
+                (normalized_hcpcs(&code), hcpcs),
+            ] {
+                prop_assert_eq!(matches!(normal, Cow::Borrowed(_)), expected == code);
+                prop_assert_eq!(normal.into_owned(), expected);
+            }
+        }
     }
 
     #[test]
@@ -560,6 +624,21 @@ mod tests {
         assert_eq!(normalize_drg("a1"), "A1");
         assert_eq!(normalize_dx("c50.911"), "C50911");
         assert_eq!(normalize_hcpcs("j9035"), "J9035");
+        for (code, borrowed) in [
+            ("470", true),
+            ("066", true),
+            ("000", true),
+            ("0066", false),
+            ("66", false),
+            ("0470", false),
+            ("1234", true),
+        ] {
+            assert_eq!(
+                matches!(normalized_drg(code), Cow::Borrowed(_)),
+                borrowed,
+                "{code}"
+            );
+        }
     }
 
     #[test]
