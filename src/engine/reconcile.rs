@@ -341,8 +341,8 @@ impl Reconciliation {
 /// file that holds a beneficiary's lines together, nearly all of them) is
 /// handed its lines where they lie, with no copy. The runs of the others
 /// (all of them in a file in processing order, as payers' feeds come) are
-/// copied once, beneficiary by beneficiary in reading order, into one
-/// vector of exactly their size: a counting sort, where a growing vector
+/// copied once, beneficiary by beneficiary in order of first appearance,
+/// into one vector of exactly their size: a counting sort, where a growing vector
 /// per beneficiary copied each line again at every doubling (a file sorted
 /// by processed date built 2.1 times slower than the same lines grouped,
 /// perf: `memmove` 13% of the run). A beneficiary with rejected versions
@@ -403,19 +403,22 @@ fn each_beneficiary<'a>(
     if let Some(mut gathered) = gathered {
         let mut rest = gathered.as_mut_slice();
         for b in (0..ids.len()).filter(|&b| runs_of[b] > 1) {
-            // The gathered lines are these beneficiaries' counts, in order.
+            // The gathered lines are blocks of `lines_of[b]` lines, one per
+            // beneficiary of several runs, in this order.
             let length = lines_of[b].min(rest.len());
             let (own, after) = std::mem::take(&mut rest).split_at_mut(length);
             each(own, keys_of(b));
             rest = after;
         }
+        debug_assert!(rest.is_empty(), "every gathered line is handed over");
     }
 }
 
-/// The lines of every beneficiary of more than one run (`runs_of`, by
-/// beneficiary index; `runs` as `(beneficiary, start, length)` in order)
-/// copied out of `lines`, beneficiary by beneficiary in index order and
-/// each one's runs in order; `None` when every beneficiary has one run.
+/// The lines of every beneficiary of more than one run (`runs_of[b]` runs
+/// and `lines_of[b]` lines for beneficiary `b`, numbered in order of first
+/// appearance; `runs` as `(beneficiary, start, length)` in order) copied
+/// out of `lines`, beneficiary by beneficiary in that order and each one's
+/// runs in order; `None` when every beneficiary has one run.
 fn gather_scattered<'a>(
     lines: &[LineRef<'a>],
     runs: &[(usize, usize, usize)],
@@ -426,7 +429,8 @@ fn gather_scattered<'a>(
         return None;
     }
     // Where each scattered beneficiary's first run goes among the runs
-    // sorted by beneficiary (a counting sort of the runs, stable).
+    // sorted by beneficiary (a counting sort of the runs, stable; the
+    // entry of a beneficiary of one run is not used).
     let mut slot: Vec<usize> = Vec::with_capacity(runs_of.len());
     let mut scattered_runs = 0;
     let mut scattered_lines = 0;
