@@ -342,11 +342,12 @@ impl Reconciliation {
 /// handed its lines where they lie, with no copy. The runs of the others
 /// (all of them in a file in processing order, as payers' feeds come) are
 /// copied once, beneficiary by beneficiary in order of first appearance,
-/// into one vector of exactly their size: a counting sort, where a growing vector
-/// per beneficiary copied each line again at every doubling (a file sorted
-/// by processed date built 2.1 times slower than the same lines grouped,
-/// perf: `memmove` 13% of the run). A beneficiary with rejected versions
-/// but no line left has nothing to resolve and is skipped.
+/// into one vector of exactly their size: a counting sort, where a
+/// growing vector per beneficiary copied each line again at every
+/// doubling (a file sorted by processed date built 2.1 times slower than
+/// the same lines grouped, perf: `memmove` 13% of the run). A beneficiary
+/// with rejected versions but no line left has nothing to resolve and is
+/// skipped.
 fn each_beneficiary<'a>(
     rows: BeneficiaryRows<'a>,
     mut each: impl FnMut(&mut [LineRef<'a>], &[VersionKey]),
