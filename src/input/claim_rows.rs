@@ -22,8 +22,8 @@ use crate::model::LineRef;
 use crate::model::money::Money;
 use crate::model::outcome::{RejectReason, RejectedRow, RowOutcome, RowView, VersionKey};
 use crate::model::{
-    ClaimLine, ClaimLineOf, ClaimType, Date, RecordType, SeenDates, Source, normalize_drg,
-    normalize_dx, normalize_hcpcs, normalized_drg, normalized_dx, normalized_hcpcs,
+    ClaimLine, ClaimLineOf, ClaimType, Date, RecordType, SeenDates, Source, drg_normal_form,
+    dx_normal_form, hcpcs_normal_form, normalize_drg, normalize_dx, normalize_hcpcs,
 };
 
 /// Declares a format's header columns: the enum, `ALL` in declaration
@@ -363,9 +363,9 @@ impl RowChecks {
             [
                 // A provider id is kept as it is read.
                 optional(row.provider_id),
-                optional(row.drg).map(move |s| drg.view(s, normalized_drg)),
-                optional(row.principal_dx).map(move |s| diagnosis.view(s, normalized_dx)),
-                optional(row.hcpcs).map(move |s| hcpcs.view(s, normalized_hcpcs)),
+                optional(row.drg).map(move |s| drg.view(s, drg_normal_form)),
+                optional(row.principal_dx).map(move |s| diagnosis.view(s, dx_normal_form)),
+                optional(row.hcpcs).map(move |s| hcpcs.view(s, hcpcs_normal_form)),
             ],
         )
     }

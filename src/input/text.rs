@@ -57,12 +57,13 @@ impl Interner {
 
     /// The normalized text of `raw`, borrowed: what a line handed on as it
     /// is read holds, with no reference count taken. A code already in
-    /// normal form (`normalized` borrows it) is `raw` itself, with no
-    /// lookup: the line's bytes are copied into its encoding at once, so
-    /// sharing them saves nothing, and a lookup per row and column was the
-    /// most of a tenth of a one-thread run over a file in processing order,
-    /// whose rows seldom repeat the codes of the row before (perf). Any
-    /// other is found in, or added to, the table.
+    /// normal form (one `normalized` borrows) is `raw` itself, with no
+    /// lookup; any other is found in, or added to, the table.
+    ///
+    /// Why not look every code up: the line's bytes are copied into its
+    /// encoding at once, so sharing them saves nothing, and the lookups
+    /// were up to 8% of a one-thread run over a file in processing order,
+    /// whose rows seldom repeat the codes of the row before (perf).
     pub(crate) fn view<'a>(
         &'a mut self,
         raw: &'a str,

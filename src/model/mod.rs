@@ -321,34 +321,35 @@ fn word(bytes: &[u8]) -> u64 {
     u64::from_ne_bytes(word)
 }
 
-/// Normalizes an MS-DRG: upper case, and a value of digits zero-padded to
-/// three (`66` and `0066` are both `066`).
+/// Normalizes an MS-DRG: upper case, and a value of digits without its
+/// leading zeros, zero-padded to three (`66` and `0066` are both `066`,
+/// `0470` is `470`).
 pub fn normalize_drg(code: &str) -> String {
-    normalized_drg(code).into_owned()
+    drg_normal_form(code).into_owned()
 }
 
 /// Normalizes an ICD-10 code: without dots, upper case.
 pub fn normalize_dx(code: &str) -> String {
-    normalized_dx(code).into_owned()
+    dx_normal_form(code).into_owned()
 }
 
 /// Normalizes an HCPCS/CPT code: upper case.
 pub fn normalize_hcpcs(code: &str) -> String {
-    normalized_hcpcs(code).into_owned()
+    hcpcs_normal_form(code).into_owned()
 }
 
 /// [`normalize_drg`], borrowing `code` when it is in normal form already.
-/// The rules are written here once; a reader that hands on lines as it
-/// reads them then takes most codes as they lie, without a lookup.
-pub fn normalized_drg(code: &str) -> Cow<'_, str> {
+/// The rules are written here once (the `normalize_` forms own the
+/// result); a reader that hands on lines as it reads them then takes most
+/// codes as they lie, without a lookup.
+pub fn drg_normal_form(code: &str) -> Cow<'_, str> {
     if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) {
+        // Three digits are their own padded form; more are when no zero
+        // leads them.
+        if code.len() == 3 || (code.len() > 3 && !code.starts_with('0')) {
+            return Cow::Borrowed(code);
+        }
         let significant = code.trim_start_matches('0');
-        if significant.len() >= 3 && significant.len() == code.len() {
-            return Cow::Borrowed(code);
-        }
-        if significant.len() < 3 && code.len() == 3 {
-            return Cow::Borrowed(code);
-        }
         Cow::Owned(format!("{significant:0>3}"))
     } else {
         upper_case(code)
@@ -356,7 +357,7 @@ pub fn normalized_drg(code: &str) -> Cow<'_, str> {
 }
 
 /// [`normalize_dx`], borrowing `code` when it is in normal form already.
-pub fn normalized_dx(code: &str) -> Cow<'_, str> {
+pub fn dx_normal_form(code: &str) -> Cow<'_, str> {
     if code.contains('.') {
         Cow::Owned(
             code.chars()
@@ -371,7 +372,7 @@ pub fn normalized_dx(code: &str) -> Cow<'_, str> {
 
 /// [`normalize_hcpcs`], borrowing `code` when it is in normal form
 /// already.
-pub fn normalized_hcpcs(code: &str) -> Cow<'_, str> {
+pub fn hcpcs_normal_form(code: &str) -> Cow<'_, str> {
     upper_case(code)
 }
 
@@ -563,9 +564,9 @@ mod tests {
             let dx: String = code.chars().filter(|&c| c != '.').map(|c| c.to_ascii_uppercase()).collect();
             let hcpcs = code.to_ascii_uppercase();
             for (normal, expected) in [
-                (normalized_drg(&code), drg),
-                (normalized_dx(&code), dx),
-                (normalized_hcpcs(&code), hcpcs),
+                (drg_normal_form(&code), drg),
+                (dx_normal_form(&code), dx),
+                (hcpcs_normal_form(&code), hcpcs),
             ] {
                 prop_assert_eq!(matches!(normal, Cow::Borrowed(_)), expected == code);
                 prop_assert_eq!(normal.into_owned(), expected);
@@ -634,7 +635,7 @@ mod tests {
             ("1234", true),
         ] {
             assert_eq!(
-                matches!(normalized_drg(code), Cow::Borrowed(_)),
+                matches!(drg_normal_form(code), Cow::Borrowed(_)),
                 borrowed,
                 "{code}"
             );
