@@ -282,6 +282,21 @@ pub fn build_group(
         ));
     }
 
+    // No episode: every line is outside every member type, which is what
+    // the walk below would find line by line (most beneficiaries of a
+    // run have no anchor, and the walk was half of this function's
+    // instructions for them, callgrind).
+    if episodes.is_empty() {
+        let untaken = claims
+            .iter()
+            .flat_map(|claim| claim.lines())
+            .fold(Money::ZERO, |sum, line| sum.add_claim(line.allowed));
+        for tally in &mut tallies {
+            tally.outside = tally.outside.add_claim(untaken);
+        }
+        return (episodes, tallies);
+    }
+
     // Rules 2.4 and 2.5, claim by claim so each ledger comes out sorted.
     let mut shares = Vec::with_capacity(episodes.len());
     // Per member type, what one line gave its episodes: reset per line,
