@@ -29,7 +29,7 @@ source benches/lib.sh
 grouped="$work/data/claims/claims.csv"
 column=$(head -1 "$grouped" | tr ',' '\n' | grep -nx processed_date | cut -d: -f1)
 # Generated fields hold no comma or quote, so `sort` may cut at commas.
-{ head -1 "$grouped"; tail -n +2 "$grouped" | sort -s -t, -k"$column,$column"; } >"$work/processing.csv"
+{ head -1 "$grouped"; tail -n +2 "$grouped" | LC_ALL=C sort -s -t, -k"$column,$column"; } >"$work/processing.csv"
 { head -1 "$grouped"; tail -n +2 "$grouped" | shuf --random-source=<(yes); } >"$work/shuffled.csv"
 rows=$(($(wc -l <"$grouped") - 1))
 
