@@ -51,7 +51,10 @@ impl Interner {
 
     /// The shared, normalized text of `raw`.
     pub(crate) fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Text {
-        let at = self.position(raw, normalize);
+        let at = match self.find(raw) {
+            Some(at) => at,
+            None => self.add(raw, normalize(raw)),
+        };
         self.values[at].clone()
     }
 
@@ -69,26 +72,32 @@ impl Interner {
         raw: &'a str,
         normalized: fn(&str) -> Cow<'_, str>,
     ) -> &'a str {
-        if let Cow::Borrowed(normal) = normalized(raw) {
-            return normal;
-        }
-        let at = self.position(raw, |raw| normalized(raw).into_owned());
+        let value = match normalized(raw) {
+            Cow::Borrowed(normal) => return normal,
+            Cow::Owned(value) => value,
+        };
+        let at = match self.find(raw) {
+            Some(at) => at,
+            None => self.add(raw, value),
+        };
         &self.values[at]
     }
 
-    /// Where the normalized text of `raw` is in `values`, added if new:
-    /// one lookup for a value seen before.
-    fn position(&mut self, raw: &str, normalize: impl FnOnce(&str) -> String) -> usize {
-        if let Some(&at) = self.index.get(raw) {
-            return at as usize;
-        }
+    /// Where the normalized text of `raw` is in `values`, if it was added.
+    fn find(&self, raw: &str) -> Option<usize> {
+        self.index.get(raw).map(|&at| at as usize)
+    }
+
+    /// Adds `value`, the normalized text of `raw`, and says where it is;
+    /// the table is emptied first when it is full.
+    fn add(&mut self, raw: &str, value: String) -> usize {
         if self.values.len() >= Self::MAX_ENTRIES {
             self.index.clear();
             self.values.clear();
         }
         // Below `MAX_ENTRIES`, a `u32`.
         self.index.insert(raw.into(), self.values.len() as u32);
-        self.values.push(normalize(raw).into());
+        self.values.push(value.into());
         self.values.len() - 1
     }
 }
