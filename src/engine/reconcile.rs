@@ -1,5 +1,5 @@
 //! One reconciliation run, end to end: read claims in parallel chunks
-//! (while the enrollment loads on a thread of its own), route them by
+//! (while the enrollment loads beside them on the same pool), route them by
 //! beneficiary into partitions
 //! (spilled to disk past the memory limit), resolve final action and build
 //! episodes per beneficiary in parallel, then price episodes and reconcile
@@ -609,10 +609,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                 partitions: partition_count,
                 // Its share of the limit: the claims, the batch being
                 // parsed and the partitions being built share the rest.
-                budget: memory_limit.map_or(u64::MAX, |limit| {
-                    let (numerator, denominator) = tunables.enrollment_share;
-                    limit / denominator * numerator
-                }),
+                budget: memory_limit.map_or(u64::MAX, |limit| tunables.enrollment_budget(limit)),
                 spill_dir: &spill_dir,
                 spill_level: tunables.spill_level,
             };
@@ -930,17 +927,8 @@ fn read_claims(
         rejects.append(&mut chunk.rejects);
         partitions.absorb(&chunk);
         if memory_limit.is_some_and(|limit| tunables.must_spill(partitions.bytes, limit)) {
-            let spill = match &mut spill {
-                Some(spill) => spill,
-                None => spill.insert(
-                    Spill::new(spill_dir, partition_count, tunables.spill_level)
-                        .map_err(spill_error)?,
-                ),
-            };
             tracing::info!(bytes = partitions.bytes, "spilling partitions to disk");
-            spill
-                .append_encoded(partitions.drain())
-                .map_err(spill_error)?;
+            spill_held(&mut spill, &mut partitions, reading)?;
         }
         Ok(())
     };
@@ -997,6 +985,13 @@ fn read_claims(
             warnings.push(warning);
         }
     }
+    if memory_limit.is_some_and(|limit| partitions.bytes > tunables.held_while_building(limit)) {
+        tracing::info!(
+            bytes = partitions.bytes,
+            "spilling the rows building has no room for"
+        );
+        spill_held(&mut spill, &mut partitions, reading)?;
+    }
     if let Some(spill) = &mut spill {
         spill.finish().map_err(spill_error)?;
         tracing::info!(
@@ -1015,6 +1010,33 @@ fn read_claims(
         first_row_reject,
         warnings,
     })
+}
+
+/// Moves every partition's held rows to the spill, opening it first when
+/// nothing was spilled yet.
+fn spill_held(
+    spill: &mut Option<Spill>,
+    partitions: &mut Partitions,
+    reading: &ClaimsReading<'_>,
+) -> Result<(), Error> {
+    let spill_error = |source| Error::Spill {
+        dir: reading.spill_dir.to_owned(),
+        source,
+    };
+    let spill = match spill {
+        Some(spill) => spill,
+        None => spill.insert(
+            Spill::new(
+                reading.spill_dir,
+                reading.partition_count,
+                reading.tunables.spill_level,
+            )
+            .map_err(spill_error)?,
+        ),
+    };
+    spill
+        .append_encoded(partitions.drain())
+        .map_err(spill_error)
 }
 
 /// The `--strict` fatal error for a claims row `reject` of `inputs`.

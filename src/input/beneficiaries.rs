@@ -1747,7 +1747,7 @@ impl Loader<'_> {
     /// table held in memory): its header is its column names, and each row
     /// a record made of its values, checked as a CSV row
     /// ([`crate::input::arrow`]). Its pieces are read in turn: the
-    /// enrollment is read on a thread of its own beside the claims.
+    /// enrollment is read as one task beside the claims.
     #[cfg(feature = "parquet")]
     fn read_table(
         &mut self,

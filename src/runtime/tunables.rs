@@ -179,9 +179,27 @@ impl Tunables {
     /// [`Tunables::resident_share`] of it (the enrollment, buffers and
     /// memory kept by the allocator count too).
     pub fn must_spill(&self, held: u64, limit: u64) -> bool {
-        let (numerator, denominator) = self.resident_share;
         held > limit
-            || (held > 0 && resident_bytes().is_some_and(|r| r > limit / denominator * numerator))
+            || (held > 0 && resident_bytes().is_some_and(|r| r > share(limit, self.resident_share)))
+    }
+
+    /// The encoded claims a run may still hold in memory when it starts
+    /// building under `limit`: what the partitions built at once
+    /// ([`Tunables::build_share`]) and the enrollment
+    /// ([`Tunables::enrollment_share`]) leave of it. A partition's held
+    /// rows stay in memory until it is built, beside the partitions being
+    /// built, so rows held past this are spilled before building: a
+    /// billion lines under 4 GiB, holding 2.4 GB of rows from the reading,
+    /// peaked at 4.2 GiB while building.
+    pub fn held_while_building(&self, limit: u64) -> u64 {
+        limit
+            .saturating_sub(share(limit, self.build_share))
+            .saturating_sub(share(limit, self.enrollment_share))
+    }
+
+    /// The enrollment's share of `limit` ([`Tunables::enrollment_share`]).
+    pub fn enrollment_budget(&self, limit: u64) -> u64 {
+        share(limit, self.enrollment_share)
     }
 
     /// The memory limit when none is given: the default share of the
@@ -260,6 +278,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(expected)
 }
 
+/// `numerator / denominator` of `limit`, rounded down (dividing first, so
+/// no limit overflows).
+fn share(limit: u64, (numerator, denominator): (u64, u64)) -> u64 {
+    limit / denominator.max(1) * numerator
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +302,24 @@ mod tests {
             assert!(resident_bytes().is_some_and(|r| r > 1 << 20));
             assert!(tunables.must_spill(1, 1 << 20));
         }
+    }
+
+    #[test]
+    fn building_leaves_the_held_rows_what_its_partitions_and_the_enrollment_do_not_take() {
+        let t = Tunables::DEFAULT;
+        let gib = 1 << 30;
+        // Half for the partitions being built, a quarter for the enrollment.
+        assert_eq!(t.held_while_building(4 * gib), gib);
+        assert_eq!(t.enrollment_budget(4 * gib), gib);
+        assert_eq!(t.held_while_building(256 << 20), 64 << 20);
+        // Shares that take it all leave nothing, never less.
+        let greedy = Tunables {
+            build_share: (3, 4),
+            enrollment_share: (1, 2),
+            ..Tunables::DEFAULT
+        };
+        assert_eq!(greedy.held_while_building(4 * gib), 0);
+        assert_eq!(t.held_while_building(1), 1);
     }
 
     #[test]

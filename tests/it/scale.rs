@@ -485,6 +485,50 @@ fn a_memory_limit_of_one_byte_spills_and_cleans_up_after_success() {
         .expect("without a limit nothing spills");
 }
 
+/// A partition's rows held when building starts stay in memory until it
+/// is built, beside the partitions being built: past what those and the
+/// enrollment leave of the limit, they are spilled first. A limit the
+/// reading never comes near, with shares that leave the held rows no
+/// room, spills them (a spill folder that cannot be made fails the run)
+/// and gives the same outputs; the default shares leave them room.
+#[test]
+fn rows_building_has_no_room_for_are_spilled_before_it() {
+    let (dir, parts) = generated_case(40);
+    let limit = Some(1 << 40);
+    // The process is nowhere near the limit: nothing spills while reading.
+    let roomy = Tunables {
+        resident_share: (1, 1),
+        ..Tunables::DEFAULT
+    };
+    let no_room = Tunables {
+        build_share: (3, 4),
+        enrollment_share: (1, 4),
+        ..roomy
+    };
+    let missing = dir.path().join("no-such-folder");
+    let run = |tunables, spill_dir: &Path| {
+        library_run_tuned(
+            dir.path(),
+            parts.clone(),
+            2,
+            limit,
+            spill_dir,
+            false,
+            tunables,
+        )
+    };
+    let held = run(roomy, &missing).expect("with room, nothing spills");
+    let error = run(no_room, &missing).expect_err("without room, the held rows spill");
+    assert!(matches!(error, reconcile::Error::Spill { .. }), "{error:?}");
+    let spill_dir = tempfile::tempdir().expect("spill folder");
+    let spilled = run(no_room, spill_dir.path()).expect("the spilling run succeeds");
+    assert_eq!(entries(spill_dir.path()), Vec::<String>::new());
+    assert_eq!(
+        Outputs::of(&held, dir.path()),
+        Outputs::of(&spilled, dir.path())
+    );
+}
+
 #[test]
 fn a_failed_run_leaves_no_spill_folder() {
     let (dir, parts) = generated_case(40);
