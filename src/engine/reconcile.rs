@@ -46,7 +46,7 @@ use crate::model::warning::Warning;
 use crate::model::{LineRef, same_text};
 use crate::runtime::NOTICE;
 use crate::runtime::progress::Progress;
-use crate::runtime::tunables::Tunables;
+use crate::runtime::tunables::{HeldRows, Tunables};
 
 /// Everything a run reads, already loaded and validated except the claims.
 #[derive(Debug)]
@@ -589,8 +589,17 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         tunables,
     } = inputs;
     let threads = rayon::current_num_threads();
-    let partition_count =
-        tunables.partitions_for(threads, csv_bytes(&claim_inputs, &tunables), memory_limit);
+    let csv_bytes = csv_bytes(&claim_inputs, &tunables);
+    let partition_count = tunables.partitions_for(threads, csv_bytes, memory_limit);
+    let held_room = memory_limit.map(|limit| {
+        let held = HeldRows {
+            csv_bytes,
+            partitions: partition_count,
+            threads,
+            enrollment: !beneficiary_inputs.is_empty(),
+        };
+        tunables.held_while_building(limit, held)
+    });
     let spill_error = |source| Error::Spill {
         dir: spill_dir.clone(),
         source,
@@ -635,6 +644,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                         memory_limit,
                         spill_dir: &spill_dir,
                         partition_count,
+                        held_room,
                         threads,
                         tunables: &tunables,
                     };
@@ -836,6 +846,9 @@ struct ClaimsReading<'a> {
     memory_limit: Option<u64>,
     spill_dir: &'a Path,
     partition_count: usize,
+    /// The encoded rows building leaves room for under the memory limit
+    /// ([`Tunables::held_while_building`]): more are spilled once read.
+    held_room: Option<u64>,
     /// Worker threads of the pool the claims are read on.
     threads: usize,
     tunables: &'a Tunables,
@@ -876,6 +889,7 @@ fn read_claims(
         memory_limit,
         spill_dir,
         partition_count,
+        held_room,
         threads,
         tunables,
     } = *reading;
@@ -985,7 +999,7 @@ fn read_claims(
             warnings.push(warning);
         }
     }
-    if memory_limit.is_some_and(|limit| partitions.bytes > tunables.held_while_building(limit)) {
+    if held_room.is_some_and(|room| partitions.bytes > room) {
         tracing::info!(
             bytes = partitions.bytes,
             "spilling the rows building has no room for"

@@ -146,11 +146,8 @@ impl Tunables {
         let Some(limit) = limit else {
             return floor;
         };
-        let (numerator, denominator) = self.built_bytes_per_csv_byte;
-        let built = u128::from(csv_bytes) * u128::from(numerator) / u128::from(denominator);
-        let (share, of) = self.build_share;
-        let room = (u128::from(limit) * u128::from(share) / u128::from(of)).max(1);
-        let needed = (built * threads as u128).div_ceil(room);
+        let room = u128::from(share(limit, self.build_share)).max(1);
+        let needed = (self.built_bytes(csv_bytes) * threads as u128).div_ceil(room);
         usize::try_from(needed)
             .unwrap_or(usize::MAX)
             .clamp(floor, self.max_partitions.max(floor))
@@ -183,18 +180,32 @@ impl Tunables {
             || (held > 0 && resident_bytes().is_some_and(|r| r > share(limit, self.resident_share)))
     }
 
+    /// About how many bytes `csv_bytes` of claims take while their
+    /// partitions are built ([`Tunables::built_bytes_per_csv_byte`]).
+    fn built_bytes(&self, csv_bytes: u64) -> u128 {
+        let (numerator, denominator) = self.built_bytes_per_csv_byte;
+        u128::from(csv_bytes) * u128::from(numerator) / u128::from(denominator.max(1))
+    }
+
     /// The encoded claims a run may still hold in memory when it starts
-    /// building under `limit`: what the partitions built at once
-    /// ([`Tunables::build_share`]) and the enrollment
-    /// ([`Tunables::enrollment_share`]) leave of it. A partition's held
-    /// rows stay in memory until it is built, beside the partitions being
-    /// built, so rows held past this are spilled before building: a
-    /// billion lines under 4 GiB, holding 2.4 GB of rows from the reading,
-    /// peaked at 4.2 GiB while building.
-    pub fn held_while_building(&self, limit: u64) -> u64 {
-        limit
-            .saturating_sub(share(limit, self.build_share))
-            .saturating_sub(share(limit, self.enrollment_share))
+    /// building `partitions` partitions of `csv_bytes` of claims on
+    /// `threads` threads under `limit`: what the partitions built at once
+    /// (at most [`Tunables::build_share`] of it, as
+    /// [`Tunables::partitions_for`] sizes them) and an enrollment, when
+    /// there is one ([`Tunables::enrollment_share`]), leave of it. A
+    /// partition's held rows stay in memory until it is built, beside the
+    /// partitions being built, so rows held past this are spilled before
+    /// building: a billion lines under 4 GiB, holding 2.4 GB of rows from
+    /// the reading, peaked at 4.2 GiB while building.
+    pub fn held_while_building(&self, limit: u64, reading: HeldRows) -> u64 {
+        let per_partition = self.built_bytes(reading.csv_bytes) / reading.partitions.max(1) as u128;
+        let at_once = per_partition.saturating_mul(reading.threads as u128);
+        let building = u64::try_from(at_once).unwrap_or(u64::MAX);
+        let enrollment = match reading.enrollment {
+            true => share(limit, self.enrollment_share),
+            false => 0,
+        };
+        limit.saturating_sub(building).saturating_sub(enrollment)
     }
 
     /// The enrollment's share of `limit` ([`Tunables::enrollment_share`]).
@@ -278,6 +289,21 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(expected)
 }
 
+/// What a run's reading holds for building: its claims' size, how they
+/// are partitioned and built, and whether an enrollment is held beside
+/// them ([`Tunables::held_while_building`]).
+#[derive(Clone, Copy, Debug)]
+pub struct HeldRows {
+    /// The claims' CSV bytes (compressed files as the CSV they hold).
+    pub csv_bytes: u64,
+    /// Partitions the claims are routed to.
+    pub partitions: usize,
+    /// Worker threads, each building one partition at a time.
+    pub threads: usize,
+    /// Whether an enrollment is read beside the claims.
+    pub enrollment: bool,
+}
+
 /// `numerator / denominator` of `limit`, rounded down (dividing first, so
 /// no limit overflows).
 fn share(limit: u64, (numerator, denominator): (u64, u64)) -> u64 {
@@ -307,19 +333,41 @@ mod tests {
     #[test]
     fn building_leaves_the_held_rows_what_its_partitions_and_the_enrollment_do_not_take() {
         let t = Tunables::DEFAULT;
-        let gib = 1 << 30;
-        // Half for the partitions being built, a quarter for the enrollment.
-        assert_eq!(t.held_while_building(4 * gib), gib);
-        assert_eq!(t.enrollment_budget(4 * gib), gib);
-        assert_eq!(t.held_while_building(256 << 20), 64 << 20);
-        // Shares that take it all leave nothing, never less.
-        let greedy = Tunables {
-            build_share: (3, 4),
-            enrollment_share: (1, 2),
-            ..Tunables::DEFAULT
+        let (mib, gib) = (1u64 << 20, 1u64 << 30);
+        // A billion lines (116 GB of CSV) on 2 threads under 4 GiB: the
+        // partitions built at once take their half, the enrollment its
+        // quarter, the held rows the rest.
+        let csv_bytes = 116_000_000_000;
+        let billion = HeldRows {
+            csv_bytes,
+            partitions: t.partitions_for(2, csv_bytes, Some(4 * gib)),
+            threads: 2,
+            enrollment: true,
         };
-        assert_eq!(greedy.held_while_building(4 * gib), 0);
-        assert_eq!(t.held_while_building(1), 1);
+        let held = t.held_while_building(4 * gib, billion);
+        assert!((gib..gib + 4 * mib).contains(&held), "{held}");
+        assert_eq!(t.enrollment_budget(4 * gib), gib);
+        // Without enrollment its quarter is the held rows' too.
+        let claims_only = HeldRows {
+            enrollment: false,
+            ..billion
+        };
+        assert_eq!(t.held_while_building(4 * gib, claims_only), held + gib);
+        // 4M lines (450 MB) under 512 MiB: 192 partitions of 14 MB built,
+        // two at a time, leave almost all of it.
+        let small = HeldRows {
+            csv_bytes: 450_000_000,
+            partitions: t.partitions_for(2, 450_000_000, Some(512 * mib)),
+            threads: 2,
+            enrollment: false,
+        };
+        assert_eq!(small.partitions, 192);
+        assert_eq!(
+            t.held_while_building(512 * mib, small),
+            512 * mib - 28_125_000
+        );
+        // What building takes past the limit leaves nothing, never less.
+        assert_eq!(t.held_while_building(mib, small), 0);
     }
 
     #[test]

@@ -487,10 +487,11 @@ fn a_memory_limit_of_one_byte_spills_and_cleans_up_after_success() {
 
 /// A partition's rows held when building starts stay in memory until it
 /// is built, beside the partitions being built: past what those and the
-/// enrollment leave of the limit, they are spilled first. A limit the
-/// reading never comes near, with shares that leave the held rows no
-/// room, spills them (a spill folder that cannot be made fails the run)
-/// and gives the same outputs; the default shares leave them room.
+/// enrollment leave of the limit, they are spilled first. Under a limit
+/// the reading never comes near, partitions taken to need more than the
+/// limit to build leave the held rows no room: they spill (a spill folder
+/// that cannot be made fails the run), with the same outputs; the
+/// default estimate leaves them room.
 #[test]
 fn rows_building_has_no_room_for_are_spilled_before_it() {
     let (dir, parts) = generated_case(40);
@@ -501,8 +502,7 @@ fn rows_building_has_no_room_for_are_spilled_before_it() {
         ..Tunables::DEFAULT
     };
     let no_room = Tunables {
-        build_share: (3, 4),
-        enrollment_share: (1, 4),
+        built_bytes_per_csv_byte: (1 << 40, 1),
         ..roomy
     };
     let missing = dir.path().join("no-such-folder");
