@@ -46,7 +46,7 @@ use crate::model::warning::Warning;
 use crate::model::{LineRef, same_text};
 use crate::runtime::NOTICE;
 use crate::runtime::progress::Progress;
-use crate::runtime::tunables::{HeldRows, Tunables};
+use crate::runtime::tunables::{PartitionedClaims, Tunables};
 
 /// Everything a run reads, already loaded and validated except the claims.
 #[derive(Debug)]
@@ -592,18 +592,15 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     let csv_bytes = csv_bytes(&claim_inputs, &tunables);
     let partition_count = tunables.partitions_for(threads, csv_bytes, memory_limit);
     let held_room = memory_limit.map(|limit| {
-        let held = HeldRows {
+        let claims = PartitionedClaims {
             csv_bytes,
             partitions: partition_count,
             threads,
             enrollment: !beneficiary_inputs.is_empty(),
         };
-        tunables.held_while_building(limit, held)
+        tunables.held_while_building(limit, claims)
     });
-    let spill_error = |source| Error::Spill {
-        dir: spill_dir.clone(),
-        source,
-    };
+    let spill_error = spill_error(&spill_dir);
     // The enrollment is read while the claims are read, as a task of the
     // run's pool: neither needs the other until episodes are built, and
     // `--threads` bounds the run's work (on one thread the enrollment is
@@ -612,6 +609,9 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     // 4M-line run, `perf sched`). Its errors still come first, as if it
     // had been read first (and a configuration problem before any claims
     // file is read).
+    // The enrollment's memory counts in this phase, and on one thread it
+    // is read first.
+    progress.phase("reading claims");
     let (enrollment, claims) = rayon::join(
         || {
             let routing = EnrollmentRouting {
@@ -847,7 +847,8 @@ struct ClaimsReading<'a> {
     spill_dir: &'a Path,
     partition_count: usize,
     /// The encoded rows building leaves room for under the memory limit
-    /// ([`Tunables::held_while_building`]): more are spilled once read.
+    /// ([`Tunables::held_while_building`]): past it, every row still held
+    /// once all are read is spilled.
     held_room: Option<u64>,
     /// Worker threads of the pool the claims are read on.
     threads: usize,
@@ -900,12 +901,7 @@ fn read_claims(
     let mut rejects: Vec<Reject> = Vec::new();
     let mut partitions = Partitions::new(partition_count, tunables.held_block_bytes);
     let mut spill: Option<Spill> = None;
-    let spill_error = |source| Error::Spill {
-        dir: spill_dir.to_owned(),
-        source,
-    };
-
-    progress.phase("reading claims");
+    let spill_error = spill_error(spill_dir);
     // With --strict (RULES 26): whether a row that passed the row checks has
     // been routed yet (such a row can still get a version-level reject, from
     // rows read later), and the first row-level reject once one is known.
@@ -982,7 +978,7 @@ fn read_claims(
             )
         };
         let route = |rows: &mut ChunkRows, outcome: RowView<'_>| rows.add(file, outcome);
-        let reading = Reading {
+        let file_reading = Reading {
             file,
             as_of,
             chunking,
@@ -992,14 +988,22 @@ fn read_claims(
             file_rows += chunk.rows;
             absorb(chunk, bytes)
         };
-        format.read_chunked(opening.opened, reading, new_chunk, route, absorb_counting)?;
+        format.read_chunked(
+            opening.opened,
+            file_reading,
+            new_chunk,
+            route,
+            absorb_counting,
+        )?;
         if file_rows == 0 {
             let warning = Warning::empty_claims_file(path);
             warning.emit();
             warnings.push(warning);
         }
     }
-    if held_room.is_some_and(|room| partitions.bytes > room) {
+    // Under --strict with a rejected row no episode is built (the rows are
+    // only searched for an earlier version-level reject).
+    if first_row_reject.is_none() && held_room.is_some_and(|room| partitions.bytes > room) {
         tracing::info!(
             bytes = partitions.bytes,
             "spilling the rows building has no room for"
@@ -1026,6 +1030,14 @@ fn read_claims(
     })
 }
 
+/// The error of a spill into `dir` that failed.
+fn spill_error(dir: &Path) -> impl Fn(std::io::Error) -> Error + Copy + '_ {
+    move |source| Error::Spill {
+        dir: dir.to_owned(),
+        source,
+    }
+}
+
 /// Moves every partition's held rows to the spill, opening it first when
 /// nothing was spilled yet.
 fn spill_held(
@@ -1033,10 +1045,7 @@ fn spill_held(
     partitions: &mut Partitions,
     reading: &ClaimsReading<'_>,
 ) -> Result<(), Error> {
-    let spill_error = |source| Error::Spill {
-        dir: reading.spill_dir.to_owned(),
-        source,
-    };
+    let spill_error = spill_error(reading.spill_dir);
     let spill = match spill {
         Some(spill) => spill,
         None => spill.insert(
@@ -1410,10 +1419,7 @@ impl Building<'_> {
         held: Vec<EncodedRows>,
         enrollment_rows: Vec<u8>,
     ) -> Result<BuiltPart, Error> {
-        let spill_error = |source| Error::Spill {
-            dir: self.spill_dir.to_owned(),
-            source,
-        };
+        let spill_error = spill_error(self.spill_dir);
         let spilled = self
             .spill
             .map(|spill| spill.read(index))

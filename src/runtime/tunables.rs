@@ -197,13 +197,16 @@ impl Tunables {
     /// partitions being built, so rows held past this are spilled before
     /// building: a billion lines under 4 GiB, holding 2.4 GB of rows from
     /// the reading, peaked at 4.2 GiB while building.
-    pub fn held_while_building(&self, limit: u64, reading: HeldRows) -> u64 {
-        let per_partition = self.built_bytes(reading.csv_bytes) / reading.partitions.max(1) as u128;
-        let at_once = per_partition.saturating_mul(reading.threads as u128);
+    pub fn held_while_building(&self, limit: u64, claims: PartitionedClaims) -> u64 {
+        let partitions = claims.partitions.max(1);
+        let per_partition = self.built_bytes(claims.csv_bytes) / partitions as u128;
+        // Each worker builds one partition at a time.
+        let at_once = per_partition.saturating_mul(claims.threads.min(partitions) as u128);
         let building = u64::try_from(at_once).unwrap_or(u64::MAX);
-        let enrollment = match reading.enrollment {
-            true => share(limit, self.enrollment_share),
-            false => 0,
+        let enrollment = if claims.enrollment {
+            share(limit, self.enrollment_share)
+        } else {
+            0
         };
         limit.saturating_sub(building).saturating_sub(enrollment)
     }
@@ -220,8 +223,7 @@ impl Tunables {
         let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
         let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
         let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        let (numerator, denominator) = self.default_memory_share;
-        Some(kib * 1024 / denominator * numerator)
+        Some(share(kib.saturating_mul(1024), self.default_memory_share))
     }
 }
 
@@ -289,11 +291,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(expected)
 }
 
-/// What a run's reading holds for building: its claims' size, how they
-/// are partitioned and built, and whether an enrollment is held beside
-/// them ([`Tunables::held_while_building`]).
+/// A run's claims as building sees them: their size, how they are
+/// partitioned and built, and whether an enrollment is held beside them
+/// ([`Tunables::held_while_building`]).
 #[derive(Clone, Copy, Debug)]
-pub struct HeldRows {
+pub struct PartitionedClaims {
     /// The claims' CSV bytes (compressed files as the CSV they hold).
     pub csv_bytes: u64,
     /// Partitions the claims are routed to.
@@ -304,10 +306,12 @@ pub struct HeldRows {
     pub enrollment: bool,
 }
 
-/// `numerator / denominator` of `limit`, rounded down (dividing first, so
-/// no limit overflows).
+/// `numerator / denominator` of `limit`, rounded down, at most `u64::MAX`
+/// (a share over one, set by hand, may pass it).
 fn share(limit: u64, (numerator, denominator): (u64, u64)) -> u64 {
-    limit / denominator.max(1) * numerator
+    debug_assert!(denominator > 0, "a share of zero parts");
+    let share = u128::from(limit) * u128::from(numerator) / u128::from(denominator.max(1));
+    u64::try_from(share).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -338,7 +342,7 @@ mod tests {
         // partitions built at once take their half, the enrollment its
         // quarter, the held rows the rest.
         let csv_bytes = 116_000_000_000;
-        let billion = HeldRows {
+        let billion = PartitionedClaims {
             csv_bytes,
             partitions: t.partitions_for(2, csv_bytes, Some(4 * gib)),
             threads: 2,
@@ -348,14 +352,14 @@ mod tests {
         assert!((gib..gib + 4 * mib).contains(&held), "{held}");
         assert_eq!(t.enrollment_budget(4 * gib), gib);
         // Without enrollment its quarter is the held rows' too.
-        let claims_only = HeldRows {
+        let claims_only = PartitionedClaims {
             enrollment: false,
             ..billion
         };
         assert_eq!(t.held_while_building(4 * gib, claims_only), held + gib);
         // 4M lines (450 MB) under 512 MiB: 192 partitions of 14 MB built,
         // two at a time, leave almost all of it.
-        let small = HeldRows {
+        let small = PartitionedClaims {
             csv_bytes: 450_000_000,
             partitions: t.partitions_for(2, 450_000_000, Some(512 * mib)),
             threads: 2,

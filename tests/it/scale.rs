@@ -490,15 +490,17 @@ fn a_memory_limit_of_one_byte_spills_and_cleans_up_after_success() {
 /// enrollment leave of the limit, they are spilled first. Under a limit
 /// the reading never comes near, partitions taken to need more than the
 /// limit to build leave the held rows no room: they spill (a spill folder
-/// that cannot be made fails the run), with the same outputs; the
-/// default estimate leaves them room.
+/// that cannot be made fails the run), with the same outputs, on any
+/// number of threads; the default estimate leaves them room. Under
+/// `--strict` with a rejected row no episode is built, and nothing more
+/// is spilled: the run fails on the row, not on the spill.
 #[test]
 fn rows_building_has_no_room_for_are_spilled_before_it() {
     let (dir, parts) = generated_case(40);
     let limit = Some(1 << 40);
-    // The process is nowhere near the limit: nothing spills while reading.
+    // The same partitions whatever the estimate (the floor).
     let roomy = Tunables {
-        resident_share: (1, 1),
+        max_partitions: 1,
         ..Tunables::DEFAULT
     };
     let no_room = Tunables {
@@ -506,26 +508,47 @@ fn rows_building_has_no_room_for_are_spilled_before_it() {
         ..roomy
     };
     let missing = dir.path().join("no-such-folder");
-    let run = |tunables, spill_dir: &Path| {
+    let run = |claims: &[PathBuf], threads, tunables, spill_dir: &Path, strict| {
+        let claims = claims.to_vec();
         library_run_tuned(
             dir.path(),
-            parts.clone(),
-            2,
+            claims,
+            threads,
             limit,
             spill_dir,
-            false,
+            strict,
             tunables,
         )
     };
-    let held = run(roomy, &missing).expect("with room, nothing spills");
-    let error = run(no_room, &missing).expect_err("without room, the held rows spill");
-    assert!(matches!(error, reconcile::Error::Spill { .. }), "{error:?}");
-    let spill_dir = tempfile::tempdir().expect("spill folder");
-    let spilled = run(no_room, spill_dir.path()).expect("the spilling run succeeds");
-    assert_eq!(entries(spill_dir.path()), Vec::<String>::new());
-    assert_eq!(
-        Outputs::of(&held, dir.path()),
-        Outputs::of(&spilled, dir.path())
+    for threads in 1..=3 {
+        let held = run(&parts, threads, roomy, &missing, false).expect("with room, nothing spills");
+        let error = run(&parts, threads, no_room, &missing, false)
+            .expect_err("without room, the held rows spill");
+        assert!(matches!(error, reconcile::Error::Spill { .. }), "{error:?}");
+        let spill_dir = tempfile::tempdir().expect("spill folder");
+        let spilled = run(&parts, threads, no_room, spill_dir.path(), false)
+            .expect("the spilling run succeeds");
+        assert_eq!(entries(spill_dir.path()), Vec::<String>::new());
+        assert_eq!(
+            Outputs::of(&held, dir.path()),
+            Outputs::of(&spilled, dir.path()),
+            "{threads} threads"
+        );
+    }
+    // A third file with a row whose amount is no number.
+    let text = std::fs::read_to_string(&parts[0]).expect("a part");
+    let mut lines = text.lines();
+    let header = lines.next().expect("a header");
+    let amount = header.split(',').position(|c| c == "allowed_amount");
+    let mut fields: Vec<&str> = lines.next().expect("a row").split(',').collect();
+    fields[amount.expect("an amount column")] = "twelve";
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, format!("{header}\n{}\n", fields.join(","))).expect("written");
+    let with_bad: Vec<PathBuf> = parts.iter().cloned().chain([bad]).collect();
+    let error = run(&with_bad, 2, no_room, &missing, true).expect_err("a rejected row");
+    assert!(
+        matches!(error, reconcile::Error::Strict { .. }),
+        "{error:?}"
     );
 }
 
