@@ -601,6 +601,8 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         tunables.held_while_building(limit, claims)
     });
     let spill_error = spill_error(&spill_dir);
+    // The enrollment's memory counts in the reading's phase.
+    progress.phase("reading claims");
     // The enrollment is read while the claims are read, as a task of the
     // run's pool: neither needs the other until episodes are built, and
     // `--threads` bounds the run's work (on one thread the enrollment is
@@ -609,9 +611,6 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     // 4M-line run, `perf sched`). Its errors still come first, as if it
     // had been read first (and a configuration problem before any claims
     // file is read).
-    // The enrollment's memory counts in this phase, and on one thread it
-    // is read first.
-    progress.phase("reading claims");
     let (enrollment, claims) = rayon::join(
         || {
             let routing = EnrollmentRouting {
