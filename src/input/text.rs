@@ -51,10 +51,7 @@ impl Interner {
 
     /// The shared, normalized text of `raw`.
     pub(crate) fn get(&mut self, raw: &str, normalize: fn(&str) -> String) -> Text {
-        let at = match self.find(raw) {
-            Some(at) => at,
-            None => self.add(raw, normalize(raw)),
-        };
+        let at = self.position(raw, || normalize(raw));
         self.values[at].clone()
     }
 
@@ -76,16 +73,17 @@ impl Interner {
             Cow::Borrowed(normal) => return normal,
             Cow::Owned(value) => value,
         };
-        let at = match self.find(raw) {
-            Some(at) => at,
-            None => self.add(raw, value),
-        };
+        let at = self.position(raw, || value);
         &self.values[at]
     }
 
-    /// Where the normalized text of `raw` is in `values`, if it was added.
-    fn find(&self, raw: &str) -> Option<usize> {
-        self.index.get(raw).map(|&at| at as usize)
+    /// Where the normalized text of `raw` is in `values`: found, or added
+    /// as `value()` makes it (only then).
+    fn position(&mut self, raw: &str, value: impl FnOnce() -> String) -> usize {
+        match self.index.get(raw) {
+            Some(&at) => at as usize,
+            None => self.add(raw, value()),
+        }
     }
 
     /// Adds `value`, the normalized text of `raw`, and says where it is;

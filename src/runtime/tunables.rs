@@ -147,7 +147,7 @@ impl Tunables {
             return floor;
         };
         let room = u128::from(share(limit, self.build_share)).max(1);
-        let needed = (self.built_bytes(csv_bytes) * threads as u128).div_ceil(room);
+        let needed = (u128::from(self.built_bytes(csv_bytes)) * threads as u128).div_ceil(room);
         usize::try_from(needed)
             .unwrap_or(usize::MAX)
             .clamp(floor, self.max_partitions.max(floor))
@@ -182,9 +182,8 @@ impl Tunables {
 
     /// About how many bytes `csv_bytes` of claims take while their
     /// partitions are built ([`Tunables::built_bytes_per_csv_byte`]).
-    fn built_bytes(&self, csv_bytes: u64) -> u128 {
-        let (numerator, denominator) = self.built_bytes_per_csv_byte;
-        u128::from(csv_bytes) * u128::from(numerator) / u128::from(denominator.max(1))
+    fn built_bytes(&self, csv_bytes: u64) -> u64 {
+        share(csv_bytes, self.built_bytes_per_csv_byte)
     }
 
     /// The encoded claims a run may still hold in memory when it starts
@@ -199,10 +198,9 @@ impl Tunables {
     /// the reading, peaked at 4.2 GiB while building.
     pub fn held_while_building(&self, limit: u64, claims: PartitionedClaims) -> u64 {
         let partitions = claims.partitions.max(1);
-        let per_partition = self.built_bytes(claims.csv_bytes) / partitions as u128;
+        let per_partition = self.built_bytes(claims.csv_bytes) / partitions as u64;
         // Each worker builds one partition at a time.
-        let at_once = per_partition.saturating_mul(claims.threads.min(partitions) as u128);
-        let building = u64::try_from(at_once).unwrap_or(u64::MAX);
+        let building = per_partition.saturating_mul(claims.threads.min(partitions) as u64);
         let enrollment = if claims.enrollment {
             share(limit, self.enrollment_share)
         } else {
