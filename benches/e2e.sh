@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: on one generated claims file, time side by side
 #   (a) merely parsing the CSV with the `csv` crate and summing the amounts,
+#       and, a rung above it, the engine's own reader running every row
+#       check of the contract on every row and keeping nothing
+#       (examples/check_only.rs): what any run must spend before it holds,
+#       builds or writes a thing,
 #   (b) the full reconciliation on 1 thread and on all cores,
 #   (c) the same with enrollment: the shipped TEAM definitions' eligibility
 #       and risk, joined with --beneficiaries (every beneficiary's months),
@@ -20,7 +24,7 @@ runs=${2:-3}
 work=$(mktemp -d "${TMPDIR:-/tmp}/episode-recon-e2e.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-cargo build --release --quiet --bin episode-recon --example parse_only --example to_rif
+cargo build --release --quiet --bin episode-recon --example parse_only --example check_only --example to_rif
 release=${CARGO_TARGET_DIR:-target}/release
 bin=$release/episode-recon
 "$bin" generate --beneficiaries "$beneficiaries" --seed 1 --out "$work/data" >/dev/null
@@ -39,6 +43,13 @@ enrolled=("$bin" reconcile --claims "$claims" --definitions "$work/data/definiti
 benes=$(($(wc -l <"$work/data/beneficiaries/beneficiaries.csv") - 1))
 
 read -r parse_s parse_kib < <(best_of $release/examples/parse_only "$claims")
+# The rung must read what the engine reads: every row, to one outcome each.
+checked=$($release/examples/check_only "$claims")
+if [[ "${checked%% *}" != "$rows" ]]; then
+  echo "check_only read ${checked%% *} rows of $rows: $checked" >&2
+  exit 1
+fi
+read -r check_s check_kib < <(best_of $release/examples/check_only "$claims")
 read -r one_s one_kib < <(best_of "${reconcile[@]}" --threads 1)
 read -r all_s all_kib < <(best_of "${reconcile[@]}")
 all_cpu=$(cat "$work/best.cpu")
@@ -60,7 +71,7 @@ read -r reprice_s reprice_kib < <(best_of "${reprice[@]}")
 
 cores=$(nproc)
 awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s" \
-    -v pm="$parse_kib" -v om="$one_kib" -v am="$all_kib" -v cores="$cores" \
+    -v pm="$parse_kib" -v c="$check_s" -v cm="$check_kib" -v om="$one_kib" -v am="$all_kib" -v cores="$cores" \
     -v r="$reprice_s" -v rm="$reprice_kib" -v l="$lim_s" -v lm="$lim_kib" \
     -v rp="$rif_parse_s" -v rr="$rif_s" -v rrm="$rif_kib" \
     -v en="$enr_s" -v enm="$enr_kib" -v benes="$benes" -v ac="$all_cpu" -v ec="$enr_cpu" \
@@ -68,6 +79,7 @@ awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s
   printf "input: %d claim lines, %.1f MiB (generated, seed 1)\n", rows, bytes / 1048576
   printf "%-34s %8s %12s %10s %12s\n", "command", "seconds", "rows/s", "peak MiB", "vs parse"
   printf "%-34s %8.2f %12.0f %10.1f %12s\n", "parse only (csv crate, sum)", p, rows / p, pm / 1024, "1.00x"
+  printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "row checks only, 1 thread", c, rows / c, cm / 1024, c / p
   printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile --threads 1", o, rows / o, om / 1024, o / p
   printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile (" cores " threads)", a, rows / a, am / 1024, a / p
   printf "%-34s %8.2f %12.0f %10.1f %11.2fx\n", "reconcile --memory-limit 512MiB", l, rows / l, lm / 1024, l / p
@@ -80,5 +92,6 @@ awk -v rows="$rows" -v bytes="$bytes" -v p="$parse_s" -v o="$one_s" -v a="$all_s
   printf "with / without enrollment (%d beneficiary months; %d threads): %.2f\n", benes, cores, en / a
   printf "  in CPU time (user + system, least of the runs): %.2f s / %.2f s = %.2f\n", ec, ac, ec / ac
   printf "  median of %d runs in pairs, back to back: wall %.2f, CPU %.2f\n", pairs, pw, pc
+  printf "reconcile --threads 1 beyond the row checks: %.2fx parse only (%.0f%% of its time)\n", (o - c) / p, 100 * (o - c) / o
   printf "speed-up %d threads vs 1: %.2fx; peak memory / input size: %.2f\n", cores, o / a, am * 1024 / bytes
 }'
