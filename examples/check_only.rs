@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     let mut total = Tally::default();
     for (file, path) in args.iter().enumerate() {
         let read = pool.install(|| -> Result<(), String> {
-            let source = Source::open(path.as_ref(), None).map_err(|e| e.to_string())?;
+            let source = Source::open(path.as_ref(), None).map_err(|e| format!("{path}: {e}"))?;
             let reading = Reading {
                 file: file as u32,
                 as_of: None,
@@ -90,8 +90,9 @@ fn main() -> ExitCode {
                 )
                 .map_err(|e| e.to_string())
         });
+        // A reading error names the file already.
         if let Err(e) = read {
-            eprintln!("{path}: {e}");
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     }
