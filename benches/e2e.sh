@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: on one generated claims file, time side by side
 #   (a) merely parsing the CSV with the `csv` crate and summing the amounts,
-#       and, a rung above it, the engine's own reader running every row
-#       check of the contract on every row and keeping nothing
+#       and, a rung above it, the engine's own reader running every
+#       row-level check of the contract on every row and keeping nothing
 #       (examples/check_only.rs): what any run must spend before it holds,
 #       builds or writes a thing,
 #   (b) the full reconciliation on 1 thread and on all cores,

@@ -1,7 +1,8 @@
 //! A rung between the end-to-end benchmark's two ends: read a claims file
-//! with the engine's own reader and run every row check of the contract
-//! (section 5) on every row, then keep nothing: no routing, no encoding,
-//! no episodes. `benches/e2e.sh` times it beside `parse_only` and the full
+//! with the engine's own reader and run every row-level check of the
+//! contract (section 5) on every row, then keep nothing: no routing, no
+//! encoding, no episodes (nor the version checks, which need a claim's
+//! rows together and so belong to building). `benches/e2e.sh` times it beside `parse_only` and the full
 //! run, so the share of a run the row checks take, which no faster
 //! engine can skip, is measured rather than guessed.
 //!
