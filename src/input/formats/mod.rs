@@ -280,14 +280,18 @@ impl ClaimsFormat {
             ClaimsFormat::Synpuf
         } else if cclf::looks_like_cclf(&header) || cclf::looks_like_fixed_width_cclf(first) {
             ClaimsFormat::Cclf
+        } else if names_column(&header, "claim_id") || first.is_empty() {
+            // Claims that carry a column of the files beside them (a date of
+            // birth, a drug event id) are claims all the same: extra columns
+            // are ignored (contract 1.1), so only a header that matches no
+            // claims format is looked at for what else it is (RULES 47). An
+            // empty file is left to the canonical reader, which says so.
+            ClaimsFormat::Canonical
         } else if let Some(&(_, what)) = NOT_CLAIMS
             .iter()
             .find(|(column, _)| names_column(&header, column))
         {
             return Ok(Detected::NotClaims(what));
-        } else if names_column(&header, "claim_id") || first.is_empty() {
-            // An empty file is left to the canonical reader, which says so.
-            ClaimsFormat::Canonical
         } else if enrollment::looks_like_fixed_width_cclf8(first) {
             // CCLF8 as CMS delivers it: fixed width, no header to name it.
             return Ok(Detected::NotClaims(
@@ -488,6 +492,14 @@ mod tests {
             ("CUR_CLM_UNIQ_ID|BENE_MBI_ID|CLM_TYPE_CD\n", Cclf),
             ("\n\"claim_id\",line_number\n", Canonical),
             ("", Canonical),
+            // Regression: canonical claims with a column of the files
+            // beside them were skipped as one of those files, their rows
+            // not read.
+            (
+                "claim_id,line_number,beneficiary_id,birth_date\n",
+                Canonical,
+            ),
+            ("CLAIM_ID,PDE_ID,BENE_DOB\n", Canonical),
         ];
         for (first, format) in claims {
             assert_eq!(detect(first), Ok(Detected::Claims(format)), "{first:?}");
