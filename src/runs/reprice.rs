@@ -63,6 +63,17 @@ pub enum Error {
         /// What is wrong with them.
         problem: String,
     },
+    /// The run's episodes carry risk levels (their type has `[risk]`) and
+    /// no risk factors were given to price them with (RULES 42).
+    #[error(
+        "{name}: episode type {id} has [risk] (the run's episodes carry risk levels), which needs risk factor multipliers; expected --risk-factors FILE"
+    )]
+    NeedsRiskFactors {
+        /// The run priced, as [`price_figures`] names it.
+        name: String,
+        /// The first episode type with risk levels, in the episodes' order.
+        id: String,
+    },
     /// The run's summary does not describe its pricing readably.
     #[error(
         "{run}: summary.json: the pricing of episode type {id} does not read; give --definitions"
@@ -80,7 +91,7 @@ impl crate::error::Classify for Error {
         use crate::error::ErrorKind;
         match self {
             Error::Prior(e) => e.kind(),
-            Error::NeedsClaims { .. } => ErrorKind::Configuration,
+            Error::NeedsClaims { .. } | Error::NeedsRiskFactors { .. } => ErrorKind::Configuration,
             Error::Pricing(e) => e.kind(),
             Error::TooLarge(e) => e.kind(),
             Error::BadRecord { .. } => ErrorKind::InputData,
@@ -222,6 +233,16 @@ fn price_figures(
     with: &RepriceWith<'_>,
     name: &str,
 ) -> Result<Reconciliation, Error> {
+    // As a reconcile refuses `[risk]` without risk factors before it reads
+    // a claim, rather than pricing every such episode `no_risk_factor`.
+    if with.risk_factors.is_none()
+        && let Some(episode) = figures.iter().find(|e| e.risk_levels.is_some())
+    {
+        return Err(Error::NeedsRiskFactors {
+            name: name.to_owned(),
+            id: types[episode.episode_type].id.clone(),
+        });
+    }
     let run = run.with_pricing_inputs(
         with.risk_factors,
         with.settlement.map(|s| (&s.participants, &s.settlement)),

@@ -885,3 +885,71 @@ fn parts_made_with_other_definitions_are_not_priced_together() {
     let none = reprice::reprice_parts(&[], &prices, &with).unwrap_err();
     assert!(none.to_string().contains("no parts"), "{none}");
 }
+
+/// Regression: a run whose types have `[risk]`, repriced (or priced in
+/// scenarios) without `--risk-factors`, priced every episode
+/// `no_risk_factor` and settled nothing, with success. A reconcile refuses
+/// `[risk]` without risk factors (RULES 42); so do these now, in one line
+/// naming the type and the flag.
+#[test]
+fn risk_levels_without_risk_factors_are_refused() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let base = dir.path();
+    run_ok(
+        base,
+        &[
+            "generate",
+            "--beneficiaries",
+            "300",
+            "--seed",
+            "3",
+            "--out",
+            "gen",
+        ],
+    );
+    let mut reconcile: Vec<&str> = super::support::RECONCILE_GENERATED.to_vec();
+    reconcile.extend(["--out", "run"]);
+    run_ok(base, &reconcile);
+    let without = [
+        vec![
+            "reprice",
+            "--run",
+            "run",
+            "--target-prices",
+            "gen/target_prices.csv",
+            "--out",
+            "a",
+        ],
+        vec![
+            "scenarios",
+            "--run",
+            "run",
+            "--target-prices",
+            "gen/target_prices.csv",
+            "--out",
+            "b",
+        ],
+    ];
+    for args in without {
+        let output = cli_in(base, &args);
+        super::support::assert_fails_in_one_line(
+            &output,
+            1,
+            &[
+                "repricing run",
+                "has [risk]",
+                "expected --risk-factors FILE",
+            ],
+        );
+        assert!(!base.join(args[6]).exists(), "{args:?} wrote outputs");
+    }
+    let mut with: Vec<&str> = super::support::REPRICE_GENERATED.to_vec();
+    with[4] = "gen/target_prices.csv";
+    with.extend(["--out", "c"]);
+    run_ok(base, &with);
+    // The run's own prices and risk factors: the run's episodes again.
+    assert_eq!(
+        fs::read_to_string(base.join("c/episodes.csv")).expect("episodes"),
+        fs::read_to_string(base.join("run/episodes.csv")).expect("episodes")
+    );
+}
