@@ -652,6 +652,130 @@ impl ColumnTotal {
     }
 }
 
+/// RULES 32a, row by row: each priced episode's gain or loss is its target
+/// less its capped spending, and each row of `providers.csv` is what the
+/// priced episodes of its provider, type and period give (count and
+/// totals), its limit and reconciliation what the run's recorded pricing
+/// makes of them; no such group lacks its row. The totals the summary
+/// states do not see two providers' rows swapped, or an episode's target
+/// and gain changed together, which a true-up would then carry into
+/// amounts due. `row_of` numbers a table's row from its index. A type
+/// whose recorded pricing does not read is not checked for its limits:
+/// pricing it again names it (`reprice`'s `BadRecord`).
+fn check_rows(
+    (episodes_path, episodes): (&Path, &[PriorEpisode]),
+    (providers_path, providers): (&Path, &[PriorProvider]),
+    record: &RunRecord,
+    row_of: impl Fn(usize) -> u64,
+) -> Result<(), Error> {
+    const EDITED: &str = "the run's files were edited or do not belong together";
+    let wrong = |path: &Path, index: usize, problem: String| Error::Format {
+        path: path.to_owned(),
+        row: row_of(index),
+        problem: format!("{problem}: {EDITED}"),
+    };
+    /// Priced episodes, and the sums of their target, actual, capped and
+    /// gain or loss.
+    type Group = (u64, [Money; 4]);
+    let mut groups: BTreeMap<(&str, &str, &str), Group> = BTreeMap::new();
+    for (index, e) in episodes.iter().enumerate() {
+        let (Some(target), Some(gain_loss)) = (e.target, e.gain_loss) else {
+            continue;
+        };
+        let capped = e.capped.unwrap_or(e.actual);
+        if target.checked_sub(capped) != Some(gain_loss) {
+            return Err(wrong(
+                episodes_path,
+                index,
+                format!(
+                    "gain_loss {gain_loss} is not target_amount {target} less capped_amount {capped}"
+                ),
+            ));
+        }
+        let key = (
+            e.provider_id.as_str(),
+            e.episode_type.as_str(),
+            e.period.as_str(),
+        );
+        let (count, sums) = groups.entry(key).or_default();
+        *count += 1;
+        for (sum, amount) in sums.iter_mut().zip([target, e.actual, capped, gain_loss]) {
+            // A sum past what an amount holds matches no row.
+            *sum = sum
+                .checked_add(amount)
+                .unwrap_or(Money::from_cents(i128::MAX));
+        }
+    }
+    for (index, p) in providers.iter().enumerate() {
+        let key = (
+            p.provider_id.as_str(),
+            p.episode_type.as_str(),
+            p.period.as_str(),
+        );
+        let stated = (
+            p.episodes,
+            [
+                p.target_total,
+                p.actual_total,
+                p.capped_total,
+                p.gain_loss_total,
+            ],
+        );
+        match groups.remove(&key) {
+            Some(given) if given == stated => {}
+            given => {
+                let (count, [target, actual, capped, gain_loss]) = given.unwrap_or_default();
+                return Err(wrong(
+                    providers_path,
+                    index,
+                    format!(
+                        "provider {}, episode type {}, period {}: the row is not what episodes.csv gives ({count} priced episode(s), target {target}, actual {actual}, capped {capped}, gain or loss {gain_loss})",
+                        p.provider_id, p.episode_type, p.period
+                    ),
+                ));
+            }
+        }
+        let pricing = record
+            .definitions
+            .iter()
+            .find(|t| t.id == p.episode_type)
+            .and_then(|t| t.pricing.to_pricing());
+        if let Some(pricing) = pricing {
+            let (limit, amount) = crate::engine::pricing::apply_limits(
+                p.gain_loss_total,
+                p.target_total,
+                pricing.stop_gain,
+                pricing.stop_loss,
+            );
+            if limit.name() != p.limit || amount != p.reconciliation_amount {
+                return Err(wrong(
+                    providers_path,
+                    index,
+                    format!(
+                        "provider {}, episode type {}, period {}: limit {} and reconciliation_amount {} where the run's pricing gives {} and {amount}",
+                        p.provider_id,
+                        p.episode_type,
+                        p.period,
+                        p.limit,
+                        p.reconciliation_amount,
+                        limit.name()
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(((provider, episode_type, period), (count, _))) = groups.into_iter().next() {
+        return Err(Error::Format {
+            path: providers_path.to_owned(),
+            row: row_of(providers.len()),
+            problem: format!(
+                "no row for provider {provider}, episode type {episode_type}, period {period}, where episodes.csv has {count} priced episode(s): {EDITED}"
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl PriorRun {
     /// Reads `episodes.csv`, `providers.csv` and `summary.json` of a run
     /// (`episodes.parquet` and `providers.parquet` for a run written as
@@ -916,6 +1040,16 @@ impl PriorRun {
                 ));
             }
         }
+        let header_rows = match format {
+            OutputFormat::Csv(_) => 2,
+            OutputFormat::Parquet => 1,
+        };
+        check_rows(
+            (&episodes_path, &episodes),
+            (&providers_path, &providers),
+            &record,
+            |index| index as u64 + header_rows,
+        )?;
         for table in [&report::LEDGER, &report::REJECTS] {
             let columns: Vec<&'static str> = table.columns.iter().map(|(name, _)| *name).collect();
             check_table(&dir.join(file_name(table)), &columns)?;

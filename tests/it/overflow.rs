@@ -174,39 +174,75 @@ fn summary_amounts_that_overflow_are_refused_by_reprice() {
 
 #[test]
 fn a_true_up_whose_change_overflows_is_refused() {
-    let case = case();
-    // Each run is consistent (its summary states its providers' sum), but
-    // one provider goes from −9 × 10^35 to +9 × 10^35 dollars: the amount
-    // due does not fit.
-    let negative = format!("-{HUGE}");
-    for (folder, amount) in [("before", negative.as_str()), ("after", HUGE)] {
-        tampered(
-            &case,
-            folder,
-            "providers.csv",
-            "reconciliation_amount",
-            &[("P1", amount), ("P2", "0.00")],
-        );
-        // P1 has a LEJR and a KNEE row; only the first is made huge, the
-        // other zero, so the summary's total is the huge amount.
-        let text = fs::read_to_string(case.path(&format!("{folder}/providers.csv"))).unwrap();
-        let mut seen = false;
-        let fixed: String = text
-            .lines()
-            .map(|line| {
-                if line.starts_with("P1,") {
-                    if seen {
-                        let mut f: Vec<&str> = line.split(',').collect();
-                        *f.last_mut().unwrap() = "0.00";
-                        return format!("{}\n", f.join(","));
-                    }
-                    seen = true;
-                }
-                format!("{line}\n")
-            })
-            .collect();
-        case.write(&format!("{folder}/providers.csv"), &fixed);
-        set_summary(&case, folder, &["money", "reconciliation"], amount);
+    // A type without stop-gain or stop-loss, so that a provider settles its
+    // gain or loss whole.
+    let flat = lejr(0, "").replace("stop_gain = \"0.20\"\nstop_loss = \"0.10\"\n", "");
+    assert!(!flat.contains("stop_"), "{flat}");
+    let case = Case::new(
+        "A1,1,B1,IP,2026-03-02,2026-03-05,20000.00,,,,,,P1,,470,,,\n\
+         A2,1,B2,IP,2026-04-01,2026-04-03,30000.00,,,,,,P2,,470,,,\n\
+         A3,1,B3,IP,2026-05-04,2026-05-06,25000.00,,,,,,P1,,470,,,\n",
+        &[("lejr.toml", &flat)],
+        "LEJR,*,NOMCC,2026,25000.00\n",
+    );
+    let output = case.cli(&[
+        "reconcile",
+        "--claims",
+        "claims.csv",
+        "--definitions",
+        "definitions",
+        "--target-prices",
+        "target_prices.csv",
+        "--out",
+        "run",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    // Each run agrees with itself row by row and with its summary (RULES
+    // 32a), but each of P1's two episodes goes from a loss of 4.5 × 10^35
+    // dollars to a gain of as much: each episode's change fits, P1's
+    // amount due (1.8 × 10^38 cents) does not.
+    const HALF: &str = "450000000000000000000000000000000000.00";
+    let (negative, half_negative) = (format!("-{HUGE}"), format!("-{HALF}"));
+    for (folder, episode, provider) in [
+        (
+            "before",
+            ["0.00", HALF, &half_negative],
+            ["0.00", HUGE, &negative],
+        ),
+        ("after", [HALF, "0.00", HALF], [HUGE, "0.00", HUGE]),
+    ] {
+        tampered(&case, folder, "episodes.csv", "episode_id", &[]);
+        let episodes = format!("{folder}/episodes.csv");
+        let [target, spent, gain] = episode;
+        for (column, value) in [
+            ("target_amount", target),
+            ("actual_amount", spent),
+            ("capped_amount", spent),
+            ("gain_loss", gain),
+        ] {
+            for id in ["LEJR:B1", "LEJR:B3"] {
+                edit(&case, &episodes, id, column, value);
+            }
+        }
+        let providers = format!("{folder}/providers.csv");
+        let [target, spent, gain] = provider;
+        for (column, value) in [
+            ("target_total", target),
+            ("actual_total", spent),
+            ("capped_total", spent),
+            ("gain_loss_total", gain),
+            ("reconciliation_amount", gain),
+        ] {
+            edit(&case, &providers, "P1", column, value);
+        }
+        for (key, file, column) in [
+            ("actual", "episodes.csv", "actual_amount"),
+            ("capped", "episodes.csv", "capped_amount"),
+            ("reconciliation", "providers.csv", "reconciliation_amount"),
+        ] {
+            let sum = column_sum(&case, &format!("{folder}/{file}"), column);
+            set_summary(&case, folder, &["money", key], &sum);
+        }
     }
     assert_too_large(
         &case,
@@ -217,4 +253,42 @@ fn a_true_up_whose_change_overflows_is_refused() {
             "reconciliation_amount",
         ],
     );
+}
+
+/// Sets column `column` of the rows of `path` whose first field starts
+/// with `prefix` to `value`, in place.
+fn edit(case: &Case, path: &str, prefix: &str, column: &str, value: &str) {
+    let text = fs::read_to_string(case.path(path)).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let index = header.split(',').position(|c| c == column).unwrap();
+    let mut out = format!("{header}\n");
+    for line in lines {
+        let mut fields: Vec<&str> = line.split(',').collect();
+        if fields[0].starts_with(prefix) {
+            fields[index] = value;
+        }
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    case.write(path, &out);
+}
+
+/// The sum of column `column` of `path`, amounts of two decimals, as text.
+fn column_sum(case: &Case, path: &str, column: &str) -> String {
+    let text = fs::read_to_string(case.path(path)).unwrap();
+    let mut lines = text.lines();
+    let index = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == column)
+        .unwrap();
+    let cents: i128 = lines
+        .map(|line| line.split(',').nth(index).unwrap().replace('.', ""))
+        .filter(|amount| !amount.is_empty())
+        .map(|amount| amount.parse::<i128>().unwrap())
+        .sum();
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
 }

@@ -387,6 +387,64 @@ fn a_run_whose_files_disagree_is_refused() {
         "\"as_of\": \"2026-02-30\"",
         "key `as_of`",
     );
+    // Regression (RULES 32a row by row): edits the summary's totals do not
+    // see. Two providers' reconciliation amounts swapped; one episode's
+    // gain or loss changed; its target and gain or loss changed together.
+    let path = later.join("providers.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let last = rows[0].len() - 1;
+    assert_ne!(rows[1][last], rows[2][last], "{text}");
+    let (first, second) = (rows[1][last], rows[2][last]);
+    (rows[1][last], rows[2][last]) = (second, first);
+    let swapped: String = rows.iter().map(|r| format!("{}\n", r.join(","))).collect();
+    std::fs::write(&path, swapped).unwrap();
+    let message = PriorRun::load(&later).unwrap_err().to_string();
+    assert!(
+        message.contains("providers.csv: row 2: provider")
+            && message.contains("reconciliation_amount")
+            && message.contains("do not belong together"),
+        "{message}"
+    );
+    std::fs::write(&path, text).unwrap();
+    let path = later.join("episodes.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let (target, gain) = (column("target_amount"), column("gain_loss"));
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    let priced = (1..rows.len())
+        .find(|&i| !rows[i][gain].is_empty())
+        .expect("a priced episode");
+    let plus_one = |amount: &str| {
+        let cents: i128 = amount.replace('.', "").parse().unwrap();
+        let cents = cents + 100;
+        let sign = if cents < 0 { "-" } else { "" };
+        format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
+    };
+    for (columns, needle) in [
+        (vec![gain], "is not target_amount"),
+        (vec![target, gain], "is not what episodes.csv gives"),
+    ] {
+        let mut edited = rows.clone();
+        for &c in &columns {
+            edited[priced][c] = plus_one(&rows[priced][c]);
+        }
+        let edited: String = edited
+            .iter()
+            .map(|r| format!("{}\n", r.join(",")))
+            .collect();
+        std::fs::write(&path, edited).unwrap();
+        let message = PriorRun::load(&later).unwrap_err().to_string();
+        assert!(
+            message.contains(needle) && message.contains("do not belong together"),
+            "{columns:?}: {message}"
+        );
+    }
+    std::fs::write(&path, text).unwrap();
     // A missing ledger is named as the run's, not as an output being written.
     let ledger = later.join("ledger.csv");
     let text = std::fs::read(&ledger).unwrap();
