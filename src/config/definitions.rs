@@ -307,8 +307,12 @@ impl Window {
     /// The episode's first and last day for an anchor, before the rule that
     /// an episode never reaches back into the previous one.
     ///
-    /// A window reaching past the calendar's range (a lookback of millions
-    /// of years) stops at its first or last day instead of failing.
+    /// A window reaching past the dates the outputs can write, 0000-01-01
+    /// to 9999-12-31 (the four-digit years the inputs are read in), stops
+    /// at the first or last of them (RULES 19c): a discharge on 9999-12-31,
+    /// a placeholder some extracts use for "still admitted", would else
+    /// end its episode in year 10000, written `+10000-01-29`, which no
+    /// command reads back.
     ///
     /// The discharge day is day 1 of the post-discharge period (contract
     /// 2.2), so 90 post-discharge days after a discharge on 5 March end on
@@ -327,9 +331,22 @@ impl Window {
         let post = chrono::Days::new(u64::from(self.post_days.saturating_sub(1)));
         let start = anchor_start.checked_sub_days(lookback).unwrap_or(Date::MIN);
         let end = anchor_end.checked_add_days(post).unwrap_or(Date::MAX);
-        (start, end)
+        (start.max(FIRST_WRITTEN_DAY), end.min(LAST_WRITTEN_DAY))
     }
 }
+
+/// The first day an output can write as `YYYY-MM-DD`.
+// Both are evaluated when compiling: a `panic!` here fails the build, never a run.
+pub const FIRST_WRITTEN_DAY: Date = match Date::from_ymd_opt(0, 1, 1) {
+    Some(day) => day,
+    None => panic!("0000-01-01 is a day"),
+};
+
+/// The last day an output can write as `YYYY-MM-DD`.
+pub const LAST_WRITTEN_DAY: Date = match Date::from_ymd_opt(9999, 12, 31) {
+    Some(day) => day,
+    None => panic!("9999-12-31 is a day"),
+};
 
 /// Which claim types an episode takes in.
 #[derive(Clone, Copy, Debug, Default)]
@@ -1157,7 +1174,17 @@ stop_gain = "0.20"
         };
         assert_eq!(
             w.around(d("2026-01-10"), d("2026-01-10")),
-            (Date::MIN, Date::MAX)
+            (d("0000-01-01"), d("9999-12-31"))
+        );
+        // Regression: a discharge on 9999-12-31 ended its episode in year
+        // 10000, a date no output can write.
+        let w = Window {
+            lookback_days: 3,
+            post_days: 90,
+        };
+        assert_eq!(
+            w.around(d("0000-01-02"), d("9999-12-31")),
+            (d("0000-01-01"), d("9999-12-31"))
         );
     }
 

@@ -20,7 +20,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use super::support::{CLAIMS_HEADER, Case, assert_fails, cli_in, lejr, stderr};
+use super::support::{CLAIMS_HEADER, Case, Outputs, assert_fails, cli_in, lejr, stderr};
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -904,4 +904,86 @@ fn a_records_offset_points_past_the_files_bom_where_its_raw_text_starts() {
         .expect("the file reads");
     // Before: offset 0, where the BOM is.
     assert_eq!(rejects, [(3, record.into_boxed_slice())]);
+}
+
+/// "Reader: carry a record's quote state from line to line" (56006e0).
+/// After a stray quote the rest of the file is one record, `bad_csv`; the
+/// reader scanned that record whole again for each line it added, so the
+/// time grew with the square of the lines after the quote (80k lines: 174
+/// s). The outcome was right and stays so: one row read, rejected whole.
+/// The time is pinned where the work is, by the property test
+/// `quote_state_line_by_line_is_the_whole_records` in `src/input/records.rs`.
+#[test]
+fn reader_carry_a_records_quote_state_from_line_to_line() {
+    let mut rows = vec!["A3,1,B1,PB,2026-03-02,2026-03-02,1.00,,,,,,P1,,,,\"oops,".to_owned()];
+    rows.extend((0..2000).map(|n| anchor(&format!("A{n}"), "B2", "100.00", "330001")));
+    let case = lejr_case(&rows, PRICE);
+    assert_success(&reconcile(&case, "out", &[]));
+    let out = Outputs::read(&case.path("out"));
+    let summary: serde_json::Value = serde_json::from_str(&out.summary).expect("JSON");
+    assert_eq!(summary["rows"]["read"], 1);
+    assert_eq!(summary["rejected_by_reason"]["bad_csv"], 1);
+}
+
+/// "auto: claims with a birth_date or PDE_ID column are claims" (4799ed2).
+/// Under `--claims-format auto` a canonical claims file with an extra
+/// `birth_date` column was skipped as a beneficiaries file: no row read,
+/// exit 0. The detection is also pinned by
+/// `auto_tells_claims_from_the_files_beside_them` in `src/input/formats`.
+#[test]
+fn auto_claims_with_a_birth_date_or_pde_id_column_are_claims() {
+    let row = anchor("A1", "B1", "20000.00", "330001");
+    let case = Case::empty();
+    case.write(
+        "claims.csv",
+        &format!("{CLAIMS_HEADER},birth_date\n{row},1950-01-01\n"),
+    );
+    case.write("definitions/lejr.toml", &lejr(0, ""));
+    case.write(
+        "target_prices.csv",
+        &format!("episode_type,provider_id,price_group,period,target_price\n{PRICE}"),
+    );
+    assert_success(&reconcile(&case, "out", &["--claims-format", "auto"]));
+    let out = Outputs::read(&case.path("out"));
+    // Before: no episode, and rows.read 0.
+    assert_eq!(column(&out.episodes, 0), ["LEJR:B1:A1"]);
+}
+
+/// "reprice, scenarios: refuse [risk] without --risk-factors" (7ae6eb5):
+/// a run whose types have `[risk]`, repriced without `--risk-factors`,
+/// priced every episode `no_risk_factor`, with success. Pinned by
+/// `risk_levels_without_risk_factors_are_refused` in `reprice.rs`, which
+/// needs generated enrollment to make such a run.
+///
+/// "Run folders: check provider rows against the episodes, row by row"
+/// (500181e): two providers' reconciliation amounts swapped read back
+/// fine, and a true-up moved money between them. Pinned by
+/// `a_run_whose_files_disagree_is_refused` in `true_up.rs`, which edits a
+/// run it builds for its other checks.
+///
+/// "Windows stop at the dates the outputs can write" (the commit that adds
+/// this test): a
+/// discharge on 9999-12-31 ended its episode in year 10000, written
+/// `+10000-01-29` with period `10000`, and every command reading the run
+/// back failed on it.
+#[test]
+fn windows_stop_at_the_dates_the_outputs_can_write() {
+    let row = "A1,1,B1,IP,2026-03-01,9999-12-31,15000.00,,2026-03-31,,9999-12-31,,330001,,470,,,";
+    let case = lejr_case(&[row.to_owned()], "LEJR,330001,NOMCC,9999,30000.00\n");
+    assert_success(&reconcile(&case, "out", &[]));
+    let out = Outputs::read(&case.path("out"));
+    assert_eq!(column(&out.episodes, 7), ["9999-12-31"]);
+    assert_eq!(column(&out.episodes, 8), ["9999"]);
+    // Read back: priced again as it was.
+    let output = case.cli(&[
+        "reprice",
+        "--run",
+        "out",
+        "--target-prices",
+        "target_prices.csv",
+        "--out",
+        "again",
+    ]);
+    assert_success(&output);
+    assert_eq!(Outputs::read(&case.path("again")).episodes, out.episodes);
 }
