@@ -23,22 +23,17 @@ A1,1,B1,IP,2026-03-02,2026-03-05,20000.00,,,,,,P1,,470,,,
 A2,1,B2,IP,2026-04-01,2026-04-03,30000.00,,,,,,P2,,470,,,
 ";
     let knee = lejr(0, "").replace("id = \"LEJR\"", "id = \"KNEE\"");
-    let case = Case::new(
+    reconciled(
         claims,
         &[("knee.toml", &knee), ("lejr.toml", &lejr(0, ""))],
         "LEJR,*,NOMCC,2026,25000.00\nKNEE,*,NOMCC,2026,25000.00\n",
-    );
-    let output = case.cli(&[
-        "reconcile",
-        "--claims",
-        "claims.csv",
-        "--definitions",
-        "definitions",
-        "--target-prices",
-        "target_prices.csv",
-        "--out",
-        "run",
-    ]);
+    )
+}
+
+/// A case of `claims`, `definitions` and `prices`, reconciled into `run`.
+fn reconciled(claims: &str, definitions: &[(&str, &str)], prices: &str) -> Case {
+    let case = Case::new(claims, definitions, prices);
+    let output = case.cli_reconcile(&["claims.csv"], "run", &[]);
     assert!(output.status.success(), "{output:?}");
     case
 }
@@ -178,25 +173,13 @@ fn a_true_up_whose_change_overflows_is_refused() {
     // gain or loss whole.
     let flat = lejr(0, "").replace("stop_gain = \"0.20\"\nstop_loss = \"0.10\"\n", "");
     assert!(!flat.contains("stop_"), "{flat}");
-    let case = Case::new(
+    let case = reconciled(
         "A1,1,B1,IP,2026-03-02,2026-03-05,20000.00,,,,,,P1,,470,,,\n\
          A2,1,B2,IP,2026-04-01,2026-04-03,30000.00,,,,,,P2,,470,,,\n\
          A3,1,B3,IP,2026-05-04,2026-05-06,25000.00,,,,,,P1,,470,,,\n",
         &[("lejr.toml", &flat)],
         "LEJR,*,NOMCC,2026,25000.00\n",
     );
-    let output = case.cli(&[
-        "reconcile",
-        "--claims",
-        "claims.csv",
-        "--definitions",
-        "definitions",
-        "--target-prices",
-        "target_prices.csv",
-        "--out",
-        "run",
-    ]);
-    assert!(output.status.success(), "{output:?}");
     // Each run agrees with itself row by row and with its summary (RULES
     // 32a), but each of P1's two episodes goes from a loss of 4.5 × 10^35
     // dollars to a gain of as much: each episode's change fits, P1's
