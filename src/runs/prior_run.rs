@@ -677,6 +677,11 @@ fn check_rows(
     /// Priced episodes, and the sums of their target, actual, capped and
     /// gain or loss.
     type Group = (u64, [Money; 4]);
+    let pricing: BTreeMap<&str, Option<crate::config::definitions::Pricing>> = record
+        .definitions
+        .iter()
+        .map(|t| (t.id.as_str(), t.pricing.to_pricing()))
+        .collect();
     let mut groups: BTreeMap<(&str, &str, &str), Group> = BTreeMap::new();
     for (index, e) in episodes.iter().enumerate() {
         let (Some(target), Some(gain_loss)) = (e.target, e.gain_loss) else {
@@ -735,12 +740,7 @@ fn check_rows(
                 ));
             }
         }
-        let pricing = record
-            .definitions
-            .iter()
-            .find(|t| t.id == p.episode_type)
-            .and_then(|t| t.pricing.to_pricing());
-        if let Some(pricing) = pricing {
+        if let Some(Some(pricing)) = pricing.get(p.episode_type.as_str()) {
             let (limit, amount) = crate::engine::pricing::apply_limits(
                 p.gain_loss_total,
                 p.target_total,
