@@ -16,6 +16,14 @@
 //! - 7f6f5df "Spill files carry 64-bit string lengths: no field of a user's
 //!   file can panic the encoder": the bug needs a single field of 4 GiB or
 //!   more, too large for a test.
+//! - 7ae6eb5 "reprice, scenarios: refuse [risk] without --risk-factors": a
+//!   run with risk levels needs generated enrollment to make, so its test
+//!   is `risk_levels_without_risk_factors_are_refused` in `reprice.rs`.
+//! - 500181e "Run folders: check provider rows against the episodes, row
+//!   by row": pinned by `a_run_whose_files_disagree_is_refused` in
+//!   `true_up.rs`, which edits the run it builds for its other refusals
+//!   (two providers' reconciliation amounts swapped; an episode's gain, and
+//!   its target and gain together, changed).
 
 use std::path::Path;
 use std::process::Output;
@@ -949,23 +957,12 @@ fn auto_claims_with_a_birth_date_or_pde_id_column_are_claims() {
     assert_eq!(column(&out.episodes, 0), ["LEJR:B1:A1"]);
 }
 
-/// "reprice, scenarios: refuse [risk] without --risk-factors" (7ae6eb5):
-/// a run whose types have `[risk]`, repriced without `--risk-factors`,
-/// priced every episode `no_risk_factor`, with success. Pinned by
-/// `risk_levels_without_risk_factors_are_refused` in `reprice.rs`, which
-/// needs generated enrollment to make such a run.
-///
-/// "Run folders: check provider rows against the episodes, row by row"
-/// (500181e): two providers' reconciliation amounts swapped read back
-/// fine, and a true-up moved money between them. Pinned by
-/// `a_run_whose_files_disagree_is_refused` in `true_up.rs`, which edits a
-/// run it builds for its other checks.
-///
-/// "Windows stop at the dates the outputs can write" (the commit that adds
-/// this test): a
+/// "Windows stop at the dates the outputs can write" (819fa95): a
 /// discharge on 9999-12-31 ended its episode in year 10000, written
 /// `+10000-01-29` with period `10000`, and every command reading the run
-/// back failed on it.
+/// back failed on it. Also pinned by
+/// `windows_past_the_calendar_stop_at_its_ends` in
+/// `src/config/definitions.rs`.
 #[test]
 fn windows_stop_at_the_dates_the_outputs_can_write() {
     let row = "A1,1,B1,IP,2026-03-01,9999-12-31,15000.00,,2026-03-31,,9999-12-31,,330001,,470,,,";
