@@ -69,12 +69,16 @@ fn is_input(path: &Path, extensions: &[&str]) -> bool {
 }
 
 /// The files of `dir` (not its sub-folders) that `wanted` keeps, sorted by
-/// name.
+/// name. Every entry but a folder is kept, not only regular files: a pipe
+/// is read as a stream, as it is when named on its own, and a link to
+/// nothing fails when it is opened, naming itself. (Keeping only regular
+/// files dropped both without a word: a file the user meant to give went
+/// missing from the run.)
 fn files_where(dir: &Path, wanted: impl Fn(&Path) -> bool) -> io::Result<Vec<PathBuf>> {
     let mut files = std::fs::read_dir(dir)?
         .map(|entry| entry.map(|e| e.path()))
         .collect::<io::Result<Vec<PathBuf>>>()?;
-    files.retain(|p| p.is_file() && wanted(p));
+    files.retain(|p| !p.is_dir() && wanted(p));
     files.sort();
     Ok(files)
 }

@@ -984,3 +984,30 @@ fn windows_stop_at_the_dates_the_outputs_can_write() {
     assert_success(&output);
     assert_eq!(Outputs::read(&case.path("again")).episodes, out.episodes);
 }
+
+/// "Folders: read every entry but a folder" (the commit that adds this
+/// test): a link to nothing named `b.csv` in a claims folder was skipped
+/// without a word, as was a pipe, so a file the user meant to give went
+/// missing from the run with exit 0. Now the link fails when opened,
+/// naming itself, and a pipe is read as a stream.
+#[cfg(unix)]
+#[test]
+fn folders_read_every_entry_but_a_folder() {
+    let case = lejr_case(&[anchor("A1", "B1", "20000.00", "330001")], PRICE);
+    std::fs::create_dir(case.path("claims")).expect("folder");
+    std::fs::rename(case.path("claims.csv"), case.path("claims/a.csv")).expect("move");
+    std::os::unix::fs::symlink(case.path("gone.csv"), case.path("claims/b.csv")).expect("link");
+    let output = case.cli_reconcile(&["claims"], "out", &[]);
+    assert_fails(&output, 1, &["b.csv"]);
+    std::fs::remove_file(case.path("claims/b.csv")).expect("unlink");
+    // A pipe in the folder: its rows are read.
+    let pipe = case.path("claims/c.csv");
+    let row = anchor("A2", "B2", "30000.00", "330001");
+    let feeder =
+        super::support::fifo_fed_with(&pipe, format!("{CLAIMS_HEADER}\n{row}\n").into_bytes());
+    let output = case.cli_reconcile(&["claims"], "out", &[]);
+    feeder.join().expect("the pipe was fed");
+    assert_success(&output);
+    let out = Outputs::read(&case.path("out"));
+    assert_eq!(column(&out.episodes, 0), ["LEJR:B1:A1", "LEJR:B2:A2"]);
+}
