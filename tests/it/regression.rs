@@ -985,11 +985,11 @@ fn windows_stop_at_the_dates_the_outputs_can_write() {
     assert_eq!(Outputs::read(&case.path("again")).episodes, out.episodes);
 }
 
-/// "Folders: read every entry but a folder" (the commit that adds this
-/// test): a link to nothing named `b.csv` in a claims folder was skipped
-/// without a word, as was a pipe, so a file the user meant to give went
-/// missing from the run with exit 0. Now the link fails when opened,
-/// naming itself, and a pipe is read as a stream.
+/// "Folders: read every entry but a folder" (76c3d6f): a link to nothing
+/// named `b.csv` in a claims folder was skipped without a word, as was a
+/// pipe, so a file the user meant to give went missing from the run with
+/// exit 0. Now the link fails when opened, naming itself, and a pipe is
+/// read as a stream.
 #[cfg(unix)]
 #[test]
 fn folders_read_every_entry_but_a_folder() {
