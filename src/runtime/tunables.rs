@@ -202,7 +202,7 @@ impl Tunables {
         // Each worker builds one partition at a time.
         let building = per_partition.saturating_mul(claims.threads.min(partitions) as u64);
         let enrollment = if claims.enrollment {
-            share(limit, self.enrollment_share)
+            self.enrollment_budget(limit)
         } else {
             0
         };
