@@ -42,13 +42,73 @@ pub struct TargetPrices {
     types: TypeRows,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 struct PriceKey {
     episode_type: String,
     provider_id: String,
     price_group: String,
     period: String,
 }
+
+/// A price row's key as four borrowed fields: what [`TargetPrices::lookup`]
+/// looks up with, so that pricing an episode, once or twice, allocates
+/// nothing (four owned strings a lookup were a tenth of a reprice's
+/// instructions). A stored [`PriceKey`] and a borrowed key hash and compare
+/// through the one [`KeyFields::fields`], so they agree by construction.
+trait KeyFields {
+    fn fields(&self) -> [&str; 4];
+}
+
+impl KeyFields for PriceKey {
+    fn fields(&self) -> [&str; 4] {
+        [
+            &self.episode_type,
+            &self.provider_id,
+            &self.price_group,
+            &self.period,
+        ]
+    }
+}
+
+impl KeyFields for [&str; 4] {
+    fn fields(&self) -> [&str; 4] {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyFields + 'a> for PriceKey {
+    fn borrow(&self) -> &(dyn KeyFields + 'a) {
+        self
+    }
+}
+
+impl std::hash::Hash for dyn KeyFields + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.fields().hash(state);
+    }
+}
+
+impl PartialEq for dyn KeyFields + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields() == other.fields()
+    }
+}
+
+impl Eq for dyn KeyFields + '_ {}
+
+impl std::hash::Hash for PriceKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self as &dyn KeyFields).hash(state);
+    }
+}
+
+impl PartialEq for PriceKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.fields() == other.fields()
+    }
+}
+
+impl Eq for PriceKey {}
 
 impl TargetPrices {
     /// The price for a provider's episode: its own row, else the `*` row.
@@ -59,16 +119,11 @@ impl TargetPrices {
         price_group: &str,
         period: &str,
     ) -> Option<Decimal> {
-        let key = |provider_id: &str| PriceKey {
-            episode_type: episode_type.to_owned(),
-            provider_id: provider_id.to_owned(),
-            price_group: price_group.to_owned(),
-            period: period.to_owned(),
+        let price = |provider_id: &str| {
+            let key = [episode_type, provider_id, price_group, period];
+            self.prices.get(&key as &dyn KeyFields).copied()
         };
-        self.prices
-            .get(&key(provider_id))
-            .or_else(|| self.prices.get(&key(ANY_PROVIDER)))
-            .copied()
+        price(provider_id).or_else(|| price(ANY_PROVIDER))
     }
 
     /// Every row in a canonical text form, sorted: equal for two files that

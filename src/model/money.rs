@@ -42,7 +42,59 @@ pub fn hundredth() -> Exact {
 /// `value` written plainly, without an exponent or trailing zeros (`1`,
 /// `1.4375`, `0.000001`): how the outputs write an exact product.
 pub fn plain(value: &Exact) -> String {
+    match small_parts(value) {
+        Some((mantissa, scale)) => plain_small(mantissa, scale),
+        None => plain_big(value),
+    }
+}
+
+/// [`plain`] by bigdecimal, for any value.
+fn plain_big(value: &Exact) -> String {
     value.normalized().to_plain_string()
+}
+
+/// The digits and scale of `value` (`value = mantissa / 10^scale`) when
+/// both are small enough for integer arithmetic: the mantissa fits an
+/// `i128` and the scale is within ±[`SMALL_SCALE`]. Every product a
+/// realistic run prices (a price of a few digits, a handful of
+/// multipliers, a discount) is; [`plain`] and [`Money::round_half_away`]
+/// take this path for those and bigdecimal's for the rest, with the same
+/// result (pinned by property tests below). Once per episode, bigdecimal's
+/// allocations and digit conversions were a sixth of a reprice's
+/// instructions (callgrind).
+fn small_parts(value: &Exact) -> Option<(i128, i64)> {
+    use bigdecimal::ToPrimitive;
+    let (mantissa, scale) = value.as_bigint_and_scale();
+    let mantissa = mantissa.to_i128()?;
+    (scale.abs() <= SMALL_SCALE).then_some((mantissa, scale))
+}
+
+/// The widest scale [`small_parts`] admits: `10^38` still fits an `i128`.
+const SMALL_SCALE: i64 = 38;
+
+/// [`plain`] of `mantissa / 10^scale`.
+fn plain_small(mut mantissa: i128, mut scale: i64) -> String {
+    // Normalized: no trailing zero after the point, and none kept as a
+    // negative scale (written out as zeros below).
+    while mantissa != 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    if mantissa == 0 {
+        return "0".into();
+    }
+    let sign = if mantissa < 0 { "-" } else { "" };
+    let digits = mantissa.unsigned_abs().to_string();
+    // `scale` is within ±(38 + 39) here: the loop removes at most 39 digits.
+    let places = usize::try_from(scale.unsigned_abs()).unwrap_or(usize::MAX);
+    if scale <= 0 {
+        format!("{sign}{digits}{}", "0".repeat(places))
+    } else if digits.len() > places {
+        let (whole, fraction) = digits.split_at(digits.len() - places);
+        format!("{sign}{whole}.{fraction}")
+    } else {
+        format!("{sign}0.{}{digits}", "0".repeat(places - digits.len()))
+    }
 }
 
 /// An exact amount of money in cents.
@@ -183,6 +235,14 @@ impl Money {
     /// Rounds an exact decimal to cents, half away from zero; `None` when
     /// the cents do not fit an amount (a product of absurd inputs).
     pub fn round_half_away(value: &Exact) -> Option<Money> {
+        match small_parts(value) {
+            Some((mantissa, scale)) => Money::round_small(mantissa, scale),
+            None => Money::round_big(value),
+        }
+    }
+
+    /// [`Money::round_half_away`] by bigdecimal, for any value.
+    fn round_big(value: &Exact) -> Option<Money> {
         // bigdecimal's `HalfUp` rounds a tie away from zero, whatever the
         // sign (its `RoundingMode` documentation; pinned by a test below).
         let (cents, scale) = value
@@ -190,6 +250,29 @@ impl Money {
             .into_bigint_and_exponent();
         debug_assert_eq!(scale, 2);
         i128::try_from(cents).ok().map(Money)
+    }
+
+    /// [`Money::round_half_away`] of `mantissa / 10^scale`, in integers.
+    fn round_small(mantissa: i128, scale: i64) -> Option<Money> {
+        let ten = |places: i64| 10i128.checked_pow(u32::try_from(places).ok()?);
+        if mantissa == 0 {
+            // Zero at any scale, even one whose power of ten does not fit.
+            return Some(Money::ZERO);
+        }
+        if scale <= 2 {
+            // Whole cents already: scaled up, or `None` when they do not fit.
+            return mantissa.checked_mul(ten(2 - scale)?).map(Money);
+        }
+        // `scale - 2 <= 36`, so the divisor fits, and so does twice the
+        // remainder's magnitude as a `u128`.
+        let divisor = ten(scale - 2)?;
+        let (quotient, remainder) = (mantissa / divisor, mantissa % divisor);
+        let away = remainder.unsigned_abs() * 2 >= divisor.unsigned_abs();
+        Some(Money(if away {
+            quotient + mantissa.signum()
+        } else {
+            quotient
+        }))
     }
 
     /// `self + other`, or `None` when the sum does not fit: for every sum
@@ -417,6 +500,47 @@ mod tests {
             proptest::prop_assert_eq!(
                 Money::from_cents(cents).to_string(),
                 format!("{sign}{}.{:02}", magnitude / 100, magnitude % 100)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The integer paths of rounding and writing an exact value agree
+        /// with bigdecimal's on every value they take, from zero at any
+        /// scale to `i128`'s extremes and a cent past what money holds.
+        #[test]
+        fn small_values_round_and_write_as_bigdecimal_does(
+            mantissa in proptest::prop_oneof![
+                proptest::prelude::any::<i128>(),
+                -100_000i128..100_000,
+                proptest::strategy::Just(0i128),
+                proptest::strategy::Just(i128::MIN),
+                proptest::strategy::Just(i128::MAX),
+            ],
+            scale in -SMALL_SCALE..=SMALL_SCALE,
+        ) {
+            let value = Exact::new(BigInt::from(mantissa), scale);
+            proptest::prop_assert_eq!(small_parts(&value), Some((mantissa, scale)));
+            proptest::prop_assert_eq!(
+                Money::round_small(mantissa, scale),
+                Money::round_big(&value)
+            );
+            proptest::prop_assert_eq!(plain_small(mantissa, scale), plain_big(&value));
+        }
+
+        /// Ties, half a cent exactly at any scale, round as bigdecimal's
+        /// do: away from zero.
+        #[test]
+        fn ties_round_as_bigdecimal_does(
+            cents in -1_000_000_000i128..1_000_000_000,
+            places in 3i64..=SMALL_SCALE,
+        ) {
+            let unit = 10i128.pow(places as u32 - 3);
+            let mantissa = cents * unit * 10 + cents.signum() * 5 * unit;
+            let value = Exact::new(BigInt::from(mantissa), places);
+            proptest::prop_assert_eq!(
+                Money::round_small(mantissa, places),
+                Money::round_big(&value)
             );
         }
     }
