@@ -171,15 +171,14 @@ pub fn parse_date(text: &[u8]) -> Option<Date> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IsoDate(pub Date);
 
-impl fmt::Display for IsoDate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl IsoDate {
+    /// The date's ten characters, or `None` for a year outside 0..=9999,
+    /// which chrono signs and widens: such a date (never read, only reached
+    /// by arithmetic) is left to chrono's `Display`.
+    pub fn text(self) -> Option<[u8; 10]> {
         use chrono::Datelike;
         let date = self.0;
-        // chrono signs a year outside 0..=9999 and widens it: such a date
-        // (never read, only reached by arithmetic) is left to chrono.
-        let Some(year) = u32::try_from(date.year()).ok().filter(|y| *y <= 9999) else {
-            return fmt::Display::fmt(&date, f);
-        };
+        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
         let mut text = *b"0000-00-00";
         for (span, mut value) in [(0..4, year), (5..7, date.month()), (8..10, date.day())] {
             for digit in text[span].iter_mut().rev() {
@@ -187,8 +186,17 @@ impl fmt::Display for IsoDate {
                 value /= 10;
             }
         }
-        // Only ASCII digits and dashes were written.
-        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+        Some(text)
+    }
+}
+
+impl fmt::Display for IsoDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.text() {
+            // Only ASCII digits and dashes were written.
+            Some(text) => f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?),
+            None => fmt::Display::fmt(&self.0, f),
+        }
     }
 }
 

@@ -83,18 +83,26 @@ fn plain_small(mut mantissa: i128, mut scale: i64) -> String {
     if mantissa == 0 {
         return "0".into();
     }
-    let sign = if mantissa < 0 { "-" } else { "" };
-    let digits = mantissa.unsigned_abs().to_string();
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(mantissa.unsigned_abs());
     // `scale` is within ±(38 + 39) here: the loop removes at most 39 digits.
     let places = usize::try_from(scale.unsigned_abs()).unwrap_or(usize::MAX);
+    let mut text = String::with_capacity(digits.len() + places + 3);
+    if mantissa < 0 {
+        text.push('-');
+    }
     if scale <= 0 {
-        format!("{sign}{digits}{}", "0".repeat(places))
+        text.push_str(digits);
+        text.extend(std::iter::repeat_n('0', places));
     } else if digits.len() > places {
         let (whole, fraction) = digits.split_at(digits.len() - places);
-        format!("{sign}{whole}.{fraction}")
+        text.extend([whole, ".", fraction]);
     } else {
-        format!("{sign}0.{}{digits}", "0".repeat(places - digits.len()))
+        text.push_str("0.");
+        text.extend(std::iter::repeat_n('0', places - digits.len()));
+        text.push_str(digits);
     }
+    text
 }
 
 /// An exact amount of money in cents.
@@ -325,10 +333,15 @@ impl Money {
     }
 }
 
-impl fmt::Display for Money {
-    /// Writes exactly two decimals, `-12.50` or `0.00`, as every output of the
-    /// contract does.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Room for the text of any amount: a sign, 39 digits, a point and two
+/// decimals.
+pub type MoneyText = [u8; 48];
+
+impl Money {
+    /// The amount as every output of the contract writes it, exactly two
+    /// decimals (`-12.50`, `0.00`), put together in `text`: what `Display`
+    /// writes, and what a CSV row appends without going through `fmt`.
+    pub fn text(self, text: &mut MoneyText) -> &[u8] {
         let sign = if self.0 < 0 { "-" } else { "" };
         let magnitude = self.0.unsigned_abs();
         // Every amount a claim line holds fits 64 bits, whose division is
@@ -340,8 +353,6 @@ impl fmt::Display for Money {
             Ok(small) => (whole.format(small / 100), (small % 100) as u8),
             Err(_) => (whole.format(magnitude / 100), (magnitude % 100) as u8),
         };
-        // A sign, 39 digits, a point and two decimals fit.
-        let mut text = [0u8; 48];
         let mut len = 0;
         for part in [
             sign.as_bytes(),
@@ -351,8 +362,16 @@ impl fmt::Display for Money {
             text[len..len + part.len()].copy_from_slice(part);
             len += part.len();
         }
+        &text[..len]
+    }
+}
+
+impl fmt::Display for Money {
+    /// Writes [`Money::text`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text: MoneyText = [0; 48];
         // Only ASCII digits, a sign and a point were written.
-        f.write_str(std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?)
+        f.write_str(std::str::from_utf8(self.text(&mut text)).map_err(|_| fmt::Error)?)
     }
 }
 

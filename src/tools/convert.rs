@@ -20,8 +20,8 @@ use crate::input::claims::{self, Chunking, Reading};
 use crate::input::formats::{ClaimsFormat, Detected};
 use crate::input::source::{self, Source, Spools};
 use crate::model::outcome::{RejectReason, RowOutcome, RowView, VersionKey};
-use crate::model::{ClaimLine, IsoDate, LineRef};
-use crate::output::report::{self, Cell, CsvView, write_reject, write_row};
+use crate::model::{ClaimLine, LineRef};
+use crate::output::report::{self, Cell, CsvView, append_cell, write_reject, write_row};
 use crate::runtime::cleanup::StagedFile;
 use crate::runtime::progress::Progress;
 
@@ -141,9 +141,12 @@ pub const COLUMNS: [&str; 16] = [
 /// engine sees it.
 pub fn fields(line: &ClaimLine) -> [String; 16] {
     with_cells(&line.view(), |cells| {
-        cells.map(|cell| match cell {
-            Cell::Text(value) | Cell::Figure(value) => value.to_string(),
-            Cell::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        cells.map(|cell| {
+            let mut text = Vec::new();
+            // Appending to a `Vec` fails only if a `Display` does, and
+            // none of a line's values does.
+            let _ = append_cell(&mut text, &cell);
+            String::from_utf8_lossy(&text).into_owned()
         })
     })
 }
@@ -154,38 +157,22 @@ pub fn fields(line: &ClaimLine) -> [String; 16] {
 /// never alters). The one list of what a converted line holds; the cells
 /// borrow the line, so writing one allocates nothing.
 fn with_cells<R>(line: &LineRef<'_>, use_cells: impl FnOnce([Cell; 16]) -> R) -> R {
-    use Cell::{Figure, Text};
+    use Cell::{Count, Date, Money, Text};
     let [provider_id, drg, principal_dx, hcpcs] =
         [line.provider_id, line.drg, line.principal_dx, line.hcpcs].map(Option::unwrap_or_default);
-    let [
-        from_date,
-        thru_date,
-        processed_date,
-        admission_date,
-        discharge_date,
-        line_date,
-    ] = [
-        line.from_date,
-        line.thru_date,
-        line.processed_date,
-        line.admission_date,
-        line.discharge_date,
-        line.line_date,
-    ]
-    .map(IsoDate);
     use_cells([
         Text(&line.claim_id),
-        Figure(&line.line_number),
+        Count(line.line_number),
         Text(&line.beneficiary_id),
         Text(&line.claim_type),
-        Figure(&from_date),
-        Figure(&thru_date),
-        Figure(&line.allowed),
+        Date(Some(line.from_date)),
+        Date(Some(line.thru_date)),
+        Money(Some(line.allowed)),
         Text(&line.record_type.code()),
-        Figure(&processed_date),
-        Figure(&admission_date),
-        Figure(&discharge_date),
-        Figure(&line_date),
+        Date(Some(line.processed_date)),
+        Date(Some(line.admission_date)),
+        Date(Some(line.discharge_date)),
+        Date(Some(line.line_date)),
         Text(&provider_id),
         Text(&drg),
         Text(&principal_dx),
