@@ -457,7 +457,7 @@ pub fn compare(previous: &PriorRun, current: &PriorRun) -> Result<TrueUp, Error>
             Ok(EpisodeChange {
                 episode_id: id.to_owned(),
                 episode_type: either.episode_type.clone(),
-                beneficiary_id: either.beneficiary_id.clone(),
+                beneficiary_id: either.beneficiary_id.to_string(),
                 change,
                 previous,
                 current: current_row,

@@ -897,7 +897,7 @@ fn canceled(episodes: &[PriorEpisode]) -> Vec<CanceledGroup> {
                 .take(CANCELED_LISTED)
                 .map(|e| CanceledRow {
                     id: e.episode_id.clone(),
-                    provider_id: e.provider_id.clone(),
+                    provider_id: e.provider_id.to_string(),
                     episode_type: e.episode_type.clone(),
                     start: e.start.to_string(),
                 })
