@@ -430,10 +430,37 @@ pub enum PeriodKind {
 impl PeriodKind {
     /// The period of an episode ending on `end`.
     pub fn of(self, end: Date) -> String {
+        self.period(end).to_string()
+    }
+
+    /// The period of an episode ending on `end`, before it is named: its
+    /// year, and its quarter when periods are quarters.
+    pub fn period(self, end: Date) -> Period {
         use chrono::Datelike;
-        match self {
-            PeriodKind::Year => format!("{:04}", end.year()),
-            PeriodKind::Quarter => format!("{:04}Q{}", end.year(), end.month0() / 3 + 1),
+        Period {
+            year: end.year(),
+            quarter: match self {
+                PeriodKind::Year => None,
+                PeriodKind::Quarter => Some(end.month0() / 3 + 1),
+            },
+        }
+    }
+}
+
+/// A period as [`PeriodKind::period`] finds it; its `Display` is its name
+/// (`2026`, `2026Q3`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Period {
+    year: i32,
+    quarter: Option<u32>,
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}", self.year)?;
+        match self.quarter {
+            Some(quarter) => write!(f, "Q{quarter}"),
+            None => Ok(()),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::config::definitions::{EpisodeDefinition, PeriodDate, Pricing};
+use crate::config::definitions::{EpisodeDefinition, Period, PeriodDate, Pricing};
 use crate::config::prices::TargetPrices;
 use crate::config::risk_factors::RiskFactors;
 use crate::engine::eligibility::CancelReason;
@@ -266,6 +266,9 @@ pub fn price(
     prices: &TargetPrices,
     risk: Option<&RiskFactors>,
 ) -> Result<Vec<PricedEpisode>, PriceError> {
+    // A run's episodes fall in a few periods: each is named once, and its
+    // name copied (naming it each time was a twentieth of a reprice).
+    let mut names: FxHashMap<Period, String> = FxHashMap::default();
     let periods: Vec<String> = episodes
         .iter()
         .map(|e| {
@@ -274,7 +277,11 @@ pub fn price(
                 PeriodDate::EpisodeEnd => e.end,
                 PeriodDate::AnchorEnd => e.anchor_end,
             };
-            pricing.period.of(date)
+            let period = pricing.period.period(date);
+            names
+                .entry(period)
+                .or_insert_with(|| period.to_string())
+                .clone()
         })
         .collect();
     let bounds = spending_bounds(&episodes, &periods, types);
