@@ -379,6 +379,19 @@ pub enum Error {
         /// What the system said.
         source: io::Error,
     },
+    /// Standard input, a pipe or another stream named as beneficiaries:
+    /// their file is read twice (its rows, then the text of those
+    /// rejected), which a stream allows only once (RULES 46b).
+    #[error(
+        "{}: cannot read beneficiaries from {what}: their file is read twice (its rows, then the text of the rejected ones); write them to a file and give that",
+        path.display()
+    )]
+    Stream {
+        /// The input as given.
+        path: PathBuf,
+        /// What it is: standard input, or a pipe or device.
+        what: &'static str,
+    },
     /// The header cannot be used (at row 0, a table's schema).
     #[error("{path}: {}: {problem}", crate::input::claims::header_place(*row))]
     Header {
@@ -528,6 +541,7 @@ pub fn load_partitioned(
                 continue;
             }
         };
+        refuse_stream(path)?;
         let resolved = format.of_file(path)?;
         loader.formats.push(resolved);
         match resolved {
@@ -578,6 +592,25 @@ pub fn load_partitioned(
         formats: loader.formats,
         first_file,
         columns: columns.clone(),
+    })
+}
+
+/// [`Error::Stream`] for an input that is not a file that can be opened
+/// twice: `-` (standard input, which this reader does not take), a pipe
+/// (`<(...)`) or a device. A path that cannot be looked at is left to
+/// opening it, which says why in its own words.
+fn refuse_stream(path: &Path) -> Result<(), Error> {
+    let what = if path.as_os_str() == "-" {
+        "standard input"
+    } else {
+        match std::fs::metadata(path) {
+            Ok(metadata) if !metadata.is_file() => "a pipe or device",
+            _ => return Ok(()),
+        }
+    };
+    Err(Error::Stream {
+        path: path.to_owned(),
+        what,
     })
 }
 
@@ -1921,6 +1954,8 @@ impl crate::error::Classify for Error {
             Error::Parquet(error) => error.kind(),
             Error::Spill { .. } => ErrorKind::Environment,
             Error::Internal { .. } => ErrorKind::Internal,
+            // How the input was given, not what it holds.
+            Error::Stream { .. } => ErrorKind::Usage,
             _ => ErrorKind::InputData,
         }
     }

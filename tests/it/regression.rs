@@ -28,7 +28,9 @@
 use std::path::Path;
 use std::process::Output;
 
-use super::support::{CLAIMS_HEADER, Case, Outputs, assert_fails, cli_in, lejr, stderr};
+use super::support::{
+    CLAIMS_HEADER, Case, Outputs, assert_fails, assert_fails_in_one_line, cli_in, lejr, stderr,
+};
 
 // ---------------------------------------------------------------------------
 // Helpers.
@@ -1010,4 +1012,27 @@ fn folders_read_every_entry_but_a_folder() {
     assert_success(&output);
     let out = Outputs::read(&case.path("out"));
     assert_eq!(column(&out.episodes, 0), ["LEJR:B1:A1", "LEJR:B2:A2"]);
+}
+
+/// "Beneficiaries: refuse standard input and pipes, which are read twice"
+/// (this commit): `--beneficiaries -` failed with `-: cannot read
+/// beneficiaries file: No such file or directory`, and a pipe
+/// (`<(cat b.csv)`) was opened twice, the second time empty, and failed
+/// with `missing required column beneficiary_id`. Both now fail before
+/// anything is read, as usage errors naming the input and saying what to
+/// do (RULES 46b), in `reconcile` and `convert` alike. `/dev/null`, a
+/// device, stands for a pipe: refused by the same test, it cannot block
+/// this test if the refusal regresses.
+#[cfg(unix)]
+#[test]
+fn beneficiaries_refuse_standard_input_and_pipes() {
+    let case = lejr_case(&[anchor("A1", "B1", "20000.00", "330001")], PRICE);
+    for (given, what) in [("-", "standard input"), ("/dev/null", "a pipe or device")] {
+        let expected = format!("{given}: cannot read beneficiaries from {what}");
+        let output = case.cli_reconcile(&["claims.csv"], "out", &["--beneficiaries", given]);
+        assert_fails_in_one_line(&output, 2, &[&expected, "write them to a file"]);
+        let output = case.cli(&["convert", "--beneficiaries", given, "--out", "b.csv"]);
+        assert_fails_in_one_line(&output, 2, &[&expected]);
+    }
+    assert!(!case.path("out").exists() && !case.path("b.csv").exists());
 }
