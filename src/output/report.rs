@@ -51,6 +51,13 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// `--out` (of `convert`), or its rejects file, names a folder: no
+    /// `--force` replaces a folder with a file.
+    #[error("{path}: is a folder; expected the name of the file to write")]
+    IsFolder {
+        /// The folder.
+        path: PathBuf,
+    },
     /// `--out` holds the current folder or an input, which replacing it
     /// would delete.
     #[error(
@@ -103,9 +110,10 @@ impl crate::error::Classify for Error {
     fn kind(&self) -> crate::error::ErrorKind {
         use crate::error::ErrorKind;
         match self {
-            Error::NotEmpty { .. } | Error::Exists { .. } | Error::HoldsInput { .. } => {
-                ErrorKind::Usage
-            }
+            Error::NotEmpty { .. }
+            | Error::Exists { .. }
+            | Error::IsFolder { .. }
+            | Error::HoldsInput { .. } => ErrorKind::Usage,
             Error::Io { .. } => ErrorKind::Environment,
             Error::WithoutParquet(error) => error.kind(),
             Error::Source(_) => ErrorKind::InputData,
@@ -140,6 +148,12 @@ pub fn check_out_dir(out: &Path, force: bool, inputs: &[&Path]) -> Result<(), Er
 /// [`check_out_dir`] refuses a folder that is not empty, so no command
 /// replaces earlier work silently. Called before the inputs are read.
 pub fn check_out_files(files: &[&Path], force: bool) -> Result<(), Error> {
+    // Whatever `force` says: it replaces a file, never a folder.
+    if let Some(folder) = files.iter().find(|file| file.is_dir()) {
+        return Err(Error::IsFolder {
+            path: folder.to_path_buf(),
+        });
+    }
     if force {
         return Ok(());
     }

@@ -1036,3 +1036,26 @@ fn beneficiaries_refuse_standard_input_and_pipes() {
     }
     assert!(!case.path("out").exists() && !case.path("b.csv").exists());
 }
+
+/// "convert: say a folder named as --out is a folder" (this commit):
+/// `convert --out DIR` said `output file exists ... use --force`, and with
+/// `--force` failed with `Is a directory (os error 21)`, exit 3 as if the
+/// machine were at fault. Both now say the name is a folder where a file's
+/// name was expected, a usage error, and leave the folder as it was.
+#[test]
+fn convert_says_a_folder_named_as_out_is_a_folder() {
+    let case = lejr_case(&[anchor("A1", "B1", "20000.00", "330001")], PRICE);
+    std::fs::create_dir(case.path("converted")).expect("folder");
+    for force in [&[][..], &["--force"][..]] {
+        let mut args = vec!["convert", "--claims", "claims.csv", "--out", "converted"];
+        args.extend(force);
+        let output = case.cli(&args);
+        assert_fails_in_one_line(
+            &output,
+            2,
+            &["converted: is a folder; expected the name of the file"],
+        );
+    }
+    let left = std::fs::read_dir(case.path("converted")).expect("still a folder");
+    assert_eq!(left.count(), 0);
+}
