@@ -74,6 +74,15 @@ pub enum Error {
         /// The first episode type with risk levels, in the episodes' order.
         id: String,
     },
+    /// Two scenarios of a comparison would have one label, and so one
+    /// column name: a file given twice.
+    #[error(
+        "scenario \"{label}\" is given twice (a price, participants or settlement file named twice); expected each file once"
+    )]
+    SameScenario {
+        /// The label both would have.
+        label: String,
+    },
     /// The run's summary does not describe its pricing readably.
     #[error(
         "{run}: summary.json: the pricing of episode type {id} does not read; give --definitions"
@@ -92,6 +101,7 @@ impl crate::error::Classify for Error {
         match self {
             Error::Prior(e) => e.kind(),
             Error::NeedsClaims { .. } | Error::NeedsRiskFactors { .. } => ErrorKind::Configuration,
+            Error::SameScenario { .. } => ErrorKind::Usage,
             Error::Pricing(e) => e.kind(),
             Error::TooLarge(e) => e.kind(),
             Error::BadRecord { .. } => ErrorKind::InputData,
@@ -544,6 +554,17 @@ pub fn scenarios(
     } else {
         settlements.iter().map(Some).collect()
     };
+    // Each label is a column of `scenarios.csv`: one given twice would
+    // write two columns of one name, which no reader tells apart.
+    let mut labels = BTreeSet::new();
+    for (prices_name, _) in price_files {
+        for choice in &choices {
+            let label = label(prices_name, *choice);
+            if !labels.insert(label.clone()) {
+                return Err(Error::SameScenario { label });
+            }
+        }
+    }
     let mut out = Vec::with_capacity(price_files.len() * choices.len());
     for (prices_name, prices) in price_files {
         for choice in &choices {

@@ -240,12 +240,14 @@ fn interrupted_scenarios_leave_no_staging_folder() {
             // Eight price sets rather than two: the scenarios' outputs are
             // small, and a wider table keeps them staged long enough to be
             // caught on a loaded machine (two were once missed 60 times).
+            // Each named its own way (`./gen/...`, `././gen/...`), since
+            // one name given twice is refused.
             let mut args = strings(&["scenarios", "--run", "run", "--target-prices"]);
-            for _ in 0..4 {
-                args.extend(strings(&[
-                    "gen/target_prices.csv",
-                    "gen/target_prices_b.csv",
-                ]));
+            for copy in 0..4 {
+                let prefix = "./".repeat(copy);
+                for file in ["target_prices.csv", "target_prices_b.csv"] {
+                    args.push(format!("{prefix}gen/{file}"));
+                }
             }
             args.extend(strings(&[
                 "--risk-factors",

@@ -1059,3 +1059,34 @@ fn convert_says_a_folder_named_as_out_is_a_folder() {
     let left = std::fs::read_dir(case.path("converted")).expect("still a folder");
     assert_eq!(left.count(), 0);
 }
+
+/// "scenarios: refuse a file given twice" (this commit): `scenarios
+/// --target-prices a.csv --target-prices a.csv` priced both and wrote
+/// `scenarios.csv` with two columns named `a.csv`, which no reader tells
+/// apart. A comparison whose two scenarios would have one label is now a
+/// usage error naming the label, and nothing is written.
+#[test]
+fn scenarios_refuse_a_file_given_twice() {
+    let case = lejr_case(&[anchor("A1", "B1", "20000.00", "330001")], PRICE);
+    assert_success(&reconcile(&case, "run", &[]));
+    let output = case.cli(&[
+        "scenarios",
+        "--run",
+        "run",
+        "--target-prices",
+        "target_prices.csv",
+        "--target-prices",
+        "target_prices.csv",
+        "--out",
+        "compared",
+    ]);
+    assert_fails_in_one_line(
+        &output,
+        2,
+        &[
+            "scenario \"target_prices.csv\" is given twice",
+            "expected each file once",
+        ],
+    );
+    assert!(!case.path("compared").exists());
+}
