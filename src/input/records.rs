@@ -18,6 +18,36 @@
 use std::io::{self, BufRead, Read};
 use std::sync::{Arc, Mutex, PoisonError};
 
+/// Whether a CSV field holding `text` must be quoted: it holds `,`, `"`,
+/// CR or LF.
+pub fn needs_quotes(text: &[u8]) -> bool {
+    text.iter()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+}
+
+/// Appends one CSV field to `row` as every output writes it, quoted only
+/// when [`needs_quotes`] (its quotes doubled), with `prefix` (empty, or
+/// one that never needs quoting) before its text. Here, beside the reader
+/// of the same syntax, so that the outputs and the rows made from tables
+/// without text of their own (Arrow, Parquet: [`Record::push_made`]) share
+/// it, and a rejected row reads as this program would write it.
+pub fn push_field(row: &mut Vec<u8>, prefix: &[u8], text: &[u8]) {
+    if needs_quotes(text) {
+        row.push(b'"');
+        row.extend_from_slice(prefix);
+        for chunk in text.split_inclusive(|&b| b == b'"') {
+            row.extend_from_slice(chunk);
+            if chunk.ends_with(b"\"") {
+                row.push(b'"');
+            }
+        }
+        row.push(b'"');
+    } else {
+        row.extend_from_slice(prefix);
+        row.extend_from_slice(text);
+    }
+}
+
 /// One record: its fields, its first line and its raw bytes.
 #[derive(Debug, Default)]
 pub struct Record {
@@ -115,8 +145,8 @@ impl Record {
     /// rather than read: a row of a table that has no text of its own (an
     /// Arrow batch, a Parquet file), at `line` and `offset` as its reader
     /// numbers them. The record is complete, and its raw text is its
-    /// fields joined as a CSV line, quoted as the outputs' CSV writer
-    /// quotes ([`crate::output::report::push_csv_field`]): the canonical
+    /// fields joined as a CSV line, quoted as every CSV output quotes
+    /// ([`push_field`]): the canonical
     /// checks then read it as they read a CSV row, and a reject shows it
     /// as a CSV user would write it.
     #[cfg(feature = "parquet")]
@@ -139,7 +169,7 @@ impl Record {
         if !self.spans.is_empty() {
             self.raw.push(b',');
         }
-        crate::output::report::push_csv_field(&mut self.raw, field);
+        push_field(&mut self.raw, b"", field);
         let start = self.unquoted.len();
         self.unquoted.extend_from_slice(field);
         self.spans.push((start, self.unquoted.len()));
@@ -651,6 +681,20 @@ impl QuoteState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        let mut out = Vec::new();
+        push_field(&mut out, b"", b"plain");
+        out.push(b'|');
+        push_field(&mut out, b"", b"P6,1,\"12,50\"");
+        out.push(b'|');
+        push_field(&mut out, b"'", b"a\nb");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "plain|\"P6,1,\"\"12,50\"\"\"|\"'a\nb\""
+        );
+    }
 
     fn read_all(input: &str) -> Vec<(u64, String, Vec<String>, bool)> {
         let mut reader = RecordReader::new(input.as_bytes());

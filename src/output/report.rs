@@ -26,6 +26,7 @@ use crate::engine::episodes::LedgerLine;
 use crate::engine::pricing::Status;
 use crate::engine::reconcile::Reconciliation;
 use crate::engine::risk;
+use crate::input::records::{needs_quotes, push_field};
 use crate::model::money::{Money, plain};
 use crate::model::warning::Warning;
 use crate::model::{Date, IsoDate};
@@ -645,42 +646,6 @@ impl Cell<'_> {
     }
 }
 
-/// Whether a CSV field holding `text` must be quoted: it holds `,`, `"`,
-/// CR or LF.
-fn needs_quotes(text: &[u8]) -> bool {
-    text.iter()
-        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-}
-
-/// Appends one CSV field to `row` as every output writes it: quoted only
-/// when [`needs_quotes`]. Rows made from tables without text of their own
-/// (Arrow, Parquet) get their raw text this way, so a rejected one reads
-/// as this program would write it.
-#[cfg(feature = "parquet")]
-pub(crate) fn push_csv_field(row: &mut Vec<u8>, text: &[u8]) {
-    field(row, b"", text);
-}
-
-/// Appends one CSV field to `row`, quoted only when [`needs_quotes`], with
-/// `prefix` (empty, or [`NEUTRALIZING_PREFIX`], which never needs quoting)
-/// before its text.
-fn field(row: &mut Vec<u8>, prefix: &[u8], text: &[u8]) {
-    if needs_quotes(text) {
-        row.push(b'"');
-        row.extend_from_slice(prefix);
-        for chunk in text.split_inclusive(|&b| b == b'"') {
-            row.extend_from_slice(chunk);
-            if chunk.ends_with(b"\"") {
-                row.push(b'"');
-            }
-        }
-        row.push(b'"');
-    } else {
-        row.extend_from_slice(prefix);
-        row.extend_from_slice(text);
-    }
-}
-
 /// The prefix a field of `kind` holding `text` gets in `view`.
 fn prefix_for(view: CsvView, kind: Kind, text: &[u8]) -> &'static [u8] {
     if view.is_excel_safe() && kind == Kind::Text && needs_neutralizing(text) {
@@ -723,14 +688,14 @@ pub fn write_row(out: &mut dyn Write, view: CsvView, cells: &[Cell]) -> io::Resu
             continue;
         }
         match cell {
-            Cell::Raw(bytes) => field(&mut row, prefix_for(view, cell.kind(), bytes), bytes),
+            Cell::Raw(bytes) => push_field(&mut row, prefix_for(view, cell.kind(), bytes), bytes),
             _ => {
                 let start = row.len();
                 append_cell(&mut row, cell)?;
                 let prefix = prefix_for(view, cell.kind(), &row[start..]);
                 if !prefix.is_empty() || needs_quotes(&row[start..]) {
                     let text = row.split_off(start);
-                    field(&mut row, prefix, &text);
+                    push_field(&mut row, prefix, &text);
                 }
             }
         }
@@ -1706,20 +1671,6 @@ mod tests {
             }
             assert_eq!(listing(parent.path()), []);
         }
-    }
-
-    #[test]
-    fn quotes_only_when_needed() {
-        let mut out = Vec::new();
-        field(&mut out, b"", b"plain");
-        out.push(b'|');
-        field(&mut out, b"", b"P6,1,\"12,50\"");
-        out.push(b'|');
-        field(&mut out, b"", b"a\nb");
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "plain|\"P6,1,\"\"12,50\"\"\"|\"a\nb\""
-        );
     }
 
     fn row_in(view: CsvView, cells: &[Cell]) -> String {
