@@ -222,7 +222,10 @@ fn corrupt(error: io::Error, compression: Compression) -> io::Error {
         };
     }
     let what = if error.kind() == io::ErrorKind::UnexpectedEof {
-        "cut short".to_owned()
+        // The decoder cannot tell a member or frame cut short from a few
+        // stray bytes after the last (too few to be a header): both end
+        // mid-header, so the message names both.
+        "cut short, or ends in stray bytes".to_owned()
     } else {
         format!("corrupt ({error})")
     };

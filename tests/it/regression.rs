@@ -1090,3 +1090,27 @@ fn scenarios_refuse_a_file_given_twice() {
     );
     assert!(!case.path("compared").exists());
 }
+
+/// "Compressed inputs: name stray bytes at the end as a possible cause"
+/// (this commit): a gzip file followed by three stray bytes (`gzip -t`
+/// says "trailing garbage ignored") was reported as `the gzip data is cut
+/// short`, sending the user after a truncated download that did not
+/// happen. The decoder cannot tell the two apart, so the message now names
+/// both.
+#[test]
+fn compressed_inputs_name_stray_bytes_at_the_end() {
+    use episode_recon::input::compressed::Compression;
+    let case = lejr_case(&[anchor("A1", "B1", "20000.00", "330001")], PRICE);
+    let text = std::fs::read(case.path("claims.csv")).expect("claims");
+    let mut gz = Compression::Gzip.encode(&text).expect("compressed");
+    gz.extend(b"xyz");
+    std::fs::write(case.path("claims.csv.gz"), gz).expect("write");
+    let output = case.cli_reconcile(&["claims.csv.gz"], "out", &[]);
+    assert_fails_in_one_line(
+        &output,
+        1,
+        &[
+            "claims.csv.gz: cannot read claims file: the gzip data is cut short, or ends in stray bytes",
+        ],
+    );
+}
