@@ -7,7 +7,7 @@
 //! the contract (risk factors, participants) share.
 
 use rustc_hash::FxHashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
 
@@ -37,7 +37,10 @@ const TABLE: Table = Table {
 /// never seen (`canonical_rows` sorts).
 #[derive(Clone, Debug, Default)]
 pub struct TargetPrices {
-    prices: FxHashMap<PriceKey, Decimal>,
+    /// Each price, with the row of the file it is on.
+    prices: FxHashMap<PriceKey, (Decimal, u64)>,
+    /// The file, to name it with a row.
+    path: PathBuf,
     /// Which episode types the rows name, to point out a mistyped one.
     types: TypeRows,
 }
@@ -119,6 +122,18 @@ impl TargetPrices {
         price_group: &str,
         period: &str,
     ) -> Option<Decimal> {
+        self.lookup_row(episode_type, provider_id, price_group, period)
+            .map(|(price, _)| price)
+    }
+
+    /// [`TargetPrices::lookup`], with the row of the file the price is on.
+    pub fn lookup_row(
+        &self,
+        episode_type: &str,
+        provider_id: &str,
+        price_group: &str,
+        period: &str,
+    ) -> Option<(Decimal, u64)> {
         let price = |provider_id: &str| {
             let key = [episode_type, provider_id, price_group, period];
             self.prices.get(&key as &dyn KeyFields).copied()
@@ -126,10 +141,15 @@ impl TargetPrices {
         price(provider_id).or_else(|| price(ANY_PROVIDER))
     }
 
+    /// The file the prices were read from, as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Every row in a canonical text form, sorted: equal for two files that
     /// give the same prices, whatever their row order or number format.
     pub fn canonical_rows(&self) -> String {
-        sorted_rows(self.prices.iter().map(|(k, price)| {
+        sorted_rows(self.prices.iter().map(|(k, (price, _))| {
             format!(
                 "{},{},{},{},{}\n",
                 k.episode_type,
@@ -148,10 +168,14 @@ impl TargetPrices {
         read_table(path, &TABLE, |row, fields| {
             let (key, price) = parse_row(fields)?;
             types.note(&key.episode_type, row);
-            prices.insert(key, price);
+            prices.insert(key, (price, row));
             Ok(())
         })?;
-        Ok(TargetPrices { prices, types })
+        Ok(TargetPrices {
+            prices,
+            path: path.to_owned(),
+            types,
+        })
     }
 
     /// A warning per episode type of the rows that is not in `known` (the

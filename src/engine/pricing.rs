@@ -316,20 +316,24 @@ fn price_one(
     }
     let episode_type = &types[figures.episode_type];
     let capped = bounds.apply(figures.actual);
-    let target_price = prices.lookup(
+    let price_row = prices.lookup_row(
         &episode_type.id,
         &figures.provider_id,
         &figures.price_group,
         &period,
     );
+    let target_price = price_row.map(|(price, _)| price);
     let risk_multiplier = multiplier(&episode_type.id, figures.risk_levels.as_deref(), risk);
-    let priced = match (target_price, &risk_multiplier) {
-        (Some(price), Some(risk)) => {
+    let priced = match (price_row, &risk_multiplier) {
+        (Some((price, row)), Some(risk)) => {
             let discount = exact(episode_type.pricing.discount);
             let target = exact(price) * risk * (Exact::from(1) - discount);
+            // Named by the price's file and row, where the figure to fix
+            // is (a multiplier is a product of several rows).
             let target = Money::round_half_away(&target).ok_or_else(|| {
                 TooLarge::new(format!(
-                    "episode {}: the effective target (price {price} × risk multiplier {} × (1 − discount {}))",
+                    "{}: row {row}: the effective target of episode {} (target_price {price} × risk multiplier {} × (1 − discount {}))",
+                    prices.path().display(),
                     figures.episode_id,
                     plain(risk),
                     episode_type.pricing.discount

@@ -275,3 +275,56 @@ fn column_sum(case: &Case, path: &str, column: &str) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
 }
+
+/// An effective target too large to hold (a 28-digit price times a
+/// 28-digit risk multiplier) is one line naming the price's file and row,
+/// where the figure to fix is, and the episode; before, it named only the
+/// episode. The bundled sample with every price and multiplier so edited.
+#[test]
+fn an_effective_target_too_large_names_the_price_file_and_row() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let huge = "9".repeat(28);
+    let edited = |name: &str| {
+        let text = fs::read_to_string(root.join("sample-claims").join(name)).expect("sample");
+        let mut lines = text.lines();
+        let mut out = format!("{}\n", lines.next().expect("header"));
+        for line in lines {
+            let (rest, _) = line.rsplit_once(',').expect("a last column");
+            out.push_str(&format!("{rest},{huge}\n"));
+        }
+        let path = dir.path().join(name);
+        fs::write(&path, out).expect("write");
+        path.display().to_string()
+    };
+    let (prices, risk) = (edited("target_prices.csv"), edited("risk_factors.csv"));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_episode-recon"))
+        .current_dir(root)
+        .args(["reconcile", "--claims", "sample-claims/claims"])
+        .args([
+            "--definitions",
+            "episode-definitions",
+            "--target-prices",
+            &prices,
+        ])
+        .args([
+            "--beneficiaries",
+            "sample-claims/beneficiaries.csv",
+            "--risk-factors",
+            &risk,
+        ])
+        .args(["--out", &dir.path().join("out").display().to_string()])
+        .output()
+        .expect("the binary runs");
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    for needle in [
+        format!("{prices}: row "),
+        ": the effective target of episode ".to_owned(),
+        format!("target_price {huge} × risk multiplier "),
+        "too large".to_owned(),
+    ] {
+        assert!(message.contains(&needle), "{needle:?} not in {message:?}");
+    }
+}
