@@ -481,9 +481,11 @@ pub fn reconcile_providers(
     episodes: &[PricedEpisode],
     types: &[TypePricing],
 ) -> Result<Vec<ProviderResult>, TooLarge> {
-    // Hashed, then sorted once: a tree keyed by three strings compared
-    // them at every level for every episode (a tenth of a reprice).
-    let mut rows: FxHashMap<(&str, &str, &str), ProviderResult> = FxHashMap::default();
+    // A tree, not a hash map sorted after: hashed, the rows took 3.4M
+    // fewer instructions in a reprice at 4M lines but 500 more page
+    // faults (the table grows by doubling, then is copied to be sorted),
+    // which cost more than the comparisons.
+    let mut rows: BTreeMap<(&str, &str, &str), ProviderResult> = BTreeMap::new();
     for episode in episodes {
         let Some(priced) = episode.priced else {
             continue;
@@ -524,11 +526,9 @@ pub fn reconcile_providers(
         row.gain_loss_total = (row.gain_loss_total.checked_add(priced.gain_loss))
             .ok_or_else(|| too_large("gain_loss_total"))?;
     }
-    let mut rows: Vec<_> = rows.into_iter().collect();
-    rows.sort_unstable_by_key(|(key, _)| *key);
     Ok(rows
-        .into_iter()
-        .map(|(_, mut row)| {
+        .into_values()
+        .map(|mut row| {
             let pricing = &types[row.episode_type].pricing;
             (row.limit, row.reconciliation_amount) = apply_limits(
                 row.gain_loss_total,

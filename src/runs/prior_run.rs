@@ -691,7 +691,8 @@ fn check_rows(
         .collect();
     // Hashed (as `pricing::reconcile_providers` groups them): the first
     // group left without a row is found by sorting only when one is.
-    let mut groups: FxHashMap<(&str, &str, &str), Group> = FxHashMap::default();
+    let mut groups: FxHashMap<(&str, &str, &str), Group> =
+        FxHashMap::with_capacity_and_hasher(providers.len(), Default::default());
     for (index, e) in episodes.iter().enumerate() {
         let (Some(target), Some(gain_loss)) = (e.target, e.gain_loss) else {
             continue;
