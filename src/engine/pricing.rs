@@ -328,13 +328,14 @@ fn price_one(
         (Some((price, row)), Some(risk)) => {
             let discount = exact(episode_type.pricing.discount);
             let target = exact(price) * risk * (Exact::from(1) - discount);
-            // Named by the price's file and row, where the figure to fix
-            // is (a multiplier is a product of several rows).
+            // Each factor with where it came from, as far as one place
+            // holds it: the price's file and row (the multiplier is a
+            // product of several rows, the discount the definition's).
             let target = Money::round_half_away(&target).ok_or_else(|| {
                 TooLarge::new(format!(
-                    "{}: row {row}: the effective target of episode {} (target_price {price} × risk multiplier {} × (1 − discount {}))",
-                    prices.path().display(),
+                    "episode {}: the effective target (target_price {price} of {}, row {row} × risk multiplier {} × (1 − discount {}))",
                     figures.episode_id,
+                    prices.path().display(),
                     plain(risk),
                     episode_type.pricing.discount
                 ))

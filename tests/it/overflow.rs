@@ -277,9 +277,10 @@ fn column_sum(case: &Case, path: &str, column: &str) -> String {
 }
 
 /// An effective target too large to hold (a 28-digit price times a
-/// 28-digit risk multiplier) is one line naming the price's file and row,
-/// where the figure to fix is, and the episode; before, it named only the
-/// episode. The bundled sample with every price and multiplier so edited.
+/// 28-digit risk multiplier) is one line naming the episode and each
+/// factor with where it came from, the price with its file and row;
+/// before, it named only the episode and the figures. The bundled sample
+/// with every price and multiplier so edited.
 #[test]
 fn an_effective_target_too_large_names_the_price_file_and_row() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -320,9 +321,9 @@ fn an_effective_target_too_large_names_the_price_file_and_row() {
     assert_eq!(output.status.code(), Some(1), "{message}");
     assert_eq!(message.trim_end().lines().count(), 1, "{message}");
     for needle in [
-        format!("{prices}: row "),
-        ": the effective target of episode ".to_owned(),
-        format!("target_price {huge} × risk multiplier "),
+        "error: episode ".to_owned(),
+        format!(": the effective target (target_price {huge} of {prices}, row "),
+        " × risk multiplier ".to_owned(),
         "too large".to_owned(),
     ] {
         assert!(message.contains(&needle), "{needle:?} not in {message:?}");
