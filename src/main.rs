@@ -14,7 +14,7 @@ use episode_recon::config::risk_factors::RiskFactors;
 use episode_recon::engine::reconcile::{self, Inputs, SettlementInputs};
 use episode_recon::error::Classify;
 use episode_recon::error::{Error, ErrorKind};
-use episode_recon::input::beneficiaries::BeneficiariesFormat;
+use episode_recon::input::beneficiaries::{self, BeneficiariesFormat};
 use episode_recon::input::compressed::Compression;
 use episode_recon::input::folders;
 use episode_recon::input::formats::ClaimsFormat;
@@ -709,6 +709,8 @@ fn run_reconcile(args: ReconcileArgs, quiet: bool, verbose: bool) -> Result<(), 
     let (risk_factors, settlement) = args.pricing.load()?;
     let claims = args.claims_format.expand(&args.claims)?;
     let beneficiaries = args.beneficiaries_format.expand(&args.beneficiaries)?;
+    // Before the claims are read, which the enrollment is read beside.
+    beneficiaries::refuse_streams(args.beneficiaries_format, &beneficiaries)?;
     args.same_file
         .check(&[("--claims", &claims), ("--beneficiaries", &beneficiaries)])?;
     let total_bytes = total_bytes(&claims);
@@ -891,6 +893,7 @@ fn convert_beneficiaries(
     view: CsvView,
 ) -> Result<(), Error> {
     let files = format.expand(paths)?;
+    beneficiaries::refuse_streams(format, &files)?;
     same_file.check(&[("--beneficiaries", &files)])?;
     let converted =
         episode_recon::tools::convert::convert_beneficiaries(format, &files, out, view)?;

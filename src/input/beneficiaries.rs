@@ -541,7 +541,7 @@ pub fn load_partitioned(
                 continue;
             }
         };
-        refuse_stream(path)?;
+        refuse_stream(format, path)?;
         let resolved = format.of_file(path)?;
         loader.formats.push(resolved);
         match resolved {
@@ -595,13 +595,30 @@ pub fn load_partitioned(
     })
 }
 
-/// [`Error::Stream`] for an input that is not a file that can be opened
-/// twice: `-` (standard input, which this reader does not take), a pipe
-/// (`<(...)`) or a device. A path that cannot be looked at is left to
-/// opening it, which says why in its own words.
-fn refuse_stream(path: &Path) -> Result<(), Error> {
+/// [`Error::Stream`] for any of `paths` (folders expanded) that `format`
+/// would open twice and that cannot be: see [`refuse_stream`]. A command
+/// calls it before it reads anything, claims included; [`load`] and
+/// [`load_partitioned`] call it again, file by file, for every caller.
+pub fn refuse_streams(format: BeneficiariesFormat, paths: &[PathBuf]) -> Result<(), Error> {
+    paths
+        .iter()
+        .try_for_each(|path| refuse_stream(format, path))
+}
+
+/// [`Error::Stream`] for `-` (standard input, which no beneficiaries
+/// reader takes), and for a pipe (`<(...)`) or a device given in a format
+/// that opens its input twice (the canonical CSV and Parquet, and `auto`,
+/// which opens a file to tell its format and again to read it). RIF,
+/// SynPUF and CCLF files are opened once, so a pipe of them is read as
+/// before (their rejected rows' text is read again only when there are
+/// some). A path that cannot be looked at is left to opening it, which
+/// says why in its own words.
+fn refuse_stream(format: BeneficiariesFormat, path: &Path) -> Result<(), Error> {
+    use BeneficiariesFormat::{Auto, Canonical, Parquet};
     let what = if path.as_os_str() == "-" {
         "standard input"
+    } else if !matches!(format, Auto | Canonical | Parquet) {
+        return Ok(());
     } else {
         match std::fs::metadata(path) {
             Ok(metadata) if !metadata.is_file() => "a pipe or device",

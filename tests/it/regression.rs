@@ -1114,3 +1114,33 @@ fn compressed_inputs_name_stray_bytes_at_the_end() {
         ],
     );
 }
+
+/// Beneficiaries given as a pipe in a format read once (RIF) are read as
+/// before: the refusal of dc72465 is for the formats opened twice only
+/// (RULES 46b). A review found the MBSF pipe `convert` had read refused.
+#[cfg(unix)]
+#[test]
+fn beneficiaries_in_a_format_read_once_may_come_from_a_pipe() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mbsf = std::fs::read(root.join("tests/fixtures/beneficiaries/mbsf/beneficiary_2019.csv"))
+        .expect("fixture");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let pipe = dir.path().join("mbsf.csv");
+    let feeder = super::support::fifo_fed_with(&pipe, mbsf);
+    let output = cli_in(
+        dir.path(),
+        &[
+            "convert",
+            "--beneficiaries-format",
+            "rif",
+            "--beneficiaries",
+            "mbsf.csv",
+            "--out",
+            "b.csv",
+        ],
+    );
+    feeder.join().expect("the pipe was fed");
+    assert_success(&output);
+    let converted = std::fs::read_to_string(dir.path().join("b.csv")).expect("converted");
+    assert!(converted.lines().count() > 1, "{converted}");
+}

@@ -320,14 +320,18 @@ fn the_same_beneficiaries_file_twice_and_standard_input_twice_are_usage_errors()
             message.contains("standard input (`-`) is given twice"),
             "{message}"
         );
-        let mut args = extra.to_vec();
-        args.extend(["--beneficiaries", "-"]);
-        let output = case.cli_reconcile(&["-"], "out", &args);
-        let message = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{message}");
-        assert!(
-            message.contains("standard input (`-`) is given twice"),
-            "{message}"
-        );
+        // Beneficiaries never come from standard input (RULES 46b), which
+        // is said first, whatever their format.
+        for format in ["canonical", "rif"] {
+            let mut args = extra.to_vec();
+            args.extend(["--beneficiaries", "-", "--beneficiaries-format", format]);
+            let output = case.cli_reconcile(&["-"], "out", &args);
+            let message = stderr(&output);
+            assert_eq!(output.status.code(), Some(2), "{message}");
+            assert!(
+                message.contains("-: cannot read beneficiaries from standard input"),
+                "{message}"
+            );
+        }
     }
 }
