@@ -18,7 +18,9 @@ use crate::engine::eligibility::CancelReason;
 use crate::engine::risk::Levels;
 use crate::model::Date;
 use crate::model::Text;
-use crate::model::money::{Exact, Money, TooLarge, exact, hundredth, plain};
+use crate::model::money::{
+    Exact, Money, SMALL_SCALE, TooLarge, exact, hundredth, plain, small_parts,
+};
 use crate::model::warning::Warning;
 
 /// What the global steps need of an episode type: its id and pricing. They
@@ -326,18 +328,17 @@ fn price_one(
     let risk_multiplier = multiplier(&episode_type.id, figures.risk_levels.as_deref(), risk);
     let priced = match (price_row, &risk_multiplier) {
         (Some((price, row)), Some(risk)) => {
-            let discount = exact(episode_type.pricing.discount);
-            let target = exact(price) * risk * (Exact::from(1) - discount);
+            let discount = episode_type.pricing.discount;
             // Each factor with where it came from, as far as one place
             // holds it: the price's file and row (the multiplier is a
             // product of several rows, the discount the definition's).
-            let target = Money::round_half_away(&target).ok_or_else(|| {
+            let target = effective_target(price, risk, discount).ok_or_else(|| {
                 TooLarge::new(format!(
                     "episode {}: the effective target (target_price {price} of {}, row {row} × risk multiplier {} × (1 − discount {}))",
                     figures.episode_id,
                     prices.path().display(),
                     plain(risk),
-                    episode_type.pricing.discount
+                    discount
                 ))
             })?;
             // Checked: `capped` may be a 36-digit actual read back
@@ -360,6 +361,33 @@ fn price_one(
         target_price,
         risk_multiplier,
         priced,
+    })
+}
+
+/// Rule 3.2: `price × risk × (1 − discount)`, exactly, rounded once to
+/// cents half away from zero; `None` when the cents do not fit an amount.
+///
+/// In integers when the product's digits fit an `i128` (every realistic
+/// price, multiplier and discount), else in bigdecimal's arbitrary
+/// precision, with the same result (pinned by a property test below):
+/// bigdecimal's products and conversions, once an episode, were a twentieth
+/// of a reprice's instructions (callgrind).
+fn effective_target(price: Decimal, risk: &Exact, discount: Decimal) -> Option<Money> {
+    let small = || {
+        let (risk, risk_scale) = small_parts(risk)?;
+        // `1 − discount` as digits at the discount's scale (at most 28).
+        let kept = 10i128
+            .checked_pow(discount.scale())?
+            .checked_sub(discount.mantissa())?;
+        let digits = price.mantissa().checked_mul(risk)?.checked_mul(kept)?;
+        let scale = i64::from(price.scale()) + risk_scale + i64::from(discount.scale());
+        // Too large by the integer path is checked by the exact one.
+        (scale.abs() <= SMALL_SCALE)
+            .then(|| Money::round_small(digits, scale))
+            .flatten()
+    };
+    small().or_else(|| {
+        Money::round_half_away(&(exact(price) * risk * (Exact::from(1) - exact(discount))))
     })
 }
 
@@ -568,6 +596,26 @@ pub fn apply_limits(
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    proptest::proptest! {
+        /// The effective target in integers is bigdecimal's, to the cent,
+        /// ties and negative discounts included, and where the digits do
+        /// not fit an `i128` the exact path answers.
+        #[test]
+        fn effective_targets_in_integers_are_exact(
+            price in (0i64..i64::MAX, 0u32..=28),
+            risk in (proptest::prelude::any::<i64>(), 0i64..=30),
+            discount in (-10_000i64..10_000, 0u32..=6),
+        ) {
+            let price = Decimal::new(price.0, price.1);
+            let risk = Exact::new(risk.0.into(), risk.1);
+            let discount = Decimal::new(discount.0, discount.1);
+            let by_bigdecimal = Money::round_half_away(
+                &(exact(price) * &risk * (Exact::from(1) - exact(discount))),
+            );
+            proptest::prop_assert_eq!(effective_target(price, &risk, discount), by_bigdecimal);
+        }
+    }
 
     /// One priced episode of type 0 for provider `P1` in 2026 with these
     /// figures, as `reprice` builds from a run folder's 36-digit actuals.

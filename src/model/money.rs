@@ -62,7 +62,7 @@ fn plain_big(value: &Exact) -> String {
 /// result (pinned by property tests below). Once per episode, bigdecimal's
 /// allocations and digit conversions were a sixth of a reprice's
 /// instructions (callgrind).
-fn small_parts(value: &Exact) -> Option<(i128, i64)> {
+pub(crate) fn small_parts(value: &Exact) -> Option<(i128, i64)> {
     use bigdecimal::ToPrimitive;
     let (mantissa, scale) = value.as_bigint_and_scale();
     let mantissa = mantissa.to_i128()?;
@@ -70,7 +70,7 @@ fn small_parts(value: &Exact) -> Option<(i128, i64)> {
 }
 
 /// The widest scale [`small_parts`] admits: `10^38` still fits an `i128`.
-const SMALL_SCALE: i64 = 38;
+pub(crate) const SMALL_SCALE: i64 = 38;
 
 /// [`plain`] of `mantissa / 10^scale`.
 fn plain_small(mut mantissa: i128, mut scale: i64) -> String {
@@ -315,7 +315,7 @@ impl Money {
     }
 
     /// [`Money::round_half_away`] of `mantissa / 10^scale`, in integers.
-    fn round_small(mantissa: i128, scale: i64) -> Option<Money> {
+    pub(crate) fn round_small(mantissa: i128, scale: i64) -> Option<Money> {
         let ten = |places: i64| 10i128.checked_pow(u32::try_from(places).ok()?);
         if mantissa == 0 {
             // Zero at any scale, even one whose power of ten does not fit.
