@@ -554,32 +554,38 @@ pub fn scenarios(
     } else {
         settlements.iter().map(Some).collect()
     };
-    // Each label is a column of `scenarios.csv`: one given twice would
-    // write two columns of one name, which no reader tells apart.
-    let mut labels = BTreeSet::new();
-    for (prices_name, _) in price_files {
-        for choice in &choices {
-            let label = label(prices_name, *choice);
-            if !labels.insert(label.clone()) {
-                return Err(Error::SameScenario { label });
-            }
-        }
+    // Each scenario with its label, made once. A label is a column of
+    // `scenarios.csv`: one given twice would write two columns of one
+    // name, which no reader tells apart, so all are checked before any is
+    // priced.
+    let label = &label;
+    let planned: Vec<_> = price_files
+        .iter()
+        .flat_map(|(name, prices)| {
+            choices
+                .iter()
+                .map(move |&choice| (name, prices, choice, label(name, choice)))
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    if let Some((.., label)) = planned.iter().find(|(.., label)| !seen.insert(label)) {
+        return Err(Error::SameScenario {
+            label: label.clone(),
+        });
     }
-    let mut out = Vec::with_capacity(price_files.len() * choices.len());
-    for (prices_name, prices) in price_files {
-        for choice in &choices {
-            let with = RepriceWith {
-                risk_factors,
-                settlement: choice.map(|c| &c.inputs),
-            };
-            out.push(Scenario {
-                label: label(prices_name, *choice),
-                target_prices: prices_name.clone(),
-                participants: choice.map(|c| c.participants.clone()),
-                settlement: choice.map(|c| c.settlement.clone()),
-                priced: price_again(prior, None, prices, &with)?,
-            });
-        }
+    let mut out = Vec::with_capacity(planned.len());
+    for (prices_name, prices, choice, label) in planned {
+        let with = RepriceWith {
+            risk_factors,
+            settlement: choice.map(|c| &c.inputs),
+        };
+        out.push(Scenario {
+            label,
+            target_prices: prices_name.clone(),
+            participants: choice.map(|c| c.participants.clone()),
+            settlement: choice.map(|c| c.settlement.clone()),
+            priced: price_again(prior, None, prices, &with)?,
+        });
     }
     scenario_warnings(&out).for_each(Warning::emit);
     Ok(out)
