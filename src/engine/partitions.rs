@@ -103,26 +103,32 @@ impl ChunkRows {
 
     /// Accounts for one row of file `file` and routes it.
     pub fn add(&mut self, file: u32, outcome: RowView<'_>) {
+        match self.account(file, outcome) {
+            Some(Routed::Line(line)) => {
+                let rows = self.segment(line.beneficiary_id);
+                rows.push_line(&line);
+            }
+            Some(Routed::Key(key)) => self.segment(&key.beneficiary_id).push_key(&key),
+            None => {}
+        }
+    }
+
+    /// Accounts for one row of file `file` (read, rejected, after the
+    /// cutoff; a rejected row kept for `rejects.csv`) and gives back what
+    /// is to be routed by beneficiary: its line, or the version a
+    /// rejected row taints.
+    pub fn account<'a>(&mut self, file: u32, outcome: RowView<'a>) -> Option<Routed<'a>> {
         self.rows += 1;
         let accounting = &mut self.accounting;
         match outcome {
             RowOutcome::Line(line) => {
                 accounting.read.add(line.allowed);
                 self.first_line_row.get_or_insert(line.source.row);
-                let slot = self.slot(line.beneficiary_id);
-                let rows = &mut self.partitions[slot];
-                if rows.capacity() == 0 {
-                    *rows = EncodedRows::with_capacity(self.expected);
-                }
-                rows.push_line(&line);
+                Some(Routed::Line(line))
             }
             RowOutcome::Rejected(row) => {
                 accounting.read.add(row.amount);
                 accounting.count_reject(row.reason, row.amount);
-                if let Some(version) = row.version {
-                    let slot = self.slot(&version.beneficiary_id);
-                    self.partitions[slot].push_key(&version);
-                }
                 self.rejects.push(Reject {
                     file,
                     row: row.source.row,
@@ -130,13 +136,41 @@ impl ChunkRows {
                     field: row.field,
                     record: row.raw,
                 });
+                row.version.map(Routed::Key)
             }
             RowOutcome::AfterCutoff { amount } => {
                 accounting.read.add(amount);
                 accounting.after_cutoff.add(amount);
+                None
             }
         }
     }
+
+    /// Routes rows of one beneficiary encoded elsewhere (a run that
+    /// [`crate::engine::grouped`] did not build) after those routed so far.
+    pub fn route_encoded(&mut self, beneficiary_id: &str, rows: &EncodedRows) {
+        self.segment(beneficiary_id).append(rows);
+    }
+
+    /// The segment of the partition of `beneficiary_id`, given room for
+    /// the chunk's share at its first row.
+    fn segment(&mut self, beneficiary_id: &str) -> &mut EncodedRows {
+        let slot = self.slot(beneficiary_id);
+        let rows = &mut self.partitions[slot];
+        if rows.capacity() == 0 {
+            *rows = EncodedRows::with_capacity(self.expected);
+        }
+        rows
+    }
+}
+
+/// What a row gives to be routed by beneficiary.
+#[derive(Debug)]
+pub enum Routed<'a> {
+    /// A line that passed the row checks.
+    Line(LineRef<'a>),
+    /// The version of a row a check rejected.
+    Key(VersionKey),
 }
 
 /// Partitions held in memory, encoded, with the memory they use.

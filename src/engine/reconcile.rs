@@ -16,14 +16,16 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::config::definitions::{AGE_FACTOR, EpisodeDefinition, OverlapGroup};
+use crate::config::definitions::{AGE_FACTOR, EpisodeDefinition};
 use crate::config::fingerprint::RunRecord;
 use crate::config::prices::TargetPrices;
 use crate::config::risk_factors::RiskFactors;
 use crate::config::settlement::{Participants, Settlement};
+use crate::engine::beneficiary::{BeneficiaryResult, EpisodeTypes, reconcile_beneficiary};
 use crate::engine::encoding::EncodedRows;
-use crate::engine::episodes::{self, EpisodeDraft, LedgerLine};
+use crate::engine::episodes::{EpisodeDraft, LedgerLine};
 use crate::engine::final_action::{self, VersionReject};
+use crate::engine::grouped::{Admission, ChunkWork, Grouping, NotGrouped};
 use crate::engine::ledger::{Ledgers, PartLedger};
 use crate::engine::partitions::{BeneficiaryRows, ChunkRows, Partitions, partition_of};
 use crate::engine::pricing::{
@@ -31,7 +33,7 @@ use crate::engine::pricing::{
 };
 use crate::engine::settle::{self, Settled};
 use crate::engine::spill::{Spill, SpilledRows};
-use crate::input::beneficiaries::{self, BeneficiariesFormat, Enrollees, Enrollment, SettledPart};
+use crate::input::beneficiaries::{self, BeneficiariesFormat, Enrollment, SettledPart};
 use crate::input::claims::{self, Chunking, Reading};
 use crate::input::compressed::Compression;
 use crate::input::formats::{ClaimsFormat, Detected};
@@ -40,7 +42,7 @@ use crate::model::Date;
 use crate::model::Text;
 use crate::model::money::{Money, TooLarge};
 use crate::model::outcome::{
-    Accounting, BeneficiaryCounts, Reject, RejectReason, RowView, Tally, TypeTally, VersionKey,
+    Accounting, BeneficiaryCounts, Reject, RejectReason, RowView, TypeTally, VersionKey,
 };
 use crate::model::warning::Warning;
 use crate::model::{LineRef, same_text};
@@ -459,113 +461,6 @@ fn gather_scattered<'a>(
     Some(gathered)
 }
 
-/// What one beneficiary contributes to the run.
-#[derive(Debug, Default)]
-pub struct BeneficiaryResult {
-    /// Episodes per definition index.
-    pub episodes: Vec<(usize, EpisodeDraft)>,
-    /// Per-type figures, one per definition.
-    pub types: Vec<TypeTally>,
-    /// Rows rejected by version checks.
-    pub rejects: Vec<VersionReject>,
-    /// Void rows.
-    pub void: Tally,
-    /// Superseded rows.
-    pub superseded: Tally,
-    /// Final-action rows.
-    pub final_action: Tally,
-}
-
-impl BeneficiaryResult {
-    /// Adds `other`'s episodes, rejects and figures to these: a
-    /// partition's beneficiaries are summed as they are built, since one
-    /// result per beneficiary (its per-type figures allocated each) would
-    /// hold memory for every beneficiary of the run until pricing.
-    pub fn absorb(&mut self, other: BeneficiaryResult) {
-        self.episodes.extend(other.episodes);
-        if self.types.len() < other.types.len() {
-            self.types.resize(other.types.len(), TypeTally::default());
-        }
-        for (total, tally) in self.types.iter_mut().zip(other.types) {
-            total.merge(tally);
-        }
-        self.rejects.extend(other.rejects);
-        self.void.merge(other.void);
-        self.superseded.merge(other.superseded);
-        self.final_action.merge(other.final_action);
-    }
-}
-
-/// The run's episode types, with their overlap groups worked out once.
-#[derive(Debug)]
-pub struct EpisodeTypes<'d> {
-    definitions: &'d [EpisodeDefinition],
-    /// Each overlap group's definition indices, in id order, with the
-    /// definitions themselves (as `episodes::build_group` takes them).
-    groups: Vec<(Vec<usize>, Vec<&'d EpisodeDefinition>)>,
-}
-
-impl<'d> EpisodeTypes<'d> {
-    /// Groups `definitions` (sorted by id) by their overlap group.
-    pub fn new(definitions: &'d [EpisodeDefinition]) -> Self {
-        let mut groups: BTreeMap<&OverlapGroup, Vec<usize>> = BTreeMap::new();
-        for (index, definition) in definitions.iter().enumerate() {
-            groups
-                .entry(&definition.overlap_group)
-                .or_default()
-                .push(index);
-        }
-        let groups = groups
-            .into_values()
-            .map(|indices| {
-                let members = indices.iter().map(|&i| &definitions[i]).collect();
-                (indices, members)
-            })
-            .collect();
-        EpisodeTypes {
-            definitions,
-            groups,
-        }
-    }
-}
-
-/// Final action and every episode type for one beneficiary: a pure function
-/// of its rows, its enrollment and the definitions.
-pub fn reconcile_beneficiary(
-    lines: &mut [LineRef<'_>],
-    tainted: &[VersionKey],
-    types: &EpisodeTypes<'_>,
-    enrollees: Option<&Enrollees>,
-) -> BeneficiaryResult {
-    let tainted: HashSet<_> = tainted.iter().map(final_action::tainted_key).collect();
-    let mut resolved = final_action::resolve(lines, &tainted);
-    let mut result = BeneficiaryResult {
-        rejects: std::mem::take(&mut resolved.rejects),
-        void: resolved.void,
-        superseded: resolved.superseded,
-        final_action: resolved.final_action,
-        types: vec![TypeTally::default(); types.definitions.len()],
-        ..BeneficiaryResult::default()
-    };
-    let claims = resolved.claims();
-    let Some(first) = claims.first() else {
-        return result;
-    };
-    let beneficiary = episodes::Beneficiary {
-        enrollee: enrollees.and_then(|e| e.get(first.head().beneficiary_id)),
-    };
-    for (group, members) in &types.groups {
-        let (drafts, tallies) = episodes::build_group(&claims, members, beneficiary);
-        result
-            .episodes
-            .extend(drafts.into_iter().map(|(member, d)| (group[member], d)));
-        for (&index, tally) in group.iter().zip(tallies) {
-            result.types[index] = tally;
-        }
-    }
-    result
-}
-
 /// Runs a whole reconciliation.
 pub fn run(inputs: Inputs) -> Result<Reconciliation, Error> {
     run_with_progress(inputs, &Progress::new(false, 0))
@@ -601,6 +496,17 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         tunables.held_while_building(limit, claims)
     });
     let spill_error = spill_error(&spill_dir);
+    let episode_types = EpisodeTypes::new(&definitions);
+    // Beneficiaries are built as their runs are read when the claims can
+    // be read again should they turn out not to hold each beneficiary's
+    // rows together, and when nothing else needs every row held: the
+    // enrollment (settled by partition, as the partitions are built) and
+    // `--strict` (which searches the held rows for an earlier reject).
+    let grouping = (tunables.build_runs_early
+        && beneficiary_inputs.is_empty()
+        && !strict
+        && claim_inputs.iter().all(Input::reads_again))
+    .then(|| Grouping::new(&episode_types, partition_count));
     // The enrollment's memory counts in the reading's phase.
     progress.phase("reading claims");
     // The enrollment is read while the claims are read, as a task of the
@@ -635,7 +541,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                     let ids: Vec<&str> = definitions.iter().map(|d| d.id.as_str()).collect();
                     let mut warnings = pricing::unknown_types(&ids, &prices, risk_factors.as_ref());
                     warnings.iter().for_each(Warning::emit);
-                    let reading = ClaimsReading {
+                    let mut reading = ClaimsReading {
                         format: claims_format,
                         types: definitions.len(),
                         as_of,
@@ -646,8 +552,27 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
                         held_room,
                         threads,
                         tunables: &tunables,
+                        announced: 0,
                     };
-                    let mut read = read_claims(&claim_inputs, &reading, progress)?;
+                    let mut grouping = grouping.as_ref();
+                    // Twice at most: a reading without a grouping builds
+                    // nothing early, so it is never found not grouped.
+                    let mut read = loop {
+                        match read_claims(&claim_inputs, &reading, grouping, progress) {
+                            Ok(read) => break read,
+                            Err(ReadError::Run(error)) => return Err(error),
+                            Err(ReadError::NotGrouped { opened }) => {
+                                tracing::info!(
+                                    target: NOTICE,
+                                    "the claims do not hold each beneficiary's rows together: \
+                                     reading them again, every row held by beneficiary"
+                                );
+                                progress.forget_rows();
+                                grouping = None;
+                                reading.announced = opened;
+                            }
+                        }
+                    };
                     // The pricing files' warnings first, then the claims files'.
                     warnings.append(&mut read.warnings);
                     read.warnings = warnings;
@@ -670,6 +595,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         spools: _spools,
         first_row_reject,
         warnings,
+        early,
     } = claims?;
 
     if let Some(row_reject) = first_row_reject {
@@ -689,7 +615,6 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     }
 
     progress.phase("building episodes");
-    let episode_types = EpisodeTypes::new(&definitions);
     progress.set_work(partition_count as u64);
     // A spilled partition is read back by the worker that builds it, just
     // before: reading back is part of this phase, and only as many
@@ -714,14 +639,19 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         spill_dir: &spill_dir,
         ledger_level: tunables.spill_level,
     };
+    let Early {
+        episodes: early_episodes,
+        result: early_result,
+    } = early;
     let built: Vec<BuiltPart> = partitions
         .drain()
         .into_par_iter()
         .zip(enrollment_parts)
+        .zip(early_episodes)
         .enumerate()
-        .map(|(index, (rows, enrollment_rows))| {
+        .map(|(index, ((rows, enrollment_rows), early))| {
             crate::runtime::stop::check()?;
-            let part = building.part(index, rows, enrollment_rows)?;
+            let part = building.part(index, rows, enrollment_rows, early)?;
             progress.add_work(1);
             Ok(part)
         })
@@ -736,7 +666,7 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     } = Merged::of(built);
 
     let mut version_rejects: Vec<VersionReject> = Vec::new();
-    for result in results {
+    for result in results.into_iter().chain([early_result]) {
         accounting.void.merge(result.void);
         accounting.superseded.merge(result.superseded);
         accounting.final_action.merge(result.final_action);
@@ -852,6 +782,9 @@ struct ClaimsReading<'a> {
     /// Worker threads of the pool the claims are read on.
     threads: usize,
     tunables: &'a Tunables,
+    /// The claims files that gave their notices (warnings, the format
+    /// found) in an earlier reading: they are not given again.
+    announced: usize,
 }
 
 /// The claims as read: routed into partitions (some spilled), counted,
@@ -872,6 +805,39 @@ struct ClaimsRead {
     /// rows before it passed (a version check may still name an earlier
     /// row).
     first_row_reject: Option<Reject>,
+    /// What the beneficiaries built as their runs were read yield
+    /// ([`crate::engine::grouped`]).
+    early: Early,
+}
+
+/// The beneficiaries built early: their episodes by partition (each
+/// partition's join its ledger), and their figures and version rejects.
+#[derive(Debug, Default)]
+struct Early {
+    episodes: Vec<Vec<(usize, EpisodeDraft)>>,
+    result: BeneficiaryResult,
+}
+
+/// Why reading the claims stopped.
+enum ReadError {
+    /// The run cannot go on.
+    Run(Error),
+    /// The claims do not hold each beneficiary's rows together, and some
+    /// were built early: they are to be read again with every row routed.
+    /// The files before `opened` have given their notices already.
+    NotGrouped { opened: usize },
+}
+
+impl From<Error> for ReadError {
+    fn from(error: Error) -> ReadError {
+        ReadError::Run(error)
+    }
+}
+
+impl From<claims::Error> for ReadError {
+    fn from(error: claims::Error) -> ReadError {
+        ReadError::Run(Error::Claims(error))
+    }
 }
 
 /// Reads every claims input in order, routing its rows by beneficiary into
@@ -879,8 +845,9 @@ struct ClaimsRead {
 fn read_claims(
     inputs: &[Input],
     reading: &ClaimsReading<'_>,
+    grouping: Option<&Grouping<'_>>,
     progress: &Progress,
-) -> Result<ClaimsRead, Error> {
+) -> Result<ClaimsRead, ReadError> {
     let ClaimsReading {
         format: claims_format,
         types,
@@ -892,6 +859,7 @@ fn read_claims(
         held_room,
         threads,
         tunables,
+        announced,
     } = *reading;
     let mut accounting = Accounting {
         types: vec![TypeTally::default(); types],
@@ -906,9 +874,32 @@ fn read_claims(
     // rows read later), and the first row-level reject once one is known.
     let mut routed_any = false;
     let mut first_row_reject: Option<Reject> = None;
+    let mut early = Early {
+        episodes: (0..partition_count).map(|_| Vec::new()).collect(),
+        result: BeneficiaryResult::default(),
+    };
+    let mut admission =
+        Admission::new(memory_limit.map_or(u64::MAX, |limit| tunables.early_budget(limit)));
+    // The files opened so far, for `ReadError::NotGrouped`.
+    let opened = std::cell::Cell::new(0);
     // Moves one chunk's rows into the partitions, spilling them all when
-    // they pass the memory limit. Chunks come in reading order.
-    let mut absorb = |mut chunk: ChunkRows, bytes: u64| -> Result<(), Error> {
+    // they pass the memory limit, and takes in what its runs built early.
+    // Chunks come in reading order.
+    let mut absorb = |work: ChunkWork<'_>, bytes: u64| -> Result<(), ReadError> {
+        let (mut chunk, grouped) = work.finish();
+        if let (Some(grouping), Some(grouped)) = (grouping, grouped) {
+            let built = admission
+                .admit(grouping, &mut chunk, grouped)
+                .map_err(|NotGrouped| ReadError::NotGrouped {
+                    opened: opened.get(),
+                })?;
+            if let Some(built) = built {
+                for (partition, index, draft) in built.episodes {
+                    early.episodes[partition as usize].push((index, draft));
+                }
+                early.result.absorb(built.result);
+            }
+        }
         progress.add_rows(chunk.rows, bytes);
         if strict
             && first_row_reject.is_none()
@@ -922,7 +913,7 @@ fn read_claims(
                     rows = accounting.read.rows + chunk.rows,
                     "--strict: stopped reading at the first rejected row"
                 );
-                return Err(strict_error(inputs, first));
+                return Err(strict_error(inputs, first).into());
             }
             tracing::info!(
                 row = first.row,
@@ -951,6 +942,13 @@ fn read_claims(
         let file = u32::try_from(file_index).unwrap_or(u32::MAX);
         let path = input.name();
         let opening = claims_format.open(input, &mut spools)?;
+        opened.set(file_index + 1);
+        // A file read a second time (RULES 46c) gave its notices the first.
+        let emit = |warning: &Warning| {
+            if file_index >= announced {
+                warning.emit();
+            }
+        };
         let detected = opening.detected;
         read_files.push(ReadFile {
             detected,
@@ -960,32 +958,33 @@ fn read_claims(
             Detected::Claims(format) => format,
             Detected::NotClaims(what) => {
                 let warning = Warning::not_claims(path, &what);
-                warning.emit();
+                emit(&warning);
                 warnings.push(warning);
                 continue;
             }
         };
-        if claims_format == ClaimsFormat::Auto {
+        if claims_format == ClaimsFormat::Auto && file_index >= announced {
             tracing::info!(target: NOTICE, "reading {} as {format} claims", path.display());
         } else {
             tracing::info!(file = %path.display(), %format, "reading claims");
         }
         let new_chunk = || {
-            ChunkRows::new(
+            let rows = ChunkRows::new(
                 partition_count,
                 chunking.chunk_bytes / tunables.line_bytes_in_csv * tunables.encoded_line_bytes,
-            )
+            );
+            ChunkWork::new(rows, grouping)
         };
-        let route = |rows: &mut ChunkRows, outcome: RowView<'_>| rows.add(file, outcome);
+        let route = |work: &mut ChunkWork<'_>, outcome: RowView<'_>| work.add(file, outcome);
         let file_reading = Reading {
             file,
             as_of,
             chunking,
         };
         let mut file_rows = 0;
-        let absorb_counting = |chunk: ChunkRows, bytes| {
-            file_rows += chunk.rows;
-            absorb(chunk, bytes)
+        let absorb_counting = |work: ChunkWork<'_>, bytes| {
+            file_rows += work.rows_read();
+            absorb(work, bytes)
         };
         format.read_chunked(
             opening.opened,
@@ -996,7 +995,7 @@ fn read_claims(
         )?;
         if file_rows == 0 {
             let warning = Warning::empty_claims_file(path);
-            warning.emit();
+            emit(&warning);
             warnings.push(warning);
         }
     }
@@ -1026,6 +1025,7 @@ fn read_claims(
         spools,
         first_row_reject,
         warnings,
+        early,
     })
 }
 
@@ -1411,12 +1411,14 @@ struct Building<'a> {
 impl Building<'_> {
     /// Builds partition `index`: its spilled rows read back beside `rows`,
     /// its enrollment (`enrollment_rows` after the spilled ones) settled,
-    /// then final action and every episode type for each beneficiary.
+    /// then final action and every episode type for each beneficiary; its
+    /// episodes join those its beneficiaries built early gave (`early`).
     fn part(
         &self,
         index: usize,
         held: Vec<EncodedRows>,
         enrollment_rows: Vec<u8>,
+        early: Vec<(usize, EpisodeDraft)>,
     ) -> Result<BuiltPart, Error> {
         let spill_error = spill_error(self.spill_dir);
         let spilled = self
@@ -1432,7 +1434,10 @@ impl Building<'_> {
             .map_err(spill_error)?;
         drop(enrollment_rows);
         let enrollees = settled.as_mut().map(|s| std::mem::take(&mut s.enrollees));
-        let mut built = BeneficiaryResult::default();
+        let mut built = BeneficiaryResult {
+            episodes: early,
+            ..BeneficiaryResult::default()
+        };
         each_beneficiary(rows, |lines, tainted| {
             built.absorb(reconcile_beneficiary(
                 lines,

@@ -283,6 +283,17 @@ impl Input {
     }
 }
 
+impl Input {
+    /// Whether the input can be read again from its start: a regular file
+    /// (compressed or not), not a stream or a table's batches. Only then
+    /// may a run read its claims optimistically (RULES 46c).
+    pub fn reads_again(&self) -> bool {
+        self.path().is_some_and(|path| {
+            !is_stdin(path) && std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        })
+    }
+}
+
 impl From<PathBuf> for Input {
     fn from(path: PathBuf) -> Input {
         Input::File(path)

@@ -262,6 +262,16 @@ impl Progress {
         }
     }
 
+    /// Forgets the rows and bytes read so far: the claims are read again
+    /// from their start.
+    pub fn forget_rows(&self) {
+        self.counters.rows.store(0, Ordering::Relaxed);
+        self.counters.bytes.store(0, Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.bar.set_position(0);
+        }
+    }
+
     /// Gives the current phase a known amount of work (e.g. episodes to
     /// price), so the bar shows `done / total` instead of a bare spinner.
     pub fn set_work(&self, total: u64) {

@@ -95,6 +95,16 @@ pub struct Tunables {
     /// 248 MB; 250 at 222 MB, in the same time; 10 and 100 at 209 to 219
     /// MB but up to 7% slower, each freed block soon faulted in again.
     pub allocator_purge_delay_ms: i64,
+    /// Whether a beneficiary whose rows come together in a file is built
+    /// as soon as its run of rows is read ([`crate::engine::grouped`]),
+    /// rather than routed, held and built with its partition. Off only to
+    /// compare the two ways (they give the same outputs).
+    pub build_runs_early: bool,
+    /// The share of the memory limit the episodes built early may hold
+    /// (their ledger lines, until their partitions are built), as
+    /// `numerator / denominator`: past it, every row is routed, and held
+    /// or spilled as the limit allows.
+    pub early_share: (u64, u64),
 }
 
 impl Tunables {
@@ -128,6 +138,8 @@ impl Tunables {
         max_partitions: 4096,
         spill_level: 1,
         allocator_purge_delay_ms: 250,
+        build_runs_early: true,
+        early_share: (1, 8),
     };
 
     /// Partitions for `threads` worker threads.
@@ -212,6 +224,12 @@ impl Tunables {
     /// The enrollment's share of `limit` ([`Tunables::enrollment_share`]).
     pub fn enrollment_budget(&self, limit: u64) -> u64 {
         share(limit, self.enrollment_share)
+    }
+
+    /// The share of `limit` the episodes built early may hold
+    /// ([`Tunables::early_share`]).
+    pub fn early_budget(&self, limit: u64) -> u64 {
+        share(limit, self.early_share)
     }
 
     /// The memory limit when none is given: the default share of the

@@ -38,6 +38,26 @@ impl Mix {
     }
 }
 
+/// Rewrites the generated `dir/claims/claims.csv` with its rows in an
+/// order drawn from `seed`, and some rows moved, so that a beneficiary's
+/// rows no longer come together and a run that built them early as they
+/// were read must read the file again (RULES 46c): only a few rows moved
+/// (`few`), so that the file looks grouped for a while, or all.
+fn scatter_claims(dir: &Path, seed: u64, few: bool) {
+    let path = dir.join("claims/claims.csv");
+    let text = std::fs::read_to_string(&path).expect("generated claims");
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut mix = Mix(seed);
+    let rows = lines.len() - 1;
+    let moves = if few { 3 } else { rows * 2 };
+    for _ in 0..moves {
+        let a = 1 + (mix.next() % rows as u64) as usize;
+        let b = 1 + (mix.next() % rows as u64) as usize;
+        lines.swap(a, b);
+    }
+    std::fs::write(&path, lines.concat()).expect("scattered claims");
+}
+
 /// Splits the generated `dir/claims/claims.csv` into `files` files
 /// `dir/parts/part-N.csv` (each with the header, rows kept whole), rows
 /// dealt at random or in contiguous runs; returns their paths by N.
@@ -91,10 +111,16 @@ fn library_run(
         spill_dir,
         strict,
         tunables,
+        true,
     )
 }
 
-/// [`library_run`] with other `tunables`.
+/// [`library_run`] with other `tunables`, with the enrollment
+/// (`enrolled`, as `library_run`) or with the claims-only definitions.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a knob a property varies"
+)]
 fn library_run_tuned(
     dir: &Path,
     claims: Vec<PathBuf>,
@@ -103,19 +129,26 @@ fn library_run_tuned(
     spill_dir: &Path,
     strict: bool,
     tunables: Tunables,
+    enrolled: bool,
 ) -> Result<Reconciliation, reconcile::Error> {
-    let definitions = definitions::load_dir(&dir.join("definitions")).expect("valid definitions");
+    let definitions = match enrolled {
+        true => "definitions",
+        false => "definitions-claims-only",
+    };
+    let definitions = definitions::load_dir(&dir.join(definitions)).expect("valid definitions");
     let prices = TargetPrices::load(&dir.join("target_prices.csv")).expect("valid prices");
-    let risk_factors = RiskFactors::load(&dir.join("risk_factors.csv")).expect("valid factors");
-    let inputs = Inputs {
+    let mut inputs = Inputs {
         strict,
         memory_limit,
         spill_dir: spill_dir.to_owned(),
-        beneficiaries: vec![dir.join("beneficiaries/beneficiaries.csv").into()],
-        risk_factors: Some(risk_factors),
         tunables,
         ..Inputs::new(claims, definitions, prices)
     };
+    if enrolled {
+        let risk_factors = RiskFactors::load(&dir.join("risk_factors.csv")).expect("valid factors");
+        inputs.beneficiaries = vec![dir.join("beneficiaries/beneficiaries.csv").into()];
+        inputs.risk_factors = Some(risk_factors);
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -191,12 +224,19 @@ proptest! {
         min_partitions in 1usize..8,
         memory_limit in prop::sample::select(vec![Some(1u64), None]),
         spill_level in prop::sample::select(vec![-5, 1, 3, 19]),
+        build_runs_early in any::<bool>(),
+        early_share in prop::sample::select(vec![(1u64, 8u64), (1 << 40, 1)]),
+        scatter in prop::sample::select(vec![None, Some(true), Some(false)]),
+        enrolled in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().expect("temporary folder");
         generate(beneficiaries, seed, dir.path()).expect("generated data");
+        if let Some(few) = scatter {
+            scatter_claims(dir.path(), seed, few);
+        }
         let claims = vec![dir.path().join("claims/claims.csv")];
         let spill_dir = tempfile::tempdir().expect("spill folder");
-        let reference = library_run(dir.path(), claims.clone(), 2, None, spill_dir.path(), false)
+        let reference = library_run_tuned(dir.path(), claims.clone(), 2, None, spill_dir.path(), false, Tunables::DEFAULT, enrolled)
             .expect("the reference run succeeds");
         let tunables = Tunables {
             thread_batch_bytes,
@@ -204,9 +244,11 @@ proptest! {
             partitions_per_thread,
             min_partitions,
             spill_level,
+            build_runs_early,
+            early_share,
             ..Tunables::DEFAULT
         };
-        let tuned = library_run_tuned(dir.path(), claims, 2, memory_limit, spill_dir.path(), false, tunables)
+        let tuned = library_run_tuned(dir.path(), claims, 2, memory_limit, spill_dir.path(), false, tunables, enrolled)
             .expect("the tuned run succeeds");
         prop_assert_eq!(Outputs::of(&reference, dir.path()), Outputs::of(&tuned, dir.path()), "{:?}", tunables);
     }
@@ -226,21 +268,25 @@ proptest! {
         other_order in Just(vec![0usize, 1, 2, 3]).prop_shuffle(),
         threads in 2usize..=4,
         memory_limit in prop::sample::select(vec![Some(1u64), Some(4 << 10), Some(64 << 10), None]),
+        enrolled in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().expect("temporary folder");
+        let spill_dir = tempfile::tempdir().expect("spill folder");
         generate(beneficiaries, seed, dir.path()).expect("generated data");
         let parts = split_claims(dir.path(), files, split_seed, contiguous);
+        // Without the enrollment, beneficiaries are built as their rows
+        // are read where the files hold them together (RULES 46c).
+        let run = |claims: &[PathBuf], threads, memory_limit| {
+            library_run_tuned(dir.path(), claims.to_vec(), threads, memory_limit, spill_dir.path(), false, Tunables::DEFAULT, enrolled)
+        };
         let ordered = |order: &[usize]| -> Vec<PathBuf> {
             order.iter().filter(|&&n| n < files).map(|&n| parts[n].clone()).collect()
         };
         let (first, second) = (ordered(&reference_order), ordered(&other_order));
-        let spill_dir = tempfile::tempdir().expect("spill folder");
 
-        let reference = library_run(dir.path(), first.clone(), 1, None, spill_dir.path(), false)
-            .expect("the reference run succeeds");
+        let reference = run(&first, 1, None).expect("the reference run succeeds");
         let reference = Outputs::of(&reference, dir.path());
-        let other = library_run(dir.path(), second.clone(), threads, memory_limit, spill_dir.path(), false)
-            .expect("the run succeeds");
+        let other = run(&second, threads, memory_limit).expect("the run succeeds");
         let other = Outputs::of(&other, dir.path());
         prop_assert!(
             entries(spill_dir.path()).is_empty(),
@@ -249,7 +295,7 @@ proptest! {
 
         let what = format!(
             "{beneficiaries} beneficiaries, seed {seed}, {files} file(s), reference order {first:?} on 1 thread, \
-             other order {second:?} on {threads} threads with memory limit {memory_limit:?}"
+             other order {second:?} on {threads} threads with memory limit {memory_limit:?}, enrolled {enrolled}"
         );
         prop_assert!(reference.episodes == other.episodes, "episodes.csv differs: {}", what);
         prop_assert!(reference.providers == other.providers, "providers.csv differs: {}", what);
@@ -518,6 +564,7 @@ fn rows_building_has_no_room_for_are_spilled_before_it() {
             spill_dir,
             strict,
             tunables,
+            true,
         )
     };
     for threads in 1..=3 {

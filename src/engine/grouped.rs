@@ -1,0 +1,561 @@
+//! Beneficiaries built as soon as a file's run of their rows ends, for
+//! files that hold each beneficiary's rows together (CMS's extracts come
+//! sorted by beneficiary, and `generate` writes its claims so).
+//!
+//! A worker reads a chunk's rows as runs, a run being a beneficiary's rows
+//! (lines, and the versions of rows a check rejected) one after the other.
+//! A run with another beneficiary's rows before and after it in the chunk
+//! is, in such a file, all there is of that beneficiary: it is built at
+//! once ([`reconcile_beneficiary`]) on the worker that read it, while its
+//! rows are still in the cache, and never held, routed to a partition or
+//! decoded there. The first and last runs of a chunk may go on in the
+//! chunks beside it, and are routed to their partitions as before. On one
+//! thread this took the rows held after reading from about 35 bytes a
+//! line to the few runs at the chunks' edges (docs/PERFORMANCE.md).
+//!
+//! Whether a file holds its beneficiaries together is known only once it
+//! has been read, so the runs of every chunk are checked in reading order
+//! ([`Admission`]): a beneficiary built from one run that has rows in
+//! another means the claims do not, and the run reads them again with
+//! every row routed (RULES 46c). The outputs never depend on which
+//! beneficiaries were built early: both ways give the same function the
+//! same lines, in file order, with the same rejected versions.
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::engine::beneficiary::{BeneficiaryResult, EpisodeTypes, reconcile_beneficiary};
+use crate::engine::encoding::{EncodedRows, RowDecoder};
+use crate::engine::episodes::{EpisodeDraft, LedgerLine};
+use crate::engine::partitions::{ChunkRows, Routed, partition_of};
+use crate::model::LineRef;
+use crate::model::outcome::{RowView, VersionKey};
+use crate::model::same_bytes;
+
+/// What building runs early needs, shared by the run's workers.
+#[derive(Debug)]
+pub struct Grouping<'a> {
+    types: &'a EpisodeTypes<'a>,
+    partitions: usize,
+    /// Cleared when the episodes built early have taken their share of
+    /// memory: from then on every run is routed.
+    open: AtomicBool,
+}
+
+impl<'a> Grouping<'a> {
+    /// Runs built with `types`; their episodes go with their
+    /// beneficiary's partition among `partitions`.
+    pub fn new(types: &'a EpisodeTypes<'a>, partitions: usize) -> Grouping<'a> {
+        Grouping {
+            types,
+            partitions,
+            open: AtomicBool::new(true),
+        }
+    }
+
+    /// Builds no more runs early: they are routed to their partitions, and
+    /// held (or spilled) there. Runs a worker is building go on.
+    pub fn close(&self) {
+        self.open.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether runs are still built early.
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
+/// One chunk's rows as a worker reads them: accounted, then routed to
+/// their partitions or, with a [`Grouping`], built run by run.
+#[derive(Debug)]
+pub struct ChunkWork<'g> {
+    rows: ChunkRows,
+    grouping: Option<&'g Grouping<'g>>,
+    /// The beneficiary of the run being read.
+    run_id: String,
+    /// Its rows, encoded as a partition holds them.
+    run: EncodedRows,
+    /// The runs ended so far, in order.
+    marks: RunMarks,
+    built: Built,
+    /// The rows of the runs built, with their beneficiaries: routed after
+    /// all should the run no longer take what is built early by the time
+    /// the chunk is taken in ([`Admission`]).
+    kept: Vec<(String, EncodedRows)>,
+    /// Made at the first run built (its table of dates is 16 KiB).
+    decoder: Option<RowDecoder>,
+}
+
+/// A chunk's runs in order, for [`RunCheck`].
+#[derive(Debug, Default)]
+pub struct RunMarks {
+    /// The beneficiary of the first run (which may go on from the chunk
+    /// before).
+    first_id: Option<String>,
+    /// The beneficiary of the last run (which may go on in the next).
+    last_id: Option<String>,
+    /// Each run's beneficiary, as [`id_hash`], and whether it was built.
+    runs: Vec<(u64, bool)>,
+}
+
+/// What the runs a chunk built early yield.
+#[derive(Debug, Default)]
+pub struct Built {
+    /// Their figures and version rejects (their episodes are taken out).
+    pub result: BeneficiaryResult,
+    /// Their episodes: each with its beneficiary's partition, whose ledger
+    /// it joins, and its definition's index.
+    pub episodes: Vec<(u32, usize, EpisodeDraft)>,
+    /// The ledger lines of those episodes.
+    pub ledger_lines: usize,
+}
+
+impl Built {
+    /// Builds the `lines` and rejected versions `keys` of beneficiary `id`.
+    fn add(
+        &mut self,
+        grouping: &Grouping<'_>,
+        id: &str,
+        lines: &mut [LineRef<'_>],
+        keys: &[VersionKey],
+    ) {
+        let mut result = reconcile_beneficiary(lines, keys, grouping.types, None);
+        // Partitions number at most `Tunables::max_partitions`.
+        let partition = partition_of(id, grouping.partitions) as u32;
+        for (index, draft) in result.episodes.drain(..) {
+            self.ledger_lines += draft.ledger.len();
+            self.episodes.push((partition, index, draft));
+        }
+        self.result.absorb(result);
+    }
+
+    /// About the memory the episodes hold until their partitions are built.
+    pub fn bytes(&self) -> u64 {
+        let episodes = self.episodes.len() * std::mem::size_of::<(u32, usize, EpisodeDraft)>();
+        let lines = self.ledger_lines * std::mem::size_of::<LedgerLine>();
+        (episodes + lines) as u64
+    }
+}
+
+impl<'g> ChunkWork<'g> {
+    /// A chunk whose rows are routed into `rows`, and whose runs are built
+    /// early with `grouping`.
+    pub fn new(rows: ChunkRows, grouping: Option<&'g Grouping<'g>>) -> ChunkWork<'g> {
+        ChunkWork {
+            rows,
+            grouping,
+            run_id: String::new(),
+            run: EncodedRows::default(),
+            marks: RunMarks::default(),
+            built: Built::default(),
+            kept: Vec::new(),
+            decoder: None,
+        }
+    }
+
+    /// Rows read into the chunk so far.
+    pub fn rows_read(&self) -> u64 {
+        self.rows.rows
+    }
+
+    /// Accounts for one row of file `file` and routes it, or adds it to
+    /// its beneficiary's run.
+    pub fn add(&mut self, file: u32, outcome: RowView<'_>) {
+        let Some(grouping) = self.grouping else {
+            return self.rows.add(file, outcome);
+        };
+        match self.rows.account(file, outcome) {
+            Some(Routed::Line(line)) => {
+                self.enter(grouping, line.beneficiary_id);
+                self.run.push_line(&line);
+            }
+            Some(Routed::Key(key)) => {
+                self.enter(grouping, &key.beneficiary_id);
+                self.run.push_key(&key);
+            }
+            None => {}
+        }
+    }
+
+    /// The chunk read: its routed rows, with its last run among them, and
+    /// (with a grouping) its runs and what the runs built early yield.
+    pub fn finish(mut self) -> (ChunkRows, Option<Grouped>) {
+        let Some(grouping) = self.grouping else {
+            return (self.rows, None);
+        };
+        if !self.run.is_empty() {
+            self.end_run(grouping, true);
+            self.marks.last_id = Some(self.run_id);
+        }
+        let grouped = Grouped {
+            marks: self.marks,
+            built: self.built,
+            kept: self.kept,
+        };
+        (self.rows, Some(grouped))
+    }
+
+    /// Makes `id`'s the run being read, ending the one before when it is
+    /// another beneficiary's.
+    fn enter(&mut self, grouping: &Grouping<'_>, id: &str) {
+        if !self.run.is_empty() {
+            if same_bytes(self.run_id.as_bytes(), id.as_bytes()) {
+                return;
+            }
+            self.end_run(grouping, false);
+        }
+        self.run_id.clear();
+        self.run_id.push_str(id);
+    }
+
+    /// Ends the run being read (`last`: with the chunk): builds it when
+    /// other runs came before it and come after, else routes it.
+    fn end_run(&mut self, grouping: &Grouping<'_>, last: bool) {
+        let first = self.marks.runs.is_empty();
+        let built = !first && !last && grouping.is_open() && self.build_run(grouping);
+        if !built {
+            self.rows.route_encoded(&self.run_id, &self.run);
+        }
+        if first {
+            self.marks.first_id = Some(self.run_id.clone());
+        }
+        self.marks.runs.push((id_hash(&self.run_id), built));
+        self.run.clear();
+    }
+
+    /// Builds the run being read; false, leaving it to be routed, when its
+    /// rows do not decode (a bug, which building its partition reports).
+    fn build_run(&mut self, grouping: &Grouping<'_>) -> bool {
+        let decoder = self.decoder.get_or_insert_with(RowDecoder::new);
+        decoder.start_stream();
+        let mut lines = Vec::with_capacity(self.run.lines());
+        let mut keys = Vec::with_capacity(self.run.keys());
+        if decoder
+            .decode(self.run.bytes(), &mut lines, &mut keys)
+            .is_err()
+        {
+            return false;
+        }
+        // Versions rejected with no line left have nothing to resolve, as
+        // when a partition is built.
+        if !lines.is_empty() {
+            self.built.add(grouping, &self.run_id, &mut lines, &keys);
+        }
+        drop(lines);
+        let rows = std::mem::take(&mut self.run);
+        self.kept.push((self.run_id.clone(), rows));
+        true
+    }
+}
+
+/// A beneficiary id's 64-bit hash (FxHash: no random keys). Two ids that
+/// share one can only make [`Admission`] find a file not grouped that is:
+/// the claims are then read again, to the same outputs.
+fn id_hash(id: &str) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A chunk's runs once read: for [`Admission::admit`].
+#[derive(Debug)]
+pub struct Grouped {
+    marks: RunMarks,
+    built: Built,
+    kept: Vec<(String, EncodedRows)>,
+}
+
+/// The claims files don't hold each beneficiary's rows together: a
+/// beneficiary built from one run has rows in another.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotGrouped;
+
+/// The chunks' runs, taken in reading order: which chunks' early builds
+/// the run keeps, and whether every beneficiary built early had no rows
+/// anywhere else.
+///
+/// What the workers built is kept while the episodes built early stay
+/// within their `budget` of memory; from the first chunk past it, every
+/// chunk's runs are routed, those it built included (their rows were
+/// kept for this). That decision is taken here, chunk by chunk in reading
+/// order, not by the workers: a worker may still build a run after
+/// another has closed the grouping, and which beneficiaries are built must
+/// not depend on timing, only on the order of the chunks.
+#[derive(Debug)]
+pub struct Admission {
+    /// The beneficiary of the last run so far.
+    last_id: Option<String>,
+    /// Each beneficiary seen (by [`id_hash`]) while early builds are kept,
+    /// and whether one of its runs was built. Once they no longer are,
+    /// every run is held, and only a run of a beneficiary built before
+    /// can break the grouping: no other is added.
+    seen: rustc_hash::FxHashMap<u64, bool>,
+    /// Whether chunks' early builds are still kept.
+    keeping: bool,
+    /// What the episodes built early may hold, and what they hold.
+    budget: u64,
+    bytes: u64,
+}
+
+impl Admission {
+    /// Chunks taken in with `budget` bytes for the episodes built early
+    /// (and the check's own table).
+    pub fn new(budget: u64) -> Admission {
+        Admission {
+            last_id: None,
+            seen: rustc_hash::FxHashMap::default(),
+            keeping: true,
+            budget,
+            bytes: 0,
+        }
+    }
+
+    /// Takes in the next chunk's runs, routing into `rows` those it built
+    /// when early builds are no longer kept: what the chunk built, when
+    /// kept. [`NotGrouped`] when a beneficiary built early has rows in
+    /// another run.
+    pub fn admit(
+        &mut self,
+        grouping: &Grouping<'_>,
+        rows: &mut ChunkRows,
+        grouped: Grouped,
+    ) -> Result<Option<Built>, NotGrouped> {
+        let Grouped { marks, built, kept } = grouped;
+        self.check(&marks)?;
+        if !self.keeping {
+            // A beneficiary's lines may come in any order (final action
+            // sorts them on a total key), so these follow the chunk's
+            // other rows.
+            for (id, run) in &kept {
+                rows.route_encoded(id, run);
+            }
+            return Ok(None);
+        }
+        self.bytes += built.bytes();
+        let table = self.seen.capacity() as u64 * TABLE_ENTRY_BYTES;
+        if self.bytes + table > self.budget {
+            tracing::info!(
+                bytes = self.bytes,
+                "the episodes built as their rows were read took their share of the \
+                 memory limit: routing every row from here"
+            );
+            self.keeping = false;
+            grouping.close();
+        }
+        Ok(Some(built))
+    }
+
+    /// Checks a chunk's runs against those before them. A chunk's first
+    /// run that goes on from the last one's is the same run. Once early
+    /// builds are no longer kept, every run counts as held.
+    fn check(&mut self, marks: &RunMarks) -> Result<(), NotGrouped> {
+        let goes_on = matches!(
+            (&self.last_id, &marks.first_id),
+            (Some(last), Some(first)) if last == first
+        );
+        for &(hash, built) in marks.runs.iter().skip(usize::from(goes_on)) {
+            let built = built && self.keeping;
+            match self.seen.entry(hash) {
+                std::collections::hash_map::Entry::Occupied(seen) => {
+                    if *seen.get() || built {
+                        return Err(NotGrouped);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    if self.keeping {
+                        entry.insert(built);
+                    }
+                }
+            }
+        }
+        if let Some(last) = &marks.last_id {
+            self.last_id = Some(last.clone());
+        }
+        Ok(())
+    }
+}
+
+/// About the memory an entry of [`Admission`]'s table takes: a hashbrown
+/// entry of 9 bytes, padded to 16, and its control byte.
+const TABLE_ENTRY_BYTES: u64 = 17;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::encoding::tests::line;
+    use crate::engine::partitions::BeneficiaryRows;
+    use crate::model::ClaimLine;
+    use crate::model::outcome::RowOutcome;
+
+    const PARTITIONS: usize = 4;
+
+    /// A chunk of one line per entry of `ids`, each its own claim (so its
+    /// own final action), read with `grouping`.
+    fn chunk(grouping: &Grouping<'_>, ids: &[&str]) -> (ChunkRows, Grouped) {
+        let mut work = ChunkWork::new(ChunkRows::new(PARTITIONS, 1000), Some(grouping));
+        for (n, id) in ids.iter().enumerate() {
+            let line = ClaimLine {
+                beneficiary_id: (*id).into(),
+                ..line(n as u64)
+            };
+            work.add(0, RowOutcome::Line(line.view()));
+        }
+        let (rows, grouped) = work.finish();
+        (rows, grouped.expect("a grouping was given"))
+    }
+
+    /// The beneficiaries of the lines routed to the chunk's partitions.
+    fn routed(rows: &ChunkRows) -> Vec<String> {
+        let mut ids = Vec::new();
+        for segment in &rows.partitions {
+            let mut decoded = BeneficiaryRows::default();
+            decoded
+                .decode(std::slice::from_ref(segment))
+                .expect("routed rows decode");
+            ids.extend(decoded.lines.iter().map(|l| l.beneficiary_id.to_owned()));
+        }
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn runs_inside_a_chunk_are_built_and_its_first_and_last_routed() {
+        let types = EpisodeTypes::new(&[]);
+        let grouping = Grouping::new(&types, PARTITIONS);
+        let (rows, grouped) = chunk(&grouping, &["A", "A", "B", "C", "C", "D"]);
+        assert_eq!(routed(&rows), ["A", "A", "D"]);
+        assert_eq!(grouped.built.result.final_action.rows, 3);
+        let built: Vec<bool> = grouped.marks.runs.iter().map(|&(_, b)| b).collect();
+        assert_eq!(built, [false, true, true, false]);
+        assert_eq!(grouped.marks.first_id.as_deref(), Some("A"));
+        assert_eq!(grouped.marks.last_id.as_deref(), Some("D"));
+        // The built runs' rows are kept, to be routed should the run no
+        // longer keep what is built early.
+        let kept: Vec<(&str, usize)> = grouped
+            .kept
+            .iter()
+            .map(|(id, rows)| (id.as_str(), rows.lines()))
+            .collect();
+        assert_eq!(kept, [("B", 1), ("C", 2)]);
+    }
+
+    #[test]
+    fn a_chunk_of_one_or_two_runs_builds_nothing() {
+        let types = EpisodeTypes::new(&[]);
+        let grouping = Grouping::new(&types, PARTITIONS);
+        for ids in [&["A", "A"][..], &["A", "B"]] {
+            let (rows, grouped) = chunk(&grouping, ids);
+            assert_eq!(routed(&rows).len(), ids.len());
+            assert_eq!(grouped.built.result.final_action.rows, 0);
+        }
+    }
+
+    #[test]
+    fn a_closed_grouping_builds_no_run() {
+        let types = EpisodeTypes::new(&[]);
+        let grouping = Grouping::new(&types, PARTITIONS);
+        grouping.close();
+        let (rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
+        assert_eq!(routed(&rows), ["A", "B", "C"]);
+        assert!(grouped.kept.is_empty());
+    }
+
+    #[test]
+    fn runs_that_go_on_across_chunks_are_one_run() {
+        let types = EpisodeTypes::new(&[]);
+        let grouping = Grouping::new(&types, PARTITIONS);
+        let mut admission = Admission::new(u64::MAX);
+        for ids in [&["A", "B", "C"][..], &["C", "D", "E"], &["E"], &["E", "F"]] {
+            let (mut rows, grouped) = chunk(&grouping, ids);
+            let built = admission.admit(&grouping, &mut rows, grouped);
+            assert!(matches!(built, Ok(Some(_))), "{ids:?}");
+        }
+    }
+
+    #[test]
+    fn a_beneficiary_built_early_with_rows_elsewhere_is_found() {
+        let types = EpisodeTypes::new(&[]);
+        // B is built in the first chunk, then has rows: as the edge of a
+        // chunk, inside one, or as the first run of the next chunk.
+        for later in [&["B", "X"][..], &["X", "B", "Y"], &["X", "Y", "B"]] {
+            let grouping = Grouping::new(&types, PARTITIONS);
+            let mut admission = Admission::new(u64::MAX);
+            let (mut rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
+            assert!(admission.admit(&grouping, &mut rows, grouped).is_ok());
+            let (mut rows, grouped) = chunk(&grouping, later);
+            assert_eq!(
+                admission.admit(&grouping, &mut rows, grouped).err(),
+                Some(NotGrouped),
+                "{later:?}"
+            );
+        }
+        // Held first (the edge of a chunk), built later.
+        let grouping = Grouping::new(&types, PARTITIONS);
+        let mut admission = Admission::new(u64::MAX);
+        let (mut rows, grouped) = chunk(&grouping, &["A", "B"]);
+        assert!(admission.admit(&grouping, &mut rows, grouped).is_ok());
+        let (mut rows, grouped) = chunk(&grouping, &["X", "A", "Y"]);
+        assert_eq!(
+            admission.admit(&grouping, &mut rows, grouped).err(),
+            Some(NotGrouped)
+        );
+        // Within one chunk.
+        let (mut rows, grouped) = chunk(
+            &Grouping::new(&types, PARTITIONS),
+            &["X", "Q", "Y", "Q", "Z"],
+        );
+        assert_eq!(
+            Admission::new(u64::MAX)
+                .admit(&grouping, &mut rows, grouped)
+                .err(),
+            Some(NotGrouped)
+        );
+    }
+
+    #[test]
+    fn a_beneficiary_held_in_two_runs_is_no_break() {
+        let types = EpisodeTypes::new(&[]);
+        let grouping = Grouping::new(&types, PARTITIONS);
+        let mut admission = Admission::new(u64::MAX);
+        for ids in [&["A", "B"][..], &["C", "D"], &["A", "X", "D"]] {
+            let (mut rows, grouped) = chunk(&grouping, ids);
+            assert!(
+                admission.admit(&grouping, &mut rows, grouped).is_ok(),
+                "{ids:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn past_the_budget_chunks_are_routed_whole_and_still_checked() {
+        let types = EpisodeTypes::new(&[]);
+        let grouping = Grouping::new(&types, PARTITIONS);
+        // The first chunk's table passes a budget of one byte.
+        let mut admission = Admission::new(1);
+        let (mut rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
+        assert!(matches!(
+            admission.admit(&grouping, &mut rows, grouped),
+            Ok(Some(_))
+        ));
+        assert!(
+            !grouping.is_open(),
+            "the grouping is closed past the budget"
+        );
+        // A chunk a worker built before it saw the close: routed whole.
+        let open = Grouping::new(&types, PARTITIONS);
+        let (mut rows, grouped) = chunk(&open, &["D", "E", "F"]);
+        assert!(matches!(
+            admission.admit(&grouping, &mut rows, grouped),
+            Ok(None)
+        ));
+        assert_eq!(routed(&rows), ["D", "E", "F"]);
+        // E was routed, so its rows may come again; B was built, so not.
+        let (mut rows, grouped) = chunk(&grouping, &["X", "E", "Y"]);
+        assert!(admission.admit(&grouping, &mut rows, grouped).is_ok());
+        let (mut rows, grouped) = chunk(&grouping, &["Z", "B"]);
+        assert_eq!(
+            admission.admit(&grouping, &mut rows, grouped).err(),
+            Some(NotGrouped)
+        );
+    }
+}
