@@ -166,15 +166,6 @@ impl EncodedRows {
         self.bytes.is_empty()
     }
 
-    /// Empties the segment, keeping its room: a run of rows encoded, handed
-    /// on, and the next encoded in the same bytes.
-    pub fn clear(&mut self) {
-        self.bytes.clear();
-        self.lines = 0;
-        self.keys = 0;
-        self.previous = None;
-    }
-
     /// Appends `other`'s records after these, which only a segment that
     /// will take no more lines may be given (the next line's differences
     /// would be from `other`'s last line, which this encoder has not seen):
@@ -334,14 +325,6 @@ impl RowDecoder {
     /// A decoder at the start of a stream.
     pub fn new() -> RowDecoder {
         RowDecoder::default()
-    }
-
-    /// Forgets the stream decoded so far, keeping the dates it has made: to
-    /// decode many short streams one after the other (each run of a
-    /// beneficiary's rows, [`crate::engine::grouped`]) into vectors of
-    /// their own, without a fresh date table for each.
-    pub fn start_stream(&mut self) {
-        self.previous = None;
     }
 
     /// Decodes every record of `bytes` (whole records, following those

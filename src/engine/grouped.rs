@@ -25,12 +25,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::engine::beneficiary::{BeneficiaryResult, EpisodeTypes, reconcile_beneficiary};
-use crate::engine::encoding::{EncodedRows, RowDecoder};
 use crate::engine::episodes::{EpisodeDraft, LedgerLine};
 use crate::engine::partitions::{ChunkRows, Routed, partition_of};
-use crate::model::LineRef;
 use crate::model::outcome::{RowView, VersionKey};
 use crate::model::same_bytes;
+use crate::model::{ClaimLineOf, LineRef};
 
 /// What building runs early needs, shared by the run's workers.
 #[derive(Debug)]
@@ -73,20 +72,127 @@ pub struct ChunkWork<'g> {
     grouping: Option<&'g Grouping<'g>>,
     /// The beneficiary of the run being read.
     run_id: String,
-    /// Its rows, encoded as a partition holds them.
-    run: EncodedRows,
+    /// The rows of the chunk's runs built so far, then the run being read.
+    runs: Runs,
+    /// Where the run being read starts in `runs`.
+    run: RunStart,
     /// The runs ended so far, in order.
     marks: RunMarks,
     built: Built,
-    /// The rows of the runs built, with their beneficiaries: routed after
-    /// all should the run no longer take what is built early by the time
-    /// the chunk is taken in ([`Admission`]).
-    kept: Vec<(String, EncodedRows)>,
-    /// Made at the first run built (its table of dates is 16 KiB).
-    decoder: Option<RowDecoder>,
+    /// The runs built, in `runs`: routed after all should the run no
+    /// longer take what is built early by the time the chunk is taken in
+    /// ([`Admission`]).
+    kept: Vec<RunStart>,
 }
 
-/// A chunk's runs in order, for [`RunCheck`].
+/// Rows of one chunk's runs as they were read: each line's values, its
+/// texts as spans of one string (a copy of a few short texts, where a
+/// line encoded for a partition and decoded again took several hundred
+/// instructions; callgrind).
+#[derive(Debug, Default)]
+struct Runs {
+    text: String,
+    lines: Vec<ClaimLineOf<Span>>,
+    keys: Vec<VersionKey>,
+}
+
+/// A text of [`Runs`]: its start and end in `text`.
+type Span = (usize, usize);
+
+/// Where a run starts in [`Runs`].
+#[derive(Clone, Copy, Debug, Default)]
+struct RunStart {
+    text: usize,
+    lines: usize,
+    keys: usize,
+}
+
+impl Runs {
+    /// Where the next run starts.
+    fn end(&self) -> RunStart {
+        RunStart {
+            text: self.text.len(),
+            lines: self.lines.len(),
+            keys: self.keys.len(),
+        }
+    }
+
+    /// Appends `line` to the run that starts at `run`. A text equal to the
+    /// line before's is that line's span, as the decoder of a partition
+    /// shares it: comparisons of equal texts then end at their address.
+    fn push_line(&mut self, run: RunStart, line: &LineRef<'_>) {
+        let before = self.lines[run.lines..].last().copied();
+        let text = &mut self.text;
+        let mut span = |value: &str, before: Option<Span>| -> Span {
+            if let Some((start, end)) = before
+                && same_bytes(&text.as_bytes()[start..end], value.as_bytes())
+            {
+                return (start, end);
+            }
+            let start = text.len();
+            text.push_str(value);
+            (start, text.len())
+        };
+        let beneficiary_id = span(line.beneficiary_id, before.map(|b| b.beneficiary_id));
+        let claim_id = span(line.claim_id, before.map(|b| b.claim_id));
+        let provider_id = line
+            .provider_id
+            .map(|p| span(p, before.and_then(|b| b.provider_id)));
+        let drg = line.drg.map(|d| span(d, None));
+        let principal_dx = line
+            .principal_dx
+            .map(|d| span(d, before.and_then(|b| b.principal_dx)));
+        let hcpcs = line.hcpcs.map(|h| span(h, None));
+        self.lines.push(ClaimLineOf {
+            source: line.source,
+            beneficiary_id,
+            claim_id,
+            line_number: line.line_number,
+            claim_type: line.claim_type,
+            record_type: line.record_type,
+            processed_date: line.processed_date,
+            from_date: line.from_date,
+            thru_date: line.thru_date,
+            admission_date: line.admission_date,
+            discharge_date: line.discharge_date,
+            line_date: line.line_date,
+            allowed: line.allowed,
+            provider_id,
+            drg,
+            principal_dx,
+            hcpcs,
+        });
+    }
+
+    /// The lines of the run that starts at `run` and ends at `end`, their
+    /// texts borrowed.
+    fn lines(&self, run: RunStart, end: RunStart) -> impl Iterator<Item = LineRef<'_>> {
+        let text = self.text.as_str();
+        self.lines[run.lines..end.lines]
+            .iter()
+            // Each span was cut from `text` at the ends of a whole `&str`.
+            .map(move |line| line.map_texts(|&(start, end)| &text[start..end]))
+    }
+
+    /// Routes the run that starts at `run` and ends at `end` into `rows`.
+    fn route(&self, run: RunStart, end: RunStart, rows: &mut ChunkRows) {
+        for line in self.lines(run, end) {
+            rows.route(Routed::Line(line));
+        }
+        for key in &self.keys[run.keys..end.keys] {
+            rows.route_key(key);
+        }
+    }
+
+    /// Forgets everything from `run` on.
+    fn truncate(&mut self, run: RunStart) {
+        self.text.truncate(run.text);
+        self.lines.truncate(run.lines);
+        self.keys.truncate(run.keys);
+    }
+}
+
+/// A chunk's runs in order, for [`Admission`].
 #[derive(Debug, Default)]
 pub struct RunMarks {
     /// The beneficiary of the first run (which may go on from the chunk
@@ -145,11 +251,11 @@ impl<'g> ChunkWork<'g> {
             rows,
             grouping,
             run_id: String::new(),
-            run: EncodedRows::default(),
+            runs: Runs::default(),
+            run: RunStart::default(),
             marks: RunMarks::default(),
             built: Built::default(),
             kept: Vec::new(),
-            decoder: None,
         }
     }
 
@@ -167,11 +273,11 @@ impl<'g> ChunkWork<'g> {
         match self.rows.account(file, outcome) {
             Some(Routed::Line(line)) => {
                 self.enter(grouping, line.beneficiary_id);
-                self.run.push_line(&line);
+                self.runs.push_line(self.run, &line);
             }
             Some(Routed::Key(key)) => {
                 self.enter(grouping, &key.beneficiary_id);
-                self.run.push_key(&key);
+                self.runs.keys.push(key);
             }
             None => {}
         }
@@ -183,22 +289,29 @@ impl<'g> ChunkWork<'g> {
         let Some(grouping) = self.grouping else {
             return (self.rows, None);
         };
-        if !self.run.is_empty() {
+        if self.in_run() {
             self.end_run(grouping, true);
             self.marks.last_id = Some(self.run_id);
         }
         let grouped = Grouped {
             marks: self.marks,
             built: self.built,
+            runs: self.runs,
             kept: self.kept,
         };
         (self.rows, Some(grouped))
     }
 
+    /// Whether a run is being read (it has a row).
+    fn in_run(&self) -> bool {
+        let end = self.runs.end();
+        end.lines > self.run.lines || end.keys > self.run.keys
+    }
+
     /// Makes `id`'s the run being read, ending the one before when it is
     /// another beneficiary's.
     fn enter(&mut self, grouping: &Grouping<'_>, id: &str) {
-        if !self.run.is_empty() {
+        if self.in_run() {
             if same_bytes(self.run_id.as_bytes(), id.as_bytes()) {
                 return;
             }
@@ -206,45 +319,32 @@ impl<'g> ChunkWork<'g> {
         }
         self.run_id.clear();
         self.run_id.push_str(id);
+        self.run = self.runs.end();
     }
 
     /// Ends the run being read (`last`: with the chunk): builds it when
     /// other runs came before it and come after, else routes it.
     fn end_run(&mut self, grouping: &Grouping<'_>, last: bool) {
         let first = self.marks.runs.is_empty();
-        let built = !first && !last && grouping.is_open() && self.build_run(grouping);
-        if !built {
-            self.rows.route_encoded(&self.run_id, &self.run);
+        let built = !first && !last && grouping.is_open();
+        let (run, end) = (self.run, self.runs.end());
+        if built {
+            let mut lines: Vec<LineRef<'_>> = self.runs.lines(run, end).collect();
+            // Versions rejected with no line left have nothing to
+            // resolve, as when a partition is built.
+            if !lines.is_empty() {
+                let keys = &self.runs.keys[run.keys..end.keys];
+                self.built.add(grouping, &self.run_id, &mut lines, keys);
+            }
+            self.kept.push(run);
+        } else {
+            self.runs.route(run, end, &mut self.rows);
+            self.runs.truncate(run);
         }
         if first {
             self.marks.first_id = Some(self.run_id.clone());
         }
         self.marks.runs.push((id_hash(&self.run_id), built));
-        self.run.clear();
-    }
-
-    /// Builds the run being read; false, leaving it to be routed, when its
-    /// rows do not decode (a bug, which building its partition reports).
-    fn build_run(&mut self, grouping: &Grouping<'_>) -> bool {
-        let decoder = self.decoder.get_or_insert_with(RowDecoder::new);
-        decoder.start_stream();
-        let mut lines = Vec::with_capacity(self.run.lines());
-        let mut keys = Vec::with_capacity(self.run.keys());
-        if decoder
-            .decode(self.run.bytes(), &mut lines, &mut keys)
-            .is_err()
-        {
-            return false;
-        }
-        // Versions rejected with no line left have nothing to resolve, as
-        // when a partition is built.
-        if !lines.is_empty() {
-            self.built.add(grouping, &self.run_id, &mut lines, &keys);
-        }
-        drop(lines);
-        let rows = std::mem::take(&mut self.run);
-        self.kept.push((self.run_id.clone(), rows));
-        true
     }
 }
 
@@ -262,7 +362,10 @@ fn id_hash(id: &str) -> u64 {
 pub struct Grouped {
     marks: RunMarks,
     built: Built,
-    kept: Vec<(String, EncodedRows)>,
+    runs: Runs,
+    /// Where each run built starts in `runs` (each ends where the next
+    /// starts, the last at the end).
+    kept: Vec<RunStart>,
 }
 
 /// The claims files don't hold each beneficiary's rows together: a
@@ -320,14 +423,20 @@ impl Admission {
         rows: &mut ChunkRows,
         grouped: Grouped,
     ) -> Result<Option<Built>, NotGrouped> {
-        let Grouped { marks, built, kept } = grouped;
+        let Grouped {
+            marks,
+            built,
+            runs,
+            kept,
+        } = grouped;
         self.check(&marks)?;
         if !self.keeping {
             // A beneficiary's lines may come in any order (final action
             // sorts them on a total key), so these follow the chunk's
             // other rows.
-            for (id, run) in &kept {
-                rows.route_encoded(id, run);
+            let ends = kept.iter().skip(1).copied().chain([runs.end()]);
+            for (&run, end) in kept.iter().zip(ends) {
+                runs.route(run, end, rows);
             }
             return Ok(None);
         }
@@ -431,12 +540,17 @@ mod tests {
         assert_eq!(grouped.marks.last_id.as_deref(), Some("D"));
         // The built runs' rows are kept, to be routed should the run no
         // longer keep what is built early.
-        let kept: Vec<(&str, usize)> = grouped
+        let ends = grouped.kept.iter().skip(1).copied();
+        let kept: Vec<Vec<String>> = grouped
             .kept
             .iter()
-            .map(|(id, rows)| (id.as_str(), rows.lines()))
+            .zip(ends.chain([grouped.runs.end()]))
+            .map(|(&run, end)| {
+                let lines = grouped.runs.lines(run, end);
+                lines.map(|l| l.beneficiary_id.to_owned()).collect()
+            })
             .collect();
-        assert_eq!(kept, [("B", 1), ("C", 2)]);
+        assert_eq!(kept, [vec!["B"], vec!["C", "C"]]);
     }
 
     #[test]

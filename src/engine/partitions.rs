@@ -103,13 +103,8 @@ impl ChunkRows {
 
     /// Accounts for one row of file `file` and routes it.
     pub fn add(&mut self, file: u32, outcome: RowView<'_>) {
-        match self.account(file, outcome) {
-            Some(Routed::Line(line)) => {
-                let rows = self.segment(line.beneficiary_id);
-                rows.push_line(&line);
-            }
-            Some(Routed::Key(key)) => self.segment(&key.beneficiary_id).push_key(&key),
-            None => {}
+        if let Some(routed) = self.account(file, outcome) {
+            self.route(routed);
         }
     }
 
@@ -146,10 +141,18 @@ impl ChunkRows {
         }
     }
 
-    /// Routes rows of one beneficiary encoded elsewhere (a run that
-    /// [`crate::engine::grouped`] did not build) after those routed so far.
-    pub fn route_encoded(&mut self, beneficiary_id: &str, rows: &EncodedRows) {
-        self.segment(beneficiary_id).append(rows);
+    /// Routes what [`ChunkRows::account`] gave (or a caller kept of it)
+    /// after the rows routed so far.
+    pub fn route(&mut self, routed: Routed<'_>) {
+        match routed {
+            Routed::Line(line) => self.segment(line.beneficiary_id).push_line(&line),
+            Routed::Key(key) => self.route_key(&key),
+        }
+    }
+
+    /// Routes the version of a rejected row.
+    pub fn route_key(&mut self, key: &VersionKey) {
+        self.segment(&key.beneficiary_id).push_key(key);
     }
 
     /// The segment of the partition of `beneficiary_id`, given room for
