@@ -969,11 +969,9 @@ fn read_claims(
             tracing::info!(file = %path.display(), %format, "reading claims");
         }
         let new_chunk = || {
-            let rows = ChunkRows::new(
-                partition_count,
-                chunking.chunk_bytes / tunables.line_bytes_in_csv * tunables.encoded_line_bytes,
-            );
-            ChunkWork::new(rows, grouping)
+            let lines = chunking.chunk_bytes / tunables.line_bytes_in_csv;
+            let rows = ChunkRows::new(partition_count, lines * tunables.encoded_line_bytes);
+            ChunkWork::new(rows, grouping, lines)
         };
         let route = |work: &mut ChunkWork<'_>, outcome: RowView<'_>| work.add(file, outcome);
         let file_reading = Reading {
