@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::engine::beneficiary::{BeneficiaryResult, EpisodeTypes, reconcile_beneficiary};
 use crate::engine::episodes::{EpisodeDraft, LedgerLine};
 use crate::engine::partitions::{ChunkRows, Routed, partition_of};
+use crate::input::beneficiaries::SettledPart;
 use crate::model::outcome::{RowView, VersionKey};
 use crate::model::same_bytes;
 use crate::model::{ClaimLineOf, LineRef};
@@ -36,18 +37,27 @@ use crate::model::{ClaimLineOf, LineRef};
 pub struct Grouping<'a> {
     types: &'a EpisodeTypes<'a>,
     partitions: usize,
+    /// The enrollment, settled by partition, when the run has one.
+    enrollment: Option<&'a [SettledPart]>,
     /// Cleared when the episodes built early have taken their share of
     /// memory: from then on every run is routed.
     open: AtomicBool,
 }
 
 impl<'a> Grouping<'a> {
-    /// Runs built with `types`; their episodes go with their
-    /// beneficiary's partition among `partitions`.
-    pub fn new(types: &'a EpisodeTypes<'a>, partitions: usize) -> Grouping<'a> {
+    /// Runs built with `types` and the `enrollment` of each of the
+    /// `partitions` (one for every partition); their episodes go with
+    /// their beneficiary's partition.
+    pub fn new(
+        types: &'a EpisodeTypes<'a>,
+        partitions: usize,
+        enrollment: Option<&'a [SettledPart]>,
+    ) -> Grouping<'a> {
+        debug_assert!(enrollment.is_none_or(|parts| parts.len() == partitions));
         Grouping {
             types,
             partitions,
+            enrollment,
             open: AtomicBool::new(true),
         }
     }
@@ -230,9 +240,13 @@ impl Built {
         lines: &mut [LineRef<'_>],
         keys: &[VersionKey],
     ) {
-        let mut result = reconcile_beneficiary(lines, keys, grouping.types, None);
+        let partition = partition_of(id, grouping.partitions);
+        // The enrollment has a part for every partition (`Grouping::new`),
+        // and `partition_of` is below their number.
+        let enrollees = grouping.enrollment.map(|parts| &parts[partition].enrollees);
+        let mut result = reconcile_beneficiary(lines, keys, grouping.types, enrollees);
         // Partitions number at most `Tunables::max_partitions`.
-        let partition = partition_of(id, grouping.partitions) as u32;
+        let partition = partition as u32;
         for (index, draft) in result.episodes.drain(..) {
             self.ledger_lines += draft.ledger.len();
             self.episodes.push((partition, index, draft));
@@ -546,7 +560,7 @@ mod tests {
     #[test]
     fn runs_inside_a_chunk_are_built_and_its_first_and_last_routed() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS);
+        let grouping = Grouping::new(&types, PARTITIONS, None);
         let (rows, grouped) = chunk(&grouping, &["A", "A", "B", "C", "C", "D"]);
         assert_eq!(routed(&rows), ["A", "A", "D"]);
         assert_eq!(grouped.built.result.final_action.rows, 3);
@@ -572,7 +586,7 @@ mod tests {
     #[test]
     fn a_chunk_of_one_or_two_runs_builds_nothing() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS);
+        let grouping = Grouping::new(&types, PARTITIONS, None);
         for ids in [&["A", "A"][..], &["A", "B"]] {
             let (rows, grouped) = chunk(&grouping, ids);
             assert_eq!(routed(&rows).len(), ids.len());
@@ -583,7 +597,7 @@ mod tests {
     #[test]
     fn a_closed_grouping_builds_no_run() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS);
+        let grouping = Grouping::new(&types, PARTITIONS, None);
         grouping.close();
         let (rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
         assert_eq!(routed(&rows), ["A", "B", "C"]);
@@ -593,7 +607,7 @@ mod tests {
     #[test]
     fn runs_that_go_on_across_chunks_are_one_run() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS);
+        let grouping = Grouping::new(&types, PARTITIONS, None);
         let mut admission = Admission::new(u64::MAX);
         for ids in [&["A", "B", "C"][..], &["C", "D", "E"], &["E"], &["E", "F"]] {
             let (mut rows, grouped) = chunk(&grouping, ids);
@@ -608,7 +622,7 @@ mod tests {
         // B is built in the first chunk, then has rows: as the edge of a
         // chunk, inside one, or as the first run of the next chunk.
         for later in [&["B", "X"][..], &["X", "B", "Y"], &["X", "Y", "B"]] {
-            let grouping = Grouping::new(&types, PARTITIONS);
+            let grouping = Grouping::new(&types, PARTITIONS, None);
             let mut admission = Admission::new(u64::MAX);
             let (mut rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
             assert!(admission.admit(&grouping, &mut rows, grouped).is_ok());
@@ -620,7 +634,7 @@ mod tests {
             );
         }
         // Held first (the edge of a chunk), built later.
-        let grouping = Grouping::new(&types, PARTITIONS);
+        let grouping = Grouping::new(&types, PARTITIONS, None);
         let mut admission = Admission::new(u64::MAX);
         let (mut rows, grouped) = chunk(&grouping, &["A", "B"]);
         assert!(admission.admit(&grouping, &mut rows, grouped).is_ok());
@@ -631,7 +645,7 @@ mod tests {
         );
         // Within one chunk.
         let (mut rows, grouped) = chunk(
-            &Grouping::new(&types, PARTITIONS),
+            &Grouping::new(&types, PARTITIONS, None),
             &["X", "Q", "Y", "Q", "Z"],
         );
         assert_eq!(
@@ -645,7 +659,7 @@ mod tests {
     #[test]
     fn a_beneficiary_held_in_two_runs_is_no_break() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS);
+        let grouping = Grouping::new(&types, PARTITIONS, None);
         let mut admission = Admission::new(u64::MAX);
         for ids in [&["A", "B"][..], &["C", "D"], &["A", "X", "D"]] {
             let (mut rows, grouped) = chunk(&grouping, ids);
@@ -659,7 +673,7 @@ mod tests {
     #[test]
     fn past_the_budget_chunks_are_routed_whole_and_still_checked() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS);
+        let grouping = Grouping::new(&types, PARTITIONS, None);
         // The first chunk's table passes a budget of one byte.
         let mut admission = Admission::new(1);
         let (mut rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
@@ -672,7 +686,7 @@ mod tests {
             "the grouping is closed past the budget"
         );
         // A chunk a worker built before it saw the close: routed whole.
-        let open = Grouping::new(&types, PARTITIONS);
+        let open = Grouping::new(&types, PARTITIONS, None);
         let (mut rows, grouped) = chunk(&open, &["D", "E", "F"]);
         assert!(matches!(
             admission.admit(&grouping, &mut rows, grouped),

@@ -499,14 +499,10 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     let episode_types = EpisodeTypes::new(&definitions);
     // Beneficiaries are built as their runs are read when the claims can
     // be read again should they turn out not to hold each beneficiary's
-    // rows together, and when nothing else needs every row held: the
-    // enrollment (settled by partition, as the partitions are built) and
-    // `--strict` (which searches the held rows for an earlier reject).
-    let grouping = (tunables.build_runs_early
-        && beneficiary_inputs.is_empty()
-        && !strict
-        && claim_inputs.iter().all(Input::reads_again))
-    .then(|| Grouping::new(&episode_types, partition_count));
+    // rows together, and when nothing else needs every row held:
+    // `--strict` searches the held rows for an earlier reject (RULES 46c).
+    let groups =
+        tunables.build_runs_early && !strict && claim_inputs.iter().all(Input::reads_again);
     // The enrollment's memory counts in the reading's phase.
     progress.phase("reading claims");
     // The enrollment is read while the claims are read, as a task of the
@@ -517,70 +513,90 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     // 4M-line run, `perf sched`). Its errors still come first, as if it
     // had been read first (and a configuration problem before any claims
     // file is read).
-    let (enrollment, claims) = rayon::join(
-        || {
-            let routing = EnrollmentRouting {
-                partitions: partition_count,
-                // Its share of the limit: the claims, the batch being
-                // parsed and the partitions being built share the rest.
-                budget: memory_limit.map_or(u64::MAX, |limit| tunables.enrollment_budget(limit)),
-                spill_dir: &spill_dir,
-                spill_level: tunables.spill_level,
-            };
-            load_enrollment(
-                &definitions,
-                &claim_inputs,
-                &beneficiary_inputs,
-                beneficiaries_format,
-                routing,
-            )
-        },
-        || {
-            check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref()).and_then(
-                |()| {
-                    let ids: Vec<&str> = definitions.iter().map(|d| d.id.as_str()).collect();
-                    let mut warnings = pricing::unknown_types(&ids, &prices, risk_factors.as_ref());
-                    warnings.iter().for_each(Warning::emit);
-                    let mut reading = ClaimsReading {
-                        format: claims_format,
-                        types: definitions.len(),
-                        as_of,
-                        strict,
-                        memory_limit,
-                        spill_dir: &spill_dir,
-                        partition_count,
-                        held_room,
-                        threads,
-                        tunables: &tunables,
-                        announced: 0,
-                    };
-                    let mut grouping = grouping.as_ref();
-                    // Twice at most: a reading without a grouping builds
-                    // nothing early, so it is never found not grouped.
-                    let mut read = loop {
-                        match read_claims(&claim_inputs, &reading, grouping, progress) {
-                            Ok(read) => break read,
-                            Err(ReadError::Run(error)) => return Err(error),
-                            Err(ReadError::NotGrouped { opened }) => {
-                                tracing::info!(
-                                    target: NOTICE,
-                                    "the claims do not hold each beneficiary's rows together: \
-                                     reading them again, every row held by beneficiary"
-                                );
-                                progress.forget_rows();
-                                grouping = None;
-                                reading.announced = opened;
-                            }
-                        }
-                    };
-                    // The pricing files' warnings first, then the claims files'.
-                    warnings.append(&mut read.warnings);
-                    read.warnings = warnings;
-                    Ok(read)
-                },
-            )
-        },
-    );
+    let load = || {
+        let routing = EnrollmentRouting {
+            partitions: partition_count,
+            // Its share of the limit: the claims, the batch being
+            // parsed and the partitions being built share the rest.
+            budget: memory_limit.map_or(u64::MAX, |limit| tunables.enrollment_budget(limit)),
+            spill_dir: &spill_dir,
+            spill_level: tunables.spill_level,
+        };
+        load_enrollment(
+            &definitions,
+            &claim_inputs,
+            &beneficiary_inputs,
+            beneficiaries_format,
+            routing,
+        )
+    };
+    let read = |grouping: Option<&Grouping<'_>>| {
+        check_configuration(&definitions, risk_factors.as_ref(), settlement.as_ref())?;
+        let ids: Vec<&str> = definitions.iter().map(|d| d.id.as_str()).collect();
+        let mut warnings = pricing::unknown_types(&ids, &prices, risk_factors.as_ref());
+        warnings.iter().for_each(Warning::emit);
+        let mut reading = ClaimsReading {
+            format: claims_format,
+            types: definitions.len(),
+            as_of,
+            strict,
+            memory_limit,
+            spill_dir: &spill_dir,
+            partition_count,
+            held_room,
+            threads,
+            tunables: &tunables,
+            announced: 0,
+        };
+        let mut grouping = grouping;
+        // Twice at most: a reading without a grouping builds nothing
+        // early, so it is never found not grouped.
+        let mut read = loop {
+            match read_claims(&claim_inputs, &reading, grouping, progress) {
+                Ok(read) => break read,
+                Err(ReadError::Run(error)) => return Err(error),
+                Err(ReadError::NotGrouped { opened }) => {
+                    tracing::info!(
+                        "the claims do not hold each beneficiary's rows together: \
+                         reading them again, every row held by beneficiary"
+                    );
+                    progress.forget_rows();
+                    grouping = None;
+                    reading.announced = opened;
+                }
+            }
+        };
+        // The pricing files' warnings first, then the claims files'.
+        warnings.append(&mut read.warnings);
+        read.warnings = warnings;
+        Ok(read)
+    };
+    // With the enrollment, a beneficiary built as its rows are read needs
+    // its enrollment then: the enrollment is loaded first, and, when it
+    // fits in memory unspilled, settled for every partition before the
+    // claims are read (rather than each partition's as it is built).
+    let mut settled: Option<Vec<SettledPart>> = None;
+    let (enrollment, claims) = if groups && !beneficiary_inputs.is_empty() {
+        let mut enrollment = load()?;
+        if let Some((loaded, None)) = &mut enrollment {
+            let mut parts = std::mem::take(&mut loaded.parts);
+            // One for every partition (`Grouping::new` relies on it).
+            parts.resize_with(partition_count, Vec::new);
+            let parts: std::io::Result<Vec<SettledPart>> = parts
+                .into_par_iter()
+                .enumerate()
+                .map(|(index, rows)| settle_part(loaded, None, index, &rows))
+                .collect();
+            settled = Some(parts.map_err(spill_error)?);
+        }
+        let grouping = settled
+            .as_deref()
+            .map(|parts| Grouping::new(&episode_types, partition_count, Some(parts)));
+        (Ok(enrollment), read(grouping.as_ref()))
+    } else {
+        let grouping = groups.then(|| Grouping::new(&episode_types, partition_count, None));
+        rayon::join(load, || read(grouping.as_ref()))
+    };
     let (mut enrollment, enrollment_spill) = match enrollment? {
         Some((enrollment, spill)) => (Some(enrollment), spill),
         None => (None, None),
@@ -626,11 +642,17 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     );
     // Each partition's enrollment is settled (the per-beneficiary checks)
     // as the partition is built, and dropped with it.
-    let mut enrollment_parts: Vec<Vec<u8>> = enrollment
-        .as_mut()
-        .map(|e| std::mem::take(&mut e.parts))
-        .unwrap_or_default();
-    enrollment_parts.resize_with(partition_count, Vec::new);
+    let mut enrollment_parts: Vec<PartEnrollment> = match settled {
+        Some(settled) => settled.into_iter().map(PartEnrollment::Settled).collect(),
+        None => enrollment
+            .as_mut()
+            .map(|e| std::mem::take(&mut e.parts))
+            .unwrap_or_default()
+            .into_iter()
+            .map(PartEnrollment::Rows)
+            .collect(),
+    };
+    enrollment_parts.resize_with(partition_count, || PartEnrollment::Rows(Vec::new()));
     let building = Building {
         types: &episode_types,
         definitions: &definitions,
@@ -649,9 +671,9 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         .zip(enrollment_parts)
         .zip(early_episodes)
         .enumerate()
-        .map(|(index, ((rows, enrollment_rows), early))| {
+        .map(|(index, ((rows, enrollment), early))| {
             crate::runtime::stop::check()?;
-            let part = building.part(index, rows, enrollment_rows, early)?;
+            let part = building.part(index, rows, enrollment, early)?;
             progress.add_work(1);
             Ok(part)
         })
@@ -1415,7 +1437,7 @@ impl Building<'_> {
         &self,
         index: usize,
         held: Vec<EncodedRows>,
-        enrollment_rows: Vec<u8>,
+        enrollment: PartEnrollment,
         early: Vec<(usize, EpisodeDraft)>,
     ) -> Result<BuiltPart, Error> {
         let spill_error = spill_error(self.spill_dir);
@@ -1425,12 +1447,14 @@ impl Building<'_> {
             .transpose()
             .map_err(spill_error)?;
         let rows = partition_rows(spilled.as_ref(), &held).map_err(spill_error)?;
-        let mut settled = self
-            .enrollment
-            .map(|(enrollment, spill)| settle_part(enrollment, spill, index, &enrollment_rows))
-            .transpose()
-            .map_err(spill_error)?;
-        drop(enrollment_rows);
+        let mut settled = match enrollment {
+            PartEnrollment::Settled(settled) => Some(settled),
+            PartEnrollment::Rows(rows) => self
+                .enrollment
+                .map(|(enrollment, spill)| settle_part(enrollment, spill, index, &rows))
+                .transpose()
+                .map_err(spill_error)?,
+        };
         let enrollees = settled.as_mut().map(|s| std::mem::take(&mut s.enrollees));
         let mut built = BeneficiaryResult {
             episodes: early,
@@ -1446,6 +1470,15 @@ impl Building<'_> {
         });
         BuiltPart::of(built, settled, self.definitions, self.ledger_level).map_err(Error::Ledger)
     }
+}
+
+/// A partition's enrollment as its building takes it.
+enum PartEnrollment {
+    /// Its rows held in memory (after any spilled), to be settled.
+    Rows(Vec<u8>),
+    /// Settled already, for the beneficiaries built as their rows were
+    /// read.
+    Settled(SettledPart),
 }
 
 /// Every partition's [`BuiltPart`], put together.
