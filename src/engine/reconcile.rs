@@ -578,7 +578,15 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     let mut settled: Option<Vec<SettledPart>> = None;
     let (enrollment, claims) = if groups && !beneficiary_inputs.is_empty() {
         let mut enrollment = load()?;
-        if let Some((loaded, None)) = &mut enrollment {
+        let encoded = |loaded: &Enrollment| loaded.parts.iter().map(Vec::len).sum::<usize>() as u64;
+        let room = memory_limit.map_or(u64::MAX, |limit| tunables.early_budget(limit));
+        if let Some((loaded, None)) = &mut enrollment
+            && encoded(loaded).saturating_mul(tunables.settled_enrollment_expansion) <= room
+        {
+            tracing::info!(
+                encoded = encoded(loaded),
+                "settling the enrollment before the claims"
+            );
             let mut parts = std::mem::take(&mut loaded.parts);
             // One for every partition (`Grouping::new` relies on it).
             parts.resize_with(partition_count, Vec::new);
