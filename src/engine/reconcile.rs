@@ -497,12 +497,16 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
     });
     let spill_error = spill_error(&spill_dir);
     let episode_types = EpisodeTypes::new(&definitions);
-    // Beneficiaries are built as their runs are read when the claims can
-    // be read again should they turn out not to hold each beneficiary's
-    // rows together, and when nothing else needs every row held:
-    // `--strict` searches the held rows for an earlier reject (RULES 46c).
-    let groups =
-        tunables.build_runs_early && !strict && claim_inputs.iter().all(Input::reads_again);
+    // Beneficiaries are built as their runs are read when the claims are
+    // one file that can be read again should it turn out not to hold
+    // each beneficiary's rows together, and when nothing else needs every
+    // row held: `--strict` searches the held rows for an earlier reject
+    // (RULES 46c). Several files are most often one per claim type, each
+    // sorted by beneficiary: a beneficiary of the first has rows in the
+    // next, and the first would always be read twice.
+    let groups = tunables.build_runs_early
+        && !strict
+        && matches!(claim_inputs.as_slice(), [claims] if claims.reads_again());
     // The enrollment's memory counts in the reading's phase.
     progress.phase("reading claims");
     // The enrollment is read while the claims are read, as a task of the

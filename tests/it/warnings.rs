@@ -336,12 +336,14 @@ fn the_same_beneficiaries_file_twice_and_standard_input_twice_are_usage_errors()
     }
 }
 
-/// Claims that turn out not to hold each beneficiary's rows together are
-/// read a second time, every row held by beneficiary (RULES 46c): the
-/// files read before gave their warnings the first time, and give them
-/// once, and the run is the run of the same rows held from the start.
+/// A claims file that turns out not to hold each beneficiary's rows
+/// together is read a second time, every row held by beneficiary (RULES
+/// 46c): the notice it gave the first time (the format `auto` found) is
+/// not given again, the second reading is logged only with `-v`, and the
+/// run is the run of the same rows held from the start. Several claims
+/// files are never read twice: they are routed from the start.
 #[test]
-fn claims_read_again_give_their_warnings_once() {
+fn claims_read_again_give_their_notices_once() {
     // B1's second row comes after B2's, inside the chunk: built early as
     // a run of its own, then found to have rows in another run.
     let scattered = "\
@@ -352,29 +354,32 @@ Y1,1,B3,PB,2026-03-20,2026-03-20,10.00,,,,,,D1,,,,99213,
 ";
     let case = Case::new(scattered, &[("lejr.toml", &lejr(0, ""))], PRICES);
     case.write("empty.csv", &format!("{CLAIMS_HEADER}\n"));
+    let again = "reading them again";
     for threads in ["1", "2"] {
         let out = format!("out-{threads}");
-        let output = reconcile_ok(
-            &case,
-            &["empty.csv", "claims.csv"],
-            &out,
-            &["-v", "--threads", threads],
-        );
-        assert!(
-            stderr(&output).contains("reading them again"),
-            "{}",
-            stderr(&output)
-        );
-        let lines = warning_lines(&output);
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(
-            lines[0].contains("empty.csv: a header and no rows"),
-            "{lines:?}"
-        );
+        let auto = ["--claims-format", "auto", "--threads", threads];
+        let output = reconcile_ok(&case, &["claims.csv"], &out, &auto);
+        let text = stderr(&output);
+        assert_eq!(text.matches("reading claims.csv as").count(), 1, "{text}");
+        assert!(!text.contains(again), "{text}");
         let s = summary(&case, &out);
         assert_eq!(s["rows"]["read"], 4, "{s}");
         assert_eq!(s["episodes"]["priced"], 1);
-        // The episode took in B1's PB line of 1,000.00, read in its second run.
+        // The episode took in B1's PB line of 1,000.00, read in its
+        // second run.
         assert_eq!(s["money"]["actual"], "21000.00", "{s}");
+        let logged = reconcile_ok(
+            &case,
+            &["claims.csv"],
+            &out,
+            &["-v", "--force", "--threads", threads],
+        );
+        assert!(stderr(&logged).contains(again), "{}", stderr(&logged));
+        // Two files: routed from the start, never read twice.
+        let two = ["empty.csv", "claims.csv"];
+        let output = reconcile_ok(&case, &two, &out, &["-v", "--force", "--threads", threads]);
+        assert!(!stderr(&output).contains(again), "{}", stderr(&output));
+        assert_eq!(warning_lines(&output).len(), 1, "{}", stderr(&output));
+        assert_eq!(summary(&case, &out)["money"]["actual"], "21000.00");
     }
 }
