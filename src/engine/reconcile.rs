@@ -509,8 +509,9 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         && matches!(claim_inputs.as_slice(), [claims] if claims.reads_again());
     // The enrollment's memory counts in the reading's phase.
     progress.phase("reading claims");
-    // The enrollment is read while the claims are read, as a task of the
-    // run's pool: neither needs the other until episodes are built, and
+    // Unless runs are built early with it (below), the enrollment is
+    // read while the claims are read, as a task of the run's pool:
+    // neither needs the other until episodes are built, and
     // `--threads` bounds the run's work (on one thread the enrollment is
     // read first, then the claims; on a thread of its own, a one-thread
     // run kept a second core busy: 268 ms of CPU in the first 300 ms of a
