@@ -24,6 +24,7 @@
 //! same lines, in file order, with the same rejected versions.
 
 use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::engine::beneficiary::{BeneficiaryResult, EpisodeTypes, reconcile_beneficiary};
@@ -39,29 +40,43 @@ use crate::model::{ClaimLineOf, LineRef};
 pub struct Grouping<'a> {
     types: &'a EpisodeTypes<'a>,
     partitions: usize,
-    /// The enrollment, settled by partition, when the run has one.
-    enrollment: Option<&'a [SettledPart]>,
+    /// Whether the run has an enrollment, which runs are built with: they
+    /// wait for it, routed until it is settled.
+    enrolled: bool,
+    /// The enrollment settled by partition, once it is ([`Grouping::enroll`]).
+    enrollment: OnceLock<Vec<SettledPart>>,
     /// Cleared when the episodes built early have taken their share of
     /// memory: from then on every run is routed.
     open: AtomicBool,
 }
 
 impl<'a> Grouping<'a> {
-    /// Runs built with `types` and the `enrollment` of each of the
-    /// `partitions` (one for every partition); their episodes go with
-    /// their beneficiary's partition.
-    pub fn new(
-        types: &'a EpisodeTypes<'a>,
-        partitions: usize,
-        enrollment: Option<&'a [SettledPart]>,
-    ) -> Grouping<'a> {
-        debug_assert!(enrollment.is_none_or(|parts| parts.len() == partitions));
+    /// Runs built with `types` (and, when `enrolled`, with the enrollment
+    /// once it is given); their episodes go with their beneficiary's
+    /// partition among `partitions`.
+    pub fn new(types: &'a EpisodeTypes<'a>, partitions: usize, enrolled: bool) -> Grouping<'a> {
         Grouping {
             types,
             partitions,
-            enrollment,
+            enrolled,
+            enrollment: OnceLock::new(),
             open: AtomicBool::new(true),
         }
+    }
+
+    /// Gives the runs the enrollment, settled for each partition (one
+    /// part for every partition): runs that end from now on are built.
+    /// The enrollment loads beside the claims, so the runs read before it
+    /// is settled are routed, as they would be without early builds.
+    pub fn enroll(&self, parts: Vec<SettledPart>) {
+        debug_assert_eq!(parts.len(), self.partitions, "a part for every partition");
+        // Given once, by the one task that loads the enrollment.
+        let _ = self.enrollment.set(parts);
+    }
+
+    /// The enrollment given, for the partitions to be built with.
+    pub fn into_enrollment(self) -> Option<Vec<SettledPart>> {
+        self.enrollment.into_inner()
     }
 
     /// Builds no more runs early: they are routed to their partitions, and
@@ -70,9 +85,22 @@ impl<'a> Grouping<'a> {
         self.open.store(false, Ordering::Relaxed);
     }
 
-    /// Whether runs are still built early.
+    /// Whether runs are still built early (or will be, once enrolled).
     pub fn is_open(&self) -> bool {
         self.open.load(Ordering::Relaxed)
+    }
+
+    /// What a run that ends now is built with: `None` when it is not built
+    /// (closed, or its enrollment not settled yet), else the enrollment by
+    /// partition, if the run has one.
+    fn builds_with(&self) -> Option<Option<&[SettledPart]>> {
+        if !self.is_open() {
+            return None;
+        }
+        match self.enrolled {
+            false => Some(None),
+            true => self.enrollment.get().map(|parts| Some(parts.as_slice())),
+        }
     }
 }
 
@@ -238,14 +266,15 @@ impl Built {
     fn add(
         &mut self,
         grouping: &Grouping<'_>,
+        enrollment: Option<&[SettledPart]>,
         id: &str,
         lines: &mut [LineRef<'_>],
         keys: &[VersionKey],
     ) {
         let partition = partition_of(id, grouping.partitions);
-        // The enrollment has a part for every partition (`Grouping::new`),
+        // The enrollment has a part for every partition (`Grouping::enroll`),
         // and `partition_of` is below their number.
-        let enrollees = grouping.enrollment.map(|parts| &parts[partition].enrollees);
+        let enrollees = enrollment.map(|parts| &parts[partition].enrollees);
         let mut result = reconcile_beneficiary(lines, keys, grouping.types, enrollees);
         // Partitions number at most `Tunables::max_partitions`.
         let partition = partition as u32;
@@ -358,15 +387,17 @@ impl<'g> ChunkWork<'g> {
     /// other runs came before it and come after, else routes it.
     fn end_run(&mut self, grouping: &Grouping<'_>, last: bool) {
         let first = self.marks.runs.is_empty();
-        let built = !first && !last && grouping.is_open();
+        let with = grouping.builds_with().filter(|_| !first && !last);
+        let built = with.is_some();
         let (run, end) = (self.run, self.runs.end());
-        if built {
+        if let Some(enrollment) = with {
             let mut lines: Vec<LineRef<'_>> = self.runs.lines(run, end).collect();
             // Versions rejected with no line left have nothing to
             // resolve, as when a partition is built.
             if !lines.is_empty() {
                 let keys = &self.runs.keys[run.keys..end.keys];
-                self.built.add(grouping, &self.run_id, &mut lines, keys);
+                let built = &mut self.built;
+                built.add(grouping, enrollment, &self.run_id, &mut lines, keys);
             }
             self.kept.push(run);
         } else {
@@ -562,7 +593,7 @@ mod tests {
     #[test]
     fn runs_inside_a_chunk_are_built_and_its_first_and_last_routed() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS, None);
+        let grouping = Grouping::new(&types, PARTITIONS, false);
         let (rows, grouped) = chunk(&grouping, &["A", "A", "B", "C", "C", "D"]);
         assert_eq!(routed(&rows), ["A", "A", "D"]);
         assert_eq!(grouped.built.result.final_action.rows, 3);
@@ -588,7 +619,7 @@ mod tests {
     #[test]
     fn a_chunk_of_one_or_two_runs_builds_nothing() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS, None);
+        let grouping = Grouping::new(&types, PARTITIONS, false);
         for ids in [&["A", "A"][..], &["A", "B"]] {
             let (rows, grouped) = chunk(&grouping, ids);
             assert_eq!(routed(&rows).len(), ids.len());
@@ -599,7 +630,7 @@ mod tests {
     #[test]
     fn a_closed_grouping_builds_no_run() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS, None);
+        let grouping = Grouping::new(&types, PARTITIONS, false);
         grouping.close();
         let (rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
         assert_eq!(routed(&rows), ["A", "B", "C"]);
@@ -607,9 +638,27 @@ mod tests {
     }
 
     #[test]
+    fn with_an_enrollment_runs_wait_for_it() {
+        let types = EpisodeTypes::new(&[]);
+        let grouping = Grouping::new(&types, PARTITIONS, true);
+        let (rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
+        assert_eq!(routed(&rows), ["A", "B", "C"], "routed until enrolled");
+        assert!(grouped.kept.is_empty());
+        let parts = (0..PARTITIONS).map(|_| SettledPart::default()).collect();
+        grouping.enroll(parts);
+        let (rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
+        assert_eq!(routed(&rows), ["A", "C"]);
+        assert_eq!(grouped.built.result.final_action.rows, 1);
+        assert_eq!(
+            grouping.into_enrollment().map(|p| p.len()),
+            Some(PARTITIONS)
+        );
+    }
+
+    #[test]
     fn runs_that_go_on_across_chunks_are_one_run() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS, None);
+        let grouping = Grouping::new(&types, PARTITIONS, false);
         let mut admission = Admission::new(u64::MAX);
         for ids in [&["A", "B", "C"][..], &["C", "D", "E"], &["E"], &["E", "F"]] {
             let (mut rows, grouped) = chunk(&grouping, ids);
@@ -624,7 +673,7 @@ mod tests {
         // B is built in the first chunk, then has rows: as the edge of a
         // chunk, inside one, or as the first run of the next chunk.
         for later in [&["B", "X"][..], &["X", "B", "Y"], &["X", "Y", "B"]] {
-            let grouping = Grouping::new(&types, PARTITIONS, None);
+            let grouping = Grouping::new(&types, PARTITIONS, false);
             let mut admission = Admission::new(u64::MAX);
             let (mut rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
             assert!(admission.admit(&grouping, &mut rows, grouped).is_ok());
@@ -636,7 +685,7 @@ mod tests {
             );
         }
         // Held first (the edge of a chunk), built later.
-        let grouping = Grouping::new(&types, PARTITIONS, None);
+        let grouping = Grouping::new(&types, PARTITIONS, false);
         let mut admission = Admission::new(u64::MAX);
         let (mut rows, grouped) = chunk(&grouping, &["A", "B"]);
         assert!(admission.admit(&grouping, &mut rows, grouped).is_ok());
@@ -647,7 +696,7 @@ mod tests {
         );
         // Within one chunk.
         let (mut rows, grouped) = chunk(
-            &Grouping::new(&types, PARTITIONS, None),
+            &Grouping::new(&types, PARTITIONS, false),
             &["X", "Q", "Y", "Q", "Z"],
         );
         assert_eq!(
@@ -661,7 +710,7 @@ mod tests {
     #[test]
     fn a_beneficiary_held_in_two_runs_is_no_break() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS, None);
+        let grouping = Grouping::new(&types, PARTITIONS, false);
         let mut admission = Admission::new(u64::MAX);
         for ids in [&["A", "B"][..], &["C", "D"], &["A", "X", "D"]] {
             let (mut rows, grouped) = chunk(&grouping, ids);
@@ -675,7 +724,7 @@ mod tests {
     #[test]
     fn past_the_budget_chunks_are_routed_whole_and_still_checked() {
         let types = EpisodeTypes::new(&[]);
-        let grouping = Grouping::new(&types, PARTITIONS, None);
+        let grouping = Grouping::new(&types, PARTITIONS, false);
         // The first chunk's table passes a budget of one byte.
         let mut admission = Admission::new(1);
         let (mut rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
@@ -688,7 +737,7 @@ mod tests {
             "the grouping is closed past the budget"
         );
         // A chunk a worker built before it saw the close: routed whole.
-        let open = Grouping::new(&types, PARTITIONS, None);
+        let open = Grouping::new(&types, PARTITIONS, false);
         let (mut rows, grouped) = chunk(&open, &["D", "E", "F"]);
         assert!(matches!(
             admission.admit(&grouping, &mut rows, grouped),

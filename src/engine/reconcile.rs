@@ -509,9 +509,9 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         && matches!(claim_inputs.as_slice(), [claims] if claims.reads_again());
     // The enrollment's memory counts in the reading's phase.
     progress.phase("reading claims");
-    // Unless runs are built early with it (below), the enrollment is
-    // read while the claims are read, as a task of the run's pool:
-    // neither needs the other until episodes are built, and
+    // The enrollment is read while the claims are read, as a task of the
+    // run's pool: neither needs the other until episodes are built (or
+    // runs built early, which wait for it, below), and
     // `--threads` bounds the run's work (on one thread the enrollment is
     // read first, then the claims; on a thread of its own, a one-thread
     // run kept a second core busy: 268 ms of CPU in the first 300 ms of a
@@ -577,39 +577,40 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
         Ok(read)
     };
     // With the enrollment, a beneficiary built as its rows are read needs
-    // its enrollment then: the enrollment is loaded first, and, when it
-    // fits in memory unspilled, settled for every partition before the
-    // claims are read (rather than each partition's as it is built).
-    let mut settled: Option<Vec<SettledPart>> = None;
-    let (enrollment, claims) = if groups && !beneficiary_inputs.is_empty() {
-        let mut enrollment = load()?;
-        let encoded = |loaded: &Enrollment| loaded.parts.iter().map(Vec::len).sum::<usize>() as u64;
-        let room = memory_limit.map_or(u64::MAX, |limit| tunables.early_budget(limit));
-        if let Some((loaded, None)) = &mut enrollment
-            && encoded(loaded).saturating_mul(tunables.settled_enrollment_expansion) <= room
-        {
-            tracing::info!(
-                encoded = encoded(loaded),
-                "settling the enrollment before the claims"
-            );
-            let mut parts = std::mem::take(&mut loaded.parts);
-            // One for every partition (`Grouping::new` relies on it).
-            parts.resize_with(partition_count, Vec::new);
-            let parts: std::io::Result<Vec<SettledPart>> = parts
-                .into_par_iter()
-                .enumerate()
-                .map(|(index, rows)| settle_part(loaded, None, index, &rows))
-                .collect();
-            settled = Some(parts.map_err(spill_error)?);
-        }
-        let grouping = settled
-            .as_deref()
-            .map(|parts| Grouping::new(&episode_types, partition_count, Some(parts)));
-        (Ok(enrollment), read(grouping.as_ref()))
-    } else {
-        let grouping = groups.then(|| Grouping::new(&episode_types, partition_count, None));
-        rayon::join(load, || read(grouping.as_ref()))
-    };
+    // its enrollment: once loaded beside the claims, and when it fits in
+    // memory unspilled, it is settled for every partition at once (rather
+    // than each partition's as it is built) and given to the runs; those
+    // read before then are routed.
+    let grouping = groups.then(|| {
+        Grouping::new(
+            &episode_types,
+            partition_count,
+            !beneficiary_inputs.is_empty(),
+        )
+    });
+    let (enrollment, claims) = rayon::join(
+        || -> Result<_, Error> {
+            let mut enrollment = load()?;
+            if let (Some(grouping), Some((loaded, None))) = (&grouping, &mut enrollment) {
+                let encoded = loaded.parts.iter().map(Vec::len).sum::<usize>() as u64;
+                let room = memory_limit.map_or(u64::MAX, |limit| tunables.early_budget(limit));
+                if encoded.saturating_mul(tunables.settled_enrollment_expansion) <= room {
+                    tracing::info!(encoded, "settling the enrollment for the runs built early");
+                    let mut parts = std::mem::take(&mut loaded.parts);
+                    parts.resize_with(partition_count, Vec::new);
+                    let parts: std::io::Result<Vec<SettledPart>> = parts
+                        .into_par_iter()
+                        .enumerate()
+                        .map(|(index, rows)| settle_part(loaded, None, index, &rows))
+                        .collect();
+                    grouping.enroll(parts.map_err(spill_error)?);
+                }
+            }
+            Ok(enrollment)
+        },
+        || read(grouping.as_ref()),
+    );
+    let settled = grouping.and_then(Grouping::into_enrollment);
     let (mut enrollment, enrollment_spill) = match enrollment? {
         Some((enrollment, spill)) => (Some(enrollment), spill),
         None => (None, None),
