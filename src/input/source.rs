@@ -281,9 +281,7 @@ impl Input {
             Input::Table(_) => None,
         }
     }
-}
 
-impl Input {
     /// Whether the input can be read again from its start: a regular file
     /// (compressed or not), not a stream or a table's batches. Only then
     /// may a run read its claims optimistically (RULES 46c).
