@@ -48,6 +48,10 @@ pub struct Grouping<'a> {
     /// Cleared when the episodes built early have taken their share of
     /// memory: from then on every run is routed.
     open: AtomicBool,
+    /// Set when the enrollment will never be given (it spilled, or would
+    /// not fit settled): no run was built, nor will be, so chunks read
+    /// from then on need not even be read as runs.
+    abandoned: AtomicBool,
 }
 
 impl<'a> Grouping<'a> {
@@ -61,6 +65,7 @@ impl<'a> Grouping<'a> {
             enrolled,
             enrollment: OnceLock::new(),
             open: AtomicBool::new(true),
+            abandoned: AtomicBool::new(false),
         }
     }
 
@@ -72,6 +77,26 @@ impl<'a> Grouping<'a> {
         debug_assert_eq!(parts.len(), self.partitions, "a part for every partition");
         // Given once, by the one task that loads the enrollment.
         let _ = self.enrollment.set(parts);
+    }
+
+    /// Gives up early builds if the run has an enrollment that was not
+    /// given ([`Grouping::enroll`]), which is then never given: call it
+    /// once the enrollment is settled or found not to fit. No run was
+    /// built (runs wait for the enrollment), so the chunks read after it
+    /// are routed plainly and checked by no one: there is nothing to
+    /// check them against. Only a run whose enrollment spilled gets here
+    /// (a billion lines under 4 GiB), where reading every line as a run
+    /// for nothing cost a copy of it and a table of every beneficiary.
+    pub fn abandon_unless_enrolled(&self) {
+        if self.enrolled && self.enrollment.get().is_none() {
+            self.open.store(false, Ordering::Relaxed);
+            self.abandoned.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether early builds were given up ([`Grouping::abandon_unless_enrolled`]).
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned.load(Ordering::Relaxed)
     }
 
     /// The enrollment given, for the partitions to be built with.
@@ -649,10 +674,20 @@ mod tests {
         let (rows, grouped) = chunk(&grouping, &["A", "B", "C"]);
         assert_eq!(routed(&rows), ["A", "C"]);
         assert_eq!(grouped.built.result.final_action.rows, 1);
+        grouping.abandon_unless_enrolled();
+        assert!(!grouping.is_abandoned(), "enrolled: kept");
         assert_eq!(
             grouping.into_enrollment().map(|p| p.len()),
             Some(PARTITIONS)
         );
+        // An enrollment never given: given up, and nothing is built.
+        let grouping = Grouping::new(&types, PARTITIONS, true);
+        grouping.abandon_unless_enrolled();
+        assert!(grouping.is_abandoned() && !grouping.is_open());
+        // Without an enrollment there is nothing to wait for.
+        let grouping = Grouping::new(&types, PARTITIONS, false);
+        grouping.abandon_unless_enrolled();
+        assert!(!grouping.is_abandoned() && grouping.is_open());
     }
 
     #[test]

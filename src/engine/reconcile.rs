@@ -588,25 +588,35 @@ pub fn run_with_progress(inputs: Inputs, progress: &Progress) -> Result<Reconcil
             !beneficiary_inputs.is_empty(),
         )
     });
+    // Settles the loaded enrollment for the runs built early, when it
+    // did not spill and fits (it is then given to them).
+    let enroll_runs = |enrollment: Result<Option<(Enrollment, Option<Spill>)>, Error>,
+                       grouping: Option<&Grouping<'_>>| {
+        let mut enrollment = enrollment?;
+        if let (Some(grouping), Some((loaded, None))) = (grouping, &mut enrollment) {
+            let encoded = loaded.parts.iter().map(Vec::len).sum::<usize>() as u64;
+            let room = memory_limit.map_or(u64::MAX, |limit| tunables.early_budget(limit));
+            if encoded.saturating_mul(tunables.settled_enrollment_expansion) <= room {
+                tracing::info!(encoded, "settling the enrollment for the runs built early");
+                let mut parts = std::mem::take(&mut loaded.parts);
+                parts.resize_with(partition_count, Vec::new);
+                let parts: std::io::Result<Vec<SettledPart>> = parts
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(index, rows)| settle_part(loaded, None, index, &rows))
+                    .collect();
+                grouping.enroll(parts.map_err(spill_error)?);
+            }
+        }
+        Ok(enrollment)
+    };
     let (enrollment, claims) = rayon::join(
         || -> Result<_, Error> {
-            let mut enrollment = load()?;
-            if let (Some(grouping), Some((loaded, None))) = (&grouping, &mut enrollment) {
-                let encoded = loaded.parts.iter().map(Vec::len).sum::<usize>() as u64;
-                let room = memory_limit.map_or(u64::MAX, |limit| tunables.early_budget(limit));
-                if encoded.saturating_mul(tunables.settled_enrollment_expansion) <= room {
-                    tracing::info!(encoded, "settling the enrollment for the runs built early");
-                    let mut parts = std::mem::take(&mut loaded.parts);
-                    parts.resize_with(partition_count, Vec::new);
-                    let parts: std::io::Result<Vec<SettledPart>> = parts
-                        .into_par_iter()
-                        .enumerate()
-                        .map(|(index, rows)| settle_part(loaded, None, index, &rows))
-                        .collect();
-                    grouping.enroll(parts.map_err(spill_error)?);
-                }
+            let enrollment = enroll_runs(load(), grouping.as_ref());
+            if let Some(grouping) = &grouping {
+                grouping.abandon_unless_enrolled();
             }
-            Ok(enrollment)
+            enrollment
         },
         || read(grouping.as_ref()),
     );
@@ -1007,7 +1017,7 @@ fn read_claims(
         let new_chunk = || {
             let lines = chunking.chunk_bytes / tunables.line_bytes_in_csv;
             let rows = ChunkRows::new(partition_count, lines * tunables.encoded_line_bytes);
-            ChunkWork::new(rows, grouping, lines)
+            ChunkWork::new(rows, grouping.filter(|g| !g.is_abandoned()), lines)
         };
         let route = |work: &mut ChunkWork<'_>, outcome: RowView<'_>| work.add(file, outcome);
         let file_reading = Reading {
